@@ -1,0 +1,22 @@
+"""torchlint-repro: catch PyTorch reproducibility bugs before they run."""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "lint_source", "lint_file", "Diagnostic", "Settings"]
+
+
+def __getattr__(name: str):  # lazy: `import torchlint_repro` stays cheap for flake8's start-up
+    if name in ("lint_source", "lint_file"):
+        from . import engine
+
+        return getattr(engine, name)
+    if name == "Diagnostic":
+        from .diagnostics import Diagnostic
+
+        return Diagnostic
+    if name == "Settings":
+        from .config import Settings
+
+        return Settings
+    raise AttributeError(name)

@@ -1,0 +1,43 @@
+"""The records every part of the tool speaks in: a :class:`Diagnostic` and a :class:`Fix`.
+
+Lines are 1-based and columns 0-based character offsets (flake8 adds 1 when it prints a column, and
+the CLI does the same), so the flake8 plugin and the CLI print the same position for a finding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two (line, col) positions (end exclusive) with ``text``."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """An optional, safe rewrite attached to a diagnostic (applied by ``torchlint-repro fix``)."""
+
+    title: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    line: int
+    col: int
+    code: str
+    message: str
+    path: str = field(default="", compare=False)
+    fix: Fix | None = field(default=None, compare=False)
+
+    def with_path(self, path: str) -> "Diagnostic":
+        return Diagnostic(self.line, self.col, self.code, self.message, path, self.fix)
+
+    def flake8_tuple(self) -> tuple[int, int, str]:
+        return self.line, self.col, f"{self.code} {self.message}"

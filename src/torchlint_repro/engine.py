@@ -1,0 +1,184 @@
+"""lint_source: one parse, one analysis, all rules. flake8 and the CLI both call it."""
+from __future__ import annotations
+
+import ast
+import io
+import re
+import sys
+import tokenize
+from pathlib import Path
+from typing import Iterable
+
+from .config import Settings
+from .diagnostics import Diagnostic
+
+INTERNAL_ERROR = "TRP900"
+
+# flake8's own noqa grammar (flake8/defaults.py NOQA_INLINE_REGEX), so `check` agrees with flake8.
+_NOQA = re.compile(
+    r"# noqa"
+    r"(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+)?)+)?",
+    re.IGNORECASE,
+)
+_NOQA_FILE = re.compile(r"#\s*flake8[:=]\s*noqa(?P<codes>:\s?([A-Z][0-9]+(?:[,\s]+)?)+)?", re.IGNORECASE)
+_CODE_SEP = re.compile(r"[,\s]")
+
+
+class SourceError(Exception):
+    """The file cannot be linted at all (unreadable, undecodable, a syntax error)."""
+
+
+def read_source(path: str | Path) -> str:
+    """Read a Python file honouring its PEP 263 coding line and a UTF-8 BOM."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
+    return decode_source(data)
+
+
+def decode_source(data: bytes) -> str:
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot decode: {exc}") from exc
+
+
+def parse(source: str, path: str | None = None) -> ast.Module:
+    try:
+        return ast.parse(source, filename=path or "<unknown>")
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+        raise SourceError(_syntax_message(exc)) from exc
+
+
+def _syntax_message(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        return f"syntax error at line {exc.lineno}: {exc.msg}"
+    if isinstance(exc, RecursionError):
+        return "too deeply nested to parse"
+    return f"cannot parse: {exc}"
+
+
+def might_contain_findings(source: str) -> bool:
+    """The cheap screen: a file that never names torch, a model or a checkpoint has nothing to find.
+
+    Project classes that subclass ``nn.Module`` are used through imports, and every import of one
+    names its module, so a file without any of these words cannot reach a model.
+    """
+    return (
+        "torch" in source
+        or "nn." in source
+        or "Module" in source
+        or "model" in source.lower()
+        or "seed" in source
+        or "load_state_dict" in source
+        or "import" in source and "." in source
+    )
+
+
+def lint_source(
+    source: str,
+    path: str | None = None,
+    settings: Settings | None = None,
+    tree: ast.Module | None = None,
+) -> list[Diagnostic]:
+    """Every diagnostic of every rule for one file, sorted; never raises on bad input.
+
+    A syntax error yields nothing (flake8 reports E999 itself; the CLI reports it separately through
+    :func:`lint_file`). An internal error becomes one TRP900 diagnostic.
+    """
+    settings = settings or Settings()
+    if not source.strip() or "torch" not in source and not _mentions_project_model(source, path, settings):
+        return []
+    try:
+        if tree is None:
+            tree = parse(source, path)
+    except SourceError:
+        return []
+    try:
+        from .analysis.tracker import analyze_module
+        from .rules import ALL_RULES
+
+        facts = analyze_module(source, tree, path, settings)
+        out: set[Diagnostic] = set()
+        for rule in ALL_RULES:
+            if rule.check is not None:
+                out.update(rule.check(facts))
+        return sorted(out)
+    except RecursionError:
+        return [Diagnostic(1, 0, INTERNAL_ERROR, "internal error: code too deeply nested to analyse", path or "")]
+    except Exception as exc:  # noqa: BLE001 - the host must never see our exception
+        where = _where(exc)
+        return [
+            Diagnostic(
+                1,
+                0,
+                INTERNAL_ERROR,
+                f"internal error in torchlint-repro while analysing {path or '<stdin>'}: "
+                f"{type(exc).__name__}: {exc}{where} (please report it)",
+                path or "",
+            )
+        ]
+
+
+def _where(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return ""
+    return f" [{Path(last.tb_frame.f_code.co_filename).name}:{last.tb_lineno}]"
+
+
+def _mentions_project_model(source: str, path: str | None, settings: Settings) -> bool:
+    """A file that never says "torch" can still build a project model: ask the project index."""
+    if path is None or "import" not in source:
+        return False
+    from .analysis.project import project_for
+
+    project = project_for(path, settings)
+    return project is not None and project.mentions_model_module(source, path)
+
+
+def noqa_filter(diags: Iterable[Diagnostic], source: str) -> list[Diagnostic]:
+    """Drop diagnostics silenced by ``# noqa`` / ``# noqa: CODE`` exactly as flake8 would."""
+    diags = list(diags)
+    if not diags:
+        return diags
+    file_noqa = _NOQA_FILE.search(source)
+    if file_noqa and not file_noqa.group("codes"):
+        return []
+    lines = source.splitlines()
+    kept = []
+    for d in diags:
+        line = lines[d.line - 1] if 0 < d.line <= len(lines) else ""
+        m = _NOQA.search(line)
+        if m is None:
+            kept.append(d)
+            continue
+        codes = m.group("codes")
+        if not codes:
+            continue
+        listed = {c for c in _CODE_SEP.split(m.group(0).split(":", 1)[1]) if c}
+        if any(d.code.startswith(c.upper()) for c in listed):
+            continue
+        kept.append(d)
+    return kept
+
+
+def lint_file(path: str | Path, settings: Settings | None = None) -> list[Diagnostic]:
+    """Lint one file from disk; raises :class:`SourceError` when it cannot be read or parsed."""
+    path = str(path)
+    source = read_source(path)
+    tree = parse(source, path) if source.strip() else None
+    diags = lint_source(source, path, settings, tree)
+    return [d.with_path(path) for d in noqa_filter(diags, source)]
+
+
+def main_guard_recursion() -> None:
+    """Deeply nested input must not crash the host: allow ast/analysis enough stack."""
+    if sys.getrecursionlimit() < 10000:
+        sys.setrecursionlimit(10000)

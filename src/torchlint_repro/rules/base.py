@@ -1,0 +1,45 @@
+"""The rule record. A rule is metadata plus a thin query over the tracker's events."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.tracker import FileFacts
+    from ..diagnostics import Diagnostic
+
+FAMILIES = {"1": "seeding", "2": "train/eval mode", "3": "weight loading", "9": "internal"}
+
+
+class Expect(enum.Enum):
+    """The runtime contrast the verifier checks between a rule's bad and good fixtures."""
+
+    DIFFERS_ACROSS_PROCESSES = "differs across processes"  # TRP1xx
+    DIFFERS_FROM_EVAL = "differs from eval-mode output"  # TRP201/202
+    TRAINS_IN_EVAL_MODE = "trains with mode-dependent layers in eval mode"  # TRP203
+    LOAD_INCOMPATIBLE = "load raises or leaves parameters unloaded"  # TRP3xx
+    NONE = "not runtime-verifiable"  # TRP900
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    doc: str
+    verify: Expect
+    default_enabled: bool = True
+    check: Callable[["FileFacts"], Iterable["Diagnostic"]] | None = None
+
+    @property
+    def family(self) -> str:
+        return FAMILIES[self.code[3]]
+
+    @property
+    def docs_path(self) -> str:
+        return f"docs/rules/{self.code}.md"
+
+    @property
+    def help_uri(self) -> str:
+        return f"https://github.com/torchlint-repro/torchlint-repro/blob/main/docs/rules/{self.code}.md"
