@@ -1,0 +1,1 @@
+"""The shared analysis: name resolution, the project index, the flow tracker."""

@@ -1,0 +1,264 @@
+"""Torch-aware name resolution: a light pass of our own over imports and simple aliases.
+
+libcst's QualifiedNameProvider (and the scope analysis under it) costs about 7x a libcst parse on
+real code; resolving the few names the rules ask about from a file's import statements costs
+almost nothing. The semantics follow QualifiedNameProvider's: ``import torch.nn as nn; nn.Linear``,
+``from torch import nn; nn.Linear``, ``from torch.nn import Linear as L; L`` and
+``import torch; torch.nn.Linear`` all resolve to ``torch.nn.Linear``.
+"""
+from __future__ import annotations
+
+import ast
+
+# ----------------------------------------------------------------------------- canonical names
+SEED_CALLS = frozenset(
+    {
+        "torch.manual_seed",
+        "torch.random.manual_seed",
+        "torch.seed",  # seeds from a non-deterministic source: not reproducible, see NONDETERMINISTIC_SEEDS
+        "lightning.seed_everything",
+        "lightning.pytorch.seed_everything",
+        "lightning.fabric.seed_everything",
+        "lightning.pytorch.utilities.seed.seed_everything",
+        "lightning.fabric.utilities.seed.seed_everything",
+        "lightning_fabric.seed_everything",
+        "lightning_fabric.utilities.seed.seed_everything",
+        "pytorch_lightning.seed_everything",
+        "pytorch_lightning.utilities.seed.seed_everything",
+        "transformers.set_seed",
+        "transformers.trainer_utils.set_seed",
+        "transformers.enable_full_determinism",
+        "transformers.trainer_utils.enable_full_determinism",
+        "accelerate.utils.set_seed",
+        "accelerate.utils.random.set_seed",
+    }
+)
+NONDETERMINISTIC_SEEDS = frozenset({"torch.seed", "torch.random.seed"})
+CUDA_SEEDS = frozenset(
+    {
+        "torch.cuda.manual_seed",
+        "torch.cuda.manual_seed_all",
+        "torch.cuda.random.manual_seed",
+        "torch.cuda.random.manual_seed_all",
+    }
+)
+OTHER_SEEDS = frozenset({"random.seed", "numpy.random.seed", "np.random.seed"})
+# methods that seed whatever their receiver (Fabric().seed_everything, accelerator.set_seed)
+SEED_METHODS = frozenset({"seed_everything"})
+
+TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
+TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
+NO_GRAD_CTX = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+                         "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
+SET_GRAD = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
+                      "torch.autograd.grad_mode.set_grad_enabled"})
+ENABLE_GRAD = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
+WRAPPERS = frozenset(
+    {
+        "torch.nn.DataParallel",
+        "torch.nn.parallel.DataParallel",
+        "torch.nn.parallel.DistributedDataParallel",
+        "torch.nn.parallel.distributed.DistributedDataParallel",
+        "torch.nn.parallel.data_parallel.DataParallel",
+    }
+)
+PREFIX_WRAPPERS = WRAPPERS  # their state_dict keys start with "module."
+TRANSPARENT_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.fx.symbolic_trace"})
+STRIP_PREFIX_FUNCS = frozenset(
+    {
+        "torch.nn.modules.utils.consume_prefix_in_state_dict_if_present",
+        "torch.nn.modules.utils._remove_prefix",
+    }
+)
+MODULE_BASES = frozenset(
+    {
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "pytorch_lightning.LightningModule",
+        "pytorch_lightning.core.LightningModule",
+        "pytorch_lightning.core.module.LightningModule",
+        "lightning.pytorch.core.LightningModule",
+        "transformers.PreTrainedModel",
+        "transformers.modeling_utils.PreTrainedModel",
+    }
+)
+LIGHTNING_BASES = frozenset(b for b in MODULE_BASES if "ightning" in b)
+
+# torch.nn classes without parameters: never a random init.
+PARAM_FREE_LAYERS = frozenset(
+    """Identity ReLU ReLU6 LeakyReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Hardtanh Hardsigmoid
+    Hardswish Hardshrink Softshrink Tanhshrink Softplus Softsign Softmax Softmin LogSoftmax LogSigmoid
+    Softmax2d Threshold GLU RReLU Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout
+    Flatten Unflatten MaxPool1d MaxPool2d MaxPool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d
+    AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool1d AdaptiveMaxPool2d AdaptiveMaxPool3d LPPool1d
+    LPPool2d LPPool3d FractionalMaxPool2d FractionalMaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Upsample
+    UpsamplingNearest2d UpsamplingBilinear2d PixelShuffle PixelUnshuffle ChannelShuffle ZeroPad1d ZeroPad2d
+    ZeroPad3d ConstantPad1d ConstantPad2d ConstantPad3d ReflectionPad1d ReflectionPad2d ReflectionPad3d
+    ReplicationPad1d ReplicationPad2d ReplicationPad3d CircularPad1d CircularPad2d CircularPad3d
+    CosineSimilarity PairwiseDistance Fold Unfold LocalResponseNorm CrossMapLRN2d Module""".split()
+)
+CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+# normalisations whose parameters exist only with affine=True / elementwise_affine=True
+AFFINE_DEFAULT_OFF = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+                                "LazyInstanceNorm2d", "LazyInstanceNorm3d"})
+AFFINE_KW = {"BatchNorm1d": "affine", "BatchNorm2d": "affine", "BatchNorm3d": "affine", "SyncBatchNorm": "affine",
+             "GroupNorm": "affine", "LayerNorm": "elementwise_affine", "RMSNorm": "elementwise_affine",
+             "InstanceNorm1d": "affine", "InstanceNorm2d": "affine", "InstanceNorm3d": "affine"}
+# layers whose forward depends on .training
+MODE_DEPENDENT_LAYERS = frozenset(
+    """Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout BatchNorm1d BatchNorm2d
+    BatchNorm3d LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d SyncBatchNorm RReLU Transformer
+    TransformerEncoderLayer TransformerDecoderLayer TransformerEncoder TransformerDecoder""".split()
+)
+DROPOUT_KW_LAYERS = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention"})  # mode-dependent when dropout > 0
+RUNNING_STATS_LAYERS = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})  # with track_running_stats
+
+# methods returning the module itself (the mode and identity carry over)
+SELF_RETURNING = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "eval", "train",
+                            "requires_grad_", "share_memory", "to_empty", "apply", "zero_grad"})
+MODULE_USE_METHODS = frozenset({"eval", "train", "to", "cuda", "cpu", "parameters", "named_parameters", "state_dict",
+                                "forward", "modules", "children", "named_modules", "buffers", "half", "float",
+                                "double", "requires_grad_", "zero_grad", "apply", "load_state_dict", "register_forward_hook",
+                                "generate"})
+TORCHVISION_PREFIXES = ("torchvision.models.",)
+TIMM_CREATE = frozenset({"timm.create_model", "timm.models.create_model"})
+
+
+def canonical(qualname: str) -> str:
+    """Fold the long spellings of torch.nn classes to the public ones."""
+    if qualname.startswith("torch.nn.modules.") and qualname.rsplit(".", 1)[-1][:1].isupper():
+        return "torch.nn." + qualname.rsplit(".", 1)[-1]
+    if qualname.startswith("torch.nn.parallel.") and qualname.endswith("DataParallel"):
+        return "torch.nn.parallel." + qualname.rsplit(".", 1)[-1] if "Distributed" in qualname else "torch.nn.DataParallel"
+    return qualname
+
+
+def torch_nn_layer(qualname: str) -> str | None:
+    """``Linear`` for ``torch.nn.Linear``; None for anything that is not a torch.nn class."""
+    q = canonical(qualname)
+    if q.startswith("torch.nn.") and q.count(".") == 2:
+        name = q.rsplit(".", 1)[-1]
+        if name[:1].isupper():
+            return name
+    return None
+
+
+def dotted(expr: ast.AST) -> str | None:
+    """``a.b.c`` for a plain dotted name; None for anything else (calls, subscripts, ...)."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def module_name_from_rel(rel_parts: tuple[str, ...]) -> str:
+    parts = list(rel_parts)
+    if parts and parts[-1].endswith((".py", ".pyi")):
+        parts[-1] = parts[-1].rsplit(".", 1)[0]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+class ImportMap:
+    """What each module-level name of one file refers to, as a fully-qualified dotted name.
+
+    ``module`` is the file's own dotted module name (``pkg.train``); local classes and functions
+    resolve to ``pkg.train.Net``. Imports anywhere in the file are honoured (a function-level
+    ``from utils import set_seed`` is common in scripts); the last binding of a name wins.
+    """
+
+    __slots__ = ("module", "is_package", "bindings", "local_defs")
+
+    def __init__(self, module: str, is_package: bool = False) -> None:
+        self.module = module
+        self.is_package = is_package
+        self.bindings: dict[str, str] = {}
+        self.local_defs: set[str] = set()
+
+    @classmethod
+    def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> "ImportMap":
+        im = cls(module, is_package)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                im.add_import(node)
+        for node in tree.body:
+            im._add_toplevel(node)
+        return im
+
+    def _add_toplevel(self, node: ast.stmt) -> None:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.bindings[node.name] = f"{self.module}.{node.name}" if self.module else node.name
+            self.local_defs.add(node.name)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            # `Linear = nn.Linear`, `Model = ResNet`: an alias of something we can name
+            if isinstance(node.value, (ast.Name, ast.Attribute)):
+                target = self.resolve(node.value)
+                if target is not None and node.targets[0].id != target:
+                    self.bindings[node.targets[0].id] = target
+        elif isinstance(node, (ast.If, ast.Try)):
+            # `try: import x except ImportError: ...` and `if TYPE_CHECKING:` blocks at module level
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    self._add_toplevel(child)
+            for handler in getattr(node, "handlers", ()):
+                for child in handler.body:
+                    self._add_toplevel(child)
+
+    def add_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.bindings[alias.asname] = alias.name
+                else:
+                    top = alias.name.split(".", 1)[0]
+                    self.bindings[top] = top
+            return
+        base = self.absolute_from(node.module, node.level)
+        if base is None:
+            return
+        for alias in node.names:
+            if alias.name == "*":
+                continue  # a blind spot, documented: star imports bind nothing we can see
+            self.bindings[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+
+    def absolute_from(self, module: str | None, level: int) -> str | None:
+        if level == 0:
+            return module or ""
+        parts = self.module.split(".") if self.module else []
+        if not self.is_package:
+            parts = parts[:-1]
+        if level - 1 > len(parts):
+            return None
+        if level > 1:
+            parts = parts[: len(parts) - (level - 1)]
+        if module:
+            parts.append(module)
+        return ".".join(parts)
+
+    def resolve(self, expr: ast.AST) -> str | None:
+        """The qualified name of a dotted expression, or None if its head is not an import/def."""
+        name = dotted(expr) if not isinstance(expr, str) else expr
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        target = self.bindings.get(head)
+        if target is None:
+            return None
+        return canonical(f"{target}.{rest}" if rest else target)
+
+
+def is_builder(qualname: str) -> bool:
+    """A model factory: ``torchvision.models.resnet18``, ``timm.create_model``."""
+    if qualname in TIMM_CREATE:
+        return True
+    if qualname.startswith(TORCHVISION_PREFIXES):
+        last = qualname.rsplit(".", 1)[-1]
+        return last[:1].islower() and not last.startswith(("get_", "list_")) and last not in ("utils",)
+    return False

@@ -1,0 +1,552 @@
+"""The project index: modules, classes and their bases, constants and checkpoint saves, across files.
+
+flake8 hands us one file at a time, possibly in several processes; the index is found from the
+file's path (nearest pyproject.toml / setup.cfg / setup.py / .git), built lazily — only the modules a
+query reaches are read — and each module's facts are cached on disk by content hash, so the second
+file and the second run pay nothing.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from .. import __version__
+from ..config import Settings
+from . import names as N
+from .cache import DiskCache, file_digest
+from .paths import path_template
+
+ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
+_SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
+              ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
+MAX_SCAN_FILES = 4000
+YES, NO, MAYBE = "yes", "no", "maybe"
+
+
+def find_root(path: str | os.PathLike) -> Path:
+    p = Path(path).resolve()
+    start = p.parent if not p.is_dir() else p
+    for d in (start, *start.parents):
+        if any((d / m).exists() for m in ROOT_MARKERS):
+            return d
+    return start
+
+
+# ------------------------------------------------------------------------------ per-file facts
+def _literal(node: ast.AST) -> Any:
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, (int, float, str, bool, type(None))) else None
+
+
+def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
+    """Everything cheap the index keeps about one module (JSON-serialisable)."""
+    imports = N.ImportMap.from_tree(tree, module, is_package)
+    classes: dict[str, dict] = {}
+    functions: list[str] = []
+    constants: dict[str, str] = {}
+    argparse_defaults: dict[str, str] = {}
+
+    def lookup_const(key: str) -> str | None:
+        return constants.get(key)
+
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            classes[node.name] = _class_facts(node, imports)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if node.value is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
+                t = path_template(node.value, imports.resolve, lookup_const)
+                if t is not None:
+                    constants[targets[0].id] = t
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+            dest, default = _argparse_dest(node)
+            if dest and default is not None:
+                argparse_defaults[dest] = default
+    return {
+        "module": module,
+        "is_package": is_package,
+        "imports": imports.bindings,
+        "classes": classes,
+        "functions": functions,
+        "constants": constants,
+        "argparse": argparse_defaults,
+        "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
+    }
+
+
+def _argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
+    dest = None
+    for a in call.args:
+        if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("--"):
+            dest = a.value[2:].replace("-", "_")
+            break
+    default = None
+    for kw in call.keywords:
+        if kw.arg == "dest" and isinstance(kw.value, ast.Constant):
+            dest = str(kw.value.value)
+        if kw.arg == "default" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+            default = kw.value.value
+    return dest, default
+
+
+def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
+    bases = []
+    for b in node.bases:
+        q = imports.resolve(b)
+        bases.append(q if q is not None else "?" + (N.dotted(b) or "<expr>"))
+    ctors: list[list] = []
+    unknown = 0
+    uses_training = False
+    init_params: list[str] = []
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
+            init_params = [a.arg for a in item.args.args[1:]]
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute) and sub.attr == "training" and isinstance(sub.value, ast.Name) \
+                and sub.value.id == "self":
+            uses_training = True
+        if isinstance(sub, ast.Call):
+            q = imports.resolve(sub.func)
+            if q is None:
+                continue
+            kw = {k.arg: _literal(k.value) for k in sub.keywords if k.arg}
+            ctors.append([q, kw])
+        elif isinstance(sub, ast.Assign):
+            # self.x = something_unresolvable(...): a submodule we cannot see into
+            for t in sub.targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
+                        and isinstance(sub.value, ast.Call) and imports.resolve(sub.value.func) is None \
+                        and not (isinstance(sub.value.func, ast.Attribute) and isinstance(sub.value.func.value, ast.Name)
+                                 and sub.value.func.value.id == "self"):
+                    unknown += 1
+    return {"bases": bases, "ctors": ctors, "unknown": unknown, "uses_training": uses_training,
+            "line": node.lineno, "init_params": init_params}
+
+
+# ------------------------------------------------------------------------------ the index
+@dataclass
+class ModuleRecord:
+    path: str
+    digest: str
+    facts: dict
+    tree: ast.Module | None = None
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Settings
+    cache: DiskCache | None
+    _records: dict[str, ModuleRecord | None] = field(default_factory=dict)
+    _module_paths: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    _memo: dict[tuple, Any] = field(default_factory=dict)
+    _deps: list[dict[str, str]] = field(default_factory=list)
+    _save_sites: list[dict] | None = None
+
+    # -------------------------------------------------------------- dependency recording
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[dict[str, str]]:
+        """Collect {path: digest} of every project file whose facts are read inside the block."""
+        deps: dict[str, str] = {}
+        self._deps.append(deps)
+        try:
+            yield deps
+        finally:
+            self._deps.remove(deps)
+
+    def _note(self, path: str, digest: str) -> None:
+        for d in self._deps:
+            d[path] = digest
+
+    # -------------------------------------------------------------- modules
+    def module_name(self, path: str | os.PathLike) -> tuple[str, bool]:
+        p = Path(path).resolve()
+        try:
+            rel = p.relative_to(self.root).parts
+        except ValueError:
+            rel = (p.name,)
+        if len(rel) > 1 and rel[0] == "src":
+            rel = rel[1:]
+        return N.module_name_from_rel(tuple(rel)), p.name == "__init__.py"
+
+    def find_module(self, dotted: str, from_dir: str | None = None) -> str | None:
+        key = (dotted, from_dir or "")
+        if key in self._module_paths:
+            return self._module_paths[key]
+        found = None
+        if dotted:
+            rel = Path(*dotted.split("."))
+            bases = [Path(from_dir)] if from_dir else []
+            bases += [self.root, self.root / "src"]
+            for base in bases:
+                for cand in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
+                    if cand.is_file():
+                        found = str(cand)
+                        break
+                if found:
+                    break
+        self._module_paths[key] = found
+        return found
+
+    def record_for_path(self, path: str, source: str | None = None, tree: ast.Module | None = None) -> ModuleRecord | None:
+        path = str(Path(path).resolve()) if not os.path.isabs(path) else path
+        if path in self._records and source is None:
+            rec = self._records[path]
+            if rec is not None:
+                self._note(path, rec.digest)
+            return rec
+        rec = None
+        try:
+            data = source.encode("utf-8", "surrogatepass") if source is not None else Path(path).read_bytes()
+        except OSError:
+            self._records[path] = None
+            return None
+        digest = file_digest(data)
+        facts = self.cache.get_json("facts", digest) if self.cache else None
+        if facts is None or facts.get("module") != self.module_name(path)[0]:
+            if tree is None:
+                try:
+                    text = source if source is not None else data.decode("utf-8")
+                    tree = ast.parse(text)
+                except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+                    self._records[path] = None
+                    return None
+            module, is_pkg = self.module_name(path)
+            facts = build_facts(tree, module, is_pkg)
+            if self.cache:
+                self.cache.put_json("facts", digest, facts)
+        rec = ModuleRecord(path, digest, facts, tree)
+        self._records[path] = rec
+        self._note(path, digest)
+        return rec
+
+    def module_tree(self, path: str) -> ast.Module | None:
+        rec = self.record_for_path(path)
+        if rec is None:
+            return None
+        if rec.tree is None:
+            try:
+                rec.tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+            except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+                return None
+        return rec.tree
+
+    def record_for_module(self, dotted: str, from_dir: str | None = None) -> ModuleRecord | None:
+        path = self.find_module(dotted, from_dir)
+        return self.record_for_path(path) if path else None
+
+    # -------------------------------------------------------------- symbols
+    def locate(self, qualname: str, from_dir: str | None = None, _depth: int = 0) -> tuple[str, ModuleRecord, str] | None:
+        """Find a project definition: ("class" | "function" | "constant", record, name)."""
+        if _depth > 6 or not qualname:
+            return None
+        key = ("locate", qualname, from_dir)
+        if key in self._memo:
+            hit = self._memo[key]
+            if hit is not None:
+                self._note(hit[1].path, hit[1].digest)
+            return hit
+        self._memo[key] = None
+        result = None
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            mod, rest = ".".join(parts[:cut]), parts[cut:]
+            rec = self.record_for_module(mod, from_dir)
+            if rec is None:
+                continue
+            name = rest[0]
+            facts = rec.facts
+            if len(rest) == 1:
+                if name in facts["classes"]:
+                    result = ("class", rec, name)
+                elif name in facts["functions"]:
+                    result = ("function", rec, name)
+                elif name in facts["constants"]:
+                    result = ("constant", rec, name)
+            elif len(rest) == 2 and name in facts["classes"]:
+                result = ("method", rec, f"{name}.{rest[1]}")
+            if result is None and name in facts["imports"]:
+                target = facts["imports"][name]
+                if target != qualname:
+                    tail = ".".join(rest[1:])
+                    result = self.locate(f"{target}.{tail}" if tail else target, str(Path(rec.path).parent), _depth + 1)
+            break
+        self._memo[key] = result
+        return result
+
+    def class_facts(self, qualname: str, from_dir: str | None = None) -> tuple[dict, ModuleRecord] | None:
+        hit = self.locate(qualname, from_dir)
+        if hit and hit[0] == "class":
+            return hit[1].facts["classes"][hit[2]], hit[1]
+        return None
+
+    def constant(self, qualname: str, from_dir: str | None = None) -> str | None:
+        hit = self.locate(qualname, from_dir)
+        if hit and hit[0] == "constant":
+            return hit[1].facts["constants"][hit[2]]
+        return None
+
+    def is_module_class(self, qualname: str, from_dir: str | None = None) -> bool:
+        return self._class_query("is_module", qualname, from_dir) == YES
+
+    def is_lightning_class(self, qualname: str, from_dir: str | None = None) -> bool:
+        return self._class_query("is_lightning", qualname, from_dir) == YES
+
+    def has_params(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
+        layer = N.torch_nn_layer(qualname)
+        if layer is not None:
+            return _layer_has_params(layer, kwargs or {})
+        return self._class_query("params", qualname, from_dir)
+
+    def mode_dependent(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
+        layer = N.torch_nn_layer(qualname)
+        if layer is not None:
+            return _layer_mode_dependent(layer, kwargs or {})
+        return self._class_query("mode", qualname, from_dir)
+
+    def _class_query(self, what: str, qualname: str, from_dir: str | None, _stack: tuple = ()) -> str:
+        key = (what, qualname, from_dir)
+        if key in self._memo:
+            return self._memo[key]
+        if qualname in _stack or len(_stack) > 12:
+            return MAYBE if what != "is_module" and what != "is_lightning" else NO
+        stack = _stack + (qualname,)
+        result = self._class_query_uncached(what, qualname, from_dir, stack)
+        self._memo[key] = result
+        return result
+
+    def _class_query_uncached(self, what: str, q: str, from_dir: str | None, stack: tuple) -> str:
+        if what == "is_module":
+            if q in N.MODULE_BASES or N.torch_nn_layer(q) is not None or _is_transformers_model(q):
+                return YES
+        if what == "is_lightning":
+            if q in N.LIGHTNING_BASES:
+                return YES
+            if N.torch_nn_layer(q) is not None or q in N.MODULE_BASES:
+                return NO
+        hit = self.class_facts(q, from_dir)
+        if hit is None:
+            if what in ("is_module", "is_lightning"):
+                return NO
+            if q in N.MODULE_BASES:
+                return NO if q == "torch.nn.Module" else MAYBE
+            return MAYBE  # a class we cannot see into
+        facts, rec = hit
+        here = str(Path(rec.path).parent)
+        if what in ("is_module", "is_lightning"):
+            return YES if any(self._class_query(what, b, here, stack) == YES for b in facts["bases"]
+                              if not b.startswith("?")) else NO
+        results = []
+        for b in facts["bases"]:
+            if b.startswith("?"):
+                results.append(MAYBE)
+            elif b in ("torch.nn.Module", "object") or b in N.LIGHTNING_BASES:
+                results.append(NO)
+            else:
+                results.append(self._class_query(what, b, here, stack))
+        for ctor, kw in facts["ctors"]:
+            layer = N.torch_nn_layer(ctor)
+            if layer is not None:
+                results.append(_layer_has_params(layer, kw) if what == "params" else _layer_mode_dependent(layer, kw))
+            elif ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
+                results.append(YES if what == "params" else NO)
+            elif self.is_module_class(ctor, here) or N.is_builder(ctor):
+                results.append(self._class_query(what, ctor, here, stack) if not N.is_builder(ctor) else MAYBE)
+            elif what == "mode" and ctor in ("torch.nn.functional.dropout", "torch.nn.functional.batch_norm"):
+                results.append(MAYBE)
+        if what == "mode" and facts["uses_training"]:
+            results.append(YES)
+        if facts["unknown"]:
+            results.append(MAYBE)
+        if YES in results:
+            return YES
+        if MAYBE in results:
+            return MAYBE
+        return NO
+
+    # -------------------------------------------------------------- screening
+    def mentions_model_module(self, source: str, path: str) -> bool:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+        module, is_pkg = self.module_name(path)
+        im = N.ImportMap.from_tree(tree, module, is_pkg)
+        here = str(Path(path).resolve().parent)
+        for local, target in im.bindings.items():
+            if local in im.local_defs:
+                continue
+            hit = self.locate(target, here)
+            if hit is None:
+                continue
+            kind, rec, name = hit
+            if kind == "class" and self.is_module_class(target, here):
+                return True
+            if rec.facts.get("mentions_torch"):
+                return True
+        return False
+
+    # -------------------------------------------------------------- checkpoint saves
+    def candidate_save_files(self) -> list[str]:
+        out = []
+        count = 0
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
+            for name in filenames:
+                if not name.endswith(".py"):
+                    continue
+                count += 1
+                if count > MAX_SCAN_FILES:
+                    return sorted(out)
+                p = os.path.join(dirpath, name)
+                try:
+                    with open(p, "rb") as fh:
+                        data = fh.read()
+                except OSError:
+                    continue
+                if b"save" in data and b"torch" in data:
+                    out.append(p)
+        return sorted(out)
+
+    def save_sites(self) -> list[dict]:
+        """Every torch.save of the project, as recorded by the tracker (cached per file)."""
+        if self._save_sites is not None:
+            for p in self._scan_deps:
+                self._note(p, self._scan_deps[p])
+            return self._save_sites
+        from .tracker import collect_saves
+
+        sites: list[dict] = []
+        scan_deps: dict[str, str] = {}
+        with self.recording() as deps:
+            for path in self.candidate_save_files():
+                rec = self.record_for_path(path)
+                if rec is None:
+                    continue
+                key = "saves:" + rec.digest + ":" + self.settings.fingerprint()
+                cached = self.cache.get_json("saves", key) if self.cache else None
+                if cached is not None and self._deps_valid(cached.get("deps", {})):
+                    sites.extend(cached["sites"])
+                    continue
+                with self.recording() as fdeps:
+                    tree = self.module_tree(path)
+                    found = collect_saves(self, path, tree) if tree is not None else []
+                sites.extend(found)
+                if self.cache:
+                    self.cache.put_json("saves", key, {"sites": found, "deps": fdeps})
+            scan_deps = dict(deps)
+        scan_deps["<tree>"] = self.tree_signature()
+        self._scan_deps = scan_deps
+        self._save_sites = sites
+        for p, d in scan_deps.items():
+            self._note(p, d)
+        return sites
+
+    _scan_deps: dict = field(default_factory=dict)
+
+    def tree_signature(self) -> str:
+        """Which .py files with torch saves exist (names, sizes, times): a new file changes it."""
+        h = hashlib.sha256()
+        for p in self.candidate_save_files():
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()
+
+    def _deps_valid(self, deps: dict[str, str]) -> bool:
+        for path, digest in deps.items():
+            if path == "<tree>":
+                if self.tree_signature() != digest:
+                    return False
+                continue
+            if current_digest(path) != digest:
+                return False
+        return True
+
+    def deps_valid(self, deps: dict[str, str]) -> bool:
+        return self._deps_valid(deps)
+
+
+def current_digest(path: str) -> str | None:
+    try:
+        return file_digest(Path(path).read_bytes())
+    except OSError:
+        return None
+
+
+def _is_transformers_model(q: str) -> bool:
+    if not q.startswith("transformers."):
+        return False
+    name = q.rsplit(".", 1)[-1]
+    return name[:1].isupper() and ("Model" in name or "For" in name) and not name.startswith("Auto") \
+        and not name.endswith(("Config", "Output", "Tokenizer"))
+
+
+def _layer_has_params(layer: str, kw: dict) -> str:
+    if layer in N.PARAM_FREE_LAYERS:
+        return NO
+    if layer in N.CONTAINERS:
+        return MAYBE  # decided by the arguments at the construction site
+    if layer in N.AFFINE_DEFAULT_OFF:
+        return YES if kw.get("affine") is True else NO
+    affine_kw = N.AFFINE_KW.get(layer)
+    if affine_kw and kw.get(affine_kw) is False:
+        return NO
+    if layer.endswith("Loss"):
+        return NO
+    return YES
+
+
+def _layer_mode_dependent(layer: str, kw: dict) -> str:
+    if layer in N.MODE_DEPENDENT_LAYERS:
+        if layer.startswith("Dropout") or layer.endswith("Dropout"):
+            p = kw.get("p", 0.5)
+            return NO if p == 0 else YES
+        if "BatchNorm" in layer and kw.get("track_running_stats") is False:
+            return NO
+        return YES
+    if layer in N.DROPOUT_KW_LAYERS:
+        d = kw.get("dropout", 0.0)
+        return YES if isinstance(d, (int, float)) and d > 0 else (NO if d in (0, 0.0, None) else MAYBE)
+    if layer in N.RUNNING_STATS_LAYERS:
+        return YES if kw.get("track_running_stats") is True else NO
+    if layer in N.CONTAINERS:
+        return MAYBE
+    return NO
+
+
+# ------------------------------------------------------------------------------ per process
+_PROJECTS: dict[tuple[str, str], Project] = {}
+
+
+def project_for(path: str | None, settings: Settings) -> Project | None:
+    """The (per-process, memoised) project a file belongs to; None for stdin without a name."""
+    if not path:
+        return None
+    root = find_root(path)
+    key = (str(root), settings.fingerprint() + str(settings.cache) + str(settings.cache_dir))
+    proj = _PROJECTS.get(key)
+    if proj is None:
+        cache = DiskCache.for_root(root, settings) if settings.cache else None
+        proj = Project(root, settings, cache)
+        _PROJECTS[key] = proj
+    return proj
+
+
+def reset_projects() -> None:
+    """Forget in-process state (tests; long-lived processes after files changed)."""
+    _PROJECTS.clear()

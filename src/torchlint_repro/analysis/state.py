@@ -1,0 +1,121 @@
+"""The abstract state at one point of the program, and how two states join.
+
+seed: "no" | "maybe" | "yes" | "unknown" (unknown: a library function entered from callers we do
+not see — never reported). grad: "on" | "off" | "maybe". Models' modes are sets of TRAIN / EVAL /
+UNKNOWN / ENTRY: a set with two members is "maybe". Variables map to sets of abstract values.
+"""
+from __future__ import annotations
+
+from .values import ENTRY, EVAL, TRAIN, UNKNOWN
+
+SEED_JOIN = {
+    ("no", "no"): "no",
+    ("yes", "yes"): "yes",
+    ("maybe", "maybe"): "maybe",
+}
+
+
+def join_seed(a: str, b: str) -> str:
+    if a == b:
+        return a
+    if "unknown" in (a, b):
+        return "unknown"
+    return "maybe"
+
+
+def join_flag(a: str, b: str, maybe: str = "maybe") -> str:
+    return a if a == b else maybe
+
+
+class State:
+    __slots__ = ("seed", "cuda", "grad", "locals", "globals", "modes", "mode_src", "pending", "attrs",
+                 "global_names")
+
+    def __init__(self) -> None:
+        self.seed = "no"
+        self.cuda = "no"
+        self.grad = "on"
+        self.locals: dict[str, frozenset] = {}
+        self.globals: dict[str, frozenset] = {}
+        self.modes: dict[str, frozenset] = {}
+        self.mode_src: dict[str, frozenset] = {}
+        self.pending: dict[str, frozenset] = {}  # construction site -> {"fresh", "used", "cleared"}
+        self.attrs: dict[tuple[str, str], frozenset] = {}
+        self.global_names: frozenset = frozenset()
+
+    def copy(self) -> "State":
+        s = State.__new__(State)
+        s.seed, s.cuda, s.grad = self.seed, self.cuda, self.grad
+        s.locals = dict(self.locals)
+        s.globals = s.locals if self.globals is self.locals else dict(self.globals)
+        s.modes = dict(self.modes)
+        s.mode_src = dict(self.mode_src)
+        s.pending = dict(self.pending)
+        s.attrs = dict(self.attrs)
+        s.global_names = self.global_names
+        return s
+
+    def key(self) -> tuple:
+        """Everything a join can change, for fixpoint detection."""
+        return (
+            self.seed, self.cuda, self.grad,
+            tuple(sorted(self.locals.items(), key=lambda kv: kv[0])),
+            tuple(sorted(self.globals.items(), key=lambda kv: kv[0])) if self.globals is not self.locals else (),
+            tuple(sorted(self.modes.items())),
+            tuple(sorted(self.pending.items())),
+            tuple(sorted(self.attrs.items())),
+        )
+
+    # ------------------------------------------------------------------ lookups
+    def lookup(self, name: str) -> frozenset | None:
+        if name in self.locals:
+            return self.locals[name]
+        return self.globals.get(name)
+
+    def bind(self, name: str, values: frozenset) -> None:
+        if name in self.global_names:
+            self.globals[name] = values
+        else:
+            self.locals[name] = values
+
+    def mode(self, model_id: str) -> frozenset:
+        return self.modes.get(model_id, frozenset({UNKNOWN}))
+
+
+def join(a: State | None, b: State | None) -> State | None:
+    if a is None:
+        return b.copy() if b is not None else None
+    if b is None:
+        return a.copy()
+    s = a.copy()
+    s.seed = join_seed(a.seed, b.seed)
+    s.cuda = join_flag(a.cuda, b.cuda)
+    s.grad = join_flag(a.grad, b.grad)
+    _join_map(s.locals, b.locals)
+    if s.globals is not s.locals:
+        _join_map(s.globals, b.globals)
+    for k, v in b.modes.items():
+        s.modes[k] = s.modes.get(k, frozenset()) | v
+    for k, v in b.mode_src.items():
+        s.mode_src[k] = s.mode_src.get(k, frozenset()) | v
+    for k, v in b.pending.items():
+        s.pending[k] = s.pending.get(k, frozenset()) | v
+    _join_map(s.attrs, b.attrs)
+    return s
+
+
+def _join_map(into: dict, other: dict) -> None:
+    for k, v in other.items():
+        cur = into.get(k)
+        into[k] = v if cur is None else (cur | v)
+
+
+def join_all(states) -> State | None:
+    out = None
+    for st in states:
+        if st is not None:
+            out = join(out, st) if out is not None else st.copy()
+    return out
+
+
+__all__ = ["State", "join", "join_all", "TRAIN", "EVAL", "UNKNOWN", "ENTRY"]

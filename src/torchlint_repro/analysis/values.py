@@ -1,0 +1,125 @@
+"""Abstract values the tracker computes for expressions. All frozen: states share them freely."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# model modes: what `.training` may be at a point of the program
+TRAIN, EVAL, UNKNOWN, ENTRY = "train", "eval", "unknown", "entry"
+
+
+@dataclass(frozen=True)
+class Model:
+    """A module object, identified by where it was made (its allocation site)."""
+
+    id: str
+    cls: str | None = None  # qualified class name, when known
+    args: tuple = ()  # constructor arguments as (key, literal-or-name) pairs, for TRP307
+    wrapped: bool = False  # seen through DataParallel / DistributedDataParallel (keys get "module.")
+    origin: str = "built"  # built | pretrained | loaded | param | unknown
+    mode_dep: str = "maybe"  # does eval() matter: yes | no | maybe
+    name: str = "model"  # how the program first called it, for messages
+    lightning: bool = False
+
+    def unwrapped(self) -> "Model":
+        return Model(self.id, self.cls, self.args, False, self.origin, self.mode_dep, self.name, self.lightning)
+
+    def as_wrapped(self) -> "Model":
+        return Model(self.id, self.cls, self.args, True, self.origin, self.mode_dep, self.name, self.lightning)
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    qualname: str
+    module_class: bool = False  # an nn.Module subclass or a torch.nn layer
+
+
+@dataclass(frozen=True)
+class FuncRef:
+    qualname: str
+    local: str | None = None  # name of a def in the file being walked
+    builder: bool = False  # torchvision.models.resnet18, timm.create_model
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An object of a user class that is not a module (a Trainer, a Predictor)."""
+
+    id: str
+    cls: str
+
+
+@dataclass(frozen=True)
+class StateDict:
+    model_id: str
+    cls: str | None
+    args: tuple
+    prefixed: bool
+    stripped: bool = False
+
+    def strip(self) -> "StateDict":
+        return StateDict(self.model_id, self.cls, self.args, False, True)
+
+
+@dataclass(frozen=True)
+class DictVal:
+    entries: tuple = ()  # ((key, frozenset(values)), ...)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.entries)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What torch.load returned: a state_dict, a checkpoint dict or a whole module — to be decided."""
+
+    site: str
+    path: str | None
+    line: int
+    col: int
+    weights_only: bool | None = None
+    stripped: bool = False
+
+    def strip(self) -> "Loaded":
+        return Loaded(self.site, self.path, self.line, self.col, self.weights_only, True)
+
+
+@dataclass(frozen=True)
+class LoadedItem:
+    loaded: Loaded
+    key: str | None
+    stripped: bool = False
+
+    def strip(self) -> "LoadedItem":
+        return LoadedItem(self.loaded, self.key, True)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    site: str
+    line: int
+    col: int
+    strict: bool | None
+    reported: bool = False  # TRP302 already said at the assignment
+
+
+@dataclass(frozen=True)
+class Out:
+    """A forward's output, and anything computed from it (a loss): the taint behind TRP203."""
+
+    forwards: frozenset = field(default_factory=frozenset)  # {(model_id, line, col, modes, name, why)}
+
+
+@dataclass(frozen=True)
+class Str:
+    template: str
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    model_ids: frozenset = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class TupleVal:
+    items: tuple = ()  # (frozenset(values), ...)

@@ -1,0 +1,138 @@
+"""TRP2xx: train/eval mode, from the tracker's forward and training-step events."""
+from __future__ import annotations
+
+from ._util import diagnostics
+from .base import Expect, Rule
+
+
+def _inference(d: dict) -> str:
+    maybe = "may be" if d.get("maybe") else "is"
+    region = d["region"]
+    where = f"under `{region}`" if not region.endswith("()") else f"in inference function `{region}`"
+    if region == "generate":
+        where = "by `generate()`"
+    return (f"`{d['name']}` {maybe} in training mode when it runs {where}: dropout/batch-norm stay live; "
+            f"call `{d['name']}.eval()` first")
+
+
+def _bare(d: dict) -> str:
+    return f"`{d['name']}.{d['attr']}` is not called: the mode does not change (write `{d['name']}.{d['attr']}()`)"
+
+
+def _train(d: dict) -> str:
+    src = d.get("src")
+    why = ""
+    if src:
+        kind, line = src
+        why = f" after `.eval()` at line {line}" if kind == "eval" else f" (`from_pretrained` at line {line} returns it in eval mode)"
+    maybe = "may still be" if d.get("maybe") else "is"
+    return (f"training step while `{d['name']}` {maybe} in eval mode{why}: dropout/batch-norm are off; "
+            f"call `{d['name']}.train()` before training")
+
+
+def _param(d: dict) -> str:
+    return (f"`{d['name']}` is a parameter run under `{d['region']}` without `.eval()` here; callers must "
+            f"put it in eval mode")
+
+
+TRP201 = Rule(
+    code="TRP201",
+    name="inference-in-training-mode",
+    summary="forward pass in an inference region while the model may be in training mode",
+    verify=Expect.DIFFERS_FROM_EVAL,
+    check=lambda facts: diagnostics(facts, "forward_in_train", "TRP201", _inference),
+    doc="""
+## What it does
+Reports a forward pass (`model(x)`, `model.forward(x)`, `model.generate(...)`, or a call through a
+wrapper) inside an inference region while the model is, or may be, in training mode. Inference
+regions are `with torch.no_grad()`, `with torch.inference_mode()`, `torch.set_grad_enabled(False)`,
+functions decorated with `@torch.no_grad()` / `@torch.inference_mode()`, and functions whose name
+matches `inference-functions` (evaluate, validate, test, predict, infer*, ...; never pytest's `test_*`
+functions in test files).
+
+The mode is tracked through the program: construction gives train, `from_pretrained` gives eval,
+`.eval()` / `.train(False)` give eval, `.train()` gives train; aliases, `self.model` attributes and
+wrappers (`DataParallel`, `DDP`, `torch.compile`, `.module`) share it; functions that receive the
+model are judged with their caller's state, reported at the forward inside them.
+
+## Why is this bad?
+`torch.no_grad()` and `torch.inference_mode()` switch off gradients, not training behaviour: dropout
+still drops, batch-norm still normalises with batch statistics and updates its running averages.
+The verifier runs the bad fixtures and sees the forward under `no_grad` with `training=True` give
+an output different from the eval-mode output on the same input.
+
+## Known problems
+- Not reported when the model's class is known and has no mode-dependent layer at any depth
+  (no dropout, batch-norm, ...): then `eval()` changes nothing.
+- Not reported when the mode is unknown: a model from `torch.load`, a model handed to a function we
+  cannot see, a function parameter with no visible caller (see TRP204).
+- `torch.set_grad_enabled(flag)` with a non-literal flag is not an inference region.
+
+## Options
+- `inference-functions`
+""",
+)
+TRP202 = Rule(
+    code="TRP202",
+    name="mode-method-not-called",
+    summary="`model.eval` / `model.train` named but not called",
+    verify=Expect.DIFFERS_FROM_EVAL,
+    check=lambda facts: diagnostics(facts, "mode_attr_not_called", "TRP202", _bare),
+    doc="""
+## What it does
+Reports an expression statement (or a condition) that names `.eval` or `.train` without calling it,
+such as a line reading `model.eval`.
+
+## Why is this bad?
+The attribute is a bound method; naming it does nothing, so the model stays in the mode it was in.
+The forward that follows usually runs in training mode, which the verifier observes as an output
+that differs from the eval-mode output.
+
+## Known problems
+Passing the method as a value (`callbacks.append(model.eval)`, `fn = model.eval`) is not reported.
+""",
+)
+TRP203 = Rule(
+    code="TRP203",
+    name="training-in-eval-mode",
+    summary="training step while the model may still be in eval mode",
+    verify=Expect.TRAINS_IN_EVAL_MODE,
+    check=lambda facts: diagnostics(facts, "train_in_eval", "TRP203", _train),
+    doc="""
+## What it does
+Reports a training forward (one whose loss reaches `.backward()`) that runs while the model is, or
+may be, in eval mode: typically an epoch loop that calls a validation step which sets `model.eval()`
+and never switches back with `model.train()`, or a model from `from_pretrained` (returned in eval
+mode) trained by a hand-written loop.
+
+## Why is this bad?
+From the second epoch on, the model trains with dropout disabled and batch-norm frozen on its
+running statistics: a different model than the one you meant to train. The verifier observes a
+forward with gradients enabled, followed by a backward, on a model with `training=False`.
+
+## Known problems
+Deliberate eval-mode fine-tuning (frozen batch-norm) is reported too; silence it with `# noqa: TRP203`.
+""",
+)
+TRP204 = Rule(
+    code="TRP204",
+    name="inference-on-parameter-without-eval",
+    summary="function runs inference on a model parameter it never puts in eval mode",
+    verify=Expect.DIFFERS_FROM_EVAL,
+    default_enabled=False,
+    check=lambda facts: diagnostics(facts, "forward_on_param", "TRP204", _param),
+    doc="""
+## What it does
+Reports a function with no caller in its file that runs a forward of one of its parameters under
+`torch.no_grad()` / `torch.inference_mode()` and never calls `.eval()` on it.
+
+## Why is this bad?
+The function relies on every caller to have put the model in eval mode; one that forgets gets the
+behaviour of TRP201. Calling `model.eval()` inside the function makes it safe for all callers.
+
+## Known problems
+Off by default: the parameter may not be a module at all, and many code bases document the contract
+instead. Enable it with `--extend-select TRP204`.
+""",
+)
+RULES = [TRP201, TRP202, TRP203, TRP204]

@@ -1,0 +1,147 @@
+"""TRP3xx: loading weights into uninstantiated or mismatched models."""
+from __future__ import annotations
+
+from ._util import diagnostics
+from .base import Expect, Rule
+
+
+def _rule(code, name, summary, kind, message, doc, default=True):
+    return Rule(code=code, name=name, summary=summary, verify=Expect.LOAD_INCOMPATIBLE, default_enabled=default,
+                check=lambda facts: diagnostics(facts, kind, code, message), doc=doc)
+
+
+TRP301 = _rule(
+    "TRP301", "load-state-dict-on-class", "`load_state_dict` called on a class, not an instance", "load_on_class",
+    lambda d: f"`{d['cls']}.load_state_dict(...)` is called on the class, not on an instance: build the model "
+              f"first (`{d['cls']}(...)`)",
+    """
+## What it does
+Reports `load_state_dict` called on something that resolves to a class — an `nn.Module` subclass of
+the file or the project, a `torch.nn` layer class — or on an un-called builder such as
+`torchvision.models.resnet18`.
+
+## Why is this bad?
+`Net.load_state_dict(sd)` passes the state_dict as `self`; torch raises
+`TypeError: Module.load_state_dict() missing 1 required positional argument: 'state_dict'`. The
+verifier records that exception for the bad fixture.
+
+## Known problems
+Classes we cannot resolve (a star import, `getattr`) are not recognised.
+""",
+)
+TRP302 = _rule(
+    "TRP302", "load-result-used-as-model", "the result of `load_state_dict` used as the model", "load_result_as_model",
+    lambda d: (f"`{d['name']}` is assigned the result of `load_state_dict` (missing/unexpected keys), not the model"
+               if d["how"] == "assigned" else
+               f"`{d['name']}` holds the result of `load_state_dict` (missing/unexpected keys) and is used as a model"),
+    """
+## What it does
+Reports `model = model.load_state_dict(sd)` (and `model = Net().load_state_dict(sd)`), and any name
+bound to the result of `load_state_dict` that is later used as a module (called, `.eval()`, `.to()`,
+`.parameters()`, ...).
+
+## Why is this bad?
+`load_state_dict` loads in place and returns a named tuple of `missing_keys` and `unexpected_keys`.
+The name no longer refers to the model: the next call fails with `TypeError: '_IncompatibleKeys'
+object is not callable` or an `AttributeError` — after a possibly long load. The verifier records it.
+
+## Known problems
+`r = m.load_state_dict(sd, strict=False)` followed by reading `r.missing_keys` is correct and never
+reported.
+""",
+)
+TRP303 = _rule(
+    "TRP303", "state-dict-used-as-model", "a loaded state_dict used as a model", "state_dict_as_model",
+    lambda d: f"`{d['name']}` comes from `torch.load` of a state_dict ({d['why']}) and is used as a model "
+              f"({d['how']}): build the model and call `load_state_dict` instead",
+    """
+## What it does
+Reports `m = torch.load(p)` followed by `m(x)`, `m.eval()`, `m.to(device)`, ... when `p` holds a
+state_dict: known from a `torch.save(X.state_dict(), p')` site of the project whose path matches,
+or from the same loaded object being used as a mapping.
+
+## Why is this bad?
+A state_dict is an `OrderedDict` of tensors, not a module: the call fails with
+`TypeError: 'collections.OrderedDict' object is not callable` or `AttributeError`.
+
+## Known problems
+Paths are matched only when both sides normalise to the same template (literals, module constants,
+`os.path.join`, `pathlib`, f-strings, argparse defaults); otherwise the rule stays silent.
+""",
+)
+TRP304 = _rule(
+    "TRP304", "checkpoint-as-state-dict", "a whole checkpoint dict passed to `load_state_dict`",
+    "checkpoint_as_state_dict",
+    lambda d: f"`{d['name']}.load_state_dict` receives a whole checkpoint, not a state_dict ({d['why']}): "
+              f"pass the model's entry, e.g. `ckpt[\"model\"]`",
+    """
+## What it does
+Reports `model.load_state_dict(torch.load(p))` where the matching `torch.save` wrote a dict of
+several entries (`{"model": m.state_dict(), "optimizer": ..., "epoch": ...}`), or where the same
+loaded object is also subscripted for other keys (`ckpt["epoch"]`).
+
+## Why is this bad?
+The checkpoint's keys are `model`, `optimizer`, `epoch`, ...: a strict load raises
+`RuntimeError: Error(s) in loading state_dict ... Missing key(s)`, and a non-strict one loads
+nothing at all and leaves the model at its random init.
+""",
+)
+TRP305 = _rule(
+    "TRP305", "non-strict-load-ignored", "`load_state_dict(strict=False)` with its result ignored",
+    "nonstrict_ignored",
+    lambda d: f"`{d['name']}.load_state_dict(..., strict=False)` result is {d['how']}: missing and unexpected keys "
+              f"are dropped silently; check `missing_keys`/`unexpected_keys`",
+    """
+## What it does
+Reports `load_state_dict(..., strict=False)` whose result is discarded or assigned to a name that is
+never read.
+
+## Why is this bad?
+With `strict=False`, keys that do not match are skipped without a word. A renamed layer, a
+`module.` prefix or a checkpoint of another model leaves some or all parameters at their random
+init. The verifier shows the bad fixture's non-empty `missing_keys`.
+
+## Known problems
+Clean as soon as the result is read, logged, asserted, returned or passed on.
+""",
+)
+TRP306 = _rule(
+    "TRP306", "module-prefix-mismatch", "`module.` prefix of a DataParallel/DDP state_dict not matched at load",
+    "prefix_mismatch",
+    lambda d: f"`{d['name']}.load_state_dict`: {d['why']}; strip or add the prefix "
+              f"(torch.nn.modules.utils.consume_prefix_in_state_dict_if_present)",
+    """
+## What it does
+Reports a state_dict saved from an `nn.DataParallel` / `DistributedDataParallel` wrapper
+(`wrapped.state_dict()`, keys `module.fc.weight`) loaded into a plain model without stripping the
+prefix, or the reverse.
+
+## Why is this bad?
+The keys do not match: a strict load raises `RuntimeError ... Missing key(s) ... Unexpected key(s)
+"module.fc.weight"`, and `strict=False` loads nothing.
+
+## Known problems
+Prefix stripping is recognised in `consume_prefix_in_state_dict_if_present` and in dict
+comprehensions that rewrite the keys (`k.replace("module.", "")`, `k[7:]`, `k.removeprefix(...)`).
+""",
+)
+TRP307 = _rule(
+    "TRP307", "architecture-mismatch", "checkpoint saved from one architecture loaded into another",
+    "arch_mismatch",
+    lambda d: f"`{d['name']}.load_state_dict`: {d['why']}",
+    """
+## What it does
+Reports a checkpoint path saved from one class, or from the same class with different literal
+constructor arguments, and loaded into another: `Net(num_classes=21)` saved, `Net(num_classes=6)`
+loaded; `ResNet` saved, `Net` loaded.
+
+## Why is this bad?
+The shapes differ: torch raises `RuntimeError: ... size mismatch for fc.weight`, or, with
+`strict=False`, keeps the random init for every mismatched parameter.
+
+## Known problems
+Constructor arguments are compared only where both sides are literals; sites are matched through
+their normalised paths.
+""",
+)
+RULES = [TRP301, TRP302, TRP303, TRP304, TRP305, TRP306, TRP307]

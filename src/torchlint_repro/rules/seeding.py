@@ -1,0 +1,126 @@
+"""TRP1xx: unseeded model construction, decided by the tracker's `unseeded_build` events."""
+from __future__ import annotations
+
+from ._util import diagnostics
+from .base import Expect, Rule
+
+
+def _tail(d: dict) -> str:
+    parts = []
+    if d.get("later_seed"):
+        line, name = d["later_seed"]
+        parts.append(f"{name} is called at line {line}, after this construction")
+    others = d.get("other_seeds") or []
+    if others:
+        listed = ", ".join(f"{name} (line {line})" for line, name in others[:2])
+        parts.append(f"{listed} does not seed torch")
+    return ("; " + "; ".join(parts)) if parts else ""
+
+
+def _check(seed: str, code: str):
+    def message(d: dict) -> str | None:
+        if d["seed"] != seed:
+            return None
+        name = d["name"]
+        if seed == "no":
+            head = f"`{name}` is built before torch is seeded: its random init differs on every run"
+        elif seed == "maybe":
+            head = f"`{name}` is built where torch is seeded on some paths only"
+        else:
+            head = (f"`{name}` is built with only the CUDA generator seeded: CPU parameter init stays random "
+                    f"(add torch.manual_seed)")
+        return head + _tail(d)
+
+    return lambda facts: diagnostics(facts, "unseeded_build", code, message)
+
+
+TRP101 = Rule(
+    code="TRP101",
+    name="unseeded-model",
+    summary="model built before torch is seeded",
+    verify=Expect.DIFFERS_ACROSS_PROCESSES,
+    check=_check("no", "TRP101"),
+    doc="""
+## What it does
+Reports the construction of a module with randomly initialised parameters (an `nn.Module` subclass
+of your project, a `torch.nn` layer with parameters, a `torchvision.models` / `timm` builder without
+pretrained weights, a `transformers` model built from a config) when no torch seed has been set on
+any path of the program that reaches it.
+
+A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_everything`,
+`transformers.set_seed`, accelerate's `set_seed`, any function of your project that calls one of
+these on every path (followed across files), and the functions listed in `seed-functions`.
+
+## Why is this bad?
+Parameters are drawn from torch's default CPU generator, which every new process seeds from the
+operating system. Two runs of the same script start from different weights and end with different
+models. The verifier confirms it: the bad fixtures' parameter digests differ between two fresh
+processes; their fixed twins' are identical.
+
+`random.seed` and `np.random.seed` do not seed torch; the message says so when they are present.
+
+## Known problems
+- Reported once per construction, at the outermost expression (`nn.Sequential(nn.Linear(..), ..)`
+  is one report); assignments inside an `nn.Module`'s `__init__` are never reported themselves:
+  the instantiation of the class is.
+- A function that no entry point reaches (a library's `build_model()`) is judged at its callers and
+  is not reported when it has none.
+- A construction whose weights are fully overwritten by a strict `load_state_dict` before any
+  forward is not reported.
+- Unresolvable seeding helpers from libraries we cannot read are not recognised: list them in
+  `seed-functions`.
+
+## Options
+- `seed-functions`
+""",
+)
+TRP102 = Rule(
+    code="TRP102",
+    name="seeded-on-some-paths",
+    summary="model built where torch is seeded on some paths only",
+    verify=Expect.DIFFERS_ACROSS_PROCESSES,
+    default_enabled=False,
+    check=_check("maybe", "TRP102"),
+    doc="""
+## What it does
+Reports a model construction that some paths reach with torch seeded and others without, e.g.
+`if args.seed is not None: torch.manual_seed(args.seed)`, a seed inside a `try` that may fail, or a
+seeding helper that returns early.
+
+## Why is this bad?
+The run is reproducible only when the seeding branch is taken. The verifier runs the bad fixture on
+its unseeded path: two fresh processes give different parameters.
+
+## Known problems
+Off by default: an optional seed (`--seed` with no default) is often a deliberate choice. Enable it
+with `--extend-select TRP102` or `extend-select = ["TRP102"]`.
+
+## Options
+- `seed-functions`
+""",
+)
+TRP103 = Rule(
+    code="TRP103",
+    name="cuda-only-seed",
+    summary="only the CUDA generator is seeded before a CPU model is built",
+    verify=Expect.DIFFERS_ACROSS_PROCESSES,
+    check=_check("cuda", "TRP103"),
+    doc="""
+## What it does
+Reports a model construction where `torch.cuda.manual_seed` / `torch.cuda.manual_seed_all` was
+called but no CPU seed (`torch.manual_seed`).
+
+## Why is this bad?
+Modules are built on the CPU and initialised from the CPU generator; seeding the CUDA generators
+leaves that one random (on a machine without a GPU the CUDA seed does nothing at all). The verifier
+shows two fresh runs of the bad fixture giving different parameters.
+
+## Known problems
+A model built directly on a CUDA device (`device="cuda"`) does draw from the CUDA generator; such
+constructions are still reported, because the CPU generator usually seeds something else too.
+
+## Options
+- `seed-functions`
+""",
+)
+RULES = [TRP101, TRP102, TRP103]
