@@ -26,7 +26,7 @@ def _settings(path: Path) -> Settings:
 
 @pytest.mark.parametrize("unit", UNITS, ids=[str(u.relative_to(FIXTURES)) for u in UNITS])
 def test_fixture_diagnostics_match_expectations(unit: Path) -> None:
-    reset_projects()
+
     expected: set[Expected] = set()
     actual: set[Expected] = set()
     cols: dict[tuple[str, int, str], int] = {}

@@ -29,7 +29,9 @@ from .values import (ENTRY, EVAL, TRAIN, UNKNOWN, ClassRef, DictVal, FuncRef, In
 EMPTY: frozenset = frozenset()
 MAX_DEPTH = 6  # nested calls walked in place
 MAX_LOOP_PASSES = 4
-STEP_BUDGET = 60_000  # statements per entry point; past it the entry point is dropped, never half-judged
+STEP_BUDGET = 10_000
+INLINE_BUDGET = 400  # calls walked in place per entry point
+FILE_BUDGET_BASE, FILE_BUDGET_PER_LINE = 20_000, 10  # statements walked per file, all entry points together  # statements per entry point; past it the entry point is dropped, never half-judged
 RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
 SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                          "multiprocessing.Process", "torch.multiprocessing.Process", "multiprocessing.Pool",
@@ -91,6 +93,23 @@ class ModuleCtx:
             or "/tests/" in (path or "").replace("\\", "/")
         self.argparse: dict[str, str] = {}
         self.constants: dict[str, str] = {}
+        self._relevant: set[str] | None = None
+
+    def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+        """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,
+        a grad mode or a checkpoint (most of a library) are not walked: calling them changes nothing."""
+        if self._relevant is None:
+            self._relevant = _relevance(self)
+        key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
+        return key in self._relevant or key not in self._known_funcs
+
+    @property
+    def _known_funcs(self) -> set[str]:
+        known = set(self.functions)
+        for cname, c in self.classes.items():
+            known |= {f"{cname}.{i.name}" for i in c.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.__dict__["_known_funcs"] = known
+        return known
 
     def _collect(self, node: ast.stmt) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -144,6 +163,9 @@ class Walker:
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
         self._save_sites: list[dict] | None = None
+        self._memo: dict = {}
+        self.total_steps = 0
+        self.file_budget = FILE_BUDGET_BASE + FILE_BUDGET_PER_LINE * _n_lines(ctx.tree)
         self._reset_root()
 
     # ================================================================== entry points
@@ -175,7 +197,7 @@ class Walker:
             seen_spawn += 1
             self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
         for fctx, fn, cls in pending:
-            if (fctx.path or "", self._fname(fn, cls)) in self.reached:
+            if (fctx.path or "", self._fname(fn, cls)) in self.reached or not fctx.relevant(fn, cls):
                 continue
             self._root(lambda fctx=fctx, fn=fn, cls=cls: self._walk_function_root(fctx, fn, cls))
             while seen_spawn < len(self.spawned):
@@ -188,14 +210,21 @@ class Walker:
         return f"{cls.name}.{fn.name}" if cls is not None else fn.name
 
     def _root(self, body) -> None:
+        if self.total_steps > self.file_budget:
+            return  # a huge file: the entry points past the budget are left unjudged (never guessed)
         self._reset_root()
+        self.total_steps += self.steps
         self.steps = 0
+        self.inlines = 0
+        self._memo = {}
         try:
             body()
         except Budget:
+            self.total_steps += self.steps
             return  # too big to judge soundly: say nothing about this entry point
         except RecursionError:
             return
+        self.total_steps += self.steps
         self._finish_root()
         for key, ev in self.root_events:
             self.events.setdefault(key, ev)
@@ -1247,7 +1276,8 @@ class Walker:
         st.modes[mid] = frozenset({TRAIN})
         st.mode_src.pop(mid, None)
         self._fresh_params[mid] = has_params
-        if has_params != NO and st.seed != "yes" and st.seed != "unknown" and not self._in_module_init():
+        if has_params != NO and st.seed != "yes" and st.seed != "unknown" and not self._in_module_init() \
+                and not self.mute:
             self.seq += 1
             verdict = "cuda" if st.cuda == "yes" and st.seed == "no" else st.seed
             info = self.builds.get(mid)
@@ -1385,13 +1415,33 @@ class Walker:
                                                   for f in self.frames):
             return None  # recursion or too deep: treat as a call we cannot see
         self.reached.add(key)
+        if not ctx.relevant(fn, cls):
+            for a in list(args) + list(kwargs.values()):
+                self._mark_read(a)
+            return EMPTY
         saved_anchor = self.anchor
         if not ctx.linted and self.anchor is None:
             self.anchor = (node.lineno, node.col_offset)
+        # The same call with the same state has the same effects and reports the same events (already
+        # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
+        # nothing, so their walks are kept apart from reported ones.
+        memo_key = (id(fn), id(ctx), _freeze(args), _freeze(sorted(kwargs.items())), self_val, module_method,
+                    self.anchor, tuple(f.region for f in self.frames), bool(self.mute), st.key())
+        hit = self._memo.get(memo_key)
+        if hit is not None:
+            self.anchor = saved_anchor
+            out, values = hit
+            _apply_exit(st, out)
+            return values
+        self.inlines += 1
+        if self.inlines > INLINE_BUDGET:
+            raise Budget()
         try:
-            return self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method)
+            values = self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method)
         finally:
             self.anchor = saved_anchor
+        self._memo[memo_key] = (st.copy(), values)
+        return values
 
     def _call_function(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
                        self_val: frozenset, module_method: bool = False, root: bool = False) -> frozenset:
@@ -1490,6 +1540,8 @@ class Walker:
                 st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
             elif p is not None and "fresh" in p:
                 st.pending[m.id] = (p - {"fresh"}) | {"used"}
+        if self.mute:
+            return frozenset({LoadResult(site, line, col, strict_flag)})
         self.load_calls.append({"line": line, "col": col, "models": models, "src": src_vals, "node": node,
                                 "receiver": _src_name(node.func.value), "strict": strict_flag})
         if strict is True and not discard:
@@ -1654,6 +1706,27 @@ class Walker:
 
 
 # ============================================================================ small helpers
+def _n_lines(tree: ast.Module) -> int:
+    last = tree.body[-1] if tree.body else None
+    return getattr(last, "end_lineno", 0) or 0
+
+
+def _freeze(obj):
+    if isinstance(obj, (list, tuple)):
+        return tuple(_freeze(o) for o in obj)
+    return obj
+
+
+def _apply_exit(st: State, out: State) -> None:
+    """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
+    st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad
+    st.modes, st.mode_src, st.pending, st.attrs = dict(out.modes), dict(out.mode_src), dict(out.pending), dict(out.attrs)
+    if st.locals is st.globals:
+        st.locals.update(out.globals)
+    else:
+        st.globals = dict(out.globals)
+
+
 def _rel(path: str | None) -> str:
     if not path:
         return "?"
@@ -1865,6 +1938,83 @@ def _local_mode_dep(q: str, kw: dict) -> str:
 
 
 # ============================================================================ entry points
+RELEVANT_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
+                            "backward", "forward", "generate", "load", "save", "seed_everything", "set_seed",
+                            "manual_seed", "manual_seed_all", "spawn", "module", "step", "no_grad",
+                            "inference_mode", "set_grad_enabled", "to", "cuda", "parameters"})
+RELEVANT_ROOTS = ("torch", "lightning", "pytorch_lightning", "transformers", "accelerate", "timm", "torchvision",
+                  "fire", "absl", "typer", "multiprocessing", "numpy.random", "random")
+
+
+def _relevance(ctx: ModuleCtx) -> set[str]:
+    """Functions (``f``) and methods (``Class.m``) of a module that touch what the rules track, directly or
+    through the module's other functions."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
+    for cname, c in ctx.classes.items():
+        for item in c.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                units.append((f"{cname}.{item.name}", item, c))
+    for key, fn, cls in units:
+        methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
+        params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+        out: set[str] = set()
+        hit = any(_relevant_q(ctx.resolve(d.func if isinstance(d, ast.Call) else d)) for d in fn.decorator_list)
+        for sub in ast.walk(fn):
+            if hit:
+                break
+            if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Attribute) and sub.value.attr in ("eval", "train"):
+                hit = True
+            elif isinstance(sub, ast.withitem):
+                hit = _relevant_q(ctx.resolve(_call_func(sub.context_expr)))
+            elif isinstance(sub, ast.Call):
+                f = sub.func
+                if isinstance(f, ast.Attribute):
+                    if f.attr in RELEVANT_ATTRS:
+                        hit = True
+                    elif isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") and cls is not None:
+                        if f.attr in methods:
+                            out.add(f"{cls.name}.{f.attr}")
+                        else:
+                            hit = True  # self.model(x): an attribute called, maybe a forward
+                    else:
+                        hit = _relevant_q(ctx.resolve(f))
+                elif isinstance(f, ast.Name):
+                    if f.id in params:
+                        hit = True
+                    elif f.id in ctx.functions:
+                        out.add(f.id)
+                    elif f.id in ctx.classes:
+                        out.add(f"{f.id}.__init__")
+                        hit = _local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
+                            _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases)
+                    else:
+                        q = ctx.resolve(f)
+                        hit = _relevant_q(q) or (q is not None and ctx.project is not None
+                                                 and ctx.project.locate(q, ctx.here) is not None)
+                elif isinstance(f, ast.Call):
+                    hit = True
+        if hit:
+            direct.add(key)
+        calls[key] = out
+    relevant = set(direct)
+    changed = True
+    while changed:
+        changed = False
+        for key, out in calls.items():
+            if key not in relevant and out & relevant:
+                relevant.add(key)
+                changed = True
+    return relevant
+
+
+def _relevant_q(q: str | None) -> bool:
+    if not q:
+        return False
+    return q.split(".", 1)[0] in RELEVANT_ROOTS or q.startswith("numpy.random.") or q in N.SEED_CALLS
+
+
 def analyze_module(source: str, tree: ast.Module, path: str | None, settings: Settings) -> FileFacts:
     project = project_for(path, settings) if path else None
     if project is not None:

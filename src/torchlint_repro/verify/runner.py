@@ -1,0 +1,471 @@
+"""Find fixtures, run each in fresh processes under the harness, lint it, and combine both verdicts.
+
+Nothing outside the given paths is executed: only ``bad_*.py`` / ``good_*.py`` files under a
+``TRPnnn`` folder, and for a project fixture (``bad_<case>/``) only the scripts its ``RUN`` file lists,
+each of which must lie inside the fixture folder. ``cases_*`` files are static-only and never run.
+Every run happens in a fresh temporary copy of the fixture (the working directory), so checkpoints
+land there and are removed with it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..rules import RULES_BY_CODE
+from ..rules.base import Expect, Rule
+from .criteria import CRITERIA, Finding, judge
+
+HARNESS = Path(__file__).with_name("harness.py")
+CODE_DIR = re.compile(r"^TRP\d{3}$")
+DEFAULT_TIMEOUT = 60.0
+ORIGIN_MARK = "origin"  # fixtures whose name contains this are the seed document's scenarios
+
+# A clean, CPU-only, offline, single-threaded environment for the observed programs.
+RUN_ENV = {
+    "CUDA_VISIBLE_DEVICES": "",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "WANDB_MODE": "disabled",
+    "MPLBACKEND": "Agg",
+    "PL_DISABLE_FORK": "1",
+}
+
+
+class FixtureError(ValueError):
+    """A path that is not a runnable fixture (bad RUN file, unknown rule folder ...)."""
+
+
+# --------------------------------------------------------------------------- fixtures
+@dataclass
+class Fixture:
+    path: Path  # the file, or the project folder
+    code: str  # the rule folder's code, e.g. TRP201
+    label: str  # "bad" or "good"
+    case: str
+    scripts: list[str]  # what to run, relative to the folder (a single file: its name)
+    is_dir: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name + ("/" if self.is_dir else "")
+
+    @property
+    def origin(self) -> bool:
+        return ORIGIN_MARK in self.case
+
+    @property
+    def rule(self) -> Rule | None:
+        return RULES_BY_CODE.get(self.code)
+
+
+def read_run_file(folder: Path) -> list[str]:
+    """The scripts a project fixture runs, in order; each must be a .py file inside ``folder``."""
+    run = folder / "RUN"
+    if not run.is_file():
+        raise FixtureError(f"{folder}: a project fixture needs a RUN file listing the scripts to run")
+    scripts = []
+    base = folder.resolve()
+    for raw in run.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        rel = Path(line)
+        target = (base / rel).resolve()
+        if rel.is_absolute() or base not in target.parents or target.suffix != ".py" or not target.is_file():
+            raise FixtureError(f"{run}: {line!r} is not a .py file inside the fixture folder")
+        scripts.append(rel.as_posix())
+    if not scripts:
+        raise FixtureError(f"{run}: lists no script")
+    return scripts
+
+
+def _fixture(path: Path) -> Fixture:
+    code = path.parent.name
+    if not CODE_DIR.match(code):
+        raise FixtureError(f"{path}: a fixture must live in a rule folder named like TRP201")
+    if code not in RULES_BY_CODE:
+        raise FixtureError(f"{path}: {code} is not a known rule")
+    label, _, case = path.name.partition("_")
+    if path.is_dir():
+        return Fixture(path, code, label, case, read_run_file(path), is_dir=True)
+    return Fixture(path, code, label, case.removesuffix(".py"), [path.name])
+
+
+def _is_fixture_name(p: Path) -> bool:
+    return p.name.startswith(("bad_", "good_")) and (p.is_dir() or p.suffix == ".py")
+
+
+@dataclass
+class Discovery:
+    fixtures: list[Fixture] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # paths that could not be used
+    skipped: list[str] = field(default_factory=list)  # static-only files named explicitly
+    full_roots: list[Path] = field(default_factory=list)  # fixture roots scanned whole: coverage applies
+
+
+def discover(paths: list[str | Path]) -> Discovery:
+    """Fixtures under ``paths``: a fixtures root, a rule folder, or single fixtures (files or folders)."""
+    found = Discovery()
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        rp = p.resolve()
+        if rp in seen:
+            return
+        seen.add(rp)
+        try:
+            found.fixtures.append(_fixture(p))
+        except FixtureError as exc:
+            found.errors.append(str(exc))
+
+    def scan_rule_dir(d: Path) -> None:
+        for entry in sorted(d.iterdir()):
+            if _is_fixture_name(entry):
+                add(entry)
+
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            found.errors.append(f"{p}: no such file or directory")
+        elif p.is_file():
+            if p.name.startswith("cases_"):
+                found.skipped.append(f"{p}: static-only cases file, not run")
+            elif _is_fixture_name(p):
+                add(p)
+            else:
+                found.errors.append(f"{p}: not a fixture (the name must start with bad_ or good_)")
+        elif _is_fixture_name(p):
+            add(p)
+        elif CODE_DIR.match(p.name):
+            scan_rule_dir(p)
+        else:
+            rule_dirs = sorted(d for d in p.iterdir() if d.is_dir() and CODE_DIR.match(d.name))
+            if not rule_dirs:
+                found.errors.append(f"{p}: no rule folders (TRPnnn/) with fixtures in it")
+            for d in rule_dirs:
+                scan_rule_dir(d)
+            if rule_dirs:
+                found.full_roots.append(p)
+    found.fixtures.sort(key=lambda f: (f.code, f.case, f.label != "bad", f.path.name))
+    return found
+
+
+def default_fixtures_dir(cwd: Path | None = None) -> Path | None:
+    """``fixtures/`` of the current project (cwd or a parent with a pyproject.toml), else of this checkout."""
+    cwd = (cwd or Path.cwd()).resolve()
+    for d in (cwd, *cwd.parents):
+        cand = d / "fixtures"
+        if cand.is_dir() and any(CODE_DIR.match(c.name) for c in cand.iterdir() if c.is_dir()):
+            return cand
+        if (d / "pyproject.toml").is_file() or (d / ".git").exists():
+            break
+    checkout = Path(__file__).resolve().parents[3] / "fixtures"
+    if checkout.is_dir():
+        return checkout
+    return None
+
+
+# --------------------------------------------------------------------------- running
+@dataclass
+class RunResult:
+    docs: list[dict] = field(default_factory=list)  # one observation document per script
+    error: str | None = None  # timed out, crashed, no observations
+    seconds: float = 0.0
+    output_tail: str = ""
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except (ValueError, AttributeError):
+        return str(-code)
+
+
+def run_scripts(
+    workdir: Path,
+    scripts: list[str],
+    obsdir: Path,
+    timeout: float,
+    python: str | None = None,
+    script_args: list[str] | None = None,
+) -> RunResult:
+    """Run ``scripts`` one after another in ``workdir``, each in a fresh process under the harness.
+
+    A script that raised ends the run (later scripts depend on it). A timeout kills the whole
+    process group; a crash of the interpreter is reported, never raised.
+    """
+    python = python or sys.executable
+    env = {**os.environ, **RUN_ENV}
+    env.pop("PYTHONSTARTUP", None)
+    result = RunResult()
+    start = time.monotonic()
+    deadline = start + timeout
+    probe_dir = obsdir / "probes"
+    for i, script in enumerate(scripts):
+        out = obsdir / f"{i}.json"
+        cmd = [python, str(HARNESS), "--out", str(out), "--root", str(workdir), "--probe-dir", str(probe_dir),
+               str(workdir / script), *(script_args or [])]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            result.error = f"timed out after {timeout:g}s before {script}"
+            break
+        proc = subprocess.Popen(
+            cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            output, _ = proc.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            output, _ = proc.communicate()
+            result.output_tail = _tail(output)
+            result.error = f"timed out after {timeout:g}s in {script}"
+            break
+        finally:
+            _kill_group(proc)  # whatever the program left running
+        result.output_tail = _tail(output)
+        if proc.returncode != 0 or not out.is_file():
+            how = (f"killed by {_signal_name(proc.returncode)}" if proc.returncode < 0
+                   else f"exit status {proc.returncode}")
+            result.error = f"the interpreter crashed in {script} ({how}); no observations"
+            break
+        try:
+            doc = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            result.error = f"unreadable observations for {script}: {exc}"
+            break
+        result.docs.append(doc)
+        if doc.get("exception"):
+            break
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+def _tail(output: bytes | None, n: int = 1500) -> str:
+    if not output:
+        return ""
+    text = output.decode("utf-8", "replace")
+    return text[-n:]
+
+
+def run_fixture_once(fx: Fixture, timeout: float, python: str | None = None) -> RunResult:
+    """One fresh run: copy the fixture to a new temporary directory and run its scripts there."""
+    tmp = Path(tempfile.mkdtemp(prefix="trp-verify-"))
+    try:
+        work = tmp / "work"
+        obsdir = tmp / "obs"
+        obsdir.mkdir()
+        if fx.is_dir:
+            shutil.copytree(fx.path, work, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            work.mkdir()
+            shutil.copy2(fx.path, work / fx.path.name)
+        return run_scripts(work, fx.scripts, obsdir, timeout, python)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- static side
+@dataclass
+class StaticResult:
+    diagnostics: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # file, line, col, code, msg
+    error: str | None = None
+
+    def of(self, code: str) -> list[tuple[str, int, int, str, str]]:
+        return [d for d in self.diagnostics if d[3] == code]
+
+
+_OPTIONS = re.compile(r"#\s*options:\s*(?P<opts>.+)$")
+
+
+def file_options(path: Path) -> dict:
+    """``# options: key=a,b; key2=c`` on line 1, as a ``[tool.torchlint-repro]`` mapping."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = fh.readline()
+    except OSError:
+        return {}
+    m = _OPTIONS.search(first)
+    if not m:
+        return {}
+    opts = {}
+    for part in m.group("opts").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip():
+            opts[key.strip()] = [v.strip() for v in value.split(",") if v.strip()]
+    return opts
+
+
+def _settings_for(path: Path, project: Path | None):
+    from dataclasses import replace
+
+    from ..config import Settings, load_settings, settings_from_mapping
+
+    base = Settings()
+    if project is not None and (project / "pyproject.toml").is_file():
+        base = load_settings(project, str(project / "pyproject.toml"))
+    opts = file_options(path)
+    if opts:
+        extra = settings_from_mapping(opts, f"{path.name} line 1")
+        base = replace(base, seed_functions=extra.seed_functions or base.seed_functions,
+                       inference_functions=extra.inference_functions if "inference-functions" in opts
+                       else base.inference_functions)
+    return replace(base, select=("TRP",), ignore=(), extend_select=(), cache=False)
+
+
+def lint_fixture(fx: Fixture) -> StaticResult:
+    """The linter's diagnostics for every file of the fixture (all TRP rules selected)."""
+    from ..engine import SourceError, lint_file
+
+    try:
+        from ..analysis.project import reset_projects
+    except ImportError:  # pragma: no cover
+        reset_projects = None
+    res = StaticResult()
+    if reset_projects is not None:
+        reset_projects()
+    if fx.is_dir:
+        files = sorted(p for p in fx.path.rglob("*.py") if "__pycache__" not in p.parts)
+        project = fx.path
+    else:
+        files, project = [fx.path], None
+    for f in files:
+        rel = f.relative_to(fx.path).as_posix() if fx.is_dir else f.name
+        try:
+            for d in lint_file(f, _settings_for(f, project)):
+                res.diagnostics.append((rel, d.line, d.col, d.code, d.message))
+        except SourceError as exc:
+            res.error = f"{rel}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - report, never crash the verifier
+            res.error = f"{rel}: {type(exc).__name__}: {exc}"
+    internal = [d for d in res.diagnostics if d[3] == "TRP900"]
+    if internal and res.error is None:
+        res.error = f"internal error: {internal[0][4]}"
+    return res
+
+
+# --------------------------------------------------------------------------- verdicts
+@dataclass
+class FixtureReport:
+    fixture: Fixture
+    static: StaticResult
+    runs: list[RunResult]
+    finding: Finding
+    static_ok: bool
+    runtime_ok: bool
+    reasons: list[str]
+
+    @property
+    def verdict(self) -> str:
+        if any(r.error for r in self.runs):
+            return "error"
+        return "confirmed" if self.static_ok and self.runtime_ok else "disagrees"
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.runs)
+
+
+def static_verdict(fx: Fixture, static: StaticResult) -> tuple[bool, str | None]:
+    """Bad fixtures need at least one diagnostic of the folder's rule; good ones none of it."""
+    if static.error:
+        return False, f"static: {static.error}"
+    mine = static.of(fx.code)
+    if fx.label == "bad" and not mine:
+        return False, f"static: linter reported nothing for {fx.code}"
+    if fx.label == "good" and mine:
+        f, line, col, _, _ = mine[0]
+        return False, f"static: linter reported {fx.code} at {f}:{line}:{col + 1} on a good fixture"
+    return True, None
+
+
+def runtime_verdict(fx: Fixture, runs: list[RunResult]) -> tuple[Finding, bool, str | None]:
+    rule = fx.rule
+    errors = [r.error for r in runs if r.error]
+    if errors:
+        return Finding(None, errors[0]), False, f"runtime: {errors[0]}"
+    crit = CRITERIA.get(rule.verify) if rule else None
+    finding = judge(rule.verify, [r.docs for r in runs]) if rule else Finding(None, "unknown rule")
+    if crit is None:
+        return finding, False, f"runtime: {fx.code} is not runtime-verifiable"
+    want = fx.label == "bad"
+    if finding.misbehaves is want:
+        return finding, True, None
+    expected = crit.bad if want else crit.good
+    return finding, False, f"runtime: {finding.summary}; expected {expected}"
+
+
+def combine(fx: Fixture, static: StaticResult, runs: list[RunResult]) -> FixtureReport:
+    s_ok, s_reason = static_verdict(fx, static)
+    finding, r_ok, r_reason = runtime_verdict(fx, runs)
+    reasons = [r for r in (r_reason, s_reason) if r]
+    return FixtureReport(fx, static, runs, finding, s_ok, r_ok, reasons)
+
+
+def runs_needed(fx: Fixture) -> int:
+    crit = CRITERIA.get(fx.rule.verify) if fx.rule else None
+    return crit.runs if crit else 0
+
+
+def verify_fixtures(
+    fixtures: list[Fixture],
+    jobs: int = 1,
+    timeout: float = DEFAULT_TIMEOUT,
+    python: str | None = None,
+    lint: bool = True,
+    progress=None,
+) -> list[FixtureReport]:
+    """Run every fixture (``runs_needed`` fresh runs each, ``jobs`` at a time) and lint it."""
+    units = [(fx, i) for fx in fixtures for i in range(runs_needed(fx))]
+    # the slowest first: project fixtures and two-run fixtures
+    units.sort(key=lambda u: (-len(u[0].scripts), -runs_needed(u[0])))
+    results: dict[int, list[RunResult]] = {id(fx): [] for fx in fixtures}
+    statics: dict[int, StaticResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [(fx, pool.submit(run_fixture_once, fx, timeout, python)) for fx, _ in units]
+        for fx in fixtures:  # lint while the programs run
+            statics[id(fx)] = lint_fixture(fx) if lint else StaticResult()
+        for fx, fut in futures:
+            results[id(fx)].append(fut.result())
+            if progress is not None:
+                progress(fx)
+    return [combine(fx, statics[id(fx)], results[id(fx)]) for fx in fixtures]
+
+
+def coverage_gaps(fixtures: list[Fixture], codes: list[str] | None = None) -> dict[str, list[str]]:
+    """Runtime-verifiable rules (all but Expect.NONE, i.e. TRP9xx) lacking a bad or a good fixture."""
+    from ..rules import ALL_RULES
+
+    gaps: dict[str, list[str]] = {}
+    for rule in ALL_RULES:
+        if rule.verify is Expect.NONE or (codes is not None and rule.code not in codes):
+            continue
+        labels = {fx.label for fx in fixtures if fx.code == rule.code}
+        missing = [lab for lab in ("bad", "good") if lab not in labels]
+        if missing:
+            gaps[rule.code] = missing
+    return gaps
