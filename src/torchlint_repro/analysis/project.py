@@ -164,7 +164,10 @@ class Project:
         try:
             yield deps
         finally:
-            self._deps.remove(deps)
+            for i, d in enumerate(self._deps):
+                if d is deps:
+                    del self._deps[i]
+                    break
 
     def _note(self, path: str, digest: str) -> None:
         for d in self._deps:
@@ -358,10 +361,14 @@ class Project:
                 results.append(self._class_query(what, b, here, stack))
         for ctor, kw in facts["ctors"]:
             layer = N.torch_nn_layer(ctor)
+            if layer in N.CONTAINERS:
+                continue  # its contents are constructions of the class body too, counted on their own
             if layer is not None:
                 results.append(_layer_has_params(layer, kw) if what == "params" else _layer_mode_dependent(layer, kw))
             elif ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
                 results.append(YES if what == "params" else NO)
+            elif _unreadable_class(self, ctor, here):
+                results.append(MAYBE)  # a submodule from code we cannot read
             elif self.is_module_class(ctor, here) or N.is_builder(ctor):
                 results.append(self._class_query(what, ctor, here, stack) if not N.is_builder(ctor) else MAYBE)
             elif what == "mode" and ctor in ("torch.nn.functional.dropout", "torch.nn.functional.batch_norm"):
@@ -479,6 +486,12 @@ class Project:
 
     def deps_valid(self, deps: dict[str, str]) -> bool:
         return self._deps_valid(deps)
+
+
+def _unreadable_class(project: "Project", q: str, here: str | None) -> bool:
+    from .tracker import _maybe_model_class
+
+    return _maybe_model_class(q) and project.locate(q, here) is None
 
 
 def current_digest(path: str) -> str | None:

@@ -141,6 +141,7 @@ class Frame:
     region: str | None = None  # why this code is an inference region by name/decorator, if it is
     cls: str | None = None  # the class whose method this is
     module_method: bool = False  # a method of an nn.Module subclass: self.* submodules follow the parent's mode
+    region_line: int = 0
     returns: list = field(default_factory=list)
     loops: list = field(default_factory=list)  # [(breaks, continues)]
 
@@ -179,6 +180,7 @@ class Walker:
         self.load_results: dict[str, dict] = {}
         self.read_results: set[str] = set()
         self.root_events: list[tuple[tuple, Event]] = []
+        self.region_reports: set = set()
 
     def run(self) -> None:
         ctx = self.root_ctx
@@ -196,6 +198,8 @@ class Walker:
             sctx, sfn = self.spawned[seen_spawn]
             seen_spawn += 1
             self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+        called = _called_names(ctx.tree)
+        pending.sort(key=lambda item: item[1].name in called)  # functions nobody calls first: they reach the rest
         for fctx, fn, cls in pending:
             if (fctx.path or "", self._fname(fn, cls)) in self.reached or not fctx.relevant(fn, cls):
                 continue
@@ -249,8 +253,9 @@ class Walker:
             inst_id = f"{ctx.path}:{cls.name}:self"
             if module_method:
                 self_val = frozenset({Model(inst_id, f"{ctx.module}.{cls.name}", origin="param", name="self",
-                                            mode_dep=MAYBE)})
-                st.modes[inst_id] = frozenset({UNKNOWN})
+                                            mode_dep=self._mode_dep(f"{ctx.module}.{cls.name}", ctx),
+                                            lightning=self._is_lightning(f"{ctx.module}.{cls.name}", ctx))})
+                st.modes[inst_id] = frozenset({ENTRY})
             else:
                 self_val = frozenset({Instance(inst_id, f"{ctx.module}.{cls.name}")})
                 if fn.name != "__init__":
@@ -338,6 +343,7 @@ class Walker:
         v = node.value
         if isinstance(v, ast.Attribute) and v.attr in ("eval", "train"):
             self._bare_mode_attr(v, st)
+            return st
         elif isinstance(v, ast.Call) and _is_load_state_dict(v) and _strict_false(v) is True:
             line, col = self.pos(v)
             self.emit("nonstrict_ignored", v, name=_src_name(v.func.value), how="discarded")
@@ -346,9 +352,8 @@ class Walker:
 
     def _bare_mode_attr(self, v: ast.Attribute, st: State) -> None:
         vals = self.ev(v.value, st)
-        if vals and not any(isinstance(x, (Model, LoadResult, Loaded)) for x in vals) \
-                and all(isinstance(x, (Str, DictVal, TupleVal, Optimizer)) for x in vals):
-            return
+        if not any(isinstance(x, (Model, LoadResult, Loaded, LoadedItem)) for x in vals):
+            return  # `args.eval`, an argparse flag: only a known model's method counts
         self.emit("mode_attr_not_called", v, name=_src_name(v.value), attr=v.attr)
 
     def s_Assign(self, node: ast.Assign, st: State) -> State:
@@ -418,7 +423,8 @@ class Walker:
             return self.block(node.orelse, st) if node.orelse else st
         if isinstance(test, ast.Attribute) and test.attr in ("eval", "train"):
             self._bare_mode_attr(test, st)
-        self.ev(test, st)
+        else:
+            self.ev(test, st)
         const = _const_truth(test)
         if const is True:
             return self.block(node.body, st)
@@ -706,6 +712,10 @@ class Walker:
             return EMPTY
         out: set = set()
         for b in base:
+            if isinstance(b, Model) and node.attr in ("eval", "train") and not self.mute:
+                # the bound method escapes (`fn = model.eval`, `callbacks.append(model.train)`): it may be
+                # called anywhere later, so the mode is no longer known
+                st.modes[b.id] = st.mode(b.id) | {UNKNOWN}
             if isinstance(b, Model):
                 if node.attr == "module" and b.wrapped:
                     out.add(b.unwrapped())
@@ -963,7 +973,9 @@ class Walker:
                     wo = _const_truth(k.value)
             line, col = self.pos(node)
             site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
-            return frozenset({Loaded(site, path, line, col, wo)})
+            st.modes[site] = frozenset({UNKNOWN})  # a whole pickled module keeps the mode it was saved in
+            return frozenset({Loaded(site, path, line, col, wo),
+                              Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node))})
         if q in N.TORCH_SAVE:
             args = self._eval_args(node, st)
             if len(node.args) >= 2:
@@ -1071,6 +1083,11 @@ class Walker:
             for r in results:
                 self._load_result_used(r, node)
             return True, EMPTY
+        if loaded and models and attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
+            for lv in loaded:
+                self._loaded_used_as_module(lv if isinstance(lv, Loaded) else lv.loaded, node, f".{attr}()")
+        if attr in ("module", "_orig_mod") and models:
+            return False, EMPTY  # `ddp.module(x)`: a forward of the wrapped model, not a method
         if loaded and not models:
             args = self._eval_args(node, st)
             for lv in loaded:
@@ -1246,6 +1263,15 @@ class Walker:
             return self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
         # a user class that is not a module: walk its __init__ with a fresh instance
         found = self._find_method(q, "__init__")
+        if found is None and _maybe_model_class(q) and (self.project is None or self.project.locate(q, ctx.here) is None):
+            # a class from code we cannot read (`from my_project.models import Encoder` that is not there):
+            # it may be a module; its mode is tracked, its mode-dependence unknown; it is never a seeding report
+            for a in list(args) + list(kwargs.values()):
+                self._mark_read(a)
+            mid = f"{ctx.path}:{node.lineno}:{node.col_offset}"
+            st.modes[mid] = frozenset({TRAIN})
+            return frozenset({Model(mid, q, _ctor_args(node), origin="unknown_class", mode_dep=MAYBE,
+                                    name=q.rsplit(".", 1)[-1])})
         inst = Instance(f"{ctx.path}:{node.lineno}:{node.col_offset}", q)
         if found is not None:
             mctx, fn, cls = found
@@ -1312,13 +1338,18 @@ class Walker:
         else:
             for f in reversed(self.frames):
                 if f.region:
-                    region = (f.region, 0)
+                    region = (f.region, f.region_line)
                     break
         line, col = self.pos(node)
         if region is not None and not m.lightning:
-            if frame.module_method and m.name == "self":
+            seen_key = (m.id, region[1])
+            if frame.module_method and m.name == "self" and frame.func in ("forward", "__call__", "__init__"):
                 pass
+            elif seen_key in self.region_reports:
+                pass  # once per model per region
             elif TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO:
+                if not self.mute:
+                    self.region_reports.add(seen_key)
                 self.emit("forward_in_train", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
                           model=m.name, maybe=EVAL in modes, region=region[0], via=self._via())
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO:
@@ -1447,7 +1478,7 @@ class Walker:
                        self_val: frozenset, module_method: bool = False, root: bool = False) -> frozenset:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
         region = self._fn_region(ctx, fn, cls, module_method)
-        frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method)
+        frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno)
         callee = st.copy()
         caller_locals = st.locals
         at_module = st.locals is st.globals
@@ -1566,6 +1597,8 @@ class Walker:
         if not matchable(template):
             return
         for v in obj:
+            if isinstance(v, Model) and v.origin == "loaded":
+                continue
             rec = {"path": template, "line": node.lineno, "file": self.frames[-1].ctx.path}
             if isinstance(v, StateDict):
                 rec.update(kind="state_dict", cls=v.cls, args=list(map(list, v.args)), prefixed=v.prefixed)
@@ -1699,6 +1732,12 @@ class Walker:
         self.root_events.append(((kind, line, col, None), Event(kind, line, col, data)))
 
     # ------------------------------------------------------------------ helpers
+    def _mode_dep(self, q: str, ctx: ModuleCtx) -> str:
+        return self.project.mode_dependent(q, None, ctx.here) if self.project is not None else MAYBE
+
+    def _is_lightning(self, q: str, ctx: ModuleCtx) -> bool:
+        return self.project.is_lightning_class(q, ctx.here) if self.project is not None else False
+
     def _is_module_class(self, q: str, ctx: ModuleCtx) -> bool:
         if self.project is not None:
             return self.project.is_module_class(q, ctx.here)
@@ -1706,6 +1745,42 @@ class Walker:
 
 
 # ============================================================================ small helpers
+_NOT_MODEL_ROOTS = frozenset({"numpy", "np", "pandas", "PIL", "tqdm", "sklearn", "matplotlib", "scipy", "yaml",
+                              "omegaconf", "hydra", "wandb", "tensorboard", "torch", "torchvision", "datasets",
+                              "tokenizers", "transformers", "accelerate", "lightning", "pytorch_lightning", "timm",
+                              "click", "fire", "absl", "typer", "rich", "requests", "cv2", "h5py", "mlflow"})
+
+
+def _maybe_model_class(q: str) -> bool:
+    import sys
+
+    root = q.split(".", 1)[0]
+    last = q.rsplit(".", 1)[-1]
+    if root in sys.stdlib_module_names or root in _NOT_MODEL_ROOTS or not last[:1].isupper() or "." not in q:
+        return False
+    return not last.endswith(("Config", "Tokenizer", "Dataset", "DataLoader", "Loader", "Error", "Exception",
+                              "Args", "Arguments", "Parser", "Logger", "Writer", "Processor", "Transform"))
+
+
+def _called_names(tree: ast.Module) -> set[str]:
+    """Names of everything called (``f(...)``, ``x.m(...)``) or handed on as a value anywhere in the module."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name):
+                out.add(f.id)
+            elif isinstance(f, ast.Attribute):
+                out.add(f.attr)
+            for a in node.args:
+                if isinstance(a, ast.Name):
+                    out.add(a.id)
+            for k in node.keywords:
+                if isinstance(k.value, ast.Name):
+                    out.add(k.value.id)
+    return out
+
+
 def _n_lines(tree: ast.Module) -> int:
     last = tree.body[-1] if tree.body else None
     return getattr(last, "end_lineno", 0) or 0

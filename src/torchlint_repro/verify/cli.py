@@ -1,0 +1,138 @@
+"""``torchlint-repro verify``: run the fixtures in torch and confirm the linter's verdicts.
+
+This module imports without torch; torch is looked up (not imported) when the command runs, and only
+the harness subprocesses import it.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_DISAGREE, EXIT_ERROR = 0, 1, 2
+_CODE_ARG = re.compile(r"^TRP\d{0,3}$", re.IGNORECASE)
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-j", "--jobs", type=int, default=0, help="Fixture processes at a time (default: all cores).")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds a fixture run may take before it is killed and reported.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+@click.option("--observations", is_flag=True, help="With --format json: include every run's raw observations.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the evidence of every fixture, not only of failures.")
+@click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Observe your own script instead of fixtures (repeat to run several in order); "
+                   "reports which hazards torch showed.")
+def verify(paths, jobs, timeout, output_format, observations, verbose, scripts):
+    """Run fixtures in torch and confirm the linter on each.
+
+    PATHS are fixture roots, rule folders (TRP201/) or single fixtures; default: the project's
+    fixtures/. A rule code (TRP201, TRP2) among PATHS keeps only the matching rules. Every fixture is
+    run in fresh processes in a temporary copy of itself, observed from the outside, and linted; it is
+    confirmed when both agree with its bad/good label. Exit 1 on any disagreement or failed run.
+    """
+    if not torch_available():
+        click.echo("torchlint-repro verify: error: torch is not installed; install the verify extra: "
+                   "pip install 'torchlint-repro[verify]'", err=True)
+        sys.exit(EXIT_ERROR)
+    jobs = jobs or os.cpu_count() or 1
+    if scripts:
+        sys.exit(_verify_scripts([Path(s) for s in scripts], paths, timeout, output_format))
+
+    from .report import render_text, to_json
+    from .runner import coverage_gaps, default_fixtures_dir, discover, verify_fixtures
+
+    codes = [p.upper() for p in paths if _CODE_ARG.match(p) and not Path(p).exists()]
+    paths = [p for p in paths if p.upper() not in codes]
+    if not paths:
+        default = default_fixtures_dir()
+        if default is None:
+            click.echo("torchlint-repro verify: error: no fixtures/ folder here or in the source checkout; "
+                       "give the fixtures' path", err=True)
+            sys.exit(EXIT_ERROR)
+        paths = [str(default)]
+    found = discover(paths)
+    fixtures = [f for f in found.fixtures if not codes or any(f.code.startswith(c) for c in codes)]
+    if not fixtures and not found.errors:
+        click.echo("torchlint-repro verify: error: no fixtures to verify", err=True)
+        sys.exit(EXIT_ERROR)
+
+    progress = None
+    total = sum(1 for _ in fixtures)
+    if sys.stderr.isatty() and output_format == "text":
+        done = [0]
+
+        def progress(fx):
+            done[0] += 1
+            click.echo(f"\r  running fixtures ... {done[0]} runs done ({fx.code} {fx.name})".ljust(79)[:79],
+                       err=True, nl=False)
+
+    start = time.monotonic()
+    reports = verify_fixtures(fixtures, jobs=jobs, timeout=timeout, progress=progress)
+    seconds = time.monotonic() - start
+    if progress is not None:
+        click.echo("\r" + " " * 79 + "\r", err=True, nl=False)
+
+    gaps = {}
+    if found.full_roots:
+        selected = None
+        if codes:
+            from ..rules import ALL_RULES
+
+            selected = [r.code for r in ALL_RULES if any(r.code.startswith(c) for c in codes)]
+        gaps = coverage_gaps(found.fixtures, selected)
+    if output_format == "json":
+        click.echo(to_json(reports, gaps, found.errors, observations=observations, seconds=seconds))
+    else:
+        click.echo(render_text(reports, gaps, found.errors, verbose=verbose))
+        click.echo(f"({total} fixtures in {seconds:.1f}s with -j{jobs})", err=True)
+    failed = any(r.verdict != "confirmed" for r in reports) or gaps or found.errors
+    sys.exit(EXIT_DISAGREE if failed else EXIT_OK)
+
+
+def _verify_scripts(scripts: list[Path], extra: tuple[str, ...], timeout: float, output_format: str) -> int:
+    """Run the user's scripts (in order, in the current directory) twice and apply every criterion."""
+    import json
+    import tempfile
+
+    from .criteria import all_findings
+    from .runner import run_scripts
+
+    cwd = Path.cwd().resolve()
+    resolved = [s.resolve() for s in scripts]
+    root = cwd if all(cwd in s.parents for s in resolved) else resolved[0].parent
+    rel = [os.path.relpath(s, root) for s in resolved]
+    runs = []
+    for _ in range(2):
+        with tempfile.TemporaryDirectory(prefix="trp-verify-") as obs:
+            runs.append(run_scripts(root, rel, Path(obs), timeout, script_args=list(extra)))
+    errors = [r.error for r in runs if r.error]
+    findings = [] if errors else list(all_findings([r.docs for r in runs]))
+    if output_format == "json":
+        click.echo(json.dumps({
+            "scripts": rel,
+            "errors": errors,
+            "findings": [{"expect": e.name, "misbehaves": f.misbehaves, "summary": f.summary,
+                          "evidence": f.evidence} for e, f in findings],
+        }, indent=2))
+    else:
+        click.echo(f"{' '.join(rel)}: 2 fresh runs in {root}")
+        for err in errors:
+            click.echo(f"  error      {err}")
+        for expect, f in findings:
+            state = {True: "HAZARD", False: "ok", None: "-"}[f.misbehaves]
+            click.echo(f"  {state:<7} {expect.value:<48} {f.summary}")
+    if errors:
+        return EXIT_ERROR
+    return EXIT_DISAGREE if any(f.misbehaves for _, f in findings) else EXIT_OK
