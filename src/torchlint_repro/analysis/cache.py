@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import __version__
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
+SCHEMA = "3"  # bump when the shape of cached facts changes
 
 
 def file_digest(data: bytes) -> str:
@@ -56,7 +57,7 @@ class DiskCache:
         return True
 
     def _path(self, kind: str, key: str) -> Path:
-        digest = hashlib.sha256(f"{__version__}\0{kind}\0{key}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{__version__}\0{SCHEMA}\0{kind}\0{key}".encode()).hexdigest()
         return self.directory / kind / digest[:2] / f"{digest}.json"
 
     def get_json(self, kind: str, key: str):

@@ -100,6 +100,11 @@ PARAM_FREE_LAYERS = frozenset(
     CosineSimilarity PairwiseDistance Fold Unfold LocalResponseNorm CrossMapLRN2d Module""".split()
 )
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+# parameters initialised to constants (weight 1, bias 0, PReLU 0.25): no draw from the generator
+CONSTANT_INIT_LAYERS = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+                                  "LazyBatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "RMSNorm",
+                                  "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+                                  "LazyInstanceNorm2d", "LazyInstanceNorm3d", "PReLU"})
 # normalisations whose parameters exist only with affine=True / elementwise_affine=True
 AFFINE_DEFAULT_OFF = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
                                 "LazyInstanceNorm2d", "LazyInstanceNorm3d"})
@@ -260,5 +265,5 @@ def is_builder(qualname: str) -> bool:
         return True
     if qualname.startswith(TORCHVISION_PREFIXES):
         last = qualname.rsplit(".", 1)[-1]
-        return last[:1].islower() and not last.startswith(("get_", "list_")) and last not in ("utils",)
+        return last[:1].islower() and last not in ("get_weight", "get_model_weights", "list_models", "utils")
     return False

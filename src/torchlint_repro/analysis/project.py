@@ -110,9 +110,17 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     unknown = 0
     uses_training = False
     init_params: list[str] = []
+    init_defaults: dict = {}
     for item in node.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
             init_params = [a.arg for a in item.args.args[1:]]
+            positional = item.args.args[1:]
+            for a, d in zip(positional[len(positional) - len(item.args.defaults):], item.args.defaults):
+                if isinstance(d, ast.Constant):
+                    init_defaults[a.arg] = d.value
+            for a, d in zip(item.args.kwonlyargs, item.args.kw_defaults):
+                if isinstance(d, ast.Constant):
+                    init_defaults[a.arg] = d.value
     for sub in ast.walk(node):
         if isinstance(sub, ast.Attribute) and sub.attr == "training" and isinstance(sub.value, ast.Name) \
                 and sub.value.id == "self":
@@ -132,7 +140,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                                  and sub.value.func.value.id == "self"):
                     unknown += 1
     return {"bases": bases, "ctors": ctors, "unknown": unknown, "uses_training": uses_training,
-            "line": node.lineno, "init_params": init_params}
+            "line": node.lineno, "init_params": init_params, "init_defaults": init_defaults}
 
 
 # ------------------------------------------------------------------------------ the index
@@ -510,7 +518,8 @@ def _is_transformers_model(q: str) -> bool:
 
 
 def _layer_has_params(layer: str, kw: dict) -> str:
-    if layer in N.PARAM_FREE_LAYERS:
+    """Does building this torch.nn layer draw parameters from the random generator?"""
+    if layer in N.PARAM_FREE_LAYERS or layer in N.CONSTANT_INIT_LAYERS:
         return NO
     if layer in N.CONTAINERS:
         return MAYBE  # decided by the arguments at the construction site

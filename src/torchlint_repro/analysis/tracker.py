@@ -92,7 +92,7 @@ class ModuleCtx:
         self.is_test_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" \
             or "/tests/" in (path or "").replace("\\", "/")
         self.argparse: dict[str, str] = {}
-        self.constants: dict[str, str] = {}
+        self.constants: dict[str, str] = _module_constants(tree, self.imports)
         self._relevant: set[str] | None = None
 
     def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
@@ -222,7 +222,7 @@ class Walker:
         self.inlines = 0
         self._memo = {}
         try:
-            body()
+            self.final_state = body()
         except Budget:
             self.total_steps += self.steps
             return  # too big to judge soundly: say nothing about this entry point
@@ -233,10 +233,10 @@ class Walker:
         for key, ev in self.root_events:
             self.events.setdefault(key, ev)
 
-    def _walk_module(self, ctx: ModuleCtx, st: State) -> None:
+    def _walk_module(self, ctx: ModuleCtx, st: State) -> State | None:
         self.frames.append(Frame(ctx, "<module>"))
         try:
-            self.block(ctx.tree.body, st)
+            return self.block(ctx.tree.body, st)
         finally:
             self.frames.pop()
 
@@ -262,6 +262,7 @@ class Walker:
                     self._init_instance_attrs(ctx, cls, inst_id, st)
         args = self._param_values(ctx, fn, cls, st, root=True)
         self._call_function(ctx, fn, cls, args, {}, st, self_val, module_method=module_method, root=True)
+        return st
 
     def _init_instance_attrs(self, ctx: ModuleCtx, cls: ast.ClassDef, inst_id: str, st: State) -> None:
         """Methods of a Predictor see what __init__ left in self (modes other methods may change: unknown)."""
@@ -397,6 +398,7 @@ class Walker:
         if isinstance(target, ast.Name):
             st.bind(target.id, vals)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            self._mark_read(vals)  # `missing, unexpected = m.load_state_dict(...)` reads the result
             tup = [v for v in vals if isinstance(v, TupleVal) and len(v.items) == len(target.elts)]
             for i, elt in enumerate(target.elts):
                 sub = frozenset().union(*(t.items[i] for t in tup)) if tup else frozenset(
@@ -588,6 +590,8 @@ class Walker:
     def s_FunctionDef(self, node, st: State) -> State:
         ctx = self.frames[-1].ctx
         frame = self.frames[-1]
+        for d in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
+            self.ev(d, st)  # default arguments are built when `def` runs
         if frame.func == "<module>":
             st.bind(node.name, frozenset({FuncRef(f"{ctx.module}.{node.name}", local=node.name)}))
         else:
@@ -601,6 +605,9 @@ class Walker:
 
     def s_ClassDef(self, node: ast.ClassDef, st: State) -> State:
         ctx = self.frames[-1].ctx
+        for item in node.body:  # class attributes are built when `class` runs
+            if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
+                self.ev(item.value, st)
         st.bind(node.name, frozenset({ClassRef(f"{ctx.module}.{node.name}",
                                                self._is_module_class(f"{ctx.module}.{node.name}", ctx))}))
         return st
@@ -666,6 +673,14 @@ class Walker:
             return frozenset({FuncRef(f"<nested>.{node.id}", local="<nested>:" + node.id)})
         return self._global_ref(node, frame.ctx)
 
+    def _head_bound(self, node: ast.expr, st: State) -> bool:
+        head = _head(node)
+        if not head:
+            return True
+        if st.lookup(head) is not None:
+            return True
+        return any(head in getattr(f, "nested", {}) for f in self.frames)
+
     def _note_loaded_name(self, vals: frozenset) -> None:
         for v in vals:
             if isinstance(v, LoadResult):
@@ -698,8 +713,12 @@ class Walker:
         return frozenset({FuncRef(q)})
 
     def e_Attribute(self, node: ast.Attribute, st: State) -> frozenset:
-        base = self.ev(node.value, st)
         frame = self.frames[-1]
+        if isinstance(node.value, (ast.Name, ast.Attribute)) and not self._head_bound(node, st):
+            q = frame.ctx.resolve(node)
+            if q is not None:
+                return self._global_ref(node, frame.ctx)
+        base = self.ev(node.value, st)
         if not base:
             q = frame.ctx.resolve(node)
             if q is not None and isinstance(node.value, (ast.Name, ast.Attribute)) \
@@ -863,6 +882,8 @@ class Walker:
                     d = self._argparse_default(attr) if "." not in attr else None
                     if d is not None:
                         return d
+            if key in ctx.constants:
+                return ctx.constants[key]
             if self.project is not None:
                 return self.project.constant(key, ctx.here)
             return None
@@ -873,6 +894,12 @@ class Walker:
     def e_Call(self, node: ast.Call, st: State, discard: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "dict" and not node.args and not self._head_bound(func, st):
+            entries = tuple((k.arg, self.ev(k.value, st)) for k in node.keywords if k.arg)
+            return frozenset({DictVal(entries)})
+        if isinstance(func, ast.Attribute) and func.attr in ("Process", "start_processes") \
+                and self._head_bound(func, st):
+            return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
         # method calls on values we track
         if isinstance(func, ast.Attribute):
             recv = self.ev(func.value, st)
@@ -880,10 +907,9 @@ class Walker:
             if handled:
                 return result
         q = ctx.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
-        fvals = self.ev(func, st) if isinstance(func, ast.Name) or (isinstance(func, ast.Attribute) and q is None) \
-            else (self._global_ref(func, ctx) if q is not None else self.ev(func, st))
-        if isinstance(func, ast.Name) and st.lookup(func.id) is not None:
+        if q is not None and self._head_bound(func, st):
             q = None  # a local variable shadows the import of the same name
+        fvals = self._global_ref(func, ctx) if q is not None else self.ev(func, st)
         if q is not None:
             special = self._qualified_call(node, q, st)
             if special is not None:
@@ -941,6 +967,9 @@ class Walker:
         for v in vals:
             if isinstance(v, LoadResult):
                 self.read_results.add(v.site)
+            elif isinstance(v, TupleVal):
+                for item in v.items:
+                    self._mark_read(item)
 
     def _qualified_call(self, node: ast.Call, q: str, st: State) -> frozenset | None:
         """Calls decided by their qualified name alone (seeds, grad switches, load/save, wrappers)."""
@@ -994,7 +1023,7 @@ class Walker:
                 st.bind(node.args[0].id, frozenset(v.strip() if isinstance(v, (StateDict, Loaded, LoadedItem)) else v
                                                    for v in vals))
             return EMPTY
-        if q in SPAWN_FUNCS or q.endswith((".spawn", ".Process")) and ("multiprocessing" in q or q.startswith("mp.")):
+        if q in SPAWN_FUNCS or q.endswith((".spawn", ".Process", ".start_processes")):
             self._eval_args(node, st)
             target = None
             for k in node.keywords:
@@ -1056,7 +1085,7 @@ class Walker:
         outs = [v for v in recv if isinstance(v, Out)]
 
         if attr == "load_state_dict":
-            if classes or builders:
+            if (classes or builders) and len(node.args) < 2:
                 for c in classes:
                     if c.module_class:
                         self.emit("load_on_class", node, cls=_src_name(func.value))
@@ -1064,6 +1093,8 @@ class Walker:
                 else:
                     if builders:
                         self.emit("load_on_class", node, cls=_src_name(func.value))
+            if any(isinstance(v, Optimizer) for v in recv) or _OPTIM_NAME.search(_src_name(func.value)):
+                return False, EMPTY
             if models or (not classes and not builders and not instances):
                 return True, self._load_state_dict(node, models, st, discard)
         if attr in ("from_pretrained",):
@@ -1082,6 +1113,16 @@ class Walker:
             self._eval_args(node, st)
             for r in results:
                 self._load_result_used(r, node)
+            return True, EMPTY
+        if loaded and attr in _MAPPING_METHODS:
+            self._eval_args(node, st)
+            for lv in loaded:
+                lo = lv if isinstance(lv, Loaded) else lv.loaded
+                key = node.args[0].value if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant) \
+                    else None
+                self.mapping_use.setdefault(lo.site, set()).add(key)
+                if attr == "get":
+                    return True, frozenset({LoadedItem(lo, key)})
             return True, EMPTY
         if loaded and models and attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
             for lv in loaded:
@@ -1306,8 +1347,12 @@ class Walker:
                 and not self.mute:
             self.seq += 1
             verdict = "cuda" if st.cuda == "yes" and st.seed == "no" else st.seed
+            if verdict == "cuda" and _on_cuda(node):
+                verdict = "yes"
             info = self.builds.get(mid)
-            if info is None or _worse(verdict, info["seed"]):
+            if verdict == "yes":
+                info = {"seed": "yes"}
+            elif info is None or _worse(verdict, info["seed"]):
                 self.builds[mid] = {"line": line, "col": col, "seed": verdict, "seq": self.seq, "name": name,
                                     "cuda": st.cuda, "params": has_params}
             st.pending[mid] = frozenset({"fresh"})
@@ -1628,7 +1673,11 @@ class Walker:
         self._finish_loads()
 
     def _finish_builds(self) -> None:
+        final = getattr(self, "final_state", None)
         for mid, info in self.builds.items():
+            status = final.pending.get(mid) if final is not None else None
+            if status is not None and status == frozenset({"cleared"}):
+                continue  # overwritten by a strict load before any use, on every path
             later = next(((ln, name) for seq, ln, name in self.seed_calls if seq > info["seq"]), None)
             ev = Event("unseeded_build", info["line"], info["col"],
                        {"seed": info["seed"], "name": info["name"], "later_seed": later,
@@ -1712,6 +1761,7 @@ class Walker:
         if not models:
             return
         m = models[0]
+        sig = self._signature(m.cls)
         if not stripped and all(s.get("prefixed") for s in saved) and not m.wrapped:
             where = _where(saved[0])
             self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
@@ -1724,9 +1774,18 @@ class Walker:
                           why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
                               f"but the state_dict{where} came from the plain model")
             return
-        diffs = [d for s in saved if (d := _arch_diff(s, m)) is not None]
+        diffs = [d for s in saved if (d := _arch_diff(s, m, sig)) is not None]
         if diffs and len(diffs) == len(saved):
             self._emit_at("arch_mismatch", line, col, name=call["receiver"], why=diffs[0] + _where(saved[0]))
+
+    def _signature(self, cls: str | None) -> tuple[list, dict] | None:
+        if not cls or self.project is None:
+            return None
+        hit = self.project.class_facts(cls, self.root_ctx.here)
+        if hit is None:
+            return None
+        facts = hit[0]
+        return facts.get("init_params", []), facts.get("init_defaults", {})
 
     def _emit_at(self, kind: str, line: int, col: int, **data) -> None:
         self.root_events.append(((kind, line, col, None), Event(kind, line, col, data)))
@@ -1745,6 +1804,20 @@ class Walker:
 
 
 # ============================================================================ small helpers
+import re as _re
+
+_OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
+
+
+def _on_cuda(node: ast.Call) -> bool:
+    for k in node.keywords:
+        if k.arg == "device" and isinstance(k.value, ast.Constant) and "cuda" in str(k.value.value):
+            return True
+    return False
+
+
+_MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
+
 _NOT_MODEL_ROOTS = frozenset({"numpy", "np", "pandas", "PIL", "tqdm", "sklearn", "matplotlib", "scipy", "yaml",
                               "omegaconf", "hydra", "wandb", "tensorboard", "torch", "torchvision", "datasets",
                               "tokenizers", "transformers", "accelerate", "lightning", "pytorch_lightning", "timm",
@@ -1760,6 +1833,18 @@ def _maybe_model_class(q: str) -> bool:
         return False
     return not last.endswith(("Config", "Tokenizer", "Dataset", "DataLoader", "Loader", "Error", "Exception",
                               "Args", "Arguments", "Parser", "Logger", "Writer", "Processor", "Transform"))
+
+
+def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                t = path_template(node.value, imports.resolve, out.get)
+                if t is not None:
+                    out[targets[0].id] = t
+    return out
 
 
 def _called_names(tree: ast.Module) -> set[str]:
@@ -1814,18 +1899,39 @@ def _where(s: dict) -> str:
     return ""
 
 
-def _arch_diff(saved: dict, m: Model) -> str | None:
+def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None) -> str | None:
     scls, mcls = saved.get("cls"), m.cls
     if not scls or not mcls:
         return None
     sname, mname = scls.rsplit(".", 1)[-1], mcls.rsplit(".", 1)[-1]
     if sname != mname:
         return f"the checkpoint was saved from `{sname}` and is loaded into `{mname}`"
-    sargs = {k: v for k, v in saved.get("args", [])}
-    for k, v in m.args:
-        if k in sargs and sargs[k] != v and _is_lit(sargs[k]) and _is_lit(v):
-            return f"saved from `{sname}({k}={_show(sargs[k])})`, loaded into `{mname}({k}={_show(v)})`"
+    sargs = _bind_args(saved.get("args", []), sig)
+    margs = _bind_args(m.args, sig)
+    for k in sorted(set(sargs) & set(margs)):
+        a, b = sargs[k], margs[k]
+        # floats (dropout, eps, momentum) shape no parameter; ints, strings and flags (sizes, variants,
+        # bias=False) do
+        if a != b and _shape_like(a) and _shape_like(b):
+            return f"saved from `{sname}({k}={a!r})`, loaded into `{mname}({k}={b!r})`"
     return None
+
+
+def _bind_args(args, sig: tuple[list, dict] | None) -> dict:
+    params, defaults = sig if sig is not None else ([], {})
+    out = dict(defaults) if sig is not None else {}
+    for k, v in args:
+        if k.isdigit():
+            i = int(k)
+            key = params[i] if i < len(params) else k
+        else:
+            key = k
+        out[key] = v
+    return out
+
+
+def _shape_like(v) -> bool:
+    return isinstance(v, (int, str, bool)) and not (isinstance(v, str) and v.startswith("name:"))
 
 
 def _is_lit(v) -> bool:
