@@ -127,7 +127,9 @@ MODULE_USE_METHODS = frozenset({"eval", "train", "to", "cuda", "cpu", "parameter
                                 "forward", "modules", "children", "named_modules", "buffers", "half", "float",
                                 "double", "requires_grad_", "zero_grad", "apply", "load_state_dict", "register_forward_hook",
                                 "generate"})
-TORCHVISION_PREFIXES = ("torchvision.models.",)
+TORCHVISION_MODEL_MODULES = frozenset({"torchvision.models", "torchvision.models.segmentation",
+                                       "torchvision.models.detection", "torchvision.models.video",
+                                       "torchvision.models.quantization", "torchvision.models.optical_flow"})
 TIMM_CREATE = frozenset({"timm.create_model", "timm.models.create_model"})
 
 
@@ -263,7 +265,7 @@ def is_builder(qualname: str) -> bool:
     """A model factory: ``torchvision.models.resnet18``, ``timm.create_model``."""
     if qualname in TIMM_CREATE:
         return True
-    if qualname.startswith(TORCHVISION_PREFIXES):
-        last = qualname.rsplit(".", 1)[-1]
+    module, _, last = qualname.rpartition(".")
+    if module in TORCHVISION_MODEL_MODULES:
         return last[:1].islower() and last not in ("get_weight", "get_model_weights", "list_models", "utils")
     return False

@@ -31,7 +31,8 @@ MAX_DEPTH = 6  # nested calls walked in place
 MAX_LOOP_PASSES = 4
 STEP_BUDGET = 10_000
 INLINE_BUDGET = 400  # calls walked in place per entry point
-FILE_BUDGET_BASE, FILE_BUDGET_PER_LINE = 20_000, 10  # statements walked per file, all entry points together  # statements per entry point; past it the entry point is dropped, never half-judged
+FILE_BUDGET_BASE, FILE_BUDGET_PER_LINE = 8_000, 4
+MAX_FOREIGN_DEPTH = 2  # calls walked into other files of the project, nested  # statements walked per file, all entry points together  # statements per entry point; past it the entry point is dropped, never half-judged
 RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
 SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                          "multiprocessing.Process", "torch.multiprocessing.Process", "multiprocessing.Pool",
@@ -94,6 +95,16 @@ class ModuleCtx:
         self.argparse: dict[str, str] = {}
         self.constants: dict[str, str] = _module_constants(tree, self.imports)
         self._relevant: set[str] | None = None
+        self._strong: set[str] | None = None
+        self.argparse = _argparse_defaults(tree)
+
+    def strongly_relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+        """Does ``fn`` (transitively in this module) set a mode, seed, load or save, or open an inference region?
+        Methods of models are walked only then: a model's ``forward`` helpers change nothing we track."""
+        if self._strong is None:
+            self._strong = _relevance(self, strong=True)
+        key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
+        return key in self._strong
 
     def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
         """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,
@@ -179,6 +190,7 @@ class Walker:
         self.load_calls: list[dict] = []
         self.load_results: dict[str, dict] = {}
         self.read_results: set[str] = set()
+        self.checked_loads: set[str] = set()
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
 
@@ -203,6 +215,8 @@ class Walker:
         for fctx, fn, cls in pending:
             if (fctx.path or "", self._fname(fn, cls)) in self.reached or not fctx.relevant(fn, cls):
                 continue
+            if cls is not None and self._class_is_module(fctx, cls) and not fctx.strongly_relevant(fn, cls):
+                continue  # a model's own forward helpers: nothing to judge
             self._root(lambda fctx=fctx, fn=fn, cls=cls: self._walk_function_root(fctx, fn, cls))
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
@@ -220,7 +234,6 @@ class Walker:
         self.total_steps += self.steps
         self.steps = 0
         self.inlines = 0
-        self._memo = {}
         try:
             self.final_state = body()
         except Budget:
@@ -649,6 +662,23 @@ class Walker:
                     self.ev(cond, st)
         return frozenset({_merge_out(outs)}) if outs else EMPTY
 
+    def e_Compare(self, node: ast.Compare, st: State) -> frozenset:
+        left = self.ev(node.left, st)
+        rights = [self.ev(c, st) for c in node.comparators]
+        if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            # `"state_dict" in ckpt`: the code handles both a checkpoint and a bare state_dict
+            for vals in rights:
+                self._format_checked(vals)
+        self._mark_read(left)
+        return EMPTY
+
+    def _format_checked(self, vals) -> None:
+        for v in vals:
+            if isinstance(v, Loaded):
+                self.checked_loads.add(v.site)
+            elif isinstance(v, LoadedItem):
+                self.checked_loads.add(v.loaded.site)
+
     def e_Constant(self, node: ast.Constant, st: State) -> frozenset:
         if isinstance(node.value, str):
             return frozenset({Str(node.value)})
@@ -658,6 +688,9 @@ class Walker:
         for v in node.values:
             if isinstance(v, ast.FormattedValue):
                 self._mark_read(self.ev(v.value, st))
+        if not any(isinstance(v, ast.Constant) and isinstance(v.value, str) and ("/" in v.value or "." in v.value)
+                   for v in node.values):
+            return EMPTY  # a message, not a path
         t = self._template(node, st)
         return frozenset({Str(t)}) if t is not None else EMPTY
 
@@ -766,12 +799,7 @@ class Walker:
         return frozenset(out)
 
     def _argparse_default(self, attr: str) -> str | None:
-        ctx = self.frames[-1].ctx
-        if self.project is not None and ctx.path:
-            rec = self.project.record_for_path(ctx.path) if ctx.linted else None
-            if rec is not None:
-                return rec.facts["argparse"].get(attr)
-        return ctx.argparse.get(attr)
+        return self.frames[-1].ctx.argparse.get(attr)
 
     def e_Subscript(self, node: ast.Subscript, st: State) -> frozenset:
         base = self.ev(node.value, st)
@@ -894,6 +922,12 @@ class Walker:
     def e_Call(self, node: ast.Call, st: State, discard: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx
         func = node.func
+        if isinstance(func, ast.Name) and func.id in ("isinstance", "hasattr") and node.args \
+                and not self._head_bound(func, st):
+            self._format_checked(self.ev(node.args[0], st))
+            for a in node.args[1:]:
+                self.ev(a, st)
+            return EMPTY
         if isinstance(func, ast.Name) and func.id == "dict" and not node.args and not self._head_bound(func, st):
             entries = tuple((k.arg, self.ev(k.value, st)) for k in node.keywords if k.arg)
             return frozenset({DictVal(entries)})
@@ -1122,6 +1156,7 @@ class Walker:
                     else None
                 self.mapping_use.setdefault(lo.site, set()).add(key)
                 if attr == "get":
+                    self.checked_loads.add(lo.site)  # .get(): the key may be missing, handled
                     return True, frozenset({LoadedItem(lo, key)})
             return True, EMPTY
         if loaded and models and attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
@@ -1177,6 +1212,8 @@ class Walker:
                 st.modes[m.id] = frozenset({mode})
                 if mode == EVAL:
                     st.mode_src[m.id] = frozenset({("eval", line)})
+                elif mode == TRAIN:
+                    st.mode_src[m.id] = frozenset({("train", line)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
             res: set = set()
@@ -1225,6 +1262,8 @@ class Walker:
         if found is None:
             return None
         mctx, fn, cls = found
+        if not mctx.strongly_relevant(fn, cls):
+            return None
         return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
 
     def _find_method(self, cls_q: str, attr: str, depth: int = 0):
@@ -1392,7 +1431,10 @@ class Walker:
                 pass
             elif seen_key in self.region_reports:
                 pass  # once per model per region
-            elif TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO:
+            elif TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO \
+                    and not (EVAL in modes and any(k == "train" for k, _ in st.mode_src.get(m.id, EMPTY))):
+                # (a maybe-train that comes from an explicit `.train()` on one path and `.eval()` on another is
+                # a deliberate choice, `model.train() if training else model.eval()`: not reported)
                 if not self.mute:
                     self.region_reports.add(seen_key)
                 self.emit("forward_in_train", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
@@ -1416,7 +1458,7 @@ class Walker:
                 continue
             for (mid, line, col, modes, name, src) in v.forwards:
                 if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes:
-                    srcs = sorted(src)
+                    srcs = sorted(x for x in src if x[0] != "train")
                     ev = Event("train_in_eval", line, col, {"name": name, "maybe": TRAIN in modes,
                                                              "src": srcs[0] if srcs else None})
                     if not self.mute:
@@ -1491,7 +1533,11 @@ class Walker:
                                                   for f in self.frames):
             return None  # recursion or too deep: treat as a call we cannot see
         self.reached.add(key)
-        if not ctx.relevant(fn, cls):
+        foreign = sum(1 for f in self.frames if not f.ctx.linted) + (0 if ctx.linted else 1)
+        if not ctx.relevant(fn, cls) or (not ctx.linted and (foreign > MAX_FOREIGN_DEPTH
+                                                               or not ctx.strongly_relevant(fn, cls))):
+            # a function of another file that sets no mode, seed or checkpoint: calling it changes nothing
+            # we track (a model handed to it keeps its mode, as with a local helper that only computes)
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
             return EMPTY
@@ -1501,7 +1547,7 @@ class Walker:
         # The same call with the same state has the same effects and reports the same events (already
         # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
         # nothing, so their walks are kept apart from reported ones.
-        memo_key = (id(fn), id(ctx), _freeze(args), _freeze(sorted(kwargs.items())), self_val, module_method,
+        memo_key = (id(fn), id(ctx), _freeze(args), tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))), self_val, module_method,
                     self.anchor, tuple(f.region for f in self.frames), bool(self.mute), st.key())
         hit = self._memo.get(memo_key)
         if hit is not None:
@@ -1697,6 +1743,9 @@ class Walker:
             for v in call["src"]:
                 checkpoint_keys = None
                 if isinstance(v, Loaded) and not v.stripped:
+                    if v.site in self.checked_loads or any(isinstance(x, LoadedItem) and x.loaded.site == v.site
+                                                           for x in call["src"]):
+                        continue  # the code tells a checkpoint from a state_dict itself
                     keys = self.mapping_use.get(v.site, set())
                     other = sorted(k for k in keys if isinstance(k, str) and _checkpoint_key(k))
                     if other:
@@ -1743,6 +1792,8 @@ class Walker:
                 if not any(s["path"] == lo.path and s["kind"] == "state_dict" for s in saves_m):
                     continue
             why = None
+            if lo.site in self.checked_loads:
+                continue
             keys = self.mapping_use.get(lo.site)
             if keys is not None:
                 why = "the same object is used as a mapping"
@@ -2127,7 +2178,24 @@ RELEVANT_ROOTS = ("torch", "lightning", "pytorch_lightning", "transformers", "ac
                   "fire", "absl", "typer", "multiprocessing", "numpy.random", "random")
 
 
-def _relevance(ctx: ModuleCtx) -> set[str]:
+STRONG_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
+                          "backward", "generate", "load", "save", "seed_everything", "set_seed", "manual_seed",
+                          "manual_seed_all", "spawn", "no_grad", "inference_mode", "set_grad_enabled"})
+
+
+def _argparse_defaults(tree: ast.Module) -> dict[str, str]:
+    from .project import _argparse_dest
+
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+            dest, default = _argparse_dest(node)
+            if dest and default is not None:
+                out[dest] = default
+    return out
+
+
+def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     """Functions (``f``) and methods (``Class.m``) of a module that touch what the rules track, directly or
     through the module's other functions."""
     direct: set[str] = set()
@@ -2152,17 +2220,20 @@ def _relevance(ctx: ModuleCtx) -> set[str]:
             elif isinstance(sub, ast.Call):
                 f = sub.func
                 if isinstance(f, ast.Attribute):
-                    if f.attr in RELEVANT_ATTRS:
+                    if f.attr in (STRONG_ATTRS if strong else RELEVANT_ATTRS):
                         hit = True
                     elif isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") and cls is not None:
                         if f.attr in methods:
                             out.add(f"{cls.name}.{f.attr}")
-                        else:
+                        elif not strong:
                             hit = True  # self.model(x): an attribute called, maybe a forward
                     else:
-                        hit = _relevant_q(ctx.resolve(f))
+                        q = ctx.resolve(f)
+                        hit = (q is not None and (q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.TORCH_LOAD
+                                                  or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q))) \
+                            if strong else _relevant_q(q)
                 elif isinstance(f, ast.Name):
-                    if f.id in params:
+                    if f.id in params and not strong:
                         hit = True
                     elif f.id in ctx.functions:
                         out.add(f.id)
@@ -2172,10 +2243,17 @@ def _relevance(ctx: ModuleCtx) -> set[str]:
                             _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases)
                     else:
                         q = ctx.resolve(f)
-                        hit = _relevant_q(q) or (q is not None and ctx.project is not None
-                                                 and ctx.project.locate(q, ctx.here) is not None)
+                        if strong:
+                            hit = q is not None and (q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.TORCH_LOAD
+                                                     or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
+                                                     or q.startswith(("torch.nn.", "torch.multiprocessing."))
+                                                     or (ctx.project is not None
+                                                         and ctx.project.is_module_class(q, ctx.here)))
+                        else:
+                            hit = _relevant_q(q) or (q is not None and ctx.project is not None
+                                                     and ctx.project.locate(q, ctx.here) is not None)
                 elif isinstance(f, ast.Call):
-                    hit = True
+                    hit = not strong
         if hit:
             direct.add(key)
         calls[key] = out

@@ -31,10 +31,12 @@ def torch_available() -> bool:
               help="Output format.")
 @click.option("--observations", is_flag=True, help="With --format json: include every run's raw observations.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence of every fixture, not only of failures.")
+@click.option("--fresh-interpreter", is_flag=True,
+              help="Start a new interpreter for every run instead of forking a torch-preloaded server (slower).")
 @click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Observe your own script instead of fixtures (repeat to run several in order); "
                    "reports which hazards torch showed.")
-def verify(paths, jobs, timeout, output_format, observations, verbose, scripts):
+def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_interpreter, scripts):
     """Run fixtures in torch and confirm the linter on each.
 
     PATHS are fixture roots, rule folders (TRP201/) or single fixtures; default: the project's
@@ -79,7 +81,8 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, scripts):
                        err=True, nl=False)
 
     start = time.monotonic()
-    reports = verify_fixtures(fixtures, jobs=jobs, timeout=timeout, progress=progress)
+    reports = verify_fixtures(fixtures, jobs=jobs, timeout=timeout, progress=progress,
+                              fork=False if fresh_interpreter else None)
     seconds = time.monotonic() - start
     if progress is not None:
         click.echo("\r" + " " * 79 + "\r", err=True, nl=False)

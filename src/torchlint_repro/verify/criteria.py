@@ -217,6 +217,10 @@ def trains_in_eval_mode(runs: list[Run]) -> Finding:
 LOAD_EXCEPTIONS = ("TypeError", "AttributeError", "RuntimeError", "KeyError", "UnpicklingError")
 
 
+def _article(word: str) -> str:
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def _keys(keys: list, n: int = 3) -> str:
     shown = ", ".join(keys[:n])
     return shown + (f", ... ({len(keys)})" if len(keys) > n else "")
@@ -245,7 +249,9 @@ def load_incompatible(runs: list[Run]) -> Finding:
         where = f" at {ld['where']}" if ld.get("where") else ""
         recv = ld.get("receiver")
         if ld.get("error"):
-            problems.append(f"load_state_dict on a {recv}{where} raised {describe_exception(ld['error'])}")
+            who = (f"load_state_dict without a model instance (self was {_article(recv)}){where}"
+                   if ld.get("receiver_is_module") is False else f"load_state_dict on {recv}{where}")
+            problems.append(f"{who} raised {describe_exception(ld['error'])}")
             continue
         if ld.get("missing") or ld.get("unexpected"):
             parts = []

@@ -238,6 +238,36 @@ def _seed_randomly(torch) -> None:
     torch.default_generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
 
 
+class _IdTable:
+    """A weak mapping keyed by identity: a module's own ``__hash__``/``__eq__`` may fail mid-``__init__``
+    (torchmetrics) or compare by value, so neither WeakKeyDictionary nor WeakSet will do."""
+
+    def __init__(self) -> None:
+        self._d: dict[int, tuple] = {}
+
+    def set(self, obj, value) -> None:
+        key, table = id(obj), self._d
+
+        def gone(ref, key=key, table=table):
+            entry = table.get(key)
+            if entry is not None and entry[0] is ref:
+                del table[key]
+
+        table[key] = (weakref.ref(obj, gone), value)
+
+    def get(self, obj, default=None):
+        entry = self._d.get(id(obj))
+        if entry is None or entry[0]() is not obj:
+            return default
+        return entry[1]
+
+    def objects(self) -> list:
+        return [o for o in (entry[0]() for entry in list(self._d.values())) if o is not None]
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
 # --------------------------------------------------------------------------- the observer
 class Observer:
     """Hooks into torch and collects the observations of one process."""
@@ -267,11 +297,10 @@ class Observer:
         self.exit_code = None
         self.saved_entries: list[dict] = []
         self._probe_files_seen: dict[str, dict] = {}
-        self._keys: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._all: weakref.WeakSet = weakref.WeakSet()
+        self._mods = _IdTable()  # every module seen -> its key
         self._site_counts: dict[tuple, int] = {}
-        self._last_input: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._last_forward: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._last_input = _IdTable()  # model -> (args, kwargs) of its last top-level forward
+        self._last_forward = _IdTable()  # model -> the record of its last top-level forward
         self._cf_counts: dict[tuple, int] = {}
         self._opt_cache: dict[int, tuple] = {}
         self._save_n = 0
@@ -320,16 +349,14 @@ class Observer:
         cls = type(m).__name__
         n = self._site_counts.get((cls, site), 0)
         self._site_counts[(cls, site)] = n + 1
-        self._keys[m] = f"{cls}@{site}" + (f"#{n}" if n else "")
-        self._all.add(m)
+        self._mods.set(m, f"{cls}@{site}" + (f"#{n}" if n else ""))
 
     def key(self, m) -> str:
-        k = self._keys.get(m)
+        k = self._mods.get(m)
         if k is None:  # built outside our view (unpickled, or before the hooks)
             site = self._where() or "?"
             k = f"{type(m).__name__}@{site}"
-            self._keys[m] = k
-            self._all.add(m)
+            self._mods.set(m, k)
         return k
 
     def model(self, m, event: str | None) -> dict:
@@ -409,14 +436,14 @@ class Observer:
             "max_abs_diff": None,
             "cf_error": None,
         }
-        self._last_forward[m] = rec
+        self._last_forward.set(m, rec)
         if len(self.forwards) < MAX_FORWARDS:
             self.forwards.append(rec)
         else:
             self.forwards_dropped += 1
         if _numel((args, kwargs)) <= MAX_INPUT_NUMEL:
             with torch.inference_mode(False), torch.no_grad():
-                self._last_input[m] = (_clone(args), _clone(kwargs))
+                self._last_input.set(m, (_clone(args), _clone(kwargs)))
         n_key = (model["key"], grad)
         n = self._cf_counts.get(n_key, 0)
         if n >= (CF_BUDGET_GRAD if grad else CF_BUDGET_NO_GRAD):
@@ -483,22 +510,27 @@ class Observer:
                     rec["grad_output"] = True
 
     # ------------------------------------------------------------------ optimizer
-    def on_step(self, opt) -> None:
-        self.steps += 1
+    def _stepped_models(self, opt) -> list:
+        """The roots of the live module trees that own the optimizer's parameters."""
         ids = frozenset(id(p) for g in opt.param_groups for p in g["params"])
         cached = self._opt_cache.get(id(opt))
-        if cached is None or cached[0] != ids or cached[1] != len(self._all):
-            # the roots of the live module trees that own these parameters
-            owners = [m for m in list(self._all) if any(id(p) in ids for p in m.parameters())]
-            cached = (ids, len(self._all), [weakref.ref(m) for m in self._roots(owners)])
+        if cached is None or cached[0] != ids or cached[1] != len(self._mods):
+            owners = [m for m in self._mods.objects() if any(id(p) in ids for p in m.parameters())]
+            cached = (ids, len(self._mods), [weakref.ref(m) for m in self._roots(owners)])
             self._opt_cache[id(opt)] = cached
-        for ref in cached[2]:
-            m = ref()
-            if m is None:
-                continue
+        return [m for m in (ref() for ref in cached[2]) if m is not None]
+
+    def on_step(self, opt) -> None:
+        """Before a step: digest the models it is about to change."""
+        self.steps += 1
+        for m in self._stepped_models(opt):
             self.model(m, "optimizer step")
+
+    def after_step(self, opt) -> None:
+        """After a step (and its closure): the model's last forward with grad was trained on."""
+        for m in self._stepped_models(opt):
             rec = self._last_forward.get(m)
-            if rec is not None:
+            if rec is not None and rec.get("grad"):
                 rec["step_after"] = True
 
     # ------------------------------------------------------------------ save / load
@@ -531,7 +563,7 @@ class Observer:
         if not ptrs:
             return []
         found = []
-        for m in list(self._all):
+        for m in self._mods.objects():
             if m is exclude:
                 continue
             ts = [t for _, t in _named_state(m) if t.numel()]
@@ -754,7 +786,7 @@ class Observer:
     def finish(self) -> None:
         """Digest, at exit, the live models that never ran, stepped or were saved."""
         try:
-            live = [m for m in list(self._all) if _has_state(m)]
+            live = [m for m in self._mods.objects() if _has_state(m)]
             for m in self._roots(live):
                 self.model(m, "exit")
         except Exception as exc:
@@ -851,12 +883,20 @@ class Observer:
                 except Exception as exc:
                     obs._internal("optimizer step", exc)
 
+        def step_post_hook(optimizer, args, kwargs):
+            if not obs.busy:
+                try:
+                    obs.after_step(optimizer)
+                except Exception as exc:
+                    obs._internal("optimizer step", exc)
+
         nn.Module.__init__ = __init__
         nn.Module.__call__ = __call__
         nn.Module.load_state_dict = load_state_dict
         torch.save = serialization.save = save
         torch.load = serialization.load = load
         optim_mod.register_optimizer_step_pre_hook(step_pre_hook)
+        optim_mod.register_optimizer_step_post_hook(step_post_hook)
         self.installed = True
         try:
             torch.set_num_threads(1)
@@ -948,6 +988,107 @@ def _after_fork_in_child(obs: Observer) -> None:
             mp_util.Finalize(None, _write_child, exitpriority=100)
         except Exception:
             pass
+
+
+# --------------------------------------------------------------------------- fork server
+def zygote_main() -> None:
+    """Import torch once, then fork one fresh child per request (``python harness.py --zygote``).
+
+    Requests arrive on stdin as JSON lines ``{"id", "argv", "cwd", "env", "log"}``; the server answers
+    ``started ID PID`` and, when the child has ended, ``done ID EXITCODE``. A child starts its own
+    session (so a timeout can kill its process group), writes its output to ``log``, takes the
+    request's working directory and environment, and reseeds what a new interpreter would seed from
+    the operating system (torch's and numpy's global generators; ``random`` reseeds itself at fork).
+    What a fork cannot renew is the string-hash seed: the verifier uses one server per run index, so
+    the two runs of a seeding fixture still differ in it.
+    """
+    import select
+
+    import torch  # the expensive import, paid once
+
+    try:
+        torch.set_num_threads(1)
+        _warm_up(torch)
+    except Exception:
+        pass
+    children: dict[int, str] = {}
+    buf = b""
+    os.write(1, b"ready\n")
+    while True:
+        ready, _, _ = select.select([0], [], [], 0.05)
+        if ready:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                if not line.strip():
+                    continue
+                req = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    _zygote_child(req)  # never returns
+                children[pid] = str(req["id"])
+                os.write(1, f"started {req['id']} {pid}\n".encode())
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            rid = children.pop(pid, None)
+            if rid is not None:
+                os.write(1, f"done {rid} {os.waitstatus_to_exitcode(status)}\n".encode())
+    os._exit(0)
+
+
+def _warm_up(torch) -> None:
+    """Pay the first-use costs every training program pays (an optimizer imports torch._dynamo)."""
+    import torch.nn.functional as F
+
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.1), torch.nn.BatchNorm1d(4))
+    for opt in (torch.optim.SGD(m.parameters(), lr=0.1), torch.optim.Adam(m.parameters()),
+                torch.optim.AdamW(m.parameters())):
+        loss = F.cross_entropy(m(torch.randn(5, 3)), torch.tensor([0, 1, 2, 3, 0])) + F.mse_loss(m(torch.ones(2, 3)),
+                                                                                             torch.zeros(2, 4))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        m.eval()(torch.ones(2, 3))
+
+
+def _zygote_child(req: dict) -> None:
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        log = os.open(req["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(devnull)
+        os.close(log)
+        sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
+        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", buffering=1, closefd=False)
+        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", buffering=1, closefd=False)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        import torch
+
+        torch.default_generator.seed()
+        np = sys.modules.get("numpy")
+        if np is not None:
+            np.random.seed()
+        main(req["argv"])
+    except SystemExit as exc:
+        os._exit(exc.code if isinstance(exc.code, int) else 1)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(1)
 
 
 # --------------------------------------------------------------------------- main
@@ -1045,4 +1186,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--zygote"]:
+        zygote_main()
+    else:
+        main()

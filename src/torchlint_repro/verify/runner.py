@@ -8,6 +8,7 @@ land there and are removed with it.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -198,6 +200,116 @@ def _signal_name(code: int) -> str:
         return str(-code)
 
 
+class Zygote:
+    """A fork server (``harness.py --zygote``) that has imported torch once: each run is a fork of it.
+
+    Importing torch costs a second or two per interpreter; a fork costs milliseconds. The child is a
+    new process in its own session, with its own working directory, environment and log, and the
+    generators a new interpreter would seed from the OS are reseeded (see ``harness.zygote_main``).
+    """
+
+    def __init__(self, python: str | None = None, env: dict | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [python or sys.executable, str(HARNESS), "--zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env, cwd=tempfile.gettempdir(), start_new_session=True,
+        )
+        self._lock = threading.Lock()
+        self._jobs: dict[str, _Job] = {}
+        self._ids = itertools.count()
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(180) or self.proc.poll() is not None:
+            self.close()
+            raise RuntimeError("the verifier's fork server did not start")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            parts = raw.decode("utf-8", "replace").split()
+            if parts == ["ready"]:
+                self._ready.set()
+            elif len(parts) == 3 and parts[0] in ("started", "done"):
+                with self._lock:
+                    job = self._jobs.get(parts[1])
+                if job is None:
+                    continue
+                if parts[0] == "started":
+                    job.pid = int(parts[2])
+                    job.started.set()
+                else:
+                    job.code = int(parts[2])
+                    job.started.set()
+                    job.done.set()
+        with self._lock:  # the server is gone: nothing more will finish
+            for job in self._jobs.values():
+                job.lost = True
+                job.started.set()
+                job.done.set()
+
+    def spawn(self, argv: list[str], cwd: Path, env: dict, log: Path) -> "_Job":
+        job = _Job()
+        with self._lock:
+            rid = str(next(self._ids))
+            self._jobs[rid] = job
+            line = json.dumps({"id": rid, "argv": argv, "cwd": str(cwd), "env": env, "log": str(log)}) + "\n"
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(line.encode())
+                self.proc.stdin.flush()
+            except (OSError, ValueError):
+                job.lost = True
+                job.started.set()
+                job.done.set()
+        return job
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            _kill_group(self.proc)
+            self.proc.wait()
+
+
+@dataclass
+class _Job:
+    pid: int | None = None
+    code: int | None = None
+    lost: bool = False
+    started: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _run_one(cmd_argv: list[str], workdir: Path, env: dict, log: Path, timeout: float,
+             python: str, zygote: Zygote | None) -> tuple[int | None, bool]:
+    """Run one harness invocation; (exit code or None, timed out?)."""
+    if zygote is None:
+        with open(log, "wb") as fh:
+            proc = subprocess.Popen([python, str(HARNESS), *cmd_argv], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+                return proc.returncode, False
+            except subprocess.TimeoutExpired:
+                return None, True
+            finally:
+                _kill_group(proc)  # a timeout, or whatever the program left running
+                proc.wait()
+    job = zygote.spawn(cmd_argv, workdir, env, log)
+    finished = job.done.wait(timeout)
+    if job.pid is not None:
+        try:
+            os.killpg(job.pid, signal.SIGKILL)  # the group: a timeout, or whatever the program left running
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    if not finished:
+        job.done.wait(10)
+        return None, True
+    return (None if job.lost else job.code), False
+
+
 def run_scripts(
     workdir: Path,
     scripts: list[str],
@@ -205,6 +317,7 @@ def run_scripts(
     timeout: float,
     python: str | None = None,
     script_args: list[str] | None = None,
+    zygote: Zygote | None = None,
 ) -> RunResult:
     """Run ``scripts`` one after another in ``workdir``, each in a fresh process under the harness.
 
@@ -212,38 +325,28 @@ def run_scripts(
     process group; a crash of the interpreter is reported, never raised.
     """
     python = python or sys.executable
-    env = {**os.environ, **RUN_ENV}
-    env.pop("PYTHONSTARTUP", None)
+    env = run_env()
     result = RunResult()
     start = time.monotonic()
     deadline = start + timeout
     probe_dir = obsdir / "probes"
     for i, script in enumerate(scripts):
         out = obsdir / f"{i}.json"
-        cmd = [python, str(HARNESS), "--out", str(out), "--root", str(workdir), "--probe-dir", str(probe_dir),
-               str(workdir / script), *(script_args or [])]
+        log = obsdir / f"{i}.log"
+        argv = ["--out", str(out), "--root", str(workdir), "--probe-dir", str(probe_dir),
+                str(workdir / script), *(script_args or [])]
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             result.error = f"timed out after {timeout:g}s before {script}"
             break
-        proc = subprocess.Popen(
-            cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            output, _ = proc.communicate(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            output, _ = proc.communicate()
-            result.output_tail = _tail(output)
+        code, timed_out = _run_one(argv, workdir, env, log, remaining, python, zygote)
+        result.output_tail = _tail(log)
+        if timed_out:
             result.error = f"timed out after {timeout:g}s in {script}"
             break
-        finally:
-            _kill_group(proc)  # whatever the program left running
-        result.output_tail = _tail(output)
-        if proc.returncode != 0 or not out.is_file():
-            how = (f"killed by {_signal_name(proc.returncode)}" if proc.returncode < 0
-                   else f"exit status {proc.returncode}")
+        if code != 0 or not out.is_file():
+            how = ("lost (the fork server died)" if code is None
+                   else f"killed by {_signal_name(code)}" if code < 0 else f"exit status {code}")
             result.error = f"the interpreter crashed in {script} ({how}); no observations"
             break
         try:
@@ -258,6 +361,12 @@ def run_scripts(
     return result
 
 
+def run_env() -> dict:
+    env = {**os.environ, **RUN_ENV}
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
 def _kill_group(proc: subprocess.Popen) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -265,14 +374,17 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _tail(output: bytes | None, n: int = 1500) -> str:
-    if not output:
+def _tail(log: Path, n: int = 1500) -> str:
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - n))
+            return fh.read().decode("utf-8", "replace")
+    except OSError:
         return ""
-    text = output.decode("utf-8", "replace")
-    return text[-n:]
 
 
-def run_fixture_once(fx: Fixture, timeout: float, python: str | None = None) -> RunResult:
+def run_fixture_once(fx: Fixture, timeout: float, python: str | None = None, zygote: Zygote | None = None) -> RunResult:
     """One fresh run: copy the fixture to a new temporary directory and run its scripts there."""
     tmp = Path(tempfile.mkdtemp(prefix="trp-verify-"))
     try:
@@ -284,7 +396,7 @@ def run_fixture_once(fx: Fixture, timeout: float, python: str | None = None) -> 
         else:
             work.mkdir()
             shutil.copy2(fx.path, work / fx.path.name)
-        return run_scripts(work, fx.scripts, obsdir, timeout, python)
+        return run_scripts(work, fx.scripts, obsdir, timeout, python, zygote=zygote)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -337,17 +449,21 @@ def _settings_for(path: Path, project: Path | None):
     return replace(base, select=("TRP",), ignore=(), extend_select=(), cache=False)
 
 
-def lint_fixture(fx: Fixture) -> StaticResult:
-    """The linter's diagnostics for every file of the fixture (all TRP rules selected)."""
-    from ..engine import SourceError, lint_file
-
+def _reset_projects() -> None:
     try:
         from ..analysis.project import reset_projects
     except ImportError:  # pragma: no cover
-        reset_projects = None
+        return
+    reset_projects()
+
+
+def lint_fixture(fx: Fixture, reset: bool = True) -> StaticResult:
+    """The linter's diagnostics for every file of the fixture (all TRP rules selected)."""
+    from ..engine import SourceError, lint_file
+
     res = StaticResult()
-    if reset_projects is not None:
-        reset_projects()
+    if reset:
+        _reset_projects()
     if fx.is_dir:
         files = sorted(p for p in fx.path.rglob("*.py") if "__pycache__" not in p.parts)
         project = fx.path
@@ -438,22 +554,43 @@ def verify_fixtures(
     python: str | None = None,
     lint: bool = True,
     progress=None,
+    fork: bool | None = None,
 ) -> list[FixtureReport]:
-    """Run every fixture (``runs_needed`` fresh runs each, ``jobs`` at a time) and lint it."""
+    """Run every fixture (``runs_needed`` fresh runs each, ``jobs`` at a time) and lint it.
+
+    With ``fork`` (the default where ``os.fork`` exists) runs are forked from torch-preloaded
+    servers, one per run index; without it each run starts a new interpreter.
+    """
+    if fork is None:
+        fork = hasattr(os, "fork")
     units = [(fx, i) for fx in fixtures for i in range(runs_needed(fx))]
     # the slowest first: project fixtures and two-run fixtures
     units.sort(key=lambda u: (-len(u[0].scripts), -runs_needed(u[0])))
     results: dict[int, list[RunResult]] = {id(fx): [] for fx in fixtures}
     statics: dict[int, StaticResult] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(fx, pool.submit(run_fixture_once, fx, timeout, python)) for fx, _ in units]
-        for fx in fixtures:  # lint while the programs run
-            statics[id(fx)] = lint_fixture(fx) if lint else StaticResult()
-        for fx, fut in futures:
-            results[id(fx)].append(fut.result())
-            if progress is not None:
-                progress(fx)
-    return [combine(fx, statics[id(fx)], results[id(fx)]) for fx in fixtures]
+    zygotes: dict[int, Zygote] = {}
+    try:
+        if fork and units:
+            env = run_env()
+            for i in sorted({i for _, i in units}):
+                try:
+                    zygotes[i] = Zygote(python, env)
+                except (OSError, RuntimeError):
+                    break
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [(fx, pool.submit(run_fixture_once, fx, timeout, python, zygotes.get(i))) for fx, i in units]
+            if lint:
+                _reset_projects()  # once: files do not change during a run
+                for fx in fixtures:  # lint while the programs run
+                    statics[id(fx)] = lint_fixture(fx, reset=False)
+            for fx, fut in futures:
+                results[id(fx)].append(fut.result())
+                if progress is not None:
+                    progress(fx)
+    finally:
+        for z in zygotes.values():
+            z.close()
+    return [combine(fx, statics.get(id(fx), StaticResult()), results[id(fx)]) for fx in fixtures]
 
 
 def coverage_gaps(fixtures: list[Fixture], codes: list[str] | None = None) -> dict[str, list[str]]:
