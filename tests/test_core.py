@@ -1,0 +1,236 @@
+"""The analysis core on its own: name resolution, the cross-file project index, and the tracker's flow
+joins, with exact expected facts (before any rule formats a message)."""
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from torchlint_repro.analysis import names as N
+from torchlint_repro.analysis.project import Project, build_facts, reset_projects
+from torchlint_repro.analysis.tracker import analyze_module
+from torchlint_repro.config import Settings
+
+
+def resolve_all(src: str, module: str = "pkg.train", is_package: bool = False) -> dict[str, str | None]:
+    tree = ast.parse(textwrap.dedent(src))
+    im = N.ImportMap.from_tree(tree, module, is_package)
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, (ast.Name, ast.Attribute)):
+            out[ast.unparse(node.value)] = im.resolve(node.value)
+    return out
+
+
+@pytest.mark.parametrize(
+    "src, expr",
+    [
+        ("import torch.nn as nn\nnn.Linear\n", "nn.Linear"),
+        ("from torch import nn\nnn.Linear\n", "nn.Linear"),
+        ("from torch.nn import Linear as L\nL\n", "L"),
+        ("import torch\ntorch.nn.Linear\n", "torch.nn.Linear"),
+        ("import torch.nn\ntorch.nn.Linear\n", "torch.nn.Linear"),
+        ("import torch as T\nT.nn.Linear\n", "T.nn.Linear"),
+        ("from torch.nn.modules.linear import Linear\nLinear\n", "Linear"),
+        ("import torch.nn as nn\nDense = nn.Linear\nDense\n", "Dense"),
+    ],
+)
+def test_every_spelling_of_linear_resolves_to_torch_nn_linear(src: str, expr: str) -> None:
+    assert resolve_all(src)[expr] == "torch.nn.Linear"
+
+
+def test_relative_imports_resolve_against_the_package() -> None:
+    got = resolve_all("from .models import Net\nfrom ..utils import seed\nNet\nseed\n", module="pkg.sub.train")
+    assert got == {"Net": "pkg.sub.models.Net", "seed": "pkg.utils.seed"}
+    got = resolve_all("from . import models\nmodels.Net\n", module="pkg", is_package=True)
+    assert got == {"models.Net": "pkg.models.Net"}
+
+
+def test_unimported_and_local_names() -> None:
+    got = resolve_all("class Net: pass\nNet\nundefined.attr\n", module="train")
+    assert got == {"Net": "train.Net", "undefined.attr": None}
+
+
+def test_builders_and_layers() -> None:
+    assert N.is_builder("torchvision.models.resnet18")
+    assert N.is_builder("timm.create_model")
+    assert not N.is_builder("torchvision.models.feature_extraction.create_feature_extractor")
+    assert not N.is_builder("torchvision.models.get_weight")
+    assert N.torch_nn_layer("torch.nn.modules.conv.Conv2d") == "Conv2d"
+    assert N.torch_nn_layer("torch.nn.functional.relu") is None
+
+
+# ------------------------------------------------------------------------------------ project index
+def write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+@pytest.fixture()
+def three_file_project(tmp_path: Path) -> Path:
+    write(tmp_path, {
+        "pyproject.toml": "",
+        "pkg/__init__.py": "",
+        "pkg/base.py": """
+            import torch.nn as nn
+            class BaseNet(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.drop = nn.Dropout(0.1)
+        """,
+        "pkg/models.py": """
+            from .base import BaseNet
+            from torch import nn
+            class Net(BaseNet):
+                def __init__(self, num_classes=10):
+                    super().__init__()
+                    self.fc = nn.Linear(4, num_classes)
+            class Plain(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.act = nn.ReLU()
+        """,
+        "pkg/train.py": """
+            from .models import Net
+        """,
+    })
+    reset_projects()
+    return tmp_path
+
+
+def test_subclass_across_three_files(three_file_project: Path) -> None:
+    proj = Project(three_file_project, Settings(cache=False), None)
+    here = str(three_file_project / "pkg")
+    assert proj.is_module_class("pkg.models.Net", here)
+    assert proj.is_module_class("pkg.base.BaseNet", here)
+    assert not proj.is_module_class("pkg.train", here)
+    # facts inherited through the base class in another file
+    assert proj.mode_dependent("pkg.models.Net", None, here) == "yes"  # Dropout comes from BaseNet
+    assert proj.has_params("pkg.models.Net", None, here) == "yes"
+    assert proj.has_params("pkg.models.Plain", None, here) == "no"
+    assert proj.mode_dependent("pkg.models.Plain", None, here) == "no"
+    facts, _ = proj.class_facts("pkg.models.Net", here)
+    assert facts["bases"] == ["pkg.base.BaseNet"]
+    assert facts["init_params"] == ["num_classes"] and facts["init_defaults"] == {"num_classes": 10}
+
+
+def test_reexport_through_package_init(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "setup.cfg": "",
+        "lib/__init__.py": "from .impl import Model\n",
+        "lib/impl.py": "import torch\nclass Model(torch.nn.Module):\n    pass\n",
+    })
+    proj = Project(tmp_path, Settings(cache=False), None)
+    assert proj.is_module_class("lib.Model", str(tmp_path))
+
+
+def test_module_facts_record_constants_and_argparse_defaults() -> None:
+    tree = ast.parse(textwrap.dedent("""
+        import os
+        CKPT_DIR = "ckpt"
+        CKPT = os.path.join(CKPT_DIR, "best.pt")
+        import argparse
+        p = argparse.ArgumentParser()
+        p.add_argument("--resume", default="last.pt")
+    """))
+    facts = build_facts(tree, "config", False)
+    assert facts["constants"] == {"CKPT_DIR": "ckpt", "CKPT": "ckpt/best.pt"}
+    assert facts["argparse"] == {"resume": "last.pt"}
+
+
+# ------------------------------------------------------------------------------------ flow joins
+def events(src: str, path: str = "/nonexistent/t.py") -> list[tuple]:
+    source = textwrap.dedent(src)
+    facts = analyze_module(source, ast.parse(source), None, Settings(select=("TRP",), cache=False))
+    return sorted((e.kind, e.line, e.col, e.data.get("seed")) for e in facts.events)
+
+
+def test_seed_on_one_branch_is_maybe() -> None:
+    assert events("""
+        import sys, torch
+        if len(sys.argv) > 1:
+            torch.manual_seed(0)
+        m = torch.nn.Linear(2, 2)
+    """) == [("unseeded_build", 5, 4, "maybe")]
+
+
+def test_seed_on_both_branches_is_yes() -> None:
+    assert events("""
+        import sys, torch
+        if len(sys.argv) > 1:
+            torch.manual_seed(0)
+        else:
+            torch.manual_seed(1)
+        m = torch.nn.Linear(2, 2)
+    """) == []
+
+
+def test_loop_body_may_run_zero_times() -> None:
+    assert events("""
+        import torch
+        for s in []:
+            torch.manual_seed(s)
+        m = torch.nn.Linear(2, 2)
+    """) == [("unseeded_build", 5, 4, "maybe")]
+
+
+def test_loop_head_joins_the_end_of_the_body() -> None:
+    # the second iteration sees the seed set at the end of the first one: seeded on some paths
+    assert events("""
+        import torch
+        for epoch in range(3):
+            m = torch.nn.Linear(2, 2)
+            torch.manual_seed(epoch)
+    """) == [("unseeded_build", 4, 8, "maybe")]
+
+
+def test_early_return_in_a_helper_is_maybe() -> None:
+    assert events("""
+        import os, torch
+        def seed_all():
+            if os.environ.get("NO_SEED"):
+                return
+            torch.manual_seed(0)
+        seed_all()
+        m = torch.nn.Linear(2, 2)
+    """) == [("unseeded_build", 8, 4, "maybe")]
+
+
+def test_try_handler_starts_from_every_state_of_the_body() -> None:
+    assert events("""
+        import torch
+        try:
+            torch.manual_seed(int(open("seed.txt").read()))
+        except OSError:
+            pass
+        m = torch.nn.Linear(2, 2)
+    """) == [("unseeded_build", 7, 4, "maybe")]
+
+
+def test_mode_joins_at_if_else() -> None:
+    got = events("""
+        import sys, torch
+        torch.manual_seed(0)
+        m = torch.nn.Dropout(0.5)
+        if len(sys.argv) > 1:
+            m.eval()
+        with torch.no_grad():
+            m(torch.ones(2))
+    """)
+    assert got == [("forward_in_train", 8, 4, None)]
+
+
+def test_spawned_worker_starts_unseeded() -> None:
+    assert events("""
+        import torch
+        import torch.multiprocessing as mp
+        def worker(rank):
+            m = torch.nn.Linear(2, 2)
+        if __name__ == "__main__":
+            torch.manual_seed(0)
+            mp.spawn(worker, nprocs=1)
+    """) == [("unseeded_build", 5, 8, "no")]
