@@ -136,5 +136,14 @@ def _register_verify() -> None:
 
 _register_verify()
 
+
+def _register_fix() -> None:
+    from .fix_cli import fix
+
+    main.add_command(fix)
+
+
+_register_fix()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -105,7 +105,7 @@ def lint_source(
         for rule in ALL_RULES:
             if rule.check is not None:
                 out.update(rule.check(facts))
-        return sorted(out)
+        return sorted(_char_columns(out, source))
     except RecursionError:
         return [Diagnostic(1, 0, INTERNAL_ERROR, "internal error: code too deeply nested to analyse", path or "")]
     except Exception as exc:  # noqa: BLE001 - the host must never see our exception
@@ -120,6 +120,22 @@ def lint_source(
                 path or "",
             )
         ]
+
+
+def _char_columns(diags, source: str) -> list[Diagnostic]:
+    """ast columns count UTF-8 bytes; report characters, as libcst and ruff do."""
+    lines = None
+    out = []
+    for d in diags:
+        if d.col:
+            if lines is None:
+                lines = source.splitlines()
+            text = lines[d.line - 1] if 0 < d.line <= len(lines) else ""
+            if not text.isascii():
+                col = len(text.encode("utf-8")[: d.col].decode("utf-8", "replace"))
+                d = Diagnostic(d.line, col, d.code, d.message, d.path, d.fix)
+        out.append(d)
+    return out
 
 
 def _where(exc: BaseException) -> str:

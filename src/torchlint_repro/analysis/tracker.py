@@ -330,6 +330,8 @@ class Walker:
         if self.mute:
             return
         line, col = self.pos(node)
+        if self.anchor is not None:
+            data["foreign"] = True
         key = (kind, line, col, data.get("dedupe"))
         self.root_events.append((key, Event(kind, line, col, data)))
 
@@ -389,7 +391,8 @@ class Walker:
         for t in targets:
             tname = N.dotted(t)
             if tname is not None and (tname == recv_name or isinstance(recv, ast.Call)):
-                self.emit("load_result_as_model", value, name=tname, how="assigned")
+                self.emit("load_result_as_model", value, name=tname, how="assigned",
+                          same_name=tname == recv_name and isinstance(t, ast.Name))
                 return True
         return False
 

@@ -77,7 +77,8 @@ TRP202 = Rule(
     name="mode-method-not-called",
     summary="`model.eval` / `model.train` named but not called",
     verify=Expect.DIFFERS_FROM_EVAL,
-    check=lambda facts: diagnostics(facts, "mode_attr_not_called", "TRP202", _bare),
+    check=lambda facts: diagnostics(facts, "mode_attr_not_called", "TRP202", _bare,
+                                    fix=lambda d: f"Call `{d['name']}.{d['attr']}()`"),
     doc="""
 ## What it does
 Reports an expression statement (or a condition) that names `.eval` or `.train` without calling it,
@@ -90,6 +91,9 @@ that differs from the eval-mode output.
 
 ## Known problems
 Passing the method as a value (`callbacks.append(model.eval)`, `fn = model.eval`) is not reported.
+
+## Fix safety
+`torchlint-repro fix` adds the parentheses. Safe: the statement had no effect before.
 """,
 )
 TRP203 = Rule(

@@ -5,9 +5,9 @@ from ._util import diagnostics
 from .base import Expect, Rule
 
 
-def _rule(code, name, summary, kind, message, doc, default=True):
+def _rule(code, name, summary, kind, message, doc, default=True, fix=None):
     return Rule(code=code, name=name, summary=summary, verify=Expect.LOAD_INCOMPATIBLE, default_enabled=default,
-                check=lambda facts: diagnostics(facts, kind, code, message), doc=doc)
+                check=lambda facts: diagnostics(facts, kind, code, message, fix), doc=doc)
 
 
 TRP301 = _rule(
@@ -48,7 +48,13 @@ object is not callable` or an `AttributeError` — after a possibly long load. T
 ## Known problems
 `r = m.load_state_dict(sd, strict=False)` followed by reading `r.missing_keys` is correct and never
 reported.
+
+## Fix safety
+For `model = model.load_state_dict(sd)`, `torchlint-repro fix` drops the assignment. Safe: the name
+keeps the model, which is what the code went on to use.
 """,
+    fix=lambda d: "Drop the assignment: `load_state_dict` loads in place" if d["how"] == "assigned" and d.get("same_name")
+    else None,
 )
 TRP303 = _rule(
     "TRP303", "state-dict-used-as-model", "a loaded state_dict used as a model", "state_dict_as_model",

@@ -99,7 +99,7 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_int
         click.echo(to_json(reports, gaps, found.errors, observations=observations, seconds=seconds))
     else:
         click.echo(render_text(reports, gaps, found.errors, verbose=verbose))
-        click.echo(f"({total} fixtures in {seconds:.1f}s with -j{jobs})", err=True)
+        click.echo(f"({total} fixture{'' if total == 1 else 's'} in {seconds:.1f}s with -j{jobs})", err=True)
     failed = any(r.verdict != "confirmed" for r in reports) or gaps or found.errors
     sys.exit(EXIT_DISAGREE if failed else EXIT_OK)
 

@@ -35,6 +35,10 @@ def runtime_cell(rep: FixtureReport) -> str:
     return _short(rep.finding.summary, None if fx.is_dir else fx.path.name)
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def summary_counts(reports: list[FixtureReport]) -> Counter:
     return Counter(r.verdict for r in reports)
 
@@ -48,7 +52,7 @@ def summary_line(reports: list[FixtureReport], gaps: dict[str, list[str]] | None
         parts.append(f"{counts['disagrees']} disagree" if counts["disagrees"] != 1 else "1 disagrees")
     if counts.get("error"):
         parts.append(f"{counts['error']} error{'s' if counts['error'] != 1 else ''}")
-    line = f"{rules} rules, {len(reports)} fixtures: {', '.join(parts)}"
+    line = f"{_n(rules, 'rule')}, {_n(len(reports), 'fixture')}: {', '.join(parts)}"
     if gaps:
         line += f"; {len(gaps)} rule{'s' if len(gaps) != 1 else ''} without a bad and a good fixture"
     if problems:
