@@ -54,7 +54,7 @@ def test_fix_diff_changes_nothing(tmp_path: Path) -> None:
     target.write_text(BEFORE, encoding="utf-8")
     result = CliRunner().invoke(main, ["fix", "--diff", str(target)])
     assert result.exit_code == 1  # the findings are still there
-    assert "-model.eval\n+model.eval()\n" in result.output
+    assert "\n-model.eval\n" in result.output and "\n+model.eval()\n" in result.output
     assert target.read_text(encoding="utf-8") == BEFORE
 
 
