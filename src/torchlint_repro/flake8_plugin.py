@@ -94,7 +94,21 @@ class Plugin:
         settings = self._resolve_settings()
         path = None if self.filename in ("stdin", "-", None) else self.filename
         tree = self.tree if isinstance(self.tree, ast.Module) else None
-        for d in lint_source(source, path, settings, tree):
+        diags = None
+        cache = None
+        if path is not None and settings.cache:
+            try:
+                from .analysis.cache import ResultCache
+
+                cache = ResultCache.for_path(path, settings)
+                diags = cache.get(path, source) if cache else None
+            except Exception:  # noqa: BLE001 - a broken cache is only a slower run
+                cache, diags = None, None
+        if diags is None:
+            diags = lint_source(source, path, settings, tree)
+            if cache is not None and not any(d.code == "TRP900" for d in diags):
+                cache.put(path, source, diags)
+        for d in diags:
             yield d.line, d.col, f"{d.code} {d.message}", type(self)
 
 

@@ -97,7 +97,7 @@ def lint_one(path: str, settings: Settings) -> FileResult:
         if diags is None:
             tree = parse(source, path) if source.strip() else None
             diags = lint_source(source, path, settings, tree)
-            if cache:
+            if cache and not any(d.code == "TRP900" for d in diags):
                 cache.put(path, source, diags)
     except SourceError as exc:
         return FileResult(path, [], str(exc), cells)

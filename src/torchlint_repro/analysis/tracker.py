@@ -1022,8 +1022,9 @@ class Walker:
             return EMPTY
         if q in N.OTHER_SEEDS:
             self._eval_args(node, st)
-            if self.anchor is None:
-                self.other_seeds.append((node.lineno, q.replace("np.", "numpy.")))
+            line = node.lineno if self.anchor is None else self.anchor[0]
+            if not self.mute:
+                self.other_seeds.append((line, q.replace("np.", "numpy.")))
             return EMPTY
         if q in N.SET_GRAD and node.args:
             t = _const_truth(node.args[0])

@@ -70,15 +70,8 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_int
         click.echo("torchlint-repro verify: error: no fixtures to verify", err=True)
         sys.exit(EXIT_ERROR)
 
-    progress = None
-    total = sum(1 for _ in fixtures)
-    if sys.stderr.isatty() and output_format == "text":
-        done = [0]
-
-        def progress(fx):
-            done[0] += 1
-            click.echo(f"\r  running fixtures ... {done[0]} runs done ({fx.code} {fx.name})".ljust(79)[:79],
-                       err=True, nl=False)
+    total = len(fixtures)
+    progress = _progress_printer() if sys.stderr.isatty() and output_format == "text" else None
 
     start = time.monotonic()
     reports = verify_fixtures(fixtures, jobs=jobs, timeout=timeout, progress=progress,
@@ -102,6 +95,17 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_int
         click.echo(f"({total} fixture{'' if total == 1 else 's'} in {seconds:.1f}s with -j{jobs})", err=True)
     failed = any(r.verdict != "confirmed" for r in reports) or gaps or found.errors
     sys.exit(EXIT_DISAGREE if failed else EXIT_OK)
+
+
+def _progress_printer():
+    done = [0]
+
+    def progress(fx) -> None:
+        done[0] += 1
+        click.echo(f"\r  running fixtures ... {done[0]} runs done ({fx.code} {fx.name})".ljust(79)[:79],
+                   err=True, nl=False)
+
+    return progress
 
 
 def _verify_scripts(scripts: list[Path], extra: tuple[str, ...], timeout: float, output_format: str) -> int:

@@ -151,11 +151,7 @@ def differs_from_eval(runs: list[Run]) -> Finding:
     fs = [f for f in forwards(runs[0]) if is_inference_forward(f)]
     if not fs:
         return Finding(None, "no inference forward was observed")
-    bad = [
-        f for f in fs
-        if f.get("training")
-        and (f.get("mode_sensitive") or f.get("stable") is False or (f.get("mode_sensitive") is None and f.get("mode_layers")))
-    ]
+    bad = [f for f in fs if f.get("training") and (_mode_dependent(f) or f.get("stable") is False)]
     if bad:
         f = bad[0]
         what = []
@@ -164,7 +160,8 @@ def differs_from_eval(runs: list[Run]) -> Finding:
         if f.get("stable") is False:
             what.append("differs between calls on the same input")
         if not what:
-            what.append(f"{f.get('mode_layers')} mode-dependent layer(s) in training mode (counterfactual not computed)")
+            what.append(f"{f.get('mode_layers')} mode-dependent layer(s) in training mode "
+                        "(counterfactual not computed)")
         where = f" at {f['where']}" if f.get("where") else ""
         return Finding(
             True,
@@ -183,7 +180,8 @@ def differs_from_eval(runs: list[Run]) -> Finding:
     if in_train:
         return Finding(False, f"{names}: {_plural(len(fs), 'inference forward')}, "
                               f"{len(in_train)} in training mode but mode-independent; outputs equal to eval mode")
-    return Finding(False, f"{names}: {_plural(len(fs), 'inference forward')} in eval mode, stable, equal to eval output")
+    return Finding(False, f"{names}: {_plural(len(fs), 'inference forward')} in eval mode, "
+                          "stable, equal to eval output")
 
 
 def trains_in_eval_mode(runs: list[Run]) -> Finding:

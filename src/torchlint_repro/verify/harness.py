@@ -1051,8 +1051,8 @@ def _warm_up(torch) -> None:
     m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.1), torch.nn.BatchNorm1d(4))
     for opt in (torch.optim.SGD(m.parameters(), lr=0.1), torch.optim.Adam(m.parameters()),
                 torch.optim.AdamW(m.parameters())):
-        loss = F.cross_entropy(m(torch.randn(5, 3)), torch.tensor([0, 1, 2, 3, 0])) + F.mse_loss(m(torch.ones(2, 3)),
-                                                                                             torch.zeros(2, 4))
+        loss = F.cross_entropy(m(torch.randn(5, 3)), torch.tensor([0, 1, 2, 3, 0]))
+        loss = loss + F.mse_loss(m(torch.ones(2, 3)), torch.zeros(2, 4))
         opt.zero_grad()
         loss.backward()
         opt.step()
