@@ -12,8 +12,9 @@ def _tail(d: dict) -> str:
         parts.append(f"{name} is called at line {line}, after this construction")
     others = d.get("other_seeds") or []
     if others:
-        listed = ", ".join(f"{name} (line {line})" for line, name in others[:2])
-        parts.append(f"{listed} does not seed torch")
+        shown = others[:2]
+        listed = " and ".join(f"{name} (line {line})" for line, name in shown)
+        parts.append(f"{listed} {'does' if len(shown) == 1 else 'do'} not seed torch")
     return ("; " + "; ".join(parts)) if parts else ""
 
 
