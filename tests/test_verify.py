@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -29,7 +27,6 @@ from torchlint_repro.verify.cli import verify as verify_cmd
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
-
 
 
 # --------------------------------------------------------------------------- 1. criteria (pure)
@@ -71,7 +68,8 @@ def test_eval_criterion() -> None:
     bad = _fwd(training=True, mode_sensitive=True, stable=False, eval_equal=False, max_abs_diff=0.5)
     f = C.differs_from_eval([[_doc(forwards=[bad])]])
     assert f.misbehaves is True
-    assert "training=True" in f.summary and "under no_grad" in f.summary and "differs from eval-mode output" in f.summary
+    assert "training=True" in f.summary and "under no_grad" in f.summary
+    assert "differs from eval-mode output" in f.summary
     good = _fwd(training=False)
     assert C.differs_from_eval([[_doc(forwards=[good])]]).misbehaves is False
     # training mode on a model without mode-dependent layers: same output, nothing to fix
@@ -219,8 +217,9 @@ def test_verify_without_torch_is_a_one_line_error(monkeypatch: pytest.MonkeyPatc
 def test_cli_imports_and_helps_without_torch() -> None:
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "import importlib.util; importlib.util.find_spec = (lambda f: (lambda n, *a: None if n == 'torch' else f(n, *a)))"
-        "(importlib.util.find_spec)\n"
+        "import importlib.util\n"
+        "_find = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n == 'torch' else _find(n, *a)\n"
         "from torchlint_repro.cli import main\n"
         "import torchlint_repro.verify.cli, torchlint_repro.verify.report\n"
         "assert 'verify' in main.commands\n"
@@ -508,7 +507,7 @@ def test_breaking_a_fixture_makes_verify_fail_with_a_reason(tmp_path: Path) -> N
 def test_verify_json_format(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     result = CliRunner().invoke(verify_cmd, [str(FIXTURES / "TRP301"), "--format", "json", "-j2"])
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     (rule,) = doc["rules"]
     assert rule["code"] == "TRP301" and rule["expect"] == "LOAD_INCOMPATIBLE"
     origin = [f for f in rule["fixtures"] if f["origin"]]

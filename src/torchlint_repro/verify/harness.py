@@ -463,7 +463,8 @@ class Observer:
         self.busy += 1
         try:
             with torch.inference_mode(False), torch.no_grad():
-                twin = copy.deepcopy(m)
+                # a torch.compile wrapper: run the module it wraps (a copy would compile again)
+                twin = copy.deepcopy(getattr(m, "_orig_mod", m) if type(m).__name__ == "OptimizedModule" else m)
                 a, k = _clone(args), _clone(kwargs)
                 flags = [(s, s.training) for s in twin.modules()]
                 res = {"training": bool(m.training)}

@@ -46,7 +46,6 @@ RUN_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "WANDB_MODE": "disabled",
     "MPLBACKEND": "Agg",
-    "PL_DISABLE_FORK": "1",
 }
 
 
@@ -219,9 +218,13 @@ class Zygote:
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._ready.wait(180) or self.proc.poll() is not None:
+        if not self._ready.wait(180) or self.proc.poll() is not None or self._reader_done():
             self.close()
             raise RuntimeError("the verifier's fork server did not start")
+
+    def _reader_done(self) -> bool:
+        self._reader.join(0.05)
+        return not self._reader.is_alive()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -241,6 +244,7 @@ class Zygote:
                     job.code = int(parts[2])
                     job.started.set()
                     job.done.set()
+        self._ready.set()  # (if it never said "ready", the constructor sees it has exited)
         with self._lock:  # the server is gone: nothing more will finish
             for job in self._jobs.values():
                 job.lost = True
@@ -343,6 +347,9 @@ def run_scripts(
         result.output_tail = _tail(log)
         if timed_out:
             result.error = f"timed out after {timeout:g}s in {script}"
+            break
+        if code == 0 and not out.is_file():
+            result.error = f"{script} left without observations (os._exit?)"
             break
         if code != 0 or not out.is_file():
             how = ("lost (the fork server died)" if code is None
