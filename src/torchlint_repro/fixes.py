@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import ast
 import difflib
-import os
-import tempfile
-from pathlib import Path
-
+from ._io import atomic_write
 from .diagnostics import Diagnostic
 
 FIXABLE = frozenset({"TRP202", "TRP302"})
@@ -82,17 +79,4 @@ def unified_diff(path: str, before: str, after: str) -> str:
 
 
 def write_atomically(path: str, text: str, encoding: str = "utf-8") -> None:
-    target = Path(path)
-    mode = target.stat().st_mode
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".trpfix")
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, text.encode(encoding), keep_mode=True)

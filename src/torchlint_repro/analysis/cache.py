@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from .. import __version__
+from .._io import atomic_write
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 SCHEMA = "3"  # bump when the shape of cached facts changes
@@ -50,7 +50,7 @@ class DiskCache:
                 top = top.parent
             ignore = top / ".gitignore"
             if not ignore.exists():
-                _atomic_write(ignore, b"# Automatically created by torchlint-repro.\n*\n")
+                atomic_write(ignore, b"# Automatically created by torchlint-repro.\n*\n")
             self._ready = True
         except OSError:
             return False
@@ -84,23 +84,9 @@ class DiskCache:
         path = self._path(kind, key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, json.dumps({"version": __version__, "value": value}).encode())
+            atomic_write(path, json.dumps({"version": __version__, "value": value}).encode())
         except (OSError, TypeError, ValueError):
             pass  # a cache that cannot be written is only a slower run
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class ResultCache:
