@@ -10,13 +10,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .. import __version__
 from ..config import Settings
 from . import names as N
 from .cache import DiskCache, file_digest
@@ -497,7 +495,7 @@ class Project:
 
 
 def _unreadable_class(project: "Project", q: str, here: str | None) -> bool:
-    from .tracker import _maybe_model_class
+    from .syntax import _maybe_model_class
 
     return _maybe_model_class(q) and project.locate(q, here) is None
 

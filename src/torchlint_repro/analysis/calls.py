@@ -1,0 +1,793 @@
+"""The tracker's calls: seeds, constructions, forwards, model methods, and calls walked in place."""
+from __future__ import annotations
+
+import ast
+import fnmatch
+from pathlib import Path
+from typing import Iterable
+
+from . import names as N
+from .context import (
+    EMPTY,
+    INFERENCE_DECORATORS,
+    INLINE_BUDGET,
+    MAX_DEPTH,
+    MAX_FOREIGN_DEPTH,
+    NO_EFFECT_FUNCS,
+    RUNNER_FUNCS,
+    SPAWN_FUNCS,
+    Budget,
+    Event,
+    Frame,
+    ModuleCtx,
+)
+from .project import MAYBE, NO, YES
+from .state import State, join_all
+from .syntax import (
+    _MAPPING_METHODS,
+    _OPTIM_NAME,
+    _any_tri,
+    _apply_exit,
+    _callee,
+    _const_truth,
+    _ctor_args,
+    _freeze,
+    _is_static,
+    _literal,
+    _local_has_params,
+    _local_mode_dep,
+    _maybe_model_class,
+    _merge_out,
+    _on_cuda,
+    _seed_display,
+    _src_name,
+    _worse,
+)
+from .values import (
+    ENTRY,
+    EVAL,
+    TRAIN,
+    UNKNOWN,
+    ClassRef,
+    DictVal,
+    FuncRef,
+    Instance,
+    Loaded,
+    LoadedItem,
+    LoadResult,
+    Model,
+    Optimizer,
+    Out,
+    StateDict,
+    Str,
+    TupleVal,
+)
+
+
+class CallsMixin:
+    # ================================================================== calls
+    def e_Call(self, node: ast.Call, st: State, discard: bool = False) -> frozenset:
+        ctx = self.frames[-1].ctx
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("isinstance", "hasattr") and node.args \
+                and not self._head_bound(func, st):
+            self._format_checked(self.ev(node.args[0], st))
+            for a in node.args[1:]:
+                self.ev(a, st)
+            return EMPTY
+        if isinstance(func, ast.Name) and func.id == "dict" and not node.args and not self._head_bound(func, st):
+            entries = tuple((k.arg, self.ev(k.value, st)) for k in node.keywords if k.arg)
+            return frozenset({DictVal(entries)})
+        if isinstance(func, ast.Attribute) and func.attr in ("Process", "start_processes") \
+                and self._head_bound(func, st):
+            return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
+        # method calls on values we track
+        if isinstance(func, ast.Attribute):
+            recv = self.ev(func.value, st)
+            handled, result = self._method_call(node, func, recv, st, discard)
+            if handled:
+                return result
+        q = ctx.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        if q is not None and self._head_bound(func, st):
+            q = None  # a local variable shadows the import of the same name
+        fvals = self._global_ref(func, ctx) if q is not None else self.ev(func, st)
+        if q is not None:
+            special = self._qualified_call(node, q, st)
+            if special is not None:
+                return special
+        # evaluate the arguments (left to right), then dispatch on what is called
+        args = [self.ev(a, st) for a in node.args]
+        kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+        result: set = set()
+        known = False
+        for fv in fvals:
+            if isinstance(fv, Model):
+                known = True
+                result |= self._forward(node, fv, st, args, kwargs)
+            elif isinstance(fv, ClassRef):
+                known = True
+                result |= self._construct(node, fv, st, args, kwargs)
+            elif isinstance(fv, FuncRef):
+                r = self._call_ref(node, fv, st, args, kwargs)
+                if r is not None:
+                    known = True
+                    result |= r
+            elif isinstance(fv, (Loaded, LoadedItem)):
+                known = True
+                self._loaded_used_as_module(fv if isinstance(fv, Loaded) else fv.loaded, node, "called")
+            elif isinstance(fv, LoadResult):
+                known = True
+                self._load_result_used(fv, node)
+        if not known:
+            self._unknown_call(node, q, args, kwargs, st)
+        outs = [v for a in args + list(kwargs.values()) for v in a if isinstance(v, Out)]
+        if outs and not any(isinstance(v, (Model,)) for v in result):
+            result.add(_merge_out(outs))
+        return frozenset(result)
+
+    def _unknown_call(self, node: ast.Call, q: str | None, args, kwargs, st: State) -> None:
+        """A callee we cannot see: models passed to it may come back in any mode; results it reads."""
+        name = q or N.dotted(node.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last == "backward" or last in ("backward_step", "manual_backward"):
+            self._training_step(node, [v for a in args for v in a], st)
+        if name in NO_EFFECT_FUNCS or name.startswith(("torch.", "logging.", "math.", "numpy.", "np.", "os.",
+                                                        "json.", "time.", "random.", "warnings.")) \
+                or last in ("info", "debug", "warning", "log", "print", "append", "write", "format"):
+            for a in list(args) + list(kwargs.values()):
+                self._mark_read(a)
+            return
+        for a in list(args) + list(kwargs.values()):
+            self._mark_read(a)
+            for v in a:
+                if isinstance(v, Model) and not v.lightning:
+                    st.modes[v.id] = st.mode(v.id) | {UNKNOWN}
+                    self._use_model(v, st)
+
+    def _mark_read(self, vals: Iterable) -> None:
+        for v in vals:
+            if isinstance(v, LoadResult):
+                self.read_results.add(v.site)
+            elif isinstance(v, TupleVal):
+                for item in v.items:
+                    self._mark_read(item)
+
+    def _qualified_call(self, node: ast.Call, q: str, st: State) -> frozenset | None:
+        """Calls decided by their qualified name alone (seeds, grad switches, load/save, wrappers)."""
+        last = q.rsplit(".", 1)[-1]
+        if q in N.SEED_CALLS and q not in N.NONDETERMINISTIC_SEEDS or q in self.seed_funcs \
+                or last in N.SEED_METHODS:
+            self._eval_args(node, st)
+            self._seed(node, q, st)
+            return EMPTY
+        if q in N.CUDA_SEEDS:
+            self._eval_args(node, st)
+            st.cuda = "yes"
+            return EMPTY
+        if q in N.OTHER_SEEDS:
+            self._eval_args(node, st)
+            line = node.lineno if self.anchor is None else self.anchor[0]
+            if not self.mute:
+                self.other_seeds.append((line, q.replace("np.", "numpy.")))
+            return EMPTY
+        if q in N.SET_GRAD and node.args:
+            t = _const_truth(node.args[0])
+            st.grad = "off" if t is False else "on" if t is True else "maybe"
+            self._eval_args(node, st)
+            return EMPTY
+        if q in N.TORCH_LOAD:
+            args = self._eval_args(node, st)
+            path = self._template(node.args[0], st) if node.args else None
+            wo = None
+            for k in node.keywords:
+                if k.arg == "weights_only":
+                    wo = _const_truth(k.value)
+            line, col = self.pos(node)
+            site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
+            st.modes[site] = frozenset({UNKNOWN})  # a whole pickled module keeps the mode it was saved in
+            return frozenset({Loaded(site, path, line, col, wo),
+                              Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node))})
+        if q in N.TORCH_SAVE:
+            args = self._eval_args(node, st)
+            if len(node.args) >= 2:
+                self._save(node, args[0], node.args[1], st)
+            return EMPTY
+        if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
+            args = self._eval_args(node, st)
+            src = args[0] if args else EMPTY
+            wrap = q in N.WRAPPERS
+            return frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v
+                             for v in src if isinstance(v, Model)) or EMPTY
+        if q in N.STRIP_PREFIX_FUNCS:
+            args = self._eval_args(node, st)
+            if node.args and isinstance(node.args[0], ast.Name):
+                vals = st.lookup(node.args[0].id) or EMPTY
+                st.bind(node.args[0].id, frozenset(v.strip() if isinstance(v, (StateDict, Loaded, LoadedItem)) else v
+                                                   for v in vals))
+            return EMPTY
+        if q in SPAWN_FUNCS or q.endswith((".spawn", ".Process", ".start_processes")):
+            self._eval_args(node, st)
+            target = None
+            for k in node.keywords:
+                if k.arg in ("target", "fn", "entrypoint"):
+                    target = k.value
+            if target is None and node.args:
+                target = node.args[0]
+            fn = self._local_function(target) if target is not None else None
+            if fn is not None:
+                self.reached.add((fn[0].path or "", fn[1].name))
+                self.spawned.append(fn)
+            return EMPTY
+        if q in RUNNER_FUNCS:
+            args = self._eval_args(node, st)
+            for a in args[:1]:
+                for fv in a:
+                    if isinstance(fv, FuncRef):
+                        self._call_ref(node, fv, st, [], {})
+            return EMPTY
+        if q.startswith("torch.optim.") and last[:1].isupper():
+            args = self._eval_args(node, st)
+            ids = frozenset(v.id for a in args for v in a if isinstance(v, Model))
+            return frozenset({Optimizer(ids)})
+        return None
+
+    def _eval_args(self, node: ast.Call, st: State) -> list[frozenset]:
+        args = [self.ev(a, st) for a in node.args]
+        for k in node.keywords:
+            self._mark_read(self.ev(k.value, st))
+        for a in args:
+            self._mark_read(a)
+        return args
+
+    def _local_function(self, expr: ast.expr) -> tuple[ModuleCtx, ast.FunctionDef] | None:
+        ctx = self.frames[-1].ctx
+        if isinstance(expr, ast.Name) and expr.id in ctx.functions:
+            return ctx, ctx.functions[expr.id]
+        return None
+
+    # ------------------------------------------------------------------ seeds
+    def _seed(self, node: ast.Call, q: str, st: State) -> None:
+        st.seed = "yes"
+        self.seq += 1
+        if self.anchor is None and self.frames[-1].ctx.linted:
+            self.seed_calls.append((self.seq, node.lineno, _seed_display(q, node)))
+        elif self.anchor is not None:
+            self.seed_calls.append((self.seq, self.anchor[0], _seed_display(q, node)))
+
+    # ------------------------------------------------------------------ methods on tracked values
+    def _method_call(self, node: ast.Call, func: ast.Attribute, recv: frozenset, st: State,
+                     discard: bool) -> tuple[bool, frozenset]:
+        attr = func.attr
+        models = [v for v in recv if isinstance(v, Model)]
+        classes = [v for v in recv if isinstance(v, ClassRef)]
+        builders = [v for v in recv if isinstance(v, FuncRef) and v.builder]
+        instances = [v for v in recv if isinstance(v, Instance)]
+        loaded = [v for v in recv if isinstance(v, (Loaded, LoadedItem))]
+        results = [v for v in recv if isinstance(v, LoadResult)]
+        outs = [v for v in recv if isinstance(v, Out)]
+
+        if attr == "load_state_dict":
+            if (classes or builders) and len(node.args) < 2:
+                for c in classes:
+                    if c.module_class:
+                        self.emit("load_on_class", node, cls=_src_name(func.value))
+                        break
+                else:
+                    if builders:
+                        self.emit("load_on_class", node, cls=_src_name(func.value))
+            if any(isinstance(v, Optimizer) for v in recv) or _OPTIM_NAME.search(_src_name(func.value)):
+                return False, EMPTY
+            if models or (not classes and not builders and not instances):
+                return True, self._load_state_dict(node, models, st, discard)
+        if attr in ("from_pretrained",):
+            self._eval_args(node, st)
+            line, col = self.pos(node)
+            mid = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
+            st.modes[mid] = frozenset({EVAL})
+            st.mode_src[mid] = frozenset({("from_pretrained", line)})
+            cls = classes[0].qualname if classes else None
+            return True, frozenset({Model(mid, cls, origin="pretrained", mode_dep=MAYBE, name=_src_name(func.value))})
+        if attr in ("from_config", "_from_config") and (classes or N.dotted(func.value)):
+            args = self._eval_args(node, st)
+            cls = classes[0].qualname if classes else None
+            return True, self._new_model(node, cls, st, args, {}, has_params=YES, mode_dep=MAYBE)
+        if results and attr in N.MODULE_USE_METHODS:
+            self._eval_args(node, st)
+            for r in results:
+                self._load_result_used(r, node)
+            return True, EMPTY
+        if loaded and attr in _MAPPING_METHODS:
+            self._eval_args(node, st)
+            for lv in loaded:
+                lo = lv if isinstance(lv, Loaded) else lv.loaded
+                key = node.args[0].value if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant) \
+                    else None
+                self.mapping_use.setdefault(lo.site, set()).add(key)
+                if attr == "get":
+                    self.checked_loads.add(lo.site)  # .get(): the key may be missing, handled
+                    return True, frozenset({LoadedItem(lo, key)})
+            return True, EMPTY
+        if loaded and models and attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
+            for lv in loaded:
+                self._loaded_used_as_module(lv if isinstance(lv, Loaded) else lv.loaded, node, f".{attr}()")
+        if attr in ("module", "_orig_mod") and models:
+            return False, EMPTY  # `ddp.module(x)`: a forward of the wrapped model, not a method
+        if loaded and not models:
+            args = self._eval_args(node, st)
+            for lv in loaded:
+                lo = lv if isinstance(lv, Loaded) else lv.loaded
+                if attr in ("keys", "items", "values", "get", "pop", "copy", "update", "__getitem__"):
+                    key = None
+                    if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant):
+                        key = node.args[0].value
+                        if attr == "get":
+                            return True, frozenset({LoadedItem(lo, key)})
+                    self.mapping_use.setdefault(lo.site, set()).add(key)
+                elif attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
+                    self._loaded_used_as_module(lo, node, f".{attr}()")
+                    if attr in N.SELF_RETURNING:
+                        return True, frozenset({lv})
+            return True, EMPTY
+        if outs and attr in ("backward",):
+            self._eval_args(node, st)
+            self._training_step(node, outs, st)
+            return True, EMPTY
+        if attr == "step" and not models:
+            return False, EMPTY
+        if instances and not models:
+            r = self._call_method_on_instance(node, attr, instances, st)
+            if r is not None:
+                return True, r
+        if not models:
+            if outs:
+                self._eval_args(node, st)
+                return True, frozenset({_merge_out(outs)})
+            return False, EMPTY
+        # ---- a model's own methods
+        args = [self.ev(a, st) for a in node.args]
+        kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+        for a in args + list(kwargs.values()):
+            self._mark_read(a)
+        if attr == "eval" or attr == "train":
+            mode = EVAL if attr == "eval" else TRAIN
+            if attr == "train":
+                flag = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "mode"), None)
+                if flag is not None:
+                    t = _const_truth(flag)
+                    mode = TRAIN if t is True else EVAL if t is False else UNKNOWN
+            line, _ = self.pos(node)
+            for m in models:
+                st.modes[m.id] = frozenset({mode})
+                if mode == EVAL:
+                    st.mode_src[m.id] = frozenset({("eval", line)})
+                elif mode == TRAIN:
+                    st.mode_src[m.id] = frozenset({("train", line)})
+            return True, frozenset(models)
+        if attr in ("forward", "generate", "__call__"):
+            res: set = set()
+            for m in models:
+                res |= self._forward(node, m, st, args, kwargs, generate=(attr == "generate"))
+            return True, frozenset(res)
+        if attr == "state_dict":
+            return True, frozenset(StateDict(m.id, m.cls, m.args, m.wrapped) for m in models)
+        if attr in N.SELF_RETURNING:
+            return True, frozenset(models)
+        if attr in ("parameters", "named_parameters", "buffers", "modules", "children", "named_modules"):
+            return True, EMPTY
+        # a method of a user model class: walk it with self bound to the model
+        res: set = set()
+        walked = False
+        for m in models:
+            if m.cls:
+                r = self._call_model_method(node, m, attr, st, args, kwargs)
+                if r is not None:
+                    walked = True
+                    res |= r
+        if walked:
+            return True, frozenset(res)
+        for m in models:
+            self._use_model(m, st)
+        return True, EMPTY
+
+    def _call_method_on_instance(self, node: ast.Call, attr: str, instances, st: State) -> frozenset | None:
+        res: set = set()
+        walked = False
+        for inst in instances:
+            found = self._find_method(inst.cls, attr)
+            if found is None:
+                continue
+            mctx, fn, cls = found
+            args = [self.ev(a, st) for a in node.args]
+            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+            r = self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({inst}))
+            if r is not None:
+                walked = True
+                res |= r
+        return frozenset(res) if walked else None
+
+    def _call_model_method(self, node, m: Model, attr: str, st: State, args, kwargs) -> frozenset | None:
+        found = self._find_method(m.cls, attr)
+        if found is None:
+            return None
+        mctx, fn, cls = found
+        if not mctx.strongly_relevant(fn, cls):
+            return None
+        return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
+
+    def _find_method(self, cls_q: str, attr: str, depth: int = 0):
+        if depth > 5 or not cls_q:
+            return None
+        ctx = self.frames[-1].ctx
+        mod, _, cname = cls_q.rpartition(".")
+        target_ctx = None
+        for f in self.frames:
+            if f.ctx.module == mod and cname in f.ctx.classes:
+                target_ctx = f.ctx
+                break
+        if target_ctx is None and self.root_ctx.module == mod and cname in self.root_ctx.classes:
+            target_ctx = self.root_ctx
+        if target_ctx is None and self.project is not None:
+            hit = self.project.locate(cls_q, ctx.here)
+            if hit is not None and hit[0] == "class":
+                target_ctx = self._ctx_for_path(hit[1].path)
+                cname = hit[2]
+        if target_ctx is None:
+            return None
+        cdef = target_ctx.classes.get(cname)
+        if cdef is None:
+            return None
+        fn = target_ctx.method(cname, attr)
+        if fn is not None:
+            return target_ctx, fn, cdef
+        for b in cdef.bases:
+            bq = target_ctx.resolve(b)
+            if bq:
+                r = self._find_method(bq, attr, depth + 1)
+                if r is not None:
+                    return r
+        return None
+
+    _ctx_cache: dict = {}
+
+    def _ctx_for_path(self, path: str) -> ModuleCtx | None:
+        if self.root_ctx.path and Path(path).resolve() == Path(self.root_ctx.path).resolve():
+            return self.root_ctx
+        key = path
+        cache = self.__dict__.setdefault("_ctxs", {})
+        if key in cache:
+            return cache[key]
+        tree = self.project.module_tree(path) if self.project else None
+        ctx = ModuleCtx(path, tree, self.project, linted=False) if tree is not None else None
+        cache[key] = ctx
+        return ctx
+
+    # ------------------------------------------------------------------ constructing models
+    def _construct(self, node: ast.Call, cref: ClassRef, st: State, args, kwargs) -> frozenset:
+        ctx = self.frames[-1].ctx
+        q = cref.qualname
+        layer = N.torch_nn_layer(q)
+        if cref.module_class or layer is not None:
+            kw_lit = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
+            if layer is not None and layer in N.CONTAINERS:
+                inner = [v for a in args for v in a if isinstance(v, Model)]
+                if any(isinstance(v, DictVal) for a in args for v in a):
+                    inner_has = MAYBE
+                else:
+                    inner_has = _any_tri(self._fresh_params.get(v.id, MAYBE) for v in inner) if inner else NO
+                has = inner_has
+                mode_dep = _any_tri(v.mode_dep for v in inner) if inner else NO
+                for v in inner:
+                    self._absorb(v, st)
+            else:
+                has = self.project.has_params(q, kw_lit, ctx.here) if self.project else \
+                    _local_has_params(q, kw_lit)
+                mode_dep = self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else \
+                    _local_mode_dep(q, kw_lit)
+                for a in list(args) + list(kwargs.values()):
+                    for v in a:
+                        if isinstance(v, Model):
+                            self._absorb(v, st)
+            lightning = self.project.is_lightning_class(q, ctx.here) if self.project else False
+            return self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
+        # a user class that is not a module: walk its __init__ with a fresh instance
+        found = self._find_method(q, "__init__")
+        if found is None and _maybe_model_class(q) and (self.project is None or self.project.locate(q, ctx.here) is None):
+            # a class from code we cannot read (`from my_project.models import Encoder` that is not there):
+            # it may be a module; its mode is tracked, its mode-dependence unknown; it is never a seeding report
+            for a in list(args) + list(kwargs.values()):
+                self._mark_read(a)
+            mid = f"{ctx.path}:{node.lineno}:{node.col_offset}"
+            st.modes[mid] = frozenset({TRAIN})
+            return frozenset({Model(mid, q, _ctor_args(node), origin="unknown_class", mode_dep=MAYBE,
+                                    name=q.rsplit(".", 1)[-1])})
+        inst = Instance(f"{ctx.path}:{node.lineno}:{node.col_offset}", q)
+        if found is not None:
+            mctx, fn, cls = found
+            self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({inst}))
+        else:
+            for a in list(args) + list(kwargs.values()):
+                self._mark_read(a)
+        return frozenset({inst})
+
+    @property
+    def _fresh_params(self) -> dict:
+        return self.__dict__.setdefault("_fresh_params_map", {})
+
+    def _absorb(self, inner: Model, st: State) -> None:
+        """A model built inside another construction's arguments is reported as part of the outer one."""
+        st.pending.pop(inner.id, None)
+        self.builds.pop(inner.id, None)
+
+    def _new_model(self, node: ast.Call, cls: str | None, st: State, args, kw_lit: dict, has_params: str,
+                   mode_dep: str, lightning: bool = False) -> frozenset:
+        ctx = self.frames[-1].ctx
+        line, col = self.pos(node)
+        mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" if self.anchor is None else \
+            f"{self.root_ctx.path}:{line}:{col}:{node.lineno}:{node.col_offset}"
+        arg_key = _ctor_args(node)
+        name = cls.rsplit(".", 1)[-1] if cls else _src_name(node.func)
+        m = Model(mid, cls, arg_key, False, "built", mode_dep, name, lightning)
+        st.modes[mid] = frozenset({TRAIN})
+        st.mode_src.pop(mid, None)
+        self._fresh_params[mid] = has_params
+        if has_params != NO and st.seed != "yes" and st.seed != "unknown" and not self._in_module_init() \
+                and not self.mute:
+            self.seq += 1
+            verdict = "cuda" if st.cuda == "yes" and st.seed == "no" else st.seed
+            if verdict == "cuda" and _on_cuda(node):
+                verdict = "yes"
+            info = self.builds.get(mid)
+            if verdict == "yes":
+                info = {"seed": "yes"}
+            elif info is None or _worse(verdict, info["seed"]):
+                self.builds[mid] = {"line": line, "col": col, "seed": verdict, "seq": self.seq, "name": name,
+                                    "cuda": st.cuda, "params": has_params}
+            st.pending[mid] = frozenset({"fresh"})
+        return frozenset({m})
+
+    def _in_module_init(self) -> bool:
+        f = self.frames[-1]
+        return f.module_method and f.func == "__init__"
+
+    def _use_model(self, m: Model, st: State) -> None:
+        p = st.pending.get(m.id)
+        if p is not None and "fresh" in p:
+            st.pending[m.id] = (p - {"fresh"}) | {"used"}
+
+    # ------------------------------------------------------------------ forward passes
+    def _forward(self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False) -> frozenset:
+        self._use_model(m, st)
+        for a in list(args) + list(kwargs.values()):
+            self._mark_read(a)
+        frame = self.frames[-1]
+        modes = st.mode(m.id)
+        region = None
+        if st.grad == "off":
+            wr = getattr(frame, "_with_region", None)
+            region = (wr[0], wr[1]) if wr else ("no_grad", 0)
+        elif generate:
+            region = ("generate", node.lineno)
+        else:
+            for f in reversed(self.frames):
+                if f.region:
+                    region = (f.region, f.region_line)
+                    break
+        line, col = self.pos(node)
+        if region is not None and not m.lightning:
+            seen_key = (m.id, region[1])
+            if frame.module_method and m.name == "self" and frame.func in ("forward", "__call__", "__init__"):
+                pass
+            elif seen_key in self.region_reports:
+                pass  # once per model per region
+            elif TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO \
+                    and not (EVAL in modes and any(k == "train" for k, _ in st.mode_src.get(m.id, EMPTY))):
+                # (a maybe-train that comes from an explicit `.train()` on one path and `.eval()` on another is
+                # a deliberate choice, `model.train() if training else model.eval()`: not reported)
+                if not self.mute:
+                    self.region_reports.add(seen_key)
+                self.emit("forward_in_train", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
+                          model=m.name, maybe=EVAL in modes, region=region[0], via=self._via())
+            elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO:
+                self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
+                          region=region[0])
+        if region is None and st.grad == "on":
+            return frozenset({Out(frozenset({(m.id, line, col, modes, _src_name(_callee(node)),
+                                              st.mode_src.get(m.id, EMPTY))}))})
+        return frozenset({Out(frozenset())})
+
+    def _via(self) -> str | None:
+        if self.anchor is not None:
+            return "call"
+        return None
+
+    def _training_step(self, node: ast.AST, vals, st: State) -> None:
+        for v in vals:
+            if not isinstance(v, Out):
+                continue
+            for (mid, line, col, modes, name, src) in v.forwards:
+                if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes:
+                    srcs = sorted(x for x in src if x[0] != "train")
+                    ev = Event("train_in_eval", line, col, {"name": name, "maybe": TRAIN in modes,
+                                                             "src": srcs[0] if srcs else None})
+                    if not self.mute:
+                        self.root_events.append((("train_in_eval", line, col, None), ev))
+
+    # ------------------------------------------------------------------ calls into code we can read
+    def _call_ref(self, node: ast.Call, fv: FuncRef, st: State, args, kwargs) -> frozenset | None:
+        ctx = self.frames[-1].ctx
+        if fv.builder:
+            return self._build_from_builder(node, fv.qualname, st)
+        if fv.qualname in N.SEED_CALLS or fv.qualname in self.seed_funcs:
+            self._seed(node, fv.qualname, st)
+            return EMPTY
+        if fv.local and fv.local.startswith("<nested>:"):
+            name = fv.local.split(":", 1)[1]
+            for f in reversed(self.frames):
+                nested = getattr(f, "nested", {})
+                if name in nested:
+                    return self._inline(node, f.ctx, nested[name], None, args, kwargs, st, EMPTY)
+            return None
+        if fv.local and fv.local in ctx.functions:
+            return self._inline(node, ctx, ctx.functions[fv.local], None, args, kwargs, st, EMPTY)
+        if self.project is None:
+            return None
+        hit = self.project.locate(fv.qualname, ctx.here)
+        if hit is None or hit[0] != "function":
+            return None
+        tctx = self._ctx_for_path(hit[1].path)
+        if tctx is None or hit[2] not in tctx.functions:
+            return None
+        return self._inline(node, tctx, tctx.functions[hit[2]], None, args, kwargs, st, EMPTY)
+
+    def _build_from_builder(self, node: ast.Call, q: str, st: State) -> frozenset:
+        self._eval_args(node, st)
+        pretrained = False
+        for k in node.keywords:
+            if k.arg in ("pretrained", "weights", "pretrained_backbone", "weights_backbone"):
+                t = _const_truth(k.value)
+                if t is None and not (isinstance(k.value, ast.Constant) and k.value.value is None):
+                    pretrained = True  # a variable: might be weights; precision first
+                elif t:
+                    pretrained = True
+        if q in N.TIMM_CREATE and len(node.args) > 1 and _const_truth(node.args[1]) is True:
+            pretrained = True
+        if pretrained:
+            mid = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
+            st.modes[mid] = frozenset({TRAIN})
+            return frozenset({Model(mid, q, origin="pretrained", mode_dep=MAYBE, name=q.rsplit(".", 1)[-1])})
+        return self._new_model(node, q, st, [], {}, has_params=YES, mode_dep=MAYBE)
+
+    def _param_values(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, st: State, root: bool) -> list[frozenset]:
+        """Values for a root's parameters: models of unknown mode ('entry'), string defaults as paths."""
+        out = []
+        params = fn.args.posonlyargs + fn.args.args
+        if cls is not None and params:
+            params = params[1:]
+        defaults = [None] * (len(params) - len(fn.args.defaults)) + list(fn.args.defaults)
+        for p, d in zip(params, defaults):
+            vals: set = set()
+            if isinstance(d, ast.Constant) and isinstance(d.value, str):
+                vals.add(Str(d.value))
+            mid = f"{ctx.path}:{fn.name}:param:{p.arg}"
+            vals.add(Model(mid, None, origin="param", mode_dep=MAYBE, name=p.arg))
+            st.modes[mid] = frozenset({ENTRY})
+            out.append(frozenset(vals))
+        return out
+
+    def _inline(self, node: ast.Call, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
+                self_val: frozenset, module_method: bool = False) -> frozenset | None:
+        key = (ctx.path or "", self._fname(fn, cls))
+        if len(self.frames) >= MAX_DEPTH or any(f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None)
+                                                  for f in self.frames):
+            return None  # recursion or too deep: treat as a call we cannot see
+        self.reached.add(key)
+        foreign = sum(1 for f in self.frames if not f.ctx.linted) + (0 if ctx.linted else 1)
+        if not ctx.relevant(fn, cls) or (not ctx.linted and (foreign > MAX_FOREIGN_DEPTH
+                                                               or not ctx.strongly_relevant(fn, cls))):
+            # a function of another file that sets no mode, seed or checkpoint: calling it changes nothing
+            # we track (a model handed to it keeps its mode, as with a local helper that only computes)
+            for a in list(args) + list(kwargs.values()):
+                self._mark_read(a)
+            return EMPTY
+        saved_anchor = self.anchor
+        if not ctx.linted and self.anchor is None:
+            self.anchor = (node.lineno, node.col_offset)
+        # The same call with the same state has the same effects and reports the same events (already
+        # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
+        # nothing, so their walks are kept apart from reported ones.
+        memo_key = (id(fn), id(ctx), _freeze(args), tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))), self_val, module_method,
+                    self.anchor, tuple(f.region for f in self.frames), bool(self.mute), st.key())
+        hit = self._memo.get(memo_key)
+        if hit is not None:
+            self.anchor = saved_anchor
+            out, values = hit
+            _apply_exit(st, out)
+            return values
+        self.inlines += 1
+        if self.inlines > INLINE_BUDGET:
+            raise Budget()
+        try:
+            values = self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method)
+        finally:
+            self.anchor = saved_anchor
+        self._memo[memo_key] = (st.copy(), values)
+        return values
+
+    def _call_function(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
+                       self_val: frozenset, module_method: bool = False, root: bool = False) -> frozenset:
+        """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
+        region = self._fn_region(ctx, fn, cls, module_method)
+        frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno)
+        callee = st.copy()
+        caller_locals = st.locals
+        at_module = st.locals is st.globals
+        callee.globals = callee.locals if at_module else callee.globals
+        if at_module:
+            callee.globals = dict(st.globals)
+        callee.locals = {}
+        callee.global_names = frozenset()
+        params = fn.args.posonlyargs + fn.args.args
+        if cls is not None and params and not _is_static(fn):
+            callee.locals[params[0].arg] = self_val
+            params = params[1:]
+        defaults = [None] * (len(params) - len(fn.args.defaults)) + list(fn.args.defaults)
+        for i, p in enumerate(params):
+            if i < len(args):
+                callee.locals[p.arg] = args[i]
+            elif p.arg in kwargs:
+                callee.locals[p.arg] = kwargs[p.arg]
+            elif defaults[i] is not None and isinstance(defaults[i], ast.Constant) and isinstance(defaults[i].value, str):
+                callee.locals[p.arg] = frozenset({Str(defaults[i].value)})
+            else:
+                callee.locals[p.arg] = EMPTY
+        for p in fn.args.kwonlyargs:
+            callee.locals[p.arg] = kwargs.get(p.arg, EMPTY)
+        if fn.args.vararg is not None:
+            callee.locals[fn.args.vararg.arg] = EMPTY
+        if fn.args.kwarg is not None:
+            callee.locals[fn.args.kwarg.arg] = EMPTY
+        if region in ("torch.no_grad", "torch.inference_mode"):
+            callee.grad = "off"
+            frame._with_region = (region, fn.lineno)
+        self.frames.append(frame)
+        try:
+            end = self.block(fn.body, callee)
+        finally:
+            self.frames.pop()
+        exits = [s for s, _ in frame.returns]
+        if end is not None:
+            exits.append(end)
+        out = join_all(exits)
+        values: set = set()
+        for _, v in frame.returns:
+            values |= v
+        if out is None:
+            out = callee  # every path raised: keep what we knew
+        # write back: the caller's frame keeps its own locals, everything else flows out
+        st.seed, st.cuda = out.seed, out.cuda
+        st.grad = st.grad if region else out.grad
+        st.modes, st.mode_src, st.pending, st.attrs = out.modes, out.mode_src, out.pending, out.attrs
+        if at_module:
+            merged = dict(caller_locals)
+            merged.update(out.globals)
+            st.locals = merged
+            st.globals = merged
+        else:
+            st.globals = out.globals
+            st.locals = caller_locals
+        return frozenset(values)
+
+    def _fn_region(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, module_method: bool) -> str | None:
+        for d in fn.decorator_list:
+            target = d.func if isinstance(d, ast.Call) else d
+            q = ctx.resolve(target)
+            if q in INFERENCE_DECORATORS:
+                return "torch.inference_mode" if "inference" in q else "torch.no_grad"
+        if module_method:
+            return None
+        if ctx.is_test_file and fn.name.startswith("test"):
+            return None
+        name = fn.name
+        if any(fnmatch.fnmatchcase(name, p) for p in self.infer_patterns):
+            return f"{name}()"
+        return None

@@ -1,0 +1,146 @@
+"""What every part of the tracker shares: limits, events, the module being walked, call frames."""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import Settings
+from . import names as N
+from .project import Project
+from .relevance import _argparse_defaults
+from .syntax import _module_constants
+
+EMPTY: frozenset = frozenset()
+MAX_DEPTH = 6  # nested calls walked in place
+MAX_LOOP_PASSES = 4
+STEP_BUDGET = 10_000
+INLINE_BUDGET = 400  # calls walked in place per entry point
+FILE_BUDGET_BASE, FILE_BUDGET_PER_LINE = 8_000, 4
+MAX_FOREIGN_DEPTH = 2  # calls walked into other files of the project, nested  # statements walked per file, all entry points together  # statements per entry point; past it the entry point is dropped, never half-judged
+RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
+SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
+                         "multiprocessing.Process", "torch.multiprocessing.Process", "multiprocessing.Pool",
+                         "torch.distributed.launcher.api.elastic_launch", "mp.spawn"})
+ENTRY_DECORATORS = ("click.command", "click.group", "hydra.main", "typer.Typer.command", "app.command")
+NO_EFFECT_FUNCS = frozenset({"print", "len", "str", "repr", "isinstance", "type", "id", "hasattr", "getattr",
+                             "sum", "list", "tuple", "dict", "set", "enumerate", "zip", "sorted", "format", "vars",
+                             "logging.info", "logging.debug", "logging.warning"})
+INFERENCE_DECORATORS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
+LIGHTNING_EVAL_HOOKS = ("validation_step", "test_step", "predict_step", "on_validation", "on_test", "on_predict",
+                        "validation_epoch_end", "test_epoch_end")
+CHECKPOINT_KEYS_HINT = ("epoch", "optimizer", "optim", "scheduler", "step", "model", "state_dict", "net", "args",
+                        "config", "best", "loss", "acc", "iteration", "global_step", "lr", "scaler", "ema")
+
+
+class Budget(Exception):
+    pass
+
+
+@dataclass
+class Event:
+    kind: str
+    line: int
+    col: int
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class FileFacts:
+    path: str | None
+    events: list[Event]
+    settings: Settings
+
+    def of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
+
+
+class ModuleCtx:
+    def __init__(self, path: str | None, tree: ast.Module, project: Project | None, linted: bool,
+                 module: str | None = None, is_package: bool = False) -> None:
+        self.path = path
+        self.tree = tree
+        self.project = project
+        self.linted = linted
+        if module is None:
+            if project is not None and path:
+                module, is_package = project.module_name(path)
+            else:
+                module = Path(path).stem if path else "__main__"
+        self.module = module
+        self.imports = N.ImportMap.from_tree(tree, module, is_package)
+        self.here = str(Path(path).resolve().parent) if path else None
+        self.functions: dict[str, ast.FunctionDef] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
+        for node in tree.body:
+            self._collect(node)
+        name = Path(path).name if path else ""
+        self.is_test_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" \
+            or "/tests/" in (path or "").replace("\\", "/")
+        self.argparse: dict[str, str] = {}
+        self.constants: dict[str, str] = _module_constants(tree, self.imports)
+        self._relevant: set[str] | None = None
+        self._strong: set[str] | None = None
+        self.argparse = _argparse_defaults(tree)
+
+    def strongly_relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+        """Does ``fn`` (transitively in this module) set a mode, seed, load or save, or open an inference region?
+        Methods of models are walked only then: a model's ``forward`` helpers change nothing we track."""
+        if self._strong is None:
+            from .relevance import _relevance
+
+            self._strong = _relevance(self, strong=True)
+        key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
+        return key in self._strong
+
+    def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+        """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,
+        a grad mode or a checkpoint (most of a library) are not walked: calling them changes nothing."""
+        if self._relevant is None:
+            from .relevance import _relevance
+
+            self._relevant = _relevance(self)
+        key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
+        return key in self._relevant or key not in self._known_funcs
+
+    @property
+    def _known_funcs(self) -> set[str]:
+        known = set(self.functions)
+        for cname, c in self.classes.items():
+            known |= {f"{cname}.{i.name}" for i in c.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        self.__dict__["_known_funcs"] = known
+        return known
+
+    def _collect(self, node: ast.stmt) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.functions[node.name] = node
+        elif isinstance(node, ast.ClassDef):
+            self.classes[node.name] = node
+        elif isinstance(node, ast.If) or isinstance(node, ast.Try):
+            for child in node.body + node.orelse + getattr(node, "finalbody", []):
+                self._collect(child)
+
+    def resolve(self, expr: ast.AST) -> str | None:
+        return self.imports.resolve(expr)
+
+    def method(self, cls: str, name: str) -> ast.FunctionDef | None:
+        c = self.classes.get(cls)
+        if c is None:
+            return None
+        for item in c.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+                return item
+        return None
+
+
+@dataclass
+class Frame:
+    ctx: ModuleCtx
+    func: str  # "<module>" or the function's name
+    self_val: frozenset = EMPTY
+    region: str | None = None  # why this code is an inference region by name/decorator, if it is
+    cls: str | None = None  # the class whose method this is
+    module_method: bool = False  # a method of an nn.Module subclass: self.* submodules follow the parent's mode
+    region_line: int = 0
+    returns: list = field(default_factory=list)
+    loops: list = field(default_factory=list)  # [(breaks, continues)]

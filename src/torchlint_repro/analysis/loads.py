@@ -1,0 +1,215 @@
+"""The tracker's checkpoints: load_state_dict sites, torch.save records, and the save/load matching
+that TRP303-TRP307 read at the end of each entry point."""
+from __future__ import annotations
+
+import ast
+
+from .context import EMPTY, Event
+from .paths import matchable
+from .state import State
+from .syntax import _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
+from .values import (
+    DictVal,
+    Loaded,
+    LoadedItem,
+    LoadResult,
+    Model,
+    StateDict,
+)
+
+
+class LoadsMixin:
+    # ------------------------------------------------------------------ loading
+    def _load_state_dict(self, node: ast.Call, models: list[Model], st: State, discard: bool) -> frozenset:
+        src_vals = self.ev(node.args[0], st) if node.args else EMPTY
+        for k in node.keywords:
+            if k.arg in ("state_dict",):
+                src_vals = self.ev(k.value, st)
+            else:
+                self.ev(k.value, st)
+        strict = _strict_false(node)
+        strict_flag = None if strict is None else (not strict)
+        line, col = self.pos(node)
+        site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
+        for m in models:
+            p = st.pending.get(m.id)
+            if p is not None and strict_flag is not False and "fresh" in p and strict is not None:
+                st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
+            elif p is not None and "fresh" in p:
+                st.pending[m.id] = (p - {"fresh"}) | {"used"}
+        if self.mute:
+            return frozenset({LoadResult(site, line, col, strict_flag)})
+        self.load_calls.append({"line": line, "col": col, "models": models, "src": src_vals, "node": node,
+                                "receiver": _src_name(node.func.value), "strict": strict_flag})
+        if strict is True and not discard:
+            self.load_results[site] = {"line": line, "col": col, "name": _src_name(node.func.value)}
+        return frozenset({LoadResult(site, line, col, strict_flag)})
+
+    def _load_result_used(self, r: LoadResult, node: ast.AST) -> None:
+        self.read_results.add(r.site)
+        if not r.reported:
+            self.emit("load_result_as_model", node, name=_src_name(_callee(node) if isinstance(node, ast.Call)
+                                                                     else node), how="used")
+
+    def _loaded_used_as_module(self, lo: Loaded, node: ast.AST, how: str) -> None:
+        line, col = self.pos(node)
+        if not self.mute:
+            self.loaded_uses.append((lo, line, col, how, _src_name(_callee(node) if isinstance(node, ast.Call) else node)))
+
+    def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None:
+        if self.mute or not self.collect_saves:
+            return
+        template = self._template(path_expr, st)
+        if not matchable(template):
+            return
+        for v in obj:
+            if isinstance(v, Model) and v.origin == "loaded":
+                continue
+            rec = {"path": template, "line": node.lineno, "file": self.frames[-1].ctx.path}
+            if isinstance(v, StateDict):
+                rec.update(kind="state_dict", cls=v.cls, args=list(map(list, v.args)), prefixed=v.prefixed)
+            elif isinstance(v, Model):
+                rec.update(kind="module", cls=v.cls)
+            elif isinstance(v, DictVal):
+                entries = {}
+                for k, vals in v.entries:
+                    sd = [x for x in vals if isinstance(x, StateDict)]
+                    if sd:
+                        entries[k] = {"cls": sd[0].cls, "args": list(map(list, sd[0].args)), "prefixed": sd[0].prefixed}
+                    else:
+                        entries[k] = None
+                rec.update(kind="checkpoint", keys=list(v.keys), entries=entries)
+            else:
+                continue
+            self.saves.append(rec)
+
+    def save_sites(self) -> list[dict]:
+        if self._save_sites is None:
+            self._save_sites = self.project.save_sites() if self.project is not None else []
+        return self._save_sites
+
+    # ------------------------------------------------------------------ end of an entry point
+    def _finish_root(self) -> None:
+        self._finish_builds()
+        self._finish_loads()
+
+    def _finish_builds(self) -> None:
+        final = getattr(self, "final_state", None)
+        for mid, info in self.builds.items():
+            status = final.pending.get(mid) if final is not None else None
+            if status is not None and status == frozenset({"cleared"}):
+                continue  # overwritten by a strict load before any use, on every path
+            later = next(((ln, name) for seq, ln, name in self.seed_calls if seq > info["seq"]), None)
+            ev = Event("unseeded_build", info["line"], info["col"],
+                       {"seed": info["seed"], "name": info["name"], "later_seed": later,
+                        "other_seeds": sorted(set(self.other_seeds))})
+            self._final_pending.setdefault(mid, set())
+            self.root_events.append((("unseeded_build", info["line"], info["col"], mid), ev))
+
+    @property
+    def _final_pending(self) -> dict:
+        return self.__dict__.setdefault("_fp", {})
+
+    def _finish_loads(self) -> None:
+        saves = None
+        for call in self.load_calls:
+            line, col = call["line"], call["col"]
+            for v in call["src"]:
+                if isinstance(v, Loaded) and not v.stripped:
+                    if v.site in self.checked_loads or any(isinstance(x, LoadedItem) and x.loaded.site == v.site
+                                                           for x in call["src"]):
+                        continue  # the code tells a checkpoint from a state_dict itself
+                    keys = self.mapping_use.get(v.site, set())
+                    other = sorted(k for k in keys if isinstance(k, str) and _checkpoint_key(k))
+                    if other:
+                        self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
+                                      why=f"the same object is read as a checkpoint (`[{other[0]!r}]`)")
+                        continue
+                    if v.path and matchable(v.path):
+                        saves = saves if saves is not None else self.save_sites()
+                        match = [s for s in saves if s["path"] == v.path]
+                        if match and all(s["kind"] == "checkpoint" and len(s.get("keys", ())) > 1 for s in match):
+                            s = match[0]
+                            self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
+                                          why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
+                                              f"{', '.join(repr(k) for k in s['keys'])}")
+                            continue
+                        sds = [s for s in match if s["kind"] == "state_dict"]
+                        if sds and len(sds) == len(match):
+                            self._compare_saved(call, sds, line, col, v.stripped)
+                elif isinstance(v, LoadedItem) and v.loaded.path and matchable(v.loaded.path) and v.key:
+                    saves = saves if saves is not None else self.save_sites()
+                    match = [s for s in saves if s["path"] == v.loaded.path and s["kind"] == "checkpoint"]
+                    entries = [dict(s["entries"][v.key], file=s["file"], line=s["line"])
+                               for s in match if s.get("entries", {}).get(v.key)]
+                    if entries and len(entries) == len(match):
+                        self._compare_saved(call, entries, line, col, v.stripped)
+                elif isinstance(v, StateDict) and not v.stripped:
+                    self._compare_saved(call, [{"cls": v.cls, "args": [list(a) for a in v.args],
+                                                "prefixed": v.prefixed, "file": None, "line": None}],
+                                        line, col, False)
+                elif isinstance(v, DictVal) and len(v.keys) > 1 and not any(
+                        isinstance(x, StateDict) for _, vals in v.entries for x in vals) is False:
+                    sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
+                    if sd_keys and any(_checkpoint_key(k) for k in v.keys):
+                        self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
+                                      why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}")
+        # strict=False results assigned and never read
+        # (handled through nonstrict_ignored for discarded calls in s_Expr)
+        for site, info in self.load_results.items():
+            if site not in self.read_results:
+                self._emit_at("nonstrict_ignored", info["line"], info["col"], name=info["name"], how="never read")
+        for lo, line, col, how, name in self.loaded_uses:
+            if lo.weights_only is False:
+                saves_m = self.save_sites() if lo.path else []
+                if not any(s["path"] == lo.path and s["kind"] == "state_dict" for s in saves_m):
+                    continue
+            why = None
+            if lo.site in self.checked_loads:
+                continue
+            keys = self.mapping_use.get(lo.site)
+            if keys is not None:
+                why = "the same object is used as a mapping"
+            elif lo.path and matchable(lo.path):
+                saves = saves if saves is not None else self.save_sites()
+                match = [s for s in saves if s["path"] == lo.path]
+                if match and all(s["kind"] in ("state_dict", "checkpoint") for s in match):
+                    s = match[0]
+                    what = "a state_dict" if s["kind"] == "state_dict" else "a checkpoint dict"
+                    why = f"{_rel(s['file'])}:{s['line']} saved {what} to {lo.path!r}"
+            if why:
+                self._emit_at("state_dict_as_model", line, col, name=name, how=how, why=why)
+
+    def _compare_saved(self, call: dict, saved: list[dict], line: int, col: int, stripped: bool) -> None:
+        models = call["models"]
+        if not models:
+            return
+        m = models[0]
+        sig = self._signature(m.cls)
+        if not stripped and all(s.get("prefixed") for s in saved) and not m.wrapped:
+            where = _where(saved[0])
+            self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
+                          why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
+                              f"with 'module.' and `{call['receiver']}` is not wrapped")
+            return
+        if all(s.get("prefixed") is False for s in saved) and m.wrapped:
+            where = _where(saved[0])
+            self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
+                          why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
+                              f"but the state_dict{where} came from the plain model")
+            return
+        diffs = [d for s in saved if (d := _arch_diff(s, m, sig)) is not None]
+        if diffs and len(diffs) == len(saved):
+            self._emit_at("arch_mismatch", line, col, name=call["receiver"], why=diffs[0] + _where(saved[0]))
+
+    def _signature(self, cls: str | None) -> tuple[list, dict] | None:
+        if not cls or self.project is None:
+            return None
+        hit = self.project.class_facts(cls, self.root_ctx.here)
+        if hit is None:
+            return None
+        facts = hit[0]
+        return facts.get("init_params", []), facts.get("init_defaults", {})
+
+    def _emit_at(self, kind: str, line: int, col: int, **data) -> None:
+        self.root_events.append(((kind, line, col, None), Event(kind, line, col, data)))

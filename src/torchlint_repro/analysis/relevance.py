@@ -1,0 +1,114 @@
+"""Which functions of a module can change what the rules read: only those are walked."""
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from . import names as N
+from .syntax import _call_func, _local_module_class
+
+RELEVANT_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
+                            "backward", "forward", "generate", "load", "save", "seed_everything", "set_seed",
+                            "manual_seed", "manual_seed_all", "spawn", "module", "step", "no_grad",
+                            "inference_mode", "set_grad_enabled", "to", "cuda", "parameters"})
+RELEVANT_ROOTS = ("torch", "lightning", "pytorch_lightning", "transformers", "accelerate", "timm", "torchvision",
+                  "fire", "absl", "typer", "multiprocessing", "numpy.random", "random")
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import ModuleCtx
+
+
+STRONG_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
+                          "backward", "generate", "load", "save", "seed_everything", "set_seed", "manual_seed",
+                          "manual_seed_all", "spawn", "no_grad", "inference_mode", "set_grad_enabled"})
+
+
+def _argparse_defaults(tree: ast.Module) -> dict[str, str]:
+    from .project import _argparse_dest
+
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+            dest, default = _argparse_dest(node)
+            if dest and default is not None:
+                out[dest] = default
+    return out
+
+
+def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
+    """Functions (``f``) and methods (``Class.m``) of a module that touch what the rules track, directly or
+    through the module's other functions."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
+    for cname, c in ctx.classes.items():
+        for item in c.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                units.append((f"{cname}.{item.name}", item, c))
+    for key, fn, cls in units:
+        methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
+        params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+        out: set[str] = set()
+        hit = any(_relevant_q(ctx.resolve(d.func if isinstance(d, ast.Call) else d)) for d in fn.decorator_list)
+        for sub in ast.walk(fn):
+            if hit:
+                break
+            if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Attribute) and sub.value.attr in ("eval", "train"):
+                hit = True
+            elif isinstance(sub, ast.withitem):
+                hit = _relevant_q(ctx.resolve(_call_func(sub.context_expr)))
+            elif isinstance(sub, ast.Call):
+                f = sub.func
+                if isinstance(f, ast.Attribute):
+                    if f.attr in (STRONG_ATTRS if strong else RELEVANT_ATTRS):
+                        hit = True
+                    elif isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") and cls is not None:
+                        if f.attr in methods:
+                            out.add(f"{cls.name}.{f.attr}")
+                        elif not strong:
+                            hit = True  # self.model(x): an attribute called, maybe a forward
+                    else:
+                        q = ctx.resolve(f)
+                        hit = (q is not None and (q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
+                                                  or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q))) \
+                            if strong else _relevant_q(q)
+                elif isinstance(f, ast.Name):
+                    if f.id in params and not strong:
+                        hit = True
+                    elif f.id in ctx.functions:
+                        out.add(f.id)
+                    elif f.id in ctx.classes:
+                        out.add(f"{f.id}.__init__")
+                        hit = _local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
+                            _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases)
+                    else:
+                        q = ctx.resolve(f)
+                        if strong:
+                            hit = q is not None and (q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
+                                                     or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
+                                                     or q.startswith(("torch.nn.", "torch.multiprocessing."))
+                                                     or (ctx.project is not None
+                                                         and ctx.project.is_module_class(q, ctx.here)))
+                        else:
+                            hit = _relevant_q(q) or (q is not None and ctx.project is not None
+                                                     and ctx.project.locate(q, ctx.here) is not None)
+                elif isinstance(f, ast.Call):
+                    hit = not strong
+        if hit:
+            direct.add(key)
+        calls[key] = out
+    relevant = set(direct)
+    changed = True
+    while changed:
+        changed = False
+        for key, out in calls.items():
+            if key not in relevant and out & relevant:
+                relevant.add(key)
+                changed = True
+    return relevant
+
+
+def _relevant_q(q: str | None) -> bool:
+    if not q:
+        return False
+    return q.split(".", 1)[0] in RELEVANT_ROOTS or q.startswith("numpy.random.") or q in N.SEED_CALLS

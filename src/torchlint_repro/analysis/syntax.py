@@ -1,0 +1,330 @@
+"""Small, stateless helpers over ast nodes and abstract values, shared by the tracker's parts."""
+from __future__ import annotations
+
+import ast
+import re as _re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import names as N
+from .paths import path_template
+from .project import MAYBE, NO, YES
+from .state import State
+from .values import Model, Out
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import ModuleCtx
+
+_OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
+
+
+def _on_cuda(node: ast.Call) -> bool:
+    for k in node.keywords:
+        if k.arg == "device" and isinstance(k.value, ast.Constant) and "cuda" in str(k.value.value):
+            return True
+    return False
+
+
+_MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
+
+_NOT_MODEL_ROOTS = frozenset({"numpy", "np", "pandas", "PIL", "tqdm", "sklearn", "matplotlib", "scipy", "yaml",
+                              "omegaconf", "hydra", "wandb", "tensorboard", "torch", "torchvision", "datasets",
+                              "tokenizers", "transformers", "accelerate", "lightning", "pytorch_lightning", "timm",
+                              "click", "fire", "absl", "typer", "rich", "requests", "cv2", "h5py", "mlflow"})
+
+
+def _maybe_model_class(q: str) -> bool:
+    import sys
+
+    root = q.split(".", 1)[0]
+    last = q.rsplit(".", 1)[-1]
+    if root in sys.stdlib_module_names or root in _NOT_MODEL_ROOTS or not last[:1].isupper() or "." not in q:
+        return False
+    return not last.endswith(("Config", "Tokenizer", "Dataset", "DataLoader", "Loader", "Error", "Exception",
+                              "Args", "Arguments", "Parser", "Logger", "Writer", "Processor", "Transform"))
+
+
+def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                t = path_template(node.value, imports.resolve, out.get)
+                if t is not None:
+                    out[targets[0].id] = t
+    return out
+
+
+def _called_names(tree: ast.Module) -> set[str]:
+    """Names of everything called (``f(...)``, ``x.m(...)``) or handed on as a value anywhere in the module."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name):
+                out.add(f.id)
+            elif isinstance(f, ast.Attribute):
+                out.add(f.attr)
+            for a in node.args:
+                if isinstance(a, ast.Name):
+                    out.add(a.id)
+            for k in node.keywords:
+                if isinstance(k.value, ast.Name):
+                    out.add(k.value.id)
+    return out
+
+
+def _n_lines(tree: ast.Module) -> int:
+    last = tree.body[-1] if tree.body else None
+    return getattr(last, "end_lineno", 0) or 0
+
+
+def _freeze(obj):
+    if isinstance(obj, (list, tuple)):
+        return tuple(_freeze(o) for o in obj)
+    return obj
+
+
+def _apply_exit(st: State, out: State) -> None:
+    """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
+    st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad
+    st.modes, st.mode_src, st.pending, st.attrs = dict(out.modes), dict(out.mode_src), dict(out.pending), dict(out.attrs)
+    if st.locals is st.globals:
+        st.locals.update(out.globals)
+    else:
+        st.globals = dict(out.globals)
+
+
+def _rel(path: str | None) -> str:
+    if not path:
+        return "?"
+    return Path(path).name
+
+
+def _where(s: dict) -> str:
+    if s.get("file"):
+        return f" (saved at {_rel(s['file'])}:{s['line']})"
+    return ""
+
+
+def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None) -> str | None:
+    scls, mcls = saved.get("cls"), m.cls
+    if not scls or not mcls:
+        return None
+    sname, mname = scls.rsplit(".", 1)[-1], mcls.rsplit(".", 1)[-1]
+    if sname != mname:
+        return f"the checkpoint was saved from `{sname}` and is loaded into `{mname}`"
+    sargs = _bind_args(saved.get("args", []), sig)
+    margs = _bind_args(m.args, sig)
+    for k in sorted(set(sargs) & set(margs)):
+        a, b = sargs[k], margs[k]
+        # floats (dropout, eps, momentum) shape no parameter; ints, strings and flags (sizes, variants,
+        # bias=False) do
+        if a != b and _shape_like(a) and _shape_like(b):
+            return f"saved from `{sname}({k}={a!r})`, loaded into `{mname}({k}={b!r})`"
+    return None
+
+
+def _bind_args(args, sig: tuple[list, dict] | None) -> dict:
+    params, defaults = sig if sig is not None else ([], {})
+    out = dict(defaults) if sig is not None else {}
+    for k, v in args:
+        if k.isdigit():
+            i = int(k)
+            key = params[i] if i < len(params) else k
+        else:
+            key = k
+        out[key] = v
+    return out
+
+
+def _shape_like(v) -> bool:
+    return isinstance(v, (int, str, bool)) and not (isinstance(v, str) and v.startswith("name:"))
+
+
+def _is_lit(v) -> bool:
+    return not (isinstance(v, str) and v.startswith("name:"))
+
+
+def _show(v) -> str:
+    return repr(v[4:]) if isinstance(v, str) and v.startswith("lit:") else repr(v)
+
+
+def _ctor_args(node: ast.Call) -> tuple:
+    out = []
+    for i, a in enumerate(node.args):
+        out.append((str(i), _arg_key(a)))
+    for k in node.keywords:
+        if k.arg:
+            out.append((k.arg, _arg_key(k.value)))
+    return tuple(out)
+
+
+def _arg_key(a: ast.expr):
+    lit = _literal(a)
+    if lit is not None or isinstance(a, ast.Constant):
+        return lit
+    d = N.dotted(a)
+    return f"name:{d}" if d else "name:?"
+
+
+def _literal(node: ast.AST):
+    try:
+        v = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return v if isinstance(v, (int, float, str, bool, type(None))) else None
+
+
+def _checkpoint_key(k: str) -> bool:
+    """A key of a training checkpoint (epoch, optimizer, ...), not of a state_dict ("fc.weight")."""
+    return "." not in k and not k.endswith(("weight", "bias", "running_mean", "running_var"))
+
+
+def _strict_false(node: ast.Call) -> bool | None:
+    """True for strict=False, False for strict=True / default, None when we cannot tell."""
+    for k in node.keywords:
+        if k.arg == "strict":
+            t = _const_truth(k.value)
+            return None if t is None else (not t)
+    if len(node.args) >= 2:
+        t = _const_truth(node.args[1])
+        return None if t is None else (not t)
+    return False
+
+
+def _is_load_state_dict(node: ast.Call) -> bool:
+    return isinstance(node.func, ast.Attribute) and node.func.attr == "load_state_dict"
+
+
+def _strips_prefix(key: ast.expr) -> bool:
+    for sub in ast.walk(key):
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in (
+                "replace", "removeprefix", "lstrip", "split", "partition", "sub"):
+            return True
+        if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
+            return True
+        if isinstance(sub, ast.Call) and N.dotted(sub.func) in ("re.sub",):
+            return True
+    return False
+
+
+def _const_truth(node: ast.AST | None) -> bool | None:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (bool, int, type(None))):
+            return bool(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        t = _const_truth(node.operand)
+        return None if t is None else not t
+    return None
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return N.dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+def _call_func(expr: ast.expr) -> ast.expr:
+    return expr.func if isinstance(expr, ast.Call) else expr
+
+
+def _callee(node: ast.Call) -> ast.expr:
+    f = node.func
+    if isinstance(f, ast.Attribute) and f.attr in ("forward", "generate", "__call__", "eval", "train", "to", "cuda",
+                                                   "parameters", "state_dict", "cpu", "half", "float"):
+        return f.value
+    return f
+
+
+def _src_name(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:  # noqa: BLE001
+        return "model"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _head(node: ast.expr) -> str:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def _merge_out(outs) -> Out:
+    fw: frozenset = frozenset()
+    for o in outs:
+        fw = fw | o.forwards
+    return Out(fw)
+
+
+def _any_tri(values) -> str:
+    vals = list(values)
+    if YES in vals:
+        return YES
+    if MAYBE in vals:
+        return MAYBE
+    return NO
+
+
+def _worse(a: str, b: str) -> bool:
+    order = {"no": 3, "cuda": 2, "maybe": 1, "yes": 0, "unknown": 0}
+    return order.get(a, 0) > order.get(b, 0)
+
+
+def _seed_display(q: str, node: ast.Call) -> str:
+    return q
+
+
+def _is_static(fn: ast.FunctionDef) -> bool:
+    return any(N.dotted(d) == "staticmethod" for d in fn.decorator_list)
+
+
+def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
+    out = set()
+    for item in cls.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in ("eval", "train"):
+                    v = sub.func.value
+                    if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
+                        out.add(v.attr)
+                if isinstance(sub, ast.Assign):
+                    for t in sub.targets:
+                        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                            out.add(t.attr)
+    return out
+
+
+def _local_module_class(q: str, ctx: ModuleCtx) -> bool:
+    name = q.rsplit(".", 1)[-1]
+    cls = ctx.classes.get(name)
+    if cls is None or not q.startswith(ctx.module + "."):
+        return False
+    for b in cls.bases:
+        bq = ctx.resolve(b)
+        if bq and (bq in N.MODULE_BASES or N.torch_nn_layer(bq) is not None):
+            return True
+    return False
+
+
+def _local_has_params(q: str, kw: dict) -> str:
+    from .project import _layer_has_params
+
+    layer = N.torch_nn_layer(q)
+    return _layer_has_params(layer, kw) if layer else MAYBE
+
+
+def _local_mode_dep(q: str, kw: dict) -> str:
+    from .project import _layer_mode_dependent
+
+    layer = N.torch_nn_layer(q)
+    return _layer_mode_dependent(layer, kw) if layer else MAYBE
+
+
+# ============================================================================ entry points
