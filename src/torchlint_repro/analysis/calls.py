@@ -21,6 +21,7 @@ from .context import (
     Frame,
     ModuleCtx,
 )
+from .paths import path_template
 from .project import MAYBE, NO, YES
 from .state import State, join_all
 from .syntax import (
@@ -78,6 +79,15 @@ class CallsMixin:
         if isinstance(func, ast.Name) and func.id == "dict" and not node.args and not self._head_bound(func, st):
             entries = tuple((k.arg, self.ev(k.value, st)) for k in node.keywords if k.arg)
             return frozenset({DictVal(entries)})
+        if isinstance(func, ast.Attribute) and func.attr in N.SEED_METHODS:
+            self._eval_args(node, st)
+            self._seed(node, func.attr, st)
+            return EMPTY
+        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__" \
+                and ctx.resolve(func.value.value) in N.TORCHVISION_MODEL_MODULES:
+            # `models.__dict__[args.arch]()`: a torchvision builder chosen at run time
+            self.ev(func.slice, st)
+            return self._build_from_builder(node, "torchvision.models.<arch>", st)
         if isinstance(func, ast.Attribute) and func.attr in ("Process", "start_processes") \
                 and self._head_bound(func, st):
             return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
@@ -114,7 +124,8 @@ class CallsMixin:
                     result |= r
             elif isinstance(fv, (Loaded, LoadedItem)):
                 known = True
-                self._loaded_used_as_module(fv if isinstance(fv, Loaded) else fv.loaded, node, "called")
+                if isinstance(fv, Loaded):
+                    self._loaded_used_as_module(fv, node, "called")
             elif isinstance(fv, LoadResult):
                 known = True
                 self._load_result_used(fv, node)
@@ -168,7 +179,8 @@ class CallsMixin:
             self._eval_args(node, st)
             line = node.lineno if self.anchor is None else self.anchor[0]
             if not self.mute:
-                self.other_seeds.append((line, q.replace("np.", "numpy.")))
+                self.seq += 1
+                self.other_seeds.append((self.seq, line, q.replace("np.", "numpy.")))
             return EMPTY
         if q in N.SET_GRAD and node.args:
             t = _const_truth(node.args[0])
@@ -214,6 +226,12 @@ class CallsMixin:
             if target is None and node.args:
                 target = node.args[0]
             fn = self._local_function(target) if target is not None else None
+            if fn is None and target is not None:
+                for v in self.ev(target, st):
+                    if isinstance(v, FuncRef) and v.local and v.local in self.frames[-1].ctx.functions:
+                        fn = (self.frames[-1].ctx, self.frames[-1].ctx.functions[v.local])
+                    elif isinstance(v, FuncRef) and v.local and v.local in self.root_ctx.functions:
+                        fn = (self.root_ctx, self.root_ctx.functions[v.local])
             if fn is not None:
                 self.reached.add((fn[0].path or "", fn[1].name))
                 self.spawned.append(fn)
@@ -279,6 +297,15 @@ class CallsMixin:
                 return False, EMPTY
             if models or (not classes and not builders and not instances):
                 return True, self._load_state_dict(node, models, st, discard)
+        if attr == "from_pretrained" and classes and self._find_method(classes[0].qualname, attr) is not None:
+            found = self._find_method(classes[0].qualname, attr)
+            mctx, fn, cls = found
+            args = [self.ev(a, st) for a in node.args]
+            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+            r = self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({classes[0]}))
+            if r is not None:
+                return True, r
+            return True, EMPTY
         if attr in ("from_pretrained",):
             self._eval_args(node, st)
             line, col = self.pos(node)
@@ -309,7 +336,8 @@ class CallsMixin:
             return True, EMPTY
         if loaded and models and attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
             for lv in loaded:
-                self._loaded_used_as_module(lv if isinstance(lv, Loaded) else lv.loaded, node, f".{attr}()")
+                if isinstance(lv, Loaded):
+                    self._loaded_used_as_module(lv, node, f".{attr}()")
         if attr in ("module", "_orig_mod") and models:
             return False, EMPTY  # `ddp.module(x)`: a forward of the wrapped model, not a method
         if loaded and not models:
@@ -324,7 +352,8 @@ class CallsMixin:
                             return True, frozenset({LoadedItem(lo, key)})
                     self.mapping_use.setdefault(lo.site, set()).add(key)
                 elif attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
-                    self._loaded_used_as_module(lo, node, f".{attr}()")
+                    if isinstance(lv, Loaded):
+                        self._loaded_used_as_module(lo, node, f".{attr}()")
                     if attr in N.SELF_RETURNING:
                         return True, frozenset({lv})
             return True, EMPTY
@@ -585,14 +614,21 @@ class CallsMixin:
                 # a deliberate choice, `model.train() if training else model.eval()`: not reported)
                 if not self.mute:
                     self.region_reports.add(seen_key)
-                self.emit("forward_in_train", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
-                          model=m.name, maybe=EVAL in modes, region=region[0], via=self._via())
-            elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO:
+                data = dict(dedupe=(m.id, region[1]), name=_src_name(_callee(node)), model=m.name,
+                            maybe=EVAL in modes, region=region[0], via=self._via())
+                if st.grad == "off" or generate:
+                    self.emit("forward_in_train", node, **data)
+                elif not self.mute:
+                    # an inference function by name only: a backward on this output later says it was training
+                    key = ("forward_in_train", line, col, data["dedupe"])
+                    self.tentative[(line, col)] = (key, Event("forward_in_train", line, col, data))
+            elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
+                    and m.name != "self":
                 self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
                           region=region[0])
-        if region is None and st.grad == "on":
+        if st.grad == "on" and not generate:
             return frozenset({Out(frozenset({(m.id, line, col, modes, _src_name(_callee(node)),
-                                              st.mode_src.get(m.id, EMPTY))}))})
+                                              st.mode_src.get(m.id, EMPTY), m.mode_dep)}))})
         return frozenset({Out(frozenset())})
 
     def _via(self) -> str | None:
@@ -604,8 +640,10 @@ class CallsMixin:
         for v in vals:
             if not isinstance(v, Out):
                 continue
-            for (mid, line, col, modes, name, src) in v.forwards:
-                if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes:
+            for (mid, line, col, modes, name, src, mode_dep) in v.forwards:
+                if not self.mute:
+                    self.tentative.pop((line, col), None)  # trained on: not an inference forward
+                if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO:
                     srcs = sorted(x for x in src if x[0] != "train")
                     ev = Event("train_in_eval", line, col, {"name": name, "maybe": TRAIN in modes,
                                                              "src": srcs[0] if srcs else None})
@@ -736,8 +774,9 @@ class CallsMixin:
                 callee.locals[p.arg] = args[i]
             elif p.arg in kwargs:
                 callee.locals[p.arg] = kwargs[p.arg]
-            elif defaults[i] is not None and isinstance(defaults[i], ast.Constant) and isinstance(defaults[i].value, str):
-                callee.locals[p.arg] = frozenset({Str(defaults[i].value)})
+            elif defaults[i] is not None:
+                t = path_template(defaults[i], ctx.resolve, self._constant_lookup(ctx))
+                callee.locals[p.arg] = frozenset({Str(t)}) if t is not None else EMPTY
             else:
                 callee.locals[p.arg] = EMPTY
         for p in fn.args.kwonlyargs:
@@ -776,6 +815,15 @@ class CallsMixin:
             st.globals = out.globals
             st.locals = caller_locals
         return frozenset(values)
+
+    def _constant_lookup(self, ctx: ModuleCtx):
+        """Module constants of ``ctx``, then constants of the project's other modules by qualified name."""
+        def lookup(key: str) -> str | None:
+            if key in ctx.constants:
+                return ctx.constants[key]
+            return self.project.constant(key, ctx.here) if self.project is not None else None
+
+        return lookup
 
     def _fn_region(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, module_method: bool) -> str | None:
         for d in fn.decorator_list:

@@ -92,6 +92,8 @@ class LoadsMixin:
     def _finish_root(self) -> None:
         self._finish_builds()
         self._finish_loads()
+        for key, ev in self.tentative.values():
+            self.root_events.append((key, ev))
 
     def _finish_builds(self) -> None:
         final = getattr(self, "final_state", None)
@@ -102,7 +104,9 @@ class LoadsMixin:
             later = next(((ln, name) for seq, ln, name in self.seed_calls if seq > info["seq"]), None)
             ev = Event("unseeded_build", info["line"], info["col"],
                        {"seed": info["seed"], "name": info["name"], "later_seed": later,
-                        "other_seeds": sorted(set(self.other_seeds))})
+                        # only the seeds the program ran before this construction: those are what it relied on
+                        "other_seeds": sorted({(ln, name) for seq, ln, name in self.other_seeds
+                                               if seq < info["seq"]})})
             self._final_pending.setdefault(mid, set())
             self.root_events.append((("unseeded_build", info["line"], info["col"], mid), ev))
 

@@ -166,7 +166,7 @@ def dotted(expr: ast.AST) -> str | None:
 
 def module_name_from_rel(rel_parts: tuple[str, ...]) -> str:
     parts = list(rel_parts)
-    if parts and parts[-1].endswith((".py", ".pyi")):
+    if parts and parts[-1].endswith((".py", ".pyi", ".ipynb")):
         parts[-1] = parts[-1].rsplit(".", 1)[0]
     if parts and parts[-1] == "__init__":
         parts.pop()

@@ -160,6 +160,8 @@ class Project:
     _memo: dict[tuple, Any] = field(default_factory=dict)
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
+    # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
+    in_memory: dict[str, str] = field(default_factory=dict)
 
     # -------------------------------------------------------------- dependency recording
     @contextlib.contextmanager
@@ -194,6 +196,8 @@ class Project:
         key = (dotted, from_dir or "")
         if key in self._module_paths:
             return self._module_paths[key]
+        if dotted in self.in_memory:
+            return self.in_memory[dotted]
         found = None
         if dotted:
             rel = Path(*dotted.split("."))
@@ -537,6 +541,8 @@ def _layer_mode_dependent(layer: str, kw: dict) -> str:
             p = kw.get("p", 0.5)
             return NO if p == 0 else YES
         if "BatchNorm" in layer and kw.get("track_running_stats") is False:
+            return NO
+        if layer.startswith("Transformer") and kw.get("dropout") == 0:
             return NO
         return YES
     if layer in N.DROPOUT_KW_LAYERS:

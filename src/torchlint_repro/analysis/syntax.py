@@ -30,7 +30,8 @@ _MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "
 _NOT_MODEL_ROOTS = frozenset({"numpy", "np", "pandas", "PIL", "tqdm", "sklearn", "matplotlib", "scipy", "yaml",
                               "omegaconf", "hydra", "wandb", "tensorboard", "torch", "torchvision", "datasets",
                               "tokenizers", "transformers", "accelerate", "lightning", "pytorch_lightning", "timm",
-                              "click", "fire", "absl", "typer", "rich", "requests", "cv2", "h5py", "mlflow"})
+                              "click", "fire", "absl", "typer", "rich", "requests", "cv2", "h5py", "mlflow",
+                              "torchmetrics", "torchaudio", "torchtext", "einops"})
 
 
 def _maybe_model_class(q: str) -> bool:

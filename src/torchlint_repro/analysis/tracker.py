@@ -104,6 +104,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.load_results: dict[str, dict] = {}
         self.read_results: set[str] = set()
         self.checked_loads: set[str] = set()
+        self.tentative: dict = {}
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
 
@@ -398,7 +399,7 @@ class Walker(CallsMixin, LoadsMixin):
         bind_target(body_state)
         end = self.block(node.body, body_state)
         breaks, continues = frame.loops.pop()
-        after = join_all([head, end, *continues])
+        after = join_all([end, *continues] if _runs_at_least_once(node) else [head, end, *continues])
         if isinstance(node, ast.While) and _const_truth(node.test) is True:
             after = None  # `while True:` leaves only through break
         if after is not None and node.orelse:
@@ -409,7 +410,12 @@ class Walker(CallsMixin, LoadsMixin):
         it = self.ev(node.iter, st)
 
         def bind(s: State) -> None:
-            elems = frozenset(v for v in it if isinstance(v, (Model, Loaded, LoadedItem)))
+            items = set(it)
+            for v in it:
+                if isinstance(v, TupleVal):  # `for m in (enc, dec):`
+                    for item in v.items:
+                        items |= item
+            elems = frozenset(v for v in items if isinstance(v, (Model, Loaded, LoadedItem)))
             if isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Attribute) \
                     and node.iter.func.attr in ("items", "keys", "values", "named_parameters", "parameters",
                                                 "modules", "children", "named_modules"):
@@ -479,6 +485,9 @@ class Walker(CallsMixin, LoadsMixin):
     def s_With(self, node: ast.With, st: State) -> State | None:
         old_grad = st.grad
         region = None
+        forks = any(self.frames[-1].ctx.resolve(_call_func(i.context_expr)) in ("torch.random.fork_rng",)
+                    for i in node.items)
+        old_seed, old_cuda = st.seed, st.cuda
         for item in node.items:
             g = self._grad_context(item.context_expr, st)
             if g is not None:
@@ -497,6 +506,8 @@ class Walker(CallsMixin, LoadsMixin):
             frame._with_region = saved_region
         if out is not None:
             out.grad = old_grad
+            if forks:
+                out.seed, out.cuda = old_seed, old_cuda  # fork_rng restores the generators it forked
         return out
 
     s_AsyncWith = s_With
@@ -850,12 +861,29 @@ class Walker(CallsMixin, LoadsMixin):
 # ============================================================================ small helpers
 
 
+def _runs_at_least_once(node: ast.AST) -> bool:
+    """`for m in (enc, dec):` and `for _ in range(3):` run their body: the loop cannot be skipped."""
+    if not isinstance(node, (ast.For, ast.AsyncFor)):
+        return False
+    it = node.iter
+    if isinstance(it, (ast.Tuple, ast.List)):
+        return bool(it.elts) and not any(isinstance(e, ast.Starred) for e in it.elts)
+    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" and len(it.args) == 1:
+        n = it.args[0]
+        return isinstance(n, ast.Constant) and isinstance(n.value, int) and n.value > 0
+    return False
+
+
 def analyze_module(source: str, tree: ast.Module, path: str | None, settings: Settings) -> FileFacts:
     project = project_for(path, settings) if path else None
     if project is not None:
         with project.recording() as deps:
             if path:
-                project.record_for_path(str(Path(path).resolve()), source, tree)
+                resolved = str(Path(path).resolve())
+                project.record_for_path(resolved, source, tree)
+                module, _ = project.module_name(resolved)
+                if not Path(resolved).is_file() or not resolved.endswith(".py"):
+                    project.in_memory[module] = resolved
             ctx = ModuleCtx(path, tree, project, linted=True)
             walker = Walker(ctx, settings)
             walker.run()
