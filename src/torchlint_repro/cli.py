@@ -4,12 +4,11 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import click
 
 from . import __version__
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -38,64 +37,109 @@ def main() -> None:
     type=click.Choice(["text", "json", "sarif", "github"]),
     default="text",
     show_default=True,
-    help="Output format.",
+    help="Output format: text, json, sarif (SARIF 2.1.0 for GitHub code scanning), github (workflow annotations).",
 )
-@click.option("--statistics", is_flag=True, help="Print a count of findings per code after the findings.")
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
+              help="Write the report to this file instead of standard output.")
+@click.option("--statistics", is_flag=True,
+              help="Count the findings per code after the report (on stderr for json, sarif and github).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml.")
-@click.option("-j", "--jobs", type=int, default=0, help="Parallel processes (default: all cores; 1 = in this process).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Read settings from this pyproject.toml only (default: the nearest one above each file).")
+@click.option("--force-exclude", is_flag=True,
+              help="Apply `exclude` to files named on the command line too (what the pre-commit hook does).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Parallel processes (default 0: all cores; 1: in this process).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--color/--no-color", default=None, help="Colour the text output (default: only on a terminal).")
-def check(paths, select, ignore, extend_select, output_format, statistics, no_cache, config_path, jobs, exit_zero, color):
-    """Lint PATHS (files, folders, globs; default: the current folder)."""
-    from .runner import collect_files, lint_many
-    from .reporting import render
+@click.option("--color/--no-color", default=None,
+              help="Colour the text output (default: only on a terminal, never with NO_COLOR set).")
+def check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
+          force_exclude, jobs, exit_zero, color):
+    """Lint PATHS: Python files, notebooks (.ipynb), folders, globs (default: the current folder).
+
+    Exit status: 0 clean, 1 findings, 2 usage or internal error (3: findings and errors).
+    """
+    try:
+        _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
+               force_exclude, jobs, exit_zero, color)
+    except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception:  # noqa: BLE001 - a crash is exit 2, never mistaken for "findings" (1)
+        import traceback
+
+        click.echo(f"torchlint-repro: internal error (please report it):\n{traceback.format_exc()}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
+           force_exclude, jobs, exit_zero, color):
+    from .config import SettingsResolver
+    from .reporting import render, render_statistics
+    from .runner import collect_files, lint_files
 
     paths = paths or (".",)
     try:
-        settings = load_settings(paths[0], config_path)
-        settings = _apply_cli(settings, select, ignore, extend_select, no_cache)
+        overrides = _cli_overrides(select, ignore, extend_select, no_cache)
+        resolver = SettingsResolver(config_path, adjust=overrides, force_exclude=force_exclude)
+        for p in paths:  # report a broken configuration before any work
+            if os.path.exists(p):
+                resolver.for_path(p)
+        files, missing = collect_files(paths, resolver)
+        work = [(f, resolver.for_path(f)) for f in files]
     except ConfigError as exc:
         click.echo(f"torchlint-repro: error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
-    files, missing = collect_files(paths, settings)
     for m in missing:
         click.echo(f"torchlint-repro: error: {m}: no such file or directory", err=True)
-    if not files and missing:
+    if missing and not files:
         sys.exit(EXIT_ERROR)
-    results = lint_many(files, settings, jobs=jobs or (os.cpu_count() or 1), progress=sys.stderr.isatty())
-    use_color = color if color is not None else (output_format == "text" and sys.stdout.isatty())
-    text = render(results, output_format, color=use_color, statistics=statistics)
-    if text:
-        click.echo(text, nl=not text.endswith("\n"))
+    results = lint_files(work, jobs=jobs or (os.cpu_count() or 1), progress=sys.stderr.isatty())
+
+    to_terminal = output_file is None and sys.stdout.isatty()
+    if color is None:
+        color = to_terminal and output_format == "text" and not os.environ.get("NO_COLOR")
+    text = render(results, output_format, color=bool(color), statistics=statistics)
+    if output_file:
+        try:
+            with open(output_file, "w", encoding="utf-8") as fh:
+                fh.write(text + ("\n" if text else ""))
+        except OSError as exc:
+            click.echo(f"torchlint-repro: error: cannot write {output_file}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_ERROR)
+    elif text:
+        click.echo(text, color=bool(color))  # click strips ANSI codes off a non-terminal unless told
+    if statistics and output_format != "text":
+        click.echo(render_statistics(results), err=True)
+
     errors = [r for r in results if r.error]
     for r in errors:
-        if output_format == "text":
-            continue  # already printed by render
         click.echo(f"torchlint-repro: error: {r.path}: {r.error}", err=True)
+    internal = any(d.code == "TRP900" for r in results for d in r.diagnostics)
     code = EXIT_CLEAN
     if any(r.diagnostics for r in results) and not exit_zero:
         code |= EXIT_FINDINGS
-    if errors or missing:
+    if errors or missing or internal:
         code |= EXIT_ERROR
     sys.exit(code)
 
 
-def _apply_cli(settings: Settings, select, ignore, extend_select, no_cache) -> Settings:
+def _cli_overrides(select, ignore, extend_select, no_cache):
+    """The command line's options as a function applied to every configuration file's settings:
+    they form a layer on top of the file's selection (ruff's order), so `--ignore TRP2` wins over a
+    configured `select = ["TRP201"]` and `--select` replaces the configured selection."""
     from .config import _check_codes
 
     select, ignore, extend_select = _split_codes(select), _split_codes(ignore), _split_codes(extend_select)
     for values, key in ((select, "--select"), (ignore, "--ignore"), (extend_select, "--extend-select")):
         _check_codes(values, key)
-    if select:
-        settings = replace(settings, select=select)
-    if ignore:
-        settings = replace(settings, ignore=settings.ignore + ignore)
-    if extend_select:
-        settings = replace(settings, extend_select=settings.extend_select + extend_select)
-    if no_cache:
-        settings = replace(settings, cache=False)
-    return settings
+
+    def adjust(settings: Settings) -> Settings:
+        settings = replace(settings, cli_select=select, cli_ignore=ignore, cli_extend_select=extend_select)
+        if no_cache:
+            settings = replace(settings, cache=False)
+        return settings
+
+    return adjust
 
 
 @main.command()

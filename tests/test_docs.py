@@ -1,0 +1,148 @@
+"""The docs: one generated page per registered rule (fresh, complete), `explain`, and the guides."""
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from torchlint_repro.cli import main
+from torchlint_repro.config import KNOWN_KEYS
+from torchlint_repro.rules import ALL_RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+RULE_PAGES = DOCS / "rules"
+GUIDES = ["getting-started.md", "configuration.md", "integrations.md"]
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("gen_rule_docs", ROOT / "scripts" / "gen_rule_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = load_generator()
+
+
+@pytest.mark.parametrize("code", [r.code for r in ALL_RULES])
+def test_every_registered_rule_has_a_page(code: str) -> None:
+    assert (RULE_PAGES / f"{code}.md").is_file(), f"{code} has no page: run python scripts/gen_rule_docs.py"
+
+
+def test_generated_pages_are_fresh(tmp_path: Path) -> None:
+    written = GEN.generate(tmp_path)
+    assert {p.name for p in written} == {f"{r.code}.md" for r in ALL_RULES} | {"README.md"}
+    problems = []
+    for page in written:
+        committed = RULE_PAGES / page.name
+        if not committed.is_file():
+            problems.append(f"{page.name}: missing")
+        elif committed.read_text(encoding="utf-8") != page.read_text(encoding="utf-8"):
+            problems.append(f"{page.name}: stale")
+    problems += [f"{p.name}: no such rule" for p in RULE_PAGES.glob("*.md") if not (tmp_path / p.name).exists()]
+    assert not problems, "docs/rules is out of date; run: python scripts/gen_rule_docs.py\n" + "\n".join(problems)
+
+
+def test_generator_check_mode() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_rule_docs.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_page_sections(rule) -> None:
+    page = (RULE_PAGES / f"{rule.code}.md").read_text(encoding="utf-8")
+    assert page.splitlines()[1] == f"# {rule.name} ({rule.code})"
+    sections = re.findall(r"^## (.+)$", page, flags=re.M)
+    for title in ("What it does", "Why is this bad?", "Runtime evidence", "Options", "Related rules"):
+        assert title in sections, f"{rule.code}: no '{title}' section"
+    pair = GEN.example_pair(rule.code)
+    if rule.code.startswith("TRP9"):
+        assert pair is None
+        return
+    assert pair is not None, f"{rule.code}: no bad_*.py / good_*.py twin in fixtures/{rule.code}/"
+    assert sections.index("Example") < sections.index("Use instead")
+    bad, good = pair
+    assert GEN.clean_example(bad.read_text(encoding="utf-8")) in page
+    assert GEN.clean_example(good.read_text(encoding="utf-8")) in page
+    assert f"# <- {rule.code}" in page  # the `# expect:` line, as a marker
+    assert "# expect:" not in page
+    for other in ALL_RULES:
+        if other.family == rule.family and other.code != rule.code:
+            assert f"[{other.code}]({other.code}.md)" in page
+
+
+def test_options_named_in_rule_docs_exist() -> None:
+    for rule in ALL_RULES:
+        m = re.search(r"^## Options\n(.*?)(?=^## |\Z)", rule.doc, flags=re.M | re.S)
+        if m:
+            for key in re.findall(r"^- `([^`]+)`", m.group(1), flags=re.M):
+                assert key in KNOWN_KEYS, f"{rule.code}: unknown option {key}"
+
+
+def test_explain_prints_the_page() -> None:
+    result = CliRunner().invoke(main, ["explain", "TRP201"])
+    assert result.exit_code == 0
+    assert result.output == (RULE_PAGES / "TRP201.md").read_text(encoding="utf-8") + "\n"
+    assert CliRunner().invoke(main, ["explain", "trp201"]).output == result.output
+
+
+def test_explain_unknown_code_exits_2() -> None:
+    proc = subprocess.run([str(Path(sys.executable).with_name("torchlint-repro")), "explain", "TRP999"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "unknown rule code 'TRP999'" in proc.stderr
+
+
+@pytest.mark.parametrize("name", GUIDES)
+def test_guides_exist(name: str) -> None:
+    assert (DOCS / name).is_file()
+
+
+def test_configuration_reference_documents_every_key() -> None:
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^### `([a-z-]+)`", text, flags=re.M))
+    assert headings == set(KNOWN_KEYS)
+
+
+def test_integrations_cover_editor_pre_commit_and_ci() -> None:
+    text = (DOCS / "integrations.md").read_text(encoding="utf-8")
+    for needle in ("github/codeql-action/upload-sarif", "--format sarif", "id: torchlint-repro",
+                   "additional_dependencies: [torchlint-repro]", "flake8.args", "--format github"):
+        assert needle in text
+
+
+def test_relative_links_in_docs_resolve() -> None:
+    broken = []
+    for page in [ROOT / "README.md", *DOCS.rglob("*.md")]:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            if not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, "\n".join(broken)
+
+
+def test_recorded_runtime_evidence_matches_the_example_pairs() -> None:
+    """docs/rules/evidence.json holds what torch showed on each rule's example pair (recorded with
+    `python scripts/gen_rule_docs.py --record-evidence`); a new rule or a new example pair needs a new
+    recording."""
+    evidence = GEN.load_evidence()
+    assert evidence.get("torch"), "docs/rules/evidence.json is missing: run gen_rule_docs.py --record-evidence"
+    for rule in ALL_RULES:
+        pair = GEN.example_pair(rule.code)
+        if pair is None:
+            continue
+        observed = evidence["rules"].get(rule.code, {})
+        assert {label: o["fixture"] for label, o in observed.items()} == {"bad": pair[0].name, "good": pair[1].name}, \
+            f"{rule.code}: re-record the evidence (python scripts/gen_rule_docs.py --record-evidence)"
+        page = (RULE_PAGES / f"{rule.code}.md").read_text(encoding="utf-8")
+        assert observed["bad"]["observed"] in page
