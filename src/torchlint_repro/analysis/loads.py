@@ -14,8 +14,14 @@ from .values import (
     LoadedItem,
     LoadResult,
     Model,
+    Optimizer,
     StateDict,
 )
+
+
+CHECKPOINT_KEYS = frozenset({"epoch", "optimizer", "optimizer_state_dict", "optim", "scheduler", "lr_scheduler",
+                             "step", "global_step", "iteration", "model", "model_state_dict", "state_dict", "net",
+                             "args", "config", "best_acc", "best_acc1", "best_loss", "loss", "scaler", "ema"})
 
 
 class LoadsMixin:
@@ -78,7 +84,13 @@ class LoadsMixin:
                         entries[k] = {"cls": sd[0].cls, "args": list(map(list, sd[0].args)), "prefixed": sd[0].prefixed}
                     else:
                         entries[k] = None
-                rec.update(kind="checkpoint", keys=list(v.keys), entries=entries)
+                holds_model = any(e is not None for e in entries.values()) or any(
+                    isinstance(x, (Model, Optimizer)) for _, vals in v.entries for x in vals)
+                if not holds_model and not any(k in CHECKPOINT_KEYS for k in v.keys):
+                    # {"weight": w, "bias": b}: a hand-built state_dict, not a training checkpoint
+                    rec.update(kind="dict", keys=list(v.keys))
+                else:
+                    rec.update(kind="checkpoint", keys=list(v.keys), entries=entries)
             else:
                 continue
             self.saves.append(rec)

@@ -147,9 +147,13 @@ def torch_nn_layer(qualname: str) -> str | None:
     q = canonical(qualname)
     if q.startswith("torch.nn.") and q.count(".") == 2:
         name = q.rsplit(".", 1)[-1]
-        if name[:1].isupper():
+        if name[:1].isupper() and name not in NOT_MODULES:
             return name
     return None
+
+
+# capitalised names in torch.nn that are tensors, not modules
+NOT_MODULES = frozenset({"Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"})
 
 
 def dotted(expr: ast.AST) -> str | None:

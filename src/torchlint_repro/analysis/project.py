@@ -27,6 +27,12 @@ MAX_SCAN_FILES = 4000
 YES, NO, MAYBE = "yes", "no", "maybe"
 
 
+RANDOM_TENSORS = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal",
+                            "torch.randn_like", "torch.rand_like", "torch.randint_like", "torch.bernoulli",
+                            "torch.multinomial"})
+CONSTANT_INITS = frozenset({"constant_", "zeros_", "ones_", "eye_", "dirac_", "calculate_gain"})
+
+
 def find_root(path: str | os.PathLike) -> Path:
     p = Path(path).resolve()
     start = p.parent if not p.is_dir() else p
@@ -376,7 +382,12 @@ class Project:
             if layer is not None:
                 results.append(_layer_has_params(layer, kw) if what == "params" else _layer_mode_dependent(layer, kw))
             elif ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
-                results.append(YES if what == "params" else NO)
+                # random only through its argument (torch.randn(...), or nn.init.* after torch.empty(...)),
+                # which the class body lists as constructions of its own
+                results.append(NO)
+            elif what == "params" and (ctor in RANDOM_TENSORS or (ctor.startswith("torch.nn.init.")
+                                                                 and ctor.rsplit(".", 1)[-1] not in CONSTANT_INITS)):
+                results.append(YES)
             elif _unreadable_class(self, ctor, here):
                 results.append(MAYBE)  # a submodule from code we cannot read
             elif self.is_module_class(ctor, here) or N.is_builder(ctor):
