@@ -390,7 +390,10 @@ class CallsMixin:
                 if mode == EVAL:
                     st.mode_src[m.id] = frozenset({("eval", line)})
                 elif mode == TRAIN:
-                    st.mode_src[m.id] = frozenset({("train", line)})
+                    # `.train()` inside a no_grad region is deliberate (batch-norm recalibration, as in
+                    # torch.optim.swa_utils.update_bn): the forwards that follow are not reported
+                    kind = "train_under_no_grad" if st.grad == "off" else "train"
+                    st.mode_src[m.id] = frozenset({(kind, line)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
             res: set = set()
@@ -609,7 +612,8 @@ class CallsMixin:
             elif seen_key in self.region_reports:
                 pass  # once per model per region
             elif TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO \
-                    and not (EVAL in modes and any(k == "train" for k, _ in st.mode_src.get(m.id, EMPTY))):
+                    and not (EVAL in modes and any(k == "train" for k, _ in st.mode_src.get(m.id, EMPTY))) \
+                    and not any(k == "train_under_no_grad" for k, _ in st.mode_src.get(m.id, EMPTY)):
                 # (a maybe-train that comes from an explicit `.train()` on one path and `.eval()` on another is
                 # a deliberate choice, `model.train() if training else model.eval()`: not reported)
                 if not self.mute:
@@ -644,7 +648,7 @@ class CallsMixin:
                 if not self.mute:
                     self.tentative.pop((line, col), None)  # trained on: not an inference forward
                 if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO:
-                    srcs = sorted(x for x in src if x[0] != "train")
+                    srcs = sorted(x for x in src if not x[0].startswith("train"))
                     ev = Event("train_in_eval", line, col, {"name": name, "maybe": TRAIN in modes,
                                                              "src": srcs[0] if srcs else None})
                     if not self.mute:

@@ -105,6 +105,18 @@ def _argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
     return dest, default
 
 
+def _walk_outside_forward(cls: ast.ClassDef):
+    """The class body's nodes, except what ``forward`` computes per call (a ``torch.randn`` there is data,
+    not a parameter); ``self.training`` read in forward still counts, through the second walk below."""
+    for item in cls.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "forward":
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Attribute) and sub.attr == "training":
+                    yield sub
+            continue
+        yield from ast.walk(item)
+
+
 def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     bases = []
     for b in node.bases:
@@ -125,7 +137,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             for a, d in zip(item.args.kwonlyargs, item.args.kw_defaults):
                 if isinstance(d, ast.Constant):
                     init_defaults[a.arg] = d.value
-    for sub in ast.walk(node):
+    for sub in _walk_outside_forward(node):
         if isinstance(sub, ast.Attribute) and sub.attr == "training" and isinstance(sub.value, ast.Name) \
                 and sub.value.id == "self":
             uses_training = True
