@@ -14,13 +14,9 @@ from .diagnostics import Diagnostic
 
 INTERNAL_ERROR = "TRP900"
 
-# flake8's own noqa grammar (flake8/defaults.py NOQA_INLINE_REGEX), so `check` agrees with flake8.
-_NOQA = re.compile(
-    r"# noqa"
-    r"(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+)?)+)?",
-    re.IGNORECASE,
-)
-_NOQA_FILE = re.compile(r"#\s*flake8[:=]\s*noqa(?P<codes>:\s?([A-Z][0-9]+(?:[,\s]+)?)+)?", re.IGNORECASE)
+# flake8's own noqa grammar (flake8/defaults.py NOQA_INLINE_REGEXP, NOQA_FILE), so `check` agrees with flake8.
+_NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
+_NOQA_FILE = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
 _CODE_SEP = re.compile(r"[,\s]")
 
 
@@ -54,7 +50,7 @@ def parse(source: str, path: str | None = None) -> ast.Module:
 
 def _syntax_message(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
-        return f"syntax error at line {exc.lineno}: {exc.msg}"
+        return f"syntax error at line {exc.lineno}: {exc.msg}" if exc.lineno else f"syntax error: {exc.msg}"
     if isinstance(exc, RecursionError):
         return "too deeply nested to parse"
     return f"cannot parse: {exc}"
@@ -89,6 +85,7 @@ def lint_source(
     :func:`lint_file`). An internal error becomes one TRP900 diagnostic.
     """
     settings = settings or Settings()
+    main_guard_recursion()
     if not source.strip() or "torch" not in source and not _mentions_project_model(source, path, settings):
         return []
     try:
@@ -160,29 +157,59 @@ def _mentions_project_model(source: str, path: str | None, settings: Settings) -
 
 
 def noqa_filter(diags: Iterable[Diagnostic], source: str) -> list[Diagnostic]:
-    """Drop diagnostics silenced by ``# noqa`` / ``# noqa: CODE`` exactly as flake8 would."""
+    """Drop diagnostics silenced by ``# noqa`` / ``# noqa: CODE`` exactly as flake8 would.
+
+    As in flake8: a line that *starts* with ``# flake8: noqa`` silences the whole file (whatever codes
+    follow); listed codes match by prefix and case-sensitively; a noqa comment anywhere in a token run
+    (a multi-line string, a backslash continuation) covers all of its lines.
+    """
     diags = list(diags)
     if not diags:
         return diags
-    file_noqa = _NOQA_FILE.search(source)
-    if file_noqa and not file_noqa.group("codes"):
-        return []
     lines = source.splitlines()
+    if any(_NOQA_FILE.match(line) for line in lines):
+        return []
+    ranges = _logical_line_ranges(source)
     kept = []
     for d in diags:
-        line = lines[d.line - 1] if 0 < d.line <= len(lines) else ""
-        m = _NOQA.search(line)
+        first, last = ranges.get(d.line, (d.line, d.line))
+        text = "\n".join(lines[first - 1:last]) if 0 < d.line <= len(lines) else ""
+        m = _NOQA.search(text)
         if m is None:
             kept.append(d)
             continue
         codes = m.group("codes")
         if not codes:
-            continue
-        listed = {c for c in _CODE_SEP.split(m.group(0).split(":", 1)[1]) if c}
-        if any(d.code.startswith(c.upper()) for c in listed):
+            continue  # a blanket `# noqa`
+        listed = tuple(c for c in _CODE_SEP.split(codes) if c)
+        if d.code in listed or d.code.startswith(listed):
             continue
         kept.append(d)
     return kept
+
+
+def _logical_line_ranges(source: str) -> dict[int, tuple[int, int]]:
+    """Physical line -> the (first, last) lines flake8 searches for its noqa comment.
+
+    flake8's FileProcessor._noqa_line_mapping: lines are joined only where one token spans several of
+    them (a multi-line string, a backslash continuation), up to the next NL/NEWLINE token.
+    """
+    out: dict[int, tuple[int, int]] = {}
+    first, last = None, -1
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            first = tok.start[0] if first is None else min(first, tok.start[0])
+            last = max(last, tok.end[0])
+            if tok.type in (tokenize.NL, tokenize.NEWLINE):
+                if last > first:
+                    for line in range(first, last + 1):
+                        out[line] = (first, last)
+                first, last = None, -1
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        pass
+    return out
 
 
 def lint_file(path: str | Path, settings: Settings | None = None) -> list[Diagnostic]:

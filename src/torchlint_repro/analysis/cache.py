@@ -60,6 +60,14 @@ class DiskCache:
         digest = hashlib.sha256(f"{__version__}\0{SCHEMA}\0{kind}\0{key}".encode()).hexdigest()
         return self.directory / kind / digest[:2] / f"{digest}.json"
 
+    # what an entry of each kind must hold; anything else (a stale schema, a foreign file) is rebuilt
+    REQUIRED = {
+        "facts": ("module", "is_package", "imports", "classes", "functions", "constants", "argparse",
+                  "mentions_torch"),
+        "results": ("diags", "deps"),
+        "saves": ("sites", "deps"),
+    }
+
     def get_json(self, kind: str, key: str):
         path = self._path(kind, key)
         try:
@@ -76,7 +84,10 @@ class DiskCache:
             return None
         if not isinstance(data, dict) or data.get("version") != __version__:
             return None
-        return data.get("value")
+        value = data.get("value")
+        if not isinstance(value, dict) or any(k not in value for k in self.REQUIRED.get(kind, ())):
+            return None
+        return value
 
     def put_json(self, kind: str, key: str, value) -> None:
         if not self._prepare():

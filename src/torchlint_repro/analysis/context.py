@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,14 +102,13 @@ class ModuleCtx:
 
             self._relevant = _relevance(self)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return key in self._relevant or key not in self._known_funcs
+        return key in self._relevant or key not in self._known_funcs or self.strongly_relevant(fn, cls)
 
-    @property
+    @functools.cached_property
     def _known_funcs(self) -> set[str]:
         known = set(self.functions)
         for cname, c in self.classes.items():
             known |= {f"{cname}.{i.name}" for i in c.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        self.__dict__["_known_funcs"] = known
         return known
 
     def _collect(self, node: ast.stmt) -> None:

@@ -69,7 +69,7 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                             hit = True  # self.model(x): an attribute called, maybe a forward
                     else:
                         q = ctx.resolve(f)
-                        hit = (q is not None and (q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
+                        hit = (q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
                                                   or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q))) \
                             if strong else _relevant_q(q)
                 elif isinstance(f, ast.Name):
@@ -84,7 +84,7 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                     else:
                         q = ctx.resolve(f)
                         if strong:
-                            hit = q is not None and (q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
+                            hit = q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
                                                      or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
                                                      or q.startswith(("torch.nn.", "torch.multiprocessing."))
                                                      or (ctx.project is not None

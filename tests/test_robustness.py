@@ -1,0 +1,483 @@
+"""Robustness: bad input through the CLI and flake8, deep nesting, huge files, a sweep over real code
+(the installed torch package) and property-based fuzzing of the engine.
+
+The tool must never show a traceback and never report TRP900 (an internal error): a file it cannot
+read or parse is one clear line on stderr (CLI, exit 2) or flake8's own E999/E902.
+
+    pytest tests/test_robustness.py                      # everything, the sweep on a 400-file sample
+    TORCHLINT_FULL_SWEEP=1 pytest tests/test_robustness.py -k sweep   # every .py of torch (~1.5 min, 2 cores)
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+import hypothesmith
+
+from torchlint_repro.config import Settings
+from torchlint_repro.engine import lint_source
+
+BIN = Path(sys.executable).parent
+CHECK = BIN / "torchlint-repro"
+FLAKE8 = BIN / "flake8"
+HEADER = "import torch\nfrom torch import nn\n"
+SWEEP_SAMPLE = 400
+SWEEP_SAMPLE_SECONDS = 120
+
+
+def _env(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHLINT_", "FLAKE8"))}
+    env["TORCHLINT_CACHE_DIR"] = str(tmp_path / "cache")
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def cli(path: Path, *args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CHECK), "check", *args, path.name], cwd=path.parent, capture_output=True, text=True,
+                          env=_env(path.parent), timeout=timeout)
+
+
+def flake8(path: Path, *args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP,E999,E902", *args, path.name],
+                          cwd=path.parent, capture_output=True, text=True, env=_env(path.parent), timeout=timeout)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, name: str, fragment: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"torchlint-repro: error: {name}: "), lines[0]
+    assert fragment in lines[0], lines[0]
+    assert "None" not in lines[0], f"unclear message: {lines[0]}"
+    assert "Traceback" not in proc.stderr
+
+
+def codes(stdout: str) -> list[tuple[int, int, str]]:
+    out = []
+    for ln in stdout.splitlines():
+        m = re.match(r"^.+?:(\d+):(\d+): ([A-Z]+\d+) ", ln)
+        assert m, ln
+        out.append((int(m[1]), int(m[2]), m[3]))
+    return sorted(out)
+
+
+def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
+    p = tmp_path / name
+    p.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return p
+
+
+# ------------------------------------------------------------------------------ bad input
+def test_syntax_error(tmp_path):
+    p = write(tmp_path, "broken.py", HEADER + "x = (\n")
+    assert_one_line_error(cli(p), "broken.py", "syntax error at line 3")
+    f8 = flake8(p)
+    assert "Traceback" not in f8.stderr and f8.stderr == ""
+    assert codes(f8.stdout) == [(3, 6, "E999")]  # flake8's own report; no TRP on a file that does not parse
+
+
+def test_syntax_error_among_good_files(tmp_path):
+    bad = write(tmp_path, "broken.py", HEADER + "def f(:\n")
+    write(tmp_path, "good.py", HEADER + "m = nn.Linear(2, 2)\ntorch.manual_seed(0)\n")
+    proc = subprocess.run([str(CHECK), "check", "."], cwd=tmp_path, capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=180)
+    assert proc.returncode == 3  # findings and an error
+    assert codes(proc.stdout) == [(3, 5, "TRP101")]
+    assert proc.stderr.splitlines() == [f"torchlint-repro: error: {bad.name}: syntax error at line 3: invalid syntax"]
+
+
+def test_latin1_without_coding_line(tmp_path):
+    p = write(tmp_path, "latin.py", b"import torch\n# caf\xe9\nm = torch.nn.Linear(2, 2)\n")
+    assert_one_line_error(cli(p), "latin.py", "cannot decode")
+    f8 = flake8(p)
+    assert "Traceback" not in f8.stderr
+    # flake8 decodes undecodable files as latin-1 and hands the plugin that text: whatever it reports
+    # about it is the TRP101 of line 3, never an internal error
+    assert set(codes(f8.stdout)) <= {(3, 5, "TRP101"), (1, 1, "E902")}
+
+
+def test_latin1_with_coding_line_lints_normally(tmp_path):
+    p = write(tmp_path, "latin_ok.py", b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nm = torch.nn.Linear(2, 2)  # \xe9\n")
+    proc = cli(p)
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert codes(proc.stdout) == [(4, 5, "TRP101")]
+    f8 = flake8(p)
+    assert f8.stderr == ""
+    assert codes(f8.stdout) == [(4, 5, "TRP101")]
+
+
+def test_utf8_bom_and_non_ascii_columns(tmp_path):
+    p = write(tmp_path, "bom.py", "\ufeffimport torch\nnom = 'é'; m = torch.nn.Linear(2, 2)\n")
+    proc = cli(p)
+    assert proc.stderr == ""
+    f8 = flake8(p)
+    assert f8.stderr == ""
+    # character columns, not UTF-8 byte columns: `m = torch...` starts at character 12 (printed 16)
+    assert codes(proc.stdout) == codes(f8.stdout) == [(2, 16, "TRP101")]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n\n", "# only a comment\n", "   \n\t\n"], ids=["empty", "newlines",
+                                                                                           "comment", "blank"])
+def test_empty_files(tmp_path, content):
+    p = write(tmp_path, "empty.py", content)
+    proc = cli(p)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    f8 = flake8(p)
+    assert (f8.stdout, f8.stderr) == ("", "")
+
+
+def test_null_bytes(tmp_path):
+    p = write(tmp_path, "nul.py", b"import torch\nx = 1\x00\nm = torch.nn.Linear(2, 2)\n")
+    assert_one_line_error(cli(p), "nul.py", "null bytes")
+    f8 = flake8(p)
+    assert "Traceback" not in f8.stderr
+    assert [c for *_, c in codes(f8.stdout)] == ["E999"]
+
+
+def test_a_directory_named_like_a_file_and_a_missing_path(tmp_path):
+    (tmp_path / "pkg.py").mkdir()
+    proc = subprocess.run([str(CHECK), "check", "pkg.py", "missing.py"], cwd=tmp_path, capture_output=True, text=True,
+                          env=_env(tmp_path), timeout=180)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert "torchlint-repro: error: missing.py: no such file or directory" in proc.stderr.splitlines()
+
+
+def generated_file(n_lines: int = 50_000, n_funcs: int = 4_000) -> tuple[str, int]:
+    """A generated module: thousands of small functions, a huge table, and a main() that builds a model
+    before seeding. Returns the source and the line of the construction."""
+    head = ["import torch", "from torch import nn", "", ""]
+    funcs: list[str] = []
+    for i in range(n_funcs):
+        funcs += [f"def scale_{i}(x):", f"    return x * {i}", ""]
+    tail = ["", "", "def main():", "    model = nn.Linear(4, 2)", "    torch.manual_seed(0)", "    return model", "", "",
+            'if __name__ == "__main__":', "    main()"]
+    table = ["TABLE = ["] + [f"    ({i}, {i / 7:.4f}, \"row{i}\")," for i in
+                             range(n_lines - len(head) - len(funcs) - len(tail) - 2)] + ["]"]
+    lines = head + funcs + table + tail
+    assert len(lines) == n_lines
+    return "\n".join(lines) + "\n", lines.index("    model = nn.Linear(4, 2)") + 1
+
+
+def test_50000_line_generated_file(tmp_path):
+    source, line = generated_file()
+    p = write(tmp_path, "generated.py", source)
+    t0 = time.perf_counter()
+    proc = cli(p, "--no-cache")
+    took = time.perf_counter() - t0
+    assert proc.stderr == ""
+    assert codes(proc.stdout) == [(line, 13, "TRP101")]
+    assert took < 60, f"check took {took:.1f}s on a 50,000-line file"
+    t0 = time.perf_counter()
+    f8 = flake8(p)
+    took = time.perf_counter() - t0
+    assert f8.stderr == ""
+    assert codes(f8.stdout) == [(line, 13, "TRP101")]
+    assert took < 90, f"flake8 took {took:.1f}s on a 50,000-line file"
+
+
+def test_many_functions_scale_linearly():
+    """Screening whether a function is worth walking must not cost O(functions) per function."""
+    def run(n: int) -> float:
+        src = HEADER + "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(n)) + \
+            "m = nn.Linear(2, 2)\ntorch.manual_seed(0)\n"
+        tree = ast.parse(src)
+        t0 = time.perf_counter()
+        found = lint_source(src, None, Settings(cache=False), tree)
+        took = time.perf_counter() - t0
+        assert [(d.code, d.line) for d in found] == [("TRP101", 3 * n + 3)]
+        return took
+
+    run(500)  # warm imports
+    small, big = min(run(2_000) for _ in range(2)), min(run(8_000) for _ in range(2))
+    # 4x the functions: linear work is ~4x; the quadratic screen made it ~10x and more
+    assert big < 7 * small + 0.5, f"2,000 functions: {small:.2f}s, 8,000 functions: {big:.2f}s"
+
+
+# ------------------------------------------------------------------------------ deep nesting
+def _nested_ifs(depth: int) -> str:
+    lines = [HEADER.rstrip("\n"), "flag = bool(torch.rand(1) > 0.5)"]
+    lines += ["    " * d + "if flag:" for d in range(depth)]
+    lines += ["    " * depth + "m = nn.Linear(2, 2)", "torch.manual_seed(0)"]
+    return "\n".join(lines) + "\n"
+
+
+def _elif_chain(n: int) -> str:
+    return HEADER + "v = 3\nif v == 0:\n    m = nn.Linear(2, 2)\n" + "".join(
+        f"elif v == {i}:\n    m = nn.Linear(2, {i + 1})\n" for i in range(1, n)) + "torch.manual_seed(0)\n"
+
+
+# (name, source, expected findings of the CLI (line, printed col, code))
+NESTED_OK = [
+    ("parens190", HEADER + "m = " + "(" * 190 + "nn.Linear(2, 2)" + ")" * 190 + "\ntorch.manual_seed(0)\n",
+     [(3, 195, "TRP101")]),
+    ("list100", HEADER + "m = " + "[" * 100 + "nn.Linear(2, 2)" + "]" * 100 + "\ntorch.manual_seed(0)\n",
+     [(3, 105, "TRP101")]),
+    ("sequential100", HEADER + "m = " + "nn.Sequential(" * 100 + "nn.Linear(2, 2)" + ")" * 100
+     + "\ntorch.manual_seed(0)\n", [(3, 5, "TRP101")]),
+    ("if90", _nested_ifs(90), [(94, 365, "TRP101")]),
+    ("elif300", _elif_chain(300), [(5 + 2 * i, 9, "TRP101") for i in range(300)]),
+    # a 500-long elif chain is 500 nested If nodes: deeper than Python's default recursion limit allows the
+    # tracker to walk; the constructions are still all before the seed
+    ("elif500", _elif_chain(500), [(5 + 2 * i, 9, "TRP101") for i in range(500)]),
+]
+# nested deeper than CPython's own parser accepts: a clear error, like the interpreter's
+NESTED_TOO_DEEP = [
+    ("parens500", HEADER + "x = " + "(" * 500 + "1" + ")" * 500 + "\n", "too many nested parentheses"),
+    ("if101", _nested_ifs(101), "too many levels of indentation"),
+    ("binop3000", HEADER + "x = torch.ones(1)\ny = " + " + ".join(["x"] * 3000) + "\n", "too deeply nested"),
+    ("attrs5000", HEADER + "m = nn.Linear(2, 2)\ny = m" + ".weight.T" * 2500 + "\n", "too deeply nested"),
+]
+
+
+@pytest.mark.parametrize(("name", "source", "expected"), NESTED_OK, ids=[c[0] for c in NESTED_OK])
+def test_deeply_nested_code_is_analysed(tmp_path, name, source, expected):
+    p = write(tmp_path, f"{name}.py", source)
+    proc = cli(p)
+    assert "Traceback" not in proc.stderr and proc.stderr == ""
+    assert codes(proc.stdout) == expected
+    f8 = flake8(p)
+    assert "torchlint_repro" not in f8.stderr  # our code is never in a traceback
+    assert '"torchlint-repro' not in f8.stdout and "[TRP]" not in f8.stdout  # our plugin never fails
+    # pyflakes itself may give up on deep code: flake8 then prints `"pyflakes[F]" failed during execution`
+    if f8.stderr == "" and "failed during execution" not in f8.stdout:
+        assert codes(f8.stdout) == expected
+
+
+@pytest.mark.parametrize(("name", "source", "fragment"), NESTED_TOO_DEEP, ids=[c[0] for c in NESTED_TOO_DEEP])
+def test_code_too_deep_for_python_is_a_clear_error(tmp_path, name, source, fragment):
+    p = write(tmp_path, f"{name}.py", source)
+    assert_one_line_error(cli(p), p.name, fragment)
+    f8 = flake8(p)
+    # flake8 itself may crash building the ast (RecursionError in flake8/processor.py, with or without
+    # plugins): our plugin is never in that traceback
+    assert "torchlint_repro" not in f8.stderr
+    assert "TRP" not in f8.stdout
+
+
+def test_deep_code_in_process_never_raises():
+    for name, source, _ in NESTED_OK:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, RecursionError):
+            tree = None
+        found = lint_source(source, f"{name}.py", Settings(cache=False), tree)
+        assert not [d for d in found if d.code == "TRP900"], name
+    for name, source, _ in NESTED_TOO_DEEP:
+        assert lint_source(source, f"{name}.py", Settings(cache=False)) == []
+
+
+# ------------------------------------------------------------------------------ sweep over real code
+def torch_dir() -> Path:
+    spec = importlib.util.find_spec("torch")
+    assert spec is not None and spec.submodule_search_locations, "torch is not installed"
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def torch_sample(n: int) -> list[Path]:
+    """``n`` .py files of the installed torch, chosen by hash of their path (the bench's rule)."""
+    top = torch_dir()
+    rels = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        rels += [os.path.relpath(os.path.join(dirpath, f), top.parent) for f in filenames if f.endswith(".py")]
+    chosen = sorted(rels, key=lambda r: hashlib.sha256(r.encode()).hexdigest())[:n]
+    return [top.parent / r for r in sorted(chosen)]
+
+
+@pytest.mark.slow
+def test_sweep_installed_torch(tmp_path, record_property):
+    full = os.environ.get("TORCHLINT_FULL_SWEEP") == "1"
+    targets = [str(torch_dir())] if full else [str(p) for p in torch_sample(SWEEP_SAMPLE)]
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(CHECK), "check", "-j2", "--no-cache", "--exit-zero", "--format", "json", *targets],
+                          cwd=tmp_path, capture_output=True, text=True, env=_env(tmp_path), timeout=1800)
+    took = time.perf_counter() - t0
+    assert "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    trp900 = [d for d in data if d["code"] == "TRP900"]
+    assert trp900 == []
+    # the only files the CLI may refuse are those this Python cannot parse either
+    for ln in proc.stderr.splitlines():
+        m = re.match(r"torchlint-repro: error: (.+?): syntax error at line \d+: ", ln)
+        assert m, f"unexpected error: {ln}"
+        with pytest.raises(SyntaxError):
+            ast.parse(Path(m[1]).read_bytes())
+    assert proc.returncode in (0, 2)
+    record_property("sweep_files", "all" if full else len(targets))
+    record_property("sweep_findings", len(data))
+    record_property("sweep_seconds", round(took, 1))
+    print(f"\nsweep: {'all of torch' if full else f'{len(targets)} files'}, {len(data)} findings, "
+          f"{len(proc.stderr.splitlines())} unparseable, {took:.1f}s")
+    if not full:
+        assert took < SWEEP_SAMPLE_SECONDS, f"the {SWEEP_SAMPLE}-file sweep took {took:.0f}s"
+
+
+# ------------------------------------------------------------------------------ fuzzing
+@pytest.fixture(scope="module")
+def fuzz_project(tmp_path_factory) -> Path:
+    return make_fuzz_project(tmp_path_factory.mktemp("fuzzproj"))
+
+
+def make_fuzz_project(root: Path) -> Path:
+    """A project for the fuzzed file: a seeding helper in utils.py and a model class in a package."""
+    (root / "pyproject.toml").write_text('[project]\nname = "fuzz"\nversion = "0"\n\n[tool.torchlint-repro]\n')
+    (root / "utils.py").write_text("import random\n\nimport torch\n\n\ndef set_seed(seed):\n"
+                                   "    random.seed(seed)\n    torch.manual_seed(seed)\n\n\n"
+                                   "def half_seed(seed):\n    random.seed(seed)\n")
+    (root / "models").mkdir()
+    (root / "models" / "__init__.py").write_text("from .net import Net\n")
+    (root / "models" / "net.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self, p=0.5):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n        self.drop = nn.Dropout(p)\n\n"
+        "    def forward(self, x):\n        return self.drop(self.fc(x))\n")
+    return root
+
+
+def _lint_fuzzed(source: str, project: Path) -> None:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    path = str(project / "fuzz.py")
+    first = lint_source(source, path, Settings(cache=False), tree)
+    internal = [d for d in first if d.code == "TRP900"]
+    assert not internal, f"{internal[0].message}\n--- source ---\n{source}"
+    again = lint_source(source, path, Settings(cache=False), None)
+    assert again == first  # deterministic, and the same with or without the caller's tree
+    assert lint_source(source, "fuzz.py", Settings(cache=False)) is not None  # a relative path works too
+
+
+FUZZ_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                HealthCheck.data_too_large])
+
+
+@pytest.mark.slow
+@FUZZ_SETTINGS
+@given(src=hypothesmith.from_grammar())
+def test_fuzz_grammar(fuzz_project, src):
+    _lint_fuzzed(HEADER + src, fuzz_project)
+
+
+@pytest.mark.slow
+@settings(FUZZ_SETTINGS, max_examples=40)
+@given(src=hypothesmith.from_node())
+def test_fuzz_libcst_nodes(fuzz_project, src):
+    _lint_fuzzed(HEADER + src, fuzz_project)
+
+
+# PyTorch-flavoured programs: statements from a vocabulary that reaches the tracker's paths
+IMPORTS = [
+    "import random", "import numpy as np", "import torch", "import torch.nn as nn", "from torch import nn as tnn",
+    "import torch.nn.functional as F", "from utils import set_seed, half_seed", "from models import Net",
+    "import lightning as L", "from transformers import set_seed as hf_seed",
+]
+SIMPLE = [
+    "torch.manual_seed(0)", "torch.random.manual_seed(1)", "torch.cuda.manual_seed_all(0)", "random.seed(0)",
+    "np.random.seed(0)", "set_seed(0)", "half_seed(0)", "L.seed_everything(0)", "hf_seed(0)",
+    "model = nn.Linear(4, 2)", "model = tnn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))",
+    "model = Net()", "model = Net(p=0.0)", "other = nn.BatchNorm1d(4)", "model = build()", "model = other",
+    "model.eval()", "model.train()", "model.train(False)", "model.eval", "model = model.eval()",
+    "model = model.to('cpu')", "out = model(x)", "out = model.forward(x)", "out = other(x)", "x = torch.randn(3, 4)",
+    "loss = F.mse_loss(model(x), x[:, :2])", "loss.backward()",
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)", "opt.step()", "opt.zero_grad()",
+    "torch.save(model.state_dict(), 'ckpt.pt')", "torch.save(model, path)", "torch.save({'model': model.state_dict(), 'epoch': 1}, path)",
+    "state = torch.load('ckpt.pt')", "state = torch.load(path, weights_only=True)",
+    "model.load_state_dict(state)", "model.load_state_dict(torch.load('ckpt.pt'), strict=False)",
+    "model = model.load_state_dict(state)", "res = model.load_state_dict(state['model'])",
+    "Net.load_state_dict(state)", "helper(model)", "evaluate(model)", "train(model)", "model = main()",
+    "path = f'runs/{name}/ckpt.pt'", "name = 'exp'", "torch.set_grad_enabled(False)", "torch.set_grad_enabled(True)",
+    "del model", "global model", "nonlocal x", "pass", "break", "continue", "return model", "return",
+    "yield model", "raise ValueError('x')", "model, other = other, model", "models = [Net() for _ in range(2)]",
+    "model = models[0]", "lam = lambda m: m.eval()", "lam(model)", "x = [model(x) for _ in range(2)]",
+    "print(model)", "assert model is not None", "model: nn.Module = Net()", "model += 1", "other.weight = model",
+    "model.fc = nn.Linear(2, 2)", "torch.multiprocessing.spawn(worker, nprocs=2)", "model = torch.compile(model)",
+    "model = nn.DataParallel(model)", "model.module.eval()", "ema = torch.optim.swa_utils.AveragedModel(model)",
+]
+CONDITIONS = ["flag", "args.seed is not None", "torch.cuda.is_available()", "model.training", "not flag", "x is None"]
+WITH_ITEMS = ["torch.no_grad()", "torch.inference_mode()", "torch.enable_grad()", "open(path) as fh",
+              "torch.autocast('cpu')", "torch.set_grad_enabled(False)"]
+FUNC_NAMES = ["main", "build", "evaluate", "train", "helper", "validate", "predict", "worker", "infer_batch", "run"]
+PARAMS = ["", "model", "model, x", "seed=0", "*args, **kwargs", "model, loader=None"]
+DECORATORS = ["@torch.no_grad()", "@torch.inference_mode()", "@staticmethod", "@functools.lru_cache()"]
+
+
+def _indent(block: list[str]) -> list[str]:
+    return ["    " + ln for ln in block]
+
+
+def _compound(children):
+    return st.one_of(
+        st.builds(lambda c, b: [f"if {c}:", *_indent(b)], st.sampled_from(CONDITIONS), children),
+        st.builds(lambda c, b, e: [f"if {c}:", *_indent(b), "else:", *_indent(e)],
+                  st.sampled_from(CONDITIONS), children, children),
+        st.builds(lambda b: ["for epoch in range(3):", *_indent(b)], children),
+        st.builds(lambda b, e: ["for batch in loader:", *_indent(b), "else:", *_indent(e)], children, children),
+        st.builds(lambda c, b: [f"while {c}:", *_indent(b)], st.sampled_from(CONDITIONS), children),
+        st.builds(lambda b, h: ["try:", *_indent(b), "except Exception:", *_indent(h)], children, children),
+        st.builds(lambda b, f: ["try:", *_indent(b), "finally:", *_indent(f)], children, children),
+        st.builds(lambda w, b: [f"with {w}:", *_indent(b)], st.sampled_from(WITH_ITEMS), children),
+        st.builds(lambda n, a, b: [f"def {n}({a}):", *_indent(b)], st.sampled_from(FUNC_NAMES),
+                  st.sampled_from(PARAMS), children),
+        st.builds(lambda d, n, a, b: [d, f"def {n}({a}):", *_indent(b)], st.sampled_from(DECORATORS),
+                  st.sampled_from(FUNC_NAMES), st.sampled_from(PARAMS), children),
+        st.builds(lambda b: ["class Wrapper(nn.Module):", "    def __init__(self):", "        super().__init__()",
+                             *_indent(_indent(b)), "    def forward(self, x):", "        return self.model(x)"],
+                  children),
+        st.builds(lambda b: ["class Runner:", "    def run(self, model):", *_indent(_indent(b))], children),
+        st.builds(lambda b: ['if __name__ == "__main__":', *_indent(b)], children),
+    )
+
+
+_leaf = st.sampled_from(SIMPLE).map(lambda s: [s])
+_block = st.recursive(
+    st.lists(_leaf, min_size=1, max_size=4).map(lambda ls: [ln for b in ls for ln in b]),
+    lambda children: st.lists(st.one_of(_leaf, _compound(children)), min_size=1, max_size=5)
+    .map(lambda ls: [ln for b in ls for ln in b]),
+    max_leaves=40,
+)
+torch_programs = st.builds(
+    lambda imports, body, tail: "\n".join([*imports, "", *body, *tail]) + "\n",
+    st.lists(st.sampled_from(IMPORTS), min_size=3, max_size=len(IMPORTS), unique=True)
+    .map(lambda ims: ["import functools", "import torch", "import torch.nn as nn", *ims]),
+    _block,
+    st.sampled_from([[], ["main()"], ['if __name__ == "__main__":', "    main()"], ["evaluate(Net())"]]),
+)
+
+
+@pytest.mark.slow
+@settings(FUZZ_SETTINGS, max_examples=150)
+@given(src=torch_programs)
+def test_fuzz_pytorch_programs(fuzz_project, src):
+    _lint_fuzzed(src, fuzz_project)
+
+
+@pytest.mark.slow
+@settings(FUZZ_SETTINGS, max_examples=40)
+@given(src=torch_programs)
+def test_fuzz_pytorch_programs_through_the_flake8_plugin(fuzz_project, src):
+    """The plugin adapter on the same programs: tuples of (line, col, "TRPnnn message", type), never TRP900."""
+    from torchlint_repro.flake8_plugin import Plugin
+
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return
+    lines = src.splitlines(keepends=True)
+    results = list(Plugin(tree, str(fuzz_project / "fuzz.py"), lines).run())
+    for line, col, text, kind in results:
+        assert isinstance(line, int) and isinstance(col, int) and kind is Plugin
+        assert re.match(r"TRP\d{3} ", text) and not text.startswith("TRP900"), text
