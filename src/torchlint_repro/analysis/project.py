@@ -8,6 +8,7 @@ file and the second run pay nothing.
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
 import hashlib
 import os
@@ -24,6 +25,7 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
+TREE_CACHE_SIZE = 8  # parsed modules kept per process (a tree costs ~10 KB per line)
 YES, NO, MAYBE = "yes", "no", "maybe"
 
 
@@ -178,6 +180,7 @@ class Project:
     _memo: dict[tuple, Any] = field(default_factory=dict)
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
+    _trees: "collections.OrderedDict[str, ast.Module]" = field(default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
 
@@ -258,21 +261,36 @@ class Project:
             facts = build_facts(tree, module, is_pkg)
             if self.cache:
                 self.cache.put_json("facts", digest, facts)
-        rec = ModuleRecord(path, digest, facts, tree)
+        # Syntax trees are big: a record keeps one only for a module linted from memory (stdin, a
+        # notebook), which cannot be parsed again from disk; others live in a small LRU (module_tree).
+        in_memory = source is not None and (not path.endswith(".py") or not os.path.isfile(path))
+        rec = ModuleRecord(path, digest, facts, tree if in_memory else None)
         self._records[path] = rec
+        if tree is not None:
+            self._remember_tree(path, tree)
         self._note(path, digest)
         return rec
+
+    def _remember_tree(self, path: str, tree: ast.Module) -> None:
+        self._trees[path] = tree
+        self._trees.move_to_end(path)
+        while len(self._trees) > TREE_CACHE_SIZE:
+            self._trees.popitem(last=False)
 
     def module_tree(self, path: str) -> ast.Module | None:
         rec = self.record_for_path(path)
         if rec is None:
             return None
-        if rec.tree is None:
+        if rec.tree is not None:
+            return rec.tree
+        tree = self._trees.get(path)
+        if tree is None:
             try:
-                rec.tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+                tree = ast.parse(Path(path).read_text(encoding="utf-8"))
             except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
                 return None
-        return rec.tree
+        self._remember_tree(path, tree)
+        return tree
 
     def record_for_module(self, dotted: str, from_dir: str | None = None) -> ModuleRecord | None:
         path = self.find_module(dotted, from_dir)
