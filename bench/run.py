@@ -1,0 +1,661 @@
+#!/usr/bin/env python
+"""torchlint-repro's benchmark and robustness sweep, on real code nobody here wrote.
+
+    python bench/run.py                 # torch-sample and pip corpora, medians of 3 runs, table on stdout
+    python bench/run.py --all           # ... and the whole torch package (torch-all: slow)
+    python bench/run.py --quick         # 1 run each
+    python bench/run.py --record        # ... and append a dated section to bench/RESULTS.md
+    python bench/run.py --sweep         # lint every .py of the installed torch: no traceback, no TRP900
+    python bench/run.py --corpus torch-sample --corpus pip   # a subset
+
+Corpora (built once under bench/corpus/, which git ignores):
+
+- ``torch-sample``: 300 .py files of the installed torch package, chosen deterministically (the 300
+  smallest sha256 digests of their paths inside the package), copied with their package layout under
+  a root holding an empty ``[tool.torchlint-repro]`` pyproject.toml, so that the root and the
+  configuration are the corpus's own and not this repository's.
+- ``torch-all``: every .py of the installed torch package, laid out the same way.
+- ``pip``: the sdists of pytorch-ignite (its ``examples/``: real training scripts), timm and accelerate,
+  fetched with ``pip download --no-deps --no-binary :all:`` (pinned versions), unpacked side by side.
+
+What is measured, each as the wall time of a fresh process (python start-up included) on one core:
+
+- ``libcst parse``: ``libcst.parse_module`` of every file, in a subprocess (the floor any libcst-based
+  linter pays); ``ast parse``: the same with ``ast.parse``.
+- ``check no-cache``: ``torchlint-repro check -j1 --no-cache``; ``check cold``: ``check -j1`` with
+  ``TORCHLINT_CACHE_DIR`` a fresh empty folder (writes the cache); ``check warm``: the same command
+  again on the same cache folder, nothing changed.
+- ``flake8 alone``: flake8 with its default checks and *no* torchlint-repro. flake8 loads every
+  installed plugin and runs it whatever ``--select`` says (``--select E,W,F,C90`` only filters the
+  output), so the only correct baseline is a flake8 of the same version with the same pycodestyle,
+  pyflakes and mccabe in a separate venv without torchlint-repro: bench/.venvs/flake8 (created on
+  first use; ``flake8 --version`` there is checked not to list torchlint-repro).
+- ``flake8 +TRP (select)``: the project venv's flake8 with ``--select TRP``; ``flake8 +TRP`` its
+  default checks plus TRP (cold: fresh cache folder); ``flake8 +TRP warm``: again on that cache.
+- ``flake8 +TorchFix``: flake8 + TorchFix (``TOR``) in bench/.venvs/torchfix (TorchFix pins
+  libcst<1.6, so it cannot live in the project venv); same flake8 version. Skipped when it cannot be
+  installed.
+
+flake8 always runs with ``--isolated`` (no configuration file of the corpus counts) and ``-j1``.
+Peak memory is the child's ``ru_maxrss`` from ``os.wait4`` (each command is its own child).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+CORPUS = BENCH / "corpus"
+VENVS = BENCH / ".venvs"
+RESULTS = BENCH / "RESULTS.md"
+
+PY = Path(sys.executable)
+BIN = PY.parent
+CHECK = BIN / "torchlint-repro"
+FLAKE8 = BIN / "flake8"
+
+SAMPLE_SIZE = 300
+PIP_SDISTS = ("pytorch-ignite==0.5.5", "timm==1.0.31", "accelerate==1.15.0")
+TORCHFIX = "torchfix==0.7.0"
+CORPORA = ("torch-sample", "pip", "torch-all")
+DEFAULT_CORPORA = ("torch-sample", "pip")  # torch-all: ~1.2M lines, about 45 minutes per run of every command
+SKIP_DIRS = {".git", "__pycache__", ".torchlint_cache", ".tox", ".nox", ".eggs", ".venv", "venv", "build", "dist",
+             "node_modules", "site-packages", "_build"}
+
+BUDGETS = (
+    # (label, numerator, denominator, max ratio)
+    ("check cold <= 2.5x libcst parse", "check cold", "libcst parse", 2.5),
+    ("check warm <= 0.3x check cold", "check warm", "check cold", 0.3),
+    ("plugin adds <= 3x libcst parse", "plugin added", "libcst parse", 3.0),
+    ("peak memory flake8+plugin <= 1.5x flake8 alone", "rss flake8 +TRP", "rss flake8 alone", 1.5),
+)
+
+
+# ------------------------------------------------------------------------------ corpora
+def torch_dir() -> Path:
+    """The installed torch package, found without importing it (that takes seconds)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("bench: torch is not installed in this interpreter")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def torch_files(top: Path | None = None) -> list[str]:
+    """Every .py of the torch package, as paths relative to the folder that holds ``torch/``."""
+    top = top or torch_dir()
+    out = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                out.append(os.path.relpath(os.path.join(dirpath, name), top.parent))
+    return sorted(out)
+
+
+def deterministic_sample(rels: list[str], n: int) -> list[str]:
+    """The ``n`` paths with the smallest sha256 digests: stable when files are added or removed."""
+    return sorted(sorted(rels, key=lambda r: hashlib.sha256(r.encode()).hexdigest())[:n])
+
+
+def _write_root(root: Path, note: str) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    # notebooks are excluded: flake8 does not read them, and the parse baselines count .py files only
+    (root / "pyproject.toml").write_text(
+        f'# bench corpus root: {note}\n[project]\nname = "bench-corpus"\nversion = "0"\n\n'
+        f'[tool.torchlint-repro]\nexclude = ["*.ipynb"]\n'
+    )
+
+
+def build_torch_corpus(name: str, sample: int | None) -> Path:
+    import torch as _t  # noqa: F401 - only to name the version in the marker; cheap next to copying
+
+    root = CORPUS / name
+    src = torch_dir()
+    rels = torch_files(src)
+    if sample:
+        rels = deterministic_sample(rels, sample)
+    marker = root / ".bench-corpus.json"
+    want = {"torch": str(src), "version": _t.__version__, "files": len(rels),
+            "digest": hashlib.sha256("\n".join(rels).encode()).hexdigest()}
+    note = f"{'sample of ' + str(sample) + ' files of ' if sample else ''}torch {_t.__version__}"
+    if marker.is_file() and json.loads(marker.read_text()) == want:
+        _write_root(root, note)
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    _write_root(root, note)
+    for rel in rels:
+        dst = root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src.parent / rel, dst)
+    marker.write_text(json.dumps(want))
+    return root
+
+
+def build_pip_corpus() -> Path:
+    root = CORPUS / "pip"
+    marker = root / ".bench-corpus.json"
+    want = {"sdists": list(PIP_SDISTS)}
+    if marker.is_file() and json.loads(marker.read_text()) == want:
+        _write_root(root, "sdists " + ", ".join(PIP_SDISTS))
+        return root
+    downloads = CORPUS / "downloads"
+    downloads.mkdir(parents=True, exist_ok=True)
+    missing = [s for s in PIP_SDISTS if not _sdist_path(downloads, s)]
+    if missing:
+        log(f"downloading sdists {', '.join(missing)} (pip download --no-deps --no-binary :all:)")
+        proc = subprocess.run([str(PY), "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
+                               "-d", str(downloads), *missing], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"pip download failed:\n{proc.stderr[-2000:]}")
+    if root.exists():
+        shutil.rmtree(root)
+    _write_root(root, "sdists " + ", ".join(PIP_SDISTS))
+    for spec in PIP_SDISTS:
+        archive = _sdist_path(downloads, spec)
+        with tarfile.open(archive) as tf:
+            try:
+                tf.extractall(root, filter="data")
+            except TypeError:  # Python without extraction filters
+                tf.extractall(root)  # noqa: S202 - a registry sdist we chose
+    marker.write_text(json.dumps(want))
+    return root
+
+
+def _sdist_path(folder: Path, spec: str) -> Path | None:
+    name, version = spec.split("==")
+    stem = re.sub(r"[-_.]+", "[-_.]", name)
+    for p in folder.glob("*.tar.gz"):
+        if re.fullmatch(rf"(?i){stem}-{re.escape(version)}\.tar\.gz", p.name):
+            return p
+    return None
+
+
+def corpus_files(root: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        out.extend(Path(dirpath, f) for f in sorted(filenames) if f.endswith(".py"))
+    return sorted(out)
+
+
+def count_lines(files: list[Path]) -> int:
+    return sum(p.read_bytes().count(b"\n") for p in files)
+
+
+# ------------------------------------------------------------------------------ venvs
+def ensure_venv(name: str, requirements: list[str], check_mod: str) -> Path | None:
+    """bench/.venvs/NAME with ``requirements`` (created once); its bin folder, or None if impossible."""
+    venv = VENVS / name
+    marker = venv / ".bench-requirements.json"
+    if marker.is_file() and json.loads(marker.read_text()) == requirements:
+        return venv / "bin"
+    if venv.exists():
+        shutil.rmtree(venv)
+    log(f"creating {venv.relative_to(REPO)}: pip install {' '.join(requirements)}")
+    try:
+        subprocess.run([str(PY), "-m", "venv", str(venv)], check=True, capture_output=True)
+        proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               *requirements], capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            log(f"  cannot install: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+            return None
+        subprocess.run([str(venv / "bin" / "python"), "-c", f"import {check_mod}"], check=True, capture_output=True)
+    except (subprocess.SubprocessError, OSError) as exc:
+        log(f"  cannot create {name}: {exc}")
+        return None
+    marker.write_text(json.dumps(requirements))
+    return venv / "bin"
+
+
+def flake8_pins() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{d}=={version(d)}" for d in ("flake8", "pycodestyle", "pyflakes", "mccabe")]
+
+
+# ------------------------------------------------------------------------------ measuring
+class Run:
+    def __init__(self, seconds: float, rss_kib: int, stdout: str, stderr: str, code: int) -> None:
+        self.seconds, self.rss_kib, self.stdout, self.stderr, self.code = seconds, rss_kib, stdout, stderr, code
+
+
+def run_cmd(cmd: list[str], cwd: Path, env: dict | None = None, stdin: str | None = None) -> Run:
+    """Run ``cmd`` as one child; wall time and the child's peak RSS (its own ``os.wait4`` rusage)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(seconds, usage.ru_maxrss, out.read().decode("utf-8", "replace"),
+                   err.read().decode("utf-8", "replace"), proc.returncode)
+
+
+PARSE_SCRIPT = r"""
+import sys, json
+kind, listing = sys.argv[1], sys.argv[2]
+if kind == "libcst":
+    import libcst
+    parse = libcst.parse_module
+else:
+    import ast
+    parse = ast.parse
+failed = 0
+paths = open(listing, encoding="utf-8").read().splitlines()
+for p in paths:
+    with open(p, "rb") as fh:
+        data = fh.read()
+    try:
+        parse(data)
+    except Exception:
+        failed += 1
+print(json.dumps({"files": len(paths), "failed": failed}))
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def base_env(cache_dir: Path | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHLINT_", "PYTHON", "FLAKE8"))}
+    env["PYTHONHASHSEED"] = "0"
+    env["NO_COLOR"] = "1"
+    if cache_dir is not None:
+        env["TORCHLINT_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, torchfix_bin: Path | None) -> dict:
+    files = corpus_files(root)
+    listing = Path(tempfile.mkstemp(prefix="bench-files-", suffix=".txt")[1])
+    listing.write_text("\n".join(str(p) for p in files) + "\n", encoding="utf-8")
+    res: dict = {"corpus": name, "files": len(files), "lines": count_lines(files), "times": {}, "rss": {}}
+    times: dict[str, list[float]] = {}
+    rss: dict[str, list[int]] = {}
+
+    def note(key: str, r: Run) -> Run:
+        times.setdefault(key, []).append(r.seconds)
+        rss.setdefault(key, []).append(r.rss_kib)
+        return r
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-cache-"))
+    try:
+        for i in range(runs):
+            log(f"{name}: run {i + 1}/{runs} ({len(files)} files)")
+            for kind in ("libcst", "ast"):
+                r = note(f"{kind} parse", run_cmd([str(PY), "-c", PARSE_SCRIPT, kind, str(listing)], root, base_env()))
+                if r.code != 0:
+                    raise RuntimeError(f"{kind} parse failed: {r.stderr[-2000:]}")
+                res[f"{kind} parse failures"] = json.loads(r.stdout)["failed"]
+
+            check = [str(CHECK), "check", "-j1", "--exit-zero", "--format", "json", "."]
+            r = note("check no-cache", run_cmd(check[:3] + ["--no-cache"] + check[3:], root, base_env(scratch / "unused")))
+            res["check no-cache"] = _check_summary(r)
+            cache = scratch / f"check-{i}"
+            r = note("check cold", run_cmd(check, root, base_env(cache)))
+            res["check"] = _check_summary(r)
+            r = note("check warm", run_cmd(check, root, base_env(cache)))
+            res["check warm"] = _check_summary(r)
+            if (scratch / "unused").exists():
+                res["no-cache wrote"] = True
+
+            f8 = ["-j1", "--isolated", "--exit-zero", "."]
+            if flake8_bin is not None:
+                r = note("flake8 alone", run_cmd([str(flake8_bin / "flake8"), *f8], root, base_env()))
+                res["flake8 alone findings"] = _count_lines(r.stdout)
+            cache = scratch / f"flake8-{i}"
+            r = note("flake8 TRP only", run_cmd([str(FLAKE8), "--select", "TRP", *f8], root, base_env(scratch / f"sel-{i}")))
+            res["flake8 TRP findings"] = _count_lines(r.stdout)
+            res["flake8 TRP900"] = r.stdout.count(" TRP900 ")
+            res["flake8 tracebacks"] = r.stderr.count("Traceback")
+            r = note("flake8 +TRP", run_cmd([str(FLAKE8), *f8], root, base_env(cache)))
+            res["flake8 +TRP findings"] = _count_lines(r.stdout)
+            res["flake8 +TRP TRP findings"] = sum(1 for ln in r.stdout.splitlines() if re.search(r":\d+:\d+: TRP\d", ln))
+            res["flake8 +TRP keys"] = sorted(_flake8_key(ln) for ln in r.stdout.splitlines()
+                                              if re.search(r":\d+:\d+: TRP\d", ln))
+            note("flake8 +TRP warm", run_cmd([str(FLAKE8), *f8], root, base_env(cache)))
+            if torchfix_bin is not None and i == 0:  # slow and only a comparison: measured once
+                r = note("flake8 +TorchFix", run_cmd([str(torchfix_bin / "flake8"), *f8], root, base_env()))
+                res["TorchFix findings"] = sum(1 for ln in r.stdout.splitlines() if re.search(r":\d+:\d+: TOR\d", ln))
+                if r.stderr.count("Traceback"):
+                    res["TorchFix tracebacks"] = r.stderr.count("Traceback")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        listing.unlink()
+    res["times"] = {k: statistics.median(v) for k, v in times.items()}
+    res["rss"] = {k: max(v) for k, v in rss.items()}
+    return res
+
+
+def _flake8_key(line: str) -> tuple:
+    path, ln, col, rest = line.split(":", 3)
+    return (os.path.relpath(path), int(ln), int(col), rest.split()[0])
+
+
+def _count_lines(text: str) -> int:
+    return sum(1 for ln in text.splitlines() if ln.strip())
+
+
+def _check_summary(r: Run) -> dict:
+    try:
+        diags = json.loads(r.stdout) if r.stdout.strip() else []
+    except ValueError:
+        return {"findings": None, "exit": r.code, "stderr": r.stderr[-500:]}
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("torchlint-repro: error:")]
+    return {
+        "findings": len(diags),
+        "trp900": sum(1 for d in diags if d["code"] == "TRP900"),
+        "by_code": dict(sorted(_counter(d["code"] for d in diags).items())),
+        "errors": len(errors),
+        "error_lines": errors[:5],
+        "tracebacks": r.stderr.count("Traceback"),
+        "exit": r.code,
+        "keys": sorted((os.path.relpath(d["path"]), d["line"], d["column"], d["code"]) for d in diags),
+    }
+
+
+def _counter(items) -> dict:
+    out: dict = {}
+    for x in items:
+        out[x] = out.get(x, 0) + 1
+    return out
+
+
+# ------------------------------------------------------------------------------ report
+ROWS = (
+    ("libcst parse", "s"), ("ast parse", "s"), ("check no-cache", "s"), ("check cold", "s"), ("check warm", "s"),
+    ("flake8 alone", "s"), ("flake8 TRP only", "s"), ("flake8 +TRP", "s"), ("flake8 +TRP warm", "s"),
+    ("flake8 +TorchFix", "s"),
+)
+
+
+def derived(res: dict) -> dict:
+    t = res["times"]
+    d: dict = {}
+
+    def ratio(a, b):
+        return t[a] / t[b] if a in t and b in t and t[b] > 0 else None
+
+    d["check cold / libcst parse"] = ratio("check cold", "libcst parse")
+    d["check no-cache / libcst parse"] = ratio("check no-cache", "libcst parse")
+    d["check warm / check cold"] = ratio("check warm", "check cold")
+    d["libcst parse / ast parse"] = ratio("libcst parse", "ast parse")
+    if "flake8 alone" in t:
+        d["plugin added (s)"] = t["flake8 +TRP"] - t["flake8 alone"]
+        d["plugin added / libcst parse"] = d["plugin added (s)"] / t["libcst parse"]
+        d["plugin added warm / libcst parse"] = (t["flake8 +TRP warm"] - t["flake8 alone"]) / t["libcst parse"]
+        if "flake8 +TorchFix" in t:
+            d["TorchFix added (s)"] = t["flake8 +TorchFix"] - t["flake8 alone"]
+            d["TorchFix added / libcst parse"] = d["TorchFix added (s)"] / t["libcst parse"]
+        d["rss flake8 +TRP / flake8 alone"] = res["rss"]["flake8 +TRP"] / res["rss"]["flake8 alone"]
+    for key in ("check cold", "check warm", "flake8 +TRP", "libcst parse"):
+        if key in t:
+            d[f"lines/s {key}"] = res["lines"] / t[key]
+    return d
+
+
+def budgets(res: dict) -> list[tuple[str, float | None, bool | None]]:
+    t = dict(res["times"])
+    if "flake8 alone" in t:
+        t["plugin added"] = t["flake8 +TRP"] - t["flake8 alone"]
+        t["rss flake8 +TRP"] = res["rss"]["flake8 +TRP"]
+        t["rss flake8 alone"] = res["rss"]["flake8 alone"]
+    out = []
+    for label, num, den, limit in BUDGETS:
+        if num in t and den in t and t[den] > 0:
+            r = t[num] / t[den]
+            out.append((label, r, r <= limit))
+        else:
+            out.append((label, None, None))
+    return out
+
+
+def fmt_table(results: list[dict], runs: int) -> str:
+    names = [r["corpus"] for r in results]
+    rows: list[tuple[str, list[str]]] = []
+    rows.append(("files", [f"{r['files']:,}" for r in results]))
+    rows.append(("lines", [f"{r['lines']:,}" for r in results]))
+    for key, unit in ROWS:
+        rows.append((f"{key} ({unit})", [f"{r['times'][key]:.2f}" if key in r["times"] else "n/a" for r in results]))
+    ders = [derived(r) for r in results]
+    for key in ("check cold / libcst parse", "check no-cache / libcst parse", "check warm / check cold",
+                "libcst parse / ast parse", "plugin added (s)", "plugin added / libcst parse",
+                "plugin added warm / libcst parse", "TorchFix added (s)", "TorchFix added / libcst parse"):
+        rows.append((key, [_f(d.get(key)) for d in ders]))
+    for key in ("lines/s libcst parse", "lines/s check cold", "lines/s check warm", "lines/s flake8 +TRP"):
+        rows.append((key, [f"{d[key]:,.0f}" if d.get(key) else "n/a" for d in ders]))
+    rows.append(("peak RSS flake8 alone (MiB)", [_mib(r["rss"].get("flake8 alone")) for r in results]))
+    rows.append(("peak RSS flake8 +TRP (MiB)", [_mib(r["rss"].get("flake8 +TRP")) for r in results]))
+    rows.append(("peak RSS ratio +TRP / alone", [_f(d.get("rss flake8 +TRP / flake8 alone")) for d in ders]))
+    rows.append(("peak RSS check cold (MiB)", [_mib(r["rss"].get("check cold")) for r in results]))
+    rows.append(("peak RSS libcst parse (MiB)", [_mib(r["rss"].get("libcst parse")) for r in results]))
+    rows.append(("findings (check)", [str(r["check"]["findings"]) for r in results]))
+    rows.append(("findings by code", [" ".join(f"{k}:{v}" for k, v in r["check"]["by_code"].items()) or "-"
+                                      for r in results]))
+    rows.append(("TRP900 (check / flake8)", [f"{r['check']['trp900']} / {r.get('flake8 TRP900', 'n/a')}" for r in results]))
+    rows.append(("TRP findings flake8 (default select)", [str(r.get("flake8 +TRP TRP findings", "n/a")) for r in results]))
+    rows.append(("TRP findings flake8 --select TRP (*)", [str(r.get("flake8 TRP findings", "n/a")) for r in results]))
+    rows.append(("check cold = no-cache = warm", [_same(r) for r in results]))
+    rows.append(("check = flake8 (path, line, col, code)", [_same_flake8(r) for r in results]))
+    rows.append(("files check could not lint", [str(r["check"]["errors"]) for r in results]))
+    rows.append(("tracebacks (check / flake8)", [f"{r['check']['tracebacks']} / {r.get('flake8 tracebacks', 0)}"
+                                                 for r in results]))
+    rows.append(("files libcst / ast cannot parse", [f"{r['libcst parse failures']} / {r['ast parse failures']}"
+                                                     for r in results]))
+    rows.append(("TorchFix findings (TOR)", [str(r.get("TorchFix findings", "n/a")) for r in results]))
+    for label, *_ in BUDGETS:
+        vals = []
+        for r in results:
+            b = {x[0]: x for x in budgets(r)}[label]
+            vals.append("n/a" if b[1] is None else f"{'PASS' if b[2] else 'FAIL'} ({b[1]:.2f}x)")
+        rows.append((f"budget: {label}", vals))
+    w0 = max(len(k) for k, _ in rows)
+    widths = [max(len(n), *(len(v[i]) for _, v in rows)) for i, n in enumerate(names)]
+    lines = [f"| {'metric (median of ' + str(runs) + ')':<{w0}} | " + " | ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + " |",
+             f"|{'-' * (w0 + 2)}|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"]
+    for k, vals in rows:
+        lines.append(f"| {k:<{w0}} | " + " | ".join(f"{v:>{w}}" for v, w in zip(vals, widths)) + " |")
+    return "\n".join(lines)
+
+
+def _same(r: dict) -> str:
+    a, b, c = r["check"].get("keys"), r["check no-cache"].get("keys"), r["check warm"].get("keys")
+    return "yes" if a == b == c else "NO"
+
+
+def _same_flake8(r: dict) -> str:
+    py = [k for k in r["check"].get("keys") or [] if k[0].endswith(".py")]
+    return "yes" if py == r.get("flake8 +TRP keys") else "NO"
+
+
+def _f(v) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def _mib(kib) -> str:
+    return "n/a" if kib is None else f"{kib / 1024:.0f}"
+
+
+def machine_info() -> str:
+    import libcst
+
+    try:
+        import flake8
+
+        f8 = flake8.__version__
+    except ImportError:
+        f8 = "?"
+    cpu = "?"
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    rev = "?"
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--no-ext-diff", "--quiet", "HEAD", "--", "src"], cwd=REPO).returncode
+        rev += " (src/ modified)" if dirty else ""
+    except OSError:
+        pass
+    from importlib.metadata import version
+
+    return (f"nproc {os.cpu_count()}, {cpu}; Python {platform.python_version()} ({platform.platform()}); "
+            f"torch {version('torch')}, libcst {libcst.__version__ if hasattr(libcst, '__version__') else version('libcst')}, "
+            f"flake8 {f8}, torchlint-repro {version('torchlint-repro')} at {rev}")
+
+
+# ------------------------------------------------------------------------------ sweep
+def sweep(jobs: int = 2) -> dict:
+    """Lint every .py of the installed torch package (where it is installed): no traceback, no TRP900."""
+    top = torch_dir()
+    n_files = len(torch_files(top))
+    log(f"sweep: torchlint-repro check -j{jobs} --no-cache --exit-zero --format json {top} ({n_files} .py files)")
+    r = run_cmd([str(CHECK), "check", f"-j{jobs}", "--no-cache", "--exit-zero", "--format", "json", str(top)],
+                REPO, base_env())
+    s = _check_summary(r)
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("torchlint-repro: error:")]
+    # a file the CLI cannot parse must be one this Python cannot parse either (new syntax in torch)
+    unexplained = []
+    import ast
+
+    for ln in errors:
+        m = re.match(r"torchlint-repro: error: (.*?): (syntax error at line \d+|cannot decode|too deeply nested)", ln)
+        if not m:
+            unexplained.append(ln)
+            continue
+        try:
+            ast.parse(Path(m.group(1)).read_bytes())
+            unexplained.append(ln + " (but ast.parse accepts it)")
+        except (SyntaxError, ValueError):
+            pass
+    return {"files": n_files, "findings": s["findings"], "by_code": s["by_code"], "trp900": s["trp900"],
+            "tracebacks": r.stderr.count("Traceback"), "internal_errors": sum("internal error" in ln for ln in errors),
+            "unparseable": len(errors) - len(unexplained), "unexplained_errors": unexplained,
+            "error_lines": errors, "seconds": r.seconds, "rss_mib": r.rss_kib / 1024, "exit": r.code,
+            "jobs": jobs}
+
+
+def fmt_sweep(s: dict) -> str:
+    ok = s["trp900"] == 0 and s["tracebacks"] == 0 and not s["unexplained_errors"] and s["findings"] is not None
+    lines = [
+        f"sweep of the installed torch package: {'PASS' if ok else 'FAIL'}",
+        f"- files: {s['files']:,} .py; check -j{s['jobs']} --no-cache: {s['seconds']:.1f}s wall, peak RSS {s['rss_mib']:.0f} MiB",
+        f"- findings: {s['findings']} ({' '.join(f'{k}:{v}' for k, v in s['by_code'].items()) or 'none'})",
+        f"- TRP900: {s['trp900']}; tracebacks: {s['tracebacks']}; internal errors: {s['internal_errors']}",
+        f"- files this Python cannot parse either (reported as errors, exit 2): {s['unparseable']}"
+        + "".join(f"\n  - {ln.split('error: ', 1)[1]}" for ln in s["error_lines"] if ln not in s["unexplained_errors"]),
+    ]
+    for ln in s["unexplained_errors"]:
+        lines.append(f"- UNEXPLAINED: {ln}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="1 run per measurement instead of 3")
+    ap.add_argument("-n", "--runs", type=int, default=None, help="runs per measurement (median); default 3")
+    ap.add_argument("--corpus", action="append", choices=CORPORA,
+                    help="only these corpora (repeatable; default: torch-sample and pip)")
+    ap.add_argument("--all", action="store_true", help="every corpus, the whole torch package included")
+    ap.add_argument("--no-torchfix", action="store_true", help="skip the TorchFix venv and measurement")
+    ap.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
+    ap.add_argument("--sweep", action="store_true", help="robustness sweep over the installed torch package only")
+    ap.add_argument("--json", type=Path, help="also write the raw results to this file")
+    args = ap.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    info = machine_info()
+
+    if args.sweep:
+        s = sweep()
+        text = fmt_sweep(s)
+        print(text)
+        if args.record:
+            _record(f"## {stamp} — sweep\n\n{info}\n\n{text}\n")
+        if args.json:
+            args.json.write_text(json.dumps(s, indent=1))
+        return 0 if s["trp900"] == 0 and s["tracebacks"] == 0 and not s["unexplained_errors"] else 1
+
+    names = list(CORPORA) if args.all else (args.corpus or list(DEFAULT_CORPORA))
+    roots = {}
+    for name in names:
+        if name == "torch-sample":
+            roots[name] = build_torch_corpus(name, SAMPLE_SIZE)
+        elif name == "torch-all":
+            roots[name] = build_torch_corpus(name, None)
+        else:
+            try:
+                roots[name] = build_pip_corpus()
+            except RuntimeError as exc:
+                log(f"pip corpus unavailable, skipped: {exc}")
+    flake8_bin = ensure_venv("flake8", flake8_pins(), "flake8")
+    if flake8_bin is not None:
+        version = subprocess.run([str(flake8_bin / "flake8"), "--version"], capture_output=True, text=True).stdout
+        if "torchlint" in version:
+            log("bench/.venvs/flake8 sees torchlint-repro: not a baseline, skipped")
+            flake8_bin = None
+    torchfix_bin = None
+    if not args.no_torchfix:
+        torchfix_bin = ensure_venv("torchfix", [TORCHFIX, *flake8_pins()], "torchfix")
+    results = []
+    t0 = time.perf_counter()
+    for name, root in roots.items():
+        results.append(measure_corpus(name, root, runs, flake8_bin, torchfix_bin))
+    table = fmt_table(results, runs)
+    notes = [
+        f"Runs: median of {runs}; every command a fresh process on one core (-j1), python start-up included; "
+        f"bench took {time.perf_counter() - t0:.0f}s.",
+        "flake8 +TorchFix is measured once (the first run), not a median.",
+        "flake8 alone: bench/.venvs/flake8 (same flake8/pycodestyle/pyflakes/mccabe, no torchlint-repro); "
+        "flake8 +TRP: the project venv, cold = fresh TORCHLINT_CACHE_DIR; TorchFix: bench/.venvs/torchfix"
+        + ("" if torchfix_bin else " (unavailable: skipped)") + ".",
+        "plugin added = flake8 +TRP (cold) - flake8 alone; budgets report, they do not gate.",
+        "(*) an explicit `--select TRP` also turns on the off-by-default TRP102/TRP204 (flake8's rule: an explicit "
+        "select beats the plugin's extended default ignore), as `check --select TRP` does.",
+    ]
+    print(info)
+    print()
+    print(table)
+    print()
+    print("\n".join(notes))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    if args.record:
+        _record(f"## {stamp} — benchmark\n\n{info}\n\n{table}\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+    return 0
+
+
+def _record(section: str) -> None:
+    head = "# torchlint-repro benchmark results\n\nAppended by `python bench/run.py --record` (see bench/run.py).\n\n"
+    old = RESULTS.read_text() if RESULTS.exists() else head
+    RESULTS.write_text(old.rstrip("\n") + "\n\n" + section)
+    log(f"recorded in {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
