@@ -3,7 +3,9 @@ that TRP303-TRP307 read at the end of each entry point."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
+from . import names as N
 from .context import EMPTY, Event
 from .paths import matchable
 from .state import State
@@ -214,9 +216,46 @@ class LoadsMixin:
                           why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
                               f"but the state_dict{where} came from the plain model")
             return
-        diffs = [d for s in saved if (d := _arch_diff(s, m, sig)) is not None]
+        diffs = [d for s in saved if (d := _arch_diff(s, m, sig)) is not None
+                 and not self._same_layout(s.get("cls"), m.cls)]
         if diffs and len(diffs) == len(saved):
             self._emit_at("arch_mismatch", line, col, name=call["receiver"], why=diffs[0] + _where(saved[0]))
+
+    def _same_layout(self, saved_cls: str | None, loaded_cls: str | None) -> bool:
+        """Two different classes that build the same layers (a subclass that adds a method, the knowledge
+        distillation tutorial's twin networks) load each other's weights: not a mismatch."""
+        if not saved_cls or not loaded_cls or saved_cls.rsplit(".", 1)[-1] == loaded_cls.rsplit(".", 1)[-1]:
+            return False
+        a, b = self._layout(saved_cls), self._layout(loaded_cls)
+        return a is not None and a == b
+
+    def _layout(self, cls: str, depth: int = 0):
+        """The layers a class builds (torch.nn layer names with their literal arguments, own and inherited)."""
+        if self.project is None or depth > 6:
+            return None
+        hit = self.project.class_facts(cls, self.root_ctx.here)
+        if hit is None:
+            return None
+        facts, rec = hit
+        layers = []
+        for ctor, kw in facts["ctors"]:
+            layer = N.torch_nn_layer(ctor)
+            if layer is not None:
+                layers.append((layer, tuple(sorted((k, repr(v)) for k, v in kw.items()))))
+            elif self.project.is_module_class(ctor, str(Path(rec.path).parent)):
+                sub = self._layout(ctor, depth + 1)
+                if sub is None:
+                    return None
+                layers.extend(sub)
+        for b in facts["bases"]:
+            if b.startswith("?"):
+                return None
+            if b not in N.MODULE_BASES and self.project.is_module_class(b, str(Path(rec.path).parent)):
+                sub = self._layout(b, depth + 1)
+                if sub is None:
+                    return None
+                layers.extend(sub)
+        return sorted(layers)
 
     def _signature(self, cls: str | None) -> tuple[list, dict] | None:
         if not cls or self.project is None:

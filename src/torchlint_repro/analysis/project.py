@@ -148,6 +148,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             if q is None:
                 continue
             kw = {k.arg: _literal(k.value) for k in sub.keywords if k.arg}
+            kw.update((f"#{i}", _literal(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
             ctors.append([q, kw])
         elif isinstance(sub, ast.Assign):
             # self.x = something_unresolvable(...): a submodule we cannot see into
