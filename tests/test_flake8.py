@@ -376,3 +376,18 @@ def test_listed_library_seed_counts_inside_a_project_helper(seed_project, tmp_pa
     assert flake8("--trp-seed-functions", "somelib.seed_all", "direct.py", cwd=seed_project, cache=cache).stdout == ""
     via_helper = flake8("--trp-seed-functions", "somelib.seed_all", "train.py", cwd=seed_project, cache=cache)
     assert via_helper.stdout == ""
+
+
+def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path):
+    """The listed name is what counts, not a name that looks like seeding: `rng.fix_all` seeds when listed."""
+    cache = tmp_path / "c"
+    (seed_project / "mypkg" / "seeding.py").write_text(SEEDING.replace("from somelib import seed_all", "from rng import fix_all")
+                                                       .replace("seed_all(seed)", "fix_all(seed)"))
+    unlisted = flake8("train.py", cwd=seed_project, cache=cache)
+    assert keys(findings(unlisted.stdout)) == [(7, 9, "TRP101")]
+    listed = flake8("--trp-seed-functions", "rng.fix_all", "train.py", cwd=seed_project, cache=cache)
+    assert listed.stdout == ""
+    with open(seed_project / "pyproject.toml", "a") as fh:
+        fh.write('\n[tool.torchlint-repro]\nseed-functions = ["rng.fix_all"]\n')
+    cli = check("train.py", cwd=seed_project, cache=cache)
+    assert cli.returncode == 0 and cli.stdout == ""

@@ -490,6 +490,8 @@ class CallsMixin:
             return cache[key]
         tree = self.project.module_tree(path) if self.project else None
         ctx = ModuleCtx(path, tree, self.project, linted=False) if tree is not None else None
+        if ctx is not None:
+            ctx.seed_funcs = self.seed_funcs
         cache[key] = ctx
         return ctx
 

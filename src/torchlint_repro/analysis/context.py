@@ -80,6 +80,7 @@ class ModuleCtx:
             or "/tests/" in (path or "").replace("\\", "/")
         self.argparse: dict[str, str] = {}
         self.constants: dict[str, str] = _module_constants(tree, self.imports)
+        self.seed_funcs: frozenset[str] = frozenset()  # listed by the user (settings); set by the Walker
         self._relevant: set[str] | None = None
         self._strong: set[str] | None = None
         self.argparse = _argparse_defaults(tree)

@@ -70,8 +70,9 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                     else:
                         q = ctx.resolve(f)
                         hit = (q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
-                                                  or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q))) \
-                            if strong else _relevant_q(q)
+                                                  or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
+                                                  or q in ctx.seed_funcs)) \
+                            if strong else (_relevant_q(q) or q in ctx.seed_funcs)
                 elif isinstance(f, ast.Name):
                     if f.id in params and not strong:
                         hit = True
@@ -86,11 +87,11 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                         if strong:
                             hit = q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
                                                      or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
-                                                     or q.startswith(("torch.nn.", "torch.multiprocessing."))
+                                                     or q in ctx.seed_funcs or q.startswith(("torch.nn.", "torch.multiprocessing."))
                                                      or (ctx.project is not None
                                                          and ctx.project.is_module_class(q, ctx.here)))
                         else:
-                            hit = _relevant_q(q) or (q is not None and ctx.project is not None
+                            hit = _relevant_q(q) or q in ctx.seed_funcs or (q is not None and ctx.project is not None
                                                      and ctx.project.locate(q, ctx.here) is not None)
                 elif isinstance(f, ast.Call):
                     hit = not strong

@@ -87,6 +87,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.spawned: list[tuple[ModuleCtx, ast.FunctionDef]] = []
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
+        ctx.seed_funcs = self.seed_funcs
         self._save_sites: list[dict] | None = None
         self._memo: dict = {}
         self.total_steps = 0
