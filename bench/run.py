@@ -37,7 +37,8 @@ What is measured, each as the wall time of a fresh process (python start-up incl
   installed.
 
 flake8 always runs with ``--isolated`` (no configuration file of the corpus counts) and ``-j1``.
-Peak memory is the child's ``ru_maxrss`` from ``os.wait4`` (each command is its own child).
+Peak memory is the command's ``ru_maxrss``, read by a small launcher process (see ``run_cmd``: the
+bench's own memory must not leak into the children's figures).
 """
 from __future__ import annotations
 
@@ -123,7 +124,10 @@ def _write_root(root: Path, note: str) -> None:
 
 
 def build_torch_corpus(name: str, sample: int | None) -> Path:
-    import torch as _t  # noqa: F401 - only to name the version in the marker; cheap next to copying
+    # never import torch here: every child's ru_maxrss starts from this process's peak (see run_cmd)
+    from importlib.metadata import version as _version
+
+    torch_version = _version("torch")
 
     root = CORPUS / name
     src = torch_dir()
@@ -131,9 +135,9 @@ def build_torch_corpus(name: str, sample: int | None) -> Path:
     if sample:
         rels = deterministic_sample(rels, sample)
     marker = root / ".bench-corpus.json"
-    want = {"torch": str(src), "version": _t.__version__, "files": len(rels),
+    want = {"torch": str(src), "version": torch_version, "files": len(rels),
             "digest": hashlib.sha256("\n".join(rels).encode()).hexdigest()}
-    note = f"{'sample of ' + str(sample) + ' files of ' if sample else ''}torch {_t.__version__}"
+    note = f"{'sample of ' + str(sample) + ' files of ' if sample else ''}torch {torch_version}"
     if marker.is_file() and json.loads(marker.read_text()) == want:
         _write_root(root, note)
         return root
@@ -236,19 +240,34 @@ class Run:
         self.seconds, self.rss_kib, self.stdout, self.stderr, self.code = seconds, rss_kib, stdout, stderr, code
 
 
-def run_cmd(cmd: list[str], cwd: Path, env: dict | None = None, stdin: str | None = None) -> Run:
-    """Run ``cmd`` as one child; wall time and the child's peak RSS (its own ``os.wait4`` rusage)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+# The child's peak RSS cannot be read by this process: on Linux a child's ru_maxrss starts from the
+# high-water mark of the memory image it was forked (or vforked) from, i.e. from this process's peak.
+# A tiny launcher (a fresh `python -S`, ~10 MiB) runs the command and reports its RUSAGE_CHILDREN
+# peak and wall time, so the floor is the launcher's, not the bench's.
+LAUNCHER = r"""
+import json, os, resource, subprocess, sys, time
+out = sys.argv[1]
+t0 = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+seconds = time.perf_counter() - t0
+with open(out, "w") as fh:
+    json.dump({"seconds": seconds, "maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "code": code}, fh)
+"""
+
+
+def run_cmd(cmd: list[str], cwd: Path, env: dict | None = None) -> Run:
+    """Run ``cmd`` as one child (through LAUNCHER): its wall time, peak RSS, output and exit code."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(suffix=".json", delete=False) as res:
+        res.close()
+        subprocess.run([str(PY), "-S", "-c", LAUNCHER, res.name, *cmd], cwd=cwd, env=env, stdout=out, stderr=err,
+                       stdin=subprocess.DEVNULL, check=False)
+        m = json.loads(Path(res.name).read_text())
+        os.unlink(res.name)
         out.seek(0)
         err.seek(0)
-        return Run(seconds, usage.ru_maxrss, out.read().decode("utf-8", "replace"),
-                   err.read().decode("utf-8", "replace"), proc.returncode)
+        return Run(m["seconds"], m["maxrss"], out.read().decode("utf-8", "replace"),
+                   err.read().decode("utf-8", "replace"), m["code"])
 
 
 PARSE_SCRIPT = r"""
@@ -633,7 +652,7 @@ def main(argv: list[str] | None = None) -> int:
         "flake8 +TorchFix is measured once (the first run), not a median.",
         "flake8 alone: bench/.venvs/flake8 (same flake8/pycodestyle/pyflakes/mccabe, no torchlint-repro); "
         "flake8 +TRP: the project venv, cold = fresh TORCHLINT_CACHE_DIR; TorchFix: bench/.venvs/torchfix"
-        + ("" if torchfix_bin else " (unavailable: skipped)") + ".",
+        + ("" if torchfix_bin else " (not measured: --no-torchfix)" if args.no_torchfix else " (unavailable: skipped)") + ".",
         "plugin added = flake8 +TRP (cold) - flake8 alone; budgets report, they do not gate.",
         "(*) an explicit `--select TRP` also turns on the off-by-default TRP102/TRP204 (flake8's rule: an explicit "
         "select beats the plugin's extended default ignore), as `check --select TRP` does.",
