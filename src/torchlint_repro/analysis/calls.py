@@ -489,9 +489,7 @@ class CallsMixin:
         if key in cache:
             return cache[key]
         tree = self.project.module_tree(path) if self.project else None
-        ctx = ModuleCtx(path, tree, self.project, linted=False) if tree is not None else None
-        if ctx is not None:
-            ctx.seed_funcs = self.seed_funcs
+        ctx = ModuleCtx(path, tree, self.project, linted=False, seed_funcs=self.seed_funcs) if tree is not None else None
         cache[key] = ctx
         return ctx
 

@@ -56,9 +56,25 @@ class FileFacts:
         return [e for e in self.events if e.kind == kind]
 
 
+class _Summary:
+    """What a module's tree says once, whoever walks it: imports, constants, argparse defaults and which
+    of its functions are relevant. Shared by every ModuleCtx of the same (path, content) in a process,
+    so a module reached from a hundred linted files is summarised once, not a hundred times."""
+
+    __slots__ = ("imports", "constants", "argparse", "relevant", "strong")
+
+    def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
+        self.imports = N.ImportMap.from_tree(tree, module, is_package)
+        self.constants: dict[str, str] = _module_constants(tree, self.imports)
+        self.argparse: dict[str, str] = _argparse_defaults(tree)
+        self.relevant: set[str] | None = None
+        self.strong: set[str] | None = None
+
+
 class ModuleCtx:
     def __init__(self, path: str | None, tree: ast.Module, project: Project | None, linted: bool,
-                 module: str | None = None, is_package: bool = False) -> None:
+                 module: str | None = None, is_package: bool = False,
+                 seed_funcs: frozenset[str] = frozenset()) -> None:
         self.path = path
         self.tree = tree
         self.project = project
@@ -69,7 +85,14 @@ class ModuleCtx:
             else:
                 module = Path(path).stem if path else "__main__"
         self.module = module
-        self.imports = N.ImportMap.from_tree(tree, module, is_package)
+        # listed by the user (settings): they make a helper relevant, so they are part of the summary's key
+        self.seed_funcs = seed_funcs
+        summary = project.summary_for(path, tree, module, is_package, seed_funcs) if project is not None and path \
+            else None
+        self._summary = summary if summary is not None else _Summary(tree, module, is_package)
+        self.imports = self._summary.imports
+        self.constants = self._summary.constants
+        self.argparse = self._summary.argparse
         self.here = str(Path(path).resolve().parent) if path else None
         self.functions: dict[str, ast.FunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}
@@ -78,32 +101,26 @@ class ModuleCtx:
         name = Path(path).name if path else ""
         self.is_test_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" \
             or "/tests/" in (path or "").replace("\\", "/")
-        self.argparse: dict[str, str] = {}
-        self.constants: dict[str, str] = _module_constants(tree, self.imports)
-        self.seed_funcs: frozenset[str] = frozenset()  # listed by the user (settings); set by the Walker
-        self._relevant: set[str] | None = None
-        self._strong: set[str] | None = None
-        self.argparse = _argparse_defaults(tree)
 
     def strongly_relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
         """Does ``fn`` (transitively in this module) set a mode, seed, load or save, or open an inference region?
         Methods of models are walked only then: a model's ``forward`` helpers change nothing we track."""
-        if self._strong is None:
+        if self._summary.strong is None:
             from .relevance import _relevance
 
-            self._strong = _relevance(self, strong=True)
+            self._summary.strong = _relevance(self, strong=True)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return key in self._strong
+        return key in self._summary.strong
 
     def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
         """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,
         a grad mode or a checkpoint (most of a library) are not walked: calling them changes nothing."""
-        if self._relevant is None:
+        if self._summary.relevant is None:
             from .relevance import _relevance
 
-            self._relevant = _relevance(self)
+            self._summary.relevant = _relevance(self)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return key in self._relevant or key not in self._known_funcs or self.strongly_relevant(fn, cls)
+        return key in self._summary.relevant or key not in self._known_funcs or self.strongly_relevant(fn, cls)
 
     @functools.cached_property
     def _known_funcs(self) -> set[str]:

@@ -181,6 +181,7 @@ class Project:
     _memo: dict[tuple, Any] = field(default_factory=dict)
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
+    _summaries: dict[str, tuple[tuple, Any]] = field(default_factory=dict)
     _trees: "collections.OrderedDict[str, ast.Module]" = field(default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
@@ -292,6 +293,25 @@ class Project:
                 return None
         self._remember_tree(path, tree)
         return tree
+
+    def summary_for(self, path: str, tree: ast.Module, module: str, is_package: bool, seed_funcs: frozenset):
+        """The shared summary (imports, constants, relevance...) of the module at ``path`` as its current
+        content says; None when the module has no record (unreadable): the caller summarises it alone."""
+        from .context import _Summary
+
+        key = os.path.abspath(path)
+        rec = self._records.get(key)
+        if rec is None:
+            rec = self._records.get(str(Path(path).resolve()))
+        if rec is None:
+            return None
+        ident = (rec.digest, module, is_package, seed_funcs)
+        hit = self._summaries.get(key)
+        if hit is not None and hit[0] == ident:
+            return hit[1]
+        summary = _Summary(tree, module, is_package)
+        self._summaries[key] = (ident, summary)
+        return summary
 
     def record_for_module(self, dotted: str, from_dir: str | None = None) -> ModuleRecord | None:
         path = self.find_module(dotted, from_dir)

@@ -87,7 +87,6 @@ class Walker(CallsMixin, LoadsMixin):
         self.spawned: list[tuple[ModuleCtx, ast.FunctionDef]] = []
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
-        ctx.seed_funcs = self.seed_funcs
         self._save_sites: list[dict] | None = None
         self._memo: dict = {}
         self.total_steps = 0
@@ -885,13 +884,13 @@ def analyze_module(source: str, tree: ast.Module, path: str | None, settings: Se
                 module, _ = project.module_name(resolved)
                 if not Path(resolved).is_file() or not resolved.endswith(".py"):
                     project.in_memory[module] = resolved
-            ctx = ModuleCtx(path, tree, project, linted=True)
+            ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
             walker = Walker(ctx, settings)
             walker.run()
         deps.pop(str(Path(path).resolve()), None)
         project.last_deps = deps
     else:
-        ctx = ModuleCtx(path, tree, None, linted=True)
+        ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
         walker = Walker(ctx, settings)
         walker.run()
     return FileFacts(path, list(walker.events.values()), settings)
@@ -899,7 +898,7 @@ def analyze_module(source: str, tree: ast.Module, path: str | None, settings: Se
 
 def collect_saves(project: Project, path: str, tree: ast.Module) -> list[dict]:
     """The torch.save sites of one project file (for the index), found by walking it like a lint."""
-    ctx = ModuleCtx(path, tree, project, linted=True)
+    ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(project.settings.seed_functions))
     walker = Walker(ctx, project.settings, collect_saves=True)
     walker._save_sites = []  # saves never need other saves: no recursion into the project scan
     try:
