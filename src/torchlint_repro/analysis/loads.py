@@ -132,6 +132,7 @@ class LoadsMixin:
         saves = None
         for call in self.load_calls:
             line, col = call["line"], call["col"]
+            in_memory: list[dict] = []  # state_dicts taken in this run: compared together (any may be the one)
             for v in call["src"]:
                 if isinstance(v, Loaded) and not v.stripped:
                     if v.site in self.checked_loads or any(isinstance(x, LoadedItem) and x.loaded.site == v.site
@@ -163,15 +164,16 @@ class LoadsMixin:
                     if entries and len(entries) == len(match):
                         self._compare_saved(call, entries, line, col, v.stripped)
                 elif isinstance(v, StateDict) and not v.stripped:
-                    self._compare_saved(call, [{"cls": v.cls, "args": [list(a) for a in v.args],
-                                                "prefixed": v.prefixed, "file": None, "line": None}],
-                                        line, col, False)
+                    in_memory.append({"cls": v.cls, "args": [list(a) for a in v.args],
+                                      "prefixed": v.prefixed, "file": None, "line": None})
                 elif isinstance(v, DictVal) and len(v.keys) > 1 and not any(
                         isinstance(x, StateDict) for _, vals in v.entries for x in vals) is False:
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
                     if sd_keys and any(_checkpoint_key(k) for k in v.keys):
                         self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
                                       why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}")
+            if in_memory:
+                self._compare_saved(call, in_memory, line, col, False)
         # strict=False results assigned and never read
         # (handled through nonstrict_ignored for discarded calls in s_Expr)
         for site, info in self.load_results.items():
@@ -202,24 +204,30 @@ class LoadsMixin:
         models = call["models"]
         if not models:
             return
-        m = models[0]
-        sig = self._signature(m.cls)
-        if not stripped and all(s.get("prefixed") for s in saved) and not m.wrapped:
+        # Several values may reach the call (branches, callers): report only when no model that may be
+        # loaded into fits any state_dict that may be loaded (`if isinstance(model, A): sd = A().state_dict()`).
+        if not stripped and all(s.get("prefixed") for s in saved) and not any(mm.wrapped for mm in models):
             where = _where(saved[0])
             self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
                           why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
                               f"with 'module.' and `{call['receiver']}` is not wrapped")
             return
-        if all(s.get("prefixed") is False for s in saved) and m.wrapped:
+        if all(s.get("prefixed") is False for s in saved) and all(mm.wrapped for mm in models):
             where = _where(saved[0])
             self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
                           why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
                               f"but the state_dict{where} came from the plain model")
             return
-        diffs = [d for s in saved if (d := _arch_diff(s, m, sig)) is not None
-                 and not self._same_layout(s.get("cls"), m.cls)]
-        if diffs and len(diffs) == len(saved):
-            self._emit_at("arch_mismatch", line, col, name=call["receiver"], why=diffs[0] + _where(saved[0]))
+        first: list[str] = []
+        for mm in models:
+            sig = self._signature(mm.cls)
+            diffs = [d for s in saved if (d := _arch_diff(s, mm, sig)) is not None
+                     and not self._same_layout(s.get("cls"), mm.cls)]
+            if len(diffs) < len(saved):
+                return  # this model may take one of these state_dicts
+            first = first or diffs
+        if first:
+            self._emit_at("arch_mismatch", line, col, name=call["receiver"], why=first[0] + _where(saved[0]))
 
     def _same_layout(self, saved_cls: str | None, loaded_cls: str | None) -> bool:
         """Two different classes that build the same layers (a subclass that adds a method, the knowledge
