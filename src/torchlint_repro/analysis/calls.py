@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-from pathlib import Path
+import functools
+import os
 from typing import Iterable
 
 from . import names as N
@@ -63,6 +64,11 @@ from .values import (
     Str,
     TupleVal,
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def _real(path: str) -> str:
+    return os.path.realpath(path)
 
 
 class CallsMixin:
@@ -479,18 +485,17 @@ class CallsMixin:
                     return r
         return None
 
-    _ctx_cache: dict = {}
-
     def _ctx_for_path(self, path: str) -> ModuleCtx | None:
-        if self.root_ctx.path and Path(path).resolve() == Path(self.root_ctx.path).resolve():
-            return self.root_ctx
-        key = path
+        """The ModuleCtx of another project file. Pinned for this walker's life (memo keys hold its nodes);
+        shared with later walkers through the project's small LRU."""
         cache = self.__dict__.setdefault("_ctxs", {})
-        if key in cache:
-            return cache[key]
-        tree = self.project.module_tree(path) if self.project else None
-        ctx = ModuleCtx(path, tree, self.project, linted=False, seed_funcs=self.seed_funcs) if tree is not None else None
-        cache[key] = ctx
+        if path in cache:
+            return cache[path]
+        if self.root_ctx.path and _real(path) == _real(self.root_ctx.path):
+            ctx = self.root_ctx
+        else:
+            ctx = self.project.module_ctx(path, self.seed_funcs) if self.project else None
+        cache[path] = ctx
         return ctx
 
     # ------------------------------------------------------------------ constructing models

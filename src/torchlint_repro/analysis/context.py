@@ -10,7 +10,7 @@ from ..config import Settings
 from . import names as N
 from .project import Project
 from .relevance import _argparse_defaults
-from .syntax import _module_constants
+from .syntax import _attrs_mode_changed_outside_init, _module_constants
 
 EMPTY: frozenset = frozenset()
 MAX_DEPTH = 6  # nested calls walked in place
@@ -61,7 +61,7 @@ class _Summary:
     of its functions are relevant. Shared by every ModuleCtx of the same (path, content) in a process,
     so a module reached from a hundred linted files is summarised once, not a hundred times."""
 
-    __slots__ = ("imports", "constants", "argparse", "relevant", "strong")
+    __slots__ = ("imports", "constants", "argparse", "relevant", "strong", "saving", "mode_changed")
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
         self.imports = N.ImportMap.from_tree(tree, module, is_package)
@@ -69,6 +69,8 @@ class _Summary:
         self.argparse: dict[str, str] = _argparse_defaults(tree)
         self.relevant: set[str] | None = None
         self.strong: set[str] | None = None
+        self.saving: set[str] | None = None
+        self.mode_changed: dict[str, set[str]] = {}
 
 
 class ModuleCtx:
@@ -111,6 +113,20 @@ class ModuleCtx:
             self._summary.strong = _relevance(self, strong=True)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
         return key in self._summary.strong
+
+    def may_save(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+        """May ``fn`` (transitively in this module) save a checkpoint? See ``_save_relevance``."""
+        if self._summary.saving is None:
+            from .relevance import _save_relevance
+
+            self._summary.saving = _save_relevance(self)
+        return (f"{cls.name}.{fn.name}" if cls is not None else fn.name) in self._summary.saving
+
+    def attrs_mode_changed_outside_init(self, cls: ast.ClassDef) -> set[str]:
+        hit = self._summary.mode_changed.get(cls.name)
+        if hit is None:
+            hit = self._summary.mode_changed[cls.name] = _attrs_mode_changed_outside_init(cls)
+        return hit
 
     def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
         """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,

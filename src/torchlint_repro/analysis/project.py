@@ -25,7 +25,8 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
-TREE_CACHE_SIZE = 8  # parsed modules kept per process (a tree costs ~10 KB per line)
+TREE_CACHE_SIZE = 2  # whole syntax trees kept per process (~1 KB per line): a hand-over, not a store
+CTX_CACHE_SIZE = 32  # other modules kept ready to walk, their unwalked function bodies dropped
 YES, NO, MAYBE = "yes", "no", "maybe"
 
 
@@ -182,6 +183,7 @@ class Project:
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
     _summaries: dict[str, tuple[tuple, Any]] = field(default_factory=dict)
+    _ctxs: "collections.OrderedDict[tuple, Any]" = field(default_factory=lambda: collections.OrderedDict())
     _trees: "collections.OrderedDict[str, ast.Module]" = field(default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
@@ -279,20 +281,47 @@ class Project:
         while len(self._trees) > TREE_CACHE_SIZE:
             self._trees.popitem(last=False)
 
-    def module_tree(self, path: str) -> ast.Module | None:
+    def module_tree(self, path: str, take: bool = False) -> ast.Module | None:
+        """The syntax tree of a project file. ``take`` hands the cached tree over (it will be changed)."""
         rec = self.record_for_path(path)
         if rec is None:
             return None
         if rec.tree is not None:
             return rec.tree
-        tree = self._trees.get(path)
+        tree = self._trees.pop(path, None) if take else self._trees.get(path)
         if tree is None:
             try:
                 tree = ast.parse(Path(path).read_text(encoding="utf-8"))
             except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
                 return None
-        self._remember_tree(path, tree)
+        if not take:
+            self._remember_tree(path, tree)
         return tree
+
+    def module_ctx(self, path: str, seed_funcs: frozenset):
+        """A ModuleCtx for another project file (not the one linted), from an LRU. Its tree keeps only the
+        bodies of the functions a walk can enter (the strongly relevant ones, see ``_inline``): a library
+        module reached from every file costs the few functions that matter, not its whole tree."""
+        from .context import ModuleCtx
+
+        rec = self.record_for_path(path)
+        if rec is None:
+            return None
+        key = (path, rec.digest, seed_funcs)
+        ctx = self._ctxs.get(key)
+        if ctx is not None:
+            self._ctxs.move_to_end(key)
+            return ctx
+        tree = self.module_tree(path, take=True)
+        if tree is None:
+            return None
+        ctx = ModuleCtx(path, tree, self, linted=False, seed_funcs=seed_funcs)
+        if rec.tree is None:  # a tree of our own (not an in-memory module's, which others may read)
+            _strip_unwalked(ctx)
+        self._ctxs[key] = ctx
+        while len(self._ctxs) > CTX_CACHE_SIZE:
+            self._ctxs.popitem(last=False)
+        return ctx
 
     def summary_for(self, path: str, tree: ast.Module, module: str, is_package: bool, seed_funcs: frozenset):
         """The shared summary (imports, constants, relevance...) of the module at ``path`` as its current
@@ -558,6 +587,21 @@ class Project:
 
     def deps_valid(self, deps: dict[str, str]) -> bool:
         return self._deps_valid(deps)
+
+
+def _strip_unwalked(ctx) -> None:
+    """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
+    enters (not strongly relevant), after its summary was taken from the whole tree."""
+    def stub(fn: ast.AST) -> list[ast.stmt]:
+        return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)]
+
+    for fn in ctx.functions.values():
+        if not ctx.strongly_relevant(fn, None):
+            fn.body = stub(fn)
+    for cls in ctx.classes.values():
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.strongly_relevant(item, cls):
+                item.body = stub(item)
 
 
 def _unreadable_class(project: "Project", q: str, here: str | None) -> bool:

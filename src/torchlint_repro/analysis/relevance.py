@@ -113,3 +113,44 @@ def _relevant_q(q: str | None) -> bool:
     if not q:
         return False
     return q.split(".", 1)[0] in RELEVANT_ROOTS or q.startswith("numpy.random.") or q in N.SEED_CALLS
+
+
+def _save_relevance(ctx: ModuleCtx) -> set[str]:
+    """Functions and methods of a module that may save a checkpoint: they call something named like a save
+    (``torch.save``, ``save_checkpoint``, ``accelerator.save``), directly or through the module's other
+    functions. The save-site scan walks only these (and the module level): a file is a candidate for the
+    scan by the same test on its text."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
+    for cname, c in ctx.classes.items():
+        for item in c.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                units.append((f"{cname}.{item.name}", item, c))
+    for key, fn, cls in units:
+        out: set[str] = set()
+        for sub in ast.walk(fn):
+            if not isinstance(sub, ast.Call):
+                continue
+            f = sub.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+            if "save" in name.lower():
+                direct.add(key)
+                break
+            if isinstance(f, ast.Name):
+                out.add(f.id)
+                if f.id in ctx.classes:
+                    out.add(f"{f.id}.__init__")
+            elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") \
+                    and cls is not None:
+                out.add(f"{cls.name}.{f.attr}")
+        calls[key] = out
+    relevant = set(direct)
+    changed = True
+    while changed:
+        changed = False
+        for key, out in calls.items():
+            if key not in relevant and out & relevant:
+                relevant.add(key)
+                changed = True
+    return relevant

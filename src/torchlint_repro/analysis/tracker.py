@@ -37,7 +37,6 @@ from .paths import path_template
 from .project import MAYBE, Project, project_for
 from .state import State, join, join_all
 from .syntax import (
-    _attrs_mode_changed_outside_init,
     _call_func,
     _called_names,
     _const_truth,
@@ -129,6 +128,8 @@ class Walker(CallsMixin, LoadsMixin):
         for fctx, fn, cls in pending:
             if (fctx.path or "", self._fname(fn, cls)) in self.reached or not fctx.relevant(fn, cls):
                 continue
+            if self.collect_saves and not fctx.may_save(fn, cls):
+                continue  # the save-site scan: only what may reach a save
             if cls is not None and self._class_is_module(fctx, cls) and not fctx.strongly_relevant(fn, cls):
                 continue  # a model's own forward helpers: nothing to judge
             self._root(lambda fctx=fctx, fn=fn, cls=cls: self._walk_function_root(fctx, fn, cls))
@@ -207,7 +208,7 @@ class Walker(CallsMixin, LoadsMixin):
             return
         finally:
             self.mute -= 1
-        changed = _attrs_mode_changed_outside_init(cls)
+        changed = ctx.attrs_mode_changed_outside_init(cls)
         for (obj, attr), vals in sub.attrs.items():
             if obj != inst_id:
                 continue
