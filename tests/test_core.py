@@ -234,3 +234,39 @@ def test_spawned_worker_starts_unseeded() -> None:
             torch.manual_seed(0)
             mp.spawn(worker, nprocs=1)
     """) == [("unseeded_build", 5, 8, "no")]
+
+
+def test_other_modules_keep_only_the_bodies_a_walk_can_enter(tmp_path: Path) -> None:
+    """A module reached from the linted file is kept without its module level and with the bodies of
+    functions that set no mode, seed, load or save dropped; the walk through it still sees the seed."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "helpers.py").write_text(textwrap.dedent("""\
+        import torch
+
+        TABLE = {"a": 1, "b": 2}
+
+        def seed_all(n):
+            torch.manual_seed(n)
+
+        def plain(x):
+            return [x, x, x]
+        """))
+    train = tmp_path / "train.py"
+    train.write_text("import torch.nn as nn\nfrom helpers import plain, seed_all\nseed_all(0)\nm = nn.Linear(2, 2)\n"
+                     "n = plain(1)\n")
+    reset_projects()
+    source = train.read_text()
+    facts = analyze_module(source, ast.parse(source), str(train), Settings(cache=False))
+    assert [e.kind for e in facts.events] == []
+    from torchlint_repro.analysis import project as P
+
+    ctxs = [c for c, _ in P._CTX_CACHE.values() if c.path.endswith("helpers.py")]
+    assert len(ctxs) == 1
+    ctx = ctxs[0]
+    assert ctx.tree.body == []
+    assert isinstance(ctx.functions["seed_all"].body[0], ast.Expr)
+    assert [type(s) for s in ctx.functions["plain"].body] == [ast.Pass]
+    # the linted file's own tree is never kept by the project once its lint is over
+    project = ctx.project
+    assert str(train) not in project._trees and str(train.resolve()) not in project._trees
+    reset_projects()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,7 +96,7 @@ class ModuleCtx:
         self.imports = self._summary.imports
         self.constants = self._summary.constants
         self.argparse = self._summary.argparse
-        self.here = str(Path(path).resolve().parent) if path else None
+        self.here = sys.intern(str(Path(path).resolve().parent)) if path else None  # a key of many memo entries
         self.functions: dict[str, ast.FunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         for node in tree.body:

@@ -25,8 +25,23 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
-TREE_CACHE_SIZE = 2  # whole syntax trees kept per process (~1 KB per line): a hand-over, not a store
-CTX_CACHE_SIZE = 32  # other modules kept ready to walk, their unwalked function bodies dropped
+TREE_CACHE_SIZE = 1  # whole syntax trees kept per process (~1 KB per line): a hand-over, not a store
+# other modules kept ready to walk (their unwalked function bodies dropped), counted in syntax nodes
+# (~270 bytes each), for the whole process (flake8 may see several project roots)
+CTX_CACHE_NODES = 12_000
+SUMMARY_CACHE_SIZE = 256  # module summaries (imports, constants, relevance: ~6 KB each) per project
+_CTX_CACHE: "collections.OrderedDict[tuple, tuple[Any, int]]" = collections.OrderedDict()
+_ctx_cache_total = 0
+
+
+def _ctx_cache_put(key: tuple, ctx) -> None:
+    global _ctx_cache_total
+    size = _n_nodes(ctx)
+    _CTX_CACHE[key] = (ctx, size)
+    _ctx_cache_total += size
+    while _ctx_cache_total > CTX_CACHE_NODES and len(_CTX_CACHE) > 1:
+        _, (_, old) = _CTX_CACHE.popitem(last=False)
+        _ctx_cache_total -= old
 YES, NO, MAYBE = "yes", "no", "maybe"
 
 
@@ -182,8 +197,7 @@ class Project:
     _memo: dict[tuple, Any] = field(default_factory=dict)
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
-    _summaries: dict[str, tuple[tuple, Any]] = field(default_factory=dict)
-    _ctxs: "collections.OrderedDict[tuple, Any]" = field(default_factory=lambda: collections.OrderedDict())
+    _summaries: "collections.OrderedDict[str, tuple[tuple, Any]]" = field(default_factory=lambda: collections.OrderedDict())
     _trees: "collections.OrderedDict[str, ast.Module]" = field(default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
@@ -246,6 +260,7 @@ class Project:
                 self._note(path, rec.digest)
             return rec
         rec = None
+        given = tree is not None  # the linted file's tree (flake8's): never kept past its lint
         try:
             data = source.encode("utf-8", "surrogatepass") if source is not None else Path(path).read_bytes()
         except OSError:
@@ -270,7 +285,7 @@ class Project:
         in_memory = source is not None and (not path.endswith(".py") or not os.path.isfile(path))
         rec = ModuleRecord(path, digest, facts, tree if in_memory else None)
         self._records[path] = rec
-        if tree is not None:
+        if tree is not None and not given:
             self._remember_tree(path, tree)
         self._note(path, digest)
         return rec
@@ -307,20 +322,18 @@ class Project:
         rec = self.record_for_path(path)
         if rec is None:
             return None
-        key = (path, rec.digest, seed_funcs)
-        ctx = self._ctxs.get(key)
-        if ctx is not None:
-            self._ctxs.move_to_end(key)
-            return ctx
+        key = (id(self), path, rec.digest, seed_funcs)
+        hit = _CTX_CACHE.get(key)
+        if hit is not None:
+            _CTX_CACHE.move_to_end(key)
+            return hit[0]
         tree = self.module_tree(path, take=True)
         if tree is None:
             return None
         ctx = ModuleCtx(path, tree, self, linted=False, seed_funcs=seed_funcs)
         if rec.tree is None:  # a tree of our own (not an in-memory module's, which others may read)
             _strip_unwalked(ctx)
-        self._ctxs[key] = ctx
-        while len(self._ctxs) > CTX_CACHE_SIZE:
-            self._ctxs.popitem(last=False)
+        _ctx_cache_put(key, ctx)
         return ctx
 
     def summary_for(self, path: str, tree: ast.Module, module: str, is_package: bool, seed_funcs: frozenset):
@@ -337,9 +350,13 @@ class Project:
         ident = (rec.digest, module, is_package, seed_funcs)
         hit = self._summaries.get(key)
         if hit is not None and hit[0] == ident:
+            self._summaries.move_to_end(key)
             return hit[1]
         summary = _Summary(tree, module, is_package)
         self._summaries[key] = (ident, summary)
+        self._summaries.move_to_end(key)
+        while len(self._summaries) > SUMMARY_CACHE_SIZE:
+            self._summaries.popitem(last=False)
         return summary
 
     def record_for_module(self, dotted: str, from_dir: str | None = None) -> ModuleRecord | None:
@@ -589,6 +606,11 @@ class Project:
         return self._deps_valid(deps)
 
 
+def _n_nodes(ctx) -> int:
+    """Syntax nodes a (stripped) ModuleCtx holds: its functions and classes."""
+    return sum(1 for top in (*ctx.functions.values(), *ctx.classes.values()) for _ in ast.walk(top))
+
+
 def _strip_unwalked(ctx) -> None:
     """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
     enters (not strongly relevant), after its summary was taken from the whole tree."""
@@ -602,6 +624,9 @@ def _strip_unwalked(ctx) -> None:
         for item in cls.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.strongly_relevant(item, cls):
                 item.body = stub(item)
+    # The module level of another file is never walked (its constants are in the summary): only the
+    # functions and classes collected above are kept (timm's model files hold thousand-line config dicts).
+    ctx.tree.body = []
 
 
 def _unreadable_class(project: "Project", q: str, here: str | None) -> bool:
@@ -681,4 +706,7 @@ def project_for(path: str | None, settings: Settings) -> Project | None:
 
 def reset_projects() -> None:
     """Forget in-process state (tests; long-lived processes after files changed)."""
+    global _ctx_cache_total
     _PROJECTS.clear()
+    _CTX_CACHE.clear()
+    _ctx_cache_total = 0
