@@ -16,7 +16,11 @@ Corpora (built once under bench/corpus/, which git ignores):
   configuration are the corpus's own and not this repository's.
 - ``torch-all``: every .py of the installed torch package, laid out the same way.
 - ``pip``: the sdists of pytorch-ignite (its ``examples/``: real training scripts), timm and accelerate,
-  fetched with ``pip download --no-deps --no-binary :all:`` (pinned versions), unpacked side by side.
+  fetched with ``pip download --no-deps --no-binary :all:`` (pinned versions), unpacked side by side:
+  three whole libraries (~290k lines, 25x pytorch/examples), the stress corpus.
+- ``examples``: the training scripts alone, the issue's pytorch/examples-sized corpus: the
+  ``examples/`` folder of the pytorch-ignite sdist above (CIFAR-10, MNIST, GANs, segmentation, ...:
+  ~50 scripts, ~8k lines) copied under a root of its own.
 
 What is measured, each as the wall time of a fresh process (python start-up included) on one core:
 
@@ -72,8 +76,8 @@ FLAKE8 = BIN / "flake8"
 SAMPLE_SIZE = 300
 PIP_SDISTS = ("pytorch-ignite==0.5.5", "timm==1.0.31", "accelerate==1.15.0")
 TORCHFIX = "torchfix==0.7.0"
-CORPORA = ("torch-sample", "pip", "torch-all")
-DEFAULT_CORPORA = ("torch-sample", "pip")  # torch-all: ~1.2M lines, about 45 minutes per run of every command
+CORPORA = ("examples", "torch-sample", "pip", "torch-all")
+DEFAULT_CORPORA = ("examples", "torch-sample", "pip")  # torch-all: ~1.2M lines, about 45 minutes per run of every command
 SKIP_DIRS = {".git", "__pycache__", ".torchlint_cache", ".tox", ".nox", ".eggs", ".venv", "venv", "build", "dist",
              "node_modules", "site-packages", "_build"}
 
@@ -178,6 +182,25 @@ def build_pip_corpus() -> Path:
                 tf.extractall(root, filter="data")
             except TypeError:  # Python without extraction filters
                 tf.extractall(root)  # noqa: S202 - a registry sdist we chose
+    marker.write_text(json.dumps(want))
+    return root
+
+
+def build_examples_corpus() -> Path:
+    pip_root = build_pip_corpus()
+    src = next(iter(sorted(pip_root.glob("pytorch_ignite-*/examples"))), None)
+    if src is None:
+        raise RuntimeError("the pytorch-ignite sdist has no examples/ folder")
+    root = CORPUS / "examples"
+    marker = root / ".bench-corpus.json"
+    want = {"from": src.relative_to(CORPUS).as_posix()}
+    if marker.is_file() and json.loads(marker.read_text()) == want:
+        _write_root(root, "the examples/ of " + src.parent.name)
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(src, root / "ignite-examples")
+    _write_root(root, "the examples/ of " + src.parent.name)
     marker.write_text(json.dumps(want))
     return root
 
@@ -629,9 +652,9 @@ def main(argv: list[str] | None = None) -> int:
             roots[name] = build_torch_corpus(name, None)
         else:
             try:
-                roots[name] = build_pip_corpus()
+                roots[name] = build_pip_corpus() if name == "pip" else build_examples_corpus()
             except RuntimeError as exc:
-                log(f"pip corpus unavailable, skipped: {exc}")
+                log(f"{name} corpus unavailable, skipped: {exc}")
     flake8_bin = ensure_venv("flake8", flake8_pins(), "flake8")
     if flake8_bin is not None:
         version = subprocess.run([str(flake8_bin / "flake8"), "--version"], capture_output=True, text=True).stdout
