@@ -31,6 +31,10 @@ SEED_CALLS = frozenset(
         "transformers.trainer_utils.enable_full_determinism",
         "accelerate.utils.set_seed",
         "accelerate.utils.random.set_seed",
+        # libraries whose seeding helper calls torch.manual_seed (read in their sources)
+        "ignite.utils.manual_seed",  # pytorch-ignite: torch, random and numpy
+        "timm.utils.random_seed",  # timm: torch.manual_seed(seed + rank), numpy, random
+        "timm.utils.random.random_seed",
     }
 )
 NONDETERMINISTIC_SEEDS = frozenset({"torch.seed", "torch.random.seed"})

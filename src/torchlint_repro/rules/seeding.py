@@ -49,8 +49,9 @@ pretrained weights, a `transformers` model built from a config) when no torch se
 any path of the program that reaches it.
 
 A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_everything`,
-`transformers.set_seed`, accelerate's `set_seed`, any function of your project that calls one of
-these on every path (followed across files), and the functions listed in `seed-functions`.
+`transformers.set_seed`, accelerate's `set_seed`, `ignite.utils.manual_seed`, `timm.utils.random_seed`,
+any function of your project that calls one of these on every path (followed across files), and the
+functions listed in `seed-functions`.
 
 ## Why is this bad?
 Parameters are drawn from torch's default CPU generator, which every new process seeds from the
