@@ -15,7 +15,7 @@ from .. import __version__
 from .._io import atomic_write
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "6"  # bump when the shape of cached facts changes
+SCHEMA = "7"  # bump when the shape of cached facts changes
 
 
 def file_digest(data: bytes) -> str:

@@ -12,6 +12,7 @@ import collections
 import contextlib
 import hashlib
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,7 +30,7 @@ TREE_CACHE_SIZE = 1  # whole syntax trees kept per process (~1 KB per line): a h
 # other modules kept ready to walk (their unwalked function bodies dropped), counted in syntax nodes
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
 CTX_CACHE_NODES = 12_000
-SUMMARY_CACHE_SIZE = 256  # module summaries (imports, constants, relevance: ~6 KB each) per project
+SUMMARY_CACHE_SIZE = 128  # module summaries (imports, constants, relevance: ~6 KB each) per project
 _CTX_CACHE: "collections.OrderedDict[tuple, tuple[Any, int]]" = collections.OrderedDict()
 _ctx_cache_total = 0
 
@@ -135,6 +136,17 @@ def _walk_outside_forward(cls: ast.ClassDef):
         yield from ast.walk(item)
 
 
+def _ctor_irrelevant(q: str) -> bool:
+    """A call in a class body that no class query reads: a torch function that is no layer, no Parameter,
+    no random tensor, no init, no dropout/batch_norm and no model builder."""
+    if not q.startswith("torch.") or q.startswith(("torch.nn.init.", "torch.hub.")) or q in RANDOM_TENSORS:
+        return False
+    if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.functional.dropout",
+             "torch.nn.functional.batch_norm") or N.is_builder(q):
+        return False
+    return q.rsplit(".", 1)[-1][:1].islower()
+
+
 def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     bases = []
     for b in node.bases:
@@ -163,8 +175,13 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             q = imports.resolve(sub.func)
             if q is None:
                 continue
-            kw = {k.arg: _literal(k.value) for k in sub.keywords if k.arg}
-            kw.update((f"#{i}", _literal(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
+            if N.torch_nn_layer(q) is not None:
+                kw = {k.arg: _literal(k.value) for k in sub.keywords if k.arg}
+                kw.update((f"#{i}", _literal(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
+            elif _ctor_irrelevant(q):
+                continue  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
+            else:
+                kw = {}  # arguments matter for torch.nn layers only (has_params/mode/layout)
             ctors.append([q, kw])
         elif isinstance(sub, ast.Assign):
             # self.x = something_unresolvable(...): a submodule we cannot see into
@@ -280,6 +297,7 @@ class Project:
             facts = build_facts(tree, module, is_pkg)
             if self.cache:
                 self.cache.put_json("facts", digest, facts)
+        facts = _interned(facts)
         # Syntax trees are big: a record keeps one only for a module linted from memory (stdin, a
         # notebook), which cannot be parsed again from disk; others live in a small LRU (module_tree).
         in_memory = source is not None and (not path.endswith(".py") or not os.path.isfile(path))
@@ -604,6 +622,18 @@ class Project:
 
     def deps_valid(self, deps: dict[str, str]) -> bool:
         return self._deps_valid(deps)
+
+
+def _interned(obj: Any) -> Any:
+    """The facts of every module of a project stay in memory: the same names ("torch.nn.Linear",
+    "num_classes") recur in thousands of them, so each string is kept once."""
+    if isinstance(obj, str):
+        return sys.intern(obj)
+    if isinstance(obj, dict):
+        return {sys.intern(k) if isinstance(k, str) else k: _interned(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_interned(v) for v in obj]
+    return obj
 
 
 def _n_nodes(ctx) -> int:
