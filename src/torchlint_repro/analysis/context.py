@@ -66,7 +66,7 @@ class _Summary:
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
         self.imports = N.ImportMap.from_tree(tree, module, is_package)
-        # shared by every module that imports the same names: kept once
+        # the same names recur in every module: kept once
         self.imports.bindings = {sys.intern(k): sys.intern(v) for k, v in self.imports.bindings.items()}
         self.constants: dict[str, str] = _module_constants(tree, self.imports)
         self.argparse: dict[str, str] = _argparse_defaults(tree)

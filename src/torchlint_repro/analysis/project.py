@@ -26,7 +26,7 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
-TREE_CACHE_SIZE = 1  # whole syntax trees kept per process (~1 KB per line): a hand-over, not a store
+TREE_CACHE_SIZE = 0  # whole syntax trees (~1 KB per line) are not kept: one left over pins MBs for nothing
 # other modules kept ready to walk (their unwalked function bodies dropped), counted in syntax nodes
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
 CTX_CACHE_NODES = 12_000
@@ -371,6 +371,8 @@ class Project:
             self._summaries.move_to_end(key)
             return hit[1]
         summary = _Summary(tree, module, is_package)
+        if summary.imports.bindings == rec.facts.get("imports"):
+            summary.imports.bindings = rec.facts["imports"]  # one dict for both (the facts' is interned)
         self._summaries[key] = (ident, summary)
         self._summaries.move_to_end(key)
         while len(self._summaries) > SUMMARY_CACHE_SIZE:
