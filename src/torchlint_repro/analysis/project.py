@@ -26,7 +26,6 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
-TREE_CACHE_SIZE = 0  # whole syntax trees (~1 KB per line) are not kept: one left over pins MBs for nothing
 # other modules kept ready to walk (their unwalked function bodies dropped), counted in syntax nodes
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
 CTX_CACHE_NODES = 12_000
@@ -215,7 +214,6 @@ class Project:
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
     _summaries: "collections.OrderedDict[str, tuple[tuple, Any]]" = field(default_factory=lambda: collections.OrderedDict())
-    _trees: "collections.OrderedDict[str, ast.Module]" = field(default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
 
@@ -277,7 +275,6 @@ class Project:
                 self._note(path, rec.digest)
             return rec
         rec = None
-        given = tree is not None  # the linted file's tree (flake8's): never kept past its lint
         try:
             data = source.encode("utf-8", "surrogatepass") if source is not None else Path(path).read_bytes()
         except OSError:
@@ -298,38 +295,26 @@ class Project:
             if self.cache:
                 self.cache.put_json("facts", digest, facts)
         facts = _interned(facts)
-        # Syntax trees are big: a record keeps one only for a module linted from memory (stdin, a
-        # notebook), which cannot be parsed again from disk; others live in a small LRU (module_tree).
+        # Syntax trees are big (~1 KB per line): a record keeps one only for a module linted from memory
+        # (stdin, a notebook), which cannot be parsed again from disk; no other tree outlives its use (a
+        # whole tree left over pins MBs; module_ctx keeps what walks need).
         in_memory = source is not None and (not path.endswith(".py") or not os.path.isfile(path))
         rec = ModuleRecord(path, digest, facts, tree if in_memory else None)
         self._records[path] = rec
-        if tree is not None and not given:
-            self._remember_tree(path, tree)
         self._note(path, digest)
         return rec
 
-    def _remember_tree(self, path: str, tree: ast.Module) -> None:
-        self._trees[path] = tree
-        self._trees.move_to_end(path)
-        while len(self._trees) > TREE_CACHE_SIZE:
-            self._trees.popitem(last=False)
-
-    def module_tree(self, path: str, take: bool = False) -> ast.Module | None:
-        """The syntax tree of a project file. ``take`` hands the cached tree over (it will be changed)."""
+    def module_tree(self, path: str) -> ast.Module | None:
+        """The syntax tree of a project file: the in-memory module's own, or a fresh parse the caller owns."""
         rec = self.record_for_path(path)
         if rec is None:
             return None
         if rec.tree is not None:
             return rec.tree
-        tree = self._trees.pop(path, None) if take else self._trees.get(path)
-        if tree is None:
-            try:
-                tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-            except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
-                return None
-        if not take:
-            self._remember_tree(path, tree)
-        return tree
+        try:
+            return ast.parse(Path(path).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+            return None
 
     def module_ctx(self, path: str, seed_funcs: frozenset):
         """A ModuleCtx for another project file (not the one linted), from an LRU. Its tree keeps only the
@@ -345,7 +330,7 @@ class Project:
         if hit is not None:
             _CTX_CACHE.move_to_end(key)
             return hit[0]
-        tree = self.module_tree(path, take=True)
+        tree = self.module_tree(path)
         if tree is None:
             return None
         ctx = ModuleCtx(path, tree, self, linted=False, seed_funcs=seed_funcs)
