@@ -10,7 +10,7 @@ from pathlib import Path
 from ..config import Settings
 from . import names as N
 from .project import Project
-from .relevance import _argparse_defaults
+from .relevance import _argparse_defaults, _units
 from .syntax import _attrs_mode_changed_outside_init, _module_constants
 
 EMPTY: frozenset = frozenset()
@@ -143,10 +143,7 @@ class ModuleCtx:
 
     @functools.cached_property
     def _known_funcs(self) -> set[str]:
-        known = set(self.functions)
-        for cname, c in self.classes.items():
-            known |= {f"{cname}.{i.name}" for i in c.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        return known
+        return {key for key, _, _ in _units(self)}
 
     def _collect(self, node: ast.stmt) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

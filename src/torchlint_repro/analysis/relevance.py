@@ -40,12 +40,7 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     through the module's other functions."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
-    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
-    for cname, c in ctx.classes.items():
-        for item in c.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                units.append((f"{cname}.{item.name}", item, c))
-    for key, fn, cls in units:
+    for key, fn, cls in _units(ctx):
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         out: set[str] = set()
@@ -98,6 +93,21 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
         if hit:
             direct.add(key)
         calls[key] = out
+    return _closure(direct, calls)
+
+
+def _units(ctx: ModuleCtx) -> list[tuple[str, ast.AST, ast.ClassDef | None]]:
+    """The module's functions (``f``) and methods (``Class.m``), keyed as the relevance sets are."""
+    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
+    for cname, c in ctx.classes.items():
+        for item in c.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                units.append((f"{cname}.{item.name}", item, c))
+    return units
+
+
+def _closure(direct: set[str], calls: dict[str, set[str]]) -> set[str]:
+    """``direct`` and every unit that calls one of them, transitively within the module."""
     relevant = set(direct)
     changed = True
     while changed:
@@ -122,12 +132,7 @@ def _save_relevance(ctx: ModuleCtx) -> set[str]:
     scan by the same test on its text."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
-    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
-    for cname, c in ctx.classes.items():
-        for item in c.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                units.append((f"{cname}.{item.name}", item, c))
-    for key, fn, cls in units:
+    for key, fn, cls in _units(ctx):
         out: set[str] = set()
         for sub in ast.walk(fn):
             if not isinstance(sub, ast.Call):
@@ -145,12 +150,4 @@ def _save_relevance(ctx: ModuleCtx) -> set[str]:
                     and cls is not None:
                 out.add(f"{cls.name}.{f.attr}")
         calls[key] = out
-    relevant = set(direct)
-    changed = True
-    while changed:
-        changed = False
-        for key, out in calls.items():
-            if key not in relevant and out & relevant:
-                relevant.add(key)
-                changed = True
-    return relevant
+    return _closure(direct, calls)
