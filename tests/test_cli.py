@@ -1,10 +1,10 @@
 """`torchlint-repro check`: the demo project, exit codes, the text format, walking large trees."""
 from __future__ import annotations
 
+import collections
 import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from fixture_expect import expectations as fixture_expectations
 from torchlint_repro.cli import main
 from torchlint_repro.config import Settings
 from torchlint_repro.runner import Progress, collect_files
@@ -20,7 +21,6 @@ from torchlint_repro.runner import Progress, collect_files
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "fixtures" / "demo_project"
 EXE = Path(sys.executable).with_name("torchlint-repro")
-EXPECT_RE = re.compile(r"#\s*expect:\s*(?P<items>TRP\d{3}(?:@\d+)?(?:\s*,\s*TRP\d{3}(?:@\d+)?)*)")
 
 HAZARD = """\
 import torch
@@ -50,31 +50,29 @@ def invoke(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-def expectations(folder: Path) -> set[tuple[str, int, str]]:
-    out = set()
+def expectations(folder: Path) -> collections.Counter:
+    """The `# expect:` lines of every file of ``folder`` (the strict reader of the fixture tests)."""
+    out: collections.Counter = collections.Counter()
     for path in sorted(folder.rglob("*.py")):
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            m = EXPECT_RE.search(line)
-            if m:
-                for item in m.group("items").split(","):
-                    out.add((path.relative_to(folder).as_posix(), i, item.strip().split("@")[0]))
+        for e, n in fixture_expectations(path).items():
+            out[(path.relative_to(folder).as_posix(), e.line, e.code)] += n
     return out
 
 
 # ------------------------------------------------------------------------------ the demo project
-def demo_findings() -> set[tuple[str, int, str]]:
+def demo_findings() -> collections.Counter:
     proc = run("check", "--no-cache", "fixtures/demo_project", "--format", "json")
     assert proc.returncode == 1, proc.stderr
-    return {
+    return collections.Counter(
         (Path(d["path"]).relative_to("fixtures/demo_project").as_posix(), d["line"], d["code"])
         for d in json.loads(proc.stdout)
-    }
+    )
 
 
 def test_demo_project_reports_exactly_its_expect_lines() -> None:
     found, want = demo_findings(), expectations(DEMO)
     assert want, "the demo project has `# expect:` lines"
-    assert found == want, f"missing: {sorted(want - found)}\nunexpected: {sorted(found - want)}"
+    assert found == want, f"missing: {sorted((want - found).elements())}\nunexpected: {sorted((found - want).elements())}"
 
 
 def test_demo_project_has_a_hazard_of_each_family() -> None:

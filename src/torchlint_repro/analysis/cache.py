@@ -15,7 +15,7 @@ from .. import __version__
 from .._io import atomic_write
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "7"  # bump when the shape of cached facts changes
+SCHEMA = "8"  # bump when the shape of cached facts changes
 
 
 def file_digest(data: bytes) -> str:
@@ -130,12 +130,40 @@ class ResultCache:
         try:
             if not self.project.deps_valid(entry["deps"]):
                 return None
-            return [Diagnostic(d[0], d[1], d[2], d[3]) for d in entry["diags"]]
+            return [_diagnostic_from_json(d) for d in entry["diags"]]
         except (KeyError, TypeError, IndexError, ValueError):
             return None
 
     def put(self, path: str, source: str, diags, deps: dict | None = None) -> None:
         deps = dict(deps if deps is not None else getattr(self.project, "last_deps", {}))
         deps.pop(os.path.abspath(path), None)
-        value = {"diags": [[d.line, d.col, d.code, d.message] for d in diags], "deps": deps}
+        value = {"diags": [_diagnostic_to_json(d) for d in diags], "deps": deps}
         self.project.cache.put_json("results", self._key(path, source), value)
+
+
+def _diagnostic_to_json(d) -> list:
+    fix = None if d.fix is None else [d.fix.title, [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits]]
+    return [d.line, d.col, d.code, d.message, fix]
+
+
+def _diagnostic_from_json(row):
+    """The inverse of :func:`_diagnostic_to_json`; raises ValueError on anything of another shape."""
+    from ..diagnostics import Diagnostic, Edit, Fix
+
+    if not isinstance(row, list) or len(row) != 5:
+        raise ValueError("diagnostic row")
+    line, col, code, message, fix = row
+    if not (type(line) is int and type(col) is int and isinstance(code, str) and isinstance(message, str)):
+        raise ValueError("diagnostic fields")
+    out_fix = None
+    if fix is not None:
+        if not (isinstance(fix, list) and len(fix) == 2 and isinstance(fix[0], str) and isinstance(fix[1], list)):
+            raise ValueError("fix")
+        edits = []
+        for e in fix[1]:
+            if not (isinstance(e, list) and len(e) == 5 and all(type(x) is int for x in e[:4])
+                    and isinstance(e[4], str)):
+                raise ValueError("edit")
+            edits.append(Edit(*e))
+        out_fix = Fix(fix[0], tuple(edits))
+    return Diagnostic(line, col, code, message, "", out_fix)

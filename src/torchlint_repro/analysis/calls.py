@@ -112,6 +112,7 @@ class CallsMixin:
             if special is not None:
                 return special
         # evaluate the arguments (left to right), then dispatch on what is called
+        built_before = self.seq  # constructions inside the arguments are numbered after this
         args = [self.ev(a, st) for a in node.args]
         kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
         result: set = set()
@@ -122,7 +123,7 @@ class CallsMixin:
                 result |= self._forward(node, fv, st, args, kwargs)
             elif isinstance(fv, ClassRef):
                 known = True
-                result |= self._construct(node, fv, st, args, kwargs)
+                result |= self._construct(node, fv, st, args, kwargs, built_before)
             elif isinstance(fv, FuncRef):
                 r = self._call_ref(node, fv, st, args, kwargs)
                 if r is not None:
@@ -499,31 +500,36 @@ class CallsMixin:
         return ctx
 
     # ------------------------------------------------------------------ constructing models
-    def _construct(self, node: ast.Call, cref: ClassRef, st: State, args, kwargs) -> frozenset:
+    def _construct(self, node: ast.Call, cref: ClassRef, st: State, args, kwargs,
+                   built_before: int | None = None) -> frozenset:
         ctx = self.frames[-1].ctx
         q = cref.qualname
         layer = N.torch_nn_layer(q)
         if cref.module_class or layer is not None:
             kw_lit = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
+            inner = _models_in(list(args) + list(kwargs.values()))
             if layer is not None and layer in N.CONTAINERS:
-                inner = [v for a in args for v in a if isinstance(v, Model)]
                 if any(isinstance(v, DictVal) for a in args for v in a):
                     inner_has = MAYBE
                 else:
                     inner_has = _any_tri(self._fresh_params.get(v.id, MAYBE) for v in inner) if inner else NO
+                if inner_has == NO and built_before is not None and self._built_since(built_before):
+                    inner_has = YES  # `nn.Sequential(OrderedDict([...]))`: layers built inside the arguments
                 has = inner_has
                 mode_dep = _any_tri(v.mode_dep for v in inner) if inner else NO
-                for v in inner:
-                    self._absorb(v, st)
             else:
                 has = self.project.has_params(q, kw_lit, ctx.here) if self.project else \
                     _local_has_params(q, kw_lit)
                 mode_dep = self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else \
                     _local_mode_dep(q, kw_lit)
-                for a in list(args) + list(kwargs.values()):
-                    for v in a:
-                        if isinstance(v, Model):
-                            self._absorb(v, st)
+            if has != NO:
+                # one report per outermost construction: what its arguments built is part of it
+                for v in inner:
+                    self._absorb(v, st)
+                if built_before is not None:
+                    for mid in self._built_since(built_before):
+                        self.builds.pop(mid, None)
+                        st.pending.pop(mid, None)
             lightning = self.project.is_lightning_class(q, ctx.here) if self.project else False
             return self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
         # a user class that is not a module: walk its __init__ with a fresh instance
@@ -549,6 +555,10 @@ class CallsMixin:
     @property
     def _fresh_params(self) -> dict:
         return self.__dict__.setdefault("_fresh_params_map", {})
+
+    def _built_since(self, seq: int) -> list[str]:
+        """Constructions reported by this entry point after ``seq`` (those inside a call's arguments)."""
+        return [mid for mid, info in self.builds.items() if info.get("seq", 0) > seq]
 
     def _absorb(self, inner: Model, st: State) -> None:
         """A model built inside another construction's arguments is reported as part of the outer one."""
@@ -848,3 +858,20 @@ class CallsMixin:
         if any(fnmatch.fnmatchcase(name, p) for p in self.infer_patterns):
             return f"{name}()"
         return None
+
+
+def _models_in(vals_list) -> list[Model]:
+    """Models among argument values, inside tuples, lists and dicts too (`nn.ModuleDict({"a": m})`)."""
+    out: list[Model] = []
+    stack = [v for vals in vals_list for v in vals]
+    seen = 0
+    while stack and seen < 10_000:
+        seen += 1
+        v = stack.pop()
+        if isinstance(v, Model):
+            out.append(v)
+        elif isinstance(v, TupleVal):
+            stack.extend(x for item in v.items for x in item)
+        elif isinstance(v, DictVal):
+            stack.extend(x for _, vals in v.entries for x in vals)
+    return out

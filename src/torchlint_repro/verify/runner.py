@@ -471,20 +471,32 @@ def lint_fixture(fx: Fixture, reset: bool = True) -> StaticResult:
     res = StaticResult()
     if reset:
         _reset_projects()
-    if fx.is_dir:
-        files = sorted(p for p in fx.path.rglob("*.py") if "__pycache__" not in p.parts)
-        project = fx.path
-    else:
-        files, project = [fx.path], None
-    for f in files:
-        rel = f.relative_to(fx.path).as_posix() if fx.is_dir else f.name
-        try:
-            for d in lint_file(f, _settings_for(f, project)):
-                res.diagnostics.append((rel, d.line, d.col, d.code, d.message))
-        except SourceError as exc:
-            res.error = f"{rel}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - report, never crash the verifier
-            res.error = f"{rel}: {type(exc).__name__}: {exc}"
+    # linted as a project of its own, in a copy (as it runs): no other fixture's checkpoints or
+    # modules take part in its analysis
+    tmp = Path(tempfile.mkdtemp(prefix="trp-lint-"))
+    try:
+        if fx.is_dir:
+            work = tmp / fx.path.name
+            shutil.copytree(fx.path, work, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            files = sorted(p for p in work.rglob("*.py") if "__pycache__" not in p.parts)
+            project = work
+        else:
+            work = tmp / fx.path.stem
+            work.mkdir()
+            (work / "pyproject.toml").write_text("", encoding="utf-8")
+            shutil.copy2(fx.path, work / fx.path.name)
+            files, project = [work / fx.path.name], None
+        for f in files:
+            rel = f.relative_to(work).as_posix()
+            try:
+                for d in lint_file(f, _settings_for(f, project)):
+                    res.diagnostics.append((rel, d.line, d.col, d.code, d.message))
+            except SourceError as exc:
+                res.error = f"{rel}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - report, never crash the verifier
+                res.error = f"{rel}: {type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     internal = [d for d in res.diagnostics if d[3] == "TRP900"]
     if internal and res.error is None:
         res.error = f"internal error: {internal[0][4]}"
