@@ -94,10 +94,10 @@ def lint_source(
     except SourceError:
         return []
     try:
-        from .analysis.tracker import analyze_module
+        from .analysis.program import analyze
         from .rules import ALL_RULES
 
-        facts = analyze_module(source, tree, path, settings)
+        facts = analyze(source, tree, path, settings)
         out: set[Diagnostic] = set()
         for rule in ALL_RULES:
             if rule.check is not None:

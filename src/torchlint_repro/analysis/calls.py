@@ -13,7 +13,6 @@ from .context import (
     INFERENCE_DECORATORS,
     INLINE_BUDGET,
     MAX_DEPTH,
-    MAX_FOREIGN_DEPTH,
     NO_EFFECT_FUNCS,
     RUNNER_FUNCS,
     SPAWN_FUNCS,
@@ -184,10 +183,9 @@ class CallsMixin:
             return EMPTY
         if q in N.OTHER_SEEDS:
             self._eval_args(node, st)
-            line = node.lineno if self.anchor is None else self.anchor[0]
             if not self.mute:
                 self.seq += 1
-                self.other_seeds.append((self.seq, line, q.replace("np.", "numpy.")))
+                self.other_seeds.append((self.seq, self.site_chain(node), q.replace("np.", "numpy.")))
             return EMPTY
         if q in N.SET_GRAD and node.args:
             t = _const_truth(node.args[0])
@@ -274,10 +272,8 @@ class CallsMixin:
     def _seed(self, node: ast.Call, q: str, st: State) -> None:
         st.seed = "yes"
         self.seq += 1
-        if self.anchor is None and self.frames[-1].ctx.linted:
-            self.seed_calls.append((self.seq, node.lineno, _seed_display(q, node)))
-        elif self.anchor is not None:
-            self.seed_calls.append((self.seq, self.anchor[0], _seed_display(q, node)))
+        if not self.mute:
+            self.seed_calls.append((self.seq, self.site_chain(node), _seed_display(q, node)))
 
     # ------------------------------------------------------------------ methods on tracked values
     def _method_call(self, node: ast.Call, func: ast.Attribute, recv: frozenset, st: State,
@@ -569,8 +565,8 @@ class CallsMixin:
                    mode_dep: str, lightning: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx
         line, col = self.pos(node)
-        mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" if self.anchor is None else \
-            f"{self.root_ctx.path}:{line}:{col}:{node.lineno}:{node.col_offset}"
+        # an allocation site, told apart by the chain of calls that reached it (`G = build(); D = build()`)
+        mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context()
         arg_key = _ctor_args(node)
         name = cls.rsplit(".", 1)[-1] if cls else _src_name(node.func)
         m = Model(mid, cls, arg_key, False, "built", mode_dep, name, lightning)
@@ -584,11 +580,9 @@ class CallsMixin:
             if verdict == "cuda" and _on_cuda(node):
                 verdict = "yes"
             info = self.builds.get(mid)
-            if verdict == "yes":
-                info = {"seed": "yes"}
-            elif info is None or _worse(verdict, info["seed"]):
-                self.builds[mid] = {"line": line, "col": col, "seed": verdict, "seq": self.seq, "name": name,
-                                    "cuda": st.cuda, "params": has_params}
+            if verdict != "yes" and (info is None or _worse(verdict, info["seed"])):
+                self.builds[mid] = {"path": ctx.path, "line": line, "col": col, "seed": verdict, "seq": self.seq,
+                                    "name": name, "cuda": st.cuda, "params": has_params, "via": self.via()}
             st.pending[mid] = frozenset({"fresh"})
         return frozenset({m})
 
@@ -634,40 +628,43 @@ class CallsMixin:
                 if not self.mute:
                     self.region_reports.add(seen_key)
                 data = dict(dedupe=(m.id, region[1]), name=_src_name(_callee(node)), model=m.name,
-                            maybe=EVAL in modes, region=region[0], via=self._via())
+                            maybe=EVAL in modes, region=region[0], via=self.via())
                 if st.grad == "off" or generate:
                     self.emit("forward_in_train", node, **data)
                 elif not self.mute:
                     # an inference function by name only: a backward on this output later says it was training
-                    key = ("forward_in_train", line, col, data["dedupe"])
-                    self.tentative[(line, col)] = (key, Event("forward_in_train", line, col, data))
+                    key = ("forward_in_train", self.path, line, col, data["dedupe"])
+                    self.tentative[(self.path, line, col)] = (key, Event("forward_in_train", line, col, data,
+                                                                         self.path))
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
                     and m.name != "self":
                 self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
                           region=region[0])
         if st.grad == "on" and not generate:
-            return frozenset({Out(frozenset({(m.id, line, col, modes, _src_name(_callee(node)),
+            return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)),
                                               st.mode_src.get(m.id, EMPTY), m.mode_dep)}))})
         return frozenset({Out(frozenset())})
 
-    def _via(self) -> str | None:
-        if self.anchor is not None:
-            return "call"
-        return None
+    def site_chain(self, node: ast.AST) -> tuple:
+        """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
+        first and ``node`` itself last (a message names the one in the file it speaks of)."""
+        return tuple(f.call for f in self.frames if f.call is not None) + ((self.path, node.lineno),)
+
+    def call_context(self) -> str:
+        """The call sites of the frames walked into, outermost first (``@12@40``)."""
+        return "".join(f"@{f.call[1]}" for f in self.frames if f.call is not None)
 
     def _training_step(self, node: ast.AST, vals, st: State) -> None:
         for v in vals:
             if not isinstance(v, Out):
                 continue
-            for (mid, line, col, modes, name, src, mode_dep) in v.forwards:
+            for (mid, path, line, col, modes, name, src, mode_dep) in v.forwards:
                 if not self.mute:
-                    self.tentative.pop((line, col), None)  # trained on: not an inference forward
+                    self.tentative.pop((path, line, col), None)  # trained on: not an inference forward
                 if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO:
                     srcs = sorted(x for x in src if not x[0].startswith("train"))
-                    ev = Event("train_in_eval", line, col, {"name": name, "maybe": TRAIN in modes,
-                                                             "src": srcs[0] if srcs else None})
-                    if not self.mute:
-                        self.root_events.append((("train_in_eval", line, col, None), ev))
+                    self.emit_at("train_in_eval", path, line, col, name=name, maybe=TRAIN in modes,
+                                 src=srcs[0] if srcs else None, via=None)
 
     # ------------------------------------------------------------------ calls into code we can read
     def _call_ref(self, node: ast.Call, fv: FuncRef, st: State, args, kwargs) -> frozenset | None:
@@ -738,43 +735,37 @@ class CallsMixin:
                                                   for f in self.frames):
             return None  # recursion or too deep: treat as a call we cannot see
         self.reached.add(key)
-        foreign = sum(1 for f in self.frames if not f.ctx.linted) + (0 if ctx.linted else 1)
-        if not ctx.relevant(fn, cls) or (not ctx.linted and (foreign > MAX_FOREIGN_DEPTH
-                                                               or not ctx.strongly_relevant(fn, cls))):
-            # a function of another file that sets no mode, seed or checkpoint: calling it changes nothing
+        if not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls)):
+            # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
             # we track (a model handed to it keeps its mode, as with a local helper that only computes)
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
             return EMPTY
-        saved_anchor = self.anchor
-        if not ctx.linted and self.anchor is None:
-            self.anchor = (node.lineno, node.col_offset)
         # The same call with the same state has the same effects and reports the same events (already
         # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
         # nothing, so their walks are kept apart from reported ones.
-        memo_key = (id(fn), id(ctx), _freeze(args), tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))), self_val, module_method,
-                    self.anchor, tuple(f.region for f in self.frames), bool(self.mute), st.key())
+        memo_key = (id(fn), id(ctx), _freeze(args), tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))),
+                    self_val, module_method, tuple(f.region for f in self.frames), bool(self.mute), st.key())
         hit = self._memo.get(memo_key)
         if hit is not None:
-            self.anchor = saved_anchor
             out, values = hit
             _apply_exit(st, out)
             return values
         self.inlines += 1
         if self.inlines > INLINE_BUDGET:
             raise Budget()
-        try:
-            values = self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method)
-        finally:
-            self.anchor = saved_anchor
+        values = self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method,
+                                     call_node=node)
         self._memo[memo_key] = (st.copy(), values)
         return values
 
     def _call_function(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
-                       self_val: frozenset, module_method: bool = False, root: bool = False) -> frozenset:
+                       self_val: frozenset, module_method: bool = False, root: bool = False,
+                       call_node: ast.AST | None = None) -> frozenset:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
         region = self._fn_region(ctx, fn, cls, module_method)
-        frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno)
+        frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno,
+                      call=(self.path, call_node.lineno) if call_node is not None and self.frames else None)
         callee = st.copy()
         caller_locals = st.locals
         at_module = st.locals is st.globals

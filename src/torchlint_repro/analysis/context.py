@@ -19,7 +19,6 @@ MAX_LOOP_PASSES = 4
 STEP_BUDGET = 10_000
 INLINE_BUDGET = 400  # calls walked in place per entry point
 FILE_BUDGET_BASE, FILE_BUDGET_PER_LINE = 8_000, 4
-MAX_FOREIGN_DEPTH = 2  # calls walked into other files of the project, nested  # statements walked per file, all entry points together  # statements per entry point; past it the entry point is dropped, never half-judged
 RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
 SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                          "multiprocessing.Process", "torch.multiprocessing.Process", "multiprocessing.Pool",
@@ -41,10 +40,14 @@ class Budget(Exception):
 
 @dataclass
 class Event:
+    """Something a rule may report, at its true place: ``path`` is the file the node is in (events inside
+    a function of another file are reported in that file, naming the call that reached them)."""
+
     kind: str
     line: int
     col: int
     data: dict = field(default_factory=dict)
+    path: str | None = None
 
 
 @dataclass
@@ -62,7 +65,7 @@ class _Summary:
     of its functions are relevant. Shared by every ModuleCtx of the same (path, content) in a process,
     so a module reached from a hundred linted files is summarised once, not a hundred times."""
 
-    __slots__ = ("imports", "constants", "argparse", "relevant", "strong", "saving", "mode_changed")
+    __slots__ = ("imports", "constants", "argparse", "relevant", "strong", "saving", "mode_changed", "context")
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
         self.imports = N.ImportMap.from_tree(tree, module, is_package)
@@ -74,6 +77,7 @@ class _Summary:
         self.strong: set[str] | None = None
         self.saving: set[str] | None = None
         self.mode_changed: dict[str, set[str]] = {}
+        self.context: set[str] | None = None
 
 
 class ModuleCtx:
@@ -116,6 +120,20 @@ class ModuleCtx:
             self._summary.strong = _relevance(self, strong=True)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
         return key in self._summary.strong
+
+    def walkable(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+        """Is ``fn`` of a module walked into from another file worth walking? Only when it can change what
+        the rules read (strongly relevant) or holds a finding that depends on the caller's state."""
+        key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
+        return self.strongly_relevant(fn, cls) or key in self.context_units()
+
+    def context_units(self) -> set[str]:
+        """Units whose findings depend on their callers' state (see ``_context_units``)."""
+        if self._summary.context is None:
+            from .relevance import _context_units
+
+            self._summary.context = _context_units(self)
+        return self._summary.context
 
     def may_save(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
         """May ``fn`` (transitively in this module) save a checkpoint? See ``_save_relevance``."""
@@ -178,3 +196,4 @@ class Frame:
     region_line: int = 0
     returns: list = field(default_factory=list)
     loops: list = field(default_factory=list)  # [(breaks, continues)]
+    call: tuple | None = None  # (path, line) of the call that entered this frame; None for a root

@@ -47,10 +47,12 @@ class LoadsMixin:
                 st.pending[m.id] = (p - {"fresh"}) | {"used"}
         if self.mute:
             return frozenset({LoadResult(site, line, col, strict_flag)})
-        self.load_calls.append({"line": line, "col": col, "models": models, "src": src_vals, "node": node,
-                                "receiver": _src_name(node.func.value), "strict": strict_flag})
+        self.load_calls.append({"path": self.path, "line": line, "col": col, "models": models, "src": src_vals,
+                                "node": node, "receiver": _src_name(node.func.value), "strict": strict_flag,
+                                "via": self.via()})
         if strict is True and not discard:
-            self.load_results[site] = {"line": line, "col": col, "name": _src_name(node.func.value)}
+            self.load_results[site] = {"path": self.path, "line": line, "col": col,
+                                       "name": _src_name(node.func.value), "via": self.via()}
         return frozenset({LoadResult(site, line, col, strict_flag)})
 
     def _load_result_used(self, r: LoadResult, node: ast.AST) -> None:
@@ -62,7 +64,8 @@ class LoadsMixin:
     def _loaded_used_as_module(self, lo: Loaded, node: ast.AST, how: str) -> None:
         line, col = self.pos(node)
         if not self.mute:
-            self.loaded_uses.append((lo, line, col, how, _src_name(_callee(node) if isinstance(node, ast.Call) else node)))
+            self.loaded_uses.append((lo, self.path, line, col, how,
+                                     _src_name(_callee(node) if isinstance(node, ast.Call) else node)))
 
     def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None:
         if self.mute or not self.collect_saves:
@@ -115,23 +118,21 @@ class LoadsMixin:
             status = final.pending.get(mid) if final is not None else None
             if status is not None and status == frozenset({"cleared"}):
                 continue  # overwritten by a strict load before any use, on every path
-            later = next(((ln, name) for seq, ln, name in self.seed_calls if seq > info["seq"]), None)
+            path = info["path"]
+            later = next(((chain, name) for seq, chain, name in self.seed_calls if seq > info["seq"]), None)
             ev = Event("unseeded_build", info["line"], info["col"],
-                       {"seed": info["seed"], "name": info["name"], "later_seed": later,
+                       {"seed": info["seed"], "name": info["name"],
+                        "later_seed": _here(later, path),
                         # only the seeds the program ran before this construction: those are what it relied on
-                        "other_seeds": sorted({(ln, name) for seq, ln, name in self.other_seeds
-                                               if seq < info["seq"]})})
-            self._final_pending.setdefault(mid, set())
-            self.root_events.append((("unseeded_build", info["line"], info["col"], mid), ev))
-
-    @property
-    def _final_pending(self) -> dict:
-        return self.__dict__.setdefault("_fp", {})
+                        "other_seeds": sorted({_here((chain, name), path) for seq, chain, name in self.other_seeds
+                                               if seq < info["seq"]}),
+                        "via": info.get("via")}, path)
+            self.root_events.append((("unseeded_build", path, info["line"], info["col"], None), ev))
 
     def _finish_loads(self) -> None:
         saves = None
         for call in self.load_calls:
-            line, col = call["line"], call["col"]
+            line, col, path = call["line"], call["col"], call["path"]
             in_memory: list[dict] = []  # state_dicts taken in this run: compared together (any may be the one)
             for v in call["src"]:
                 if isinstance(v, Loaded) and not v.stripped:
@@ -141,7 +142,7 @@ class LoadsMixin:
                     keys = self.mapping_use.get(v.site, set())
                     other = sorted(k for k in keys if isinstance(k, str) and _checkpoint_key(k))
                     if other:
-                        self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
+                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
                                       why=f"the same object is read as a checkpoint (`[{other[0]!r}]`)")
                         continue
                     if v.path and matchable(v.path):
@@ -149,7 +150,7 @@ class LoadsMixin:
                         match = [s for s in saves if s["path"] == v.path]
                         if match and all(s["kind"] == "checkpoint" and len(s.get("keys", ())) > 1 for s in match):
                             s = match[0]
-                            self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
+                            self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
                                           why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
                                               f"{', '.join(repr(k) for k in s['keys'])}")
                             continue
@@ -170,7 +171,7 @@ class LoadsMixin:
                         isinstance(x, StateDict) for _, vals in v.entries for x in vals) is False:
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
                     if sd_keys and any(_checkpoint_key(k) for k in v.keys):
-                        self._emit_at("checkpoint_as_state_dict", line, col, name=call["receiver"],
+                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
                                       why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}")
             if in_memory:
                 self._compare_saved(call, in_memory, line, col, False)
@@ -178,8 +179,9 @@ class LoadsMixin:
         # (handled through nonstrict_ignored for discarded calls in s_Expr)
         for site, info in self.load_results.items():
             if site not in self.read_results:
-                self._emit_at("nonstrict_ignored", info["line"], info["col"], name=info["name"], how="never read")
-        for lo, line, col, how, name in self.loaded_uses:
+                self._emit_at("nonstrict_ignored", info["path"], info["line"], info["col"], name=info["name"],
+                              how="never read", via=info["via"])
+        for lo, path, line, col, how, name in self.loaded_uses:
             if lo.weights_only is False:
                 saves_m = self.save_sites() if lo.path else []
                 if not any(s["path"] == lo.path and s["kind"] == "state_dict" for s in saves_m):
@@ -198,7 +200,7 @@ class LoadsMixin:
                     what = "a state_dict" if s["kind"] == "state_dict" else "a checkpoint dict"
                     why = f"{_rel(s['file'])}:{s['line']} saved {what} to {lo.path!r}"
             if why:
-                self._emit_at("state_dict_as_model", line, col, name=name, how=how, why=why)
+                self._emit_at("state_dict_as_model", path, line, col, name=name, how=how, why=why)
 
     def _compare_saved(self, call: dict, saved: list[dict], line: int, col: int, stripped: bool) -> None:
         models = call["models"]
@@ -208,13 +210,13 @@ class LoadsMixin:
         # loaded into fits any state_dict that may be loaded (`if isinstance(model, A): sd = A().state_dict()`).
         if not stripped and all(s.get("prefixed") for s in saved) and not any(mm.wrapped for mm in models):
             where = _where(saved[0])
-            self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
+            self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
                               f"with 'module.' and `{call['receiver']}` is not wrapped")
             return
         if all(s.get("prefixed") is False for s in saved) and all(mm.wrapped for mm in models):
             where = _where(saved[0])
-            self._emit_at("prefix_mismatch", line, col, name=call["receiver"],
+            self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
                               f"but the state_dict{where} came from the plain model")
             return
@@ -227,7 +229,8 @@ class LoadsMixin:
                 return  # this model may take one of these state_dicts
             first = first or diffs
         if first:
-            self._emit_at("arch_mismatch", line, col, name=call["receiver"], why=first[0] + _where(saved[0]))
+            self._emit_at("arch_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
+                          why=first[0] + _where(saved[0]))
 
     def _same_layout(self, saved_cls: str | None, loaded_cls: str | None) -> bool:
         """Two different classes that build the same layers (a subclass that adds a method, the knowledge
@@ -274,5 +277,19 @@ class LoadsMixin:
         facts = hit[0]
         return facts.get("init_params", []), facts.get("init_defaults", {})
 
-    def _emit_at(self, kind: str, line: int, col: int, **data) -> None:
-        self.root_events.append(((kind, line, col, None), Event(kind, line, col, data)))
+    def _emit_at(self, kind: str, path: str | None, line: int, col: int, **data) -> None:
+        self.emit_at(kind, path, line, col, **data)
+
+
+def _here(seen: tuple | None, path: str | None) -> tuple | None:
+    """A seed call as a message names it from the file ``path``: (line, name) for the call in that file
+    that runs it (the seed itself, or the helper that makes it); (line, name, file) when no call of the
+    chain is in that file."""
+    if seen is None:
+        return None
+    chain, name = seen
+    for where, line in reversed(chain):
+        if where == path:
+            return (line, name)
+    where, line = chain[-1]
+    return (line, name, Path(where).name if where else "?")

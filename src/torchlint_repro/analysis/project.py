@@ -12,6 +12,8 @@ import collections
 import contextlib
 import hashlib
 import os
+import re
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +28,13 @@ ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
+MAX_FILE_BYTES = 10 * 1024 * 1024  # a larger .py file is data, not code: never read
+MENTIONS_DEP = "<mentions>"  # a result's dependency on which files spell a name (see Project.caller_files)
+_TOP_DEF = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+_IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # other modules kept ready to walk (their unwalked function bodies dropped), counted in syntax nodes
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
-CTX_CACHE_NODES = 12_000
+CTX_CACHE_NODES = 60_000
 SUMMARY_CACHE_SIZE = 128  # module summaries (imports, constants, relevance: ~6 KB each) per project
 _CTX_CACHE: "collections.OrderedDict[tuple, tuple[Any, int]]" = collections.OrderedDict()
 _ctx_cache_total = 0
@@ -105,7 +111,57 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "constants": constants,
         "argparse": argparse_defaults,
         "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
+        "refs": _unit_refs(tree, imports),
     }
+
+
+def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
+    """For each unit of the module (``<module>`` for its top-level statements, ``f`` for a function,
+    ``C.m`` for a method), the qualified names it refers to that may be code of the project: what it
+    calls, builds or hands on (``mp.spawn(worker)``). The project's reverse call graph is made of these."""
+    stdlib = sys.stdlib_module_names
+
+    def names_in(nodes, cls: str | None) -> list[str]:
+        out: set[str] = set()
+        for top in nodes:
+            for sub in ast.walk(top):
+                if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
+                    if isinstance(sub, ast.Attribute) and cls is not None and isinstance(sub.value, ast.Name) \
+                            and sub.value.id in ("self", "cls"):
+                        out.add(f"{imports.module}.{cls}.{sub.attr}" if imports.module else f"{cls}.{sub.attr}")
+                        continue
+                    q = imports.resolve(sub)
+                    if q is None or q.split(".", 1)[0] in stdlib:
+                        continue
+                    out.add(q)
+        return sorted(out)
+
+    units: dict[str, list[str]] = {}
+    module_level: list[ast.AST] = []
+
+    def visit(stmts, under_class: str | None = None) -> None:
+        for node in stmts:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                # (decorators are left out: a registry decorator runs at import, it does not call the code)
+                key = f"{under_class}.{node.name}" if under_class else node.name
+                units[key] = names_in(node.body + [a for a in node.args.defaults], under_class)
+            elif isinstance(node, ast.ClassDef) and under_class is None:
+                # a subclass reaches its bases' methods: its bases are refs of the class itself
+                units[node.name] = names_in(node.bases, None)
+                visit(node.body, node.name)
+            elif under_class is None and isinstance(node, (ast.If, ast.Try)):
+                module_level.append(getattr(node, "test", ast.Pass()))
+                visit(node.body)
+                visit(node.orelse)
+                for h in getattr(node, "handlers", ()):
+                    visit(h.body)
+                visit(getattr(node, "finalbody", []))
+            else:
+                module_level.append(node)
+
+    visit(tree.body)
+    units["<module>"] = names_in(module_level, None)
+    return {k: v for k, v in units.items() if v}
 
 
 def _argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
@@ -216,6 +272,11 @@ class Project:
     _summaries: "collections.OrderedDict[str, tuple[tuple, Any]]" = field(default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
+    _python_files: list[str] | None = None
+    _mentions: dict | None = None
+    _resolved_refs: dict = field(default_factory=dict)
+    # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
+    widened: list = field(default_factory=list)
 
     # -------------------------------------------------------------- dependency recording
     @contextlib.contextmanager
@@ -375,11 +436,22 @@ class Project:
             return None
         key = ("locate", qualname, from_dir)
         if key in self._memo:
-            hit = self._memo[key]
-            if hit is not None:
-                self._note(hit[1].path, hit[1].digest)
-            return hit
-        self._memo[key] = None
+            return self._remembered(key)
+        self._memo[key] = (None, {})  # a cycle of re-exports finds nothing
+        with self.recording() as deps:
+            result = self._locate(qualname, from_dir, _depth)
+        self._memo[key] = (result, dict(deps))
+        return result
+
+    def _remembered(self, key: tuple):
+        """A memoised answer, noting again every file its computation read (the caller's result depends
+        on them as much as the first asker's did)."""
+        result, deps = self._memo[key]
+        for p, d in deps.items():
+            self._note(p, d)
+        return result
+
+    def _locate(self, qualname: str, from_dir: str | None, _depth: int):
         result = None
         parts = qualname.split(".")
         for cut in range(len(parts) - 1, 0, -1):
@@ -404,7 +476,6 @@ class Project:
                     tail = ".".join(rest[1:])
                     result = self.locate(f"{target}.{tail}" if tail else target, str(Path(rec.path).parent), _depth + 1)
             break
-        self._memo[key] = result
         return result
 
     def class_facts(self, qualname: str, from_dir: str | None = None) -> tuple[dict, ModuleRecord] | None:
@@ -440,12 +511,13 @@ class Project:
     def _class_query(self, what: str, qualname: str, from_dir: str | None, _stack: tuple = ()) -> str:
         key = (what, qualname, from_dir)
         if key in self._memo:
-            return self._memo[key]
+            return self._remembered(key)
         if qualname in _stack or len(_stack) > 12:
             return MAYBE if what != "is_module" and what != "is_lightning" else NO
         stack = _stack + (qualname,)
-        result = self._class_query_uncached(what, qualname, from_dir, stack)
-        self._memo[key] = result
+        with self.recording() as deps:
+            result = self._class_query_uncached(what, qualname, from_dir, stack)
+        self._memo[key] = (result, dict(deps))
         return result
 
     def _class_query_uncached(self, what: str, q: str, from_dir: str | None, stack: tuple) -> str:
@@ -528,6 +600,113 @@ class Project:
                 return True
         return False
 
+    # -------------------------------------------------------------- the reverse call graph
+    def python_files(self) -> list[str]:
+        """Every regular ``.py`` file of the project (tool and hidden folders skipped), once per process.
+        Past MAX_SCAN_FILES the rest is not scanned: counted in ``self.widened``."""
+        if self._python_files is None:
+            out: list[str] = []
+            for dirpath, dirnames, filenames in os.walk(self.root):
+                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+                for name in sorted(filenames):
+                    if not name.endswith(".py"):
+                        continue
+                    p = os.path.join(dirpath, name)
+                    try:
+                        st = os.stat(p)
+                    except OSError:
+                        continue
+                    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
+                        continue
+                    if len(out) >= MAX_SCAN_FILES:
+                        self.widened.append(("project", f"only the first {MAX_SCAN_FILES} files of the project "
+                                                        f"are searched for callers"))
+                        break
+                    out.append(p)
+            self._python_files = out
+        return self._python_files
+
+    def _unit_target(self, qualname: str, from_dir: str) -> tuple[str, str] | None:
+        """The (file, unit) a qualified name refers to: a function, a class (any of its methods) or a method."""
+        hit = self.locate(qualname, from_dir)
+        if hit is None or hit[0] not in ("function", "class", "method"):
+            return None
+        return hit[1].path, hit[2]
+
+    def mentions(self) -> dict[str, list[str]]:
+        """Name -> the project files whose text mentions it, for every name some project file defines at
+        its top level (``def f`` / ``class C``): a file that never spells a function's or class's name
+        cannot call it, so only these are parsed when looking for callers. Built once per process from
+        the files' bytes (a regular expression over ~40 MB takes about a second)."""
+        if self._mentions is None:
+            defined: set[bytes] = set()
+            texts: list[tuple[str, bytes]] = []
+            for path in self.python_files():
+                try:
+                    with open(path, "rb") as fh:
+                        data = fh.read(MAX_FILE_BYTES + 1)
+                except OSError:
+                    continue
+                texts.append((path, data))
+                defined.update(_TOP_DEF.findall(data))
+            index: dict[str, list[str]] = {}
+            for path, data in texts:
+                for word in set(_IDENT.findall(data)) & defined:
+                    index.setdefault(word.decode("ascii"), []).append(path)
+            self._mentions = index
+        return self._mentions
+
+    def _refs_of(self, path: str) -> dict[str, list[tuple[str, str]]]:
+        """unit -> the (file, unit) pairs of the project it refers to, for one file (memoised)."""
+        hit = self._resolved_refs.get(path)
+        if hit is None:
+            hit = {}
+            rec = self.record_for_path(path)
+            if rec is not None:
+                here = str(Path(rec.path).parent)
+                for unit, refs in rec.facts.get("refs", {}).items():
+                    targets = []
+                    for q in refs:
+                        t = self._unit_target(q, here)
+                        if t is not None and t != (rec.path, unit):
+                            targets.append(t)
+                    if targets:
+                        hit[unit] = targets
+            self._resolved_refs[path] = hit
+        return hit
+
+    def caller_files(self, path: str, units: list[str] | None = None) -> list[str]:
+        """The other files of the project whose module-level code (a script, a ``__main__`` block) may call
+        into ``units`` of ``path`` (all of them by default), directly or through other functions: their
+        module level is walked to judge those units with the state a program hands them. (A chain that
+        starts in a library function nobody calls carries no state of its own: it is not followed.)"""
+        path = str(Path(path).resolve())
+        rec = self.record_for_path(path)
+        if rec is None:
+            return []
+        todo: list[tuple[str, str]] = [(path, u) for u in (units if units is not None else _units_of(rec.facts))]
+        seen = set(todo)
+        files: set[str] = set()
+        mentions = self.mentions()
+        while todo:
+            target = todo.pop()
+            name = target[1].split(".", 1)[0]  # `C(...)` and `C.m` both spell C
+            wanted = {target, (target[0], name)}
+            # a file that starts to spell the name (a new caller) changes the answer
+            self._note(MENTIONS_DEP + name, _paths_digest(mentions.get(name, ())))
+            for cand in mentions.get(name, ()):
+                for unit, targets in self._refs_of(cand).items():
+                    caller = (cand, unit)
+                    if caller in seen or not wanted.intersection(targets):
+                        continue
+                    seen.add(caller)
+                    if unit == "<module>":
+                        files.add(cand)
+                    else:
+                        todo.append(caller)
+        files.discard(path)
+        return sorted(files)
+
     # -------------------------------------------------------------- checkpoint saves
     def candidate_save_files(self) -> list[str]:
         out = []
@@ -603,6 +782,10 @@ class Project:
                 if self.tree_signature() != digest:
                     return False
                 continue
+            if path.startswith(MENTIONS_DEP):
+                if _paths_digest(self.mentions().get(path[len(MENTIONS_DEP):], ())) != digest:
+                    return False
+                continue
             if current_digest(path) != digest:
                 return False
         return True
@@ -635,11 +818,11 @@ def _strip_unwalked(ctx) -> None:
         return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)]
 
     for fn in ctx.functions.values():
-        if not ctx.strongly_relevant(fn, None):
+        if not ctx.walkable(fn, None):
             fn.body = stub(fn)
     for cls in ctx.classes.values():
         for item in cls.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.strongly_relevant(item, cls):
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.walkable(item, cls):
                 item.body = stub(item)
     # The module level of another file is never walked (its constants are in the summary): only the
     # functions and classes collected above are kept (timm's model files hold thousand-line config dicts).
@@ -727,3 +910,16 @@ def reset_projects() -> None:
     _PROJECTS.clear()
     _CTX_CACHE.clear()
     _ctx_cache_total = 0
+
+
+def _units_of(facts: dict) -> list[str]:
+    """The units (functions, classes, methods) a module's facts name."""
+    out = list(facts.get("functions", []))
+    for cname in facts.get("classes", {}):
+        out.append(cname)
+    out.extend(k for k in facts.get("refs", {}) if "." in k)
+    return out
+
+
+def _paths_digest(paths) -> str:
+    return hashlib.sha256("\0".join(sorted(paths)).encode()).hexdigest()[:32]

@@ -151,3 +151,84 @@ def _save_relevance(ctx: ModuleCtx) -> set[str]:
                 out.add(f"{cls.name}.{f.attr}")
         calls[key] = out
     return _closure(direct, calls)
+
+
+def _context_units(ctx: ModuleCtx) -> set[str]:
+    """Units (``f``, ``Class.m``) whose findings depend on the state their callers hand them, directly or
+    through the module's other units: they build a module (seeded or not is the caller's state), run a
+    forward of something they received (a parameter, ``self.X``: its mode is the caller's), train it
+    (TRP203), or load weights (paths and models may come from the caller). Callers in other files are
+    looked for only for these: a library's other functions are judged alone."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    for key, fn, cls in _units(ctx):
+        params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+        methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
+        out: set[str] = set()
+        hit = False
+        # a forward of a received model matters where the mode does: in an inference region (a no_grad
+        # block, an inference decorator or name) or a training step
+        regional = _has_region(ctx, fn) or any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
+                                               and c.func.attr == "backward" for c in ast.walk(fn))
+        for sub in ast.walk(fn):
+            if not isinstance(sub, ast.Call):
+                continue
+            f = sub.func
+            if isinstance(f, ast.Name):
+                if f.id in params:
+                    hit = regional  # `model(x)` of a parameter
+                elif f.id in ctx.functions:
+                    out.add(f.id)
+                elif f.id in ctx.classes:
+                    out.add(f"{f.id}.__init__")
+                    hit = hit or _builds(ctx, f)
+                else:
+                    hit = hit or _builds(ctx, f)
+            elif isinstance(f, ast.Attribute):
+                if f.attr in ("load_state_dict", "backward", "generate", "forward", "eval", "train"):
+                    hit = True
+                elif isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") and cls is not None:
+                    if f.attr in methods:
+                        out.add(f"{cls.name}.{f.attr}")
+                    else:
+                        hit = regional  # `self.net(x)`: a submodule's forward, in its holder's mode
+                elif isinstance(f.value, ast.Name) and f.value.id in params:
+                    hit = regional  # `model.encoder(x)`, `model.module(x)`
+                else:
+                    q = ctx.resolve(f)
+                    hit = hit or (q is not None and (q in N.TORCH_LOAD or q in N.TORCH_SAVE)) or _builds(ctx, f)
+            if hit:
+                break
+        if hit:
+            direct.add(key)
+        calls[key] = out
+    return _closure(direct, calls)
+
+
+def _builds(ctx: ModuleCtx, func: ast.expr) -> bool:
+    """Is this callee a module class (a torch.nn layer, a project nn.Module) or a model builder?"""
+    q = ctx.resolve(func)
+    if q is None:
+        return False
+    if N.torch_nn_layer(q) is not None or N.is_builder(q):
+        return True
+    if isinstance(func, ast.Name) and func.id in ctx.classes:
+        return _local_module_class(q, ctx) or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
+    return ctx.project is not None and ctx.project.is_module_class(q, ctx.here)
+
+
+def _has_region(ctx: ModuleCtx, fn: ast.AST) -> bool:
+    """Does ``fn`` hold an inference region: a no_grad/inference_mode block or decorator, or a name listed
+    in ``inference-functions``?"""
+    import fnmatch
+
+    patterns = ctx.project.settings.inference_functions if ctx.project is not None else ()
+    if any(fnmatch.fnmatchcase(fn.name, p) for p in patterns):
+        return True
+    for d in fn.decorator_list:
+        if ctx.resolve(d.func if isinstance(d, ast.Call) else d) in N.NO_GRAD_CTX:
+            return True
+    for sub in ast.walk(fn):
+        if isinstance(sub, ast.withitem) and ctx.resolve(_call_func(sub.context_expr)) in N.NO_GRAD_CTX | N.SET_GRAD:
+            return True
+    return False

@@ -78,7 +78,6 @@ class Walker(CallsMixin, LoadsMixin):
         self.events: dict[tuple, Event] = {}
         self.saves: list[dict] = []
         self.frames: list[Frame] = []
-        self.anchor: tuple[int, int] | None = None
         self.mute = 0
         self.steps = 0
         self.seq = 0
@@ -94,8 +93,8 @@ class Walker(CallsMixin, LoadsMixin):
 
     # ================================================================== entry points
     def _reset_root(self) -> None:
-        self.seed_calls: list[tuple[int, int, str]] = []  # (seq, line, name) seen in the linted file
-        self.other_seeds: list[tuple[int, str]] = []
+        self.seed_calls: list[tuple[int, str | None, int, str]] = []  # (seq, path, line, name)
+        self.other_seeds: list[tuple[int, str | None, int, str]] = []
         self.builds: dict[str, dict] = {}
         self.loaded_uses: list[tuple[Loaded, int, int, str]] = []
         self.mapping_use: dict[str, set] = {}
@@ -107,11 +106,18 @@ class Walker(CallsMixin, LoadsMixin):
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
 
-    def run(self) -> None:
+    def run(self, module_only: bool = False) -> None:
         ctx = self.root_ctx
         st = State()
         st.globals = st.locals
         self._root(lambda: self._walk_module(ctx, st))
+        if module_only:
+            seen_spawn = 0
+            while seen_spawn < len(self.spawned):
+                sctx, sfn = self.spawned[seen_spawn]
+                seen_spawn += 1
+                self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+            return
         # functions the module level never reached: judged on their own, with what we know of callers
         pending = [(ctx, fn, None) for fn in ctx.functions.values()]
         for cls in ctx.classes.values():
@@ -159,7 +165,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.total_steps += self.steps
         self._finish_root()
         for key, ev in self.root_events:
-            self.events.setdefault(key, ev)
+            merge_event(self.events, key, ev)
 
     def _walk_module(self, ctx: ModuleCtx, st: State) -> State | None:
         self.frames.append(Frame(ctx, "<module>"))
@@ -237,18 +243,37 @@ class Walker(CallsMixin, LoadsMixin):
 
     # ================================================================== events
     def pos(self, node: ast.AST) -> tuple[int, int]:
-        if self.anchor is not None:
-            return self.anchor
         return node.lineno, node.col_offset
+
+    @property
+    def path(self) -> str | None:
+        """The file of the code being walked (an event's true place)."""
+        return self.frames[-1].ctx.path if self.frames else self.root_ctx.path
+
+    def via(self) -> tuple | None:
+        """The call, in another file, that reached the code being walked: (path, line), or None when the
+        code runs from an entry point of its own file."""
+        here = self.path
+        call = None
+        for f in reversed(self.frames):
+            if f.ctx.path != here:
+                return call
+            call = f.call
+        return None
 
     def emit(self, kind: str, node: ast.AST, **data: Any) -> None:
         if self.mute:
             return
         line, col = self.pos(node)
-        if self.anchor is not None:
-            data["foreign"] = True
-        key = (kind, line, col, data.get("dedupe"))
-        self.root_events.append((key, Event(kind, line, col, data)))
+        self.emit_at(kind, self.path, line, col, **data)
+
+    def emit_at(self, kind: str, path: str | None, line: int, col: int, **data: Any) -> None:
+        if self.mute:
+            return
+        if "via" not in data and path == self.path:
+            data["via"] = self.via()
+        key = (kind, path, line, col, data.get("dedupe"))
+        self.root_events.append((key, Event(kind, line, col, data, path)))
 
     # ================================================================== statements
     def block(self, stmts: list[ast.stmt], st: State | None) -> State | None:
@@ -276,7 +301,6 @@ class Walker(CallsMixin, LoadsMixin):
             self._bare_mode_attr(v, st)
             return st
         elif isinstance(v, ast.Call) and _is_load_state_dict(v) and _strict_false(v) is True:
-            line, col = self.pos(v)
             self.emit("nonstrict_ignored", v, name=_src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
         return st
@@ -875,26 +899,26 @@ def _runs_at_least_once(node: ast.AST) -> bool:
     return False
 
 
-def analyze_module(source: str, tree: ast.Module, path: str | None, settings: Settings) -> FileFacts:
-    project = project_for(path, settings) if path else None
-    if project is not None:
-        with project.recording() as deps:
-            if path:
-                resolved = str(Path(path).resolve())
-                project.record_for_path(resolved, source, tree)
-                module, _ = project.module_name(resolved)
-                if not Path(resolved).is_file() or not resolved.endswith(".py"):
-                    project.in_memory[module] = resolved
-            ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-            walker = Walker(ctx, settings)
-            walker.run()
-        deps.pop(str(Path(path).resolve()), None)
-        project.last_deps = deps
-    else:
-        ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        walker = Walker(ctx, settings)
-        walker.run()
-    return FileFacts(path, list(walker.events.values()), settings)
+_SEED_ORDER = {"no": 3, "cuda": 2, "maybe": 1}
+
+
+def merge_event(events: dict, key: tuple, ev: Event) -> None:
+    """Keep one event per place: the first, except that a construction reached unseeded on one path and
+    seeded-on-some-paths on another is reported with the worse verdict."""
+    cur = events.get(key)
+    if cur is None:
+        events[key] = ev
+        return
+    if ev.kind == "unseeded_build" and _SEED_ORDER.get(ev.data.get("seed"), 0) > _SEED_ORDER.get(
+            cur.data.get("seed"), 0):
+        ev, cur = cur, ev
+        events[key] = cur
+    # the other calls that reach the same finding are named too
+    vias = [v for v in (ev.data.get("via"), *ev.data.get("also_via", ())) if v]
+    known = {tuple(v) for v in (cur.data.get("via"), *cur.data.get("also_via", ())) if v}
+    extra = [tuple(v) for v in vias if tuple(v) not in known]
+    if extra and cur.data.get("via"):
+        cur.data = dict(cur.data, also_via=tuple(sorted({*map(tuple, cur.data.get("also_via", ())), *extra})))
 
 
 def collect_saves(project: Project, path: str, tree: ast.Module) -> list[dict]:
@@ -920,3 +944,4 @@ def json_key(d: dict) -> str:
     import json
 
     return json.dumps(d, sort_keys=True, default=str)
+

@@ -1,9 +1,21 @@
 """What the rule modules share: turning tracker events into diagnostics."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Iterable
 
 from ..diagnostics import Diagnostic, Fix
+
+
+def via_text(via, also=()) -> str:
+    """`train.py:44`: the call, in another file, through which the analysis reached a finding (and how
+    many other calls reach it too)."""
+    path, line = via
+    text = f"{Path(path).name if path else '<stdin>'}:{line}"
+    if also:
+        text += f" and {len(also)} other call{'s' if len(also) > 1 else ''}" if len(also) > 1 else \
+            f" and {Path(also[0][0]).name if also[0][0] else '<stdin>'}:{also[0][1]}"
+    return text
 
 
 def diagnostics(facts, kind: str, code: str, message: Callable[[dict], str | None],
@@ -11,5 +23,5 @@ def diagnostics(facts, kind: str, code: str, message: Callable[[dict], str | Non
     for ev in facts.of(kind):
         text = message(ev.data)
         if text:
-            title = fix(ev.data) if fix is not None and not ev.data.get("foreign") else None
+            title = fix(ev.data) if fix is not None else None
             yield Diagnostic(ev.line, ev.col, code, text, facts.path or "", Fix(title) if title else None)

@@ -1,7 +1,7 @@
 """TRP2xx: train/eval mode, from the tracker's forward and training-step events."""
 from __future__ import annotations
 
-from ._util import diagnostics
+from ._util import diagnostics, via_text
 from .base import Expect, Rule
 
 
@@ -11,7 +11,8 @@ def _inference(d: dict) -> str:
     where = f"under `{region}`" if not region.endswith("()") else f"in inference function `{region}`"
     if region == "generate":
         where = "by `generate()`"
-    return (f"`{d['name']}` {maybe} in training mode when it runs {where}: dropout/batch-norm stay live; "
+    called = f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)" if d.get("via") else ""
+    return (f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
             f"call `{d['name']}.eval()` first")
 
 

@@ -1,13 +1,17 @@
 """TRP3xx: loading weights into uninstantiated or mismatched models."""
 from __future__ import annotations
 
-from ._util import diagnostics
+from ._util import diagnostics, via_text
 from .base import Expect, Rule
 
 
 def _rule(code, name, summary, kind, message, doc, default=True, fix=None):
+    def located(d: dict) -> str:
+        text = message(d)
+        return f"{text} (called from {via_text(d['via'], d.get('also_via', ()))})" if d.get("via") else text
+
     return Rule(code=code, name=name, summary=summary, verify=Expect.LOAD_INCOMPATIBLE, default_enabled=default,
-                check=lambda facts: diagnostics(facts, kind, code, message, fix), doc=doc)
+                check=lambda facts: diagnostics(facts, kind, code, located, fix), doc=doc)
 
 
 TRP301 = _rule(

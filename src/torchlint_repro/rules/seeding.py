@@ -1,19 +1,26 @@
 """TRP1xx: unseeded model construction, decided by the tracker's `unseeded_build` events."""
 from __future__ import annotations
 
-from ._util import diagnostics
+from ._util import diagnostics, via_text
 from .base import Expect, Rule
+
+
+def _at(seen) -> str:
+    """`line 12`, or `utils.py:12` for a call in another file."""
+    return f"line {seen[0]}" if len(seen) == 2 else f"{seen[2]}:{seen[0]}"
 
 
 def _tail(d: dict) -> str:
     parts = []
+    if d.get("via"):
+        parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
     if d.get("later_seed"):
-        line, name = d["later_seed"]
-        parts.append(f"{name} is called at line {line}, after this construction")
+        later = d["later_seed"]
+        parts.append(f"{later[1]} is called at {_at(later)}, after this construction")
     others = d.get("other_seeds") or []
     if others:
         shown = others[:2]
-        listed = " and ".join(f"{name} (line {line})" for line, name in shown)
+        listed = " and ".join(f"{o[1]} ({_at(o)})" for o in shown)
         parts.append(f"{listed} {'does' if len(shown) == 1 else 'do'} not seed torch")
     return ("; " + "; ".join(parts)) if parts else ""
 

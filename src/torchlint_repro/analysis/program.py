@@ -1,0 +1,101 @@
+"""The whole program: a file's findings are those of its own entry points and of every entry point of
+the project that reaches its code.
+
+A finding is reported where its code is. A helper `evaluate(model, loader)` in ``helpers.py`` is judged
+with the state its callers hand it: when ``train.py`` calls it with a model in training mode, the
+forward inside ``evaluate`` is reported in ``helpers.py``, naming the call (``called from train.py:44``).
+So linting one file walks its own entry points and those of the files that call into it (found through
+the project's reverse call graph), and keeps the events located in it. The events of walking one file's
+entry points are computed once per process and content, whoever asks (the file itself, or any file its
+code reaches).
+"""
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+from ..config import Settings
+from .context import Event, FileFacts, ModuleCtx
+from .project import Project, project_for
+from .tracker import Walker, merge_event
+
+
+def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> list[Event]:
+    walker = Walker(ctx, settings)
+    walker.run(module_only=module_only)
+    return list(walker.events.values())
+
+
+def file_events(project: Project, path: str, settings: Settings) -> list[Event]:
+    """Every event (in any file) of walking the module level of the project file ``path`` (its program:
+    top-level code, the ``__main__`` block, the workers it spawns); memoised per process by content, with
+    the files the walk read noted as dependencies of the caller's result."""
+    rec = project.record_for_path(path)
+    if rec is None:
+        return []
+    key = ("events", path, rec.digest, settings.fingerprint())
+    hit = project._memo.get(key)
+    if hit is None:
+        with project.recording() as deps:
+            tree = project.module_tree(path)
+            if tree is None:
+                events: list[Event] = []
+            else:
+                ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
+                events = _walk_file(ctx, settings, module_only=True)
+        hit = project._memo[key] = (events, dict(deps))
+    for p, d in hit[1].items():
+        project._note(p, d)
+    return hit[0]
+
+
+def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings) -> FileFacts:
+    """The events located in ``path``: from its own entry points and from those of its callers' files."""
+    project = project_for(path, settings) if path else None
+    if project is None:
+        ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
+        return FileFacts(path, _walk_file(ctx, settings), settings)
+    resolved = str(Path(path).resolve())
+    with project.recording() as deps:
+        project.record_for_path(resolved, source, tree)
+        module, _ = project.module_name(resolved)
+        if not Path(resolved).is_file() or not resolved.endswith(".py"):
+            project.in_memory[module] = resolved
+        ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
+        merged: dict[tuple, Event] = {}
+        here = _same_file(path)
+        for ev in _walk_file(ctx, settings):
+            if here(ev.path):
+                merge_event(merged, _key(ev), ev)
+        wanted = sorted(ctx.context_units())
+        for caller in (project.caller_files(resolved, wanted) if wanted else ()):
+            for ev in file_events(project, caller, settings):
+                if here(ev.path):
+                    merge_event(merged, _key(ev), ev)
+    deps.pop(resolved, None)
+    project.last_deps = deps
+    return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings)
+
+
+def _key(ev: Event) -> tuple:
+    return (ev.kind, ev.line, ev.col, _dedupe(ev))
+
+
+def _dedupe(ev: Event):
+    d = ev.data.get("dedupe")
+    if ev.kind in ("forward_in_train", "forward_on_param"):
+        return None  # one report per forward, whichever model or caller reached it
+    return d
+
+
+def _at(ev: Event, path: str | None) -> Event:
+    return ev if ev.path == path else Event(ev.kind, ev.line, ev.col, ev.data, path)
+
+
+def _same_file(path: str | None):
+    """A test for "this event is in the file ``path``" (paths compared resolved)."""
+    if path is None:
+        return lambda p: p is None
+    target = os.path.realpath(path)
+    return lambda p: p == path or (p is not None and os.path.realpath(p) == target)
