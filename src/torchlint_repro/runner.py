@@ -17,11 +17,10 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from typing import Iterable, TextIO
 
 from .config import Settings, SettingsResolver
-from .diagnostics import Diagnostic
+from .pipeline import FileResult, lint_document
 
 PY_SUFFIXES = (".py", ".pyi", ".ipynb")
 # ruff's default exclusions, plus our cache and build/ (a copy of the package that would report twice)
@@ -32,15 +31,6 @@ SKIP_DIRS = frozenset({
     "node_modules", "site-packages", "venv",
 })
 _SKIP_DIRS = SKIP_DIRS  # the name earlier versions exported
-
-
-@dataclass
-class FileResult:
-    path: str
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    error: str | None = None
-    # for notebooks: concatenated-source line -> (code cell number, line in cell), both 1-based
-    cells: list[tuple[int, int]] | None = None
 
 
 class _FixedResolver:
@@ -284,40 +274,8 @@ def _glob_regex(pattern: str) -> str:
 
 # ------------------------------------------------------------------------------ linting
 def lint_one(path: str, settings: Settings) -> FileResult:
-    from .engine import SourceError, lint_source, noqa_filter, parse, read_source
-    from .analysis.cache import ResultCache
-
-    cells = None
-    try:
-        if path.endswith(".ipynb"):
-            from .notebooks import notebook_source
-
-            source, cells = notebook_source(path)
-        else:
-            source = read_source(path)
-        cache = ResultCache.for_path(path, settings)
-        diags = cache.get(path, source) if cache else None
-        if diags is None:
-            tree = parse(source, path) if source.strip() else None
-            diags = lint_source(source, path, settings, tree)
-            if cache:
-                cache.put(path, source, diags)
-    except SourceError as exc:
-        message = str(exc)
-        if cells:
-            from .notebooks import cell_message
-
-            message = cell_message(message, cells)
-        return FileResult(path, [], message, cells)
-    except Exception as exc:  # noqa: BLE001 - a file never takes the run down
-        return FileResult(path, [], f"internal error: {type(exc).__name__}: {exc}", cells)
-    enabled = settings.enabled_codes(path)
-    diags = [d.with_path(path) for d in noqa_filter(diags, source) if d.code in enabled]
-    if cells:  # "seeded at line 12" of the joined cells reads "at cell 3, line 2" in a notebook
-        from .notebooks import cell_message
-
-        diags = [Diagnostic(d.line, d.col, d.code, cell_message(d.message, cells), d.path, d.fix) for d in diags]
-    return FileResult(path, sorted(diags), None, cells)
+    """One file of a run: :func:`pipeline.lint_document` with the file's settings."""
+    return lint_document(path, settings)
 
 
 def _lint_star(args):
