@@ -131,6 +131,21 @@ def test_cell_numbers_after_an_empty_cell_in_check(tmp_path: Path) -> None:
         "every run"]
 
 
+def test_flat_notebook_locations_point_into_the_file(tmp_path: Path) -> None:
+    """--notebook-locations=flat: `path:line:col` in the .ipynb text (the line that shows the code), as
+    SARIF and GitHub annotations give it, for problem matchers; the cell stays in the message."""
+    nb = write_notebook(tmp_path / "f.ipynb", [["import torch\n"], ["x = 1\n", "model = torch.nn.Linear(2, 2)\n"]])
+    line, col = _where(nb, '"model = torch.nn.Linear', offset=8)
+    proc = run("check", "--no-cache", "--notebook-locations", "flat", "f.ipynb", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"f.ipynb:{line}:{col}: TRP101 cell 2, line 2: `Linear` is built before torch is seeded: its random init "
+        "differs on every run"]
+    sarif = json.loads(run("check", "--no-cache", "--format", "sarif", "f.ipynb", cwd=tmp_path).stdout)
+    region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (line, col)
+
+
 def test_magics_are_replaced_without_shifting_lines() -> None:
     cell = [
         "import os",
