@@ -632,6 +632,7 @@ def test_verify_script_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     result = CliRunner().invoke(verify_cmd, ["--script", "mine.py"])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
+    assert max(len(ln) for ln in lines) <= 100
     assert any(ln.strip().startswith("HAZARD") and "differs across processes" in ln for ln in lines)
     assert any(ln.strip().startswith("HAZARD") and "differs from eval-mode output" in ln for ln in lines)
 

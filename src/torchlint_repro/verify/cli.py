@@ -154,12 +154,16 @@ def _verify_scripts(scripts: list[Path], extra: tuple[str, ...], timeout: float,
                           "evidence": f.evidence} for e, f in findings],
         }, indent=2))
     else:
-        click.echo(f"{' '.join(rel)}: 2 fresh runs in {root}")
+        from .report import _wrap
+
+        out = _wrap(f"{' '.join(rel)}: 2 fresh runs in {root}", "", "    ")
         for err in errors:
-            click.echo(f"  error      {err}")
+            out += _wrap(err, "  error   ", " " * 10)
         for expect, f in findings:
             state = {True: "HAZARD", False: "ok", None: "-"}[f.misbehaves]
-            click.echo(f"  {state:<7} {expect.value:<48} {f.summary}")
+            out += _wrap(expect.value, f"  {state:<7} ", " " * 10)
+            out += _wrap(f.summary, " " * 10, " " * 10)
+        click.echo("\n".join(out))
     if errors:
         return EXIT_ERROR
     return EXIT_DISAGREE if any(f.misbehaves for _, f in findings) else EXIT_OK
