@@ -114,8 +114,8 @@ def test_configuration_reference_documents_every_key() -> None:
 
 def test_integrations_cover_editor_pre_commit_and_ci() -> None:
     text = (DOCS / "integrations.md").read_text(encoding="utf-8")
-    for needle in ("github/codeql-action/upload-sarif", "--format sarif", "id: torchlint-repro",
-                   "additional_dependencies: [torchlint-repro]", "flake8.args", "--format github"):
+    for needle in ("github/codeql-action/upload-sarif", "--format sarif", "id: torchlint-repro", "repo: local",
+                   "additional_dependencies: [\"torchlint-repro @ git+", "flake8.args", "--format github"):
         assert needle in text
 
 
@@ -146,3 +146,36 @@ def test_recorded_runtime_evidence_matches_the_example_pairs() -> None:
             f"{rule.code}: re-record the evidence (python scripts/gen_rule_docs.py --record-evidence)"
         page = (RULE_PAGES / f"{rule.code}.md").read_text(encoding="utf-8")
         assert observed["bad"]["observed"] in page
+
+
+def test_licence_file_matches_the_declared_licence() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert (project["license"], project["license-files"]) == ("MIT", ["LICENSE"])
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License\n") and "Permission is hereby granted, free of charge" in text
+
+
+def test_torch_is_pinned_in_ci_only() -> None:
+    """Users get a range (a resolver conflict otherwise); CI installs the one version it tests, first, so
+    that the README's command (which CI runs verbatim) keeps it and downloads no other build."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    assert extras["verify"] == ["torch>=2.0,<3"]
+    assert not [r for reqs in extras.values() for r in reqs if "==" in r]
+    assert set(extras["test"]) == {"torchlint-repro[test-static,verify-all]"}
+    assert not [r for r in extras["test-static"] if r.split(">")[0].split("=")[0] in ("torch", "lightning",
+                                                                                       "transformers", "numpy")]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    pin = ci.index("pip install -q torch==2.13.0")
+    assert pin < ci.index('pip install -q -e ".[test]" && python -m pytest -q -n 2')
+
+
+def test_readme_says_how_to_install_without_a_package_index() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "not on a package index" in readme
+    assert "pip install ./torchlint-repro" in readme and "rev: v0.1.0" not in readme
+    for extra in ("`[verify]`", "`[verify-all]`", "`[test-static]`", "`[test]`"):
+        assert extra in readme, extra

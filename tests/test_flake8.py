@@ -391,3 +391,82 @@ def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path
         fh.write('\n[tool.torchlint-repro]\nseed-functions = ["rng.fix_all"]\n')
     cli = check("train.py", cwd=seed_project, cache=cache)
     assert cli.returncode == 0 and cli.stdout == ""
+
+
+# ------------------------------------------------------------------------------ [tool.torchlint-repro] in flake8
+SECTION = '''\
+[tool.torchlint-repro]
+extend-select = ["TRP102"]
+ignore = ["TRP202"]
+per-file-ignores = { "src/hazards.py" = ["TRP201"] }
+exclude = ["legacy"]
+'''
+
+
+def test_the_pyproject_section_applies_through_flake8(project, tmp_path):
+    """select/ignore, per-file-ignores and exclude of [tool.torchlint-repro] filter the plugin's findings,
+    so flake8 (every editor) reports what `check` reports."""
+    (project / "pyproject.toml").write_text(SECTION)
+    (project / "legacy").mkdir()
+    (project / "legacy" / "old.py").write_text(HAZARDS)
+    f8 = flake8(".", cwd=project, cache=tmp_path / "c")
+    # TRP201 (per-file-ignores) and TRP202 (ignore) are gone, TRP102 (extend-select) is there, and
+    # nothing from the excluded legacy/
+    assert [(p, line, col, code) for p, line, col, code, _ in findings(f8.stdout)] == [
+        ("src/hazards.py", 32, 9, "TRP101"), ("src/hazards.py", 35, 9, "TRP101"), ("src/hazards.py", 37, 9, "TRP101"),
+        ("src/hazards.py", 45, 9, "TRP102")]
+    cli = check(".", cwd=project, cache=tmp_path / "c2")
+    assert cli.returncode == 1
+    assert findings(cli.stdout) == findings(f8.stdout)
+    # the file named explicitly: flake8 applies `exclude` as check --force-exclude (the pre-commit hook) does
+    assert flake8("legacy/old.py", cwd=project, cache=tmp_path / "c").stdout == ""
+    assert check("--force-exclude", "legacy/old.py", cwd=project, cache=tmp_path / "c").stdout == ""
+
+
+def test_flake8_options_are_a_layer_over_the_section(project, tmp_path):
+    """flake8's own --select/--extend-select/--ignore act on top of the section, as check's options do."""
+    (project / "pyproject.toml").write_text(SECTION)
+    cache = tmp_path / "c"
+    pairs = [(["--extend-select", "TRP204"], ["--extend-select", "TRP204"]),
+             (["--select", "TRP2"], ["--select", "TRP2"]),
+             (["--extend-ignore", "TRP1"], ["--ignore", "TRP1"])]
+    expected = [
+        [(32, 9, "TRP101"), (35, 9, "TRP101"), (37, 9, "TRP101"), (27, 16, "TRP204"), (45, 9, "TRP102")],
+        # --select replaces the section's selection (TRP202 is back); per-file-ignores still apply
+        [(27, 16, "TRP204"), (52, 1, "TRP202")],
+        [],
+    ]
+    for (f8_args, cli_args), want in zip(pairs, expected):
+        f8 = flake8(*f8_args, "src/hazards.py", cwd=project, cache=cache)
+        assert sorted(keys(findings(f8.stdout))) == sorted(want), f8_args
+        cli = check(*cli_args, "src/hazards.py", cwd=project, cache=cache)
+        assert findings(cli.stdout) == findings(f8.stdout), cli_args
+
+
+@pytest.mark.parametrize(("section", "problem"), [
+    ('[tool.torchlint-repro]\nignore = ["TRP1"\n', "cannot read TOML: Unclosed array (at end of document)"),
+    ('[tool.torchlint-repro]\nignroe = ["TRP1"]\n', "unknown key(s) in [tool.torchlint-repro]: ignroe; known keys: "),
+    ('[tool.torchlint-repro]\nignore = ["TRP1O1"]\n', "unknown rule code or prefix 'TRP1O1' in "),
+], ids=["invalid-toml", "unknown-key", "unknown-code"])
+def test_a_broken_section_is_one_visible_diagnostic_in_flake8(project, tmp_path, section, problem):
+    """A broken section is never silently ignored: check exits 2 with the message; flake8 shows the same
+    message once per file, as TRP901 on line 1, and nothing else of ours for that file."""
+    (project / "pyproject.toml").write_text(section)
+    f8 = flake8("src", cwd=project, cache=tmp_path / "c")
+    lines = [ln for ln in f8.stdout.splitlines() if " TRP" in ln]
+    config = str(project / "pyproject.toml")
+    assert [ln.split(" TRP901 ", 1)[0] for ln in lines] == ["src/hazards.py:1:1:", "src/train.py:1:1:",
+                                                             "src/utils.py:1:1:"]
+    messages = {ln.split(" TRP901 ", 1)[1] for ln in lines}
+    cli = check("src", cwd=project, cache=tmp_path / "c")
+    assert cli.returncode == 2 and cli.stdout == ""
+    assert cli.stderr.startswith("torchlint-repro: error: ") and cli.stderr.count("\n") == 1
+    error = cli.stderr.strip().removeprefix("torchlint-repro: error: ")
+    assert messages == {f"invalid torchlint-repro configuration: {error}"}
+    assert problem in error and config in error
+
+
+def test_flake8_disable_noqa_reaches_the_plugin(tmp_path):
+    (tmp_path / "noqa_cases.py").write_text(NOQA)
+    f8 = flake8("--disable-noqa", "--select", "TRP101", "noqa_cases.py", cwd=tmp_path, cache=tmp_path / "c")
+    assert [line for line, _, _ in keys(findings(f8.stdout))] == [4, 5, 6, 7, 8, 9, 10, 11, 12]

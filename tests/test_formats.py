@@ -3,6 +3,7 @@ github workflow annotations, and --statistics beside the machine formats."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import resources
@@ -64,8 +65,47 @@ def test_json(project: Path) -> None:
         "path": "src/bad.py", "line": 4, "column": 9, "code": "TRP101", "name": "unseeded-model",
         "message": MESSAGE, "url": HELP, "fix": None,
     }]
-    clean = run("check", "--no-cache", "--format", "json", "broken.ipynb", cwd=project)
-    assert clean.returncode == 2 and json.loads(clean.stdout) == []
+    broken = run("check", "--no-cache", "--format", "json", "broken.ipynb", cwd=project)
+    reason = "invalid notebook: not valid JSON (line 1, column 12: Expecting value)"
+    assert broken.returncode == 2
+    # a file that could not be linted is listed too (as ruff lists a file it cannot parse)
+    assert json.loads(broken.stdout) == [{
+        "path": "broken.ipynb", "line": 1, "column": 1, "code": None, "name": None, "message": reason,
+        "url": None, "fix": None, "error": True,
+    }]
+    assert broken.stderr == f"torchlint-repro: error: broken.ipynb: {reason}\n"
+    both = run("check", "--no-cache", "--format", "json", "src/bad.py", "broken.ipynb", cwd=project)
+    assert both.returncode == 3
+    assert [(d["path"], d["code"], d.get("error", False)) for d in json.loads(both.stdout)] == [
+        ("broken.ipynb", None, True), ("src/bad.py", "TRP101", False)]
+
+
+FIXABLE = """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+model = nn.Linear(4, 2)
+model.eval
+with torch.no_grad():
+    print(model(torch.ones(1, 4)))
+"""
+
+
+def test_json_keeps_the_fix_when_served_from_the_cache(tmp_path: Path) -> None:
+    """The fix title survives the result cache: a warm run prints what the cold run printed."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "fixable.py").write_text(FIXABLE)
+    env = {**os.environ, "TORCHLINT_CACHE_DIR": str(tmp_path / "cache")}
+    cold = subprocess.run([str(EXE), "check", "--format", "json", "fixable.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    warm = subprocess.run([str(EXE), "check", "--format", "json", "fixable.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert any((tmp_path / "cache").rglob("*.json")), "the cold run filled the cache"
+    assert cold.returncode == warm.returncode == 1
+    expected = [("TRP202", 6, "Call `model.eval()`")]
+    assert [(d["code"], d["line"], d["fix"]) for d in json.loads(cold.stdout)] == expected
+    assert json.loads(warm.stdout) == json.loads(cold.stdout)
 
 
 def test_sarif_validates_against_the_official_schema(project: Path) -> None:

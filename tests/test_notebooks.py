@@ -92,11 +92,58 @@ def test_markdown_raw_and_empty_cells(tmp_path: Path) -> None:
     nb = tmp_path / "m.ipynb"
     nb.write_text(json.dumps({"cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["x = 1\n"]},
-        {"cell_type": "code", "metadata": {}, "source": [], "outputs": []},  # empty: counted, no lines
+        {"cell_type": "code", "metadata": {}, "source": [], "outputs": []},
         {"cell_type": "raw", "metadata": {}, "source": "raw = 1"},
+        {"cell_type": "code", "metadata": {}, "source": ["  \n", "\t\n"], "outputs": []},
         {"cell_type": "code", "metadata": {}, "source": ["y = 2"], "outputs": []},
-    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    assert notebook_source(nb) == ("y = 2\n", [(2, 1)])
+        {"cell_type": "code", "metadata": {}, "source": "# a comment runs and is numbered", "outputs": []},
+        {"cell_type": "code", "metadata": {}, "source": "z = 3", "outputs": []},
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    # IPython does not execute an empty or whitespace-only cell and its execution count does not move, so
+    # after Run All `y = 2` is In [1], the comment In [2] and `z = 3` In [3]
+    assert notebook_source(nb) == ("y = 2\n# a comment runs and is numbered\nz = 3\n", [(1, 1), (2, 1), (3, 1)])
+    # the file positions of the program's lines skip the same cells
+    smap = SourceMap(nb)
+    assert [smap.position(i) for i in (1, 2, 3)] == [
+        _where(nb, '"y = 2"'), _where(nb, '"# a comment'), _where(nb, '"z = 3"')]
+
+
+def _line_of(nb: Path, needle: str) -> int:
+    return _where(nb, needle)[0]
+
+
+def _where(nb: Path, needle: str, offset: int = 0) -> tuple[int, int]:
+    """(line, column) in the notebook's text of the character ``offset`` places into the JSON string
+    that starts with ``needle`` (both 1-based, as SARIF counts)."""
+    for i, ln in enumerate(nb.read_text().splitlines(), 1):
+        if needle in ln:
+            return i, ln.index(needle) + 2 + offset
+    raise AssertionError(needle)
+
+
+def test_cell_numbers_after_an_empty_cell_in_check(tmp_path: Path) -> None:
+    """The cell a finding names is the In [N] Jupyter shows after Run All, empty cells not counted."""
+    write_notebook(tmp_path / "e.ipynb", [["import torch\n"], [], ["\n"], ["model = torch.nn.Linear(2, 2)\n"]])
+    proc = run("check", "--no-cache", "e.ipynb", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        "e.ipynb:cell 2:line 1:9: TRP101 `Linear` is built before torch is seeded: its random init differs on "
+        "every run"]
+
+
+def test_flat_notebook_locations_point_into_the_file(tmp_path: Path) -> None:
+    """--notebook-locations=flat: `path:line:col` in the .ipynb text (the line that shows the code), as
+    SARIF and GitHub annotations give it, for problem matchers; the cell stays in the message."""
+    nb = write_notebook(tmp_path / "f.ipynb", [["import torch\n"], ["x = 1\n", "model = torch.nn.Linear(2, 2)\n"]])
+    line, col = _where(nb, '"model = torch.nn.Linear', offset=8)
+    proc = run("check", "--no-cache", "--notebook-locations", "flat", "f.ipynb", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"f.ipynb:{line}:{col}: TRP101 cell 2, line 2: `Linear` is built before torch is seeded: its random init "
+        "differs on every run"]
+    sarif = json.loads(run("check", "--no-cache", "--format", "sarif", "f.ipynb", cwd=tmp_path).stdout)
+    region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (line, col)
 
 
 def test_magics_are_replaced_without_shifting_lines() -> None:

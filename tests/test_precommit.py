@@ -52,7 +52,7 @@ def git(*args: str, cwd: Path) -> None:
 def hook_repo(tmp_path_factory) -> Path:
     """What installing needs (the package, pyproject.toml, README.md, the hook manifest), committed."""
     repo = tmp_path_factory.mktemp("hook-repo")
-    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, repo / name)
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
     git("init", "-q", cwd=repo)

@@ -52,16 +52,25 @@ def main() -> None:
               help="Parallel processes (default 0: all cores; 1: in this process).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--color/--no-color", default=None,
-              help="Colour the text output (default: only on a terminal, never with NO_COLOR set).")
+              help="Colour the text output (default: on a terminal, or with FORCE_COLOR set; never with "
+                   "NO_COLOR set).")
+@click.option("--stdin-filename", metavar="PATH",
+              help="With PATH `-`: the name of the file read from standard input (for its project, its "
+                   "configuration and the report).")
+@click.option("--notebook-locations", type=click.Choice(["cells", "flat"]), default="cells", show_default=True,
+              help="Text output for notebooks: `cell 3:line 2:5` (cells), or `path:line:col` in the .ipynb "
+                   "file itself (flat, for problem matchers).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors (no progress bar).")
 def check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-          force_exclude, jobs, exit_zero, color):
-    """Lint PATHS: Python files, notebooks (.ipynb), folders, globs (default: the current folder).
+          force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet):
+    """Lint PATHS: Python files, notebooks (.ipynb), folders, globs (default: the current folder);
+    `-` reads one file from standard input.
 
     Exit status: 0 clean, 1 findings, 2 usage or internal error (3: findings and errors).
     """
     try:
         _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-               force_exclude, jobs, exit_zero, color)
+               force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet)
     except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception:  # noqa: BLE001 - a crash is exit 2, never mistaken for "findings" (1)
@@ -72,33 +81,42 @@ def check(paths, select, ignore, extend_select, output_format, output_file, stat
 
 
 def _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-           force_exclude, jobs, exit_zero, color):
+           force_exclude, jobs, exit_zero, color, stdin_filename=None, notebook_locations="cells", quiet=False):
     from .config import SettingsResolver
     from .reporting import render, render_statistics
     from .runner import collect_files, lint_files
 
     paths = paths or (".",)
+    if "-" in paths and len(paths) > 1:
+        _usage_error("`-` (standard input) cannot be combined with other paths")
+    if stdin_filename and paths != ("-",):
+        _usage_error("--stdin-filename needs the path `-`")
+    missing: list[str] = []
     try:
         overrides = _cli_overrides(select, ignore, extend_select, no_cache)
         resolver = SettingsResolver(config_path, adjust=overrides, force_exclude=force_exclude)
-        for p in paths:  # report a broken configuration before any work
-            if os.path.exists(p):
-                resolver.for_path(p)
-        files, missing = collect_files(paths, resolver)
-        work = [(f, resolver.for_path(f)) for f in files]
+        if paths == ("-",):
+            results = [_lint_stdin(resolver, stdin_filename, force_exclude)]
+        else:
+            for p in paths:  # report a broken configuration before any work
+                if os.path.exists(p):
+                    resolver.for_path(p)
+            files, missing = collect_files(paths, resolver)
+            work = _with_run_root([(f, resolver.for_path(f)) for f in files], paths)
     except ConfigError as exc:
-        click.echo(f"torchlint-repro: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-    for m in missing:
-        click.echo(f"torchlint-repro: error: {m}: no such file or directory", err=True)
-    if missing and not files:
-        sys.exit(EXIT_ERROR)
-    results = lint_files(work, jobs=jobs or (os.cpu_count() or 1), progress=sys.stderr.isatty())
+        _usage_error(str(exc))
+    if paths != ("-",):
+        for m in missing:
+            click.echo(f"torchlint-repro: error: {m}: no such file or directory", err=True)
+        if missing and not files:
+            sys.exit(EXIT_ERROR)
+        results = lint_files(work, jobs=jobs or (os.cpu_count() or 1), progress=_stderr_is_terminal() and not quiet)
 
-    to_terminal = output_file is None and sys.stdout.isatty()
+    to_stdout = output_file is None
     if color is None:
-        color = to_terminal and output_format == "text" and not os.environ.get("NO_COLOR")
-    text = render(results, output_format, color=bool(color), statistics=statistics)
+        color = output_format == "text" and to_stdout and _color_wanted(sys.stdout.isatty())
+    text = render(results, output_format, color=bool(color), statistics=statistics,
+                  flat_notebooks=notebook_locations == "flat")
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as fh:
@@ -121,6 +139,67 @@ def _check(paths, select, ignore, extend_select, output_format, output_file, sta
     if errors or missing or internal:
         code |= EXIT_ERROR
     sys.exit(code)
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _usage_error(message: str) -> None:
+    click.echo(f"torchlint-repro: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+def _color_wanted(terminal: bool) -> bool:
+    """NO_COLOR (https://no-color.org) wins, then FORCE_COLOR (https://force-color.org), then whether the
+    output is a terminal: CPython's own order."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return terminal
+
+
+def _lint_stdin(resolver, name: str | None, force_exclude: bool):
+    """`check -`: one file from standard input, linted as if it were ``name`` (its project, its
+    configuration, its per-file-ignores), reported under that name or `-`."""
+    from .pipeline import FileResult, lint_document
+
+    settings = resolver.for_path(name) if name else resolver.for_dir(os.getcwd())
+    data = sys.stdin.buffer.read()
+    if name and force_exclude and settings.is_excluded(name):
+        return FileResult(name)
+    return lint_document(name, settings, source=data, display_path=name or "-")
+
+
+def run_root(paths, files) -> str | None:
+    """The root of a run for files with no project marker above them: the common folder of the paths
+    named (and of the files they matched); None when that is the filesystem root or the home folder,
+    too wide to be one project (each file then keeps its own folder)."""
+    folders = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
+    folders += [os.path.dirname(os.path.realpath(f)) for f in files]
+    if not folders:
+        return None
+    try:
+        common = os.path.commonpath(folders)
+    except ValueError:  # different drives
+        return None
+    if os.path.dirname(common) == common or common == os.path.realpath(os.path.expanduser("~")):
+        return None
+    return common
+
+
+def _with_run_root(work, paths):
+    root = run_root(paths, [f for f, _ in work])
+    if root is None:
+        return work
+    rooted: dict[int, Settings] = {}
+    out = []
+    for f, s in work:
+        if id(s) not in rooted:
+            rooted[id(s)] = replace(s, project_root=root)
+        out.append((f, rooted[id(s)]))
+    return out
 
 
 def _cli_overrides(select, ignore, extend_select, no_cache):
@@ -156,10 +235,10 @@ def rules(show_all: bool) -> None:
         click.echo(f"{r.code:<7} {r.name:<{width}}  {state:<8} {r.summary}")
 
 
-@main.command()
+@main.command(short_help="Print the documentation page of a rule, for example TRP201.")
 @click.argument("code")
 def explain(code: str) -> None:
-    """Print the documentation page of rule CODE (e.g. TRP201)."""
+    """Print the documentation page of rule CODE, for example TRP201."""
     from .docs import render_rule_page
     from .rules import RULES_BY_CODE
 

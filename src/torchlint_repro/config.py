@@ -62,6 +62,9 @@ class Settings:
     cache: bool = True
     cache_dir: str | None = None
     root: str | None = field(default=None, compare=False)
+    # the project root of a file with no pyproject.toml / setup.cfg / setup.py / .git above it: `check`
+    # sets the common folder of the paths it was given, so that one run is one project with one cache
+    project_root: str | None = field(default=None, compare=False)
     # the command line's selection, applied on top of the file's (ruff's layering): `--select` replaces
     # the configured set, `--extend-select` adds to it and `--ignore` removes from it
     cli_select: tuple[str, ...] = ()

@@ -213,12 +213,15 @@ def _logical_line_ranges(source: str) -> dict[int, tuple[int, int]]:
 
 
 def lint_file(path: str | Path, settings: Settings | None = None) -> list[Diagnostic]:
-    """Lint one file from disk; raises :class:`SourceError` when it cannot be read or parsed."""
-    path = str(path)
-    source = read_source(path)
-    tree = parse(source, path) if source.strip() else None
-    diags = lint_source(source, path, settings, tree)
-    return [d.with_path(path) for d in noqa_filter(diags, source)]
+    """Lint one file from disk (every code the analysis reports, after ``noqa``; no selection, no result
+    cache): the library's face of :func:`pipeline.lint_document`. Raises :class:`SourceError` when the
+    file cannot be read or parsed."""
+    from .pipeline import lint_document
+
+    result = lint_document(str(path), settings or Settings(), select=False, result_cache=False)
+    if result.error is not None:
+        raise SourceError(result.error)
+    return result.diagnostics
 
 
 def main_guard_recursion() -> None:

@@ -19,8 +19,8 @@ def fix(paths, show_diff: bool, config_path) -> None:
     from dataclasses import replace
 
     from .config import ConfigError, load_settings
-    from .engine import SourceError, lint_source, noqa_filter, parse, read_source
     from .fixes import fix_source, unified_diff, write_atomically
+    from .pipeline import lint_document
     from .runner import collect_files
 
     paths = paths or (".",)
@@ -37,15 +37,12 @@ def fix(paths, show_diff: bool, config_path) -> None:
     for path in files:
         if path.endswith(".ipynb"):
             continue  # notebooks are reported by `check`; rewriting cells is left to the user
-        try:
-            source = read_source(path)
-            diags = noqa_filter(lint_source(source, path, settings, parse(source, path)), source)
-        except SourceError as exc:
-            click.echo(f"torchlint-repro: error: {path}: {exc}", err=True)
+        result = lint_document(path, settings, keep_source=True)
+        if result.error is not None:
+            click.echo(f"torchlint-repro: error: {path}: {result.error}", err=True)
             code |= 2
             continue
-        enabled = settings.enabled_codes(path)
-        diags = [d for d in diags if d.code in enabled]
+        source, diags = result.source, result.diagnostics
         new, n = fix_source(source, diags)
         if n:
             fixed_total += n

@@ -1,12 +1,30 @@
-"""The flake8 entry point (code prefix TRP): a thin adapter over :func:`engine.lint_source`."""
+"""The flake8 entry point (code prefix TRP): a thin adapter over :func:`pipeline.lint_document`.
+
+The plugin applies the same ``[tool.torchlint-repro]`` section as ``check`` (the nearest one above the
+linted file): its ``select``/``ignore``/``extend-select``, ``per-file-ignores`` and ``exclude`` filter
+the plugin's own diagnostics, so an editor, pre-commit's flake8 and ``check`` show the same findings.
+flake8's own options are a layer on top, the way ``check``'s command line is: the TRP codes named in
+flake8's ``--select``/``--extend-select``/``--ignore``/``--extend-ignore`` (command line or flake8
+configuration) form the same "command line" layer, and ``--trp-seed-functions`` /
+``--trp-inference-functions`` / ``--trp-no-cache`` replace the section's values. A broken section
+(invalid TOML, an unknown key or code) cannot be shown any other way through flake8, so it is reported
+as one TRP901 diagnostic on line 1 of every file it governs, and nothing else is reported for them
+(``check`` exits 2 in that case).
+
+The rules that are off by default (TRP102, TRP204) are kept off by the plugin itself rather than by
+flake8's extended default ignore: a default ignore would also hide a rule the section enables.
+"""
 from __future__ import annotations
 
 import ast
+import os
+from dataclasses import replace
 from typing import Iterator
 
 from . import __version__
-from .config import Settings, load_settings
-from .engine import lint_source
+from .config import ConfigError, Settings, SettingsResolver
+
+CONFIG_ERROR = "TRP901"
 
 
 class Plugin:
@@ -14,8 +32,9 @@ class Plugin:
     version = __version__
     off_by_default = False
 
-    _settings: Settings | None = None  # read once per process (parse_options), not per file
-    _from_flake8 = False
+    _overrides: dict | None = None  # flake8's options, read once per process (parse_options)
+    _noqa = True
+    _resolver: SettingsResolver | None = None
 
     def __init__(self, tree: ast.AST, filename: str = "stdin", lines: list[str] | None = None) -> None:
         # `tree` is the ast flake8 already built for every plugin: we reuse it instead of parsing again.
@@ -48,81 +67,62 @@ class Plugin:
             parse_from_config=True,
             help="Do not read or write torchlint-repro's cache.",
         )
-        # TRP102 and TRP204 are off by default, the way bugbear keeps its opinionated checks off.
-        from .rules import ALL_RULES
-
-        optmanager.extend_default_ignore([r.code for r in ALL_RULES if not r.default_enabled])
 
     @classmethod
     def parse_options(cls, options) -> None:
-        kwargs = {}
+        overrides: dict = {}
         if getattr(options, "trp_seed_functions", None):
-            kwargs["seed_functions"] = tuple(options.trp_seed_functions)
+            overrides["seed_functions"] = tuple(options.trp_seed_functions)
         if getattr(options, "trp_inference_functions", None):
-            kwargs["inference_functions"] = tuple(options.trp_inference_functions)
+            overrides["inference_functions"] = tuple(options.trp_inference_functions)
         if getattr(options, "trp_no_cache", False):
-            kwargs["cache"] = False
-        cls._settings = Settings(**kwargs)
-        cls._from_flake8 = bool(kwargs)
+            overrides["cache"] = False
+        overrides["cli_select"] = _trp_codes(getattr(options, "select", None))
+        overrides["cli_extend_select"] = _trp_codes(getattr(options, "extend_select", None))
+        overrides["cli_ignore"] = _trp_codes(getattr(options, "ignore", None)) + _trp_codes(
+            getattr(options, "extend_ignore", None))
+        cls._overrides = overrides
+        cls._noqa = not getattr(options, "disable_noqa", False)
+        cls._resolver = None
 
-    def _resolve_settings(self) -> Settings:
-        base = type(self)._settings
-        if base is not None and type(self)._from_flake8:
-            return base
-        # No flake8 options given: the same [tool.torchlint-repro] the CLI reads, found once per root.
-        try:
-            found = _pyproject_settings(self.filename)
-        except Exception:  # noqa: BLE001 - a broken config must not break flake8
-            found = Settings()
-        if base is not None and not base.cache:
-            from dataclasses import replace
+    @classmethod
+    def _settings_resolver(cls) -> SettingsResolver:
+        if cls._resolver is None:
+            overrides = cls._overrides or {}
+            cls._resolver = SettingsResolver(adjust=lambda s: replace(s, **overrides))
+        return cls._resolver
 
-            found = replace(found, cache=False)
-        return found
+    def _path(self) -> str | None:
+        return None if self.filename in ("stdin", "-", None) else self.filename
+
+    def _settings(self) -> Settings:
+        """The settings that govern this file; raises ConfigError for a broken section."""
+        path = self._path()
+        resolver = self._settings_resolver()
+        return resolver.for_path(path) if path is not None else resolver.for_dir(os.getcwd())
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
-        source = "".join(self.lines) if self.lines is not None else None
-        if source is None:
-            try:
-                from .engine import read_source
+        from .pipeline import lint_document
 
-                source = read_source(self.filename)
-            except Exception:  # noqa: BLE001
-                return
-        if "torch" not in source and "import" not in source:
+        try:
+            settings = self._settings()
+        except ConfigError as exc:
+            yield 1, 0, f"{CONFIG_ERROR} invalid torchlint-repro configuration: {exc}", type(self)
             return
-        settings = self._resolve_settings()
-        path = None if self.filename in ("stdin", "-", None) else self.filename
+        path = self._path()
+        if path is not None and settings.is_excluded(path):
+            return
+        source = "".join(self.lines) if self.lines is not None else None
+        if source is not None and "torch" not in source and "import" not in source:
+            return  # the cheap screen: nothing to find, nothing to read
         tree = self.tree if isinstance(self.tree, ast.Module) else None
-        diags = None
-        cache = None
-        if path is not None and settings.cache:
-            try:
-                from .analysis.cache import ResultCache
-
-                cache = ResultCache.for_path(path, settings)
-                diags = cache.get(path, source) if cache else None
-            except Exception:  # noqa: BLE001 - a broken cache is only a slower run
-                cache, diags = None, None
-        if diags is None:
-            diags = lint_source(source, path, settings, tree)
-            if cache is not None and not any(d.code == "TRP900" for d in diags):
-                cache.put(path, source, diags)
-        for d in diags:
+        result = lint_document(path, settings, source=source, tree=tree, noqa=type(self)._noqa)
+        if result.error is not None:
+            return  # unreadable or a syntax error: flake8 reports E902 / E999 itself
+        for d in result.diagnostics:
             yield d.line, d.col, f"{d.code} {d.message}", type(self)
 
 
-_PYPROJECT_CACHE: dict[str, Settings] = {}
-
-
-def _pyproject_settings(filename: str) -> Settings:
-    from pathlib import Path
-
-    from .config import find_pyproject
-
-    start = Path(filename).parent if filename not in ("stdin", "-") else Path.cwd()
-    key = str(start)
-    if key not in _PYPROJECT_CACHE:
-        cfg = find_pyproject(start)
-        _PYPROJECT_CACHE[key] = load_settings(start, str(cfg)) if cfg else Settings()
-    return _PYPROJECT_CACHE[key]
+def _trp_codes(values) -> tuple[str, ...]:
+    """The TRP codes among a flake8 select/ignore list (flake8 itself applies the others)."""
+    return tuple(v.strip().upper() for v in values or () if v.strip().upper().startswith("TRP"))

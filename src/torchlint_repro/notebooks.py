@@ -2,9 +2,10 @@
 
 ``notebook_source(path)`` returns the program and, for each of its lines, where it came from:
 ``cells[i] == (cell, line)`` for line ``i + 1``. ``cell`` counts **code cells only**, from 1, in
-notebook order: the number Jupyter's ``In [N]:`` prompt shows after *Restart & Run All* (markdown and
-raw cells have no prompt and are not counted; an empty code cell is). ``line`` is the line within
-that cell, from 1.
+notebook order: the number Jupyter's ``In [N]:`` prompt shows after *Restart & Run All*. Markdown and
+raw cells have no prompt, and a code cell that is empty or only whitespace is not executed by IPython
+(its execution count does not move), so none of them is counted; their lines are not part of the
+program either. ``line`` is the line within that cell, from 1.
 
 IPython syntax is not Python, so it is replaced line for line (nothing shifts, every line keeps its
 number):
@@ -47,11 +48,20 @@ def read_notebook(path: str | Path) -> dict:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
+    return _parse(decode_notebook(data), json.loads)
+
+
+def decode_notebook(data: bytes) -> str:
+    """A notebook file's text: UTF-8 (nbformat's encoding), with or without a BOM."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(f"invalid notebook: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    return _parse(text, json.loads)
+
+
+def parse_notebook_text(text: str) -> dict:
+    """The JSON of a notebook already decoded (stdin, an editor's buffer)."""
+    return _parse(text.removeprefix("\ufeff"), json.loads)
 
 
 def _parse(text: str, loads) -> dict:
@@ -93,6 +103,11 @@ def _code_cells(nb: dict) -> list[list[str]]:
     return out
 
 
+def _run_cells(nb: dict) -> list[list[str]]:
+    """The code cells *Run All* executes and numbers: not those that are empty or only whitespace."""
+    return [pieces for pieces in _code_cells(nb) if "".join(pieces).strip()]
+
+
 def is_python(nb: dict) -> bool:
     meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
     for key, field in (("kernelspec", "language"), ("language_info", "name")):
@@ -114,12 +129,20 @@ def _split_lines(text: str) -> list[str]:
 # ------------------------------------------------------------------------------ the program
 def notebook_source(path: str | Path) -> tuple[str, list[tuple[int, int]]]:
     """The code cells as one program, and ``cells[i] = (code cell, line in cell)`` for line ``i + 1``."""
-    nb = read_notebook(path)
+    return _program(read_notebook(path))
+
+
+def notebook_source_from_text(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """:func:`notebook_source` of a notebook's JSON text."""
+    return _program(parse_notebook_text(text))
+
+
+def _program(nb: dict) -> tuple[str, list[tuple[int, int]]]:
     if not is_python(nb):
         return "", []
     lines: list[str] = []
     cells: list[tuple[int, int]] = []
-    for number, pieces in enumerate(_code_cells(nb), 1):
+    for number, pieces in enumerate(_run_cells(nb), 1):
         cell_lines = strip_magics(_split_lines("".join(pieces)))
         lines.extend(cell_lines)
         cells.extend((number, i) for i in range(1, len(cell_lines) + 1))
@@ -307,8 +330,10 @@ class SourceMap:
     is a JSON string on a line of its own, so this is the line that shows the code.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        text = Path(path).read_bytes().decode("utf-8-sig")
+    def __init__(self, path: str | Path | None = None, text: str | None = None) -> None:
+        if text is None:
+            text = Path(path).read_bytes().decode("utf-8-sig")
+        text = text.removeprefix("\ufeff")
         self.text = text
         nb = _parse(text, lambda t: _PositionParser(t).parse())
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
@@ -316,7 +341,7 @@ class SourceMap:
         self.originals: list[str] = []  # each program line as written in the cell (before magics)
         if not is_python(nb):
             return
-        for pieces in _code_cells(nb):
+        for pieces in _run_cells(nb):
             joined = "".join(pieces)
             cell_lines = _split_lines(joined)
             self.originals.extend(cell_lines)

@@ -2,7 +2,9 @@
 
 Positions in notebooks (see notebooks.py for the cell numbering):
 
-- text: ``nb.ipynb:cell 3:line 2:5: TRP201 ...`` (cell, line in the cell, column);
+- text: ``nb.ipynb:cell 3:line 2:5: TRP201 ...`` (cell, line in the cell, column); with
+  ``--notebook-locations=flat`` ``nb.ipynb:41:5: TRP201 cell 3, line 2: ...``, the line and column in the
+  notebook file itself as SARIF gives them, for standard ``path:line:col`` problem matchers;
 - json: ``line``/``column`` in the program the code cells make when joined in order, plus ``cell`` and
   ``cell_line`` (the cell's number and the line in it, as Jupyter shows them);
 - sarif and github: the notebook file itself is the artifact and the region is where the code line
@@ -20,7 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from . import __version__
-from .runner import FileResult
+from .pipeline import FileResult
 
 FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,7 +38,8 @@ def location(r: FileResult, line: int) -> str:
     return f"{r.path}:{line}"
 
 
-def render(results: list[FileResult], fmt: str, color: bool = False, statistics: bool = False) -> str:
+def render(results: list[FileResult], fmt: str, color: bool = False, statistics: bool = False,
+           flat_notebooks: bool = False) -> str:
     """The report of ``results`` in ``fmt`` (without the statistics for machine formats: see
     :func:`render_statistics`)."""
     if fmt == "json":
@@ -45,7 +48,7 @@ def render(results: list[FileResult], fmt: str, color: bool = False, statistics:
         return render_sarif(results)
     if fmt == "github":
         return render_github(results)
-    text = render_text(results, color)
+    text = render_text(results, color, flat_notebooks=flat_notebooks)
     if statistics:
         stats = render_statistics(results, color)
         text = f"{text}\n{stats}" if text else stats
@@ -53,16 +56,23 @@ def render(results: list[FileResult], fmt: str, color: bool = False, statistics:
 
 
 # ------------------------------------------------------------------------------ text
-def render_text(results: list[FileResult], color: bool = False) -> str:
+def render_text(results: list[FileResult], color: bool = False, flat_notebooks: bool = False) -> str:
     lines = []
+    pos = _Positions() if flat_notebooks else None
     for r in results:
         for d in r.diagnostics:
-            where = f"{location(r, d.line)}:{d.col + 1}:"
+            message = d.message
+            if pos is not None and r.cells:
+                line, col = pos(r, d.line, d.col)
+                where = f"{r.path}:{line}:{col}:"
+                message = _cell_prefix(r, d.line) + message
+            else:
+                where = f"{location(r, d.line)}:{d.col + 1}:"
             code = d.code
             if color:
                 where = f"{_BOLD}{where}{_RESET}"
                 code = f"{_BOLD}{_RED}{code}{_RESET}"
-            lines.append(f"{where} {code} {d.message}")
+            lines.append(f"{where} {code} {message}")
     return "\n".join(lines)
 
 
@@ -86,10 +96,15 @@ def render_statistics(results: list[FileResult], color: bool = False) -> str:
 
 # ------------------------------------------------------------------------------ json
 def render_json(results: list[FileResult]) -> str:
+    """A list of findings; a file that could not be linted is an item with ``"code": null`` and
+    ``"error": true`` whose message says why (as ruff lists a file it cannot parse)."""
     from .rules import RULES_BY_CODE
 
     out = []
     for r in results:
+        if r.error:
+            out.append({"path": r.path, "line": 1, "column": 1, "code": None, "name": None, "message": r.error,
+                        "url": None, "fix": None, "error": True})
         for d in r.diagnostics:
             rule = RULES_BY_CODE.get(d.code)
             item = {

@@ -57,12 +57,18 @@ RANDOM_TENSORS = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch
 CONSTANT_INITS = frozenset({"constant_", "zeros_", "ones_", "eye_", "dirac_", "calculate_gain"})
 
 
-def find_root(path: str | os.PathLike) -> Path:
+def find_root(path: str | os.PathLike, fallback: str | os.PathLike | None = None) -> Path:
+    """The nearest folder above ``path`` with a root marker; without one, ``fallback`` (the run's root)
+    when it contains ``path``, else the file's own folder."""
     p = Path(path).resolve()
     start = p.parent if not p.is_dir() else p
     for d in (start, *start.parents):
         if any((d / m).exists() for m in ROOT_MARKERS):
             return d
+    if fallback is not None:
+        base = Path(fallback).resolve()
+        if base == start or base in start.parents:
+            return base
     return start
 
 
@@ -894,7 +900,7 @@ def project_for(path: str | None, settings: Settings) -> Project | None:
     """The (per-process, memoised) project a file belongs to; None for stdin without a name."""
     if not path:
         return None
-    root = find_root(path)
+    root = find_root(path, settings.project_root)
     key = (str(root), settings.fingerprint() + str(settings.cache) + str(settings.cache_dir))
     proj = _PROJECTS.get(key)
     if proj is None:

@@ -22,32 +22,44 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+def _usage_error(message: str) -> None:
+    """The same wording and exit status as `check`'s usage errors."""
+    click.echo(f"torchlint-repro: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-j", "--jobs", type=int, default=0, help="Fixture processes at a time (default: all cores).")
-@click.option("--timeout", type=float, default=60.0, show_default=True,
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+              help="Fixture processes at a time (default 0: all cores).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="Seconds a fixture run may take before it is killed and reported.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format.")
 @click.option("--observations", is_flag=True, help="With --format json: include every run's raw observations.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence of every fixture, not only of failures.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Show only the fixtures that are not confirmed, and the summary (no progress, no timing).")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 1) when a fixture is skipped because a module it imports is not installed "
+                   "(what CI uses).")
 @click.option("--fresh-interpreter", is_flag=True,
               help="Start a new interpreter for every run instead of forking a torch-preloaded server (slower).")
 @click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Observe your own script instead of fixtures (repeat to run several in order); "
                    "reports which hazards torch showed.")
-def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_interpreter, scripts):
+def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, strict, fresh_interpreter, scripts):
     """Run fixtures in torch and confirm the linter on each.
 
-    PATHS are fixture roots, rule folders (TRP201/) or single fixtures; default: the project's
-    fixtures/. A rule code (TRP201, TRP2) among PATHS keeps only the matching rules. Every fixture is
-    run in fresh processes in a temporary copy of itself, observed from the outside, and linted; it is
-    confirmed when both agree with its bad/good label. Exit 1 on any disagreement or failed run.
+    PATHS are fixture roots, rule folders (TRP201/) or single fixtures; default: the fixtures shipped
+    with torchlint-repro. A rule code (TRP201, TRP2) among PATHS keeps only the matching rules. Every
+    fixture is run in fresh processes in a temporary copy of itself, observed from the outside, and
+    linted; it is confirmed when both agree with its bad/good label. A fixture that imports a module
+    that is not installed (its `# requires:` comments) is skipped and does not fail the run, unless
+    --strict. Exit 1 on any disagreement or failed run, 2 on usage errors.
     """
     if not torch_available():
-        click.echo("torchlint-repro verify: error: torch is not installed; install the verify extra: "
-                   "pip install 'torchlint-repro[verify]'", err=True)
-        sys.exit(EXIT_ERROR)
+        _usage_error("torch is not installed; install the verify extra: pip install 'torchlint-repro[verify]'")
     jobs = jobs or os.cpu_count() or 1
     if scripts:
         sys.exit(_verify_scripts([Path(s) for s in scripts], paths, timeout, output_format))
@@ -57,21 +69,26 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_int
 
     codes = [p.upper() for p in paths if _CODE_ARG.match(p) and not Path(p).exists()]
     paths = [p for p in paths if p.upper() not in codes]
+    for c in codes:
+        from ..rules import ALL_RULES
+
+        if not any(r.code.startswith(c) for r in ALL_RULES):
+            _usage_error(f"unknown rule code or prefix {c!r} (see `torchlint-repro rules`)")
+    for p in paths:
+        if not os.path.exists(p):
+            _usage_error(f"{p}: no such file or directory")
     if not paths:
         default = default_fixtures_dir()
         if default is None:
-            click.echo("torchlint-repro verify: error: no fixtures/ folder here or in the source checkout; "
-                       "give the fixtures' path", err=True)
-            sys.exit(EXIT_ERROR)
+            _usage_error("this installation ships no fixtures; give the fixtures' path")
         paths = [str(default)]
     found = discover(paths)
     fixtures = [f for f in found.fixtures if not codes or any(f.code.startswith(c) for c in codes)]
     if not fixtures and not found.errors:
-        click.echo("torchlint-repro verify: error: no fixtures to verify", err=True)
-        sys.exit(EXIT_ERROR)
+        _usage_error("no fixtures to verify")
 
     total = len(fixtures)
-    progress = _progress_printer() if sys.stderr.isatty() and output_format == "text" else None
+    progress = _progress_printer() if sys.stderr.isatty() and output_format == "text" and not quiet else None
 
     start = time.monotonic()
     reports = verify_fixtures(fixtures, jobs=jobs, timeout=timeout, progress=progress,
@@ -91,9 +108,12 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, fresh_int
     if output_format == "json":
         click.echo(to_json(reports, gaps, found.errors, observations=observations, seconds=seconds))
     else:
-        click.echo(render_text(reports, gaps, found.errors, verbose=verbose))
-        click.echo(f"({total} fixture{'' if total == 1 else 's'} in {seconds:.1f}s with -j{jobs})", err=True)
-    failed = any(r.verdict != "confirmed" for r in reports) or gaps or found.errors
+        click.echo(render_text(reports, gaps, found.errors, verbose=verbose, quiet=quiet))
+        if not quiet:
+            click.echo(f"({total} fixture{'' if total == 1 else 's'} in {seconds:.1f}s with -j{jobs})", err=True)
+    failed = any(r.verdict not in ("confirmed", "skipped") for r in reports) or gaps or found.errors
+    if strict and any(r.verdict == "skipped" for r in reports):
+        failed = True
     sys.exit(EXIT_DISAGREE if failed else EXIT_OK)
 
 
@@ -134,12 +154,16 @@ def _verify_scripts(scripts: list[Path], extra: tuple[str, ...], timeout: float,
                           "evidence": f.evidence} for e, f in findings],
         }, indent=2))
     else:
-        click.echo(f"{' '.join(rel)}: 2 fresh runs in {root}")
+        from .report import _wrap
+
+        out = _wrap(f"{' '.join(rel)}: 2 fresh runs in {root}", "", "    ")
         for err in errors:
-            click.echo(f"  error      {err}")
+            out += _wrap(err, "  error   ", " " * 10)
         for expect, f in findings:
             state = {True: "HAZARD", False: "ok", None: "-"}[f.misbehaves]
-            click.echo(f"  {state:<7} {expect.value:<48} {f.summary}")
+            out += _wrap(expect.value, f"  {state:<7} ", " " * 10)
+            out += _wrap(f.summary, " " * 10, " " * 10)
+        click.echo("\n".join(out))
     if errors:
         return EXIT_ERROR
     return EXIT_DISAGREE if any(f.misbehaves for _, f in findings) else EXIT_OK

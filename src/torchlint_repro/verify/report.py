@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 
 from ..rules import RULES_BY_CODE
@@ -45,6 +46,7 @@ def summary_counts(reports: list[FixtureReport]) -> Counter:
 
 def summary_line(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = None,
                  problems: list[str] | None = None) -> str:
+    """``14 rules, 92 fixtures: 78 confirmed, 14 skipped`` (disagreements and errors before the skips)."""
     counts = summary_counts(reports)
     rules = len({r.fixture.code for r in reports} | set(gaps or {}))
     parts = [f"{counts.get('confirmed', 0)} confirmed"]
@@ -52,6 +54,8 @@ def summary_line(reports: list[FixtureReport], gaps: dict[str, list[str]] | None
         parts.append(f"{counts['disagrees']} disagree" if counts["disagrees"] != 1 else "1 disagrees")
     if counts.get("error"):
         parts.append(f"{counts['error']} error{'s' if counts['error'] != 1 else ''}")
+    if counts.get("skipped"):
+        parts.append(f"{counts['skipped']} skipped")
     line = f"{_n(rules, 'rule')}, {_n(len(reports), 'fixture')}: {', '.join(parts)}"
     if gaps:
         line += f"; {len(gaps)} rule{'s' if len(gaps) != 1 else ''} without a bad and a good fixture"
@@ -60,40 +64,58 @@ def summary_line(reports: list[FixtureReport], gaps: dict[str, list[str]] | None
     return line
 
 
+WIDTH = 100  # the text report fits a 100-column terminal or CI log
+_INDENT = " " * 13  # under the fixture's name
+
+
+def _wrap(text: str, first: str = _INDENT, rest: str = _INDENT) -> list[str]:
+    """``text`` after ``first``, continued under ``rest``, in lines of at most WIDTH columns."""
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest, break_long_words=True,
+                         break_on_hyphens=False) or [first.rstrip()]
+
+
 def render_text(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = None,
-                problems: list[str] | None = None, verbose: bool = False) -> str:
+                problems: list[str] | None = None, verbose: bool = False, quiet: bool = False) -> str:
+    """The confirmation table, grouped by rule, in lines of at most WIDTH columns: per fixture its
+    verdict, its name and what the linter said, then what torch showed; for a fixture that is not
+    confirmed, why, with the evidence. ``quiet`` keeps only the fixtures that are not confirmed."""
     out: list[str] = []
     codes = sorted({r.fixture.code for r in reports} | set(gaps or {}))
-    name_w = max([len(r.fixture.name) + (len(ORIGIN_TAG) + 1 if r.fixture.origin else 0) for r in reports] + [7])
-    name_w = min(name_w, 44)
-    static_w = max([len(static_cell(r)) for r in reports] + [6])
+    names = {id(r): r.fixture.name + (f" {ORIGIN_TAG}" if r.fixture.origin else "") for r in reports}
+    name_w = min(max([len(n) for n in names.values()] + [7]), 44)
     for code in codes:
+        rows = [r for r in reports if r.fixture.code == code and not (quiet and r.verdict == "confirmed")]
+        missing = (gaps or {}).get(code, [])
+        if quiet and not rows and not missing:
+            continue
         rule = RULES_BY_CODE.get(code)
         title = f"{code} {rule.name} (runtime: {rule.verify.value})" if rule else code
-        out.append(title)
-        rows = [r for r in reports if r.fixture.code == code]
-        if rows:
-            out.append(f"  {'verdict':<10} {'fixture':<{name_w}}  {'static':<{static_w}}  runtime")
+        out.extend(_wrap(title, "", "    "))
         for r in rows:
-            name = r.fixture.name + (f" {ORIGIN_TAG}" if r.fixture.origin else "")
-            out.append(f"  {r.verdict:<10} {name:<{name_w}}  {static_cell(r):<{static_w}}  {runtime_cell(r)}")
+            fx_file = None if r.fixture.is_dir else r.fixture.path.name
+            head = f"  {r.verdict:<10} {names[id(r)]:<{name_w}}  "
+            if r.verdict == "skipped":
+                out.extend(_wrap(f"(needs {', '.join(r.needs)})", head))
+                continue
+            out.extend(_wrap(f"linter: {static_cell(r)}", head))
+            out.extend(_wrap(f"torch: {runtime_cell(r)}"))
             if r.verdict != "confirmed":
                 for reason in r.reasons:
-                    out.append(f"  {'':<10} -> {_short(reason, None if r.fixture.is_dir else r.fixture.path.name)}")
+                    out.extend(_wrap(f"-> {_short(reason, fx_file)}"))
             if verbose or r.verdict != "confirmed":
                 for ev in r.finding.evidence[:4]:
-                    out.append(f"  {'':<10}    {ev}")
+                    out.extend(_wrap(ev, _INDENT + "   ", _INDENT + "     "))
             if r.verdict == "error" or (verbose and r.verdict != "confirmed"):
                 tail = next((run.output_tail for run in r.runs if run.output_tail), "")
                 if tail:
-                    lines = tail.strip().splitlines()[-6:]
-                    out.append(f"  {'':<10}    program output (last lines):")
-                    out.extend(f"  {'':<10}      {ln}" for ln in lines)
-        for missing in (gaps or {}).get(code, []):
-            out.append(f"  {'missing':<10} no {missing}_*.py or {missing}_*/ fixture for {code}")
+                    out.append(f"{_INDENT}   program output (last lines):")
+                    for ln in tail.strip().splitlines()[-6:]:
+                        out.extend(_wrap(ln, _INDENT + "     ", _INDENT + "       "))
+        for lab in missing:
+            out.extend(_wrap(f"no {lab}_*.py or {lab}_*/ fixture for {code}", f"  {'missing':<10} "))
         out.append("")
     for p in problems or []:
-        out.append(f"error: {p}")
+        out.extend(_wrap(f"error: {p}", "", "    "))
     if problems:
         out.append("")
     out.append(summary_line(reports, gaps, problems))
@@ -116,6 +138,7 @@ def to_json(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = No
                 "case": fx.case,
                 "origin": fx.origin,
                 "verdict": r.verdict,
+                "needs": r.needs,
                 "reasons": r.reasons,
                 "static": {
                     "ok": r.static_ok,
@@ -153,6 +176,7 @@ def to_json(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = No
             "confirmed": counts.get("confirmed", 0),
             "disagrees": counts.get("disagrees", 0),
             "errors": counts.get("error", 0),
+            "skipped": counts.get("skipped", 0),
             "missing": gaps or {},
             "problems": problems or [],
             **({"seconds": round(seconds, 2)} if seconds is not None else {}),

@@ -62,6 +62,11 @@ class Fixture:
     case: str
     scripts: list[str]  # what to run, relative to the folder (a single file: its name)
     is_dir: bool = False
+    requires: tuple[str, ...] = ()  # what its files import beyond torch and the standard library
+
+    def missing(self) -> list[str]:
+        """The modules it ``requires`` that this interpreter cannot import: the fixture is skipped."""
+        return [m for m in self.requires if not module_available(m)]
 
     @property
     def name(self) -> str:
@@ -97,6 +102,43 @@ def read_run_file(folder: Path) -> list[str]:
     return scripts
 
 
+_REQUIRES = re.compile(r"^#\s*requires:\s*(?P<names>.*)$")
+_MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def read_requires(path: Path) -> tuple[str, ...]:
+    """The modules a fixture file declares in ``# requires: numpy, transformers`` comments (anywhere in
+    the file, typically beside the import): what it imports beyond torch and the standard library."""
+    import io
+    import tokenize
+
+    names: list[str] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type != tokenize.COMMENT:
+                continue
+            m = _REQUIRES.match(tok.string)
+            if m is None:
+                continue
+            for name in re.split(r"[,\s]+", m.group("names").strip()):
+                if not _MODULE.match(name):
+                    raise FixtureError(f"{path}:{tok.start[0]}: {name!r} in `# requires:` is not a module name")
+                names.append(name)
+    except (OSError, UnicodeDecodeError, tokenize.TokenError, SyntaxError) as exc:
+        raise FixtureError(f"{path}: cannot read its `# requires:` lines: {exc}") from exc
+    return tuple(dict.fromkeys(names))
+
+
+def module_available(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _fixture(path: Path) -> Fixture:
     code = path.parent.name
     if not CODE_DIR.match(code):
@@ -105,8 +147,10 @@ def _fixture(path: Path) -> Fixture:
         raise FixtureError(f"{path}: {code} is not a known rule")
     label, _, case = path.name.partition("_")
     if path.is_dir():
-        return Fixture(path, code, label, case, read_run_file(path), is_dir=True)
-    return Fixture(path, code, label, case.removesuffix(".py"), [path.name])
+        files = sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+        requires = tuple(dict.fromkeys(m for f in files for m in read_requires(f)))
+        return Fixture(path, code, label, case, read_run_file(path), is_dir=True, requires=requires)
+    return Fixture(path, code, label, case.removesuffix(".py"), [path.name], requires=read_requires(path))
 
 
 def _is_fixture_name(p: Path) -> bool:
@@ -164,23 +208,16 @@ def discover(paths: list[str | Path]) -> Discovery:
                 scan_rule_dir(d)
             if rule_dirs:
                 found.full_roots.append(p)
-    found.fixtures.sort(key=lambda f: (f.code, f.case, f.label != "bad", f.path.name))
+    found.fixtures.sort(key=_order)
     return found
 
 
-def default_fixtures_dir(cwd: Path | None = None) -> Path | None:
-    """``fixtures/`` of the current project (cwd or a parent with a pyproject.toml), else of this checkout."""
-    cwd = (cwd or Path.cwd()).resolve()
-    for d in (cwd, *cwd.parents):
-        cand = d / "fixtures"
-        if cand.is_dir() and any(CODE_DIR.match(c.name) for c in cand.iterdir() if c.is_dir()):
-            return cand
-        if (d / "pyproject.toml").is_file() or (d / ".git").exists():
-            break
-    checkout = Path(__file__).resolve().parents[3] / "fixtures"
-    if checkout.is_dir():
-        return checkout
-    return None
+def default_fixtures_dir() -> Path | None:
+    """The fixtures shipped with the package (``torchlint_repro/data/fixtures`` of an installed wheel,
+    ``fixtures/`` of a source checkout), whatever the current folder."""
+    from ..resources import fixtures_dir
+
+    return fixtures_dir()
 
 
 # --------------------------------------------------------------------------- running
@@ -513,9 +550,12 @@ class FixtureReport:
     static_ok: bool
     runtime_ok: bool
     reasons: list[str]
+    needs: list[str] = field(default_factory=list)  # missing requirements: skipped, neither run nor linted
 
     @property
     def verdict(self) -> str:
+        if self.needs:
+            return "skipped"
         if any(r.error for r in self.runs):
             return "error"
         return "confirmed" if self.static_ok and self.runtime_ok else "disagrees"
@@ -582,6 +622,10 @@ def verify_fixtures(
     """
     if fork is None:
         fork = hasattr(os, "fork")
+    given = list(fixtures)
+    needs = {id(fx): fx.missing() for fx in given}
+    skipped = [fx for fx in given if needs[id(fx)]]
+    fixtures = [fx for fx in given if not needs[id(fx)]]
     units = [(fx, i) for fx in fixtures for i in range(runs_needed(fx))]
     # the slowest first: project fixtures and two-run fixtures
     units.sort(key=lambda u: (-len(u[0].scripts), -runs_needed(u[0])))
@@ -609,7 +653,15 @@ def verify_fixtures(
     finally:
         for z in zygotes.values():
             z.close()
-    return [combine(fx, statics.get(id(fx), StaticResult()), results[id(fx)]) for fx in fixtures]
+    reports = {id(fx): combine(fx, statics.get(id(fx), StaticResult()), results[id(fx)]) for fx in fixtures}
+    for fx in skipped:
+        reports[id(fx)] = FixtureReport(fx, StaticResult(), [], Finding(None, f"needs {', '.join(needs[id(fx)])}"),
+                                        False, False, [], needs[id(fx)])
+    return [reports[id(fx)] for fx in given]
+
+
+def _order(fx: Fixture) -> tuple:
+    return fx.code, fx.case, fx.label != "bad", fx.path.name
 
 
 def coverage_gaps(fixtures: list[Fixture], codes: list[str] | None = None) -> dict[str, list[str]]:
