@@ -95,11 +95,11 @@ def test_unreadable_and_unparsable_documents_are_errors_not_exceptions(tmp_path:
 def test_an_internal_error_is_never_cached(project: Path, tmp_path: Path, monkeypatch, face: str) -> None:
     """A crash of the analysis (TRP900) is reported, and the next run tries again instead of serving it
     from the result cache; the CLI used to cache it while the plugin did not."""
-    import torchlint_repro.analysis.tracker as tracker
+    import torchlint_repro.analysis.program as program
 
     path = project / "train.py"
     settings = Settings(cache=True, cache_dir=str(tmp_path / "cache"))
-    real = tracker.analyze_module
+    real = program.analyze
 
     def boom(*args, **kwargs):
         raise RuntimeError("injected")
@@ -114,9 +114,9 @@ def test_an_internal_error_is_never_cached(project: Path, tmp_path: Path, monkey
         return [(line, col, text.split(" ", 1)[0]) for line, col, text, _ in
                 Plugin(ast.parse(source), str(path), source.splitlines(keepends=True)).run()]
 
-    monkeypatch.setattr(tracker, "analyze_module", boom)
+    monkeypatch.setattr(program, "analyze", boom)
     assert run() == [(1, 0, "TRP900")]
-    monkeypatch.setattr(tracker, "analyze_module", real)
+    monkeypatch.setattr(program, "analyze", real)
     assert run() == [(6, 4, "TRP101"), (9, 10, "TRP201")]
     Plugin._overrides, Plugin._resolver = None, None
 

@@ -29,6 +29,10 @@ _SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".no
               ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
 MAX_SCAN_FILES = 4000
 MAX_FILE_BYTES = 10 * 1024 * 1024  # a larger .py file is data, not code: never read
+# the search for a function's callers (see Project.caller_files) stops, and says so, past this many calls
+# up the chain or files read: a library's deepest helpers keep the state they would have with no caller
+MAX_CALLER_DEPTH = 12
+MAX_CALLER_FILES = 60
 MENTIONS_DEP = "<mentions>"  # a result's dependency on which files spell a name (see Project.caller_files)
 _TOP_DEF = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
@@ -280,6 +284,7 @@ class Project:
     in_memory: dict[str, str] = field(default_factory=dict)
     _python_files: list[str] | None = None
     _mentions: dict | None = None
+    _mention_sets: dict = field(default_factory=dict)
     _resolved_refs: dict = field(default_factory=dict)
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
     widened: list = field(default_factory=list)
@@ -655,12 +660,32 @@ class Project:
                     continue
                 texts.append((path, data))
                 defined.update(_TOP_DEF.findall(data))
+                defined.update(p.encode("utf-8", "replace") for p in self._import_words(path))
             index: dict[str, list[str]] = {}
             for path, data in texts:
                 for word in set(_IDENT.findall(data)) & defined:
                     index.setdefault(word.decode("ascii"), []).append(path)
             self._mentions = index
         return self._mentions
+
+    def _import_words(self, path: str) -> tuple[str, ...]:
+        """The words an import of the module at ``path`` spells: its module and package names, without the
+        top-level package when there is more below it (``torch`` is spelled by every file of torch)."""
+        parts = self.module_name(path)[0].split(".")
+        return tuple(p for p in (parts[1:] if len(parts) > 1 else parts) if p)
+
+    def _may_import(self, cand: str, target: str, mentions: dict[str, list[str]]) -> bool:
+        """Can ``cand`` refer to code of ``target`` at all? It must spell the target's module or one of
+        its packages (`from .output_graph import X`, `from demo import models`, `import utils`)."""
+        if cand == target:
+            return True
+        for word in self._import_words(target):
+            files = self._mention_sets.get(word)
+            if files is None:
+                files = self._mention_sets[word] = frozenset(mentions.get(word, ()))
+            if cand in files:
+                return True
+        return False
 
     def _refs_of(self, path: str) -> dict[str, list[tuple[str, str]]]:
         """unit -> the (file, unit) pairs of the project it refers to, for one file (memoised)."""
@@ -690,26 +715,56 @@ class Project:
         rec = self.record_for_path(path)
         if rec is None:
             return []
-        todo: list[tuple[str, str]] = [(path, u) for u in (units if units is not None else _units_of(rec.facts))]
-        seen = set(todo)
+        start = units if units is not None else _units_of(rec.facts)
+        key = ("callers", path, tuple(sorted(start)))
+        if key in self._memo:
+            return self._remembered(key)
+        with self.recording() as deps:
+            files = self._caller_files(path, start)
+        self._memo[key] = (files, dict(deps))
+        return files
+
+    def _caller_files(self, path: str, start: list[str]) -> list[str]:
+        # breadth first, so that the nearest callers (a script's main) are found before any bound is hit
+        frontier: list[tuple[str, str]] = [(path, u) for u in start]
+        seen = set(frontier)
         files: set[str] = set()
         mentions = self.mentions()
-        while todo:
-            target = todo.pop()
-            name = target[1].split(".", 1)[0]  # `C(...)` and `C.m` both spell C
-            wanted = {target, (target[0], name)}
-            # a file that starts to spell the name (a new caller) changes the answer
-            self._note(MENTIONS_DEP + name, _paths_digest(mentions.get(name, ())))
-            for cand in mentions.get(name, ()):
-                for unit, targets in self._refs_of(cand).items():
-                    caller = (cand, unit)
-                    if caller in seen or not wanted.intersection(targets):
+        parsed: set[str] = set()
+        bounded = False
+        for depth in range(MAX_CALLER_DEPTH + 1):
+            if not frontier or bounded:
+                break
+            if depth == MAX_CALLER_DEPTH:
+                bounded = True
+                break
+            nxt: list[tuple[str, str]] = []
+            for target in frontier:
+                name = target[1].split(".", 1)[0]  # `C(...)` and `C.m` both spell C
+                wanted = {target, (target[0], name)}
+                # a file that starts to spell the name (a new caller) changes the answer
+                self._note(MENTIONS_DEP + name, _paths_digest(mentions.get(name, ())))
+                # the nearest files first (a script beside its model), so a bound keeps the likely callers
+                for cand in sorted(mentions.get(name, ()), key=lambda c: -_shared_prefix(c, target[0])):
+                    if not self._may_import(cand, target[0], mentions):
                         continue
-                    seen.add(caller)
-                    if unit == "<module>":
-                        files.add(cand)
-                    else:
-                        todo.append(caller)
+                    if cand not in parsed and len(parsed) >= MAX_CALLER_FILES:
+                        bounded = True
+                        continue
+                    parsed.add(cand)
+                    for unit, targets in self._refs_of(cand).items():
+                        caller = (cand, unit)
+                        if caller in seen or not wanted.intersection(targets):
+                            continue
+                        seen.add(caller)
+                        if unit == "<module>":
+                            files.add(cand)
+                        else:
+                            nxt.append(caller)
+            frontier = nxt
+        if bounded:
+            self.widened.append((Path(path).name, f"callers searched in {len(parsed)} files, up to {depth} calls "
+                                 "deep: functions reached only past that keep the state they have with no caller"))
         files.discard(path)
         return sorted(files)
 
@@ -929,3 +984,7 @@ def _units_of(facts: dict) -> list[str]:
 
 def _paths_digest(paths) -> str:
     return hashlib.sha256("\0".join(sorted(paths)).encode()).hexdigest()[:32]
+
+
+def _shared_prefix(a: str, b: str) -> int:
+    return len(os.path.commonpath([a, b])) if os.path.isabs(a) == os.path.isabs(b) else 0
