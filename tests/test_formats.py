@@ -70,14 +70,18 @@ def test_json(project: Path) -> None:
     assert broken.returncode == 2
     # a file that could not be linted is listed too (as ruff lists a file it cannot parse)
     assert json.loads(broken.stdout) == [{
-        "path": "broken.ipynb", "line": 1, "column": 1, "code": None, "name": None, "message": reason,
+        "path": "broken.ipynb", "line": 1, "column": 1, "code": "E902", "name": "io-error", "message": reason,
         "url": None, "fix": None, "error": True,
     }]
     assert broken.stderr == f"torchlint-repro: error: broken.ipynb: {reason}\n"
     both = run("check", "--no-cache", "--format", "json", "src/bad.py", "broken.ipynb", cwd=project)
     assert both.returncode == 3
     assert [(d["path"], d["code"], d.get("error", False)) for d in json.loads(both.stdout)] == [
-        ("broken.ipynb", None, True), ("src/bad.py", "TRP101", False)]
+        ("broken.ipynb", "E902", True), ("src/bad.py", "TRP101", False)]
+    (project / "syntax.py").write_text("import torch\n\ndef f(:\n    pass\n")
+    bad = run("check", "--no-cache", "--format", "json", "syntax.py", cwd=project)
+    assert [(d["code"], d["name"], d["line"], d["error"]) for d in json.loads(bad.stdout)] == [
+        ("E999", "syntax-error", 3, True)]
 
 
 FIXABLE = """\

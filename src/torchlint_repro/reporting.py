@@ -16,6 +16,7 @@ Positions in notebooks (see notebooks.py for the cell numbering):
 from __future__ import annotations
 
 import json
+import re
 import os
 from collections import Counter
 from pathlib import Path
@@ -95,15 +96,22 @@ def render_statistics(results: list[FileResult], color: bool = False) -> str:
 
 
 # ------------------------------------------------------------------------------ json
+_SYNTAX_ERROR = re.compile(r"(?:.*: )?(?:syntax error|too deeply nested|cannot parse)(?: at line (\d+))?")
+
+
 def render_json(results: list[FileResult]) -> str:
-    """A list of findings; a file that could not be linted is an item with ``"code": null`` and
-    ``"error": true`` whose message says why (as ruff lists a file it cannot parse)."""
+    """A list of findings; a file that could not be linted is an item with ``"error": true`` whose
+    message says why, under flake8's own codes for it (``E999`` a syntax error, ``E902`` a file that
+    cannot be read or decoded), so that a consumer reading codes never meets a null one."""
     from .rules import RULES_BY_CODE
 
     out = []
     for r in results:
         if r.error:
-            out.append({"path": r.path, "line": 1, "column": 1, "code": None, "name": None, "message": r.error,
+            syntax = _SYNTAX_ERROR.match(r.error)
+            out.append({"path": r.path, "line": int(syntax.group(1)) if syntax and syntax.group(1) else 1,
+                        "column": 1, "code": "E999" if syntax else "E902",
+                        "name": "syntax-error" if syntax else "io-error", "message": r.error,
                         "url": None, "fix": None, "error": True})
         for d in r.diagnostics:
             rule = RULES_BY_CODE.get(d.code)
