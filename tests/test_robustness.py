@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -481,3 +482,147 @@ def test_fuzz_pytorch_programs_through_the_flake8_plugin(fuzz_project, src):
     for line, col, text, kind in results:
         assert isinstance(line, int) and isinstance(col, int) and kind is Plugin
         assert re.match(r"TRP\d{3} ", text) and not text.startswith("TRP900"), text
+
+
+# ------------------------------------------------------------------------------ hostile repositories, careless users
+# What a cloned repository or an unlucky file system can hold: special files, links, broken configuration,
+# a planted git config, a committed cache. The tool must never hang, never run a command, never serve an
+# entry it did not write, and `fix` must never lose or corrupt a byte.
+FIXABLE = (
+    "import torch\n"
+    "torch.manual_seed(0)\n"
+    "model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))\n"
+    "name = 'café'\n"
+    "model.eval\n"
+    "print(model(torch.ones(1, 2)), name)\n"
+)
+FIXED = FIXABLE.replace("model.eval\n", "model.eval()\n")
+MEMORY_LIMIT = 3 << 30  # a run reading /dev/zero is stopped by this, not by the machine running out
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def tool(cwd: Path, *args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    """``torchlint-repro ARGS`` in ``cwd``, bounded in time and memory."""
+    return subprocess.run([str(CHECK), *args], cwd=cwd, capture_output=True, text=True, env=env or _env(cwd),
+                          timeout=timeout, preexec_fn=_limit_memory)
+
+
+def fix_in_process(target: Path, monkeypatch, after_lint=None):
+    """`fix TARGET` through click's runner; ``after_lint(path)`` runs once the analysis has read the file
+    (an editor saving, a user deleting it) and before anything is written."""
+    from click.testing import CliRunner
+
+    import torchlint_repro.engine as engine
+    from torchlint_repro.cli import main
+
+    if after_lint is not None:
+        original = engine.lint_source
+
+        def lint_then(source, path=None, *args, **kwargs):
+            out = original(source, path, *args, **kwargs)
+            after_lint(Path(path))
+            return out
+
+        monkeypatch.setattr(engine, "lint_source", lint_then)
+    return CliRunner().invoke(main, ["fix", str(target)])
+
+
+# ---------------------------------------------------------------- special files: FIFOs, devices, huge files
+TRAIN_LOADS = (
+    "import torch\n"
+    "torch.manual_seed(0)\n"
+    "model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))\n"
+    "model.load_state_dict(torch.load('ckpt.pt'))\n"  # reads every torch.save of the project (TRP307)
+    "with torch.no_grad():\n"
+    "    print(model(torch.ones(1, 2)))\n"
+)
+TRAIN_LOADS_FINDINGS = [(6, 11, "TRP201")]
+
+
+def _special(root: Path, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(root / "pipe.py")
+    elif kind == "dev-zero":
+        (root / "zero.py").symlink_to("/dev/zero")
+    elif kind == "dev-zero-pkg":
+        (root / "pkg").mkdir()
+        (root / "pkg" / "__init__.py").symlink_to("/dev/zero")
+    elif kind == "fifo-pyproject":
+        os.remove(root / "pyproject.toml")
+        os.mkfifo(root / "pyproject.toml")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "dev-zero-pkg"])
+def test_special_files_in_the_project_never_hang_check_or_flake8(tmp_path, kind):
+    write(tmp_path, "pyproject.toml", "[tool.torchlint-repro]\n")
+    write(tmp_path, "train.py", TRAIN_LOADS)
+    write(tmp_path, "save.py", "import torch\nimport pkg\ntorch.save({}, 'ckpt.pt')\n")
+    _special(tmp_path, kind)
+    proc = tool(tmp_path, "check", ".", timeout=60)
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert codes(proc.stdout) == TRAIN_LOADS_FINDINGS
+    for extra in ([], ["--trp-no-cache"]):
+        f8 = subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP", *extra, "train.py"], cwd=tmp_path,
+                            capture_output=True, text=True, env=_env(tmp_path), timeout=60, preexec_fn=_limit_memory)
+        assert f8.stderr == ""
+        assert codes(f8.stdout) == TRAIN_LOADS_FINDINGS
+
+
+def test_a_fifo_named_pyproject_toml_is_an_error_not_a_hang(tmp_path):
+    write(tmp_path, "pyproject.toml", "")
+    write(tmp_path, "train.py", TRAIN_LOADS)
+    _special(tmp_path, "fifo-pyproject")
+    proc = tool(tmp_path, "check", "--no-cache", "train.py", timeout=60)
+    assert_one_line_error(proc, str(tmp_path / "pyproject.toml"), "not a regular file (a FIFO)")
+
+
+def test_a_huge_file_is_skipped_with_a_notice(tmp_path):
+    write(tmp_path, "train.py", TRAIN_LOADS)
+    big = write(tmp_path, "table.py", "import torch\nTABLE = [\n" + "    1,\n" * 1_800_000 + "]\n")
+    assert big.stat().st_size > 10 * 1024 * 1024
+    proc = tool(tmp_path, "check", "--no-cache", ".", timeout=60)
+    assert proc.returncode == 1
+    assert codes(proc.stdout) == TRAIN_LOADS_FINDINGS
+    assert proc.stderr == ("torchlint-repro: notice: table.py: skipped: 12.6 MB, more than the 10 MB a source file "
+                           "may have\n")
+
+
+# ---------------------------------------------------------------- broken configuration
+def test_a_non_utf8_pyproject_is_a_one_line_error(tmp_path):
+    write(tmp_path, "pyproject.toml", b'[tool.torchlint-repro]\nexclude = ["caf\xe9"]\n')
+    write(tmp_path, "train.py", FIXABLE)
+    for command in ("check", "fix"):
+        proc = tool(tmp_path, command, "train.py")
+        assert_one_line_error(proc, str(tmp_path / "pyproject.toml"), "not UTF-8")
+    assert (tmp_path / "train.py").read_text(encoding="utf-8") == FIXABLE
+
+
+# ---------------------------------------------------------------- the command line
+@pytest.mark.parametrize("command", ["check", "fix"])
+@pytest.mark.parametrize(("kind", "message"), [
+    ("dangling", "dangling symbolic link"),
+    ("loop", "symbolic link loop"),
+    ("fifo", "not a regular file or folder (a FIFO)"),
+    ("device", "not a regular file or folder (a character device)"),
+])
+def test_unusable_paths_on_the_command_line_are_errors(tmp_path, command, kind, message):
+    write(tmp_path, "good.py", FIXED)
+    name = f"{kind}.py"
+    if kind == "dangling":
+        (tmp_path / name).symlink_to("nowhere.py")
+    elif kind == "loop":
+        (tmp_path / name).symlink_to(name)
+    elif kind == "fifo":
+        os.mkfifo(tmp_path / name)
+    else:
+        (tmp_path / name).symlink_to("/dev/zero")
+    proc = tool(tmp_path, command, "--no-cache", name, "good.py", timeout=60) if command == "check" else \
+        tool(tmp_path, command, name, "good.py", timeout=60)
+    assert proc.returncode == 2
+    assert f"torchlint-repro: error: {name}: {message}\n" in proc.stderr
+    assert "Traceback" not in proc.stderr

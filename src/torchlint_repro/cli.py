@@ -84,7 +84,7 @@ def _check(paths, select, ignore, extend_select, output_format, output_file, sta
            force_exclude, jobs, exit_zero, color, stdin_filename=None, notebook_locations="cells", quiet=False):
     from .config import SettingsResolver
     from .reporting import render, render_statistics
-    from .runner import collect_files, lint_files
+    from .runner import collect_files, lint_files, path_problem
 
     paths = paths or (".",)
     if "-" in paths and len(paths) > 1:
@@ -107,7 +107,7 @@ def _check(paths, select, ignore, extend_select, output_format, output_file, sta
         _usage_error(str(exc))
     if paths != ("-",):
         for m in missing:
-            click.echo(f"torchlint-repro: error: {m}: no such file or directory", err=True)
+            click.echo(f"torchlint-repro: error: {m}: {path_problem(m)}", err=True)
         if missing and not files:
             sys.exit(EXIT_ERROR)
         results = lint_files(work, jobs=jobs or (os.cpu_count() or 1), progress=_stderr_is_terminal() and not quiet)
@@ -129,6 +129,9 @@ def _check(paths, select, ignore, extend_select, output_format, output_file, sta
     if statistics and output_format != "text":
         click.echo(render_statistics(results), err=True)
 
+    for r in results:
+        if r.notice:
+            click.echo(f"torchlint-repro: notice: {r.path}: {r.notice}", err=True)
     errors = [r for r in results if r.error]
     for r in errors:
         click.echo(f"torchlint-repro: error: {r.path}: {r.error}", err=True)

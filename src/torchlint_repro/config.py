@@ -237,30 +237,52 @@ def settings_from_mapping(data: dict, source: str = "pyproject.toml") -> Setting
 
 def find_pyproject(start: str | os.PathLike) -> Path | None:
     """The nearest pyproject.toml with a [tool.torchlint-repro] table, walking up like ruff."""
-    p = Path(start).resolve()
-    if p.is_file():
+    try:
+        p = Path(start).resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: its folder is where to look
+        p = Path(os.path.abspath(start))
+    if p.is_file() or not p.is_dir():
         p = p.parent
     for d in (p, *p.parents):
         cand = d / "pyproject.toml"
-        if cand.is_file() and TABLE in _read_toml(cand).get("tool", {}):
+        if _is_config(cand) and TABLE in _read_toml(cand).get("tool", {}):
             return cand
     return None
+
+
+def _is_config(path: Path) -> bool:
+    """Whether a pyproject.toml is there to read; one that is not a regular file (a FIFO would block the
+    read forever) is an error, not a file to skip in silence."""
+    if path.is_file():
+        return True
+    if path.exists() and not path.is_dir():
+        from ._io import file_kind
+
+        raise ConfigError(f"{path}: not a regular file ({file_kind(path.stat().st_mode)})")
+    return False
 
 
 def _read_toml(path: Path) -> dict:
     if tomllib is None:  # pragma: no cover
         return {}
+    from ._io import read_regular
+
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = read_regular(path)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: cannot read TOML: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
         raise ConfigError(f"{path}: cannot read TOML: {exc}") from exc
 
 
 def settings_from_file(path: str | os.PathLike) -> Settings:
     """The settings of one pyproject.toml (defaults when it has no [tool.torchlint-repro] table)."""
     path = Path(path)
-    if not path.is_file():
+    if not _is_config(path):
         raise ConfigError(f"{path}: no such configuration file")
     data = _read_toml(path).get("tool", {}).get(TABLE, {})
     return settings_from_mapping(data, str(path)).with_root(str(path.resolve().parent))
@@ -295,7 +317,7 @@ class SettingsResolver:
                 break
             seen.append(cur)
             cand = cur / "pyproject.toml"
-            if cand.is_file() and TABLE in _read_toml(cand).get("tool", {}):
+            if _is_config(cand) and TABLE in _read_toml(cand).get("tool", {}):
                 found = cand
                 break
         for s in seen:

@@ -9,6 +9,7 @@ import tokenize
 from pathlib import Path
 from typing import Iterable
 
+from ._io import FileTooLarge, read_regular
 from .config import Settings
 from .diagnostics import Diagnostic
 
@@ -24,13 +25,23 @@ class SourceError(Exception):
     """The file cannot be linted at all (unreadable, undecodable, a syntax error)."""
 
 
+class SourceSkipped(SourceError):
+    """The file is not linted on purpose (larger than a source file may be): a notice, not an error."""
+
+
 def read_source(path: str | Path) -> str:
-    """Read a Python file honouring its PEP 263 coding line and a UTF-8 BOM."""
+    """Read a Python file honouring its PEP 263 coding line and a UTF-8 BOM; only a regular file, and
+    only up to :data:`MAX_FILE_BYTES` (a FIFO or a link to a device is refused, never opened for reading)."""
+    return decode_source(read_source_bytes(path))
+
+
+def read_source_bytes(path: str | Path) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        return read_regular(path)
+    except FileTooLarge as exc:
+        raise SourceSkipped(f"skipped: {exc.strerror}") from exc
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
-    return decode_source(data)
 
 
 def decode_source(data: bytes) -> str:

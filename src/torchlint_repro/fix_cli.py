@@ -21,7 +21,7 @@ def fix(paths, show_diff: bool, config_path) -> None:
     from .config import ConfigError, load_settings
     from .fixes import fix_source, unified_diff, write_atomically
     from .pipeline import lint_document
-    from .runner import collect_files
+    from .runner import collect_files, path_problem
 
     paths = paths or (".",)
     try:
@@ -32,7 +32,7 @@ def fix(paths, show_diff: bool, config_path) -> None:
     files, missing = collect_files(paths, settings)
     code = 2 if missing else 0
     for m in missing:
-        click.echo(f"torchlint-repro: error: {m}: no such file or directory", err=True)
+        click.echo(f"torchlint-repro: error: {m}: {path_problem(m)}", err=True)
     fixed_total = 0
     for path in files:
         if path.endswith(".ipynb"):

@@ -33,7 +33,10 @@ import tokenize
 from json.decoder import scanstring
 from pathlib import Path
 
-from .engine import SourceError
+from ._io import FileTooLarge, read_regular
+from .engine import SourceError, SourceSkipped
+
+NOTEBOOK_MAX_BYTES = 100 * 1000 * 1000  # images in the outputs: notebooks are allowed ten times a source file
 
 PY_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
 _EXEC_LINE_MAGICS = ("time", "timeit")
@@ -44,11 +47,7 @@ _LINE_REF = re.compile(r"\bline (\d+)")
 # ------------------------------------------------------------------------------ reading
 def read_notebook(path: str | Path) -> dict:
     """The notebook's JSON; :class:`SourceError` with a clear message when it is not a notebook."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
-    return _parse(decode_notebook(data), json.loads)
+    return _parse(decode_notebook(read_notebook_bytes(path)), json.loads)
 
 
 def decode_notebook(data: bytes) -> str:
@@ -62,6 +61,17 @@ def decode_notebook(data: bytes) -> str:
 def parse_notebook_text(text: str) -> dict:
     """The JSON of a notebook already decoded (stdin, an editor's buffer)."""
     return _parse(text.removeprefix("\ufeff"), json.loads)
+
+
+def read_notebook_bytes(path: str | Path) -> bytes:
+    """A notebook's bytes: a regular file only, up to :data:`NOTEBOOK_MAX_BYTES` (outputs make notebooks
+    bigger than source files)."""
+    try:
+        return read_regular(path, NOTEBOOK_MAX_BYTES, "a notebook")
+    except FileTooLarge as exc:
+        raise SourceSkipped(f"skipped: {exc.strerror}") from exc
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
 
 
 def _parse(text: str, loads) -> dict:
@@ -332,7 +342,7 @@ class SourceMap:
 
     def __init__(self, path: str | Path | None = None, text: str | None = None) -> None:
         if text is None:
-            text = Path(path).read_bytes().decode("utf-8-sig")
+            text = read_notebook_bytes(path).decode("utf-8-sig")
         text = text.removeprefix("\ufeff")
         self.text = text
         nb = _parse(text, lambda t: _PositionParser(t).parse())

@@ -26,6 +26,8 @@ class FileResult:
     cells: list[tuple[int, int]] | None = None
     # the decoded program that was linted (for notebooks the joined cells); kept only on request
     source: str | None = field(default=None, repr=False, compare=False)
+    # why the file was skipped on purpose (larger than a source file may be): a notice, not an error
+    notice: str | None = None
 
 
 def is_notebook(path: str | None) -> bool:
@@ -60,7 +62,7 @@ def lint_document(
     A document that cannot be read, decoded or parsed yields a result with ``error`` set and no
     diagnostics; an unexpected failure is an ``internal error: ...`` result, never an exception.
     """
-    from .engine import SourceError, decode_source, lint_source, noqa_filter, parse, read_source
+    from .engine import SourceError, SourceSkipped, decode_source, lint_source, noqa_filter, parse, read_source
 
     shown = display_path or path or "-"
     cells = None
@@ -91,6 +93,8 @@ def lint_document(
             diags = lint_source(source, path, settings, tree)
             if cache is not None and not any(d.code == INTERNAL_ERROR for d in diags):
                 cache.put(path, source, diags)
+    except SourceSkipped as exc:
+        return FileResult(shown, [], None, cells, notice=str(exc))
     except SourceError as exc:
         message = str(exc)
         if cells:

@@ -8,9 +8,11 @@ unless ``--force-exclude`` asks to apply ``exclude`` to it too (what the pre-com
 """
 from __future__ import annotations
 
+import errno
 import glob
 import itertools
 import os
+import stat
 import re
 import shutil
 import subprocess
@@ -20,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, TextIO
 
+from ._io import file_kind, is_regular_file, read_regular
 from .config import Settings, SettingsResolver
 from .pipeline import FileResult, lint_document
 
@@ -50,7 +53,8 @@ class _FixedResolver:
 
 def collect_files(paths: Iterable[str], settings: Settings | SettingsResolver,
                   force_exclude: bool | None = None) -> tuple[list[str], list[str]]:
-    """Files to lint (sorted, unique) and the paths that matched nothing.
+    """Files to lint (sorted, unique) and the paths that cannot be linted: missing, a dangling link, a
+    link loop, a FIFO or a device (:func:`path_problem` says which, for the error message).
 
     ``settings`` is one Settings for all files or a :class:`SettingsResolver` (the nearest
     configuration of every folder); the resolver may raise ConfigError for a broken configuration.
@@ -61,7 +65,7 @@ def collect_files(paths: Iterable[str], settings: Settings | SettingsResolver,
     files: dict[str, None] = {}
     missing: list[str] = []
     for raw in paths:
-        matches = [raw] if os.path.exists(raw) else sorted(glob.glob(raw, recursive=True))
+        matches = [raw] if os.path.lexists(raw) else sorted(glob.glob(raw, recursive=True))
         if not matches:
             missing.append(raw)
             continue
@@ -71,11 +75,26 @@ def collect_files(paths: Iterable[str], settings: Settings | SettingsResolver,
             if os.path.isdir(m):
                 for f in _walk(m, resolver):
                     files.setdefault(f, None)
-            elif os.path.isfile(m):
+            elif is_regular_file(m):
                 # a file named explicitly is linted whatever its suffix, and even if excluded (like ruff
                 # without --force-exclude)
                 files.setdefault(os.path.normpath(m), None)
+            else:  # a dangling link, a link loop, a FIFO, a device: reported, never opened
+                missing.append(m)
     return sorted(files), missing
+
+
+def path_problem(path: str) -> str:
+    """Why a path named on the command line cannot be linted, in words."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if os.path.islink(path):
+            return "symbolic link loop" if exc.errno == errno.ELOOP else "dangling symbolic link"
+        return "no such file or directory" if exc.errno == errno.ENOENT else (exc.strerror or str(exc)).lower()
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+        return "no such file or directory"  # gone since it was looked at
+    return f"not a regular file or folder ({file_kind(st.st_mode)})"
 
 
 def _walk(top: str, resolver) -> list[str]:
@@ -107,6 +126,8 @@ def _walk(top: str, resolver) -> list[str]:
         path = os.path.normpath(os.path.join(top, rel))
         if resolver.for_dir(os.path.join(top, rel_dir)).excludes_entry(path):
             continue
+        if not is_regular_file(path):
+            continue  # a FIFO, a device, a dangling link found while walking: not a source file
         out.append(path)
     return sorted(out)
 
@@ -319,8 +340,7 @@ def _line_counts(paths: list[str]) -> list[int]:
     out = []
     for path in paths:
         try:
-            with open(path, "rb") as fh:
-                out.append(fh.read().count(b"\n") + 1)
+            out.append(read_regular(path).count(b"\n") + 1)  # never blocks on a file swapped for a FIFO
         except OSError:
             out.append(1)
     return out

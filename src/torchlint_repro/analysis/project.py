@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from .._io import read_regular
 from ..config import Settings
 from . import names as N
 from .cache import DiskCache, file_digest
@@ -348,7 +349,7 @@ class Project:
             return rec
         rec = None
         try:
-            data = source.encode("utf-8", "surrogatepass") if source is not None else Path(path).read_bytes()
+            data = source.encode("utf-8", "surrogatepass") if source is not None else read_regular(path)
         except OSError:
             self._records[path] = None
             return None
@@ -384,7 +385,7 @@ class Project:
         if rec.tree is not None:
             return rec.tree
         try:
-            return ast.parse(Path(path).read_text(encoding="utf-8"))
+            return ast.parse(read_regular(path).decode("utf-8"))
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
             return None
 
@@ -782,8 +783,7 @@ class Project:
                     return sorted(out)
                 p = os.path.join(dirpath, name)
                 try:
-                    with open(p, "rb") as fh:
-                        data = fh.read()
+                    data = read_regular(p)  # never a FIFO, a device or a huge file
                 except OSError:
                     continue
                 if b"save" in data and b"torch" in data:
@@ -898,7 +898,7 @@ def _unreadable_class(project: "Project", q: str, here: str | None) -> bool:
 
 def current_digest(path: str) -> str | None:
     try:
-        return file_digest(Path(path).read_bytes())
+        return file_digest(read_regular(path))
     except OSError:
         return None
 
