@@ -532,6 +532,35 @@ def fix_in_process(target: Path, monkeypatch, after_lint=None):
     return CliRunner().invoke(main, ["fix", str(target)])
 
 
+# ---------------------------------------------------------------- git is never run
+def test_a_planted_git_fsmonitor_command_never_runs(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    marker = tmp_path / "PWNED"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\necho '{{}}'\n")
+    hook.chmod(0o755)
+    with open(repo / ".git" / "config", "a") as fh:
+        fh.write(f"[core]\n\tfsmonitor = {hook}\n\thooksPath = {tmp_path}\n[include]\n\tpath = {tmp_path / 'more'}\n")
+    write(repo, "train.py", FIXABLE)
+    write(repo, ".gitignore", "ignored/\n")
+    write(repo / ".git" / "info", "exclude", "private_*.py\n")
+    (repo / "ignored").mkdir()
+    write(repo / "ignored", "gen.py", FIXABLE)
+    write(repo, "private_notes.py", FIXABLE)
+    proc = tool(repo, "check", "--no-cache", ".")
+    assert (proc.returncode, proc.stderr) == (1, "")
+    assert codes(proc.stdout) == [(5, 1, "TRP202")]  # train.py only: the ignored files are skipped
+    assert not marker.exists(), "check ran a command planted in .git/config"
+    proc = tool(repo, "fix", ".")
+    assert (proc.returncode, proc.stderr) == (0, "fixed 1 finding\n")
+    assert not marker.exists(), "fix ran a command planted in .git/config"
+    assert (repo / "ignored" / "gen.py").read_text(encoding="utf-8") == FIXABLE
+
+
 # ---------------------------------------------------------------- special files: FIFOs, devices, huge files
 TRAIN_LOADS = (
     "import torch\n"

@@ -1,10 +1,11 @@
 """Walking the paths a user names and linting them, in parallel and through the result cache.
 
-A folder is walked like ruff walks one: files git would ignore are skipped (``git ls-files`` inside
-a work tree; outside one, the ``.gitignore`` files found in the tree are read by a small matcher of
-our own), so are the usual tool folders (``.venv``, ``__pycache__``, ``.ipynb_checkpoints``, ...) and
-whatever the governing configuration's ``exclude`` names. A file named explicitly is always linted,
-unless ``--force-exclude`` asks to apply ``exclude`` to it too (what the pre-commit hook does).
+A folder is walked like ruff walks one: files git would ignore are skipped (the ``.gitignore`` files
+and ``.git/info/exclude`` are read with ``pathspec``; git itself is never run, see :class:`GitIgnore`),
+so are the usual tool folders (``.venv``, ``__pycache__``, ``.ipynb_checkpoints``, ...) and whatever the
+governing configuration's ``exclude`` names. Only regular files are linted. A file named explicitly is
+always linted, unless ``--force-exclude`` asks to apply ``exclude`` to it too (what the pre-commit hook
+does).
 """
 from __future__ import annotations
 
@@ -13,9 +14,6 @@ import glob
 import itertools
 import os
 import stat
-import re
-import shutil
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -98,93 +96,52 @@ def path_problem(path: str) -> str:
 
 
 def _walk(top: str, resolver) -> list[str]:
-    listed = _git_files(top)
-    if listed is None:
-        listed = _plain_files(top)
-    out = []
-    verdicts: dict[str, bool] = {}  # relative folder -> excluded (itself or a parent)
-
-    def dir_excluded(rel_dir: str) -> bool:
-        if not rel_dir:
-            return False
-        if rel_dir not in verdicts:
-            parent, name = os.path.split(rel_dir)
-            path = os.path.join(top, rel_dir)
-            verdicts[rel_dir] = (
-                dir_excluded(parent)
-                or name in SKIP_DIRS
-                or resolver.for_dir(os.path.join(top, parent)).excludes_entry(path)
-            )
-        return verdicts[rel_dir]
-
-    for rel in listed:
-        if not rel.endswith(PY_SUFFIXES):
-            continue
-        rel_dir = os.path.dirname(rel)
-        if dir_excluded(rel_dir):
-            continue
-        path = os.path.normpath(os.path.join(top, rel))
-        if resolver.for_dir(os.path.join(top, rel_dir)).excludes_entry(path):
-            continue
-        if not is_regular_file(path):
-            continue  # a FIFO, a device, a dangling link found while walking: not a source file
-        out.append(path)
-    return sorted(out)
-
-
-def _git_files(top: str) -> list[str] | None:
-    """Tracked and untracked-but-not-ignored files under ``top`` (relative to it), when it is inside a
-    git work tree and not itself ignored; None otherwise (then the plain walk reads .gitignore)."""
-    if shutil.which("git") is None:
-        return None
-    try:
-        proc = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            cwd=top, capture_output=True, timeout=60,
-        )
-        if proc.returncode != 0:
-            return None
-        rels = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
-        if not rels:
-            # an ignored folder named explicitly lists nothing: walk it as a plain folder instead
-            ignored = subprocess.run(["git", "check-ignore", "-q", "."], cwd=top, capture_output=True, timeout=30)
-            if ignored.returncode == 0:
-                return None
-    except (OSError, subprocess.SubprocessError):
-        return None
-    # deleted-but-tracked files and submodules (gitlinks) are listed too: keep real files
-    return [os.path.normpath(r) for r in dict.fromkeys(rels) if os.path.isfile(os.path.join(top, r))]
-
-
-def _plain_files(top: str) -> list[str]:
-    """Every file under ``top`` (relative to it) that the .gitignore files around it do not ignore."""
+    """The lintable files under ``top``: what git would not ignore, the tool folders and what the
+    configuration excludes left out, regular files only."""
     ignores = GitIgnore.for_tree(top)
     out = []
     for dirpath, dirnames, filenames in os.walk(top):
         rel_dir = os.path.relpath(dirpath, top)
         rel_dir = "" if rel_dir == "." else rel_dir
         ignores.read(dirpath, rel_dir)
+        settings = resolver.for_dir(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames
-            if d not in SKIP_DIRS and not ignores.ignored(os.path.join(rel_dir, d), is_dir=True)
+            if d not in SKIP_DIRS
+            and not ignores.ignored(os.path.join(rel_dir, d), is_dir=True)
+            and not settings.excludes_entry(os.path.normpath(os.path.join(dirpath, d)))
         )
         for name in sorted(filenames):
+            if not name.endswith(PY_SUFFIXES):
+                continue
             rel = os.path.join(rel_dir, name)
-            if not ignores.ignored(rel, is_dir=False):
-                out.append(os.path.normpath(rel))
-    return out
+            path = os.path.normpath(os.path.join(top, rel))
+            if ignores.ignored(rel, is_dir=False) or settings.excludes_entry(path):
+                continue
+            if not is_regular_file(path):
+                continue  # a FIFO, a device, a dangling link found while walking: not a source file
+            out.append(path)
+    return sorted(out)
 
 
 class GitIgnore:
-    """Just enough of gitignore for trees outside a git work tree: ``#`` comments, ``!`` negation,
-    a trailing ``/`` for folders only, a slash inside a pattern anchors it to its .gitignore's folder,
-    ``*``, ``?``, ``[...]`` and ``**``. The last matching pattern wins, as in git."""
+    """What git would ignore, read from the ``.gitignore`` files and ``.git/info/exclude`` themselves.
+
+    git is never run: a repository's ``.git/config`` can name commands (``core.fsmonitor``, hooks, filters)
+    that any git command may run, and a linted repository is not trusted. The patterns are matched by
+    ``pathspec`` (git's wildmatch rules: ``!`` negation, a trailing ``/`` for folders only, a slash inside
+    a pattern anchoring it to its file's folder, ``*``, ``?``, ``[...]``, ``**``). Within one file the last
+    matching pattern wins; a deeper ``.gitignore`` wins over the ones above it, and those over
+    ``.git/info/exclude``, as in git. A folder git ignores is not walked, so nothing inside it comes back.
+    Not read: the user's global excludes file (``core.excludesFile``), which only git's configuration names.
+    """
 
     def __init__(self, prefix: str = "") -> None:
-        # paths are matched as seen from the outermost folder whose .gitignore counts; ``prefix`` is
-        # the walk root's path from there
+        # paths are matched as seen from the repository root (or the walk root outside a repository);
+        # ``prefix`` is the walk root's path from there
         self.prefix = prefix
-        self.rules: list[tuple[str, re.Pattern, bool, bool]] = []  # (base folder, regex, negated, dir only)
+        self.specs: dict[str, object] = {}  # base folder (from the repository root) -> its patterns
+        self.exclude = None  # .git/info/exclude
 
     @classmethod
     def for_tree(cls, top: str) -> "GitIgnore":
@@ -193,15 +150,24 @@ class GitIgnore:
         top_abs = os.path.abspath(top)
         parents = []
         cur = top_abs
-        while not os.path.exists(os.path.join(cur, ".git")):
+        while not os.path.lexists(os.path.join(cur, ".git")):
             parent = os.path.dirname(cur)
             if parent == cur:
                 return cls()
             parents.append(parent)
             cur = parent
         ig = cls(os.path.relpath(top_abs, cur).replace(os.sep, "/") if cur != top_abs else "")
+        ig.exclude = _read_patterns(os.path.join(cur, ".git", "info", "exclude"))
         for d in reversed(parents):
             ig._load(d, os.path.relpath(d, cur))
+        if ig.prefix:
+            # a folder git ignores, named explicitly, is walked all the same: as a plain folder, with the
+            # .gitignore files inside it only
+            parts = ig.prefix.split("/")
+            saved, ig.prefix = ig.prefix, ""
+            if any(ig.ignored("/".join(parts[:i]), is_dir=True) for i in range(1, len(parts) + 1)):
+                return cls(saved)
+            ig.prefix = saved
         return ig
 
     def read(self, dirpath: str, rel_dir: str) -> None:
@@ -215,83 +181,43 @@ class GitIgnore:
         return f"{self.prefix}/{rel}" if self.prefix else rel
 
     def _load(self, dirpath: str, base: str) -> None:
-        try:
-            with open(os.path.join(dirpath, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-                lines = fh.read().splitlines()
-        except OSError:
-            return
-        base = "" if base in ("", ".") else base.replace(os.sep, "/")
-        for line in lines:
-            line = line.rstrip()
-            if not line or line.startswith("#"):
-                continue
-            negated = line.startswith("!")
-            if negated:
-                line = line[1:]
-            dir_only = line.endswith("/")
-            line = line.rstrip("/")
-            anchored = "/" in line
-            line = line.lstrip("/")
-            if line:
-                regex = re.compile(("" if anchored else "(?:.*/)?") + _glob_regex(line) + "$")
-                self.rules.append((base, regex, negated, dir_only))
+        spec = _read_patterns(os.path.join(dirpath, ".gitignore"))
+        if spec is not None:
+            self.specs["" if base in ("", ".") else base.replace(os.sep, "/")] = spec
 
     def ignored(self, rel: str, is_dir: bool) -> bool:
         """Whether the file or folder at ``rel`` (from the walk root) is ignored."""
         full = self._full(rel)
-        verdict = False
-        for base, regex, negated, dir_only in self.rules:
-            if dir_only and not is_dir:
-                continue
-            if base:
-                if not full.startswith(base + "/"):
-                    continue
-                sub = full[len(base) + 1:]
-            else:
-                sub = full
-            if regex.match(sub):
-                verdict = not negated
-        return verdict
+        suffix = "/" if is_dir else ""
+        base = full
+        while True:  # the deepest .gitignore with a matching pattern decides
+            base = base.rpartition("/")[0] if "/" in base else ("" if base else None)
+            if base is None:
+                break
+            spec = self.specs.get(base)
+            if spec is not None:
+                verdict = spec.check_file(full[len(base) + 1:] + suffix if base else full + suffix).include
+                if verdict is not None:
+                    return verdict
+        if self.exclude is not None:
+            verdict = self.exclude.check_file(full + suffix).include
+            if verdict is not None:
+                return verdict
+        return False
 
 
-def _glob_regex(pattern: str) -> str:
-    out = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("/**", i) and i + 3 == len(pattern):
-            out.append("/.*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            j = pattern.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                cls = pattern[i + 1:j]
-                if cls.startswith("!"):
-                    cls = "^" + cls[1:]
-                out.append("[" + cls.replace("\\", "\\\\") + "]")
-                i = j + 1
-        elif c == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
+def _read_patterns(path: str):
+    """The patterns of one gitignore-style file, or None when there is none to read."""
+    import pathspec
+
+    try:
+        data = read_regular(path, limit=1_000_000)
+    except OSError:
+        return None
+    lines = data.decode("utf-8", "replace").splitlines()
+    if not any(ln.strip() and not ln.startswith("#") for ln in lines):
+        return None
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 # ------------------------------------------------------------------------------ linting
