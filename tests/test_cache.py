@@ -5,6 +5,7 @@ between runs: what a second run knows, it read from the cache folder.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -234,13 +235,27 @@ CORRUPTIONS = {
     "empty": lambda p: p.write_bytes(b""),
     "truncated": lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
     "not-json-object": lambda p: p.write_text("[1, 2, 3]"),
+    "unsigned": lambda p: p.write_bytes(p.read_bytes().split(b"\n", 1)[1]),  # the old format, without its HMAC
     "other-version": lambda p: p.write_text(json.dumps({"version": "0.0.0-other", "value": {"x": 1}})),
-    # a well-formed entry of this version whose value has another shape (a schema change that forgot to
-    # bump SCHEMA, or an editable install whose code moved on while __version__ stayed the same)
-    "wrong-shape-list": lambda p: p.write_text(json.dumps({"version": __version__, "value": [1, 2]})),
-    "wrong-shape-dict": lambda p: p.write_text(json.dumps({"version": __version__, "value": {"module": "x"}})),
+    # well-formed entries of this version, signed with this user's key, whose value has another shape (a
+    # schema change that forgot to bump SCHEMA, or an editable install whose code moved on while
+    # __version__ stayed the same)
+    "wrong-shape-list": lambda p: _resign(p, lambda value: [1, 2]),
+    "wrong-shape-dict": lambda p: _resign(p, lambda value: {"module": "x"}),
     "stale-schema": lambda p: _keep_only_module(p),
 }
+
+
+def _resign(p: Path, change) -> None:
+    """Rewrite the entry at ``p`` with ``change(value)``, signed as this user's tool signs (the test
+    process and the runs it starts share one user cache folder, so one key)."""
+    from torchlint_repro.analysis.cache import DiskCache
+
+    cache = DiskCache(p.parent.parent.parent)
+    entry = cache.read_entry(p)
+    assert entry is not None, f"cannot read back {p}"
+    key, value = entry
+    cache.write_entry(p.parent.parent.name, key, json.dumps(change(value)))
 
 
 def _keep_only_module(p: Path) -> None:
@@ -249,11 +264,8 @@ def _keep_only_module(p: Path) -> None:
     if p.parent.parent.name == "results":
         p.unlink()
         return
-    entry = json.loads(p.read_text())
-    value = entry["value"]
-    if isinstance(value, dict) and "module" in value:
-        entry["value"] = {"module": value["module"], "is_package": value.get("is_package", False)}
-    p.write_text(json.dumps(entry))
+    _resign(p, lambda value: {"module": value["module"], "is_package": value.get("is_package", False)}
+            if isinstance(value, dict) and "module" in value else value)
 
 
 @pytest.mark.parametrize("how", sorted(CORRUPTIONS))
@@ -282,15 +294,24 @@ def test_a_cache_folder_that_cannot_be_written_is_only_slower(project, tmp_path)
 
 
 # ------------------------------------------------------------------------------ where it lives
-def test_default_cache_folder_is_git_ignored(project):
+def user_cache() -> Path:
+    """The user cache folder of this test (conftest gives each test its own XDG_CACHE_HOME)."""
+    return Path(os.environ["XDG_CACHE_HOME"]) / "torchlint-repro"
+
+
+def test_default_cache_folder_is_per_user(project):
+    """By default the cache lives in the user's cache folder, one subfolder per project root, never in the
+    project (a cache committed to a repository would be served to every clone); the key that signs its
+    entries is the user's own, readable by nobody else."""
     proc = check(project, None)
     assert diags(proc) == []
-    folder = project / ".torchlint_cache"
-    assert folder.is_dir()
-    ignore = folder / ".gitignore"
-    assert ignore.is_file()
-    assert "*" in ignore.read_text().splitlines()
+    assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml", "train.py", "utils.py"]
+    folder = user_cache() / hashlib.sha256(str(project.resolve()).encode()).hexdigest()[:16]
     assert any(p.suffix == ".json" for p in cache_files(folder))
+    key = user_cache() / "key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert len(bytes.fromhex(key.read_text().strip())) == 32
+    assert diags(check(project, None)) == []  # warm, from the same folder
 
 
 def test_env_override(project, tmp_path):
@@ -307,11 +328,11 @@ def test_no_cache_writes_nothing(project, tmp_path):
     assert diags(check(project, cache, "--no-cache")) == []
     assert not cache.exists()
     assert diags(check(project, None, "--no-cache")) == []
-    assert not (project / ".torchlint_cache").exists()
+    assert not user_cache().exists()
     proc = subprocess.run([str(FLAKE8), "--isolated", "--trp-no-cache", "."], cwd=project, capture_output=True,
                           text=True, env=_env(None), timeout=180)
     assert proc.stderr == ""
-    assert not (project / ".torchlint_cache").exists()
+    assert not user_cache().exists()
     assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml", "train.py", "utils.py"]
 
 
@@ -320,6 +341,7 @@ def test_cache_false_in_pyproject_writes_nothing(project):
                                             '[tool.torchlint-repro]\ncache = false\n')
     assert diags(check(project, None)) == []
     assert not (project / ".torchlint_cache").exists()
+    assert not user_cache().exists()
 
 
 def test_in_process_runs_with_reset_projects(project, tmp_path, monkeypatch):

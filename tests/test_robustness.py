@@ -655,3 +655,164 @@ def test_unusable_paths_on_the_command_line_are_errors(tmp_path, command, kind, 
     assert proc.returncode == 2
     assert f"torchlint-repro: error: {name}: {message}\n" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- a cache nobody here wrote
+@pytest.mark.parametrize("where", ["../elsewhere", "/tmp/torchlint-shared", "sub/../../elsewhere", "link"])
+def test_a_repository_cache_dir_must_stay_inside_the_project(tmp_path, where):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)  # inside by name, outside once followed
+    write(root, "pyproject.toml", f'[tool.torchlint-repro]\ncache-dir = "{where}"\n')
+    write(root, "train.py", FIXABLE)
+    env = {k: v for k, v in _env(root).items() if k != "TORCHLINT_CACHE_DIR"}
+    proc = tool(root, "check", "train.py", env=env)
+    assert_one_line_error(proc, str(root / "pyproject.toml"), "'cache-dir' must stay inside the project")
+
+
+HELPER = "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n" \
+         "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n        self.drop = nn.Dropout(0.5)\n\n" \
+         "    def forward(self, x):\n        return self.drop(self.fc(x))\n"
+USER = "import torch\n\nfrom helper import Net\n\nnet = Net()\nwith torch.no_grad():\n    out = net(torch.ones(1, 2))\n" \
+       "torch.manual_seed(0)\n"
+USER_FINDINGS = [(5, 7, "TRP101"), (7, 11, "TRP201")]
+
+
+def _cache_project(root: Path, pyproject: str = "") -> Path:
+    root.mkdir()
+    write(root, "pyproject.toml", f"[tool.torchlint-repro]\n{pyproject}")
+    write(root, "helper.py", HELPER)
+    write(root, "user.py", USER)
+    return root
+
+
+def _user_env(root: Path, user: str, cache_dir: Path | None = None) -> dict:
+    """The environment of one user of the repository: a home cache of their own."""
+    env = {k: v for k, v in _env(root).items() if k != "TORCHLINT_CACHE_DIR"}
+    env["XDG_CACHE_HOME"] = str(root.parent / f"home-{user}" / ".cache")
+    if cache_dir is not None:
+        env["TORCHLINT_CACHE_DIR"] = str(cache_dir)
+    return env
+
+
+def _tamper(folder: Path, how: str) -> int:
+    """Edit every cache entry under ``folder`` the way a hostile repository would; the number of entries
+    changed."""
+    changed = 0
+    for p in sorted(folder.rglob("*.json")):
+        data = p.read_bytes()
+        kind = p.parent.parent.name
+        if how == "message" and kind == "results":
+            new = data.replace(b"is built before torch", b"is built bef0re torch")
+        elif how == "hide" and kind == "facts":  # a class whose body builds nothing: neither seed nor mode matter
+            new = re.sub(rb'"ctors": \[\[.*?\]\], "unknown"', b'"ctors": [], "unknown"', data)
+        elif how == "hide" and kind == "results":
+            p.unlink()
+            changed += 1
+            continue
+        elif how == "inject" and kind == "results":
+            new = data.replace(b'"diags": [', b'"diags": [[1, 0, "TRP301", "planted by the repository", null], ')
+        else:
+            continue
+        if new != data:
+            p.write_bytes(new)
+            changed += 1
+    return changed
+
+
+@pytest.mark.parametrize("how", ["message", "hide", "inject"])
+@pytest.mark.parametrize("where", ["old-default", "cache-dir", "shared-env"])
+def test_a_cache_written_by_someone_else_is_never_served(tmp_path, how, where):
+    """The attacker lints the repository, edits the cache entries it wrote, and ships them: in the old
+    default place (.torchlint_cache/ at the root), in a `cache-dir` the repository configures, or in a
+    TORCHLINT_CACHE_DIR the victim's CI shares. The victim's results are those of a run without cache."""
+    pyproject = 'cache-dir = ".lintcache"\n' if where == "cache-dir" else ""
+    root = _cache_project(tmp_path / "proj", pyproject)
+    shared = tmp_path / "shared"
+    reference = tool(root, "check", "--no-cache", "--format", "json", ".", env=_user_env(root, "victim"))
+    assert codes_json(reference) == [("user.py",) + f for f in USER_FINDINGS]
+    attacker = tool(root, "check", "--format", "json", ".", env=_user_env(root, "attacker", shared))
+    assert attacker.stdout == reference.stdout
+    (folder,) = [p for p in shared.iterdir() if p.is_dir()]  # the project's folder in the shared cache
+    assert _tamper(folder, how) > 0
+    if where == "old-default":
+        shutil.copytree(folder, root / ".torchlint_cache")
+        shutil.rmtree(shared)
+    elif where == "cache-dir":
+        shutil.copytree(folder, root / ".lintcache" / folder.name)
+        shutil.rmtree(shared)
+    victim_env = _user_env(root, "victim", shared if where == "shared-env" else None)
+    for _ in range(2):  # cold, then warm from what the victim wrote itself
+        victim = tool(root, "check", "--format", "json", ".", env=victim_env)
+        assert victim.stderr == ""
+        assert victim.stdout == reference.stdout
+
+
+def codes_json(proc: subprocess.CompletedProcess) -> list[tuple[str, int, int, str]]:
+    return sorted((d["path"], d["line"], d["column"], d["code"]) for d in json.loads(proc.stdout))
+
+
+DEEP = "[" * 200_000 + "]" * 200_000
+WRONG_SHAPES = {
+    # kind of entry, how its value is spoiled
+    "bases-int": ("facts", lambda v: _set_bases(v, 5)),
+    "bases-null": ("facts", lambda v: _set_bases(v, None)),
+    "bases-of-ints": ("facts", lambda v: _set_bases(v, [1, 2])),
+    "classes-list": ("facts", lambda v: {**v, "classes": []}),
+    "ctors-strings": ("facts", lambda v: _set_class_key(v, "ctors", ["torch.nn.Linear"])),
+    "imports-deep": ("facts", lambda v: {**v, "imports": "DEEP"}),
+    "functions-dict": ("facts", lambda v: {**v, "functions": {"a": 1}}),
+    "diags-not-rows": ("results", lambda v: {**v, "diags": [[1, 2]]}),
+    "diags-deep": ("results", lambda v: {**v, "diags": "DEEP"}),
+    "deps-list": ("results", lambda v: {**v, "deps": ["helper.py"]}),
+    "deps-dev-zero": ("results", lambda v: {**v, "deps": {"/dev/zero": "0" * 64}}),
+    "deps-outside": ("results", lambda v: {**v, "deps": {"/etc/passwd": "0" * 64}}),
+}
+
+
+def _set_bases(value: dict, bases) -> dict:
+    return _set_class_key(value, "bases", bases)
+
+
+def _set_class_key(value: dict, key: str, new) -> dict:
+    classes = {name: {**cls, key: new} for name, cls in value.get("classes", {}).items()}
+    return {**value, "classes": classes}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_SHAPES))
+def test_wrong_shaped_cache_entries_are_misses(tmp_path, monkeypatch, case):
+    """Entries this user's tool did sign (a bug, an older version) but of the wrong shape: every one is a
+    miss, through the CLI and through flake8, never a traceback."""
+    from torchlint_repro.analysis.cache import DiskCache
+
+    kind, spoil = WRONG_SHAPES[case]
+    root = _cache_project(tmp_path / "proj")
+    cache = tmp_path / "cache"
+    env = _user_env(root, "me", cache)
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+    reference = tool(root, "check", "--no-cache", "--format", "json", ".", env=env)
+    assert tool(root, "check", "--format", "json", ".", env=env).stdout == reference.stdout  # fills the cache
+    (folder,) = [p for p in cache.iterdir() if p.is_dir()]
+    disk = DiskCache(folder)
+    rewritten = 0
+    for p in sorted((folder / kind).rglob("*.json")):
+        entry = disk.read_entry(p)
+        assert entry is not None, f"cannot read back {p}"
+        key, value = entry
+        spoiled = spoil(value)
+        if spoiled == value:
+            continue
+        text = json.dumps(spoiled).replace('"DEEP"', DEEP)
+        disk.write_entry(kind, key, text)
+        rewritten += 1
+    assert rewritten > 0
+    if kind == "facts":  # the results would be served before any facts are read
+        shutil.rmtree(folder / "results")
+    for _ in range(2):
+        proc = tool(root, "check", "--format", "json", ".", env=env, timeout=60)
+        assert proc.stderr == ""
+        assert proc.stdout == reference.stdout
+        f8 = subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP", "user.py"], cwd=root, capture_output=True,
+                            text=True, env=env, timeout=60, preexec_fn=_limit_memory)
+        assert f8.stderr == ""
+        assert codes(f8.stdout) == USER_FINDINGS

@@ -285,7 +285,25 @@ def settings_from_file(path: str | os.PathLike) -> Settings:
     if not _is_config(path):
         raise ConfigError(f"{path}: no such configuration file")
     data = _read_toml(path).get("tool", {}).get(TABLE, {})
-    return settings_from_mapping(data, str(path)).with_root(str(path.resolve().parent))
+    settings = settings_from_mapping(data, str(path)).with_root(str(path.resolve().parent))
+    if settings.cache_dir:
+        _check_cache_dir(settings.cache_dir, Path(settings.root), path)
+    return settings
+
+
+def _check_cache_dir(cache_dir: str, root: Path, source: Path) -> None:
+    """A configuration file comes with the repository: its ``cache-dir`` must not send the cache (and so
+    what the tool writes) outside the project. TORCHLINT_CACHE_DIR, which only the user sets, may."""
+    target = Path(cache_dir)
+    if not target.is_absolute():
+        target = root / target
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError):
+        resolved = None
+    if resolved is None or (resolved != root and root not in resolved.parents):
+        raise ConfigError(f"{source}: 'cache-dir' must stay inside the project ({root}), not {cache_dir!r}; "
+                          f"set TORCHLINT_CACHE_DIR to share a cache on purpose")
 
 
 def load_settings(start: str | os.PathLike = ".", config: str | None = None) -> Settings:

@@ -1,103 +1,313 @@
 """The on-disk cache: per-module facts and per-file results, keyed by content hash.
 
-Lives in ``<project root>/.torchlint_cache/`` (a ``.gitignore`` of ``*`` inside, like ruff's), or in
-``$TORCHLINT_CACHE_DIR``. Writes are atomic (a temporary file, then ``os.replace``), so flake8's
-parallel jobs never see half an entry; an unreadable or corrupt entry is ignored and rebuilt.
+Where it lives: in the user's cache folder (``$XDG_CACHE_HOME/torchlint-repro``, else
+``~/.cache/torchlint-repro``; ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows), one
+subfolder per project root; ``$TORCHLINT_CACHE_DIR`` or the configuration's ``cache-dir`` put it
+elsewhere (one subfolder per project root there too), e.g. to share it between CI runs on purpose.
+
+Why a repository cannot poison it: every entry carries an HMAC-SHA256 over its kind, its key and its
+content, made with a random key of this user (``key`` in the user's cache folder, mode 0600, never in
+a project or in ``$TORCHLINT_CACHE_DIR``). An entry a clone ships, or another user writes into a
+shared folder, fails the check and is a miss; so does a flipped byte. An entry that passes is then
+checked against the schema of its kind (wrong shapes from a bug or an older build are misses too):
+no cache content can raise, hang or change a result. Writes are atomic (a temporary file, then
+``os.replace``), so flake8's parallel jobs never see half an entry. See docs/security.md.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
+import sys
 from pathlib import Path
 
 from .. import __version__
-from .._io import atomic_write
+from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "8"  # bump when the shape of cached facts changes
+SCHEMA = "9"  # bump when the shape of cached facts changes
+APP = "torchlint-repro"
+_MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
+_KEY_BYTES = 32
 
 
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# ------------------------------------------------------------------------------ where, and the key
+def user_cache_home() -> Path:
+    """This user's cache folder for the tool (the XDG rule; the platform's folder elsewhere)."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / APP
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA")
+        return (Path(base) if base else Path.home() / "AppData" / "Local") / APP / "Cache"
+    return Path.home() / ".cache" / APP
+
+
+def project_folder_name(root: str | os.PathLike) -> str:
+    """One cache folder can serve several projects: each root gets a subfolder of its own."""
+    return hashlib.sha256(str(root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+_KEYS: dict[str, bytes | None] = {}  # key file -> key, once per process
+
+
+def user_key() -> bytes | None:
+    """This user's secret for signing cache entries, created on first use (mode 0600); None when it
+    cannot be had (no writable home, a key file someone else owns): the cache is then off, only slower."""
+    try:
+        path = user_cache_home() / "key"
+    except (OSError, RuntimeError, KeyError):  # no home folder
+        return None
+    where = str(path)
+    if where not in _KEYS:
+        _KEYS[where] = _load_or_create_key(path)
+    return _KEYS[where]
+
+
+def _load_or_create_key(path: Path) -> bytes | None:
+    for _ in range(3):
+        key = _read_key(path)
+        if key is not None:
+            return key
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if os.path.lexists(path):
+                os.unlink(path)  # ours but unusable (malformed, or readable by others): a new one
+            tmp = path.with_name(f".key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                os.write(fd, secrets.token_hex(_KEY_BYTES).encode() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.link(tmp, path)  # appears whole or not at all, and never replaces another process's key
+            except FileExistsError:
+                pass  # another process made it first: read theirs
+            except OSError:  # a file system without hard links
+                if not os.path.lexists(path):
+                    os.replace(tmp, path)
+            finally:
+                if os.path.lexists(tmp):
+                    os.unlink(tmp)
+        except OSError:
+            return None
+    return None
+
+
+def _read_key(path: Path) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 1024:
+            return None
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return None  # someone else's: never trusted
+        data = os.read(fd, 1024)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if hasattr(os, "getuid") and st.st_mode & 0o077:
+        return None  # readable by others: replaced by a new key
+    try:
+        key = bytes.fromhex(data.decode("ascii").strip())
+    except ValueError:
+        return None
+    return key if len(key) == _KEY_BYTES else None
+
+
+# ------------------------------------------------------------------------------ schemas
+# A tiny schema language: a type (str, int, bool, float: exact types), ("list", S), ("dict", S) with
+# string keys, ("tuple", [S...]) a list of that length, ("obj", {key: S}) a dict with at least these keys,
+# ("opt", S) None or S, ("enum", values), SCALAR any JSON scalar. Depth is the schema's, never the data's.
+SCALAR = "scalar"
+
+
+def conforms(value, schema) -> bool:
+    if schema is SCALAR:
+        return value is None or type(value) in (str, int, float, bool)
+    if isinstance(schema, type):
+        if schema is float:
+            return type(value) in (int, float)
+        return type(value) is schema
+    tag = schema[0]
+    if tag == "list":
+        return type(value) is list and all(conforms(v, schema[1]) for v in value)
+    if tag == "dict":
+        return type(value) is dict and all(type(k) is str and conforms(v, schema[1]) for k, v in value.items())
+    if tag == "tuple":
+        return type(value) is list and len(value) == len(schema[1]) and all(
+            conforms(v, s) for v, s in zip(value, schema[1]))
+    if tag == "obj":
+        return type(value) is dict and all(k in value and conforms(value[k], s) for k, s in schema[1].items())
+    if tag == "opt":
+        return value is None or conforms(value, schema[1])
+    if tag == "enum":
+        return any(value == v and type(value) is type(v) for v in schema[1])
+    raise ValueError(f"unknown schema {schema!r}")
+
+
+_CLASS = ("obj", {"bases": ("list", str), "ctors": ("list", ("tuple", [str, ("dict", SCALAR)])), "unknown": int,
+                  "uses_training": bool, "line": int, "init_params": ("list", str),
+                  "init_defaults": ("dict", SCALAR)})
+_FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str]))])
+_DIAG = ("tuple", [int, int, str, str, ("opt", _FIX)])
+_ARGS = ("list", ("list", SCALAR))
+_SAVED_SD = ("obj", {"cls": ("opt", str), "args": _ARGS, "prefixed": ("opt", bool)})
+_SITE = ("obj", {"path": str, "line": int, "file": str,
+                 "kind": ("enum", ["state_dict", "module", "dict", "checkpoint"])})
+_SITE_PARTS = {  # the fields a site of each kind has beyond _SITE
+    "state_dict": {"cls": ("opt", str), "args": _ARGS, "prefixed": ("opt", bool)},
+    "module": {"cls": ("opt", str)},
+    "dict": {"keys": ("list", SCALAR)},
+    "checkpoint": {"keys": ("list", SCALAR), "entries": ("dict", ("opt", _SAVED_SD))},
+}
+SCHEMAS = {
+    "facts": ("obj", {"module": str, "is_package": bool, "imports": ("dict", str), "classes": ("dict", _CLASS),
+                      "functions": ("list", str), "constants": ("dict", str), "argparse": ("dict", str),
+                      "mentions_torch": bool, "refs": ("dict", ("list", str))}),
+    "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str)}),
+    "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
+}
+
+
+def valid_value(kind: str, value) -> bool:
+    """Whether a cached value has the shape its readers rely on (they index it without checking)."""
+    schema = SCHEMAS.get(kind)
+    if schema is None or not conforms(value, schema):
+        return False
+    if kind == "saves":
+        return all(conforms(site, ("obj", _SITE_PARTS[site["kind"]])) for site in value["sites"])
+    return True
+
+
+# ------------------------------------------------------------------------------ the cache
 class DiskCache:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, directory: Path, key: bytes | None = None) -> None:
+        self.directory = Path(directory)
+        self._key = key
         self._ready = False
 
     @classmethod
     def for_root(cls, root: Path, settings) -> "DiskCache":
-        override = os.environ.get(ENV_VAR) or settings.cache_dir
-        if override:
-            base = Path(override)
-            if not base.is_absolute() and settings.cache_dir and not os.environ.get(ENV_VAR):
-                base = Path(root) / base
-            # one cache folder can serve several projects: keep them apart
-            directory = base / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+        """The cache of the project at ``root``: ``$TORCHLINT_CACHE_DIR``, else the configuration's
+        ``cache-dir`` (relative to its pyproject.toml's folder; the configuration reader keeps it inside
+        the project), else the user's cache folder; a subfolder per project root in each."""
+        env = os.environ.get(ENV_VAR)
+        if env:
+            base = Path(os.path.abspath(env))
+        elif settings.cache_dir:
+            base = Path(settings.cache_dir)
+            if not base.is_absolute():
+                base = Path(settings.root or root) / base
         else:
-            directory = Path(root) / ".torchlint_cache"
-        return cls(directory)
+            base = user_cache_home()
+        return cls(base / project_folder_name(root))
+
+    @property
+    def key(self) -> bytes | None:
+        if self._key is None:
+            self._key = user_key()
+        return self._key
 
     def _prepare(self) -> bool:
         if self._ready:
             return True
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            top = self.directory
-            if top.name != ".torchlint_cache":
-                top = top.parent
-            ignore = top / ".gitignore"
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            ignore = self.directory.parent / ".gitignore"  # a cache folder inside a work tree ignores itself
             if not ignore.exists():
-                atomic_write(ignore, b"# Automatically created by torchlint-repro.\n*\n")
+                atomic_write(ignore, b"# Automatically created by torchlint-repro.\n*\n", mode=0o644)
             self._ready = True
         except OSError:
             return False
         return True
 
     def _path(self, kind: str, key: str) -> Path:
-        digest = hashlib.sha256(f"{__version__}\0{SCHEMA}\0{kind}\0{key}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{__version__}\0{SCHEMA}\0{kind}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()
         return self.directory / kind / digest[:2] / f"{digest}.json"
 
-    # what an entry of each kind must hold; anything else (a stale schema, a foreign file) is rebuilt
-    REQUIRED = {
-        "facts": ("module", "is_package", "imports", "classes", "functions", "constants", "argparse",
-                  "mentions_torch"),
-        "results": ("diags", "deps"),
-        "saves": ("sites", "deps"),
-    }
+    @staticmethod
+    def _mac(secret: bytes, payload: bytes) -> str:
+        # the payload holds the entry's kind and key: an entry cannot be moved to another key either
+        return hmac.new(secret, payload, hashlib.sha256).hexdigest()
 
-    def get_json(self, kind: str, key: str):
+    # -------------------------------------------------------------- raw entries
+    def read_entry(self, path: Path, kind: str | None = None) -> tuple[str, object] | None:
+        """(key, value) of the entry file at ``path`` if this user's key signed it; None for anything else
+        (missing, foreign, tampered, unparseable). The value is not checked against its schema here."""
+        secret = self.key
+        if secret is None:
+            return None
+        try:
+            data = read_regular(path, MAX_FILE_BYTES)
+        except OSError:
+            return None
+        head, sep, payload = data.partition(b"\n")
+        if not sep or not head.startswith(_MAGIC):
+            return None
+        mac = head[len(_MAGIC):].decode("ascii", "replace")
+        if not hmac.compare_digest(mac, self._mac(secret, payload)):
+            return None  # not written by this user's tool (or changed since): never parsed
+        try:
+            entry = json.loads(payload)
+        except (ValueError, RecursionError, MemoryError):
+            return None
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or "value" not in entry:
+            return None
+        if (kind is not None and entry.get("kind") != kind) or entry.get("version") != __version__ \
+                or entry.get("schema") != SCHEMA:
+            return None
+        return entry["key"], entry["value"]
+
+    def write_entry(self, kind: str, key: str, value_json: str) -> None:
+        """Sign and write an entry whose value is given as JSON text."""
+        secret = self.key
+        if secret is None or not self._prepare():
+            return
+        header = json.dumps({"version": __version__, "schema": SCHEMA, "kind": kind, "key": key})
+        payload = (header[:-1] + ', "value": ' + value_json + "}").encode("utf-8", "surrogatepass")
+        mac = self._mac(secret, payload)
         path = self._path(kind, key)
         try:
-            with open(path, "rb") as fh:
-                data = json.loads(fh.read())
-        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(path, _MAGIC + mac.encode() + b"\n" + payload)
+        except OSError:
+            pass  # a cache that cannot be written is only a slower run
+
+    # -------------------------------------------------------------- values
+    def get_json(self, kind: str, key: str):
+        """The value stored under (kind, key), if this user wrote it and it has its kind's shape; else None."""
+        path = self._path(kind, key)
+        if not os.path.lexists(path):
             return None
-        except (OSError, ValueError, UnicodeDecodeError):
-            # corrupt or half-written by a crashed process: drop it, the caller rebuilds
-            try:
-                path.unlink()
-            except OSError:
-                pass
+        entry = self.read_entry(path, kind)
+        if entry is None or entry[0] != key:
             return None
-        if not isinstance(data, dict) or data.get("version") != __version__:
-            return None
-        value = data.get("value")
-        if not isinstance(value, dict) or any(k not in value for k in self.REQUIRED.get(kind, ())):
-            return None
-        return value
+        value = entry[1]
+        return value if valid_value(kind, value) else None
 
     def put_json(self, kind: str, key: str, value) -> None:
-        if not self._prepare():
+        if self.key is None:
             return
-        path = self._path(kind, key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, json.dumps({"version": __version__, "value": value}).encode())
-        except (OSError, TypeError, ValueError):
-            pass  # a cache that cannot be written is only a slower run
+            text = json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            return
+        self.write_entry(kind, key, text)
 
 
 class ResultCache:
@@ -122,8 +332,6 @@ class ResultCache:
         return f"{os.path.abspath(path)}\0{digest}\0{self.project.settings.fingerprint()}"
 
     def get(self, path: str, source: str):
-        from ..diagnostics import Diagnostic
-
         entry = self.project.cache.get_json("results", self._key(path, source))
         if entry is None:
             return None
@@ -150,20 +358,10 @@ def _diagnostic_from_json(row):
     """The inverse of :func:`_diagnostic_to_json`; raises ValueError on anything of another shape."""
     from ..diagnostics import Diagnostic, Edit, Fix
 
-    if not isinstance(row, list) or len(row) != 5:
+    if not conforms(row, _DIAG):
         raise ValueError("diagnostic row")
     line, col, code, message, fix = row
-    if not (type(line) is int and type(col) is int and isinstance(code, str) and isinstance(message, str)):
-        raise ValueError("diagnostic fields")
     out_fix = None
     if fix is not None:
-        if not (isinstance(fix, list) and len(fix) == 2 and isinstance(fix[0], str) and isinstance(fix[1], list)):
-            raise ValueError("fix")
-        edits = []
-        for e in fix[1]:
-            if not (isinstance(e, list) and len(e) == 5 and all(type(x) is int for x in e[:4])
-                    and isinstance(e[4], str)):
-                raise ValueError("edit")
-            edits.append(Edit(*e))
-        out_fix = Fix(fix[0], tuple(edits))
+        out_fix = Fix(fix[0], tuple(Edit(*e) for e in fix[1]))
     return Diagnostic(line, col, code, message, "", out_fix)

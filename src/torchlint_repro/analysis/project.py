@@ -655,8 +655,7 @@ class Project:
             texts: list[tuple[str, bytes]] = []
             for path in self.python_files():
                 try:
-                    with open(path, "rb") as fh:
-                        data = fh.read(MAX_FILE_BYTES + 1)
+                    data = read_regular(path, MAX_FILE_BYTES)  # never blocks on a file swapped for a FIFO
                 except OSError:
                     continue
                 texts.append((path, data))
@@ -838,6 +837,7 @@ class Project:
         return h.hexdigest()
 
     def _deps_valid(self, deps: dict[str, str]) -> bool:
+        root = str(self.root).rstrip(os.sep) + os.sep
         for path, digest in deps.items():
             if path == "<tree>":
                 if self.tree_signature() != digest:
@@ -847,6 +847,9 @@ class Project:
                 if _paths_digest(self.mentions().get(path[len(MENTIONS_DEP):], ())) != digest:
                     return False
                 continue
+            # only project files are ever recorded; anything else is not read (and a device never is)
+            if not os.path.isabs(path) or not os.path.normpath(path).startswith(root):
+                return False
             if current_digest(path) != digest:
                 return False
         return True
