@@ -532,6 +532,135 @@ def fix_in_process(target: Path, monkeypatch, after_lint=None):
     return CliRunner().invoke(main, ["fix", str(target)])
 
 
+# ---------------------------------------------------------------- fix: encodings and line endings
+FIX_ENCODINGS = {
+    # (bytes of the file before, bytes after)
+    "latin-1-cookie": (b"# -*- coding: latin-1 -*-\n" + FIXABLE.encode("latin-1"),
+                       b"# -*- coding: latin-1 -*-\n" + FIXED.encode("latin-1")),
+    "cp1252-cookie": (b"# coding: cp1252\n" + FIXABLE.replace("café", "5€").encode("cp1252"),
+                      b"# coding: cp1252\n" + FIXED.replace("café", "5€").encode("cp1252")),
+    "utf-8-bom": (b"\xef\xbb\xbf" + FIXABLE.encode(), b"\xef\xbb\xbf" + FIXED.encode()),
+    "crlf": (FIXABLE.replace("\n", "\r\n").encode(), FIXED.replace("\n", "\r\n").encode()),
+    "cr-only": (FIXABLE.replace("\n", "\r").encode(), FIXED.replace("\n", "\r").encode()),
+    "no-final-newline": (FIXABLE.rstrip("\n").encode(), FIXED.rstrip("\n").encode()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIX_ENCODINGS))
+def test_fix_keeps_encoding_bom_and_line_endings(tmp_path, case):
+    before, after = FIX_ENCODINGS[case]
+    p = write(tmp_path, "train.py", before)
+    proc = tool(tmp_path, "fix", "train.py")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "fixed 1 finding\n")
+    assert p.read_bytes() == after
+    again = tool(tmp_path, "check", "--no-cache", "train.py")
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+# ---------------------------------------------------------------- fix: races
+def test_fix_never_overwrites_a_save_made_while_it_runs(tmp_path, monkeypatch):
+    target = write(tmp_path, "train.py", FIXABLE)
+    saved = FIXABLE + "print('saved by the editor')\n"
+    result = fix_in_process(target, monkeypatch, lambda p: p.write_text(saved, encoding="utf-8"))
+    assert result.exit_code == 2, result.output
+    assert target.read_text(encoding="utf-8") == saved
+    assert f"torchlint-repro: error: {target}: changed while fixing; not fixed (run fix again)\n" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["train.py"]  # no temporary file left behind
+
+
+def test_fix_never_recreates_a_file_deleted_while_it_runs(tmp_path, monkeypatch):
+    target = write(tmp_path, "train.py", FIXABLE)
+    result = fix_in_process(target, monkeypatch, lambda p: p.unlink())
+    assert result.exit_code == 2, result.output
+    assert not target.exists()
+    assert f"torchlint-repro: error: {target}: deleted while fixing; not re-created\n" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- fix: links, owners, modes, permissions
+def test_fix_through_a_symlink_fixes_its_target(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = write(tmp_path / "real", "train.py", FIXABLE)
+    (tmp_path / "link.py").symlink_to("real/train.py")
+    proc = tool(tmp_path, "fix", "link.py")
+    assert (proc.returncode, proc.stderr) == (0, "fixed 1 finding\n")
+    assert (tmp_path / "link.py").is_symlink() and os.readlink(tmp_path / "link.py") == "real/train.py"
+    assert target.read_text(encoding="utf-8") == FIXED
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["train.py"]
+
+
+def test_fix_refuses_to_break_hard_links(tmp_path):
+    target = write(tmp_path, "train.py", FIXABLE)
+    os.link(target, tmp_path / "alias.py")
+    proc = tool(tmp_path, "fix", "train.py")
+    assert proc.returncode == 2
+    assert proc.stderr == ("torchlint-repro: error: train.py: has 2 hard links and replacing it would break them; "
+                           "not fixed\nfixed 0 findings\n")
+    assert target.read_text(encoding="utf-8") == FIXABLE
+    assert os.stat(target).st_ino == os.stat(tmp_path / "alias.py").st_ino
+    assert os.stat(target).st_nlink == 2
+
+
+def test_fix_keeps_mode_and_owner(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    target = write(tmp_path, "train.py", FIXABLE)
+    os.chown(target, 4321, 4322)
+    os.chmod(target, 0o640)
+    proc = tool(tmp_path, "fix", "train.py")
+    assert (proc.returncode, proc.stderr) == (0, "fixed 1 finding\n")
+    st = os.stat(target)
+    assert (st.st_uid, st.st_gid, oct(st.st_mode & 0o7777)) == (4321, 4322, "0o640")
+    assert target.read_text(encoding="utf-8") == FIXED
+
+
+def test_fix_refuses_when_it_cannot_keep_the_owner(tmp_path, monkeypatch):
+    """A file of another user that we may write (a group-writable folder): fixing it as ourselves would
+    hand it to us; without the right to give it back, it is left alone."""
+    target = write(tmp_path, "train.py", FIXABLE)
+    os.chmod(target, 0o666)
+    me = os.stat(target).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: me + 1000)  # we are someone else than the file's owner
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chown", refuse)
+    monkeypatch.setattr(os, "fchown", refuse)
+    result = fix_in_process(target, monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert (f"torchlint-repro: error: {target}: owned by user {me}, and a fixed copy cannot be given back to it; "
+            f"not fixed\n") in result.stderr
+    assert target.read_text(encoding="utf-8") == FIXABLE
+    assert [p.name for p in tmp_path.iterdir()] == ["train.py"]
+
+
+def test_fix_respects_a_read_only_file(tmp_path):
+    target = write(tmp_path, "train.py", FIXABLE)
+    os.chmod(target, 0o444)
+    proc = tool(tmp_path, "fix", "train.py")
+    assert proc.returncode == 2
+    assert proc.stderr == "torchlint-repro: error: train.py: read-only (mode 0444); not fixed\nfixed 0 findings\n"
+    assert target.read_text(encoding="utf-8") == FIXABLE
+    assert os.stat(target).st_mode & 0o777 == 0o444
+
+
+def test_fix_in_a_read_only_folder_is_a_clear_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    target = write(folder, "train.py", FIXABLE)
+    os.chmod(folder, 0o555)
+    try:
+        proc = tool(tmp_path, "fix", "ro/train.py")
+        assert proc.returncode == 2
+        assert proc.stderr == ("torchlint-repro: error: ro/train.py: its folder is read-only (mode 0555); not fixed\n"
+                               "fixed 0 findings\n")
+        assert target.read_text(encoding="utf-8") == FIXABLE
+        assert sorted(p.name for p in folder.iterdir()) == ["train.py"]
+    finally:
+        os.chmod(folder, 0o755)
+
+
 # ---------------------------------------------------------------- git is never run
 def test_a_planted_git_fsmonitor_command_never_runs(tmp_path):
     if shutil.which("git") is None:

@@ -104,3 +104,72 @@ def atomic_write(path: str | os.PathLike, data: bytes, keep_mode: bool = False, 
         except OSError:
             pass
         raise
+
+
+class WriteRefused(Exception):
+    """A file ``fix`` will not replace, and why (one line for the user)."""
+
+
+def _may_write(path: str, st: os.stat_result) -> bool:
+    """Whether the mode lets us write: os.access for a user; for root, who may write anything, whether
+    the mode has a write bit at all (a 0444 file or a 0555 folder is meant to stay as it is)."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return bool(st.st_mode & 0o222)
+    return os.access(path, os.W_OK)
+
+
+def replace_checked(path: str | os.PathLike, original: bytes, before: os.stat_result, data: bytes) -> None:
+    """Replace the regular file at ``path`` (symbolic links already resolved) by ``data``, atomically,
+    only if it still holds ``original`` and is the file ``before`` described; keep its mode and owner.
+
+    Raises :class:`WriteRefused` (nothing changed, no temporary file left) when the file is read-only, in a
+    read-only folder, has other hard links (a rename would split them), belongs to someone we cannot give
+    the new file back to, was changed (an editor saved it) or deleted while it was being fixed.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    if before.st_nlink > 1:
+        raise WriteRefused(f"has {before.st_nlink} hard links and replacing it would break them; not fixed")
+    if not _may_write(path, before):
+        raise WriteRefused(f"read-only (mode {stat.S_IMODE(before.st_mode):04o}); not fixed")
+    folder_st = os.stat(folder)
+    if not _may_write(folder, folder_st):
+        raise WriteRefused(f"its folder is read-only (mode {stat.S_IMODE(folder_st.st_mode):04o}); not fixed")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".fix.tmp")
+    except OSError as exc:
+        raise WriteRefused(f"cannot write beside it: {exc.strerror or exc}; not fixed") from exc
+    try:
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if hasattr(os, "fchown"):
+                uid = before.st_uid if before.st_uid != os.geteuid() else -1
+                gid = before.st_gid if before.st_gid != os.getegid() else -1
+                if uid != -1 or gid != -1:
+                    try:
+                        os.fchown(fd, uid, gid)
+                    except PermissionError as exc:
+                        who = f"user {before.st_uid}" if uid != -1 else f"group {before.st_gid}"
+                        raise WriteRefused(f"owned by {who}, and a fixed copy cannot be given back to it; "
+                                           f"not fixed") from exc
+            os.chmod(tmp, stat.S_IMODE(before.st_mode))  # after fchown, which may clear set-id bits
+        finally:
+            os.close(fd)
+        # the last look before the rename: the same file, with the same bytes
+        try:
+            now = read_regular(path, None)
+            now_st = os.stat(path)
+        except FileNotFoundError as exc:
+            raise WriteRefused("deleted while fixing; not re-created") from exc
+        if now != original or (now_st.st_dev, now_st.st_ino) != (before.st_dev, before.st_ino):
+            raise WriteRefused("changed while fixing; not fixed (run fix again)")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

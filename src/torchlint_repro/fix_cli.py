@@ -1,6 +1,14 @@
-"""`torchlint-repro fix`: apply the safe fixes (TRP202, TRP302) in place, or show them as a diff."""
+"""`torchlint-repro fix`: apply the safe fixes (TRP202, TRP302) in place, or show them as a diff.
+
+A fix never loses or corrupts anything: the file is written back in its own encoding (PEP 263 coding
+line, UTF-8 BOM) and line endings; through a symbolic link, its target is fixed; the new file keeps the
+mode and owner of the old one and replaces it atomically, only if nobody changed or deleted it
+meanwhile. A file that cannot be fixed that way (read-only, in a read-only folder, with other hard links,
+someone else's) is left as it is and reported. Notebooks are fixed inside their code cells.
+"""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -14,44 +22,139 @@ def fix(paths, show_diff: bool, config_path) -> None:
     """Apply safe fixes to PATHS (default: the current folder).
 
     Exit 0 when nothing fixable is left unfixed and no other finding remains, 1 when findings remain,
-    2 on errors.
+    2 on errors (a file that could not be read, parsed or written back).
     """
     from dataclasses import replace
 
     from .config import ConfigError, load_settings
-    from .fixes import fix_source, unified_diff, write_atomically
-    from .pipeline import lint_document
     from .runner import collect_files, path_problem
 
     paths = paths or (".",)
     try:
         settings = replace(load_settings(paths[0], config_path), cache=False)
+        files, missing = collect_files(paths, settings)
     except ConfigError as exc:
         click.echo(f"torchlint-repro: error: {exc}", err=True)
         sys.exit(2)
-    files, missing = collect_files(paths, settings)
     code = 2 if missing else 0
     for m in missing:
         click.echo(f"torchlint-repro: error: {m}: {path_problem(m)}", err=True)
     fixed_total = 0
     for path in files:
-        if path.endswith(".ipynb"):
-            continue  # notebooks are reported by `check`; rewriting cells is left to the user
-        result = lint_document(path, settings, keep_source=True)
-        if result.error is not None:
-            click.echo(f"torchlint-repro: error: {path}: {result.error}", err=True)
-            code |= 2
-            continue
-        source, diags = result.source, result.diagnostics
-        new, n = fix_source(source, diags)
-        if n:
-            fixed_total += n
-            if show_diff:
-                click.echo(unified_diff(path, source, new), nl=False)
-            else:
-                write_atomically(path, new)
-        if len(diags) > n or (show_diff and diags):
-            code |= 1  # findings remain in the file as it is on disk
+        outcome = _fix_file(path, settings, show_diff)
+        fixed_total += outcome.fixed
+        code |= outcome.code
     verb = "would fix" if show_diff else "fixed"
     click.echo(f"{verb} {fixed_total} finding{'s' if fixed_total != 1 else ''}", err=True)
     sys.exit(code)
+
+
+class _Outcome:
+    def __init__(self, fixed: int = 0, code: int = 0) -> None:
+        self.fixed, self.code = fixed, code
+
+
+def _fix_file(path: str, settings, show_diff: bool) -> _Outcome:
+    from ._io import WriteRefused, replace_checked
+    from .engine import SourceError, SourceSkipped
+
+    real = os.path.realpath(path)  # through a symbolic link: the target is the file to fix
+    try:
+        before = os.stat(real)
+        if path.endswith(".ipynb"):
+            original, new, fixed, remaining = _fix_notebook(path, real, settings)
+        else:
+            original, new, fixed, remaining = _fix_python(path, real, settings)
+    except SourceSkipped as exc:
+        click.echo(f"torchlint-repro: notice: {path}: {exc}", err=True)
+        return _Outcome()
+    except SourceError as exc:
+        click.echo(f"torchlint-repro: error: {path}: {exc}", err=True)
+        return _Outcome(code=2)
+    except OSError as exc:
+        click.echo(f"torchlint-repro: error: {path}: cannot read: {exc.strerror or exc}", err=True)
+        return _Outcome(code=2)
+    code = 1 if remaining or (show_diff and fixed) else 0  # findings remain in the file as it is on disk
+    if not fixed:
+        return _Outcome(0, code)
+    if show_diff:
+        from .fixes import unified_diff
+
+        click.echo(unified_diff(path, original[1], new[1]), nl=False)
+        return _Outcome(fixed, code)
+    try:
+        replace_checked(real, original[0], before, new[0])
+    except WriteRefused as exc:
+        click.echo(f"torchlint-repro: error: {path}: {exc}", err=True)
+        return _Outcome(0, 2)
+    except OSError as exc:
+        click.echo(f"torchlint-repro: error: {path}: cannot write: {exc.strerror or exc}; not fixed", err=True)
+        return _Outcome(0, 2)
+    return _Outcome(fixed, code)
+
+
+def _findings(source: str, path: str, settings, tree=None):
+    """The findings of ``source`` (the file's, already read and decoded) as ``check`` gives them: the one
+    pipeline, with ``noqa`` and the selection applied."""
+    from .engine import SourceError
+    from .pipeline import lint_document
+
+    result = lint_document(path, settings, source=source, tree=tree, result_cache=False, keep_source=True)
+    if result.error is not None:
+        raise SourceError(result.error)
+    return result.diagnostics, (result.source, result.cells)
+
+
+def _fix_python(path: str, real: str, settings):
+    """((old bytes, old text), (new bytes, new text), fixed, findings left) of a Python file."""
+    import io
+    import tokenize
+
+    from .engine import SourceError, parse, read_source_bytes
+    from .fixes import fix_source
+
+    data = read_source_bytes(real)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot decode: {exc}") from exc
+    tree = parse(source, path) if source.strip() else None  # once, for the lint and for the fixes
+    diags, _ = _findings(source, path, settings, tree)
+    new, fixed = fix_source(source, diags, tree)
+    if not fixed:
+        return (data, source), (data, source), 0, len(diags)
+    try:
+        # the file's own encoding (utf-8-sig puts the BOM back), and nothing it cannot say
+        new_data = new.encode(encoding)
+        if new_data.decode(encoding) != new:
+            raise UnicodeError("does not round-trip")
+    except (UnicodeError, LookupError):
+        return (data, source), (data, source), 0, len(diags)
+    return (data, source), (new_data, new), fixed, len(diags) - fixed
+
+
+def _fix_notebook(path: str, real: str, settings):
+    """The same for a notebook: the fixes go into the code cells' source strings."""
+    from .engine import SourceError
+    from .fixes import fix_notebook, notebook_program
+    from .notebooks import _parse, read_notebook_bytes
+
+    data = read_notebook_bytes(real)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"invalid notebook: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    import json
+
+    program, where, originals = notebook_program(_parse(raw, json.loads))
+    diags, (linted, cells) = _findings(raw, path, settings)
+    if linted != program or (cells or []) != where:  # pragma: no cover - both come from the same cells
+        raise SourceError("the notebook's cells could not be mapped back for fixing")
+    result = fix_notebook(raw, diags, program, where, originals)
+    for d, why in result.unfixed:
+        cell, line = where[d.line - 1] if 0 < d.line <= len(where) else (0, d.line)
+        click.echo(f"torchlint-repro: notice: {path}: cell {cell}, line {line}: {d.code} not fixed: {why}", err=True)
+    new_data = ((b"\xef\xbb\xbf" if bom else b"") + result.text.encode("utf-8")) if result.fixed else data
+    return (data, raw), (new_data, result.text), result.fixed, len(diags) - result.fixed
