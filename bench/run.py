@@ -6,6 +6,7 @@
     python bench/run.py --quick         # 1 run each
     python bench/run.py --record        # ... and append a dated section to bench/RESULTS.md
     python bench/run.py --sweep         # lint every .py of the installed torch: no traceback, no TRP900
+    python bench/run.py --fix-only      # only `check --no-cache` against `fix` (corpora + a 40k-line file)
     python bench/run.py --corpus torch-sample --corpus pip   # a subset
 
 Corpora (built once under bench/corpus/, which git ignores):
@@ -39,6 +40,10 @@ What is measured, each as the wall time of a fresh process (python start-up incl
 - ``flake8 +TorchFix``: flake8 + TorchFix (``TOR``) in bench/.venvs/torchfix (TorchFix pins
   libcst<1.6, so it cannot live in the project venv); same flake8 version. Skipped when it cannot be
   installed.
+- ``fix``: ``torchlint-repro fix .`` on a fresh copy of the corpus (the copy is not timed), against
+  ``check no-cache`` (fix never uses the cache); ``--fix-only`` also times both on a generated
+  40,000-line file with one fixable finding (``big-file``), the case where libcst's whole-module
+  metadata made fix 8x check.
 
 flake8 always runs with ``--isolated`` (no configuration file of the corpus counts) and ``-j1``.
 Peak memory is the command's ``ru_maxrss``, read by a small launcher process (see ``run_cmd``: the
@@ -87,6 +92,7 @@ BUDGETS = (
     ("check warm <= 0.3x check cold", "check warm", "check cold", 0.3),
     ("plugin adds <= 3x libcst parse", "plugin added", "libcst parse", 3.0),
     ("peak memory flake8+plugin <= 1.5x flake8 alone", "rss flake8 +TRP", "rss flake8 alone", 1.5),
+    ("fix <= 2x check no-cache", "fix", "check no-cache", 2.0),
 )
 
 
@@ -361,6 +367,7 @@ def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, to
             res["check warm"] = _check_summary(r)
             if (scratch / "unused").exists():
                 res["no-cache wrote"] = True
+            res["fix"] = _fix_summary(note("fix", _run_fix(root, scratch / f"fix-{i}")))
 
             f8 = ["-j1", "--isolated", "--exit-zero", "."]
             if flake8_bin is not None:
@@ -388,6 +395,74 @@ def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, to
     res["times"] = {k: statistics.median(v) for k, v in times.items()}
     res["rss"] = {k: max(v) for k, v in rss.items()}
     return res
+
+
+def _run_fix(root: Path, copy: Path) -> Run:
+    """``fix .`` on a fresh copy of ``root`` (copying is not timed)."""
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(root, copy, symlinks=True)
+    try:
+        return run_cmd([str(CHECK), "fix", "."], copy, base_env())
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+
+
+def _fix_summary(r: Run) -> dict:
+    m = re.search(r"^fixed (\d+) findings?$", r.stderr, re.M)
+    return {"fixed": int(m.group(1)) if m else None, "exit": r.code, "tracebacks": r.stderr.count("Traceback"),
+            "errors": sum(1 for ln in r.stderr.splitlines() if ln.startswith("torchlint-repro: error:"))}
+
+
+def big_fix_file(folder: Path, n_lines: int = 40_000) -> Path:
+    """A generated module of ``n_lines`` lines with exactly one fixable finding (TRP202 at line 6)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = ["import torch", "from torch import nn", "", "torch.manual_seed(0)", "model = nn.Linear(4, 2)",
+            "model.eval", ""]
+    for i in range(6_000):
+        body += [f"def scale_{i}(x):", f"    y = x * {i}", "    return y + 1", ""]
+    lines = body + ["TABLE = ["] + [f"    ({i}, 'row{i}')," for i in range(n_lines - len(body) - 2)] + ["]"]
+    (folder / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    (folder / "big.py").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def measure_fix_only(name: str, root: Path, runs: int) -> dict:
+    """``check --no-cache`` against ``fix`` only: medians of wall time, peak memory."""
+    scratch = Path(tempfile.mkdtemp(prefix="bench-fix-"))
+    times: dict[str, list[float]] = {}
+    rss: dict[str, list[int]] = {}
+    res: dict = {"corpus": name, "files": len(corpus_files(root)), "lines": count_lines(corpus_files(root))}
+    try:
+        for i in range(runs):
+            log(f"{name}: fix run {i + 1}/{runs}")
+            r = run_cmd([str(CHECK), "check", "-j1", "--no-cache", "--exit-zero", "--format", "json", "."], root,
+                        base_env())
+            times.setdefault("check no-cache", []).append(r.seconds)
+            rss.setdefault("check no-cache", []).append(r.rss_kib)
+            res["check"] = _check_summary(r)
+            r = _run_fix(root, scratch / "copy")
+            times.setdefault("fix", []).append(r.seconds)
+            rss.setdefault("fix", []).append(r.rss_kib)
+            res["fix"] = _fix_summary(r)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    res["times"] = {k: statistics.median(v) for k, v in times.items()}
+    res["rss"] = {k: max(v) for k, v in rss.items()}
+    return res
+
+
+def fmt_fix_table(results: list[dict], runs: int) -> str:
+    lines = [f"| corpus (median of {runs}) | files | lines | check no-cache (s) | fix (s) | peak RSS check / fix (MiB) "
+             f"| findings | fixed by fix | fix errors | budget: fix <= 2x check no-cache |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in results:
+        c, f = r["times"]["check no-cache"], r["times"]["fix"]
+        ratio = f / c if c > 0 else float("inf")
+        lines.append(f"| {r['corpus']} | {r['files']:,} | {r['lines']:,} | {c:.2f} | {f:.2f} "
+                     f"| {_mib(r['rss']['check no-cache'])} / {_mib(r['rss']['fix'])} | {r['check']['findings']} "
+                     f"| {r['fix']['fixed']} | {r['fix']['errors']} | {'PASS' if ratio <= 2 else 'FAIL'} ({ratio:.2f}x) |")
+    return "\n".join(lines)
 
 
 def _flake8_key(line: str) -> tuple:
@@ -428,7 +503,7 @@ def _counter(items) -> dict:
 ROWS = (
     ("libcst parse", "s"), ("ast parse", "s"), ("check no-cache", "s"), ("check cold", "s"), ("check warm", "s"),
     ("flake8 alone", "s"), ("flake8 TRP only", "s"), ("flake8 +TRP", "s"), ("flake8 +TRP warm", "s"),
-    ("flake8 +TorchFix", "s"),
+    ("flake8 +TorchFix", "s"), ("fix", "s"),
 )
 
 
@@ -493,6 +568,8 @@ def fmt_table(results: list[dict], runs: int) -> str:
     rows.append(("peak RSS check cold (MiB)", [_mib(r["rss"].get("check cold")) for r in results]))
     rows.append(("peak RSS libcst parse (MiB)", [_mib(r["rss"].get("libcst parse")) for r in results]))
     rows.append(("findings (check)", [str(r["check"]["findings"]) for r in results]))
+    rows.append(("fixed by fix (errors)", [f"{r['fix']['fixed']} ({r['fix']['errors']})" if "fix" in r else "n/a"
+                                           for r in results]))
     rows.append(("findings by code", [" ".join(f"{k}:{v}" for k, v in r["check"]["by_code"].items()) or "-"
                                       for r in results]))
     rows.append(("TRP900 (check / flake8)", [f"{r['check']['trp900']} / {r.get('flake8 TRP900', 'n/a')}" for r in results]))
@@ -628,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     ap.add_argument("--sweep", action="store_true", help="robustness sweep over the installed torch package only")
     ap.add_argument("--json", type=Path, help="also write the raw results to this file")
+    ap.add_argument("--fix-only", action="store_true",
+                    help="only check --no-cache against fix, on the corpora and a generated 40,000-line file")
     args = ap.parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -644,6 +723,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if s["trp900"] == 0 and s["tracebacks"] == 0 and not s["unexplained_errors"] else 1
 
     names = list(CORPORA) if args.all else (args.corpus or list(DEFAULT_CORPORA))
+    if args.fix_only:
+        return _main_fix_only(args, names, runs, stamp, info)
     roots = {}
     for name in names:
         if name == "torch-sample":
@@ -689,6 +770,39 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(results, indent=1, default=str))
     if args.record:
         _record(f"## {stamp} — benchmark\n\n{info}\n\n{table}\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+    return 0
+
+
+def _main_fix_only(args, names: list[str], runs: int, stamp: str, info: str) -> int:
+    t0 = time.perf_counter()
+    results = []
+    scratch = Path(tempfile.mkdtemp(prefix="bench-bigfile-"))
+    try:
+        results.append(measure_fix_only("big-file (40,000 lines, 1 fix)", big_fix_file(scratch / "big"), runs))
+        for name in names:
+            try:
+                root = {"torch-sample": lambda: build_torch_corpus(name, SAMPLE_SIZE),
+                        "torch-all": lambda: build_torch_corpus(name, None), "pip": build_pip_corpus,
+                        "examples": build_examples_corpus}[name]()
+            except RuntimeError as exc:
+                log(f"{name} corpus unavailable, skipped: {exc}")
+                continue
+            results.append(measure_fix_only(name, root, runs))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    table = fmt_fix_table(results, runs)
+    note = (f"Every command a fresh process on one core (`check -j1 --no-cache`; fix is one process and never uses "
+            f"the cache), python start-up included; fix runs on a fresh copy of the corpus; bench took "
+            f"{time.perf_counter() - t0:.0f}s.")
+    print(info)
+    print()
+    print(table)
+    print()
+    print(note)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    if args.record:
+        _record(f"## {stamp} — fix against check\n\n{info}\n\n{table}\n\n- {note}\n")
     return 0
 
 

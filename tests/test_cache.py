@@ -362,3 +362,52 @@ def test_in_process_runs_with_reset_projects(project, tmp_path, monkeypatch):
         assert lint_file(project / "train.py") == []
     finally:
         reset_projects()
+
+
+# ------------------------------------------------------------------------------ what is written
+SAVES = '''\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8, bias=False), nn.Dropout(p=0.1), nn.Linear(8, 2))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+torch.save(model.state_dict(), "w.pt")
+torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": 3}, "ckpt.pt")
+torch.save({"weight": torch.ones(2), "bias": torch.zeros(2)}, "d.pt")
+torch.save(model, "m.pt")
+torch.save(nn.DataParallel(model).state_dict(), "p.pt")
+'''
+LOADS = '''\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+model.load_state_dict(torch.load("w.pt"))
+model.load_state_dict(torch.load("ckpt.pt")["model"])
+model.load_state_dict(torch.load("p.pt"))
+'''
+
+
+def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
+    """The readers trust an entry only if it has the shape of its kind (analysis/cache.py SCHEMAS): an
+    entry the tool itself writes must pass, or the cache silently never serves it. When the facts, the
+    results or the save sites change shape, this fails until SCHEMAS (and SCHEMA) follow."""
+    from torchlint_repro.analysis.cache import DiskCache, valid_value
+
+    (bigger_project / "saves.py").write_text(SAVES)
+    (bigger_project / "loads.py").write_text(LOADS)
+    cache = tmp_path / "cache"
+    check(bigger_project, cache)
+    (folder,) = [p for p in cache.iterdir() if p.is_dir()]
+    kinds: dict[str, int] = {}
+    for p in cache_files(folder):
+        if p.suffix != ".json":
+            continue
+        kind = p.parent.parent.name
+        entry = DiskCache(folder).read_entry(p, kind)
+        assert entry is not None, f"{p} does not check out"
+        assert valid_value(kind, entry[1]), f"{kind} entry of another shape: {json.dumps(entry[1])[:400]}"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    assert set(kinds) == {"facts", "results", "saves"}, kinds
