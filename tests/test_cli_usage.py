@@ -196,7 +196,14 @@ def loose_tree(tmp_path: Path) -> Path:
 
 
 def _caches(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob(".torchlint_cache"))
+    """The folders of the tree (relative to ``root``) that are a project root with a cache: the cache lives
+    in the user's cache folder, one subfolder per project root, and nothing is written into the tree."""
+    from torchlint_repro.analysis.cache import project_folder_name, user_cache_home
+
+    assert not list(root.rglob(".torchlint_cache"))
+    folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
+    return sorted(p.relative_to(root).as_posix() for p in folders
+                  if (user_cache_home() / project_folder_name(p.resolve())).is_dir())
 
 
 def test_a_run_outside_any_project_is_one_project(loose_tree: Path) -> None:
@@ -204,10 +211,10 @@ def test_a_run_outside_any_project_is_one_project(loose_tree: Path) -> None:
     that `git init` would remove), and the run keeps one cache there, not one per folder."""
     proc = run("check", ".", cwd=loose_tree)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
-    assert _caches(loose_tree) == [".torchlint_cache"]
+    assert _caches(loose_tree) == ["."]
     warm = run("check", "experiments", "common", cwd=loose_tree)
     assert (warm.returncode, warm.stdout) == (0, b"")
-    assert _caches(loose_tree) == [".torchlint_cache"]
+    assert _caches(loose_tree) == ["."]
 
 
 def test_the_run_root_is_the_common_folder_of_the_named_paths(loose_tree: Path) -> None:
@@ -234,4 +241,4 @@ def test_a_project_marker_still_decides_the_root(loose_tree: Path) -> None:
     assert proc.returncode == 1
     assert [ln.split(":")[0] for ln in proc.stdout.decode().splitlines()] == ["experiments/deep/more.py",
                                                                               "experiments/train.py"]
-    assert _caches(loose_tree) == [".torchlint_cache", "experiments/.torchlint_cache"]
+    assert _caches(loose_tree) == [".", "experiments"]
