@@ -46,9 +46,17 @@ def read_source_bytes(path: str | Path) -> bytes:
 
 def decode_source(data: bytes) -> str:
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        return data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        return data.decode(source_encoding(data))
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot decode: {exc}") from exc
+
+
+def source_encoding(data: bytes) -> str:
+    """The encoding a Python file declares (PEP 263 coding line; ``utf-8-sig`` with a BOM; else UTF-8):
+    what :func:`decode_source` reads it with, and what ``fix`` writes it back in."""
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except (SyntaxError, LookupError) as exc:
         raise SourceError(f"cannot decode: {exc}") from exc
 
 

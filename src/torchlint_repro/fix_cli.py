@@ -93,13 +93,13 @@ def _fix_file(path: str, settings, show_diff: bool) -> _Outcome:
     return _Outcome(fixed, code)
 
 
-def _findings(source: str, path: str, settings, tree=None):
-    """The findings of ``source`` (the file's, already read and decoded) as ``check`` gives them: the one
-    pipeline, with ``noqa`` and the selection applied."""
+def _findings(source: str | bytes, path: str, settings):
+    """The findings of the file's content, already read, as ``check`` gives them (the one pipeline decodes,
+    parses, lints and applies ``noqa`` and the selection), and the decoded program."""
     from .engine import SourceError
     from .pipeline import lint_document
 
-    result = lint_document(path, settings, source=source, tree=tree, result_cache=False, keep_source=True)
+    result = lint_document(path, settings, source=source, result_cache=False, keep_source=True)
     if result.error is not None:
         raise SourceError(result.error)
     return result.diagnostics, (result.source, result.cells)
@@ -107,21 +107,13 @@ def _findings(source: str, path: str, settings, tree=None):
 
 def _fix_python(path: str, real: str, settings):
     """((old bytes, old text), (new bytes, new text), fixed, findings left) of a Python file."""
-    import io
-    import tokenize
-
-    from .engine import SourceError, parse, read_source_bytes
+    from .engine import read_source_bytes, source_encoding
     from .fixes import fix_source
 
-    data = read_source_bytes(real)
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        source = data.decode(encoding)
-    except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot decode: {exc}") from exc
-    tree = parse(source, path) if source.strip() else None  # once, for the lint and for the fixes
-    diags, _ = _findings(source, path, settings, tree)
-    new, fixed = fix_source(source, diags, tree)
+    data = read_source_bytes(real)  # read once: what is linted, fixed and compared before writing
+    encoding = source_encoding(data)
+    diags, (source, _) = _findings(data, path, settings)
+    new, fixed = fix_source(source, diags)
     if not fixed:
         return (data, source), (data, source), 0, len(diags)
     try:
