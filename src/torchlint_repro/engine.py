@@ -244,6 +244,9 @@ def lint_file(path: str | Path, settings: Settings | None = None) -> list[Diagno
 
 
 def main_guard_recursion() -> None:
-    """Deeply nested input must not crash the host: allow ast/analysis enough stack."""
-    if sys.getrecursionlimit() < 10000:
-        sys.setrecursionlimit(10000)
+    """Deeply nested input must not crash the host: allow ast/analysis enough stack (set at import
+    already; again here in case the host lowered it since)."""
+    from . import RECURSION_LIMIT
+
+    if sys.getrecursionlimit() < RECURSION_LIMIT:
+        sys.setrecursionlimit(RECURSION_LIMIT)

@@ -11,19 +11,17 @@ from . import names as N
 from .context import (
     EMPTY,
     INFERENCE_DECORATORS,
-    INLINE_BUDGET,
-    MAX_DEPTH,
+    MAX_INLINES_PER_FUNCTION,
     NO_EFFECT_FUNCS,
     RUNNER_FUNCS,
     SPAWN_FUNCS,
-    Budget,
     Event,
     Frame,
     ModuleCtx,
 )
 from .paths import path_template
 from .project import MAYBE, NO, YES
-from .state import State, join_all
+from .state import State, join_all, join_flag, join_seed
 from .syntax import (
     _MAPPING_METHODS,
     _OPTIM_NAME,
@@ -239,7 +237,8 @@ class CallsMixin:
                         fn = (self.root_ctx, self.root_ctx.functions[v.local])
             if fn is not None:
                 self.reached.add((fn[0].path or "", fn[1].name))
-                self.spawned.append(fn)
+                if not any(fn[0] is c and fn[1] is f for c, f in self.spawned):
+                    self.spawned.append(fn)  # each worker is one process to judge, however often it is spawned
             return EMPTY
         if q in RUNNER_FUNCS:
             args = self._eval_args(node, st)
@@ -639,7 +638,8 @@ class CallsMixin:
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
                     and m.name != "self":
                 self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
-                          region=region[0])
+                          region=region[0], func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls
+                                                  else frame.func))
         if st.grad == "on" and not generate:
             return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)),
                                               st.mode_src.get(m.id, EMPTY), m.mode_dep)}))})
@@ -731,9 +731,6 @@ class CallsMixin:
     def _inline(self, node: ast.Call, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
                 self_val: frozenset, module_method: bool = False) -> frozenset | None:
         key = (ctx.path or "", self._fname(fn, cls))
-        if len(self.frames) >= MAX_DEPTH or any(f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None)
-                                                  for f in self.frames):
-            return None  # recursion or too deep: treat as a call we cannot see
         self.reached.add(key)
         if not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls)):
             # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
@@ -741,6 +738,11 @@ class CallsMixin:
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
             return EMPTY
+        recursive = any(f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None)
+                        for f in self.frames)
+        if recursive or self._summarizing:
+            # a recursive call, or one inside a summary being made: applied through the callee's summary
+            return self._apply_summary(node, ctx, fn, cls, args, kwargs, st, self_val, module_method)
         # The same call with the same state has the same effects and reports the same events (already
         # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
         # nothing, so their walks are kept apart from reported ones.
@@ -751,13 +753,91 @@ class CallsMixin:
             out, values = hit
             _apply_exit(st, out)
             return values
-        self.inlines += 1
-        if self.inlines > INLINE_BUDGET:
-            raise Budget()
+        count = self.inline_counts.get(key, 0) + 1
+        self.inline_counts[key] = count
+        if count > MAX_INLINES_PER_FUNCTION or self.over_budget:
+            if count > MAX_INLINES_PER_FUNCTION:
+                self.widen(ctx.path, key[1], f"called with more than {MAX_INLINES_PER_FUNCTION} different states "
+                                             "from one entry point: further calls are summarised")
+            return self._apply_summary(node, ctx, fn, cls, args, kwargs, st, self_val, module_method)
         values = self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method,
                                      call_node=node)
         self._memo[memo_key] = (st.copy(), values)
         return values
+
+    # ------------------------------------------------------------------ summaries
+    def _summary(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, module_method: bool) -> dict:
+        """What calling ``fn`` does, whatever the caller's state: the effect on the torch and CUDA seeds
+        (``yes`` on every path, ``maybe`` on some, ``no``), the mode each parameter (and ``self``) is left
+        in relative to its mode at entry, and which parameters it returns. Made by walking ``fn`` once,
+        muted, from a symbolic entry (no seed, every parameter a model in its entry mode); calls inside it
+        are applied through their own summaries, so making one costs one walk of the function, however
+        deep its callees go (a call back into a function being summarised does nothing: the fixpoint's
+        start)."""
+        key = (id(fn), id(ctx), cls.name if cls is not None else None, module_method)
+        hit = self._summaries.get(key)
+        if hit is not None:
+            return hit
+        if key in self._summarizing:
+            return _IN_PROGRESS
+        self._summarizing.add(key)
+        saved = (self.mute, self.seq)
+        self.mute += 1
+        try:
+            st = State()
+            st.globals = {}
+            self_val: frozenset = EMPTY
+            if cls is not None:
+                sid = f"{ctx.path}:{fn.name}:self"
+                self_val = frozenset({Model(sid, None, origin="param", name="self")}) if module_method else \
+                    frozenset({Instance(sid, f"{ctx.module}.{cls.name}")})
+                st.modes[sid] = frozenset({ENTRY})
+            args = self._param_values(ctx, fn, cls, st, root=True)
+            values = self._call_function(ctx, fn, cls, args, {}, st, self_val, module_method=module_method)
+            params = [p.arg for p in (fn.args.posonlyargs + fn.args.args)[1 if cls is not None else 0:]]
+            modes = {}
+            for i, p in enumerate(params):
+                m = st.modes.get(f"{ctx.path}:{fn.name}:param:{p}")
+                if m is not None and m != frozenset({ENTRY}):
+                    modes[i] = m
+            if cls is not None and module_method:
+                m = st.modes.get(f"{ctx.path}:{fn.name}:self")
+                if m is not None and m != frozenset({ENTRY}):
+                    modes["self"] = m
+            returns = [i for i, a in enumerate(args) if a & values]
+            summary = {"seed": st.seed, "cuda": st.cuda, "modes": modes, "returns": returns}
+        finally:
+            self.mute, self.seq = saved
+            self._summarizing.discard(key)
+        self._summaries[key] = summary
+        return summary
+
+    def _apply_summary(self, node: ast.Call, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
+                       self_val: frozenset, module_method: bool) -> frozenset:
+        """The effects of a call without walking it: its summary applied to the caller's state."""
+        summary = self._summary(ctx, fn, cls, module_method)
+        for a in list(args) + list(kwargs.values()):
+            self._mark_read(a)
+        if summary["seed"] == "yes":
+            self._seed(node, f"{fn.name}()", st)
+        elif summary["seed"] == "maybe":
+            st.seed = join_seed(st.seed, "yes")
+        if summary["cuda"] == "yes":
+            st.cuda = "yes"
+        elif summary["cuda"] == "maybe":
+            st.cuda = join_flag(st.cuda, "yes")
+        for where, exit_modes in summary["modes"].items():
+            targets = self_val if where == "self" else (args[where] if where < len(args) else EMPTY)
+            for v in targets:
+                if isinstance(v, Model):
+                    kept = st.mode(v.id) if ENTRY in exit_modes else frozenset()
+                    st.modes[v.id] = (exit_modes - {ENTRY}) | kept
+        out: set = set()
+        for i in summary["returns"]:
+            if i < len(args):
+                out |= {v for v in args[i] if not (isinstance(v, Model) and v.origin == "param"
+                                                    and ":param:" in v.id and v.id.startswith(f"{ctx.path}:{fn.name}"))}
+        return frozenset(out)
 
     def _call_function(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
                        self_val: frozenset, module_method: bool = False, root: bool = False,
@@ -866,3 +946,9 @@ def _models_in(vals_list) -> list[Model]:
         elif isinstance(v, DictVal):
             stack.extend(x for _, vals in v.entries for x in vals)
     return out
+
+
+# A call back into a function whose summary is being made (recursion, also across files) starts the
+# fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
+# for every terminating run) and changes no mode.
+_IN_PROGRESS = {"seed": "yes", "cuda": "no", "modes": {}, "returns": []}

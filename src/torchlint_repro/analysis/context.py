@@ -14,11 +14,13 @@ from .relevance import _argparse_defaults, _units
 from .syntax import _attrs_mode_changed_outside_init, _module_constants
 
 EMPTY: frozenset = frozenset()
-MAX_DEPTH = 6  # nested calls walked in place
-MAX_LOOP_PASSES = 4
-STEP_BUDGET = 10_000
-INLINE_BUDGET = 400  # calls walked in place per entry point
-FILE_BUDGET_BASE, FILE_BUDGET_PER_LINE = 8_000, 4
+# Bounds. None of them drops a finding: past a bound the analysis widens (a call is applied through its
+# summary instead of being walked in place; a loop's state is joined with "unknown") and says so.
+MAX_LOOP_PASSES = 4  # walks of a loop body looking for its fixpoint; past it, what still changes is unknown
+NESTED_LOOP_PASSES = 1  # the same for loops nested three deep or more
+STEP_BUDGET = 20_000  # statements walked from one entry point; past it, calls are applied through summaries
+MAX_INLINES_PER_FUNCTION = 16  # walks of one function in place (with different states) per entry point
+FILE_STEP_GUARD = 400_000  # statements walked for one file: later entry points are walked summarised
 RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
 SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
                          "multiprocessing.Process", "torch.multiprocessing.Process", "multiprocessing.Pool",
@@ -32,10 +34,6 @@ LIGHTNING_EVAL_HOOKS = ("validation_step", "test_step", "predict_step", "on_vali
                         "validation_epoch_end", "test_epoch_end")
 CHECKPOINT_KEYS_HINT = ("epoch", "optimizer", "optim", "scheduler", "step", "model", "state_dict", "net", "args",
                         "config", "best", "loss", "acc", "iteration", "global_step", "lr", "scaler", "ema")
-
-
-class Budget(Exception):
-    pass
 
 
 @dataclass

@@ -21,13 +21,14 @@ from .project import Project, project_for
 from .tracker import Walker, merge_event
 
 
-def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> list[Event]:
+def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> tuple[list[Event], set]:
+    """The events of walking a file's entry points, and the functions the walks entered."""
     walker = Walker(ctx, settings)
     walker.run(module_only=module_only)
-    return list(walker.events.values())
+    return list(walker.events.values()), walker.reached
 
 
-def file_events(project: Project, path: str, settings: Settings) -> list[Event]:
+def file_events(project: Project, path: str, settings: Settings) -> tuple[list[Event], set]:
     """Every event (in any file) of walking the module level of the project file ``path`` (its program:
     top-level code, the ``__main__`` block, the workers it spawns); memoised per process by content, with
     the files the walk read noted as dependencies of the caller's result."""
@@ -40,11 +41,11 @@ def file_events(project: Project, path: str, settings: Settings) -> list[Event]:
         with project.recording() as deps:
             tree = project.module_tree(path)
             if tree is None:
-                events: list[Event] = []
+                walked: tuple[list[Event], set] = ([], set())
             else:
                 ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-                events = _walk_file(ctx, settings, module_only=True)
-        hit = project._memo[key] = (events, dict(deps))
+                walked = _walk_file(ctx, settings, module_only=True)
+        hit = project._memo[key] = (walked, dict(deps))
     for p, d in hit[1].items():
         project._note(p, d)
     return hit[0]
@@ -55,7 +56,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project = project_for(path, settings) if path else None
     if project is None:
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        return FileFacts(path, _walk_file(ctx, settings), settings)
+        return FileFacts(path, _walk_file(ctx, settings)[0], settings)
     resolved = str(Path(path).resolve())
     with project.recording() as deps:
         project.record_for_path(resolved, source, tree)
@@ -65,14 +66,20 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
         merged: dict[tuple, Event] = {}
         here = _same_file(path)
-        for ev in _walk_file(ctx, settings):
-            if here(ev.path):
-                merge_event(merged, _key(ev), ev)
+        own, _ = _walk_file(ctx, settings)
+        called: set = set()  # functions of this file some program of the project calls
         wanted = sorted(ctx.context_units())
         for caller in (project.caller_files(resolved, wanted) if wanted else ()):
-            for ev in file_events(project, caller, settings):
+            events, reached = file_events(project, caller, settings)
+            called |= {name for p, name in reached if here(p)}
+            for ev in events:
                 if here(ev.path):
                     merge_event(merged, _key(ev), ev)
+        for ev in own:
+            # a function with callers in the project is judged with their state (TRP201), not as an
+            # interface whose callers are unknown (TRP204)
+            if here(ev.path) and not (ev.kind == "forward_on_param" and ev.data.get("func", ("", ""))[1] in called):
+                merge_event(merged, _key(ev), ev)
     deps.pop(resolved, None)
     project.last_deps = deps
     return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings)

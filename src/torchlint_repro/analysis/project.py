@@ -317,6 +317,13 @@ class Project:
             rel = (p.name,)
         if len(rel) > 1 and rel[0] == "src":
             rel = rel[1:]
+        # a folder that is no Python name ("5-1.Transformer", "my-scripts") cannot be a package: what lies
+        # in it is imported from that folder itself (a script's own directory is on sys.path)
+        folders = rel[:-1]
+        for i in range(len(folders) - 1, -1, -1):
+            if not folders[i].isidentifier():
+                rel = rel[i + 1:]
+                break
         return N.module_name_from_rel(tuple(rel)), p.name == "__init__.py"
 
     def find_module(self, dotted: str, from_dir: str | None = None) -> str | None:

@@ -22,11 +22,10 @@ from .calls import CallsMixin
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
-    FILE_BUDGET_BASE,
-    FILE_BUDGET_PER_LINE,
+    FILE_STEP_GUARD,
     MAX_LOOP_PASSES,
+    NESTED_LOOP_PASSES,
     STEP_BUDGET,
-    Budget,
     Event,
     FileFacts,
     Frame,
@@ -46,7 +45,6 @@ from .syntax import (
     _is_type_checking,
     _local_module_class,
     _merge_out,
-    _n_lines,
     _src_name,
     _strict_false,
     _strips_prefix,
@@ -88,7 +86,12 @@ class Walker(CallsMixin, LoadsMixin):
         self._save_sites: list[dict] | None = None
         self._memo: dict = {}
         self.total_steps = 0
-        self.file_budget = FILE_BUDGET_BASE + FILE_BUDGET_PER_LINE * _n_lines(ctx.tree)
+        # where a bound made the analysis widen: (path, function, why); see ``widen``
+        self.widened: list[tuple[str | None, str, str]] = []
+        self.over_budget = False
+        self.inline_counts: dict = {}
+        self._summaries: dict = {}
+        self._summarizing: set = set()
         self._reset_root()
 
     # ================================================================== entry points
@@ -149,23 +152,29 @@ class Walker(CallsMixin, LoadsMixin):
         return f"{cls.name}.{fn.name}" if cls is not None else fn.name
 
     def _root(self, body) -> None:
-        if self.total_steps > self.file_budget:
-            return  # a huge file: the entry points past the budget are left unjudged (never guessed)
         self._reset_root()
-        self.total_steps += self.steps
         self.steps = 0
-        self.inlines = 0
+        # a file whose entry points together walked past the guard: the rest are walked summarised
+        self.over_budget = self.total_steps > FILE_STEP_GUARD
+        self.inline_counts = {}
         try:
             self.final_state = body()
-        except Budget:
-            self.total_steps += self.steps
-            return  # too big to judge soundly: say nothing about this entry point
         except RecursionError:
-            return
+            # nested deeper than Python lets us follow: what was found so far stands, the rest is unknown
+            self.final_state = None
+            self.frames.clear()
+            self.mute = 0
+            self.widen(self.root_ctx.path, "<entry point>", "code nested too deeply to follow")
         self.total_steps += self.steps
         self._finish_root()
         for key, ev in self.root_events:
             merge_event(self.events, key, ev)
+
+    def widen(self, path: str | None, func: str, why: str) -> None:
+        """Record that a bound made the analysis give up precision (never findings) here."""
+        entry = (path, func, why)
+        if entry not in self.widened:
+            self.widened.append(entry)
 
     def _walk_module(self, ctx: ModuleCtx, st: State) -> State | None:
         self.frames.append(Frame(ctx, "<module>"))
@@ -199,32 +208,57 @@ class Walker(CallsMixin, LoadsMixin):
         return st
 
     def _init_instance_attrs(self, ctx: ModuleCtx, cls: ast.ClassDef, inst_id: str, st: State) -> None:
-        """Methods of a Predictor see what __init__ left in self (modes other methods may change: unknown)."""
-        init = ctx.method(cls.name, "__init__")
-        if init is None:
-            return
-        sub = State()
-        sub.globals = {}
-        sub.seed = "unknown"
-        self.mute += 1
-        try:
-            inst = frozenset({Instance(inst_id, f"{ctx.module}.{cls.name}")})
-            self._call_function(ctx, init, cls, self._param_values(ctx, init, cls, sub, root=True), {}, sub, inst)
-        except Budget:
-            return
-        finally:
-            self.mute -= 1
-        changed = ctx.attrs_mode_changed_outside_init(cls)
-        for (obj, attr), vals in sub.attrs.items():
+        """The object model of a class's instance, for a method nobody in the file calls: its attributes
+        are what ``__init__`` left, joined with what every method of the class leaves them in (a method may
+        run after any other). So ``self.G`` built in ``__init__`` or ``setup()`` is in training mode when
+        ``sample()`` starts unless some method puts it in eval mode, and maybe in training mode when one
+        method calls ``self.G.eval()`` and another ``self.G.train()``."""
+        entry = self._class_entry(ctx, cls, inst_id)
+        for (obj, attr), vals in entry.attrs.items():
             if obj != inst_id:
                 continue
             st.attrs[(obj, attr)] = vals
             for v in vals:
                 if isinstance(v, Model):
-                    mode = sub.mode(v.id)
-                    st.modes[v.id] = mode | ({UNKNOWN} if attr in changed else set())
-                    st.mode_src[v.id] = sub.mode_src.get(v.id, EMPTY)
+                    st.modes[v.id] = entry.mode(v.id)
+                    st.mode_src[v.id] = entry.mode_src.get(v.id, EMPTY)
         st.seed = "unknown"
+
+    def _class_entry(self, ctx: ModuleCtx, cls: ast.ClassDef, inst_id: str) -> State:
+        key = ("class-entry", id(ctx), cls.name)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        self._memo[key] = _empty_state()  # a method that builds another instance of the class sees nothing
+        inst = frozenset({Instance(inst_id, f"{ctx.module}.{cls.name}")})
+        methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   and m.name != "__init__" and ctx.relevant(m, cls)]
+        self.mute += 1
+        try:
+            state = _empty_state()
+            init = ctx.method(cls.name, "__init__")
+            if init is not None:
+                self._call_function(ctx, init, cls, self._param_values(ctx, init, cls, state, root=True), {}, state,
+                                    inst)
+            # the modes the instance's attributes are built in keep where they came from; the modes other
+            # methods leave them in do not (a `.train()` in train_epoch() is no deliberate choice of sample())
+            for _ in range(2):  # a method may run after one that set the attributes up (setup(), then train())
+                exits = [state]
+                for m in methods:
+                    sub = state.copy()
+                    self._call_function(ctx, m, cls, self._param_values(ctx, m, cls, sub, root=True), {}, sub, inst)
+                    for mid in sub.mode_src:
+                        if sub.mode_src[mid] != state.mode_src.get(mid):
+                            sub.mode_src[mid] = state.mode_src.get(mid, EMPTY)
+                    exits.append(sub)
+                joined = join_all(exits)
+                if joined is None or joined.key() == state.key():
+                    break
+                state = joined
+        finally:
+            self.mute -= 1
+        self._memo[key] = state
+        return state
 
     def _is_entry_decorated(self, ctx: ModuleCtx, fn: ast.FunctionDef) -> bool:
         for d in fn.decorator_list:
@@ -285,8 +319,10 @@ class Walker(CallsMixin, LoadsMixin):
 
     def stmt(self, node: ast.stmt, st: State) -> State | None:
         self.steps += 1
-        if self.steps > STEP_BUDGET:
-            raise Budget()
+        if self.steps > STEP_BUDGET and not self.over_budget:
+            self.over_budget = True  # from here on calls are applied through their summaries
+            self.widen(self.path, self.frames[-1].func if self.frames else "<module>",
+                       f"more than {STEP_BUDGET} statements from one entry point: later calls are summarised")
         method = getattr(self, "s_" + type(node).__name__, None)
         if method is None:
             for child in ast.iter_child_nodes(node):
@@ -402,7 +438,7 @@ class Walker(CallsMixin, LoadsMixin):
         head = st.copy()
         passes = 0
         depth = sum(1 for f in self.frames for _ in f.loops)
-        max_passes = MAX_LOOP_PASSES if depth < 3 else 1
+        max_passes = MAX_LOOP_PASSES if depth < 3 and not self.over_budget else NESTED_LOOP_PASSES
         self.mute += 1
         try:
             while passes < max_passes:
@@ -415,7 +451,13 @@ class Walker(CallsMixin, LoadsMixin):
                 new_head = join_all([head, end, *continues])
                 if new_head is None or new_head.key() == head.key():
                     break
-                head = new_head
+                if passes == max_passes:
+                    # no fixpoint within the bound: what still changes becomes unknown (never guessed)
+                    head = _widen_state(head, new_head)
+                    self.widen(self.path, frame.func, f"loop at line {node.lineno} not settled in {passes} "
+                                                      "passes: the modes it still changes are unknown")
+                else:
+                    head = new_head
         finally:
             self.mute -= 1
         # the final, reported pass runs from the fixpoint
@@ -884,6 +926,22 @@ class Walker(CallsMixin, LoadsMixin):
 
 
 # ============================================================================ small helpers
+
+
+def _empty_state() -> State:
+    st = State()
+    st.globals = {}
+    st.seed = "unknown"
+    return st
+
+
+def _widen_state(old: State, new: State) -> State:
+    """``new`` with every model mode that still differs from ``old`` widened to include unknown."""
+    out = new.copy()
+    for mid, modes in new.modes.items():
+        if old.modes.get(mid) != modes:
+            out.modes[mid] = modes | {UNKNOWN}
+    return out
 
 
 def _runs_at_least_once(node: ast.AST) -> bool:
