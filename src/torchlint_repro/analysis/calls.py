@@ -60,6 +60,7 @@ from .values import (
     StateDict,
     Str,
     TupleVal,
+    Volatile,
 )
 
 
@@ -146,6 +147,9 @@ class CallsMixin:
         last = name.rsplit(".", 1)[-1]
         if last == "backward" or last in ("backward_step", "manual_backward"):
             self._training_step(node, [v for a in args for v in a], st)
+        if last in SINK_FUNCS or name.startswith(("numpy.", "np.", "matplotlib.", "plt.", "PIL.", "imageio.", "cv2.")):
+            for a in list(args) + list(kwargs.values()):
+                _sampled(self, a)
         if name in NO_EFFECT_FUNCS or name.startswith(("torch.", "logging.", "math.", "numpy.", "np.", "os.",
                                                         "json.", "time.", "random.", "warnings.")) \
                 or last in ("info", "debug", "warning", "log", "print", "append", "write", "format"):
@@ -207,6 +211,12 @@ class CallsMixin:
             if len(node.args) >= 2:
                 self._save(node, args[0], node.args[1], st)
             return EMPTY
+        if q in ("torch.autograd.Variable", "torch.autograd.variable.Variable"):
+            args = self._eval_args(node, st)
+            out = set(args[0]) if args else set()
+            if any(k.arg == "volatile" and _const_truth(k.value) is True for k in node.keywords):
+                out.add(Volatile())
+            return frozenset(out)
         if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY
@@ -363,6 +373,11 @@ class CallsMixin:
             self._eval_args(node, st)
             self._training_step(node, outs, st)
             return True, EMPTY
+        if outs and attr in SINK_METHODS:
+            _sampled(self, outs)
+        if not models and attr in N.SELF_RETURNING and any(isinstance(v, Volatile) for v in recv):
+            self._eval_args(node, st)
+            return True, frozenset(v for v in recv if isinstance(v, (Volatile, Out)))
         if attr == "step" and not models:
             return False, EMPTY
         if instances and not models:
@@ -601,49 +616,57 @@ class CallsMixin:
             self._mark_read(a)
         frame = self.frames[-1]
         modes = st.mode(m.id)
+        src = st.mode_src.get(m.id, EMPTY)
         region = None
         if st.grad == "off":
             wr = getattr(frame, "_with_region", None)
             region = (wr[0], wr[1]) if wr else ("no_grad", 0)
         elif generate:
             region = ("generate", node.lineno)
+        elif any(isinstance(v, Volatile) for a in list(args) + list(kwargs.values()) for v in a):
+            region = ("volatile=True", node.lineno)  # legacy no_grad: the program meant inference
         else:
             for f in reversed(self.frames):
                 if f.region:
                     region = (f.region, f.region_line)
                     break
         line, col = self.pos(node)
+        site = (self.path, line, col)
+        own_forward = frame.module_method and m.name == "self" and frame.func in ("forward", "__call__", "__init__")
+        in_train = (TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO
+                    and not m.lightning and not own_forward
+                    # a maybe-train from an explicit `.train()` on one path and `.eval()` on another is a
+                    # deliberate choice (`model.train() if training else model.eval()`)
+                    and not (EVAL in modes and any(k == "train" for k, _ in src))
+                    # `.train()` inside this no_grad region: batch-norm recalibration (update_bn)
+                    and not any(k == "train_under_no_grad" for k, _ in src))
+        data = dict(name=_src_name(_callee(node)), model=m.name, maybe=EVAL in modes, via=self.via())
         if region is not None and not m.lightning:
             seen_key = (m.id, region[1])
-            if frame.module_method and m.name == "self" and frame.func in ("forward", "__call__", "__init__"):
-                pass
-            elif seen_key in self.region_reports:
-                pass  # once per model per region
-            elif TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO \
-                    and not (EVAL in modes and any(k == "train" for k, _ in st.mode_src.get(m.id, EMPTY))) \
-                    and not any(k == "train_under_no_grad" for k, _ in st.mode_src.get(m.id, EMPTY)):
-                # (a maybe-train that comes from an explicit `.train()` on one path and `.eval()` on another is
-                # a deliberate choice, `model.train() if training else model.eval()`: not reported)
+            if in_train and seen_key not in self.region_reports:
                 if not self.mute:
                     self.region_reports.add(seen_key)
-                data = dict(dedupe=(m.id, region[1]), name=_src_name(_callee(node)), model=m.name,
-                            maybe=EVAL in modes, region=region[0], via=self.via())
-                if st.grad == "off" or generate:
-                    self.emit("forward_in_train", node, **data)
-                elif not self.mute:
-                    # an inference function by name only: a backward on this output later says it was training
+                    # an output that goes on to train something says the region was a training step after
+                    # all (a GAN's fake batch under no_grad feeds the discriminator's loss): held until the
+                    # entry point ends
+                    data.update(dedupe=(m.id, region[1]), region=region[0])
                     key = ("forward_in_train", self.path, line, col, data["dedupe"])
-                    self.tentative[(self.path, line, col)] = (key, Event("forward_in_train", line, col, data,
-                                                                         self.path))
+                    self.tentative[site] = (key, Event("forward_in_train", line, col, data, self.path))
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
                     and m.name != "self":
                 self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
                           region=region[0], func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls
                                                   else frame.func))
-        if st.grad == "on" and not generate:
-            return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)),
-                                              st.mode_src.get(m.id, EMPTY), m.mode_dep)}))})
-        return frozenset({Out(frozenset())})
+        elif in_train and not self.mute:
+            # no inference region: an inference use all the same when its output is only looked at (saved,
+            # logged, turned into numbers) and never trained on, or when the program restores the model's
+            # weights and never trains it (a test or predict script); decided when the entry point ends
+            data.update(dedupe=(m.id, 0), region=None)
+            key = ("forward_in_train", self.path, line, col, data["dedupe"])
+            self.candidates.setdefault(site, (key, Event("forward_in_train", line, col, data, self.path), m.id))
+        grad_on = st.grad == "on" and not generate
+        return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)), src, m.mode_dep,
+                                          grad_on)}))})
 
     def site_chain(self, node: ast.AST) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
@@ -655,13 +678,21 @@ class CallsMixin:
         return "".join(f"@{f.call[1]}" for f in self.frames if f.call is not None)
 
     def _training_step(self, node: ast.AST, vals, st: State) -> None:
+        if not self.mute:
+            self.root_trains = True
         for v in vals:
             if not isinstance(v, Out):
                 continue
-            for (mid, path, line, col, modes, name, src, mode_dep) in v.forwards:
+            for (mid, path, line, col, modes, name, src, mode_dep, grad_on) in v.forwards:
                 if not self.mute:
                     self.tentative.pop((path, line, col), None)  # trained on: not an inference forward
-                if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO:
+                    self.trained_sites.add((path, line, col))
+                    if grad_on:
+                        self.trained_ids.add(mid)
+                if not grad_on:
+                    continue  # a frozen teacher's targets under no_grad: trained through, not trained
+                if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO \
+                        and not any(k == "joined" for k, _ in src):
                     srcs = sorted(x for x in src if not x[0].startswith("train"))
                     self.emit_at("train_in_eval", path, line, col, name=name, maybe=TRAIN in modes,
                                  src=srcs[0] if srcs else None, via=None)
@@ -951,4 +982,20 @@ def _models_in(vals_list) -> list[Model]:
 # A call back into a function whose summary is being made (recursion, also across files) starts the
 # fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
 # for every terminating run) and changes no mode.
+# what is done with a forward's output when it is only looked at: an inference use
+SINK_METHODS = frozenset({"detach", "cpu", "numpy", "tolist", "item", "argmax", "topk", "max"})
+SINK_FUNCS = frozenset({"print", "save_image", "make_grid", "imsave", "imshow", "imwrite", "add_image", "add_images",
+                        "add_scalar", "add_scalars", "add_figure", "add_text", "add_histogram", "mimsave", "savefig",
+                        "log", "log_image", "info", "write"})
 _IN_PROGRESS = {"seed": "yes", "cuda": "no", "modes": {}, "returns": []}
+
+
+def _sampled(walker, vals) -> None:
+    """A forward's output is looked at (saved, logged, turned into numbers): an inference use, unless it
+    also reaches a training step."""
+    if walker.mute:
+        return
+    for v in vals:
+        if isinstance(v, Out):
+            for fw in v.forwards:
+                walker.sampled_sites.add(fw[1:4])

@@ -39,6 +39,8 @@ class LoadsMixin:
         strict_flag = None if strict is None else (not strict)
         line, col = self.pos(node)
         site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
+        if not self.mute:
+            self.loaded_ids.update(m.id for m in models)
         for m in models:
             p = st.pending.get(m.id)
             if p is not None and strict_flag is not False and "fresh" in p and strict is not None:
@@ -111,6 +113,16 @@ class LoadsMixin:
         self._finish_loads()
         for key, ev in self.tentative.values():
             self.root_events.append((key, ev))
+        for site, (key, ev, mid) in self.candidates.items():
+            if site in self.trained_sites:
+                continue
+            if site in self.sampled_sites and (mid in self.trained_ids or mid in self.loaded_ids):
+                region = "sample"  # a trained or restored model's outputs looked at (a random one's are a demo)
+            elif mid in self.loaded_ids and not self.root_trains:
+                region = "inference"
+            else:
+                continue
+            self.root_events.append((key, Event(ev.kind, ev.line, ev.col, dict(ev.data, region=region), ev.path)))
 
     def _finish_builds(self) -> None:
         final = getattr(self, "final_state", None)

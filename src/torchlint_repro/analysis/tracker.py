@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin
+from .calls import CallsMixin, _sampled
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -106,6 +106,12 @@ class Walker(CallsMixin, LoadsMixin):
         self.read_results: set[str] = set()
         self.checked_loads: set[str] = set()
         self.tentative: dict = {}
+        self.candidates: dict = {}  # unregioned forwards in training mode: site -> (key, event, model id)
+        self.trained_sites: set = set()  # forwards whose output reached a training step
+        self.sampled_sites: set = set()  # forwards whose output was looked at (saved, logged, numbers)
+        self.loaded_ids: set = set()  # models whose weights were restored
+        self.trained_ids: set = set()  # models trained in this entry point
+        self.root_trains = False  # some training step ran in this entry point
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
 
@@ -241,19 +247,25 @@ class Walker(CallsMixin, LoadsMixin):
                 self._call_function(ctx, init, cls, self._param_values(ctx, init, cls, state, root=True), {}, state,
                                     inst)
             # the modes the instance's attributes are built in keep where they came from; the modes other
-            # methods leave them in do not (a `.train()` in train_epoch() is no deliberate choice of sample())
+            # methods leave them in do not (a `.train()` in train_epoch() is no deliberate choice of sample()),
+            # and a mode that only the join of other methods makes possible is marked "joined": enough to
+            # report an inference that may run in training mode, not a training step that may run in eval
+            # mode (nobody evaluates before training starts)
             for _ in range(2):  # a method may run after one that set the attributes up (setup(), then train())
                 exits = [state]
                 for m in methods:
                     sub = state.copy()
                     self._call_function(ctx, m, cls, self._param_values(ctx, m, cls, sub, root=True), {}, sub, inst)
-                    for mid in sub.mode_src:
-                        if sub.mode_src[mid] != state.mode_src.get(mid):
+                    for mid in set(sub.mode_src) | set(sub.modes):
+                        if sub.mode_src.get(mid) != state.mode_src.get(mid):
                             sub.mode_src[mid] = state.mode_src.get(mid, EMPTY)
                     exits.append(sub)
                 joined = join_all(exits)
                 if joined is None or joined.key() == state.key():
                     break
+                for mid, modes in joined.modes.items():
+                    if modes != state.modes.get(mid):
+                        joined.mode_src[mid] = joined.mode_src.get(mid, EMPTY) | {("joined", 0)}
                 state = joined
         finally:
             self.mute -= 1
@@ -403,8 +415,13 @@ class Walker(CallsMixin, LoadsMixin):
                 if isinstance(o, (Instance, Model)):
                     st.attrs[(o.id, target.attr)] = vals
         elif isinstance(target, ast.Subscript):
-            self.ev(target.value, st)
+            base = self.ev(target.value, st)
             self.ev(target.slice, st)
+            outs = [v for v in vals if isinstance(v, Out)]
+            if outs and isinstance(target.value, ast.Name):
+                # `values[mask] = model(x).max(1)[0]`: the tensor now holds the forward's output
+                st.bind(target.value.id, frozenset(v for v in base if not isinstance(v, Out))
+                        | {_merge_out(outs + [v for v in base if isinstance(v, Out)])})
         elif isinstance(target, ast.Starred):
             self.assign(target.value, vals, st)
 
@@ -785,6 +802,8 @@ class Walker(CallsMixin, LoadsMixin):
         outs = [v for v in base if isinstance(v, Out)]
         if outs:
             out.add(_merge_out(outs))
+            if node.attr == "data":
+                _sampled(self, outs)  # `G(z).data`: the values, not the graph
         if isinstance(node.value, ast.Name) and not out and node.value.id in ("args", "opt", "opts", "cfg", "config",
                                                                               "hparams", "FLAGS", "flags"):
             default = self._argparse_default(node.attr)

@@ -107,7 +107,8 @@ class LoadResult:
 class Out:
     """A forward's output, and anything computed from it (a loss): the taint behind TRP203."""
 
-    forwards: frozenset = field(default_factory=frozenset)  # {(model_id, line, col, modes, name, why)}
+    # {(model_id, path, line, col, modes, name, mode sources, mode_dep, grad on)}
+    forwards: frozenset = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,8 @@ class Optimizer:
 @dataclass(frozen=True)
 class TupleVal:
     items: tuple = ()  # (frozenset(values), ...)
+
+
+@dataclass(frozen=True)
+class Volatile:
+    """``Variable(x, volatile=True)``: legacy PyTorch's no_grad. A forward on it was meant as inference."""

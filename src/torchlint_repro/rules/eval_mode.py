@@ -11,6 +11,12 @@ def _inference(d: dict) -> str:
     where = f"under `{region}`" if not region.endswith("()") else f"in inference function `{region}`"
     if region == "generate":
         where = "by `generate()`"
+    elif region == "sample":
+        where = "for outputs that are only looked at (saved, logged, turned into numbers), never trained on"
+    elif region == "inference":
+        where = "in a program that restores its weights and never trains it"
+    elif region == "volatile=True":
+        where = "on `volatile=True` inputs (legacy no_grad: meant as inference)"
     called = f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)" if d.get("via") else ""
     return (f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
             f"call `{d['name']}.eval()` first")
