@@ -28,7 +28,7 @@ from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "9"  # bump when the shape of cached facts changes
+SCHEMA = "11"  # bump when the shape of cached facts changes
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -162,7 +162,7 @@ def conforms(value, schema) -> bool:
 
 _CLASS = ("obj", {"bases": ("list", str), "ctors": ("list", ("tuple", [str, ("dict", SCALAR)])), "unknown": int,
                   "uses_training": bool, "line": int, "init_params": ("list", str),
-                  "init_defaults": ("dict", SCALAR)})
+                  "init_defaults": ("dict", SCALAR), "attrs": ("dict", ("opt", str))})
 _FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str]))])
 _DIAG = ("tuple", [int, int, str, str, ("opt", _FIX)])
 _ARGS = ("list", ("list", SCALAR))
@@ -178,7 +178,8 @@ _SITE_PARTS = {  # the fields a site of each kind has beyond _SITE
 SCHEMAS = {
     "facts": ("obj", {"module": str, "is_package": bool, "imports": ("dict", str), "classes": ("dict", _CLASS),
                       "functions": ("list", str), "constants": ("dict", str), "argparse": ("dict", str),
-                      "mentions_torch": bool, "refs": ("dict", ("list", str))}),
+                      "mentions_torch": bool, "refs": ("dict", ("list", str)), "stars": ("list", str),
+                      "syspath": ("list", str)}),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str)}),
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
 }

@@ -5,6 +5,7 @@ import ast
 import fnmatch
 import functools
 import os
+from pathlib import Path
 from typing import Iterable
 
 from . import names as N
@@ -20,8 +21,8 @@ from .context import (
     ModuleCtx,
 )
 from .paths import path_template
-from .project import MAYBE, NO, YES
-from .state import State, join_all, join_flag, join_seed
+from .project import MAYBE, NO, YES, arg_value
+from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
     _MAPPING_METHODS,
     _OPTIM_NAME,
@@ -260,6 +261,7 @@ class CallsMixin:
         if q.startswith("torch.optim.") and last[:1].isupper():
             args = self._eval_args(node, st)
             ids = frozenset(v.id for a in args for v in a if isinstance(v, Model))
+            self.module_evidence.update(ids)
             return frozenset({Optimizer(ids)})
         return None
 
@@ -390,6 +392,8 @@ class CallsMixin:
                 return True, frozenset({_merge_out(outs)})
             return False, EMPTY
         # ---- a model's own methods
+        if attr in N.MODULE_USE_METHODS:
+            self.module_evidence.update(m.id for m in models)  # used as a module: a class we cannot read is one
         args = [self.ev(a, st) for a in node.args]
         kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
         for a in args + list(kwargs.values()):
@@ -435,8 +439,39 @@ class CallsMixin:
         if walked:
             return True, frozenset(res)
         for m in models:
-            self._use_model(m, st)
-        return True, EMPTY
+            sub = self._submodule(m, attr)
+            if sub is not None:
+                # `ae.decoder(z)`: a forward of a submodule, in the mode its holder is in
+                res |= self._forward(node, sub, st, args, kwargs)
+            else:
+                self._use_model(m, st)
+        return True, frozenset(res)
+
+    def _submodule(self, m: Model, attr: str) -> Model | None:
+        """The submodule ``m.<attr>`` as a model value sharing ``m``'s mode, when ``m``'s class (or a base)
+        assigns ``self.<attr>`` from a call in a method and has no method of that name."""
+        if not m.cls or self.project is None or attr.startswith("__"):
+            return None
+        ctx = self.frames[-1].ctx
+        seen: set = set()
+        todo = [m.cls]
+        while todo:
+            q = todo.pop()
+            if q in seen or len(seen) > 8:
+                break
+            seen.add(q)
+            hit = self.project.class_facts(q, ctx.here)
+            if hit is None:
+                continue
+            facts, rec = hit
+            if attr in facts.get("attrs", {}):
+                ctor = facts["attrs"][attr]
+                mode_dep = m.mode_dep
+                if ctor and N.torch_nn_layer(ctor) not in (None, *N.CONTAINERS):
+                    mode_dep = self.project.mode_dependent(ctor, None, str(Path(rec.path).parent))
+                return Model(m.id, ctor, (), m.wrapped, m.origin, mode_dep, f"{m.name}.{attr}", m.lightning)
+            todo.extend(b for b in facts["bases"] if not b.startswith("?"))
+        return None
 
     def _call_method_on_instance(self, node: ast.Call, attr: str, instances, st: State) -> frozenset | None:
         res: set = set()
@@ -516,7 +551,8 @@ class CallsMixin:
         q = cref.qualname
         layer = N.torch_nn_layer(q)
         if cref.module_class or layer is not None:
-            kw_lit = {k.arg: _literal(k.value) for k in node.keywords if k.arg}
+            kw_lit = {k.arg: arg_value(k.value) for k in node.keywords if k.arg}
+            kw_lit.update((f"#{i}", arg_value(a)) for i, a in enumerate(node.args))
             inner = _models_in(list(args) + list(kwargs.values()))
             if layer is not None and layer in N.CONTAINERS:
                 if any(isinstance(v, DictVal) for a in args for v in a):
@@ -632,9 +668,13 @@ class CallsMixin:
                     break
         line, col = self.pos(node)
         site = (self.path, line, col)
-        own_forward = frame.module_method and m.name == "self" and frame.func in ("forward", "__call__", "__init__")
+        of_self = m.name == "self" or m.name.startswith("self.")  # the module itself, or its submodule
+        own_forward = frame.module_method and of_self and frame.func in ("forward", "__call__", "__init__")
         in_train = (TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO
                     and not m.lightning and not own_forward
+                    # an object of a class we cannot read is a model only once it is used as one
+                    # (`.eval()`, `.to()`, `.parameters()`...): `joblib.Parallel(...)(jobs)` is not
+                    and (m.origin != "unknown_class" or m.id in self.module_evidence)
                     # a maybe-train from an explicit `.train()` on one path and `.eval()` on another is a
                     # deliberate choice (`model.train() if training else model.eval()`)
                     and not (EVAL in modes and any(k == "train" for k, _ in src))
@@ -653,7 +693,7 @@ class CallsMixin:
                     key = ("forward_in_train", self.path, line, col, data["dedupe"])
                     self.tentative[site] = (key, Event("forward_in_train", line, col, data, self.path))
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
-                    and m.name != "self":
+                    and not of_self:
                 self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
                           region=region[0], func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls
                                                   else frame.func))
@@ -692,7 +732,7 @@ class CallsMixin:
                 if not grad_on:
                     continue  # a frozen teacher's targets under no_grad: trained through, not trained
                 if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO \
-                        and not any(k == "joined" for k, _ in src):
+                        and not any(k in ("joined", "choice") for k, _ in src):
                     srcs = sorted(x for x in src if not x[0].startswith("train"))
                     self.emit_at("train_in_eval", path, line, col, name=name, maybe=TRAIN in modes,
                                  src=srcs[0] if srcs else None, via=None)
@@ -923,6 +963,8 @@ class CallsMixin:
             values |= v
         if out is None:
             out = callee  # every path raised: keep what we knew
+        if region in ("torch.no_grad", "torch.inference_mode") and st.grad != "off":
+            leave_no_grad_region(out)
         # write back: the caller's frame keeps its own locals, everything else flows out
         st.seed, st.cuda = out.seed, out.cuda
         st.grad = st.grad if region else out.grad

@@ -171,7 +171,31 @@ class ModuleCtx:
                 self._collect(child)
 
     def resolve(self, expr: ast.AST) -> str | None:
-        return self.imports.resolve(expr)
+        q = self.imports.resolve(expr)
+        if q is None and self.imports.stars and self.project is not None:
+            name = N.dotted(expr) if not isinstance(expr, str) else expr
+            if name:
+                head, _, rest = name.partition(".")
+                star = self._star_binding(head)
+                if star is not None:
+                    return N.canonical(f"{star}.{rest}" if rest else star)
+        return q
+
+    def _star_binding(self, head: str) -> str | None:
+        """What a name bound by `from m import *` refers to: the first star-imported project module that
+        defines or imports it (a later star import of the same name wins in Python; rare, and ordered
+        here by appearance)."""
+        cache = self.__dict__.setdefault("_stars", {})
+        if head in cache:
+            return cache[head]
+        found = None
+        for module in reversed(self.imports.stars):
+            q = f"{module}.{head}"
+            if self.project.locate(q, self.here) is not None:
+                found = q
+                break
+        cache[head] = found
+        return found
 
     def method(self, cls: str, name: str) -> ast.FunctionDef | None:
         c = self.classes.get(cls)

@@ -189,13 +189,14 @@ class ImportMap:
     ``from utils import set_seed`` is common in scripts); the last binding of a name wins.
     """
 
-    __slots__ = ("module", "is_package", "bindings", "local_defs")
+    __slots__ = ("module", "is_package", "bindings", "local_defs", "stars")
 
     def __init__(self, module: str, is_package: bool = False) -> None:
         self.module = module
         self.is_package = is_package
         self.bindings: dict[str, str] = {}
         self.local_defs: set[str] = set()
+        self.stars: list[str] = []  # modules imported with `from m import *`, in order
 
     @classmethod
     def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> "ImportMap":
@@ -240,7 +241,11 @@ class ImportMap:
             return
         for alias in node.names:
             if alias.name == "*":
-                continue  # a blind spot, documented: star imports bind nothing we can see
+                # the names it binds are known only from that module: the project resolves them (see
+                # ModuleCtx.resolve); here the module is remembered
+                if base and base not in self.stars:
+                    self.stars.append(base)
+                continue
             self.bindings[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
 
     def absolute_from(self, module: str | None, level: int) -> str | None:

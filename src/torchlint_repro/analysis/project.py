@@ -78,6 +78,17 @@ def find_root(path: str | os.PathLike, fallback: str | os.PathLike | None = None
 
 
 # ------------------------------------------------------------------------------ per-file facts
+# an argument that is no literal (a constructor parameter, a config value): its value is unknown, which
+# is not the same as absent (`nn.GRU(..., dropout=dropout_p)` may drop; `nn.GRU(...)` does not)
+NONLITERAL = "<?>"
+
+
+def arg_value(node: ast.AST) -> Any:
+    """A literal argument's value, else NONLITERAL."""
+    v = _literal(node)
+    return v if v is not None or (isinstance(node, ast.Constant) and node.value is None) else NONLITERAL
+
+
 def _literal(node: ast.AST) -> Any:
     try:
         value = ast.literal_eval(node)
@@ -123,7 +134,54 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "argparse": argparse_defaults,
         "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
         "refs": _unit_refs(tree, imports),
+        "stars": list(imports.stars),
+        "syspath": _sys_path_additions(tree),
     }
+
+
+_BUILTINS = frozenset(dir(__import__("builtins")))
+
+
+def _sys_path_additions(tree: ast.Module) -> list[str]:
+    """Folders a script puts on ``sys.path`` (`sys.path.append('..')`, `sys.path.insert(0, os.path.join(
+    os.path.dirname(__file__), 'lib'))`), relative to the script's own folder: its imports resolve there
+    too."""
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("append", "insert") and N.dotted(node.func.value) == "sys.path"):
+            continue
+        arg = node.args[-1] if node.args else None
+        rel = _relative_dir(arg)
+        if rel is not None and rel not in out:
+            out.append(rel)
+    return out
+
+
+def _relative_dir(node: ast.AST | None) -> str | None:
+    """A folder relative to the file's own: '..' for `'..'`, `os.path.dirname(os.path.dirname(__file__))`
+    or `os.path.join(os.path.dirname(__file__), '..')`; None when it cannot be told."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value if not os.path.isabs(node.value) else None
+    if isinstance(node, ast.Call):
+        f = N.dotted(node.func) or ""
+        if f.endswith(("path.abspath", "path.realpath", "path.normpath")) and node.args:
+            return _relative_dir(node.args[0])
+        if f.endswith("path.dirname") and node.args:
+            inner = node.args[0]
+            if isinstance(inner, ast.Name) and inner.id == "__file__":
+                return "."
+            base = _relative_dir(inner)
+            if base is None:
+                return None
+            return ".." if base == "." else os.path.join(base, "..")
+        if f.endswith("path.join") and node.args:
+            parts = [_relative_dir(node.args[0])] + [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                      else None for a in node.args[1:]]
+            if None in parts:
+                return None
+            return os.path.normpath(os.path.join(*parts))
+    return None
 
 
 def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
@@ -142,7 +200,12 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
                         out.add(f"{imports.module}.{cls}.{sub.attr}" if imports.module else f"{cls}.{sub.attr}")
                         continue
                     q = imports.resolve(sub)
-                    if q is None or q.split(".", 1)[0] in stdlib:
+                    if q is None:
+                        if imports.stars and isinstance(sub, ast.Name) and sub.id not in _BUILTINS:
+                            # bound by a star import, maybe: each star module is a candidate (locate decides)
+                            out.update(f"{m}.{sub.id}" for m in imports.stars)
+                        continue
+                    if q.split(".", 1)[0] in stdlib:
                         continue
                     out.add(q)
         return sorted(out)
@@ -223,6 +286,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     uses_training = False
     init_params: list[str] = []
     init_defaults: dict = {}
+    attrs: dict[str, str | None] = {}
     for item in node.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
             init_params = [a.arg for a in item.args.args[1:]]
@@ -242,14 +306,19 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             if q is None:
                 continue
             if N.torch_nn_layer(q) is not None:
-                kw = {k.arg: _literal(k.value) for k in sub.keywords if k.arg}
-                kw.update((f"#{i}", _literal(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
+                kw = {k.arg: arg_value(k.value) for k in sub.keywords if k.arg}
+                kw.update((f"#{i}", arg_value(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
             elif _ctor_irrelevant(q):
                 continue  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
             else:
                 kw = {}  # arguments matter for torch.nn layers only (has_params/mode/layout)
             ctors.append([q, kw])
         elif isinstance(sub, ast.Assign):
+            for t in sub.targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
+                        and isinstance(sub.value, ast.Call):
+                    # self.decoder = nn.Sequential(...): an attribute holding what a call made (a submodule)
+                    attrs.setdefault(t.attr, imports.resolve(sub.value.func))
             # self.x = something_unresolvable(...): a submodule we cannot see into
             for t in sub.targets:
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
@@ -258,7 +327,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                                  and sub.value.func.value.id == "self"):
                     unknown += 1
     return {"bases": bases, "ctors": ctors, "unknown": unknown, "uses_training": uses_training,
-            "line": node.lineno, "init_params": init_params, "init_defaults": init_defaults}
+            "line": node.lineno, "init_params": init_params, "init_defaults": init_defaults, "attrs": attrs}
 
 
 # ------------------------------------------------------------------------------ the index
@@ -286,6 +355,7 @@ class Project:
     _python_files: list[str] | None = None
     _mentions: dict | None = None
     _mention_sets: dict = field(default_factory=dict)
+    sys_paths: dict[str, list[str]] = field(default_factory=dict)  # folder -> what its scripts add to sys.path
     _resolved_refs: dict = field(default_factory=dict)
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
     widened: list = field(default_factory=list)
@@ -336,6 +406,9 @@ class Project:
         if dotted:
             rel = Path(*dotted.split("."))
             bases = [Path(from_dir)] if from_dir else []
+            if from_dir:
+                bases += [Path(os.path.normpath(os.path.join(from_dir, extra)))
+                          for extra in self.sys_paths.get(from_dir, ())]
             bases += [self.root, self.root / "src"]
             for base in bases:
                 for cand in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
@@ -375,6 +448,12 @@ class Project:
             if self.cache:
                 self.cache.put_json("facts", digest, facts)
         facts = _interned(facts)
+        if facts.get("syspath"):
+            here = str(Path(path).parent)
+            known = self.sys_paths.setdefault(here, [])
+            if any(p not in known for p in facts["syspath"]):
+                known.extend(p for p in facts["syspath"] if p not in known)
+                self._module_paths.clear()  # lookups from this folder may now find more
         # Syntax trees are big (~1 KB per line): a record keeps one only for a module linted from memory
         # (stdin, a notebook), which cannot be parsed again from disk; no other tree outlives its use (a
         # whole tree left over pins MBs; module_ctx keeps what walks need).
@@ -494,6 +573,12 @@ class Project:
                 if target != qualname:
                     tail = ".".join(rest[1:])
                     result = self.locate(f"{target}.{tail}" if tail else target, str(Path(rec.path).parent), _depth + 1)
+            if result is None:
+                # `from .model import *` in a package's __init__: what it re-exports
+                for star in reversed(facts.get("stars", ())):
+                    result = self.locate(f"{star}.{'.'.join(rest)}", str(Path(rec.path).parent), _depth + 1)
+                    if result is not None:
+                        break
             break
         return result
 
@@ -940,18 +1025,19 @@ def _layer_has_params(layer: str, kw: dict) -> str:
 def _layer_mode_dependent(layer: str, kw: dict) -> str:
     if layer in N.MODE_DEPENDENT_LAYERS:
         if layer.startswith("Dropout") or layer.endswith("Dropout"):
-            p = kw.get("p", 0.5)
-            return NO if p == 0 else YES
+            p = kw.get("p", kw.get("#0", 0.5))
+            return NO if p == 0 else YES  # only a provable 0 does not drop
         if "BatchNorm" in layer and kw.get("track_running_stats") is False:
             return NO
         if layer.startswith("Transformer") and kw.get("dropout") == 0:
             return NO
         return YES
     if layer in N.DROPOUT_KW_LAYERS:
-        d = kw.get("dropout", 0.0)
+        d = kw.get("dropout", kw.get("#2", 0.0) if layer == "MultiheadAttention" else 0.0)
         return YES if isinstance(d, (int, float)) and d > 0 else (NO if d in (0, 0.0, None) else MAYBE)
     if layer in N.RUNNING_STATS_LAYERS:
-        return YES if kw.get("track_running_stats") is True else NO
+        t = kw.get("track_running_stats")
+        return YES if t is True else MAYBE if t == NONLITERAL else NO
     if layer in N.CONTAINERS:
         return MAYBE
     return NO

@@ -118,4 +118,25 @@ def join_all(states) -> State | None:
     return out
 
 
-__all__ = ["State", "join", "join_all", "TRAIN", "EVAL", "UNKNOWN", "ENTRY"]
+def become(st: State, other: State | None) -> None:
+    """Make ``st`` (a state others hold) equal to ``other``, in place."""
+    if other is None:
+        return
+    at_module = st.locals is st.globals
+    for name in State.__slots__:
+        setattr(st, name, getattr(other, name))
+    if at_module:
+        st.globals = st.locals
+
+
+def leave_no_grad_region(st: State | None) -> None:
+    """Leaving a no_grad region: a `.train()` made inside it (batch-norm recalibration while in it) is, from
+    here on, a plain `.train()` that left the model in training mode (`estimate_loss()` restoring it)."""
+    if st is None:
+        return
+    for mid, srcs in st.mode_src.items():
+        if any(k == "train_under_no_grad" for k, _ in srcs):
+            st.mode_src[mid] = frozenset(("train" if k == "train_under_no_grad" else k, ln) for k, ln in srcs)
+
+
+__all__ = ["State", "join", "join_all", "become", "leave_no_grad_region", "TRAIN", "EVAL", "UNKNOWN", "ENTRY"]

@@ -34,7 +34,7 @@ from .context import (
 from .loads import LoadsMixin
 from .paths import path_template
 from .project import MAYBE, Project, project_for
-from .state import State, join, join_all
+from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
     _call_func,
     _called_names,
@@ -51,6 +51,8 @@ from .syntax import (
 )
 from .values import (
     ENTRY,
+    EVAL,
+    TRAIN,
     UNKNOWN,
     ClassRef,
     DictVal,
@@ -112,6 +114,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.loaded_ids: set = set()  # models whose weights were restored
         self.trained_ids: set = set()  # models trained in this entry point
         self.root_trains = False  # some training step ran in this entry point
+        self.module_evidence: set = set()  # objects of unreadable classes used as modules
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
 
@@ -442,7 +445,7 @@ class Walker(CallsMixin, LoadsMixin):
             return self.block(node.orelse, st)
         a = self.block(node.body, st.copy())
         b = self.block(node.orelse, st.copy()) if node.orelse else st
-        return join(a, b) if a is not None or b is not None else None
+        return _join_choice(a, b, node.lineno) if a is not None or b is not None else None
 
     def s_Match(self, node, st: State) -> State | None:
         self.ev(node.subject, st)
@@ -590,6 +593,8 @@ class Walker(CallsMixin, LoadsMixin):
             frame._with_region = saved_region
         if out is not None:
             out.grad = old_grad
+            if region:
+                leave_no_grad_region(out)
             if forks:
                 out.seed, out.cuda = old_seed, old_cuda  # fork_rng restores the generators it forked
         return out
@@ -884,8 +889,13 @@ class Walker(CallsMixin, LoadsMixin):
         return frozenset({Str(t)}) if t is not None else EMPTY
 
     def e_IfExp(self, node: ast.IfExp, st: State) -> frozenset:
+        """`a if c else b`: both branches, each from the state after the test, joined like an if/else
+        (`net.train() if is_train else net.eval()` leaves the mode maybe either, by choice)."""
         self.ev(node.test, st)
-        return self.ev(node.body, st) | self.ev(node.orelse, st)
+        a, b = st.copy(), st.copy()
+        vals = self.ev(node.body, a) | self.ev(node.orelse, b)
+        become(st, _join_choice(a, b, node.lineno))
+        return vals
 
     def e_BoolOp(self, node: ast.BoolOp, st: State) -> frozenset:
         out: frozenset = EMPTY
@@ -945,6 +955,22 @@ class Walker(CallsMixin, LoadsMixin):
 
 
 # ============================================================================ small helpers
+
+
+def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
+    """Join two branches; a model put in training mode on one and in eval mode on the other by explicit
+    calls is a deliberate choice (`net.train() if is_train else net.eval()`), marked so that neither
+    TRP201 nor TRP203 reads the resulting maybe as a forgotten call."""
+    out = join(a, b)
+    if a is None or b is None or out is None:
+        return out
+    for mid in set(a.modes) & set(b.modes):
+        ma, mb = a.modes[mid], b.modes[mid]
+        if {ma, mb} == {frozenset({TRAIN}), frozenset({EVAL})}:
+            kinds = {k for k, _ in a.mode_src.get(mid, EMPTY) | b.mode_src.get(mid, EMPTY)}
+            if "eval" in kinds and kinds & {"train", "train_under_no_grad"}:
+                out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line)}
+    return out
 
 
 def _empty_state() -> State:
