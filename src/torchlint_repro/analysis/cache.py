@@ -28,7 +28,7 @@ from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "11"  # bump when the shape of cached facts changes
+SCHEMA = "12"  # bump when the shape of cached facts changes
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -155,12 +155,17 @@ def conforms(value, schema) -> bool:
         return type(value) is dict and all(k in value and conforms(value[k], s) for k, s in schema[1].items())
     if tag == "opt":
         return value is None or conforms(value, schema[1])
+    if tag == "oneof":
+        return any(conforms(value, s) for s in schema[1])
     if tag == "enum":
         return any(value == v and type(value) is type(v) for v in schema[1])
     raise ValueError(f"unknown schema {schema!r}")
 
 
-_CLASS = ("obj", {"bases": ("list", str), "ctors": ("list", ("tuple", [str, ("dict", SCALAR)])), "unknown": int,
+_GUARD = ("tuple", [str, str, ("oneof", [SCALAR, ("list", SCALAR)])])  # [parameter, operator, value]
+_CLASS = ("obj", {"bases": ("list", str), "ctors": ("list", ("tuple", [str, ("dict", SCALAR), ("list", _GUARD)])),
+                  "loads": ("list", ("list", _GUARD)), "init_calls": ("list", ("tuple", [str, ("list", _GUARD)])),
+                  "unknown": int,
                   "uses_training": bool, "line": int, "init_params": ("list", str),
                   "init_defaults": ("dict", SCALAR), "attrs": ("dict", ("opt", str))})
 _FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str]))])
@@ -179,7 +184,7 @@ SCHEMAS = {
     "facts": ("obj", {"module": str, "is_package": bool, "imports": ("dict", str), "classes": ("dict", _CLASS),
                       "functions": ("list", str), "constants": ("dict", str), "argparse": ("dict", str),
                       "mentions_torch": bool, "refs": ("dict", ("list", str)), "stars": ("list", str),
-                      "syspath": ("list", str)}),
+                      "syspath": ("list", str), "loaders": ("list", str)}),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str)}),
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
 }

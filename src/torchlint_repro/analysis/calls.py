@@ -566,6 +566,9 @@ class CallsMixin:
             else:
                 has = self.project.has_params(q, kw_lit, ctx.here) if self.project else \
                     _local_has_params(q, kw_lit)
+                if self.project is not None and self.project.loads_own_weights(q, kw_lit, ctx.here):
+                    # its constructor restores its weights (a detector built from a checkpoint path)
+                    self.loaded_ids.add(f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context())
                 mode_dep = self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else \
                     _local_mode_dep(q, kw_lit)
             if has != NO:

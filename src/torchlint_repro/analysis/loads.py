@@ -261,7 +261,7 @@ class LoadsMixin:
             return None
         facts, rec = hit
         layers = []
-        for ctor, kw in facts["ctors"]:
+        for ctor, kw, _guards in facts["ctors"]:
             layer = N.torch_nn_layer(ctor)
             if layer is not None:
                 layers.append((layer, tuple(sorted((k, repr(v)) for k, v in kw.items()))))

@@ -135,6 +135,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
         "refs": _unit_refs(tree, imports),
         "stars": list(imports.stars),
+        "loaders": _loaders(tree, imports),
         "syspath": _sys_path_additions(tree),
     }
 
@@ -276,6 +277,115 @@ def _ctor_irrelevant(q: str) -> bool:
     return q.rsplit(".", 1)[-1][:1].islower()
 
 
+_LOAD_ATTRS = frozenset({"load_state_dict", "from_pretrained", "load_weights", "load_pretrained"})
+_LOAD_CALLS = frozenset({"torch.load", "torch.serialization.load", "torch.jit.load", "torch.hub.load",
+                         "torch.hub.load_state_dict_from_url", "torch.utils.model_zoo.load_url"})
+
+
+def _guards_hold(guards, bound: dict) -> bool | None:
+    """Do these conditions on constructor parameters hold for these arguments? True / False / None
+    (a parameter with no literal value: either)."""
+    result: bool | None = True
+    for p, op, value in guards:
+        if p not in bound or bound[p] == NONLITERAL:
+            result = None
+            continue
+        v = bound[p]
+        try:
+            ok = {"truthy": lambda: bool(v), "falsy": lambda: not v, "==": lambda: v == value,
+                  "!=": lambda: v != value, "in": lambda: v in value, "not in": lambda: v not in value}[op]()
+        except (KeyError, TypeError):
+            ok = None
+        if ok is False:
+            return False
+        if ok is None:
+            result = None
+    return result
+
+
+def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:
+    """The module's top-level functions that restore weights (torch.load, load_state_dict, from_pretrained,
+    a pretrained builder), directly or through the module's other functions: `attempt_load(path)`."""
+    funcs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    direct = set()
+    calls: dict[str, set[str]] = {}
+    for name, fn in funcs.items():
+        out = set()
+        for sub in ast.walk(fn):
+            if isinstance(sub, ast.Call):
+                if _loads_weights(sub, imports):
+                    direct.add(name)
+                if isinstance(sub.func, ast.Name) and sub.func.id in funcs:
+                    out.add(sub.func.id)
+        calls[name] = out
+    changed = True
+    while changed:
+        changed = False
+        for name, out in calls.items():
+            if name not in direct and out & direct:
+                direct.add(name)
+                changed = True
+    return sorted(direct)
+
+
+def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
+    """Does this call restore weights (`self.load_state_dict(...)`, `torch.load(...)`, `X.from_pretrained(...)`,
+    a builder with `pretrained=True`)?"""
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr in _LOAD_ATTRS:
+        return True
+    q = imports.resolve(f)
+    if q is None:
+        return False
+    if q in _LOAD_CALLS:
+        return True
+    return N.is_builder(q) and _builder_pretrained(call) is True
+
+
+def _builder_pretrained(call: ast.Call) -> bool | None:
+    """A model builder's weights: True pretrained, False random, None unknown."""
+    for k in call.keywords:
+        if k.arg in ("pretrained", "weights", "pretrained_backbone", "weights_backbone"):
+            if isinstance(k.value, ast.Constant):
+                return bool(k.value.value) if k.value.value is not None else False
+            return None
+    return False
+
+
+def _guard(test: ast.expr, names: dict[str, str]) -> tuple[list, list] | None:
+    """The condition of an `if` as a guard on one constructor parameter, for the body and for the else:
+    ([param, op, value], [param, negated op, value]); None when it is about anything else."""
+    def param(e: ast.expr) -> str | None:
+        if isinstance(e, ast.Name) and e.id in names:
+            return names[e.id]
+        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self" \
+                and f"self.{e.attr}" in names:
+            return names[f"self.{e.attr}"]
+        return None
+
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        g = _guard(test.operand, names)
+        return (g[1], g[0]) if g else None
+    p = param(test)
+    if p is not None:
+        return [p, "truthy", None], [p, "falsy", None]
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        p = param(test.left)
+        right = test.comparators[0]
+        if p is None:
+            return None
+        op = test.ops[0]
+        if isinstance(right, ast.Constant) and isinstance(op, (ast.Eq, ast.Is, ast.NotEq, ast.IsNot)):
+            pos = isinstance(op, (ast.Eq, ast.Is))
+            return [p, "==" if pos else "!=", right.value], [p, "!=" if pos else "==", right.value]
+        if isinstance(right, (ast.Tuple, ast.List, ast.Set)) and isinstance(op, (ast.In, ast.NotIn)) \
+                and all(isinstance(e, ast.Constant) for e in right.elts):
+            vals = [e.value for e in right.elts]
+            pos = isinstance(op, ast.In)
+            return [p, "in" if pos else "not in", vals], [p, "not in" if pos else "in", vals]
+    return None
+
+
 def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     bases = []
     for b in node.bases:
@@ -287,32 +397,95 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     init_params: list[str] = []
     init_defaults: dict = {}
     attrs: dict[str, str | None] = {}
-    for item in node.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "__init__":
-            init_params = [a.arg for a in item.args.args[1:]]
-            positional = item.args.args[1:]
-            for a, d in zip(positional[len(positional) - len(item.args.defaults):], item.args.defaults):
-                if isinstance(d, ast.Constant):
-                    init_defaults[a.arg] = d.value
-            for a, d in zip(item.args.kwonlyargs, item.args.kw_defaults):
-                if isinstance(d, ast.Constant):
-                    init_defaults[a.arg] = d.value
+    loads: list[list] = []  # the guards under which __init__ (or what it calls) restores weights
+    init_calls: list[list] = []  # [qualname, guards] of the project functions __init__ calls
+    methods = {i.name: i for i in node.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    init = methods.get("__init__")
+    if init is not None:
+        init_params = [a.arg for a in init.args.args[1:]]
+        positional = init.args.args[1:]
+        for a, d in zip(positional[len(positional) - len(init.args.defaults):], init.args.defaults):
+            if isinstance(d, ast.Constant):
+                init_defaults[a.arg] = d.value
+        for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults):
+            if isinstance(d, ast.Constant):
+                init_defaults[a.arg] = d.value
+    # methods __init__ runs (self.build(), self._load()): their loads count as __init__'s
+    from_init: set[str] = set()
+    todo = ["__init__"] if init is not None else []
+    while todo:
+        name = todo.pop()
+        if name in from_init or name not in methods:
+            continue
+        from_init.add(name)
+        for sub in ast.walk(methods[name]):
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                    and isinstance(sub.func.value, ast.Name) and sub.func.value.id == "self":
+                todo.append(sub.func.attr)
+
+    def note_call(sub: ast.Call, guards: list, in_init: bool) -> None:
+        q = imports.resolve(sub.func)
+        if in_init and _loads_weights(sub, imports):
+            loads.append(list(guards))
+        if in_init and q is not None and not q.startswith("torch.") and not isinstance(sub.func, ast.Attribute):
+            init_calls.append([q, list(guards)])
+        if q is None:
+            return
+        if N.torch_nn_layer(q) is not None or N.is_builder(q) or not q.startswith("torch."):
+            # arguments: torch.nn layers (has_params/mode/layout), builders (pretrained), project classes
+            kw = {k.arg: arg_value(k.value) for k in sub.keywords if k.arg}
+            kw.update((f"#{i}", arg_value(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
+            if N.is_builder(q):
+                kw = {"pretrained": _builder_pretrained(sub)}
+            elif N.torch_nn_layer(q) is None:
+                kw = {k: v for k, v in kw.items() if isinstance(v, (bool, int, str)) and v != NONLITERAL}
+        elif _ctor_irrelevant(q):
+            return  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
+        else:
+            kw = {}
+        ctors.append([q, kw, list(guards)])
+
+    def visit(stmts: list, guards: list, names: dict[str, str], in_init: bool) -> None:
+        for st in stmts:
+            if isinstance(st, ast.If):
+                g = _guard(st.test, names) if in_init else None
+                for sub in ast.walk(st.test):
+                    if isinstance(sub, ast.Call):
+                        note_call(sub, guards, in_init)
+                visit(st.body, guards + ([g[0]] if g else []), names, in_init)
+                visit(st.orelse, guards + ([g[1]] if g else []), names, in_init)
+                continue
+            if isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
+                heads = [getattr(st, "iter", None), getattr(st, "test", None),
+                         *[i.context_expr for i in getattr(st, "items", [])]]
+                for h in heads:
+                    if h is not None:
+                        for sub in ast.walk(h):
+                            if isinstance(sub, ast.Call):
+                                note_call(sub, guards, in_init)
+                visit(st.body, guards, names, in_init)
+                visit(getattr(st, "orelse", []), guards, names, in_init)
+                for h in getattr(st, "handlers", []):
+                    visit(h.body, guards, names, in_init)
+                visit(getattr(st, "finalbody", []), guards, names, in_init)
+                continue
+            if in_init and isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and st.value.id in names:
+                for t in st.targets:  # self.use_subspace = use_subspace: the attribute is the parameter
+                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                        names[f"self.{t.attr}"] = names[st.value.id]
+            for sub in ast.walk(st):
+                if isinstance(sub, ast.Call):
+                    note_call(sub, guards, in_init)
+
+    for name, item in methods.items():
+        if name == "forward":
+            continue
+        names = {p: p for p in init_params} if name == "__init__" else {}
+        visit(item.body, [], names, name in from_init)
     for sub in _walk_outside_forward(node):
         if isinstance(sub, ast.Attribute) and sub.attr == "training" and isinstance(sub.value, ast.Name) \
                 and sub.value.id == "self":
             uses_training = True
-        if isinstance(sub, ast.Call):
-            q = imports.resolve(sub.func)
-            if q is None:
-                continue
-            if N.torch_nn_layer(q) is not None:
-                kw = {k.arg: arg_value(k.value) for k in sub.keywords if k.arg}
-                kw.update((f"#{i}", arg_value(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
-            elif _ctor_irrelevant(q):
-                continue  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
-            else:
-                kw = {}  # arguments matter for torch.nn layers only (has_params/mode/layout)
-            ctors.append([q, kw])
         elif isinstance(sub, ast.Assign):
             for t in sub.targets:
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
@@ -326,8 +499,15 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                         and not (isinstance(sub.value.func, ast.Attribute) and isinstance(sub.value.func.value, ast.Name)
                                  and sub.value.func.value.id == "self"):
                     unknown += 1
+    # class-level statements (a layer built as a class attribute)
+    for item in node.body:
+        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Call):
+                    note_call(sub, [], False)
     return {"bases": bases, "ctors": ctors, "unknown": unknown, "uses_training": uses_training,
-            "line": node.lineno, "init_params": init_params, "init_defaults": init_defaults, "attrs": attrs}
+            "line": node.lineno, "init_params": init_params, "init_defaults": init_defaults, "attrs": attrs,
+            "loads": loads, "init_calls": init_calls}
 
 
 # ------------------------------------------------------------------------------ the index
@@ -601,30 +781,56 @@ class Project:
         return self._class_query("is_lightning", qualname, from_dir) == YES
 
     def has_params(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
+        """Does building this class draw parameters from the random generator (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
         if layer is not None:
             return _layer_has_params(layer, kwargs or {})
-        return self._class_query("params", qualname, from_dir)
+        return self._class_query("params", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir))
 
     def mode_dependent(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
+        """Does `.eval()` change what this class computes (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
         if layer is not None:
             return _layer_mode_dependent(layer, kwargs or {})
-        return self._class_query("mode", qualname, from_dir)
+        return self._class_query("mode", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir))
 
-    def _class_query(self, what: str, qualname: str, from_dir: str | None, _stack: tuple = ()) -> str:
-        key = (what, qualname, from_dir)
+    def loads_own_weights(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> bool:
+        """Does this class's constructor certainly restore its weights (torch.load + load_state_dict, a
+        pretrained builder, from_pretrained, a project loader such as attempt_load)? Then building it draws
+        nothing that survives."""
+        return self._class_query("loads", qualname, from_dir,
+                                 args=self._bound_args(qualname, kwargs, from_dir)) == YES
+
+    def _bound_args(self, qualname: str, kwargs: dict | None, from_dir: str | None) -> tuple:
+        """A call's literal arguments bound to the constructor's parameters (positional ones by position),
+        as a hashable tuple; a parameter passed a value that is no literal is bound to NONLITERAL."""
+        if not kwargs:
+            return ()
+        hit = self.class_facts(qualname, from_dir)
+        params = hit[0].get("init_params", []) if hit else []
+        out = {}
+        for k, v in kwargs.items():
+            if k.startswith("#"):
+                i = int(k[1:])
+                if i < len(params):
+                    out[params[i]] = v
+            else:
+                out[k] = v
+        return tuple(sorted((k, v) for k, v in out.items() if isinstance(v, (bool, int, float, str, type(None)))))
+
+    def _class_query(self, what: str, qualname: str, from_dir: str | None, _stack: tuple = (), args: tuple = ()) -> str:
+        key = (what, qualname, from_dir, args)
         if key in self._memo:
             return self._remembered(key)
         if qualname in _stack or len(_stack) > 12:
-            return MAYBE if what != "is_module" and what != "is_lightning" else NO
+            return MAYBE if what not in ("is_module", "is_lightning", "loads") else NO
         stack = _stack + (qualname,)
         with self.recording() as deps:
-            result = self._class_query_uncached(what, qualname, from_dir, stack)
+            result = self._class_query_uncached(what, qualname, from_dir, stack, dict(args))
         self._memo[key] = (result, dict(deps))
         return result
 
-    def _class_query_uncached(self, what: str, q: str, from_dir: str | None, stack: tuple) -> str:
+    def _class_query_uncached(self, what: str, q: str, from_dir: str | None, stack: tuple, args: dict) -> str:
         if what == "is_module":
             if q in N.MODULE_BASES or N.torch_nn_layer(q) is not None or _is_transformers_model(q):
                 return YES
@@ -635,7 +841,7 @@ class Project:
                 return NO
         hit = self.class_facts(q, from_dir)
         if hit is None:
-            if what in ("is_module", "is_lightning"):
+            if what in ("is_module", "is_lightning", "loads"):
                 return NO
             if q in N.MODULE_BASES:
                 return NO if q == "torch.nn.Module" else MAYBE
@@ -645,15 +851,31 @@ class Project:
         if what in ("is_module", "is_lightning"):
             return YES if any(self._class_query(what, b, here, stack) == YES for b in facts["bases"]
                               if not b.startswith("?")) else NO
+        bound = dict(facts.get("init_defaults", {}))
+        bound.update(args)
+        if what == "loads":
+            if any(_guards_hold(g, bound) is True for g in facts.get("loads", ())):
+                return YES
+            for fq, g in facts.get("init_calls", ()):
+                if _guards_hold(g, bound) is True and self._is_loader(fq, here):
+                    return YES
+            return YES if any(self._class_query("loads", b, here, stack) == YES for b in facts["bases"]
+                              if not b.startswith("?") and b not in N.MODULE_BASES) else NO
+        if what == "params" and self._class_query("loads", q, from_dir, stack[:-1], tuple(sorted(args.items()))) == YES:
+            return NO  # its weights are restored in the constructor: nothing random survives
         results = []
         for b in facts["bases"]:
             if b.startswith("?"):
                 results.append(MAYBE)
             elif b in ("torch.nn.Module", "object") or b in N.LIGHTNING_BASES:
                 results.append(NO)
+            elif N.torch_nn_layer(b) in N.CONTAINERS:
+                results.append(NO)  # an nn.ModuleList subclass: what it holds is built (and counted) elsewhere
             else:
                 results.append(self._class_query(what, b, here, stack))
-        for ctor, kw in facts["ctors"]:
+        for ctor, kw, guards in facts["ctors"]:
+            if _guards_hold(guards, bound) is False:
+                continue  # `if norm == "batch":` with norm="instance": never built
             layer = N.torch_nn_layer(ctor)
             if layer in N.CONTAINERS:
                 continue  # its contents are constructions of the class body too, counted on their own
@@ -666,10 +888,17 @@ class Project:
             elif what == "params" and (ctor in RANDOM_TENSORS or (ctor.startswith("torch.nn.init.")
                                                                  and ctor.rsplit(".", 1)[-1] not in CONSTANT_INITS)):
                 results.append(YES)
+            elif N.is_builder(ctor):
+                pretrained = kw.get("pretrained")
+                if what == "params":
+                    results.append(NO if pretrained is True else MAYBE if pretrained is None else YES)
+                else:
+                    results.append(MAYBE)
             elif _unreadable_class(self, ctor, here):
                 results.append(MAYBE)  # a submodule from code we cannot read
-            elif self.is_module_class(ctor, here) or N.is_builder(ctor):
-                results.append(self._class_query(what, ctor, here, stack) if not N.is_builder(ctor) else MAYBE)
+            elif self.is_module_class(ctor, here):
+                results.append(self._class_query(what, ctor, here, stack,
+                                                 self._bound_args(ctor, kw, here)))
             elif what == "mode" and ctor in ("torch.nn.functional.dropout", "torch.nn.functional.batch_norm"):
                 results.append(MAYBE)
         if what == "mode" and facts["uses_training"]:
@@ -681,6 +910,11 @@ class Project:
         if MAYBE in results:
             return MAYBE
         return NO
+
+    def _is_loader(self, qualname: str, from_dir: str) -> bool:
+        """Is this a project function that restores weights (its module's facts list it as a loader)?"""
+        hit = self.locate(qualname, from_dir)
+        return hit is not None and hit[0] == "function" and hit[2] in hit[1].facts.get("loaders", ())
 
     # -------------------------------------------------------------- screening
     def mentions_model_module(self, source: str, path: str) -> bool:
