@@ -193,6 +193,7 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
 
     def names_in(nodes, cls: str | None) -> list[str]:
         out: set[str] = set()
+        called = {id(n.func) for top in nodes for n in ast.walk(top) if isinstance(n, ast.Call)}
         for top in nodes:
             for sub in ast.walk(top):
                 if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
@@ -202,7 +203,8 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
                         continue
                     q = imports.resolve(sub)
                     if q is None:
-                        if imports.stars and isinstance(sub, ast.Name) and sub.id not in _BUILTINS:
+                        if imports.stars and isinstance(sub, ast.Name) and sub.id not in _BUILTINS \
+                                and (id(sub) in called or cls is None and sub.id[:1].isupper()):
                             # bound by a star import, maybe: each star module is a candidate (locate decides)
                             out.update(f"{m}.{sub.id}" for m in imports.stars)
                         continue
@@ -425,13 +427,18 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
 
     def note_call(sub: ast.Call, guards: list, in_init: bool) -> None:
         q = imports.resolve(sub.func)
+        if q is None and imports.stars and N.dotted(sub.func) and N.dotted(sub.func).split(".")[0] not in _BUILTINS:
+            q = "?" + N.dotted(sub.func)  # bound by a star import, maybe: resolved when the class is queried
         if in_init and _loads_weights(sub, imports):
             loads.append(list(guards))
         if in_init and q is not None and not q.startswith("torch.") and not isinstance(sub.func, ast.Attribute):
             init_calls.append([q, list(guards)])
         if q is None:
             return
-        if N.torch_nn_layer(q) is not None or N.is_builder(q) or not q.startswith("torch."):
+        if q.startswith("?"):
+            kw = {k.arg: arg_value(k.value) for k in sub.keywords if k.arg}
+            kw.update((f"#{i}", arg_value(a)) for i, a in enumerate(sub.args))
+        elif N.torch_nn_layer(q) is not None or N.is_builder(q) or not q.startswith("torch."):
             # arguments: torch.nn layers (has_params/mode/layout), builders (pretrained), project classes
             kw = {k.arg: arg_value(k.value) for k in sub.keywords if k.arg}
             kw.update((f"#{i}", arg_value(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
@@ -762,11 +769,61 @@ class Project:
             break
         return result
 
-    def class_facts(self, qualname: str, from_dir: str | None = None) -> tuple[dict, ModuleRecord] | None:
+    def through_imports(self, qualname: str, from_dir: str | None = None, _depth: int = 0) -> str | None:
+        """The name a qualified name finally refers to, following the project's import bindings and star
+        imports: ``pkg.parts.nn.Module`` (parts did `import torch.nn as nn`) is ``torch.nn.Module``;
+        a project definition is its own name. None when it leads nowhere."""
+        if _depth > 8:
+            return None
         hit = self.locate(qualname, from_dir)
-        if hit and hit[0] == "class":
-            return hit[1].facts["classes"][hit[2]], hit[1]
+        if hit is not None:
+            return qualname
+        parts = qualname.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            rec = self.record_for_module(".".join(parts[:cut]), from_dir)
+            if rec is None:
+                continue
+            rest = parts[cut:]
+            here = str(Path(rec.path).parent)
+            target = rec.facts["imports"].get(rest[0])
+            if target is not None and target != qualname:
+                full = ".".join([target, *rest[1:]])
+                return self.through_imports(full, here, _depth + 1) or N.canonical(full)
+            for star in reversed(rec.facts.get("stars", ())):
+                found = self.through_imports(".".join([star, *rest]), here, _depth + 1)
+                if found is not None:
+                    return found
+            return None
         return None
+
+    def _facts_name(self, name: str, facts: dict, here: str) -> str:
+        """A name as a class's facts hold it, resolved: ``?X`` (unresolved in its module, which star-imports
+        something) through the module's star imports."""
+        if not name.startswith("?") or not facts.get("_stars"):
+            return name
+        for star in reversed(facts["_stars"]):
+            found = self.through_imports(f"{star}.{name[1:]}", here)
+            if found is not None:
+                return found
+        return name
+
+    def class_facts(self, qualname: str, from_dir: str | None = None) -> tuple[dict, ModuleRecord] | None:
+        """A class's facts, with the names its module could not resolve alone (bound by a star import)
+        resolved through the project."""
+        hit = self.locate(qualname, from_dir)
+        if not (hit and hit[0] == "class"):
+            return None
+        rec = hit[1]
+        facts = rec.facts["classes"][hit[2]]
+        if rec.facts.get("stars") and not facts.get("_resolved"):
+            here = str(Path(rec.path).parent)
+            view = dict(facts, _stars=rec.facts["stars"])
+            view["bases"] = [self._facts_name(b, view, here) for b in facts["bases"]]
+            view["ctors"] = [[self._facts_name(c, view, here), kw, g] for c, kw, g in facts["ctors"]]
+            view["_resolved"] = True
+            rec.facts["classes"][hit[2]] = view
+            facts = view
+        return facts, rec
 
     def constant(self, qualname: str, from_dir: str | None = None) -> str | None:
         hit = self.locate(qualname, from_dir)
