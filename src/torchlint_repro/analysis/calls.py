@@ -343,6 +343,8 @@ class CallsMixin:
                 lo = lv if isinstance(lv, Loaded) else lv.loaded
                 key = node.args[0].value if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant) \
                     else None
+                if attr == "pop" and key is not None:
+                    continue  # `sd.pop("mask_values")` cleans a state_dict of an extra entry; it is no checkpoint
                 self.mapping_use.setdefault(lo.site, set()).add(key)
                 if attr == "get":
                     self.checked_loads.add(lo.site)  # .get(): the key may be missing, handled
@@ -919,7 +921,7 @@ class CallsMixin:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
         region = self._fn_region(ctx, fn, cls, module_method)
         frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno,
-                      call=(self.path, call_node.lineno) if call_node is not None and self.frames else None)
+                      call=(self.path, call_node.lineno) if call_node is not None and self.frames else None, node=fn)
         callee = st.copy()
         caller_locals = st.locals
         at_module = st.locals is st.globals

@@ -219,3 +219,4 @@ class Frame:
     returns: list = field(default_factory=list)
     loops: list = field(default_factory=list)  # [(breaks, continues)]
     call: tuple | None = None  # (path, line) of the call that entered this frame; None for a root
+    node: ast.AST | None = None  # the function (or module) being walked

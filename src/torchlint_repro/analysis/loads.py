@@ -8,6 +8,7 @@ from pathlib import Path
 from . import names as N
 from .context import EMPTY, Event
 from .paths import matchable
+from .project import MAYBE, NO, YES
 from .state import State
 from .syntax import _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
 from .values import (
@@ -52,7 +53,7 @@ class LoadsMixin:
         self.load_calls.append({"path": self.path, "line": line, "col": col, "models": models, "src": src_vals,
                                 "node": node, "receiver": _src_name(node.func.value), "strict": strict_flag,
                                 "via": self.via()})
-        if strict is True and not discard:
+        if strict is True and not discard and not self._keys_audited(node):
             self.load_results[site] = {"path": self.path, "line": line, "col": col,
                                        "name": _src_name(node.func.value), "via": self.via()}
         return frozenset({LoadResult(site, line, col, strict_flag)})
@@ -235,14 +236,70 @@ class LoadsMixin:
         first: list[str] = []
         for mm in models:
             sig = self._signature(mm.cls)
-            diffs = [d for s in saved if (d := _arch_diff(s, mm, sig)) is not None
-                     and not self._same_layout(s.get("cls"), mm.cls)]
+            diffs = [d for s in saved if (d := _arch_diff(s, mm, sig, self._flag_shapes)) is not None
+                     and not self._same_layout(s.get("cls"), mm.cls)
+                     and not self._subclass_adds_nothing(s.get("cls"), mm.cls)]
             if len(diffs) < len(saved):
                 return  # this model may take one of these state_dicts
             first = first or diffs
         if first:
             self._emit_at("arch_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=first[0] + _where(saved[0]))
+
+    def _flag_shapes(self, cls: str, param: str) -> bool:
+        """Does a boolean constructor parameter decide whether a layer with parameters is built
+        (`if use_bias: self.b = nn.Parameter(...)`)? Only then do two values of it give different keys."""
+        if self.project is None:
+            return True
+        hit = self.project.class_facts(cls, self.root_ctx.here)
+        if hit is None:
+            return True  # a class we cannot read: assume it does
+        facts, rec = hit
+        here = str(Path(rec.path).parent)
+        for ctor, kw, guards in facts["ctors"]:
+            if any(g[0] == param for g in guards):
+                if self.project.has_params(ctor, kw, here) != NO:
+                    return True
+        return any(self._flag_shapes(b, param) for b in facts["bases"]
+                   if not b.startswith("?") and b not in N.MODULE_BASES and self.project.is_module_class(b, here))
+
+    def _subclass_adds_nothing(self, saved_cls: str | None, loaded_cls: str | None) -> bool:
+        """One class a subclass of the other that adds no parameter of its own (DistillableViT(DistillMixin,
+        ViT).to_vit() loading its own state_dict into a ViT): the same keys."""
+        if not saved_cls or not loaded_cls or self.project is None or saved_cls == loaded_cls:
+            return False
+        for sub, base in ((saved_cls, loaded_cls), (loaded_cls, saved_cls)):
+            chain = self._ancestors(sub)
+            if base not in chain:
+                continue
+            extra = [c for c in chain if c != base and c not in self._ancestors(base)]
+            if all(self._own_params(c) == NO for c in extra):
+                return True
+        return False
+
+    def _ancestors(self, cls: str, depth: int = 0) -> list[str]:
+        """``cls`` and its project base classes, nearest first."""
+        if depth > 8 or self.project is None:
+            return [cls]
+        hit = self.project.class_facts(cls, self.root_ctx.here)
+        out = [cls]
+        if hit is not None:
+            for b in hit[0]["bases"]:
+                if not b.startswith("?") and b not in N.MODULE_BASES and b not in out:
+                    out.extend(x for x in self._ancestors(b, depth + 1) if x not in out)
+        return out
+
+    def _own_params(self, cls: str) -> str:
+        """Does a class build parameters in its own body (not counting its bases)?"""
+        hit = self.project.class_facts(cls, self.root_ctx.here)
+        if hit is None:
+            return MAYBE
+        facts, rec = hit
+        here = str(Path(rec.path).parent)
+        results = [self.project.has_params(ctor, kw, here) for ctor, kw, _ in facts["ctors"]
+                   if N.torch_nn_layer(ctor) is not None or self.project.is_module_class(ctor, here)
+                   or ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")]
+        return YES if YES in results else MAYBE if MAYBE in results else NO
 
     def _same_layout(self, saved_cls: str | None, loaded_cls: str | None) -> bool:
         """Two different classes that build the same layers (a subclass that adds a method, the knowledge

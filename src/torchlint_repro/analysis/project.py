@@ -487,8 +487,18 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     for name, item in methods.items():
         if name == "forward":
             continue
-        names = {p: p for p in init_params} if name == "__init__" else {}
-        visit(item.body, [], names, name in from_init)
+        if name in from_init:
+            visit(item.body, [], {p: p for p in init_params} if name == "__init__" else {}, True)
+            continue
+        # another method builds the instance's parts only where it assigns them to it (a lazy
+        # `self.head = nn.Linear(...)`); `def to_vit(self): return ViT(...)` builds another model
+        for sub in ast.walk(item):
+            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call) and any(
+                    isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                    for t in sub.targets):
+                for call in ast.walk(sub.value):
+                    if isinstance(call, ast.Call):
+                        note_call(call, [], False)
     for sub in _walk_outside_forward(node):
         if isinstance(sub, ast.Attribute) and sub.attr == "training" and isinstance(sub.value, ast.Name) \
                 and sub.value.id == "self":

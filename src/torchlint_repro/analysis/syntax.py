@@ -109,7 +109,10 @@ def _where(s: dict) -> str:
     return ""
 
 
-def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None) -> str | None:
+def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=None) -> str | None:
+    """How the architecture a state_dict was saved from differs from the model it is loaded into: another
+    class, or the same class with a constructor argument that shapes parameters (``affects(cls, param)``
+    says whether a flag does)."""
     scls, mcls = saved.get("cls"), m.cls
     if not scls or not mcls:
         return None
@@ -123,6 +126,8 @@ def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None) -> str | No
         # floats (dropout, eps, momentum) shape no parameter; ints, strings and flags (sizes, variants,
         # bias=False) do
         if a != b and _shape_like(a) and _shape_like(b):
+            if isinstance(a, bool) and isinstance(b, bool) and affects is not None and not affects(mcls, k):
+                continue  # a flag (inference=True) no parameter depends on
             return f"saved from `{sname}({k}={a!r})`, loaded into `{mname}({k}={b!r})`"
     return None
 

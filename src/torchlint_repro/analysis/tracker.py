@@ -186,7 +186,7 @@ class Walker(CallsMixin, LoadsMixin):
             self.widened.append(entry)
 
     def _walk_module(self, ctx: ModuleCtx, st: State) -> State | None:
-        self.frames.append(Frame(ctx, "<module>"))
+        self.frames.append(Frame(ctx, "<module>", node=ctx.tree))
         try:
             return self.block(ctx.tree.body, st)
         finally:
@@ -351,10 +351,54 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(v, ast.Attribute) and v.attr in ("eval", "train"):
             self._bare_mode_attr(v, st)
             return st
-        elif isinstance(v, ast.Call) and _is_load_state_dict(v) and _strict_false(v) is True:
+        elif isinstance(v, ast.Call) and _is_load_state_dict(v) and _strict_false(v) is True \
+                and not self._keys_audited(v):
             self.emit("nonstrict_ignored", v, name=_src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
         return st
+
+    def _keys_audited(self, load: ast.Call) -> bool:
+        """Does the code report how the keys of what it loads differ from the model's own, itself (a
+        non-strict load whose result is unused is then deliberate)? A statement of the function that
+        names both the loaded mapping and the model and prints, logs, warns, asserts or raises about them
+        (`print(len(sd), len(model.state_dict()))`, a loop over the model's keys printing what `sd` lacks),
+        or calls a helper that does (`check_keys(model, sd)`). Filtering the keys to those that match
+        (`intersect_dicts`) reports nothing: still a silent load."""
+        frame = self.frames[-1] if self.frames else None
+        node = frame.node if frame is not None else None
+        if node is None or not load.args:
+            return False
+        source = {n.id for n in ast.walk(load.args[0]) if isinstance(n, ast.Name)}
+        receiver = N.dotted(load.func.value)
+        if not source or not receiver or receiver.split(".")[0] in source:
+            return False
+        body = node.body if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        for stmt in body:
+            for sub in ast.walk(stmt):
+                if not isinstance(sub, (ast.stmt, ast.Call)) or any(x is load for x in ast.walk(sub)):
+                    continue
+                names = {n.id for n in ast.walk(sub) if isinstance(n, ast.Name)}
+                dotted = {N.dotted(n) for n in ast.walk(sub) if isinstance(n, (ast.Attribute, ast.Name))}
+                if names & source and receiver in dotted and self._reports(sub, frame.ctx):
+                    return True
+        return False
+
+    def _reports(self, node: ast.AST, ctx: ModuleCtx) -> bool:
+        """Does this code print, log, warn, assert or raise (itself, or in a helper of the project it calls)?"""
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.Assert, ast.Raise)):
+                return True
+            if isinstance(sub, ast.Call):
+                name = N.dotted(sub.func) or ""
+                last = name.rsplit(".", 1)[-1]
+                if last in _REPORTING:
+                    return True
+                if isinstance(sub.func, ast.Name) and sub.func.id in ctx.functions and node is not sub.func:
+                    fn = ctx.functions[sub.func.id]
+                    if any(isinstance(x, (ast.Assert, ast.Raise)) or isinstance(x, ast.Call)
+                           and (N.dotted(x.func) or "").rsplit(".", 1)[-1] in _REPORTING for x in ast.walk(fn)):
+                        return True
+        return False
 
     def _bare_mode_attr(self, v: ast.Attribute, st: State) -> None:
         vals = self.ev(v.value, st)
@@ -1003,6 +1047,8 @@ def _runs_at_least_once(node: ast.AST) -> bool:
 
 
 _SEED_ORDER = {"no": 3, "cuda": 2, "maybe": 1}
+_REPORTING = frozenset({"print", "info", "warning", "warn", "error", "debug", "log", "critical", "exception",
+                        "write"})
 
 
 def merge_event(events: dict, key: tuple, ev: Event) -> None:
