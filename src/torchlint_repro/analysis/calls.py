@@ -205,7 +205,7 @@ class CallsMixin:
             line, col = self.pos(node)
             site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
             st.modes[site] = frozenset({UNKNOWN})  # a whole pickled module keeps the mode it was saved in
-            return frozenset({Loaded(site, path, line, col, wo),
+            return frozenset({Loaded(site, path, line, col, wo, saved=st.saved.get(path, EMPTY) if path else EMPTY),
                               Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node))})
         if q in N.TORCH_SAVE:
             args = self._eval_args(node, st)
@@ -974,6 +974,7 @@ class CallsMixin:
         st.seed, st.cuda = out.seed, out.cuda
         st.grad = st.grad if region else out.grad
         st.modes, st.mode_src, st.pending, st.attrs = out.modes, out.mode_src, out.pending, out.attrs
+        st.saved = out.saved
         if at_module:
             merged = dict(caller_locals)
             merged.update(out.globals)

@@ -3,6 +3,7 @@ that TRP303-TRP307 read at the end of each entry point."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 from . import names as N
@@ -71,11 +72,18 @@ class LoadsMixin:
                                      _src_name(_callee(node) if isinstance(node, ast.Call) else node)))
 
     def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None:
-        if self.mute or not self.collect_saves:
-            return
         template = self._template(path_expr, st)
         if not matchable(template):
             return
+        records = self._save_records(node, obj, template)
+        # what the file holds from here on, on this path of the program: a later torch.load of the same
+        # path in this program (the next cell of a notebook) reads this, whatever other saves write there
+        st.saved[template] = frozenset(json_key(r) for r in records)
+        if not self.mute and self.collect_saves:
+            self.saves.extend(records)
+
+    def _save_records(self, node: ast.Call, obj: frozenset, template: str) -> list[dict]:
+        out = []
         for v in obj:
             if isinstance(v, Model) and v.origin == "loaded":
                 continue
@@ -101,7 +109,8 @@ class LoadsMixin:
                     rec.update(kind="checkpoint", keys=list(v.keys), entries=entries)
             else:
                 continue
-            self.saves.append(rec)
+            out.append(rec)
+        return out
 
     def save_sites(self) -> list[dict]:
         if self._save_sites is None:
@@ -160,7 +169,7 @@ class LoadsMixin:
                         continue
                     if v.path and matchable(v.path):
                         saves = saves if saves is not None else self.save_sites()
-                        match = [s for s in saves if s["path"] == v.path]
+                        match = _earlier(v) or [s for s in saves if s["path"] == v.path]
                         if match and all(s["kind"] == "checkpoint" and len(s.get("keys", ())) > 1 for s in match):
                             s = match[0]
                             self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
@@ -172,7 +181,8 @@ class LoadsMixin:
                             self._compare_saved(call, sds, line, col, v.stripped)
                 elif isinstance(v, LoadedItem) and v.loaded.path and matchable(v.loaded.path) and v.key:
                     saves = saves if saves is not None else self.save_sites()
-                    match = [s for s in saves if s["path"] == v.loaded.path and s["kind"] == "checkpoint"]
+                    match = [s for s in (_earlier(v.loaded) or saves)
+                             if s["path"] == v.loaded.path and s["kind"] == "checkpoint"]
                     entries = [dict(s["entries"][v.key], file=s["file"], line=s["line"])
                                for s in match if s.get("entries", {}).get(v.key)]
                     if entries and len(entries) == len(match):
@@ -222,13 +232,13 @@ class LoadsMixin:
         # Several values may reach the call (branches, callers): report only when no model that may be
         # loaded into fits any state_dict that may be loaded (`if isinstance(model, A): sd = A().state_dict()`).
         if not stripped and all(s.get("prefixed") for s in saved) and not any(mm.wrapped for mm in models):
-            where = _where(saved[0])
+            where = _where(saved[0], call["path"])
             self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
                               f"with 'module.' and `{call['receiver']}` is not wrapped")
             return
         if all(s.get("prefixed") is False for s in saved) and all(mm.wrapped for mm in models):
-            where = _where(saved[0])
+            where = _where(saved[0], call["path"])
             self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
                               f"but the state_dict{where} came from the plain model")
@@ -244,7 +254,7 @@ class LoadsMixin:
             first = first or diffs
         if first:
             self._emit_at("arch_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
-                          why=first[0] + _where(saved[0]))
+                          why=first[0] + _where(saved[0], call["path"]))
 
     def _flag_shapes(self, cls: str, param: str) -> bool:
         """Does a boolean constructor parameter decide whether a layer with parameters is built
@@ -348,6 +358,15 @@ class LoadsMixin:
 
     def _emit_at(self, kind: str, path: str | None, line: int, col: int, **data) -> None:
         self.emit_at(kind, path, line, col, **data)
+
+
+def json_key(d: dict) -> str:
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def _earlier(lo: Loaded) -> list[dict]:
+    """The saves this program made to the loaded path before the load read it (on some path to it)."""
+    return [json.loads(r) for r in lo.saved]
 
 
 def _here(seen: tuple | None, path: str | None) -> tuple | None:

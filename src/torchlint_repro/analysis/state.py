@@ -29,7 +29,7 @@ def join_flag(a: str, b: str, maybe: str = "maybe") -> str:
 
 class State:
     __slots__ = ("seed", "cuda", "grad", "locals", "globals", "modes", "mode_src", "pending", "attrs",
-                 "global_names")
+                 "global_names", "saved")
 
     def __init__(self) -> None:
         self.seed = "no"
@@ -42,6 +42,7 @@ class State:
         self.pending: dict[str, frozenset] = {}  # construction site -> {"fresh", "used", "cleared"}
         self.attrs: dict[tuple[str, str], frozenset] = {}
         self.global_names: frozenset = frozenset()
+        self.saved: dict[str, frozenset] = {}  # path template -> what this program last saved there
 
     def copy(self) -> "State":
         s = State.__new__(State)
@@ -53,6 +54,7 @@ class State:
         s.pending = dict(self.pending)
         s.attrs = dict(self.attrs)
         s.global_names = self.global_names
+        s.saved = dict(self.saved)
         return s
 
     def key(self) -> tuple:
@@ -64,6 +66,7 @@ class State:
             tuple(sorted(self.modes.items())),
             tuple(sorted(self.pending.items())),
             tuple(sorted(self.attrs.items())),
+            tuple(sorted(self.saved.items())),
         )
 
     # ------------------------------------------------------------------ lookups
@@ -101,6 +104,7 @@ def join(a: State | None, b: State | None) -> State | None:
     for k, v in b.pending.items():
         s.pending[k] = s.pending.get(k, frozenset()) | v
     _join_map(s.attrs, b.attrs)
+    _join_map(s.saved, b.saved)
     return s
 
 

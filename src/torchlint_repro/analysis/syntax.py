@@ -91,6 +91,7 @@ def _apply_exit(st: State, out: State) -> None:
     """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
     st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad
     st.modes, st.mode_src, st.pending, st.attrs = dict(out.modes), dict(out.mode_src), dict(out.pending), dict(out.attrs)
+    st.saved = dict(out.saved)
     if st.locals is st.globals:
         st.locals.update(out.globals)
     else:
@@ -103,8 +104,12 @@ def _rel(path: str | None) -> str:
     return Path(path).name
 
 
-def _where(s: dict) -> str:
+def _where(s: dict, here: str | None = None) -> str:
+    """Where a state_dict was saved, for a message: `line 12` in the same file (a notebook turns it into
+    `cell 3, line 2`), `train.py:54` in another."""
     if s.get("file"):
+        if here is not None and s["file"] == here:
+            return f" (saved at line {s['line']})"
         return f" (saved at {_rel(s['file'])}:{s['line']})"
     return ""
 
@@ -122,7 +127,7 @@ def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=Non
     sargs = _bind_args(saved.get("args", []), sig)
     margs = _bind_args(m.args, sig)
     for k in sorted(set(sargs) & set(margs)):
-        a, b = sargs[k], margs[k]
+        a, b = _seq(sargs[k]), _seq(margs[k])
         # floats (dropout, eps, momentum) shape no parameter; ints, strings and flags (sizes, variants,
         # bias=False) do
         if a != b and _shape_like(a) and _shape_like(b):
@@ -145,7 +150,14 @@ def _bind_args(args, sig: tuple[list, dict] | None) -> dict:
     return out
 
 
+def _seq(v):
+    """A sequence argument as a tuple (JSON gives lists back)."""
+    return tuple(v) if isinstance(v, list) else v
+
+
 def _shape_like(v) -> bool:
+    if isinstance(v, tuple):
+        return bool(v) and all(isinstance(x, (int, str, bool)) for x in v)  # layer sizes [512, 256, 128]
     return isinstance(v, (int, str, bool)) and not (isinstance(v, str) and v.startswith("name:"))
 
 
@@ -176,10 +188,14 @@ def _arg_key(a: ast.expr):
 
 
 def _literal(node: ast.AST):
+    """A constructor argument's literal value: a scalar, or a tuple of scalars for a list or tuple literal
+    (`Network(784, 10, [512, 256, 128])`)."""
     try:
         v = ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
+    if isinstance(v, (list, tuple)) and len(v) <= 64 and all(isinstance(x, (int, float, str, bool)) for x in v):
+        return tuple(v)
     return v if isinstance(v, (int, float, str, bool, type(None))) else None
 
 

@@ -31,7 +31,7 @@ from .context import (
     Frame,
     ModuleCtx,
 )
-from .loads import LoadsMixin
+from .loads import LoadsMixin, json_key
 from .paths import path_template
 from .project import MAYBE, Project, project_for
 from .state import State, become, join, join_all, leave_no_grad_region
@@ -1087,10 +1087,3 @@ def collect_saves(project: Project, path: str, tree: ast.Module) -> list[dict]:
             seen.add(key)
             out.append(s)
     return out
-
-
-def json_key(d: dict) -> str:
-    import json
-
-    return json.dumps(d, sort_keys=True, default=str)
-

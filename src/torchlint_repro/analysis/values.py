@@ -79,9 +79,10 @@ class Loaded:
     col: int
     weights_only: bool | None = None
     stripped: bool = False
+    saved: frozenset = frozenset()  # what this program saved to the path before loading it (JSON records)
 
     def strip(self) -> "Loaded":
-        return Loaded(self.site, self.path, self.line, self.col, self.weights_only, True)
+        return Loaded(self.site, self.path, self.line, self.col, self.weights_only, True, self.saved)
 
 
 @dataclass(frozen=True)
