@@ -119,6 +119,20 @@ class ModuleCtx:
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
         return key in self._summary.strong
 
+    def complete_summary(self) -> None:
+        """Compute every lazily computed part of the shared summary from this (whole) tree."""
+        from .relevance import _relevance, _save_relevance
+
+        if self._summary.relevant is None:
+            self._summary.relevant = _relevance(self)
+        if self._summary.strong is None:
+            self._summary.strong = _relevance(self, strong=True)
+        if self._summary.saving is None:
+            self._summary.saving = _save_relevance(self)
+        self.context_units()
+        for cls in self.classes.values():
+            self.attrs_mode_changed_outside_init(cls)
+
     def walkable(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
         """Is ``fn`` of a module walked into from another file worth walking? Only when it can change what
         the rules read (strongly relevant) or holds a finding that depends on the caller's state."""

@@ -1274,6 +1274,10 @@ def _strip_unwalked(ctx) -> None:
     def stub(fn: ast.AST) -> list[ast.stmt]:
         return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)]
 
+    # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
+    # them): everything it holds is computed now, from the whole tree, never later from the stripped one
+    # (a helper stubbed here would otherwise read as irrelevant to the file's own analysis).
+    ctx.complete_summary()
     for fn in ctx.functions.values():
         if not ctx.walkable(fn, None):
             fn.body = stub(fn)

@@ -161,9 +161,15 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
     looked for only for these: a library's other functions are judged alone."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
+    holders: dict[str, bool] = {}  # class -> is it a holder of models (not itself an nn.Module)?
     for key, fn, cls in _units(ctx):
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
+        if cls is not None and cls.name not in holders:
+            q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
+            holders[cls.name] = not (_local_module_class(q, ctx) or (ctx.project is not None
+                                                                      and ctx.project.is_module_class(q, ctx.here)))
+        holder = cls is not None and holders[cls.name]
         out: set[str] = set()
         hit = False
         # a forward of a received model matters where the mode does: in an inference region (a no_grad
@@ -191,7 +197,9 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
                     if f.attr in methods:
                         out.add(f"{cls.name}.{f.attr}")
                     else:
-                        hit = regional  # `self.net(x)`: a submodule's forward, in its holder's mode
+                        # `self.G(z)`: in a trainer, a model whose mode the object's history decides (its
+                        # samples are inference wherever they run); in an nn.Module, a submodule's forward
+                        hit = hit or holder or regional
                 elif isinstance(f.value, ast.Name) and f.value.id in params:
                     hit = regional  # `model.encoder(x)`, `model.module(x)`
                 else:
