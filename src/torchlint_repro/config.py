@@ -42,6 +42,8 @@ DEFAULT_INFERENCE_FUNCTIONS = (
     "inference",
     "inference_*",
     "run_inference",
+    "generate",
+    "generate_*",
 )
 
 

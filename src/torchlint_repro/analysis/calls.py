@@ -5,6 +5,7 @@ import ast
 import fnmatch
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -60,6 +61,7 @@ from .values import (
     Out,
     StateDict,
     Str,
+    ModuleRef,
     TupleVal,
     Volatile,
 )
@@ -211,6 +213,14 @@ class CallsMixin:
             args = self._eval_args(node, st)
             if len(node.args) >= 2:
                 self._save(node, args[0], node.args[1], st)
+            return EMPTY
+        if q in ("importlib.import_module", "importlib.__import__", "__import__") and node.args:
+            args = self._eval_args(node, st)
+            names = {v.template for v in args[0] if isinstance(v, Str)}
+            if len(names) == 1:
+                name = next(iter(names))
+                if name.replace(".", "").replace("_", "").isalnum() and not name.startswith("."):
+                    return frozenset({ModuleRef(name)})
             return EMPTY
         if q in ("torch.autograd.Variable", "torch.autograd.variable.Variable"):
             args = self._eval_args(node, st)
@@ -413,14 +423,26 @@ class CallsMixin:
                 if mode == EVAL:
                     st.mode_src[m.id] = frozenset({("eval", line)})
                 elif mode == TRAIN:
-                    # `.train()` inside a no_grad region is deliberate (batch-norm recalibration, as in
-                    # torch.optim.swa_utils.update_bn): the forwards that follow are not reported
-                    kind = "train_under_no_grad" if st.grad == "off" else "train"
+                    # `.train()` inside a no_grad region opened right here (a `with` block or a decorator of
+                    # this function) is deliberate (batch-norm recalibration, as in
+                    # torch.optim.swa_utils.update_bn): the forwards that follow are not reported. An
+                    # evaluate() that starts with `.train()` and is called under a caller's no_grad is the
+                    # training function copied: a plain `.train()`
+                    frame = self.frames[-1]
+                    own_region = getattr(frame, "_with_region", None) is not None \
+                        or frame.region in ("torch.no_grad", "torch.inference_mode")
+                    kind = "train_under_no_grad" if st.grad == "off" and own_region else "train"
                     st.mode_src[m.id] = frozenset({(kind, line)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
             res: set = set()
             for m in models:
+                if attr == "generate" and m.cls:
+                    # the model's own generate() (nanoGPT's): walked, its forwards judged where they are
+                    r = self._call_model_method(node, m, attr, st, args, kwargs)
+                    if r is not None:
+                        res |= r
+                        continue
                 res |= self._forward(node, m, st, args, kwargs, generate=(attr == "generate"))
             return True, frozenset(res)
         if attr == "state_dict":
@@ -496,7 +518,7 @@ class CallsMixin:
         if found is None:
             return None
         mctx, fn, cls = found
-        if not mctx.strongly_relevant(fn, cls):
+        if not mctx.walkable(fn, cls):
             return None
         return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
 
@@ -565,12 +587,11 @@ class CallsMixin:
                     inner_has = YES  # `nn.Sequential(OrderedDict([...]))`: layers built inside the arguments
                 has = inner_has
                 mode_dep = _any_tri(v.mode_dep for v in inner) if inner else NO
+                self_loading = False
             else:
                 has = self.project.has_params(q, kw_lit, ctx.here) if self.project else \
                     _local_has_params(q, kw_lit)
-                if self.project is not None and self.project.loads_own_weights(q, kw_lit, ctx.here):
-                    # its constructor restores its weights (a detector built from a checkpoint path)
-                    self.loaded_ids.add(f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context())
+                self_loading = self.project is not None and self.project.loads_own_weights(q, kw_lit, ctx.here)
                 mode_dep = self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else \
                     _local_mode_dep(q, kw_lit)
             if has != NO:
@@ -582,7 +603,14 @@ class CallsMixin:
                         self.builds.pop(mid, None)
                         st.pending.pop(mid, None)
             lightning = self.project.is_lightning_class(q, ctx.here) if self.project else False
-            return self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
+            made = self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
+            if layer is None and self_loading:
+                # its constructor restores its weights (a detector built from a checkpoint path), and what
+                # mode its loader leaves the model in we do not follow: unknown, never a guess
+                for v in made:
+                    self.loaded_ids.add(v.id)
+                    st.modes[v.id] = frozenset({UNKNOWN})
+            return made
         # a user class that is not a module: walk its __init__ with a fresh instance
         found = self._find_method(q, "__init__")
         if found is None and _maybe_model_class(q) and (self.project is None or self.project.locate(q, ctx.here) is None):
@@ -685,7 +713,8 @@ class CallsMixin:
                     and not (EVAL in modes and any(k == "train" for k, _ in src))
                     # `.train()` inside this no_grad region: batch-norm recalibration (update_bn)
                     and not any(k == "train_under_no_grad" for k, _ in src))
-        data = dict(name=_src_name(_callee(node)), model=m.name, maybe=EVAL in modes, via=self.via())
+        data = dict(name=_src_name(_callee(node)), model=m.name, maybe=EVAL in modes, via=self.via(),
+                    root=self.current_root)
         if region is not None and not m.lightning:
             seen_key = (m.id, region[1])
             if in_train and seen_key not in self.region_reports:
@@ -798,9 +827,10 @@ class CallsMixin:
             vals: set = set()
             if isinstance(d, ast.Constant) and isinstance(d.value, str):
                 vals.add(Str(d.value))
-            mid = f"{ctx.path}:{fn.name}:param:{p.arg}"
-            vals.add(Model(mid, None, origin="param", mode_dep=MAYBE, name=p.arg))
-            st.modes[mid] = frozenset({ENTRY})
+            if not _LOSS_NAME.search(p.arg):  # `criterion`, `loss_fn`: a loss module, never a model to judge
+                mid = f"{ctx.path}:{fn.name}:param:{p.arg}"
+                vals.add(Model(mid, None, origin="param", mode_dep=MAYBE, name=p.arg))
+                st.modes[mid] = frozenset({ENTRY})
             out.append(frozenset(vals))
         return out
 
@@ -1000,7 +1030,9 @@ class CallsMixin:
             q = ctx.resolve(target)
             if q in INFERENCE_DECORATORS:
                 return "torch.inference_mode" if "inference" in q else "torch.no_grad"
-        if module_method:
+        if module_method and fn.name not in ("generate", "sample", "predict", "inference", "infer"):
+            # a model's own methods are its computation (forward helpers, `validation_step` of Lightning,
+            # which puts the model in eval mode itself); its generate()/predict() are inference entry points
             return None
         if ctx.is_test_file and fn.name.startswith("test"):
             return None
@@ -1030,6 +1062,8 @@ def _models_in(vals_list) -> list[Model]:
 # A call back into a function whose summary is being made (recursion, also across files) starts the
 # fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
 # for every terminating run) and changes no mode.
+_LOSS_NAME = re.compile(r"(^|_)(criterion|criterions|crit|loss|losses|metric|metrics)(_|$)|loss_?fn|loss_?func",
+                        re.IGNORECASE)
 # what is done with a forward's output when it is only looked at: an inference use
 SINK_METHODS = frozenset({"detach", "cpu", "numpy", "tolist", "item", "argmax", "topk", "max"})
 SINK_FUNCS = frozenset({"print", "save_image", "make_grid", "imsave", "imshow", "imwrite", "add_image", "add_images",

@@ -176,9 +176,17 @@ class ModuleCtx:
         return {key for key, _, _ in _units(self)}
 
     def _collect(self, node: ast.stmt) -> None:
+        # a name defined twice (a notebook's later cell redefining a model) is also kept per definition,
+        # as `Name@line`: the walk binds each definition where it runs (see s_ClassDef / s_FunctionDef)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.name in self.functions:
+                self.functions[f"{node.name}@{self.functions[node.name].lineno}"] = self.functions[node.name]
+                self.functions[f"{node.name}@{node.lineno}"] = node
             self.functions[node.name] = node
         elif isinstance(node, ast.ClassDef):
+            if node.name in self.classes:
+                self.classes[f"{node.name}@{self.classes[node.name].lineno}"] = self.classes[node.name]
+                self.classes[f"{node.name}@{node.lineno}"] = node
             self.classes[node.name] = node
         elif isinstance(node, ast.If) or isinstance(node, ast.Try):
             for child in node.body + node.orelse + getattr(node, "finalbody", []):

@@ -77,12 +77,22 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
                     merge_event(merged, _key(ev), ev)
         for ev in own:
             # a function with callers in the project is judged with their state (TRP201), not as an
-            # interface whose callers are unknown (TRP204)
-            if here(ev.path) and not (ev.kind == "forward_on_param" and ev.data.get("func", ("", ""))[1] in called):
-                merge_event(merged, _key(ev), ev)
+            # interface whose callers are unknown (TRP204), nor as a method that may run after any
+            # other of its class (the object model's join): the programs that call it say when it runs
+            if not here(ev.path):
+                continue
+            if ev.kind == "forward_on_param" and ev.data.get("func", ("", ""))[1] in called:
+                continue
+            root = ev.data.get("root")
+            if root is not None and ev.kind in _MODE_EVENTS and here(root[0]) and root[1] in called:
+                continue
+            merge_event(merged, _key(ev), ev)
     deps.pop(resolved, None)
     project.last_deps = deps
     return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings)
+
+
+_MODE_EVENTS = frozenset({"forward_in_train", "train_in_eval", "forward_on_param"})
 
 
 def _key(ev: Event) -> tuple:

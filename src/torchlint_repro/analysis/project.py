@@ -108,7 +108,20 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
     def lookup_const(key: str) -> str | None:
         return constants.get(key)
 
+    seen_defs: dict[str, ast.AST] = {}
     for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            earlier = seen_defs.get(node.name)
+            if earlier is not None:  # defined again (a notebook's later cell): each one by its line too
+                if isinstance(earlier, ast.ClassDef):
+                    classes[f"{earlier.name}@{earlier.lineno}"] = classes[earlier.name]
+                else:
+                    functions.append(f"{earlier.name}@{earlier.lineno}")
+                if isinstance(node, ast.ClassDef):
+                    classes[f"{node.name}@{node.lineno}"] = _class_facts(node, imports)
+                else:
+                    functions.append(f"{node.name}@{node.lineno}")
+            seen_defs[node.name] = node
         if isinstance(node, ast.ClassDef):
             classes[node.name] = _class_facts(node, imports)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -553,6 +566,7 @@ class Project:
     _mentions: dict | None = None
     _mention_sets: dict = field(default_factory=dict)
     sys_paths: dict[str, list[str]] = field(default_factory=dict)  # folder -> what its scripts add to sys.path
+    _noting: set = field(default_factory=set)
     _resolved_refs: dict = field(default_factory=dict)
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
     widened: list = field(default_factory=list)
@@ -645,12 +659,7 @@ class Project:
             if self.cache:
                 self.cache.put_json("facts", digest, facts)
         facts = _interned(facts)
-        if facts.get("syspath"):
-            here = str(Path(path).parent)
-            known = self.sys_paths.setdefault(here, [])
-            if any(p not in known for p in facts["syspath"]):
-                known.extend(p for p in facts["syspath"] if p not in known)
-                self._module_paths.clear()  # lookups from this folder may now find more
+        self._note_sys_paths(path, facts)
         # Syntax trees are big (~1 KB per line): a record keeps one only for a module linted from memory
         # (stdin, a notebook), which cannot be parsed again from disk; no other tree outlives its use (a
         # whole tree left over pins MBs; module_ctx keeps what walks need).
@@ -659,6 +668,29 @@ class Project:
         self._records[path] = rec
         self._note(path, digest)
         return rec
+
+    def _note_sys_paths(self, path: str, facts: dict) -> None:
+        """Folders this module (or a sibling module it imports for the purpose, the `import _init_path`
+        idiom) puts on sys.path: imports from its folder resolve there too."""
+        here = str(Path(path).parent)
+        extra = list(facts.get("syspath", ()))
+        if path not in self._noting:
+            self._noting.add(path)
+            try:
+                for target in sorted(set(facts.get("imports", {}).values())):
+                    sibling = os.path.join(here, target + ".py")
+                    if "." not in target and sibling != path and os.path.isfile(sibling):
+                        rec = self.record_for_path(sibling)
+                        if rec is not None:
+                            extra.extend(rec.facts.get("syspath", ()))
+            finally:
+                self._noting.discard(path)
+        if not extra:
+            return
+        known = self.sys_paths.setdefault(here, [])
+        if any(p not in known for p in extra):
+            known.extend(p for p in extra if p not in known)
+            self._module_paths.clear()  # lookups from this folder may now find more
 
     def module_tree(self, path: str) -> ast.Module | None:
         """The syntax tree of a project file: the in-memory module's own, or a fresh parse the caller owns."""

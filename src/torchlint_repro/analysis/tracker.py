@@ -62,6 +62,7 @@ from .values import (
     LoadedItem,
     LoadResult,
     Model,
+    ModuleRef,
     Out,
     StateDict,
     Str,
@@ -78,6 +79,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.events: dict[tuple, Event] = {}
         self.saves: list[dict] = []
         self.frames: list[Frame] = []
+        self.current_root: tuple | None = None  # the uncalled function being walked as an entry point
         self.mute = 0
         self.steps = 0
         self.seq = 0
@@ -131,8 +133,8 @@ class Walker(CallsMixin, LoadsMixin):
                 self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
             return
         # functions the module level never reached: judged on their own, with what we know of callers
-        pending = [(ctx, fn, None) for fn in ctx.functions.values()]
-        for cls in ctx.classes.values():
+        pending = [(ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()]
+        for cls in {id(c): c for c in ctx.classes.values()}.values():
             for item in cls.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     pending.append((ctx, item, cls))
@@ -150,7 +152,9 @@ class Walker(CallsMixin, LoadsMixin):
                 continue  # the save-site scan: only what may reach a save
             if cls is not None and self._class_is_module(fctx, cls) and not fctx.strongly_relevant(fn, cls):
                 continue  # a model's own forward helpers: nothing to judge
+            self.current_root = (fctx.path or "", self._fname(fn, cls))
             self._root(lambda fctx=fctx, fn=fn, cls=cls: self._walk_function_root(fctx, fn, cls))
+            self.current_root = None
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
                 seen_spawn += 1
@@ -321,6 +325,7 @@ class Walker(CallsMixin, LoadsMixin):
             return
         if "via" not in data and path == self.path:
             data["via"] = self.via()
+        data.setdefault("root", self.current_root)
         key = (kind, path, line, col, data.get("dedupe"))
         self.root_events.append((key, Event(kind, line, col, data, path)))
 
@@ -666,7 +671,8 @@ class Walker(CallsMixin, LoadsMixin):
         for d in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
             self.ev(d, st)  # default arguments are built when `def` runs
         if frame.func == "<module>":
-            st.bind(node.name, frozenset({FuncRef(f"{ctx.module}.{node.name}", local=node.name)}))
+            local = _definition_key(ctx.functions, node)
+            st.bind(node.name, frozenset({FuncRef(f"{ctx.module}.{local}", local=local)}))
         else:
             st.bind(node.name, frozenset({FuncRef(f"<nested>.{node.name}", local=None)}))
             frame.nested = getattr(frame, "nested", {})
@@ -681,8 +687,8 @@ class Walker(CallsMixin, LoadsMixin):
         for item in node.body:  # class attributes are built when `class` runs
             if isinstance(item, (ast.Assign, ast.AnnAssign)) and item.value is not None:
                 self.ev(item.value, st)
-        st.bind(node.name, frozenset({ClassRef(f"{ctx.module}.{node.name}",
-                                               self._is_module_class(f"{ctx.module}.{node.name}", ctx))}))
+        q = f"{ctx.module}.{_definition_key(ctx.classes, node)}" if ctx.module else _definition_key(ctx.classes, node)
+        st.bind(node.name, frozenset({ClassRef(q, self._is_module_class(q, ctx))}))
         return st
 
     def s_Global(self, node: ast.Global, st: State) -> State:
@@ -787,6 +793,11 @@ class Walker(CallsMixin, LoadsMixin):
             return frozenset({FuncRef(q, local=node.id)})
         if isinstance(node, ast.Name) and node.id in ctx.classes:
             return frozenset({ClassRef(q, self._is_module_class(q, ctx))})
+        return self._qualified_ref(q, ctx)
+
+    def _qualified_ref(self, q: str, ctx: ModuleCtx) -> frozenset:
+        """What a qualified name refers to: a builder, a class (a module class or not), a project function
+        or constant."""
         if N.is_builder(q):
             return frozenset({FuncRef(q, builder=True)})
         if self._is_module_class(q, ctx):
@@ -824,6 +835,9 @@ class Walker(CallsMixin, LoadsMixin):
             return EMPTY
         out: set = set()
         for b in base:
+            if isinstance(b, ModuleRef):
+                out |= self._qualified_ref(f"{b.qualname}.{node.attr}", frame.ctx)
+                continue
             if isinstance(b, Model) and node.attr in ("eval", "train") and not self.mute:
                 # the bound method escapes (`fn = model.eval`, `callbacks.append(model.train)`): it may be
                 # called anywhere later, so the mode is no longer known
@@ -1015,6 +1029,13 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
             if "eval" in kinds and kinds & {"train", "train_under_no_grad"}:
                 out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line)}
     return out
+
+
+def _definition_key(defs: dict, node: ast.AST) -> str:
+    """How a module-level def is known: its name, or `name@line` when the module defines the name more
+    than once (the definition in force is the one the walk last ran)."""
+    key = f"{node.name}@{node.lineno}"
+    return key if defs.get(key) is node else node.name
 
 
 def _empty_state() -> State:

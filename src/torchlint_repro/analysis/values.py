@@ -130,3 +130,11 @@ class TupleVal:
 @dataclass(frozen=True)
 class Volatile:
     """``Variable(x, volatile=True)``: legacy PyTorch's no_grad. A forward on it was meant as inference."""
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    """A module obtained at run time from a name we know (`importlib.import_module(args.net)` with the
+    argparse default 'pointnet2_msg'): its attributes are that module's definitions."""
+
+    qualname: str
