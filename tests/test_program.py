@@ -378,3 +378,100 @@ def test_findings_do_not_depend_on_which_files_were_linted_before(tmp_path: Path
     assert runs[0] == runs[1]
     assert runs[0]["trainers.py"] == [(28, 16, "TRP201")]
     assert "(called from main.py:7 and other.py:6 with the model in training mode)" in messages(root / "trainers.py")[0]
+
+
+# ---------------------------------------------------------------------------- one answer per run
+_TWO_MODELS_ONE_SITE = '''\
+import torch
+import torch.nn as nn
+
+
+class A(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class B(A):
+    pass
+
+
+def build(fresh):
+    if fresh:
+        return A()
+    m = B()
+    m.load_state_dict(torch.load("b.pt"))
+    return m
+
+
+torch.manual_seed(0)
+model = build(False)
+print(model(torch.zeros(1, 4)).tolist())
+'''
+
+
+def test_a_site_reached_by_two_models_has_one_answer_whatever_the_hash_seed(tmp_path: Path) -> None:
+    """Two models reach one forward (one per branch): the restored one is run for its outputs in
+    training mode. Which of the two the walk met first depends on set order, so on PYTHONHASHSEED; the
+    finding must not."""
+    import subprocess
+    import sys
+
+    project(tmp_path, {"run.py": _TWO_MODELS_ONE_SITE})
+    outs = set()
+    for seed in range(6):
+        proc = subprocess.run([sys.executable, "-m", "torchlint_repro", "check", "--no-cache", "--select", "TRP",
+                               "--format", "text", "run.py"], cwd=tmp_path, capture_output=True, text=True,
+                              env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)})
+        outs.add(proc.stdout)
+    assert len(outs) == 1, outs
+    assert [line.split(" ")[0:2] for line in outs.pop().splitlines()] == [["run.py:28:7:", "TRP201"]]
+
+
+_PHASE_LOOP = '''\
+import torch
+import torch.nn as nn
+
+
+def fit(model, loaders, optimizer):
+    for phase in ["train", "val"]:
+        for x, y in loaders[phase]:
+            out = model(x)
+            loss = nn.functional.mse_loss(out, y)
+            if phase == "train":
+                loss.backward()
+                optimizer.step()
+            else:
+                print(loss.item())
+
+
+def fit_switching(model, loaders, optimizer):
+    for phase in ["train", "val"]:
+        model.train() if phase == "train" else model.eval()
+        for x, y in loaders[phase]:
+            with torch.set_grad_enabled(phase == "train"):
+                loss = nn.functional.mse_loss(model(x), y)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+fit(net, {}, opt)
+net.train()
+fit_switching(net, {}, opt)
+'''
+
+
+def test_a_literal_phase_loop_is_walked_once_per_phase(tmp_path: Path) -> None:
+    """`for phase in ["train", "val"]` runs its body once per element: `phase == "train"` is decided in
+    each, so the 'val' forward that is never trained on is an inference use, and the switching loop's
+    modes are exact (no TRP203 for the 'train' phase after the previous epoch's eval)."""
+    path = project(tmp_path, {"fit.py": _PHASE_LOOP}) / "fit.py"
+    assert findings(path) == [(8, 19, "TRP201")]
+    assert "the `phase = 'val'` iteration of the loop at line 6" in messages(path)[0]

@@ -193,7 +193,7 @@ class CallsMixin:
                 self.other_seeds.append((self.seq, self.site_chain(node), q.replace("np.", "numpy.")))
             return EMPTY
         if q in N.SET_GRAD and node.args:
-            t = _const_truth(node.args[0])
+            t = self._decided(node.args[0], st)
             st.grad = "off" if t is False else "on" if t is True else "maybe"
             self._eval_args(node, st)
             return EMPTY
@@ -301,7 +301,7 @@ class CallsMixin:
                      discard: bool) -> tuple[bool, frozenset]:
         attr = func.attr
         models = [v for v in recv if isinstance(v, Model)]
-        classes = [v for v in recv if isinstance(v, ClassRef)]
+        classes = sorted((v for v in recv if isinstance(v, ClassRef)), key=lambda c: c.qualname)  # one answer, whatever the set's order
         builders = [v for v in recv if isinstance(v, FuncRef) and v.builder]
         instances = [v for v in recv if isinstance(v, Instance)]
         loaded = [v for v in recv if isinstance(v, (Loaded, LoadedItem))]
@@ -700,7 +700,7 @@ class CallsMixin:
                     region = (f.region, f.region_line)
                     break
         line, col = self.pos(node)
-        site = (self.path, line, col)
+        site = (self.path, line, col, self.iter_tag)
         of_self = m.name == "self" or m.name.startswith("self.")  # the module itself, or its submodule
         own_forward = frame.module_method and of_self and frame.func in ("forward", "__call__", "__init__")
         in_train = (TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO
@@ -715,6 +715,8 @@ class CallsMixin:
                     and not any(k == "train_under_no_grad" for k, _ in src))
         data = dict(name=_src_name(_callee(node)), model=m.name, maybe=EVAL in modes, via=self.via(),
                     root=self.current_root)
+        if self.iteration is not None:
+            data["iteration"] = self.iteration
         if region is not None and not m.lightning:
             seen_key = (m.id, region[1])
             if in_train and seen_key not in self.region_reports:
@@ -725,7 +727,9 @@ class CallsMixin:
                     # entry point ends
                     data.update(dedupe=(m.id, region[1]), region=region[0])
                     key = ("forward_in_train", self.path, line, col, data["dedupe"])
-                    self.tentative[site] = (key, Event("forward_in_train", line, col, data, self.path))
+                    prev = self.tentative.get(site)
+                    if prev is None or key < prev[0]:  # several models at one site: one report, the same each run
+                        self.tentative[site] = (key, Event("forward_in_train", line, col, data, self.path))
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
                     and not of_self:
                 self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
@@ -737,10 +741,10 @@ class CallsMixin:
             # weights and never trains it (a test or predict script); decided when the entry point ends
             data.update(dedupe=(m.id, 0), region=None)
             key = ("forward_in_train", self.path, line, col, data["dedupe"])
-            self.candidates.setdefault(site, (key, Event("forward_in_train", line, col, data, self.path), m.id))
+            self.candidates.setdefault((site, m.id), (key, Event("forward_in_train", line, col, data, self.path), m.id))
         grad_on = st.grad == "on" and not generate
         return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)), src, m.mode_dep,
-                                          grad_on)}))})
+                                          grad_on, self.iter_tag)}))})
 
     def site_chain(self, node: ast.AST) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
@@ -757,10 +761,10 @@ class CallsMixin:
         for v in vals:
             if not isinstance(v, Out):
                 continue
-            for (mid, path, line, col, modes, name, src, mode_dep, grad_on) in v.forwards:
+            for (mid, path, line, col, modes, name, src, mode_dep, grad_on, tag) in v.forwards:
                 if not self.mute:
-                    self.tentative.pop((path, line, col), None)  # trained on: not an inference forward
-                    self.trained_sites.add((path, line, col))
+                    self.tentative.pop((path, line, col, tag), None)  # trained on: not an inference forward
+                    self.trained_sites.add((path, line, col, tag))
                     if grad_on:
                         self.trained_ids.add(mid)
                 if not grad_on:
@@ -1080,4 +1084,4 @@ def _sampled(walker, vals) -> None:
     for v in vals:
         if isinstance(v, Out):
             for fw in v.forwards:
-                walker.sampled_sites.add(fw[1:4])
+                walker.sampled_sites.add((*fw[1:4], fw[9]))

@@ -28,7 +28,9 @@ SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.s
 ENTRY_DECORATORS = ("click.command", "click.group", "hydra.main", "typer.Typer.command", "app.command")
 NO_EFFECT_FUNCS = frozenset({"print", "len", "str", "repr", "isinstance", "type", "id", "hasattr", "getattr",
                              "sum", "list", "tuple", "dict", "set", "enumerate", "zip", "sorted", "format", "vars",
-                             "logging.info", "logging.debug", "logging.warning"})
+                             "logging.info", "logging.debug", "logging.warning",
+                             # model inspection that leaves the mode as it found it (it may run a forward)
+                             "torchsummary.summary", "torchinfo.summary", "wandb.watch"})
 INFERENCE_DECORATORS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 LIGHTNING_EVAL_HOOKS = ("validation_step", "test_step", "predict_step", "on_validation", "on_test", "on_predict",
                         "validation_epoch_end", "test_epoch_end")

@@ -95,7 +95,7 @@ class LoadsMixin:
             elif isinstance(v, DictVal):
                 entries = {}
                 for k, vals in v.entries:
-                    sd = [x for x in vals if isinstance(x, StateDict)]
+                    sd = sorted((x for x in vals if isinstance(x, StateDict)), key=repr)
                     if sd:
                         entries[k] = {"cls": sd[0].cls, "args": list(map(list, sd[0].args)), "prefixed": sd[0].prefixed}
                     else:
@@ -123,8 +123,11 @@ class LoadsMixin:
         self._finish_loads()
         for key, ev in self.tentative.values():
             self.root_events.append((key, ev))
-        for site, (key, ev, mid) in self.candidates.items():
-            if site in self.trained_sites:
+        reported: set = set()
+        # several models may reach one forward (a variable bound on different paths): the first, by id, that
+        # qualifies is reported, the same whatever order the walk met them in
+        for (site, _), (key, ev, mid) in sorted(self.candidates.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+            if site in self.trained_sites or site in reported:
                 continue
             if site in self.sampled_sites and (mid in self.trained_ids or mid in self.loaded_ids):
                 region = "sample"  # a trained or restored model's outputs looked at (a random one's are a demo)
@@ -132,6 +135,7 @@ class LoadsMixin:
                 region = "inference"
             else:
                 continue
+            reported.add(site)
             self.root_events.append((key, Event(ev.kind, ev.line, ev.col, dict(ev.data, region=region), ev.path)))
 
     def _finish_builds(self) -> None:

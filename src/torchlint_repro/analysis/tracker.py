@@ -59,6 +59,7 @@ from .values import (
     FuncRef,
     Instance,
     Loaded,
+    LitStr,
     LoadedItem,
     LoadResult,
     Model,
@@ -79,6 +80,8 @@ class Walker(CallsMixin, LoadsMixin):
         self.events: dict[tuple, Event] = {}
         self.saves: list[dict] = []
         self.frames: list[Frame] = []
+        self.iter_tag = ""  # which iteration of an unrolled literal loop is walked (see _unrolled)
+        self.iteration: tuple | None = None  # (name, value, line) of the innermost one, for messages
         self.current_root: tuple | None = None  # the uncalled function being walked as an entry point
         self.mute = 0
         self.steps = 0
@@ -110,7 +113,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.read_results: set[str] = set()
         self.checked_loads: set[str] = set()
         self.tentative: dict = {}
-        self.candidates: dict = {}  # unregioned forwards in training mode: site -> (key, event, model id)
+        self.candidates: dict = {}  # unregioned forwards in training mode: (site, model id) -> (key, event, model id)
         self.trained_sites: set = set()  # forwards whose output reached a training step
         self.sampled_sites: set = set()  # forwards whose output was looked at (saved, logged, numbers)
         self.loaded_ids: set = set()  # models whose weights were restored
@@ -487,7 +490,7 @@ class Walker(CallsMixin, LoadsMixin):
             self._bare_mode_attr(test, st)
         else:
             self.ev(test, st)
-        const = _const_truth(test)
+        const = self._decided(test, st)
         if const is True:
             return self.block(node.body, st)
         if const is False:
@@ -495,6 +498,49 @@ class Walker(CallsMixin, LoadsMixin):
         a = self.block(node.body, st.copy())
         b = self.block(node.orelse, st.copy()) if node.orelse else st
         return _join_choice(a, b, node.lineno) if a is not None or b is not None else None
+
+    def _decided(self, test: ast.expr, st: State) -> bool | None:
+        """The truth of a test when the code fixes it: a constant, or a comparison of a name holding one
+        literal of an unrolled loop (`phase == 'train'`) with string constants; else None."""
+        const = _const_truth(test)
+        if const is not None:
+            return const
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._decided(test.operand, st)
+            return None if inner is None else not inner
+        if isinstance(test, ast.BoolOp):
+            parts = [self._decided(v, st) for v in test.values]
+            if isinstance(test.op, ast.And):
+                return False if False in parts else True if all(p is True for p in parts) else None
+            return True if True in parts else False if all(p is False for p in parts) else None
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+            return None
+        left, right, op = test.left, test.comparators[0], test.ops[0]
+        lhs, rhs = self._literal_of(left, st), self._literal_of(right, st)
+        if lhs is None or rhs is None or (not isinstance(left, ast.Name) and not isinstance(right, ast.Name)):
+            return None
+        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(lhs, str) and isinstance(rhs, str):
+            return (lhs == rhs) == isinstance(op, ast.Eq)
+        if isinstance(op, (ast.In, ast.NotIn)) and isinstance(lhs, str) and isinstance(rhs, tuple):
+            return (lhs in rhs) == isinstance(op, ast.In)
+        return None
+
+    @staticmethod
+    def _literal_of(node: ast.expr, st: State):
+        """A string a comparison can be decided on: a string constant, a tuple/list/set of them, or a
+        name holding exactly one literal of an unrolled loop."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+            return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
+        if isinstance(node, ast.Name):
+            vals = st.lookup(node.id)
+            if vals is not None and len(vals) == 1:
+                v = next(iter(vals))
+                if isinstance(v, LitStr):
+                    return v.template
+        return None
 
     def s_Match(self, node, st: State) -> State | None:
         self.ev(node.subject, st)
@@ -543,6 +589,9 @@ class Walker(CallsMixin, LoadsMixin):
         return join_all([after, *breaks])
 
     def s_For(self, node: ast.For, st: State) -> State | None:
+        literals = _literal_strings(node)
+        if literals is not None:
+            return self._unrolled(node, st, literals)
         it = self.ev(node.iter, st)
 
         def bind(s: State) -> None:
@@ -561,6 +610,36 @@ class Walker(CallsMixin, LoadsMixin):
         return self._loop(node, st, bind)
 
     s_AsyncFor = s_For
+
+    def _unrolled(self, node: ast.For, st: State, literals: list[str]) -> State | None:
+        """`for phase in ('train', 'val'):` runs its body once per element, in order: each iteration is
+        walked with the name holding that element, so `if phase == 'train':` and
+        `set_grad_enabled(phase == 'train')` are decided per iteration, and a forward of the 'val'
+        iteration whose output is never trained on is judged apart from the same line's 'train' run."""
+        frame = self.frames[-1]
+        name = node.target.id  # type: ignore[attr-defined]
+        cur: State | None = st
+        breaks: list = []
+        outer_tag, outer_iteration = self.iter_tag, self.iteration
+        try:
+            for value in literals:
+                if cur is None:
+                    break
+                self.iter_tag = f"{outer_tag}[{name}={value!r}@{node.lineno}]"
+                self.iteration = (name, value, node.lineno)
+                frame.loops.append(([], []))
+                body_state = cur.copy()
+                body_state.bind(name, frozenset({LitStr(value)}))
+                end = self.block(node.body, body_state)
+                b, continues = frame.loops.pop()
+                breaks.extend(b)
+                cur = join_all([end, *continues])
+        finally:
+            self.iter_tag, self.iteration = outer_tag, outer_iteration
+        after = cur
+        if after is not None and node.orelse:
+            after = self.block(node.orelse, after)
+        return join_all([after, *breaks])
 
     def s_While(self, node: ast.While, st: State) -> State | None:
         self.ev(node.test, st)
@@ -661,7 +740,7 @@ class Walker(CallsMixin, LoadsMixin):
         if q in N.ENABLE_GRAD:
             return "on"
         if q in N.SET_GRAD and call and call.args:
-            t = _const_truth(call.args[0])
+            t = self._decided(call.args[0], st)
             return "off" if t is False else "on" if t is True else "maybe"
         return None
 
@@ -950,6 +1029,9 @@ class Walker(CallsMixin, LoadsMixin):
         """`a if c else b`: both branches, each from the state after the test, joined like an if/else
         (`net.train() if is_train else net.eval()` leaves the mode maybe either, by choice)."""
         self.ev(node.test, st)
+        const = self._decided(node.test, st)
+        if const is not None:
+            return self.ev(node.body if const else node.orelse, st)
         a, b = st.copy(), st.copy()
         vals = self.ev(node.body, a) | self.ev(node.orelse, b)
         become(st, _join_choice(a, b, node.lineno))
@@ -1052,6 +1134,22 @@ def _widen_state(old: State, new: State) -> State:
         if old.modes.get(mid) != modes:
             out.modes[mid] = modes | {UNKNOWN}
     return out
+
+
+MAX_UNROLLED = 8  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
+
+
+def _literal_strings(node: ast.For) -> list[str] | None:
+    """The elements of `for name in ('train', 'val'):`, when the loop runs over a short literal of
+    strings into a plain name; else None."""
+    it = node.iter
+    if not isinstance(node.target, ast.Name) or not isinstance(it, (ast.Tuple, ast.List)):
+        return None
+    if not 1 <= len(it.elts) <= MAX_UNROLLED:
+        return None
+    if not all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in it.elts):
+        return None
+    return [e.value for e in it.elts]  # type: ignore[attr-defined]
 
 
 def _runs_at_least_once(node: ast.AST) -> bool:

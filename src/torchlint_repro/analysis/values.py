@@ -138,3 +138,10 @@ class ModuleRef:
     argparse default 'pointnet2_msg'): its attributes are that module's definitions."""
 
     qualname: str
+
+
+@dataclass(frozen=True)
+class LitStr(Str):
+    """The one string a name holds in one iteration of a loop over literals (`for phase in ('train',
+    'val'):` walked once per element): a comparison with it is decided, where a plain Str (an argparse
+    or parameter default) only says what the value may be."""

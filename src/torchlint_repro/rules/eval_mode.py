@@ -17,6 +17,9 @@ def _inference(d: dict) -> str:
         where = "in a program that restores its weights and never trains it"
     elif region == "volatile=True":
         where = "on `volatile=True` inputs (legacy no_grad: meant as inference)"
+    if d.get("iteration"):  # one iteration of an unrolled literal loop: which one
+        name, value, line = d["iteration"]
+        where += f" (the `{name} = {value!r}` iteration of the loop at line {line})"
     called = f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)" if d.get("via") else ""
     return (f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
             f"call `{d['name']}.eval()` first")
