@@ -55,6 +55,7 @@ from .values import (
     Instance,
     Loaded,
     LoadedItem,
+    Lit,
     LoadResult,
     Model,
     Optimizer,
@@ -594,10 +595,17 @@ class CallsMixin:
                 self_loading = self.project is not None and self.project.loads_own_weights(q, kw_lit, ctx.here)
                 mode_dep = self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else \
                     _local_mode_dep(q, kw_lit)
+                if inner and mode_dep != YES:
+                    # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
+                    # dropout/batch-norm are the new model's too
+                    mode_dep = _any_tri([mode_dep] + [v.mode_dep for v in inner])
             if has != NO:
-                # one report per outermost construction: what its arguments built is part of it
-                for v in inner:
-                    self._absorb(v, st)
+                # one report per outermost construction: what its arguments built is part of it, and so are
+                # the layers a container gathers (`nn.Sequential(*layers)`); a model built in its own
+                # statement and handed to another (`bert = BERT(); lm = BERTLM(bert)`) keeps its own report
+                if layer is not None and layer in N.CONTAINERS:
+                    for v in inner:
+                        self._absorb(v, st)
                 if built_before is not None:
                     for mid in self._built_since(built_before):
                         self.builds.pop(mid, None)
@@ -700,7 +708,10 @@ class CallsMixin:
                     region = (f.region, f.region_line)
                     break
         line, col = self.pos(node)
-        site = (self.path, line, col, self.iter_tag)
+        # one run of this forward: the same line reached through train() and through test() (or in the
+        # 'train' and the 'val' iteration of a phase loop) is two uses, each trained on or only looked at
+        use = self.iter_tag + self.call_context()
+        site = (self.path, line, col, use)
         of_self = m.name == "self" or m.name.startswith("self.")  # the module itself, or its submodule
         own_forward = frame.module_method and of_self and frame.func in ("forward", "__call__", "__init__")
         in_train = (TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO
@@ -744,7 +755,7 @@ class CallsMixin:
             self.candidates.setdefault((site, m.id), (key, Event("forward_in_train", line, col, data, self.path), m.id))
         grad_on = st.grad == "on" and not generate
         return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)), src, m.mode_dep,
-                                          grad_on, self.iter_tag)}))})
+                                          grad_on, use)}))})
 
     def site_chain(self, node: ast.AST) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
@@ -975,7 +986,11 @@ class CallsMixin:
             elif p.arg in kwargs:
                 callee.locals[p.arg] = kwargs[p.arg]
             elif defaults[i] is not None:
-                t = path_template(defaults[i], ctx.resolve, self._constant_lookup(ctx))
+                d = defaults[i]
+                if isinstance(d, ast.Constant) and (d.value is None or isinstance(d.value, (bool, int))):
+                    callee.locals[p.arg] = frozenset({Lit(d.value)})  # the default this call runs with
+                    continue
+                t = path_template(d, ctx.resolve, self._constant_lookup(ctx))
                 callee.locals[p.arg] = frozenset({Str(t)}) if t is not None else EMPTY
             else:
                 callee.locals[p.arg] = EMPTY

@@ -65,7 +65,8 @@ class _Summary:
     of its functions are relevant. Shared by every ModuleCtx of the same (path, content) in a process,
     so a module reached from a hundred linted files is summarised once, not a hundred times."""
 
-    __slots__ = ("imports", "constants", "argparse", "relevant", "strong", "saving", "mode_changed", "context")
+    __slots__ = ("imports", "constants", "argparse", "built_globals", "relevant", "strong", "saving", "mode_changed",
+                 "context")
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
         self.imports = N.ImportMap.from_tree(tree, module, is_package)
@@ -73,11 +74,31 @@ class _Summary:
         self.imports.bindings = {sys.intern(k): sys.intern(v) for k, v in self.imports.bindings.items()}
         self.constants: dict[str, str] = _module_constants(tree, self.imports)
         self.argparse: dict[str, str] = _argparse_defaults(tree)
+        self.built_globals: frozenset[str] = _built_globals(tree)
         self.relevant: set[str] | None = None
         self.strong: set[str] | None = None
         self.saving: set[str] | None = None
         self.mode_changed: dict[str, set[str]] = {}
         self.context: set[str] | None = None
+
+
+def _built_globals(tree: ast.Module) -> frozenset[str]:
+    """Module-level names bound to the result of a call (`generator = Generator(128).cuda()`, under an
+    `if` or a `with` too): a function that calls one may run a model held in a global."""
+    out: set[str] = set()
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
+            for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for sub in ast.walk(t):
+                    if isinstance(sub, ast.Name):
+                        out.add(sub.id)
+        elif isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
+            todo.extend(node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", []))
+            for h in getattr(node, "handlers", []):
+                todo.extend(h.body)
+    return frozenset(out)
 
 
 class ModuleCtx:
@@ -102,6 +123,7 @@ class ModuleCtx:
         self.imports = self._summary.imports
         self.constants = self._summary.constants
         self.argparse = self._summary.argparse
+        self.built_globals = self._summary.built_globals
         self.here = sys.intern(str(Path(path).resolve().parent)) if path else None  # a key of many memo entries
         self.functions: dict[str, ast.FunctionDef] = {}
         self.classes: dict[str, ast.ClassDef] = {}

@@ -549,6 +549,53 @@ class ModuleRecord:
     tree: ast.Module | None = None
 
 
+_SCRIPT_SPEC = re.compile(r"^\s*[\w.\-\[\]]+\s*=\s*([\w.]+)\s*:\s*([\w]+)\s*(\[.*\])?\s*$")
+
+
+def _declared_scripts(root: Path) -> tuple[set, dict]:
+    """The ``module:function`` entry points a project's packaging files declare, and those files' digests
+    (their dependents are redone when they change). setup.py is parsed, not run: only string literals in
+    its ``entry_points`` count."""
+    import configparser
+    import tomllib
+
+    entries: set = set()
+    sources: dict = {}
+    specs: list[str] = []
+    for name in ("setup.py", "pyproject.toml", "setup.cfg"):
+        path = root / name
+        try:
+            data = read_regular(str(path))
+        except OSError:
+            continue
+        sources[str(path)] = file_digest(data)
+        text = data.decode("utf-8", "replace")
+        try:
+            if name == "setup.py":
+                for node in ast.walk(ast.parse(text)):
+                    if isinstance(node, ast.keyword) and node.arg == "entry_points":
+                        specs += [c.value for c in ast.walk(node.value)
+                                  if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+            elif name == "pyproject.toml":
+                doc = tomllib.loads(text)
+                for table in (doc.get("project", {}).get("scripts", {}), doc.get("project", {}).get("gui-scripts", {}),
+                              doc.get("tool", {}).get("poetry", {}).get("scripts", {})):
+                    specs += [f"x = {v}" for v in table.values() if isinstance(v, str)]
+            else:
+                cfg = configparser.ConfigParser()
+                cfg.read_string(text)
+                if cfg.has_option("options.entry_points", "console_scripts"):
+                    specs += cfg.get("options.entry_points", "console_scripts").splitlines()
+        except (SyntaxError, ValueError, RecursionError, MemoryError, configparser.Error, tomllib.TOMLDecodeError):
+            continue  # a packaging file we cannot read declares nothing we can use
+    for spec in specs:
+        for part in spec.split(","):
+            m = _SCRIPT_SPEC.match(part) if "=" in part else None
+            if m:
+                entries.add((m.group(1), m.group(2)))
+    return entries, sources
+
+
 @dataclass
 class Project:
     root: Path
@@ -570,6 +617,7 @@ class Project:
     _resolved_refs: dict = field(default_factory=dict)
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
     widened: list = field(default_factory=list)
+    _scripts: tuple | None = None  # (declared entry points: {(module, function)}, {declaring file: digest})
 
     # -------------------------------------------------------------- dependency recording
     @contextlib.contextmanager
@@ -584,6 +632,17 @@ class Project:
                 if d is deps:
                     del self._deps[i]
                     break
+
+    def is_script_entry(self, module: str, function: str) -> bool:
+        """Is ``module:function`` a program the project's packaging declares (a console script in
+        setup.py's entry_points, pyproject's [project.scripts] or [tool.poetry.scripts], setup.cfg)? Such a
+        function starts a process: nothing ran before it. Read as text, never run."""
+        if self._scripts is None:
+            self._scripts = _declared_scripts(self.root)
+        entries, sources = self._scripts
+        for path, digest in sources.items():
+            self._note(path, digest)
+        return (module, function) in entries
 
     def _note(self, path: str, digest: str) -> None:
         for d in self._deps:
@@ -1182,8 +1241,8 @@ class Project:
                         if caller in seen or not wanted.intersection(targets):
                             continue
                         seen.add(caller)
-                        if unit == "<module>":
-                            files.add(cand)
+                        if unit == "<module>" or self.is_script_entry(self.module_name(cand)[0], unit):
+                            files.add(cand)  # a program starts there: its module level or a declared script
                         else:
                             nxt.append(caller)
             frontier = nxt

@@ -71,6 +71,8 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                 elif isinstance(f, ast.Name):
                     if f.id in params and not strong:
                         hit = True
+                    elif f.id in ctx.built_globals and not strong:
+                        hit = True  # `generator(fixed_z)`: a model held in a module global, maybe
                     elif f.id in ctx.functions:
                         out.add(f.id)
                     elif f.id in ctx.classes:

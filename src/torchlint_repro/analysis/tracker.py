@@ -59,6 +59,7 @@ from .values import (
     FuncRef,
     Instance,
     Loaded,
+    Lit,
     LitStr,
     LoadedItem,
     LoadResult,
@@ -129,6 +130,12 @@ class Walker(CallsMixin, LoadsMixin):
         st.globals = st.locals
         self._root(lambda: self._walk_module(ctx, st))
         if module_only:
+            # the module's programs: its top level, and the functions its packaging declares as scripts
+            for fn in {id(f): f for f in ctx.functions.values()}.values():
+                if self._is_script(ctx, fn) and (ctx.path or "", fn.name) not in self.reached:
+                    self.current_root = (ctx.path or "", fn.name)
+                    self._root(lambda fn=fn: self._walk_function_root(ctx, fn, None, fresh_process=True))
+                    self.current_root = None
             seen_spawn = 0
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
@@ -283,12 +290,19 @@ class Walker(CallsMixin, LoadsMixin):
         return state
 
     def _is_entry_decorated(self, ctx: ModuleCtx, fn: ast.FunctionDef) -> bool:
+        """Does ``fn`` start a program: a CLI command (click, hydra, typer) or a declared console script?"""
+        if self._is_script(ctx, fn):
+            return True
         for d in fn.decorator_list:
             target = d.func if isinstance(d, ast.Call) else d
             q = ctx.resolve(target) or N.dotted(target) or ""
             if q.startswith(ENTRY_DECORATORS) or q.endswith((".command", ".main")) and ("click" in q or "hydra" in q):
                 return True
         return False
+
+    def _is_script(self, ctx: ModuleCtx, fn: ast.AST) -> bool:
+        return self.project is not None and ctx.module is not None and ctx.functions.get(fn.name) is fn \
+            and self.project.is_script_entry(ctx.module, fn.name)
 
     def _class_is_module(self, ctx: ModuleCtx, cls: ast.ClassDef) -> bool:
         for b in cls.bases:
@@ -513,6 +527,15 @@ class Walker(CallsMixin, LoadsMixin):
             if isinstance(test.op, ast.And):
                 return False if False in parts else True if all(p is True for p in parts) else None
             return True if True in parts else False if all(p is False for p in parts) else None
+        if isinstance(test, ast.Name):  # `if train:` with the one value the caller passed
+            vals = st.lookup(test.id)
+            if vals is not None and len(vals) == 1:
+                v = next(iter(vals))
+                if isinstance(v, Lit):
+                    return bool(v.value)
+                if isinstance(v, LitStr):
+                    return bool(v.template)
+            return None
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
             return None
         left, right, op = test.left, test.comparators[0], test.ops[0]
@@ -827,6 +850,8 @@ class Walker(CallsMixin, LoadsMixin):
     def e_Constant(self, node: ast.Constant, st: State) -> frozenset:
         if isinstance(node.value, str):
             return frozenset({Str(node.value)})
+        if node.value is None or isinstance(node.value, (bool, int)):
+            return frozenset({Lit(node.value)})
         return EMPTY
 
     def e_JoinedStr(self, node: ast.JoinedStr, st: State) -> frozenset:

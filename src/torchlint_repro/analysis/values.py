@@ -145,3 +145,10 @@ class LitStr(Str):
     """The one string a name holds in one iteration of a loop over literals (`for phase in ('train',
     'val'):` walked once per element): a comparison with it is decided, where a plain Str (an argparse
     or parameter default) only says what the value may be."""
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A bool, number or None the code spells (`iteration(epoch, loader, train=False)`), carried into the
+    callee so that `if train:` is decided there."""
+    value: object
