@@ -475,3 +475,50 @@ def test_a_literal_phase_loop_is_walked_once_per_phase(tmp_path: Path) -> None:
     path = project(tmp_path, {"fit.py": _PHASE_LOOP}) / "fit.py"
     assert findings(path) == [(8, 19, "TRP201")]
     assert "the `phase = 'val'` iteration of the loop at line 6" in messages(path)[0]
+
+
+# ---------------------------------------------------------------------------- declared programs
+_CLI = '''\
+import torch.nn as nn
+
+from .evaluation import evaluate
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    print(evaluate(model))
+
+
+def helper():
+    return nn.Linear(2, 2)
+'''
+_EVALUATION = '''\
+import torch
+
+
+def evaluate(model):
+    with torch.no_grad():
+        return model(torch.zeros(1, 4)).sum().item()
+'''
+
+
+@pytest.mark.parametrize("packaging", [
+    ("setup.py", "from setuptools import setup\nsetup(name='pkg', entry_points={'console_scripts': "
+                 "['pkg-run = pkg.cli:main']})\n"),
+    ("pyproject.toml", "[project]\nname = 'pkg'\n[project.scripts]\npkg-run = 'pkg.cli:main'\n"),
+    ("setup.cfg", "[options.entry_points]\nconsole_scripts =\n    pkg-run = pkg.cli:main\n"),
+])
+def test_a_declared_console_script_is_a_program(tmp_path: Path, packaging: tuple[str, str]) -> None:
+    """main() is only ever called by the installed `pkg-run` script: it starts a process (nothing is seeded
+    before it), and evaluate() in another file is judged with the state main() hands it. helper(), which
+    nothing declares or calls, stays an interface whose callers are unknown."""
+    root = project(tmp_path, {"pkg/__init__.py": "", "pkg/cli.py": _CLI, "pkg/evaluation.py": _EVALUATION})
+    (root / packaging[0]).write_text(packaging[1], encoding="utf-8")
+    reset_projects()
+    assert findings(root / "pkg" / "cli.py") == [(7, 13, "TRP101")]
+    assert findings(root / "pkg" / "evaluation.py") == [(6, 16, "TRP201")]
+    assert "(called from cli.py:8 with the model in training mode)" in messages(root / "pkg" / "evaluation.py")[0]
+    # undeclared, main() is a library function: its seed state is its callers' (none known), so silent
+    (root / packaging[0]).write_text("", encoding="utf-8")
+    reset_projects()
+    assert findings(root / "pkg" / "cli.py") == []

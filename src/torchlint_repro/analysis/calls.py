@@ -416,7 +416,7 @@ class CallsMixin:
             if attr == "train":
                 flag = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "mode"), None)
                 if flag is not None:
-                    t = _const_truth(flag)
+                    t = self._decided(flag, st)  # `model.train(train)` with the flag the caller passed
                     mode = TRAIN if t is True else EVAL if t is False else UNKNOWN
             line, _ = self.pos(node)
             for m in models:
