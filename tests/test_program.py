@@ -522,3 +522,38 @@ def test_a_declared_console_script_is_a_program(tmp_path: Path, packaging: tuple
     (root / packaging[0]).write_text("", encoding="utf-8")
     reset_projects()
     assert findings(root / "pkg" / "cli.py") == []
+
+
+# ---------------------------------------------------------------------------- bounds are reported
+def _many_states(n: int) -> str:
+    lines = ["import torch", "import torch.nn as nn", "", "def run(m, x):", "    with torch.no_grad():",
+             "        return m(x)", "", "torch.manual_seed(0)"]
+    for i in range(n):
+        lines += [f"m{i} = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.{i % 9 + 1}))", f"run(m{i}, torch.zeros(1, 2))"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_bound_that_widens_is_counted_by_statistics_and_listed_by_verbose(tmp_path: Path, cache: bool,
+                                                                            monkeypatch) -> None:
+    """run() called with 20 different states: past 16 the calls are summarised (widened to maybe, the
+    finding kept). --statistics counts it, --verbose names it, and a warm cache keeps it."""
+    from click.testing import CliRunner
+
+    from torchlint_repro.cli import main
+
+    root = project(tmp_path, {"many.py": _many_states(20), "few.py": _many_states(3)})
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["check", "--statistics", "-v", "-j", "1", "many.py", "few.py"] + ([] if cache else ["--no-cache"])
+    for _ in range(2 if cache else 1):  # the second run reads every result from the cache
+        reset_projects()
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 1, res.output
+        assert "many.py:6:16: TRP201" in res.stdout and "few.py:6:16: TRP201" in res.stdout
+        assert "The analysis widened to *maybe* at 1 bound in 1 file" in res.stdout
+        assert res.stderr.splitlines() == [
+            "torchlint-repro: widened: many.py: run: called with more than 16 different states from one entry "
+            "point: further calls are summarised"]
+    res = CliRunner().invoke(main, ["check", "--statistics", "-j", "1", "few.py"])
+    assert "widened" not in res.output

@@ -61,8 +61,11 @@ def main() -> None:
               help="Text output for notebooks: `cell 3:line 2:5` (cells), or `path:line:col` in the .ipynb "
                    "file itself (flat, for problem matchers).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors (no progress bar).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also list, on stderr, where a bound made the analysis widen to *maybe* (a loop that did not "
+                   "settle, a function called with too many states, callers searched only so far).")
 def check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-          force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet):
+          force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose):
     """Lint PATHS: Python files, notebooks (.ipynb), folders, globs (default: the current folder);
     `-` reads one file from standard input.
 
@@ -70,7 +73,7 @@ def check(paths, select, ignore, extend_select, output_format, output_file, stat
     """
     try:
         _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-               force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet)
+               force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose)
     except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception:  # noqa: BLE001 - a crash is exit 2, never mistaken for "findings" (1)
@@ -81,7 +84,8 @@ def check(paths, select, ignore, extend_select, output_format, output_file, stat
 
 
 def _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-           force_exclude, jobs, exit_zero, color, stdin_filename=None, notebook_locations="cells", quiet=False):
+           force_exclude, jobs, exit_zero, color, stdin_filename=None, notebook_locations="cells", quiet=False,
+           verbose=False):
     from .config import SettingsResolver
     from .reporting import render, render_statistics
     from .runner import collect_files, lint_files, path_problem
@@ -132,6 +136,9 @@ def _check(paths, select, ignore, extend_select, output_format, output_file, sta
     for r in results:
         if r.notice:
             click.echo(f"torchlint-repro: notice: {r.path}: {r.notice}", err=True)
+        if verbose:
+            for note in r.widened:
+                click.echo(f"torchlint-repro: widened: {r.path}: {note}", err=True)
     errors = [r for r in results if r.error]
     for r in errors:
         click.echo(f"torchlint-repro: error: {r.path}: {r.error}", err=True)

@@ -97,8 +97,10 @@ def lint_source(
     path: str | None = None,
     settings: Settings | None = None,
     tree: ast.Module | None = None,
+    widened: list[str] | None = None,
 ) -> list[Diagnostic]:
-    """Every diagnostic of every rule for one file, sorted; never raises on bad input.
+    """Every diagnostic of every rule for one file, sorted; never raises on bad input. ``widened``, when
+    given, receives where a bound made the analysis widen to *maybe* (for --statistics and --verbose).
 
     A syntax error yields nothing (flake8 reports E999 itself; the CLI reports it separately through
     :func:`lint_file`). An internal error becomes one TRP900 diagnostic.
@@ -117,6 +119,8 @@ def lint_source(
         from .rules import ALL_RULES
 
         facts = analyze(source, tree, path, settings)
+        if widened is not None:
+            widened.extend(facts.widened)
         out: set[Diagnostic] = set()
         for rule in ALL_RULES:
             if rule.check is not None:

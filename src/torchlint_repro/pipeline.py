@@ -28,6 +28,8 @@ class FileResult:
     source: str | None = field(default=None, repr=False, compare=False)
     # why the file was skipped on purpose (larger than a source file may be): a notice, not an error
     notice: str | None = None
+    # where a bound made the analysis widen to *maybe* (no finding is dropped for one): `function: why`
+    widened: list[str] = field(default_factory=list)
 
 
 def is_notebook(path: str | None) -> bool:
@@ -86,13 +88,16 @@ def lint_document(
                 cache = ResultCache.for_path(path, settings)
             except Exception:  # noqa: BLE001 - a broken cache is only a slower run
                 cache = None
-        diags = cache.get(path, source) if cache is not None else None
-        if diags is None:
+        hit = cache.get(path, source) if cache is not None else None
+        widened: list[str] = []
+        if hit is not None:
+            diags, widened = hit
+        else:
             if tree is None and source.strip():
                 tree = parse(source, path)
-            diags = lint_source(source, path, settings, tree)
+            diags = lint_source(source, path, settings, tree, widened=widened)
             if cache is not None and not any(d.code == INTERNAL_ERROR for d in diags):
-                cache.put(path, source, diags)
+                cache.put(path, source, diags, widened=widened)
     except SourceSkipped as exc:
         return FileResult(shown, [], None, cells, notice=str(exc))
     except SourceError as exc:
@@ -114,4 +119,4 @@ def lint_document(
 
         diags = [Diagnostic(d.line, d.col, d.code, cell_message(d.message, cells), d.path, d.fix) for d in diags]
     diags = sorted(d.with_path(shown) for d in diags)
-    return FileResult(shown, diags, None, cells, source if keep_source else None)
+    return FileResult(shown, diags, None, cells, source if keep_source else None, widened=widened)

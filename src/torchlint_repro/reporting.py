@@ -92,6 +92,11 @@ def render_statistics(results: list[FileResult], color: bool = False) -> str:
     files = sum(1 for r in results if r.diagnostics)
     lines.append(f"Found {total} finding{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''} "
                  f"({len(results)} checked).")
+    widened = sum(len(r.widened) for r in results)
+    if widened:
+        where = sum(1 for r in results if r.widened)
+        lines.append(f"The analysis widened to *maybe* at {widened} bound{'s' if widened != 1 else ''} in {where} "
+                     f"file{'s' if where != 1 else ''} (no finding dropped; --verbose lists them).")
     return "\n".join(lines)
 
 

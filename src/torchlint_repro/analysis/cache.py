@@ -28,7 +28,7 @@ from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "12"  # bump when the shape of cached facts changes
+SCHEMA = "13"  # bump when the shape of cached facts changes
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -185,7 +185,7 @@ SCHEMAS = {
                       "functions": ("list", str), "constants": ("dict", str), "argparse": ("dict", str),
                       "mentions_torch": bool, "refs": ("dict", ("list", str)), "stars": ("list", str),
                       "syspath": ("list", str), "loaders": ("list", str)}),
-    "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str)}),
+    "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str), "widened": ("list", str)}),
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
 }
 
@@ -344,14 +344,14 @@ class ResultCache:
         try:
             if not self.project.deps_valid(entry["deps"]):
                 return None
-            return [_diagnostic_from_json(d) for d in entry["diags"]]
+            return [_diagnostic_from_json(d) for d in entry["diags"]], list(entry["widened"])
         except (KeyError, TypeError, IndexError, ValueError):
             return None
 
-    def put(self, path: str, source: str, diags, deps: dict | None = None) -> None:
+    def put(self, path: str, source: str, diags, deps: dict | None = None, widened: list[str] = ()) -> None:
         deps = dict(deps if deps is not None else getattr(self.project, "last_deps", {}))
         deps.pop(os.path.abspath(path), None)
-        value = {"diags": [_diagnostic_to_json(d) for d in diags], "deps": deps}
+        value = {"diags": [_diagnostic_to_json(d) for d in diags], "deps": deps, "widened": list(widened)}
         self.project.cache.put_json("results", self._key(path, source), value)
 
 

@@ -55,6 +55,9 @@ class FileFacts:
     path: str | None
     events: list[Event]
     settings: Settings
+    # where a bound made the analysis give up precision for this file's findings (each widened to *maybe*,
+    # none dropped): shown by `check --statistics` and `--verbose`
+    widened: list[str] = field(default_factory=list)
 
     def of(self, kind: str) -> list[Event]:
         return [e for e in self.events if e.kind == kind]

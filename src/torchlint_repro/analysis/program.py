@@ -21,27 +21,28 @@ from .project import Project, project_for
 from .tracker import Walker, merge_event
 
 
-def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> tuple[list[Event], set]:
-    """The events of walking a file's entry points, and the functions the walks entered."""
+def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> tuple[list[Event], set, list]:
+    """The events of walking a file's entry points, the functions the walks entered, and where the walks
+    widened for a bound: ((path, function, why), ...)."""
     walker = Walker(ctx, settings)
     walker.run(module_only=module_only)
-    return list(walker.events.values()), walker.reached
+    return list(walker.events.values()), walker.reached, list(walker.widened)
 
 
-def file_events(project: Project, path: str, settings: Settings) -> tuple[list[Event], set]:
+def file_events(project: Project, path: str, settings: Settings) -> tuple[list[Event], set, list]:
     """Every event (in any file) of walking the module level of the project file ``path`` (its program:
     top-level code, the ``__main__`` block, the workers it spawns); memoised per process by content, with
     the files the walk read noted as dependencies of the caller's result."""
     rec = project.record_for_path(path)
     if rec is None:
-        return []
+        return [], set(), []
     key = ("events", path, rec.digest, settings.fingerprint())
     hit = project._memo.get(key)
     if hit is None:
         with project.recording() as deps:
             tree = project.module_tree(path)
             if tree is None:
-                walked: tuple[list[Event], set] = ([], set())
+                walked: tuple[list[Event], set, list] = ([], set(), [])
             else:
                 ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
                 walked = _walk_file(ctx, settings, module_only=True)
@@ -56,7 +57,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project = project_for(path, settings) if path else None
     if project is None:
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        return FileFacts(path, _walk_file(ctx, settings)[0], settings)
+        events, _, widened = _walk_file(ctx, settings)
+        return FileFacts(path, events, settings, _widenings(widened, lambda p: True))
     resolved = str(Path(path).resolve())
     with project.recording() as deps:
         project.record_for_path(resolved, source, tree)
@@ -66,11 +68,14 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
         merged: dict[tuple, Event] = {}
         here = _same_file(path)
-        own, _ = _walk_file(ctx, settings)
+        project_widened = len(project.widened)
+        own, _, widened = _walk_file(ctx, settings)
+        widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
         wanted = sorted(ctx.context_units())
         for caller in (project.caller_files(resolved, wanted) if wanted else ()):
-            events, reached = file_events(project, caller, settings)
+            events, reached, caller_widened = file_events(project, caller, settings)
+            widened += caller_widened
             called |= {name for p, name in reached if here(p)}
             for ev in events:
                 if here(ev.path):
@@ -89,7 +94,13 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
             merge_event(merged, _key(ev), ev)
     deps.pop(resolved, None)
     project.last_deps = deps
-    return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings)
+    notes = _widenings(widened, here) + [f"{what}: {why}" for what, why in project.widened[project_widened:]]
+    return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
+
+
+def _widenings(widened: list, here) -> list[str]:
+    """The walks' widenings that concern this file, as lines for --verbose: `function: why`."""
+    return [f"{func}: {why}" for path, func, why in widened if path is None or here(path)]
 
 
 _MODE_EVENTS = frozenset({"forward_in_train", "train_in_eval", "forward_on_param"})
