@@ -652,13 +652,41 @@ class CallsMixin:
         st.pending.pop(inner.id, None)
         self.builds.pop(inner.id, None)
 
+    def _global_sizes(self, ctx: ModuleCtx, cls: str | None, st: State) -> tuple:
+        """The module globals a class of this module reads in its ``__init__`` (`nn.Linear(32 * 7 * 7, nz)`
+        with `nz = 2` set by the script), with the one value each holds where the model is built: part of
+        its architecture, as constructor arguments are (`("global:nz", 2)`)."""
+        if not cls or not ctx.module or not cls.startswith(ctx.module + "."):
+            return ()
+        cdef = ctx.classes.get(cls[len(ctx.module) + 1:])
+        init = next((i for i in cdef.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"), None) \
+            if cdef is not None else None
+        if init is None:
+            return ()
+        local = {a.arg for a in init.args.posonlyargs + init.args.args + init.args.kwonlyargs}
+        loaded: set = set()
+        for sub in ast.walk(init):
+            if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
+                local.add(sub.id)
+            elif isinstance(sub, ast.Call):  # read as a layer's argument: a size, not a flag or a log level
+                for a in sub.args + [k.value for k in sub.keywords]:
+                    loaded |= {n.id for n in ast.walk(a) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        out = []
+        for name in sorted(loaded - local):
+            vals = (st.globals or {}).get(name)
+            if vals is not None and len(vals) == 1:
+                v = next(iter(vals))
+                if isinstance(v, Lit) and isinstance(v.value, int) and not isinstance(v.value, bool):
+                    out.append((f"global:{name}", v.value))
+        return tuple(out)
+
     def _new_model(self, node: ast.Call, cls: str | None, st: State, args, kw_lit: dict, has_params: str,
                    mode_dep: str, lightning: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx
         line, col = self.pos(node)
         # an allocation site, told apart by the chain of calls that reached it (`G = build(); D = build()`)
         mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context()
-        arg_key = _ctor_args(node)
+        arg_key = _ctor_args(node) + self._global_sizes(ctx, cls, st)
         name = cls.rsplit(".", 1)[-1] if cls else _src_name(node.func)
         m = Model(mid, cls, arg_key, False, "built", mode_dep, name, lightning)
         st.modes[mid] = frozenset({TRAIN})

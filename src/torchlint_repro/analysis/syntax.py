@@ -133,6 +133,9 @@ def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=Non
         if a != b and _shape_like(a) and _shape_like(b):
             if isinstance(a, bool) and isinstance(b, bool) and affects is not None and not affects(mcls, k):
                 continue  # a flag (inference=True) no parameter depends on
+            if k.startswith("global:"):  # a module global the class's __init__ reads (`nz`)
+                g = k.split(":", 1)[1]
+                return f"saved from `{sname}` built with `{g} = {a!r}`, loaded into `{mname}` built with `{g} = {b!r}`"
             return f"saved from `{sname}({k}={a!r})`, loaded into `{mname}({k}={b!r})`"
     return None
 
