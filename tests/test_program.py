@@ -557,3 +557,53 @@ def test_a_bound_that_widens_is_counted_by_statistics_and_listed_by_verbose(tmp_
             "point: further calls are summarised"]
     res = CliRunner().invoke(main, ["check", "--statistics", "-j", "1", "few.py"])
     assert "widened" not in res.output
+
+
+# ---------------------------------------------------------------------------- values the code fixes
+_DECIDED = '''\
+import os
+
+import torch
+import torch.nn as nn
+
+
+def build(pretrained, classes):
+    if pretrained and classes == 80:
+        model = torch.load("whole.pt", weights_only=False)
+    else:
+        model = nn.Linear(4, classes)
+    return model
+
+
+def maybe_seed(seed):
+    if seed is None:
+        return
+    torch.manual_seed(seed)
+
+
+def test(model, train):
+    if train == True:
+        model.train()
+    else:
+        model.eval()
+    with torch.no_grad():
+        return model(torch.zeros(1, 4))
+
+
+build(True, 80)
+env = os.environ.get("SEED")
+maybe_seed(int(env) if env else None)
+net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+print(test(net, train=True))
+'''
+
+
+def test_tests_on_values_the_caller_passed_are_decided_and_unknowns_stay_unknown(tmp_path: Path) -> None:
+    """build(True, 80) never takes the else branch (no TRP101 for nn.Linear there); `int(env) if env else
+    None` may or may not be None, so maybe_seed may seed (TRP102, not TRP101); test(net, train=True) asks
+    for training mode by a flag: a deliberate mode, not reported."""
+    path = project(tmp_path, {"run.py": _DECIDED}) / "run.py"
+    assert findings(path) == [(33, 7, "TRP102")]
+    (tmp_path / "run.py").write_text(_DECIDED.replace("build(True, 80)", "build(True, 10)"))
+    reset_projects()
+    assert findings(tmp_path / "run.py") == [(11, 17, "TRP101"), (33, 7, "TRP102")]

@@ -45,6 +45,7 @@ from .syntax import (
     _worse,
 )
 from .values import (
+    join_values,
     ENTRY,
     EVAL,
     TRAIN,
@@ -413,11 +414,13 @@ class CallsMixin:
             self._mark_read(a)
         if attr == "eval" or attr == "train":
             mode = EVAL if attr == "eval" else TRAIN
+            by_flag = False  # the mode is the one a caller's flag asked for
             if attr == "train":
                 flag = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "mode"), None)
                 if flag is not None:
                     t = self._decided(flag, st)  # `model.train(train)` with the flag the caller passed
                     mode = TRAIN if t is True else EVAL if t is False else UNKNOWN
+                    by_flag = t is not None and _const_truth(flag) is None
             line, _ = self.pos(node)
             for m in models:
                 st.modes[m.id] = frozenset({mode})
@@ -432,7 +435,8 @@ class CallsMixin:
                     frame = self.frames[-1]
                     own_region = getattr(frame, "_with_region", None) is not None \
                         or frame.region in ("torch.no_grad", "torch.inference_mode")
-                    kind = "train_under_no_grad" if st.grad == "off" and own_region else "train"
+                    kind = "train_under_no_grad" if st.grad == "off" and own_region else \
+                        "train_by_flag" if by_flag else "train"
                     st.mode_src[m.id] = frozenset({(kind, line)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
@@ -750,8 +754,9 @@ class CallsMixin:
                     # a maybe-train from an explicit `.train()` on one path and `.eval()` on another is a
                     # deliberate choice (`model.train() if training else model.eval()`)
                     and not (EVAL in modes and any(k == "train" for k, _ in src))
-                    # `.train()` inside this no_grad region: batch-norm recalibration (update_bn)
-                    and not any(k == "train_under_no_grad" for k, _ in src))
+                    # `.train()` inside this no_grad region: batch-norm recalibration (update_bn); or a
+                    # training mode the caller asked for by a flag (`test(model, train=True)`)
+                    and not any(k in ("train_under_no_grad", "train_by_flag") for k, _ in src))
         data = dict(name=_src_name(_callee(node)), model=m.name, maybe=EVAL in modes, via=self.via(),
                     root=self.current_root)
         if self.iteration is not None:
@@ -1040,9 +1045,11 @@ class CallsMixin:
         if end is not None:
             exits.append(end)
         out = join_all(exits)
-        values: set = set()
-        for _, v in frame.returns:
-            values |= v
+        values: frozenset = EMPTY
+        for i, (_, v) in enumerate(frame.returns):
+            values = v if i == 0 else join_values(values, v)
+        if end is not None and frame.returns:
+            values = join_values(values, frozenset({Lit(None)}))  # a path that falls off the end returns None
         if out is None:
             out = callee  # every path raised: keep what we knew
         if region in ("torch.no_grad", "torch.inference_mode") and st.grad != "off":

@@ -6,7 +6,7 @@ UNKNOWN / ENTRY: a set with two members is "maybe". Variables map to sets of abs
 """
 from __future__ import annotations
 
-from .values import ENTRY, EVAL, TRAIN, UNKNOWN
+from .values import ENTRY, EVAL, TRAIN, UNKNOWN, join_values
 
 SEED_JOIN = {
     ("no", "no"): "no",
@@ -111,7 +111,7 @@ def join(a: State | None, b: State | None) -> State | None:
 def _join_map(into: dict, other: dict) -> None:
     for k, v in other.items():
         cur = into.get(k)
-        into[k] = v if cur is None else (cur | v)
+        into[k] = v if cur is None else join_values(cur, v)
 
 
 def join_all(states) -> State | None:

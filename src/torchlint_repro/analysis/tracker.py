@@ -13,6 +13,7 @@ The rules never look at syntax: they read the events below.
 from __future__ import annotations
 
 import ast
+import operator
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ from .syntax import (
     _strips_prefix,
 )
 from .values import (
+    join_values,
     ENTRY,
     EVAL,
     TRAIN,
@@ -505,10 +507,11 @@ class Walker(CallsMixin, LoadsMixin):
         else:
             self.ev(test, st)
         const = self._decided(test, st)
-        if const is True:
-            return self.block(node.body, st)
-        if const is False:
-            return self.block(node.orelse, st)
+        if const is not None:
+            out = self.block(node.body if const else node.orelse, st)
+            if out is not None and _const_truth(test) is None:
+                _by_flag(out, node)  # `if train: model.train()` with the caller's train=True: its choice
+            return out
         a = self.block(node.body, st.copy())
         b = self.block(node.orelse, st.copy()) if node.orelse else st
         return _join_choice(a, b, node.lineno) if a is not None or b is not None else None
@@ -539,23 +542,36 @@ class Walker(CallsMixin, LoadsMixin):
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
             return None
         left, right, op = test.left, test.comparators[0], test.ops[0]
+        if not isinstance(left, ast.Name) and not isinstance(right, ast.Name):
+            return None  # only a comparison reading a variable is ours to decide (a constant one is the code's)
         lhs, rhs = self._literal_of(left, st), self._literal_of(right, st)
-        if lhs is None or rhs is None or (not isinstance(left, ast.Name) and not isinstance(right, ast.Name)):
+        if lhs is _NOT_KNOWN or rhs is _NOT_KNOWN:
             return None
-        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(lhs, str) and isinstance(rhs, str):
-            return (lhs == rhs) == isinstance(op, ast.Eq)
-        if isinstance(op, (ast.In, ast.NotIn)) and isinstance(lhs, str) and isinstance(rhs, tuple):
-            return (lhs in rhs) == isinstance(op, ast.In)
-        return None
+        try:
+            if isinstance(op, (ast.In, ast.NotIn)):
+                return (lhs in rhs) == isinstance(op, ast.In) if isinstance(rhs, tuple) else None
+            if isinstance(lhs, tuple) or isinstance(rhs, tuple):
+                return None
+            if isinstance(op, (ast.Is, ast.IsNot)):
+                if lhs is None or rhs is None or isinstance(lhs, bool) and isinstance(rhs, bool):
+                    return (lhs is rhs) == isinstance(op, ast.Is)
+                return None
+            compare = _COMPARE.get(type(op))
+            if compare is None or type(lhs) is not type(rhs) and not (isinstance(lhs, int) and isinstance(rhs, int)):
+                return None
+            return bool(compare(lhs, rhs))
+        except TypeError:
+            return None
 
     @staticmethod
     def _literal_of(node: ast.expr, st: State):
-        """A string a comparison can be decided on: a string constant, a tuple/list/set of them, or a
-        name holding exactly one literal of an unrolled loop."""
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        """A value a comparison can be decided on: a constant (string, int, bool, None), a tuple/list/set
+        of them, or a name holding exactly one literal (an unrolled loop's element, a value the caller
+        passed, a module constant); else _NOT_KNOWN."""
+        if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, int))):
             return node.value
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
-                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+                isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (str, int))) for e in node.elts):
             return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
         if isinstance(node, ast.Name):
             vals = st.lookup(node.id)
@@ -563,7 +579,9 @@ class Walker(CallsMixin, LoadsMixin):
                 v = next(iter(vals))
                 if isinstance(v, LitStr):
                     return v.template
-        return None
+                if isinstance(v, Lit):
+                    return v.value
+        return _NOT_KNOWN
 
     def s_Match(self, node, st: State) -> State | None:
         self.ev(node.subject, st)
@@ -1058,14 +1076,15 @@ class Walker(CallsMixin, LoadsMixin):
         if const is not None:
             return self.ev(node.body if const else node.orelse, st)
         a, b = st.copy(), st.copy()
-        vals = self.ev(node.body, a) | self.ev(node.orelse, b)
+        vals = join_values(self.ev(node.body, a), self.ev(node.orelse, b))
         become(st, _join_choice(a, b, node.lineno))
         return vals
 
     def e_BoolOp(self, node: ast.BoolOp, st: State) -> frozenset:
         out: frozenset = EMPTY
-        for v in node.values:
-            out = out | self.ev(v, st)
+        for i, v in enumerate(node.values):  # `x or None`: either operand's value
+            vals = self.ev(v, st)
+            out = vals if i == 0 else join_values(out, vals)
         return out
 
     def e_Await(self, node: ast.Await, st: State) -> frozenset:
@@ -1138,6 +1157,16 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
     return out
 
 
+def _by_flag(st: State, node: ast.If) -> None:
+    """A `.train()` in a branch a value decided (`if train == True: model.train()` in `test(model,
+    train=True)`) is what the caller asked for: marked so, as a deliberate mode, not a forgotten one."""
+    end = getattr(node, "end_lineno", node.lineno)
+    for mid, src in list(st.mode_src.items()):
+        if any(k == "train" and node.lineno <= line <= end for k, line in src):
+            st.mode_src[mid] = frozenset(("train_by_flag", line) if k == "train" and node.lineno <= line <= end
+                                         else (k, line) for k, line in src)
+
+
 def _definition_key(defs: dict, node: ast.AST) -> str:
     """How a module-level def is known: its name, or `name@line` when the module defines the name more
     than once (the definition in force is the one the walk last ran)."""
@@ -1161,6 +1190,9 @@ def _widen_state(old: State, new: State) -> State:
     return out
 
 
+_NOT_KNOWN = object()  # what _literal_of answers for a value the code does not fix
+_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+            ast.Gt: operator.gt, ast.GtE: operator.ge}
 MAX_UNROLLED = 8  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
 
 

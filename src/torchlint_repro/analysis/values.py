@@ -152,3 +152,21 @@ class Lit:
     """A bool, number or None the code spells (`iteration(epoch, loader, train=False)`), carried into the
     callee so that `if train:` is decided there."""
     value: object
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value we know nothing of, joined with a literal (`x = None` on one path, `x = f()` on the other):
+    kept so that the join is not mistaken for the literal alone (an empty set means unknown, and the
+    union of unknown with `None` would otherwise read as exactly `None`)."""
+
+
+OPAQUE = Opaque()
+
+
+def join_values(a: frozenset, b: frozenset) -> frozenset:
+    """The values a name may hold after a join of two paths (or either branch of `a if c else b`)."""
+    out = a | b
+    if (not a or not b) and out and any(isinstance(v, (Lit, LitStr)) for v in out):
+        out = out | {OPAQUE}
+    return out
