@@ -194,6 +194,15 @@ class CallsMixin:
                 self.seq += 1
                 self.other_seeds.append((self.seq, self.site_chain(node), q.replace("np.", "numpy.")))
             return EMPTY
+        if q in EXPORT_CALLS and node.args:
+            args = self._eval_args(node, st)
+            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords if k.arg}
+            new_exporter = q != "torch.onnx.export" or any(
+                k.arg == "dynamo" and _const_truth(k.value) is True for k in node.keywords)
+            if new_exporter:  # the legacy ONNX exporter switched to eval mode by itself (training=EVAL)
+                for m in _models_in([args[0]]):
+                    self._forward(node, m, st, args[1:], kwargs, export=q)
+            return EMPTY
         if q in N.SET_GRAD and node.args:
             t = self._decided(node.args[0], st)
             st.grad = "off" if t is False else "on" if t is True else "maybe"
@@ -719,15 +728,19 @@ class CallsMixin:
             st.pending[m.id] = (p - {"fresh"}) | {"used"}
 
     # ------------------------------------------------------------------ forward passes
-    def _forward(self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False) -> frozenset:
+    def _forward(self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False,
+                 export: str | None = None) -> frozenset:
         self._use_model(m, st)
+        shown = _src_name(node.args[0]) if export is not None else _src_name(_callee(node))  # the model's name
         for a in list(args) + list(kwargs.values()):
             self._mark_read(a)
         frame = self.frames[-1]
         modes = st.mode(m.id)
         src = st.mode_src.get(m.id, EMPTY)
         region = None
-        if st.grad == "off":
+        if export is not None:
+            region = (export, node.lineno)  # traced or exported: the graph keeps the mode it ran in
+        elif st.grad == "off":
             wr = getattr(frame, "_with_region", None)
             region = (wr[0], wr[1]) if wr else ("no_grad", 0)
         elif generate:
@@ -757,7 +770,7 @@ class CallsMixin:
                     # `.train()` inside this no_grad region: batch-norm recalibration (update_bn); or a
                     # training mode the caller asked for by a flag (`test(model, train=True)`)
                     and not any(k in ("train_under_no_grad", "train_by_flag") for k, _ in src))
-        data = dict(name=_src_name(_callee(node)), model=m.name, maybe=EVAL in modes, via=self.via(),
+        data = dict(name=shown, model=m.name, maybe=EVAL in modes, via=self.via(),
                     root=self.current_root)
         if self.iteration is not None:
             data["iteration"] = self.iteration
@@ -776,7 +789,7 @@ class CallsMixin:
                         self.tentative[site] = (key, Event("forward_in_train", line, col, data, self.path))
             elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
                     and not of_self:
-                self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=_src_name(_callee(node)),
+                self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=shown,
                           region=region[0], func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls
                                                   else frame.func))
         elif in_train and not self.mute:
@@ -787,7 +800,7 @@ class CallsMixin:
             key = ("forward_in_train", self.path, line, col, data["dedupe"])
             self.candidates.setdefault((site, m.id), (key, Event("forward_in_train", line, col, data, self.path), m.id))
         grad_on = st.grad == "on" and not generate
-        return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, _src_name(_callee(node)), src, m.mode_dep,
+        return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, shown, src, m.mode_dep,
                                           grad_on, use)}))})
 
     def site_chain(self, node: ast.AST) -> tuple:
@@ -1079,6 +1092,8 @@ class CallsMixin:
         return lookup
 
     def _fn_region(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, module_method: bool) -> str | None:
+        if id(fn) in self.handlers:
+            return f"{fn.name}()"  # a web route or a UI callback: it serves predictions
         for d in fn.decorator_list:
             target = d.func if isinstance(d, ast.Call) else d
             q = ctx.resolve(target)
@@ -1094,6 +1109,12 @@ class CallsMixin:
         if any(fnmatch.fnmatchcase(name, p) for p in self.infer_patterns):
             return f"{name}()"
         return None
+
+
+# traced or exported models: the graph records the mode the model is in (torch.onnx.export only with the
+# dynamo exporter; the legacy one exports in eval mode unless told otherwise)
+EXPORT_CALLS = frozenset({"torch.jit.trace", "torch.jit.trace_module", "torch.export.export",
+                          "torch.export.export_for_training", "torch.onnx.export", "torch.onnx.dynamo_export"})
 
 
 def _models_in(vals_list) -> list[Model]:

@@ -83,6 +83,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.events: dict[tuple, Event] = {}
         self.saves: list[dict] = []
         self.frames: list[Frame] = []
+        self.handlers: set[int] = set()  # ids of functions a web framework or UI calls (routes, callbacks)
         self.iter_tag = ""  # which iteration of an unrolled literal loop is walked (see _unrolled)
         self.iteration: tuple | None = None  # (name, value, line) of the innermost one, for messages
         self.current_root: tuple | None = None  # the uncalled function being walked as an entry point
@@ -131,6 +132,7 @@ class Walker(CallsMixin, LoadsMixin):
         st = State()
         st.globals = st.locals
         self._root(lambda: self._walk_module(ctx, st))
+        self._walk_handlers(ctx, self.final_state)
         if module_only:
             # the module's programs: its top level, and the functions its packaging declares as scripts
             for fn in {id(f): f for f in ctx.functions.values()}.values():
@@ -194,6 +196,29 @@ class Walker(CallsMixin, LoadsMixin):
         self._finish_root()
         for key, ev in self.root_events:
             merge_event(self.events, key, ev)
+
+    def _walk_handlers(self, ctx: ModuleCtx, module_end: State | None) -> None:
+        """Functions a web framework or a UI calls once the module is loaded (`@app.post("/predict")`,
+        `@app.route`, `gr.Interface(fn=classify)`): each request runs them with what the module level
+        left, the model it built and restored; they serve predictions, so their forwards are inference."""
+        handlers = _handler_functions(ctx)
+        if not handlers or module_end is None:
+            return
+        self.handlers |= {id(fn) for fn in handlers}
+        for fn in handlers:
+            if (ctx.path or "", fn.name) in self.reached:
+                continue
+            self.current_root = (ctx.path or "", fn.name)
+            self._root(lambda fn=fn: self._walk_handler(ctx, fn, module_end))
+            self.current_root = None
+
+    def _walk_handler(self, ctx: ModuleCtx, fn: ast.FunctionDef, module_end: State) -> State | None:
+        st = module_end.copy()
+        st.globals = dict(module_end.globals)
+        st.locals = {}
+        args = self._param_values(ctx, fn, None, st, root=True)
+        self._call_function(ctx, fn, None, args, {}, st, EMPTY, root=True)
+        return st
 
     def widen(self, path: str | None, func: str, why: str) -> None:
         """Record that a bound made the analysis give up precision (never findings) here."""
@@ -1154,6 +1179,32 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
             kinds = {k for k, _ in a.mode_src.get(mid, EMPTY) | b.mode_src.get(mid, EMPTY)}
             if "eval" in kinds and kinds & {"train", "train_under_no_grad"}:
                 out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line)}
+    return out
+
+
+_ROUTE_METHODS = frozenset({"route", "get", "post", "put", "patch", "delete", "websocket", "api_route"})
+
+
+def _handler_functions(ctx: ModuleCtx) -> list:
+    """Module-level functions registered as web routes (Flask, FastAPI: `@app.post(...)`) or handed to a
+    UI as its callback (`gradio.Interface(fn=...)`, `gr.Interface(predict, ...)`)."""
+    out = []
+    for name, fn in ctx.functions.items():
+        if "@" in name:
+            continue
+        for d in fn.decorator_list:
+            if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in _ROUTE_METHODS \
+                    and d.args and isinstance(d.args[0], (ast.Constant, ast.JoinedStr)):
+                out.append(fn)  # `@app.get("/path")`: a route's path comes first
+                break
+    for node in ast.walk(ctx.tree):
+        if isinstance(node, ast.Call) and (ctx.resolve(node.func) or "").startswith("gradio.") \
+                and (ctx.resolve(node.func) or "").endswith(("Interface", "ChatInterface")):
+            cands = [k.value for k in node.keywords if k.arg == "fn"] + node.args[:1]
+            for c in cands:
+                if isinstance(c, ast.Name) and isinstance(ctx.functions.get(c.id), ast.FunctionDef) \
+                        and ctx.functions[c.id] not in out:
+                    out.append(ctx.functions[c.id])
     return out
 
 

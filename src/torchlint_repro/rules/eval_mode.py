@@ -15,6 +15,8 @@ def _inference(d: dict) -> str:
         where = "for outputs that are only looked at (saved, logged, turned into numbers), never trained on"
     elif region == "inference":
         where = "in a program that restores its weights and never trains it"
+    elif region.startswith(("torch.jit.", "torch.export.", "torch.onnx.")):
+        where = f"through `{region}` (the exported graph keeps live dropout and batch statistics)"
     elif region == "volatile=True":
         where = "on `volatile=True` inputs (legacy no_grad: meant as inference)"
     if d.get("iteration"):  # one iteration of an unrolled literal loop: which one
@@ -58,7 +60,12 @@ wrapper) inside an inference region while the model is, or may be, in training m
 regions are `with torch.no_grad()`, `with torch.inference_mode()`, `torch.set_grad_enabled(False)`,
 functions decorated with `@torch.no_grad()` / `@torch.inference_mode()`, and functions whose name
 matches `inference-functions` (evaluate, validate, test, predict, infer*, ...; never pytest's `test_*`
-functions in test files).
+functions in test files). Also inference uses without a region: a forward whose output is only looked
+at (printed, logged, saved as an image, turned into numbers) and never trained on, including the
+`"val"` iteration of a `for phase in ("train", "val")` loop; a program that restores weights and never
+trains; web routes and UI callbacks (`@app.post("/predict")`, `gradio.Interface(fn=...)`), run with the
+model the module loaded; and traces/exports (`torch.jit.trace`, `torch.export.export`, and
+`torch.onnx.export` with `dynamo=True`: the legacy ONNX exporter switches to eval mode by itself).
 
 The mode is tracked through the program: construction gives train, `from_pretrained` gives eval,
 `.eval()` / `.train(False)` give eval, `.train()` gives train; aliases, `self.model` attributes and
