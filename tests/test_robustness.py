@@ -215,7 +215,7 @@ def _nested_ifs(depth: int) -> str:
 
 
 def _elif_chain(n: int) -> str:
-    return HEADER + "v = 3\nif v == 0:\n    m = nn.Linear(2, 2)\n" + "".join(
+    return HEADER + "v = len(__name__)\nif v == 0:\n    m = nn.Linear(2, 2)\n" + "".join(
         f"elif v == {i}:\n    m = nn.Linear(2, {i + 1})\n" for i in range(1, n)) + "torch.manual_seed(0)\n"
 
 

@@ -180,6 +180,13 @@ class LoadsMixin:
                                           why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
                                               f"{', '.join(repr(k) for k in s['keys'])}")
                             continue
+                        if match and all(s["kind"] == "module" for s in match):
+                            s = match[0]
+                            cls = (s.get("cls") or "").rsplit(".", 1)[-1] or "a module"
+                            self._emit_at("module_as_state_dict", path, line, col, name=call["receiver"],
+                                          via=call["via"], why=f"{_rel(s['file'])}:{s['line']} saved the whole "
+                                                               f"module (`{cls}`), not its state_dict")
+                            continue
                         sds = [s for s in match if s["kind"] == "state_dict"]
                         if sds and len(sds) == len(match):
                             self._compare_saved(call, sds, line, col, v.stripped)
@@ -191,6 +198,10 @@ class LoadsMixin:
                                for s in match if s.get("entries", {}).get(v.key)]
                     if entries and len(entries) == len(match):
                         self._compare_saved(call, entries, line, col, v.stripped)
+                elif isinstance(v, Model) and v.origin in ("built", "pretrained") and not any(
+                        isinstance(x, (StateDict, Loaded, LoadedItem, DictVal)) for x in call["src"]):
+                    self._emit_at("module_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
+                                  why=f"a `{v.name}` built here")
                 elif isinstance(v, StateDict) and not v.stripped:
                     in_memory.append({"cls": v.cls, "args": [list(a) for a in v.args],
                                       "prefixed": v.prefixed, "file": None, "line": None})

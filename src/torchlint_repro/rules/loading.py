@@ -154,4 +154,34 @@ Constructor arguments are compared only where both sides are literals; sites are
 their normalised paths.
 """,
 )
-RULES = [TRP301, TRP302, TRP303, TRP304, TRP305, TRP306, TRP307]
+TRP308 = _rule(
+    "TRP308", "model-as-state-dict", "a whole model passed to `load_state_dict`", "module_as_state_dict",
+    lambda d: f"`{d['name']}.load_state_dict` receives a whole model ({d['why']}): pass its `.state_dict()`",
+    """
+## What it does
+Reports `model.load_state_dict(x)` where `x` is a model: one built in the program, or what
+`torch.load` returns for a path the project saved a whole module to (`torch.save(net, path)`, found
+across files and in the same script or notebook).
+
+## Why is this bad?
+`load_state_dict` expects a mapping of parameter names to tensors. A module is not one: torch raises
+`TypeError: Expected state_dict to be dict-like, got <class 'Net'>`, and the script that was meant to
+restore the trained weights stops (or, inside a `try`, silently keeps the random init). The verifier
+records that exception for the bad fixture.
+
+## Example
+```python
+torch.save(net, "net.pt")                       # the whole module
+model = Net()
+model.load_state_dict(torch.load("net.pt", weights_only=False))   # TRP308
+```
+
+Use instead:
+```python
+model.load_state_dict(torch.load("net.pt", weights_only=False).state_dict())
+```
+or save `net.state_dict()` in the first place.
+""",
+)
+
+RULES = [TRP301, TRP302, TRP303, TRP304, TRP305, TRP306, TRP307, TRP308]
