@@ -607,3 +607,50 @@ def test_tests_on_values_the_caller_passed_are_decided_and_unknowns_stay_unknown
     (tmp_path / "run.py").write_text(_DECIDED.replace("build(True, 80)", "build(True, 10)"))
     reset_projects()
     assert findings(tmp_path / "run.py") == [(11, 17, "TRP101"), (33, 7, "TRP102")]
+
+
+# ---------------------------------------------------------------------------- objects a program leaves
+_TRAINER = '''\
+import torch
+import torch.nn as nn
+
+
+class Trainer:
+    def __init__(self, G, D, G_opt):
+        self.G = G
+        self.D = D
+        self.G_opt = G_opt
+
+    def step(self, z):
+        generated = self.G(z)
+        d_generated = self.D(generated)
+        g_loss = -d_generated.mean()
+        g_loss.backward()
+        self.G_opt.step()
+
+    def sample(self, z):
+        return self.G(z).data.cpu().numpy()
+
+    def _debug(self, z):
+        return self.G(z).tolist()
+
+
+torch.manual_seed(0)
+G = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+D = nn.Linear(2, 1)
+trainer = Trainer(G, D, torch.optim.SGD(G.parameters(), lr=0.1))
+for _ in range(3):
+    trainer.step(torch.zeros(4, 2))
+'''
+
+
+def test_the_public_methods_of_an_object_a_program_leaves_are_walked_after_it(tmp_path: Path) -> None:
+    """The program trains G through trainer.step() (a method named like an optimizer's, still the
+    object's own; D(G(z)).backward() trains G through D). Nothing calls trainer.sample(), the API a
+    user calls next: it runs the trained G in training mode for numbers (TRP201). The private _debug()
+    is not an API."""
+    path = project(tmp_path, {"gan.py": _TRAINER}) / "gan.py"
+    assert findings(path) == [(19, 16, "TRP201")]
+    (tmp_path / "gan.py").write_text(_TRAINER + "G.eval()\n")
+    reset_projects()
+    assert findings(tmp_path / "gan.py") == []

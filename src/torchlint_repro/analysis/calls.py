@@ -101,6 +101,7 @@ class CallsMixin:
                 and self._head_bound(func, st):
             return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
         # method calls on values we track
+        recv: frozenset = EMPTY
         if isinstance(func, ast.Attribute):
             recv = self.ev(func.value, st)
             handled, result = self._method_call(node, func, recv, st, discard)
@@ -141,7 +142,8 @@ class CallsMixin:
                 self._load_result_used(fv, node)
         if not known:
             self._unknown_call(node, q, args, kwargs, st)
-        outs = [v for a in args + list(kwargs.values()) for v in a if isinstance(v, Out)]
+        # what is computed from a forward's output (`d_fake.mean()`, `torch.cat([out, x])`) is still its output
+        outs = [v for a in [recv] + args + list(kwargs.values()) for v in a if isinstance(v, Out)]
         if outs and not any(isinstance(v, (Model,)) for v in result):
             result.add(_merge_out(outs))
         return frozenset(result)
@@ -403,12 +405,12 @@ class CallsMixin:
         if not models and attr in N.SELF_RETURNING and any(isinstance(v, Volatile) for v in recv):
             self._eval_args(node, st)
             return True, frozenset(v for v in recv if isinstance(v, (Volatile, Out)))
-        if attr == "step" and not models:
-            return False, EMPTY
-        if instances and not models:
+        if instances and not models:  # `trainer.step(batch)`: the object's own method, whatever its name
             r = self._call_method_on_instance(node, attr, instances, st)
             if r is not None:
                 return True, r
+        if attr == "step" and not models:
+            return False, EMPTY
         if not models:
             if outs:
                 self._eval_args(node, st)
@@ -800,8 +802,10 @@ class CallsMixin:
             key = ("forward_in_train", self.path, line, col, data["dedupe"])
             self.candidates.setdefault((site, m.id), (key, Event("forward_in_train", line, col, data, self.path), m.id))
         grad_on = st.grad == "on" and not generate
-        return frozenset({Out(frozenset({(m.id, self.path, line, col, modes, shown, src, m.mode_dep,
-                                          grad_on, use)}))})
+        upstream = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
+        out = Out(frozenset({(m.id, self.path, line, col, modes, shown, src, m.mode_dep, grad_on, use)}))
+        # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
+        return frozenset({_merge_out([out] + upstream) if upstream else out})
 
     def site_chain(self, node: ast.AST) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
@@ -824,6 +828,8 @@ class CallsMixin:
                     self.trained_sites.add((path, line, col, tag))
                     if grad_on:
                         self.trained_ids.add(mid)
+                if grad_on:
+                    self.ever_trained.add(mid)
                 if not grad_on:
                     continue  # a frozen teacher's targets under no_grad: trained through, not trained
                 if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO \
@@ -901,10 +907,12 @@ class CallsMixin:
         self.reached.add(key)
         if not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls)):
             # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
-            # we track (a model handed to it keeps its mode, as with a local helper that only computes)
+            # we track (a model handed to it keeps its mode, as with a local helper that only computes); what
+            # it returns is computed from its arguments (`self._apply_activate(fake)`: still the forward's output)
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
-            return EMPTY
+            outs = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
+            return frozenset({_merge_out(outs)}) if outs else EMPTY
         recursive = any(f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None)
                         for f in self.frames)
         if recursive or self._summarizing:

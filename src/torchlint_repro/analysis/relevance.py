@@ -45,6 +45,10 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         out: set[str] = set()
         hit = any(_relevant_q(ctx.resolve(d.func if isinstance(d, ast.Call) else d)) for d in fn.decorator_list)
+        if not strong and cls is not None and fn.name == "__init__" and any(
+                isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                for sub in ast.walk(fn) if isinstance(sub, ast.Assign) for t in sub.targets):
+            hit = True  # `self.G = G`: the object holds what it is given (a model its methods run)
         for sub in ast.walk(fn):
             if hit:
                 break

@@ -83,6 +83,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.events: dict[tuple, Event] = {}
         self.saves: list[dict] = []
         self.frames: list[Frame] = []
+        self.ever_trained: set = set()  # models a training step ran on, in any walk (muted ones too)
         self.handlers: set[int] = set()  # ids of functions a web framework or UI calls (routes, callbacks)
         self.iter_tag = ""  # which iteration of an unrolled literal loop is walked (see _unrolled)
         self.iteration: tuple | None = None  # (name, value, line) of the innermost one, for messages
@@ -132,7 +133,9 @@ class Walker(CallsMixin, LoadsMixin):
         st = State()
         st.globals = st.locals
         self._root(lambda: self._walk_module(ctx, st))
-        self._walk_handlers(ctx, self.final_state)
+        module_end, module_trained = self.final_state, frozenset(self.trained_ids)
+        self._walk_handlers(ctx, module_end)
+        self._continue_instances(ctx, module_end, module_trained)
         if module_only:
             # the module's programs: its top level, and the functions its packaging declares as scripts
             for fn in {id(f): f for f in ctx.functions.values()}.values():
@@ -212,6 +215,45 @@ class Walker(CallsMixin, LoadsMixin):
             self._root(lambda fn=fn: self._walk_handler(ctx, fn, module_end))
             self.current_root = None
 
+    def _continue_instances(self, ctx: ModuleCtx, module_end: State | None, trained: frozenset) -> None:
+        """The public methods of the objects a program leaves behind (`trainer = Trainer(G, D, ...);
+        trainer.train(...)`), that no program calls: an API a user calls next (`trainer.sample(64)`). Each is
+        walked from the state the program ended in, its object as the program left it (the models it
+        built and trained, in the modes it left them)."""
+        if module_end is None:
+            return
+        instances = sorted({v for vals in module_end.globals.values() for v in vals if isinstance(v, Instance)},
+                           key=lambda v: v.id)
+        self.frames.append(Frame(ctx, "<module>", node=ctx.tree))
+        try:
+            found = [(v, self._find_method(v.cls, "__init__")) for v in instances[:MAX_CONTINUED]]
+        finally:
+            self.frames.pop()
+        for inst, hit in found:
+            if hit is None:
+                continue
+            mctx, _, cls = hit
+            if cls is None:
+                continue
+            for m in cls.body:
+                if not isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) or m.name.startswith("_") \
+                        or (mctx.path or "", self._fname(m, cls)) in self.reached or not mctx.relevant(m, cls):
+                    continue
+                self.current_root = (mctx.path or "", self._fname(m, cls))
+                self._root(lambda m=m, mctx=mctx, cls=cls, inst=inst:
+                           self._walk_continued(mctx, m, cls, inst, module_end, trained))
+                self.current_root = None
+
+    def _walk_continued(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls: ast.ClassDef, inst: Instance,
+                        module_end: State, trained: frozenset) -> State | None:
+        self.trained_ids |= trained
+        st = module_end.copy()
+        st.globals = dict(module_end.globals) if ctx is self.root_ctx else {}
+        st.locals = {}
+        args = self._param_values(ctx, fn, cls, st, root=True)
+        self._call_function(ctx, fn, cls, args, {}, st, frozenset({inst}), root=True)
+        return st
+
     def _walk_handler(self, ctx: ModuleCtx, fn: ast.FunctionDef, module_end: State) -> State | None:
         st = module_end.copy()
         st.globals = dict(module_end.globals)
@@ -264,6 +306,9 @@ class Walker(CallsMixin, LoadsMixin):
         ``sample()`` starts unless some method puts it in eval mode, and maybe in training mode when one
         method calls ``self.G.eval()`` and another ``self.G.train()``."""
         entry = self._class_entry(ctx, cls, inst_id)
+        # models another method of the class trains (fit() trains self._generator): their outputs looked at
+        # here are a trained model's samples, as when one program trains and then samples
+        self.trained_ids |= self._memo.get(("class-trained", id(ctx), cls.name), frozenset())
         for (obj, attr), vals in entry.attrs.items():
             if obj != inst_id:
                 continue
@@ -284,6 +329,7 @@ class Walker(CallsMixin, LoadsMixin):
         methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                    and m.name != "__init__" and ctx.relevant(m, cls)]
         self.mute += 1
+        trained_before = set(self.ever_trained)
         try:
             state = _empty_state()
             init = ctx.method(cls.name, "__init__")
@@ -314,6 +360,7 @@ class Walker(CallsMixin, LoadsMixin):
         finally:
             self.mute -= 1
         self._memo[key] = state
+        self._memo[("class-trained", id(ctx), cls.name)] = frozenset(self.ever_trained - trained_before)
         return state
 
     def _is_entry_decorated(self, ctx: ModuleCtx, fn: ast.FunctionDef) -> bool:
@@ -1244,7 +1291,8 @@ def _widen_state(old: State, new: State) -> State:
 _NOT_KNOWN = object()  # what _literal_of answers for a value the code does not fix
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Gt: operator.gt, ast.GtE: operator.ge}
-MAX_UNROLLED = 8  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
+MAX_UNROLLED = 8
+MAX_CONTINUED = 16  # objects a program leaves behind whose uncalled public methods are walked after it  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
 
 
 def _literal_strings(node: ast.For) -> list[str] | None:
