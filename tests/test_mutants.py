@@ -1,0 +1,242 @@
+"""Small programs that each pin one decision of the analysis with its exact findings (code, line,
+column, message). Each test is named after the planted mistake (mutant) it kills; bench/MUTATION.md
+records how each was confirmed to fail with the mistake in place."""
+from __future__ import annotations
+
+import textwrap
+
+from torchlint_repro.config import Settings
+from torchlint_repro.engine import lint_source
+
+# TRP102 is off by default: every test here has it on, so that a false "some paths" finding shows
+ALL = Settings(select=("TRP",), extend_select=("TRP102",), cache=False)
+
+
+def lint(src: str, name: str = "prog.py") -> list[tuple[int, int, str, str]]:
+    """Every finding as (line, 0-based column, code, message), sorted."""
+    return [(d.line, d.col, d.code, d.message)
+            for d in lint_source(textwrap.dedent(src), f"/nonexistent/{name}", ALL)]
+
+
+# ---------------------------------------------------------------------------- (a) unknown wins a join
+def test_a_seed_on_one_branch_of_a_library_function_stays_unknown() -> None:
+    """A function nobody in the file calls starts from callers we do not see (seed "unknown"); seeding
+    on one branch only must not turn that into "seeded on some paths" (a false TRP102)."""
+    src = """
+        import torch
+        import torch.nn as nn
+
+        def build(flag):
+            if flag:
+                torch.manual_seed(0)
+            return nn.Linear(2, 2)
+    """
+    assert lint(src) == []
+
+
+def test_a_unknown_wins_a_join_in_both_orders() -> None:
+    """The seed on the else branch: "unknown" joined with "yes" from either side stays unknown."""
+    src = """
+        import torch
+        import torch.nn as nn
+
+        def build(flag):
+            if flag:
+                pass
+            else:
+                torch.manual_seed(0)
+            return nn.Linear(2, 2)
+    """
+    assert lint(src) == []
+
+
+# ---------------------------------------------------------------------------- (b) TYPE_CHECKING
+def test_b_a_seed_under_type_checking_never_runs() -> None:
+    """`if TYPE_CHECKING:` is false at run time: the seed in it seeds nothing (TRP101, not TRP102)."""
+    src = """
+        from typing import TYPE_CHECKING
+        import torch
+        import torch.nn as nn
+        if TYPE_CHECKING:
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == [
+        (7, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
+    ]
+
+
+def test_b_the_else_of_type_checking_always_runs() -> None:
+    src = """
+        import typing
+        import torch
+        import torch.nn as nn
+        if typing.TYPE_CHECKING:
+            pass
+        else:
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == []
+
+
+# ---------------------------------------------------------------------------- (c) loop fixpoint over modes
+def test_c_a_while_loop_that_ends_in_eval_mode_trains_in_eval_mode_next_time() -> None:
+    """Only the modes change in the loop body (no variable holds a forward's output, which would carry
+    the mode too): the fixpoint must see that change, or the second iteration (which starts in eval
+    mode) is never walked and TRP203 is lost."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        x = torch.ones(2)
+        step = 0
+        model.train()
+        while step < 10:
+            model(x).sum().backward()
+            opt.step()
+            model.eval()
+            step += 1
+    """
+    assert lint(src) == [
+        (11, 4, "TRP203", "training step while `model` may still be in eval mode after `.eval()` at line 13: "
+                           "dropout/batch-norm are off; call `model.train()` before training"),
+    ]
+
+
+# ---------------------------------------------------------------------------- (d) .train() under no_grad
+def test_d_train_inside_an_own_no_grad_block_is_batch_norm_recalibration() -> None:
+    """`.train()` inside a `with torch.no_grad():` opened in the same function is deliberate
+    (update_bn): the forward that follows is no TRP201."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+        x = torch.ones(4, 2)
+        model.eval()
+        with torch.no_grad():
+            model.train()
+            model(x)
+    """
+    assert lint(src) == []
+
+
+def test_d_train_under_an_own_no_grad_decorator_is_batch_norm_recalibration() -> None:
+    src = """
+        import torch
+        import torch.nn as nn
+
+        @torch.no_grad()
+        def recalibrate(model, loader):
+            model.train()
+            for x in loader:
+                model(x)
+            model.eval()
+
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+        recalibrate(net, [torch.ones(4, 2)])
+    """
+    assert lint(src) == []
+
+
+def test_d_a_train_made_under_no_grad_is_plain_once_the_region_is_left() -> None:
+    """The same `.train()` is a plain one after the block: a later inference forward is TRP201."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+        x = torch.ones(4, 2)
+        with torch.no_grad():
+            model.train()
+            model(x)
+        with torch.no_grad():
+            print(model(x))
+    """
+    assert lint(src) == [
+        (11, 10, "TRP201", "`model` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+                           "stay live; call `model.eval()` first"),
+    ]
+
+
+# ---------------------------------------------------------------------------- (e) while True
+def test_e_while_true_is_left_only_through_break() -> None:
+    """The seed runs before every `break`: after the loop torch is seeded on every path."""
+    src = """
+        import random
+        import torch
+        import torch.nn as nn
+        while True:
+            torch.manual_seed(0)
+            if random.random() > 0.5:
+                break
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == []
+
+
+def test_e_while_true_without_break_never_reaches_what_follows() -> None:
+    """The build after the loop is unreachable: only the one inside (seeded from the second pass on)."""
+    src = """
+        import torch
+        import torch.nn as nn
+        while True:
+            model = nn.Linear(2, 2)
+            torch.manual_seed(0)
+        model = nn.Linear(3, 3)
+    """
+    assert lint(src) == [
+        (5, 12, "TRP102", "`Linear` is built where torch is seeded on some paths only; torch.manual_seed is "
+                          "called at line 6, after this construction"),
+    ]
+
+
+# ---------------------------------------------------------------------------- (f) manual_backward
+def test_f_lightning_manual_backward_is_a_training_step() -> None:
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        x = torch.ones(2)
+        net.eval()
+        out = net(x)
+        trainer.manual_backward(out.sum())
+    """
+    assert lint(src) == [
+        (8, 6, "TRP203", "training step while `net` is in eval mode after `.eval()` at line 7: dropout/batch-norm "
+                         "are off; call `net.train()` before training"),
+    ]
+
+
+# ---------------------------------------------------------------------------- (g) numpy seed hint
+def test_g_trp101_says_that_numpy_and_random_seeds_do_not_seed_torch() -> None:
+    src = """
+        import random
+        import numpy as np
+        import torch.nn as nn
+        np.random.seed(0)
+        random.seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == [
+        (7, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
+                         "numpy.random.seed (line 5) and random.seed (line 6) do not seed torch"),
+    ]
+
+
+def test_g_one_other_seed_does_not_seed_torch() -> None:
+    src = """
+        import numpy
+        import torch.nn as nn
+        numpy.random.seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == [
+        (5, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
+                         "numpy.random.seed (line 4) does not seed torch"),
+    ]
