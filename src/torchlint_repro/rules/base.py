@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis.tracker import FileFacts
+    from ..analysis.context import FileFacts
     from ..diagnostics import Diagnostic
 
 FAMILIES = {"1": "seeding", "2": "train/eval mode", "3": "weight loading", "9": "internal"}
