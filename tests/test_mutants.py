@@ -240,3 +240,54 @@ def test_g_one_other_seed_does_not_seed_torch() -> None:
         (5, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
                          "numpy.random.seed (line 4) does not seed torch"),
     ]
+
+
+# ---------------------------------------------------------------------------- survivors of bench/mutation.py
+def test_unknown_stays_unknown_through_two_joins() -> None:
+    """join_seed returns the value "unknown" itself: a second join with "yes" must not make it "maybe"."""
+    src = """
+        import torch
+        import torch.nn as nn
+
+        def build(flag, other):
+            if flag:
+                torch.manual_seed(0)
+            if other:
+                torch.manual_seed(1)
+            return nn.Linear(2, 2)
+    """
+    assert lint(src) == []
+
+
+def test_a_conditional_expression_joins_its_branches_into_the_state() -> None:
+    """`a if c else b` as a statement: both branches seed, so the build after it is seeded."""
+    seeded = """
+        import sys
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0) if len(sys.argv) > 1 else torch.manual_seed(1)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(seeded) == []
+    half = seeded.replace("torch.manual_seed(1)", "print(1)")
+    assert lint(half) == [(6, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+
+
+def test_a_train_under_no_grad_counts_as_a_deliberate_train_once_the_region_is_left() -> None:
+    """Leaving the region turns the recalibration `.train()` into a plain `.train()` (kind "train"): with
+    `.eval()` on the other path the maybe is a choice the program made, not a forgotten call."""
+    src = """
+        import sys
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        x = torch.ones(2)
+        model.eval()
+        if len(sys.argv) > 1:
+            with torch.no_grad():
+                model.train()
+        with torch.no_grad():
+            print(model(x))
+    """
+    assert lint(src) == []
