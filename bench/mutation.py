@@ -14,8 +14,8 @@ Each mutant is one small change of the module's syntax tree, applied alone:
 - ``boolean``: ``and``/``or`` swapped, a ``not`` dropped;
 - ``comparison``: ``==``/``!=``, ``<``/``<=``, ``>``/``>=``, ``in``/``not in``, ``is``/``is not`` swapped;
 - ``constant``: ``True``/``False`` swapped, an int ``n`` made ``n + 1``, a string made ``"XX" + s + "XX"``
-  (docstrings, annotations and rule ``doc=`` pages excepted: documentation and type hints; the pages are
-  checked by tests/test_docs.py);
+  (docstrings, annotations, ``__all__`` and rule ``doc=`` pages excepted: documentation and type hints;
+  the pages are checked by tests/test_docs.py);
 - ``return``: ``return x`` made ``return None``.
 
 The repository (without .git) is copied once per worker into a temporary folder; the mutated module is
@@ -74,7 +74,7 @@ class Mutant:
 
 
 def _docstring_nodes(tree: ast.AST) -> set[int]:
-    """The ids of docstring constants, rule ``doc=`` pages and annotations (not behaviour)."""
+    """The ids of docstring constants, rule ``doc=`` pages, ``__all__`` and annotations (not behaviour)."""
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
@@ -83,6 +83,9 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
                     and isinstance(first.value.value, str):
                 out.add(id(first.value))
         if isinstance(node, ast.keyword) and node.arg == "doc":
+            out |= {id(n) for n in ast.walk(node.value)}
+        # `__all__`: no module of the package is star-imported, so its names are documentation
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
             out |= {id(n) for n in ast.walk(node.value)}
         # annotations (`-> "State"`): type hints, never evaluated (every module has `from __future__ import annotations`)
         annotations = [getattr(node, "returns", None), getattr(node, "annotation", None)]
@@ -111,6 +114,8 @@ def _candidates(tree: ast.AST) -> list[tuple[int, str, ast.AST, str]]:
     docs = _docstring_nodes(tree)
     out = []
     for i, node in enumerate(ast.walk(tree)):
+        if id(node) in docs:
+            continue
         if isinstance(node, ast.BinOp) and type(node.op) in BINOP_SWAP:
             out.append((i, "operator", node, f"{type(node.op).__name__} -> {BINOP_SWAP[type(node.op)].__name__}"))
         elif isinstance(node, ast.BoolOp):
@@ -123,7 +128,7 @@ def _candidates(tree: ast.AST) -> list[tuple[int, str, ast.AST, str]]:
                 if type(op) in CMP_SWAP:
                     out.append((i * 100 + j, "comparison", node,
                                 f"{type(op).__name__} -> {CMP_SWAP[type(op)].__name__}"))
-        elif isinstance(node, ast.Constant) and id(node) not in docs:
+        elif isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool):
                 out.append((i, "constant", node, f"{v} -> {not v}"))
