@@ -291,3 +291,90 @@ def test_a_train_under_no_grad_counts_as_a_deliberate_train_once_the_region_is_l
             print(model(x))
     """
     assert lint(src) == []
+
+
+def test_a_branch_that_leaves_does_not_end_the_walk() -> None:
+    """`if ...: raise` without else: the join of "never gets here" with the other path is that path."""
+    src = """
+        import sys
+        import torch.nn as nn
+        if len(sys.argv) > 1:
+            raise SystemExit(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == [
+        (6, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
+    ]
+
+
+def test_a_conditional_expression_in_a_function_keeps_its_locals_local() -> None:
+    """The function's `net` is its own: after the call the module's `net` is still the one in eval mode."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        net.eval()
+
+        def helper(flag):
+            net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+            y = 1 if flag else 2
+            return y
+
+        helper(True)
+        with torch.no_grad():
+            print(net(torch.ones(2)))
+    """
+    assert lint(src) == []
+
+
+def test_a_global_bound_on_the_else_branch_of_a_function_survives_the_join() -> None:
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = None
+
+        def build(flag):
+            global model
+            if flag:
+                pass
+            else:
+                model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+
+        build(False)
+        with torch.no_grad():
+            print(model(torch.ones(2)))
+    """
+    assert lint(src) == [
+        (16, 10, "TRP201", "`model` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+                           "stay live; call `model.eval()` first"),
+    ]
+
+
+def test_a_loop_that_only_rebinds_a_global_runs_again() -> None:
+    """The loop's fixpoint compares a function's globals too: the second iteration runs `spare`. Nothing
+    else changes in the first pass (`x` is bound before the loop, both models were used before)."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        net.eval()
+        spare = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+
+        def run(batches):
+            global net
+            x = None
+            for x in batches:
+                with torch.no_grad():
+                    print(net(x))
+                net = spare
+
+        print(net(torch.ones(2)), spare)
+        run([torch.ones(2)])
+    """
+    assert lint(src) == [
+        (14, 18, "TRP201", "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+                           "stay live; call `net.eval()` first"),
+    ]
