@@ -378,3 +378,53 @@ def test_a_loop_that_only_rebinds_a_global_runs_again() -> None:
         (14, 18, "TRP201", "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
                            "stay live; call `net.eval()` first"),
     ]
+
+
+def test_a_constant_condition_walks_only_the_branch_that_runs() -> None:
+    never = """
+        import torch
+        import torch.nn as nn
+        if False:
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(never) == [
+        (6, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
+    ]
+    always_else = """
+        import torch
+        import torch.nn as nn
+        if 0:
+            pass
+        else:
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(always_else) == []
+    always = """
+        import torch
+        import torch.nn as nn
+        if 1:
+            print("go")
+        else:
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(always) == [
+        (8, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
+    ]
+
+
+def test_a_match_statement_joins_its_cases() -> None:
+    src = """
+        import sys
+        import torch
+        import torch.nn as nn
+        match sys.argv[1:]:
+            case ["--seed"]:
+                torch.manual_seed(0)
+            case _:
+                pass
+        model = nn.Linear(2, 2)
+    """
+    assert lint(src) == [(10, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
