@@ -428,3 +428,59 @@ def test_a_match_statement_joins_its_cases() -> None:
         model = nn.Linear(2, 2)
     """
     assert lint(src) == [(10, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+
+
+def test_continue_and_break_states_reach_the_loop_head_and_exit() -> None:
+    cont = """
+        import random
+        import torch
+        import torch.nn as nn
+        for step in range(3):
+            if random.random() > 0.5:
+                continue
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(cont) == [(9, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    brk = cont.replace("for step in range(3):", "while True:").replace("continue", "break")
+    assert lint(brk) == [(9, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+
+
+def test_an_inner_with_block_gives_the_no_grad_region_back() -> None:
+    """A `with open(...)` inside `with torch.no_grad():` ends: the region is the no_grad one again, so
+    the `.train()` after it is still batch-norm recalibration, not a plain `.train()`."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2))
+        x = torch.ones(4, 4)
+        model.eval()
+        with torch.no_grad():
+            with open("log.txt", "w") as fh:
+                fh.write("recalibrating")
+            model.train()
+            model(x)
+    """
+    assert lint(src) == []
+
+
+def test_a_context_manager_expression_is_evaluated() -> None:
+    """`with seeded():` runs seeded() (walked like any call of the file): the build inside is seeded."""
+    src = """
+        import contextlib
+        import torch
+        import torch.nn as nn
+
+        @contextlib.contextmanager
+        def seeded():
+            torch.manual_seed(0)
+            yield
+
+        with seeded():
+            model = nn.Linear(2, 2)
+    """
+    assert lint(src) == []
+    assert lint(src.replace("torch.manual_seed(0)", "pass")) == [
+        (12, 12, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
+    ]
