@@ -484,3 +484,24 @@ def test_a_context_manager_expression_is_evaluated() -> None:
     assert lint(src.replace("torch.manual_seed(0)", "pass")) == [
         (12, 12, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
     ]
+
+
+def test_train_on_one_branch_and_eval_on_the_other_is_a_choice_not_a_forgotten_train() -> None:
+    """`net.train() if training else net.eval()` then a training step: the program chose the mode,
+    so no TRP203; with `.eval()` on one branch only the same step is a maybe TRP203."""
+    src = """
+        import sys
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        training = len(sys.argv) > 1
+        net.train() if training else net.eval()
+        net(torch.ones(2)).sum().backward()
+    """
+    assert lint(src) == []
+    one_sided = src.replace("net.train() if training else net.eval()", "net.eval() if training else None")
+    assert lint(one_sided) == [
+        (9, 0, "TRP203", "training step while `net` may still be in eval mode after `.eval()` at line 8: "
+                         "dropout/batch-norm are off; call `net.train()` before training"),
+    ]
