@@ -505,3 +505,18 @@ def test_train_on_one_branch_and_eval_on_the_other_is_a_choice_not_a_forgotten_t
         (9, 0, "TRP203", "training step while `net` may still be in eval mode after `.eval()` at line 8: "
                          "dropout/batch-norm are off; call `net.train()` before training"),
     ]
+
+
+def test_a_loop_over_a_positive_constant_range_runs_its_body() -> None:
+    template = """
+        import torch
+        import torch.nn as nn
+        for _ in range(N):
+            torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+    """
+    assert lint(template.replace("N", "3")) == []
+    assert lint(template.replace("N", "1")) == []
+    maybe = [(6, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    assert lint(template.replace("N", "0")) == maybe  # range(0) never runs its body
+    assert lint(template.replace("range(N)", "len([1, 2])")) == maybe  # not range: may run zero times
