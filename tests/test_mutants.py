@@ -520,3 +520,54 @@ def test_a_loop_over_a_positive_constant_range_runs_its_body() -> None:
     maybe = [(6, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
     assert lint(template.replace("N", "0")) == maybe  # range(0) never runs its body
     assert lint(template.replace("range(N)", "len([1, 2])")) == maybe  # not range: may run zero times
+
+
+def test_a_loop_that_does_not_settle_widens_what_still_changes_to_unknown() -> None:
+    """Each pass of this loop puts one more model in eval mode (a chain of six rebindings): past
+    MAX_LOOP_PASSES the modes still changing are widened with "unknown", never guessed. `d` is the
+    one reached last: "may still be" in eval mode, not "is"."""
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        a = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        b = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        c = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        d = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        e = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        f = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        g = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        x = torch.ones(2)
+        while x.sum() > 0:
+            g.eval()
+            g, f, e, d, c, b = f, e, d, c, b, a
+        d(x).sum().backward()
+    """
+    assert lint(src) == [
+        (16, 0, "TRP203", "training step while `d` may still be in eval mode after `.eval()` at line 14: "
+                          "dropout/batch-norm are off; call `d.train()` before training"),
+    ]
+
+
+def test_a_build_reached_unseeded_from_any_entry_point_is_reported_with_the_worse_verdict() -> None:
+    """Seeded on some paths from the module level, unseeded in the spawned worker: TRP101, not TRP102."""
+    src = """
+        import sys
+        import torch
+        import torch.nn as nn
+        import torch.multiprocessing as mp
+
+        def build():
+            return nn.Linear(2, 2)
+
+        def worker(rank):
+            build()
+
+        if len(sys.argv) > 1:
+            torch.manual_seed(0)
+        build()
+        mp.spawn(worker, nprocs=1)
+    """
+    assert lint(src) == [
+        (8, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
+    ]
