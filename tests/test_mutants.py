@@ -571,3 +571,36 @@ def test_a_build_reached_unseeded_from_any_entry_point_is_reported_with_the_wors
     assert lint(src) == [
         (8, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),
     ]
+
+
+def test_enable_grad_inside_no_grad_is_training_again() -> None:
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        x = torch.ones(2)
+        model.eval()
+        with torch.no_grad():
+            with torch.enable_grad():
+                model(x).sum().backward()
+    """
+    assert lint(src) == [
+        (10, 8, "TRP203", "training step while `model` is in eval mode after `.eval()` at line 7: "
+                          "dropout/batch-norm are off; call `model.train()` before training"),
+    ]
+
+
+def test_a_finding_reached_from_several_calls_names_them_all(tmp_path) -> None:
+    from torchlint_repro.analysis.project import reset_projects
+    from torchlint_repro.engine import lint_file
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "utils.py").write_text("import torch.nn as nn\n\n\ndef build():\n    return nn.Linear(2, 2)\n")
+    (tmp_path / "train.py").write_text("from utils import build\n\nbuild()\nbuild()\n")
+    (tmp_path / "other.py").write_text("import torch\nfrom utils import build\n\nbuild()\n")
+    reset_projects()
+    assert [(d.line, d.col, d.code, d.message) for d in lint_file(tmp_path / "utils.py", ALL)] == [
+        (5, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
+                          "reached from other.py:4 and 2 other calls"),
+    ]
