@@ -7,6 +7,7 @@
     python bench/mutation.py --module analysis/calls.py --function _method_call --lines 413-436
     python bench/mutation.py --module analysis/state.py --list                # the mutants, not run
     python bench/mutation.py --module analysis/state.py --json out.json       # results for bench/MUTATION.md
+    python bench/mutation.py --module analysis/state.py --survivors-of out.json   # again, after new tests
 
 Each mutant is one small change of the module's syntax tree, applied alone:
 
@@ -244,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", nargs="+", default=list(FAST_TESTS), help="the test files to run")
     ap.add_argument("--list", action="store_true", help="list the (sampled) mutants and exit")
     ap.add_argument("--json", help="write every mutant and its result to this file")
+    ap.add_argument("--survivors-of", metavar="JSON",
+                    help="run only the mutants that survived in this earlier --json result (same modules)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # killed: still remove the repository copies
 
@@ -267,6 +270,11 @@ def main(argv: list[str] | None = None) -> int:
             muts = [mu for mu in muts if any(a <= mu.line <= b for a, b in spans)]
         if args.limit and len(muts) > args.limit:
             muts = sorted(rng.sample(muts, args.limit), key=lambda x: (x.line, x.col, x.index))
+        if args.survivors_of:
+            earlier = json.loads(Path(args.survivors_of).read_text(encoding="utf-8"))
+            alive = {(e["module"], e["index"], e["kind"]) for e in earlier if e["status"] == "survived"}
+            _, every = mutants_of(m, tuple(args.function))
+            muts = [mu for mu in every if (mu.module, mu.index, mu.kind) in alive]
         plan += [(mu, _apply(tree, mu.index, mu.kind)) for mu in muts]
     if args.list:
         for mu, _ in plan:

@@ -604,3 +604,21 @@ def test_a_finding_reached_from_several_calls_names_them_all(tmp_path) -> None:
         (5, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
                           "reached from other.py:4 and 2 other calls"),
     ]
+
+
+def test_a_model_handed_to_a_library_function_may_come_back_in_any_mode() -> None:
+    src = """
+        import torch
+        import torch.nn as nn
+        from somelib import configure
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        model.eval()
+        configure(model)
+        model(torch.ones(2)).sum().backward()
+    """
+    assert lint(src) == []
+    assert lint(src.replace("configure(model)", "print(model)")) == [
+        (9, 0, "TRP203", "training step while `model` is in eval mode after `.eval()` at line 7: "
+                         "dropout/batch-norm are off; call `model.train()` before training"),
+    ]
