@@ -622,3 +622,40 @@ def test_a_model_handed_to_a_library_function_may_come_back_in_any_mode() -> Non
         (9, 0, "TRP203", "training step while `model` is in eval mode after `.eval()` at line 7: "
                          "dropout/batch-norm are off; call `model.train()` before training"),
     ]
+
+
+RECALIBRATE = """
+    import torch
+    import torch.nn as nn
+
+    @torch.no_grad()
+    def recalibrate(model, x):
+        model.train()
+        model(x)
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2))
+    x = torch.ones(4, 4)
+    net.eval()
+"""
+
+
+def test_a_no_grad_function_left_for_a_grad_caller_makes_its_train_plain() -> None:
+    src = RECALIBRATE + """
+    recalibrate(net, x)
+    with torch.no_grad():
+        print(net(x))
+    """
+    assert lint(src) == [
+        (17, 10, "TRP201", "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+                           "stay live; call `net.eval()` first"),
+    ]
+
+
+def test_a_no_grad_function_called_inside_no_grad_does_not_end_the_callers_region() -> None:
+    src = RECALIBRATE + """
+    with torch.no_grad():
+        recalibrate(net, x)
+        print(net(x))
+    """
+    assert lint(src) == []
