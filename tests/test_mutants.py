@@ -659,3 +659,56 @@ def test_a_no_grad_function_called_inside_no_grad_does_not_end_the_callers_regio
         print(net(x))
     """
     assert lint(src) == []
+
+
+def test_a_models_own_methods_are_inference_regions_only_by_their_inference_names() -> None:
+    """A model's infer()/predict()/generate() are inference entry points; its other methods (even
+    one named evaluate) are its own computation."""
+    src = """
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.body = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+
+            def forward(self, x):
+                return self.body(x)
+
+            def infer(self, x):
+                return self.body(x)
+
+            def evaluate(self, x):
+                return self.body(x)
+
+
+        torch.manual_seed(0)
+        model = Net()
+        print(model.infer(torch.ones(2)))
+        print(model.evaluate(torch.ones(2)))
+    """
+    assert lint(src) == [
+        (15, 15, "TRP201", "`self.body` is in training mode when it runs in inference function `infer()`: "
+                           "dropout/batch-norm stay live; call `self.body.eval()` first"),
+    ]
+
+
+def test_an_output_handed_to_cv2_or_numpy_is_only_looked_at() -> None:
+    """A model trained in the program, then run for outputs that go to cv2.* / np.* (even an np that
+    is not imported here, as in a notebook cell): inference uses in training mode."""
+    src = """
+        import cv2
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        x = torch.ones(2)
+        model(x).sum().backward()
+        gray = cv2.cvtColor(model(x), 0)
+        arr = np.asarray(model(x))
+    """
+    message = ("`model` is in training mode when it runs for outputs that are only looked at (saved, logged, "
+               "turned into numbers), never trained on: dropout/batch-norm stay live; call `model.eval()` first")
+    assert lint(src) == [(9, 20, "TRP201", message), (10, 17, "TRP201", message)]
