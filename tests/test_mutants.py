@@ -712,3 +712,45 @@ def test_an_output_handed_to_cv2_or_numpy_is_only_looked_at() -> None:
     message = ("`model` is in training mode when it runs for outputs that are only looked at (saved, logged, "
                "turned into numbers), never trained on: dropout/batch-norm stay live; call `model.eval()` first")
     assert lint(src) == [(9, 20, "TRP201", message), (10, 17, "TRP201", message)]
+
+
+def test_an_evaluate_that_starts_with_train_under_the_callers_no_grad_is_a_plain_train() -> None:
+    """The no_grad region is the caller's, not opened in evaluate(): the `.train()` there is the training
+    function copied, not batch-norm recalibration, and the forward after it is TRP201."""
+    src = """
+        import torch
+        import torch.nn as nn
+
+        def evaluate(model, x):
+            model.train()
+            return model(x)
+
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        net.eval()
+        with torch.no_grad():
+            print(evaluate(net, torch.ones(2)))
+    """
+    assert lint(src) == [
+        (7, 11, "TRP201", "`model` is in training mode when it runs under `no_grad`: dropout/batch-norm stay live; "
+                          "call `model.eval()` first"),
+    ]
+
+
+def test_train_false_is_eval_and_a_non_literal_flag_is_unknown() -> None:
+    src = """
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        net.train(False)
+        net(torch.ones(2)).sum().backward()
+    """
+    assert lint(src) == [
+        (7, 0, "TRP203", "training step while `net` is in eval mode after `.eval()` at line 6: "
+                         "dropout/batch-norm are off; call `net.train()` before training"),
+    ]
+    unknown = src.replace("net.train(False)", "net.train(len([]) > 0)")
+    assert lint(unknown) == []
+    assert lint(unknown.replace("net(torch.ones(2)).sum().backward()",
+                                "with torch.no_grad():\n            print(net(torch.ones(2)))")) == []
