@@ -754,3 +754,23 @@ def test_train_false_is_eval_and_a_non_literal_flag_is_unknown() -> None:
     assert lint(unknown) == []
     assert lint(unknown.replace("net(torch.ones(2)).sum().backward()",
                                 "with torch.no_grad():\n            print(net(torch.ones(2)))")) == []
+
+
+def test_a_finding_reached_from_two_calls_names_both(tmp_path) -> None:
+    from torchlint_repro.analysis.project import reset_projects
+    from torchlint_repro.engine import lint_file
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "utils.py").write_text("import torch.nn as nn\n\n\ndef build():\n    return nn.Linear(2, 2)\n")
+    (tmp_path / "train.py").write_text("from utils import build\n\nbuild()\n")
+    (tmp_path / "other.py").write_text("import torch\nfrom utils import build\n\nbuild()\n")
+    reset_projects()
+    assert [(d.line, d.col, d.code, d.message) for d in lint_file(tmp_path / "utils.py", ALL)] == [
+        (5, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
+                          "reached from other.py:4 and train.py:3"),
+    ]
+
+
+def test_a_finding_in_source_without_a_path_has_an_empty_path() -> None:
+    found = lint_source("import torch.nn as nn\nm = nn.Linear(2, 2)\n", None, ALL)
+    assert [(d.line, d.col, d.code, d.path) for d in found] == [(2, 4, "TRP101", "")]
