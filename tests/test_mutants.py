@@ -774,3 +774,36 @@ def test_a_finding_reached_from_two_calls_names_both(tmp_path) -> None:
 def test_a_finding_in_source_without_a_path_has_an_empty_path() -> None:
     found = lint_source("import torch.nn as nn\nm = nn.Linear(2, 2)\n", None, ALL)
     assert [(d.line, d.col, d.code, d.path) for d in found] == [(2, 4, "TRP101", "")]
+
+
+# ---------------------------------------------------------------------------- the rules' public record
+RULE_TABLE = [  # written out: code, name, family, what the verifier checks (the `rules` listing and the docs)
+    ("TRP101", "unseeded-model", "seeding", "differs across processes"),
+    ("TRP102", "seeded-on-some-paths", "seeding", "differs across processes"),
+    ("TRP103", "cuda-only-seed", "seeding", "differs across processes"),
+    ("TRP201", "inference-in-training-mode", "train/eval mode", "differs from eval-mode output"),
+    ("TRP202", "mode-method-not-called", "train/eval mode", "differs from eval-mode output"),
+    ("TRP203", "training-in-eval-mode", "train/eval mode", "trains with mode-dependent layers in eval mode"),
+    ("TRP204", "inference-on-parameter-without-eval", "train/eval mode", "differs from eval-mode output"),
+    ("TRP301", "load-state-dict-on-class", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP302", "load-result-used-as-model", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP303", "state-dict-used-as-model", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP304", "checkpoint-as-state-dict", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP305", "non-strict-load-ignored", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP306", "module-prefix-mismatch", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP307", "architecture-mismatch", "weight loading", "load raises or leaves parameters unloaded"),
+    ("TRP900", "internal-error", "internal", "not runtime-verifiable"),
+    ("TRP901", "invalid-configuration", "internal", "not runtime-verifiable"),
+]
+
+
+def test_the_rules_public_record() -> None:
+    from torchlint_repro.rules import ALL_RULES
+
+    assert [(r.code, r.name, r.family, r.verify.value) for r in ALL_RULES] == RULE_TABLE
+    internal = {r.code: r.summary for r in ALL_RULES if r.code.startswith("TRP9")}
+    assert internal == {
+        "TRP900": "torchlint-repro failed to analyse this file",
+        "TRP901": "the `[tool.torchlint-repro]` section that governs this file is broken",
+    }
+    assert ALL_RULES[0].help_uri == "https://github.com/torchlint-repro/torchlint-repro/blob/main/docs/rules/TRP101.md"
