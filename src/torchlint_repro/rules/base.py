@@ -37,9 +37,5 @@ class Rule:
         return FAMILIES[self.code[3]]
 
     @property
-    def docs_path(self) -> str:
-        return f"docs/rules/{self.code}.md"
-
-    @property
     def help_uri(self) -> str:
         return f"https://github.com/torchlint-repro/torchlint-repro/blob/main/docs/rules/{self.code}.md"
