@@ -339,7 +339,9 @@ def test_no_cache_writes_nothing(project, tmp_path):
 def test_cache_false_in_pyproject_writes_nothing(project):
     (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "0"\n\n'
                                             '[tool.torchlint-repro]\ncache = false\n')
-    assert diags(check(project, None)) == []
+    (project / "utils.py").write_text(UTILS_UNSEEDED)  # a finding: the run did lint, it wrote nothing
+    proc = check(project, None)
+    assert proc.returncode == 1 and diags(proc) == UNSEEDED
     assert not (project / ".torchlint_cache").exists()
     assert not user_cache().exists()
 

@@ -251,8 +251,24 @@ def test_progress_bar_only_for_long_runs_on_a_stream() -> None:
     quiet.update(10)  # no stream: nothing to write to, nothing raised
 
 
-def test_progress_is_off_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
-    (tmp_path / "bad.py").write_text(HAZARD)
-    result = invoke("check", "--no-cache", str(tmp_path / "bad.py"))
+def test_progress_is_off_when_stderr_is_not_a_terminal(tmp_path: Path, monkeypatch) -> None:
+    """Three files (one file never draws a bar) and no delay: on a terminal the bar would draw at once;
+    CliRunner's stderr is no terminal, so nothing is drawn."""
+    import torchlint_repro.cli as cli
+    import torchlint_repro.runner as runner
+
+    monkeypatch.setattr(runner.Progress, "DELAY", 0.0)
+    monkeypatch.setattr(runner.Progress, "INTERVAL", 0.0)
+    files = []
+    for i in range(3):
+        (tmp_path / f"bad{i}.py").write_text(HAZARD)
+        files.append(str(tmp_path / f"bad{i}.py"))
+    result = invoke("check", "--no-cache", "-j1", *files)
     assert result.exit_code == 1
-    assert "files (" not in (result.stderr if hasattr(result, "stderr") else "")
+    assert result.output.count("TRP101") == 3  # linted, all three
+    assert "files (" not in result.stderr
+    # the control: the same run when stderr is a terminal draws the bar (so the check above can fail)
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    drawn = invoke("check", "--no-cache", "-j1", *files)
+    assert "] 3/3 files (" in drawn.stderr
+    assert drawn.stderr.endswith("\r\033[K")  # and clears it at the end

@@ -211,8 +211,16 @@ def test_try_handler_starts_from_every_state_of_the_body() -> None:
     """) == [("unseeded_build", 7, 4, "maybe")]
 
 
+def mode_events(src: str) -> list[tuple]:
+    """The mode events with their *maybe* flag (the model is in that mode on some paths only)."""
+    source = textwrap.dedent(src)
+    facts = analyze_module(source, ast.parse(source), None, Settings(select=("TRP",), cache=False))
+    return sorted((e.kind, e.line, e.col, e.data.get("maybe")) for e in facts.events)
+
+
 def test_mode_joins_at_if_else() -> None:
-    got = events("""
+    """Training mode on one branch, eval mode on the other: after the join the model *may* be training."""
+    got = mode_events("""
         import sys, torch
         torch.manual_seed(0)
         m = torch.nn.Dropout(0.5)
@@ -221,7 +229,30 @@ def test_mode_joins_at_if_else() -> None:
         with torch.no_grad():
             m(torch.ones(2))
     """)
-    assert got == [("forward_in_train", 8, 4, None)]
+    assert got == [("forward_in_train", 8, 4, True)]
+
+
+def test_mode_without_a_join_is_certain() -> None:
+    got = mode_events("""
+        import torch
+        torch.manual_seed(0)
+        m = torch.nn.Dropout(0.5)
+        with torch.no_grad():
+            m(torch.ones(2))
+    """)
+    assert got == [("forward_in_train", 6, 4, False)]
+
+
+def test_eval_mode_joins_into_a_maybe_training_step() -> None:
+    got = mode_events("""
+        import sys, torch
+        torch.manual_seed(0)
+        m = torch.nn.Dropout(0.5)
+        if len(sys.argv) > 1:
+            m.eval()
+        m(torch.ones(2)).sum().backward()
+    """)
+    assert got == [("train_in_eval", 7, 0, True)]
 
 
 def test_spawned_worker_starts_unseeded() -> None:

@@ -373,9 +373,13 @@ def test_listed_library_seed_counts_inside_a_project_helper(seed_project, tmp_pa
     direct = seed_project / "direct.py"
     direct.write_text(SEEDED_TRAIN.replace("from mypkg.seeding import fix_seed", "from somelib import seed_all")
                       .replace("fix_seed(0)", "seed_all(0)"))
-    assert flake8("--trp-seed-functions", "somelib.seed_all", "direct.py", cwd=seed_project, cache=cache).stdout == ""
+    # unlisted, the library function seeds nothing we can see: both files are reported
+    assert keys(findings(flake8("direct.py", cwd=seed_project, cache=cache).stdout)) == [(7, 9, "TRP101")]
+    assert keys(findings(flake8("train.py", cwd=seed_project, cache=cache).stdout)) == [(7, 9, "TRP101")]
+    listed = flake8("--trp-seed-functions", "somelib.seed_all", "direct.py", cwd=seed_project, cache=cache)
+    assert listed.returncode == 0 and listed.stdout == ""
     via_helper = flake8("--trp-seed-functions", "somelib.seed_all", "train.py", cwd=seed_project, cache=cache)
-    assert via_helper.stdout == ""
+    assert via_helper.returncode == 0 and via_helper.stdout == ""
 
 
 def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path):

@@ -212,6 +212,11 @@ def test_an_attribute_only_ever_put_in_eval_mode_is_not_reported(tmp_path: Path)
                     return self.net(x)
         """})
     assert findings(root / "runner.py") == []
+    # without the `.eval()` the same forward is reported: the class was judged, not skipped
+    text = (root / "runner.py").read_text()
+    (root / "runner.py").write_text(text.replace("        self.net.eval()\n", ""))
+    reset_projects()
+    assert findings(root / "runner.py") == [(12, 20, "TRP201")]
 
 
 # ---------------------------------------------------------------------------- callers in other files

@@ -34,7 +34,6 @@ from .syntax import (
     _ctor_args,
     _freeze,
     _is_static,
-    _literal,
     _local_has_params,
     _local_mode_dep,
     _maybe_model_class,
@@ -1142,9 +1141,7 @@ def _models_in(vals_list) -> list[Model]:
     return out
 
 
-# A call back into a function whose summary is being made (recursion, also across files) starts the
-# fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
-# for every terminating run) and changes no mode.
+# parameter names of a loss module (`criterion`, `loss_fn`): never a model to judge
 _LOSS_NAME = re.compile(r"(^|_)(criterion|criterions|crit|loss|losses|metric|metrics)(_|$)|loss_?fn|loss_?func",
                         re.IGNORECASE)
 # what is done with a forward's output when it is only looked at: an inference use
@@ -1152,6 +1149,9 @@ SINK_METHODS = frozenset({"detach", "cpu", "numpy", "tolist", "item", "argmax", 
 SINK_FUNCS = frozenset({"print", "save_image", "make_grid", "imsave", "imshow", "imwrite", "add_image", "add_images",
                         "add_scalar", "add_scalars", "add_figure", "add_text", "add_histogram", "mimsave", "savefig",
                         "log", "log_image", "info", "write"})
+# A call back into a function whose summary is being made (recursion, also across files) starts the
+# fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
+# for every terminating run) and changes no mode.
 _IN_PROGRESS = {"seed": "yes", "cuda": "no", "modes": {}, "returns": []}
 
 

@@ -32,10 +32,6 @@ NO_EFFECT_FUNCS = frozenset({"print", "len", "str", "repr", "isinstance", "type"
                              # model inspection that leaves the mode as it found it (it may run a forward)
                              "torchsummary.summary", "torchinfo.summary", "wandb.watch"})
 INFERENCE_DECORATORS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
-LIGHTNING_EVAL_HOOKS = ("validation_step", "test_step", "predict_step", "on_validation", "on_test", "on_predict",
-                        "validation_epoch_end", "test_epoch_end")
-CHECKPOINT_KEYS_HINT = ("epoch", "optimizer", "optim", "scheduler", "step", "model", "state_dict", "net", "args",
-                        "config", "best", "loss", "acc", "iteration", "global_step", "lr", "scaler", "ema")
 
 
 @dataclass

@@ -205,8 +205,8 @@ class LoadsMixin:
                 elif isinstance(v, StateDict) and not v.stripped:
                     in_memory.append({"cls": v.cls, "args": [list(a) for a in v.args],
                                       "prefixed": v.prefixed, "file": None, "line": None})
-                elif isinstance(v, DictVal) and len(v.keys) > 1 and not any(
-                        isinstance(x, StateDict) for _, vals in v.entries for x in vals) is False:
+                elif isinstance(v, DictVal) and len(v.keys) > 1 and any(
+                        isinstance(x, StateDict) for _, vals in v.entries for x in vals):
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
                     if sd_keys and any(_checkpoint_key(k) for k in v.keys):
                         self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],

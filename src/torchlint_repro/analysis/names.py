@@ -57,6 +57,7 @@ NO_GRAD_CTX = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autogra
 SET_GRAD = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
                       "torch.autograd.grad_mode.set_grad_enabled"})
 ENABLE_GRAD = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
+# wrappers whose state_dict keys start with "module."
 WRAPPERS = frozenset(
     {
         "torch.nn.DataParallel",
@@ -66,7 +67,6 @@ WRAPPERS = frozenset(
         "torch.nn.parallel.data_parallel.DataParallel",
     }
 )
-PREFIX_WRAPPERS = WRAPPERS  # their state_dict keys start with "module."
 TRANSPARENT_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.fx.symbolic_trace"})
 STRIP_PREFIX_FUNCS = frozenset(
     {

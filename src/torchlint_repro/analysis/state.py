@@ -8,13 +8,6 @@ from __future__ import annotations
 
 from .values import ENTRY, EVAL, TRAIN, UNKNOWN, join_values
 
-SEED_JOIN = {
-    ("no", "no"): "no",
-    ("yes", "yes"): "yes",
-    ("maybe", "maybe"): "maybe",
-}
-
-
 def join_seed(a: str, b: str) -> str:
     if a == b:
         return a

@@ -76,11 +76,6 @@ def _called_names(tree: ast.Module) -> set[str]:
     return out
 
 
-def _n_lines(tree: ast.Module) -> int:
-    last = tree.body[-1] if tree.body else None
-    return getattr(last, "end_lineno", 0) or 0
-
-
 def _freeze(obj):
     if isinstance(obj, (list, tuple)):
         return tuple(_freeze(o) for o in obj)
@@ -162,14 +157,6 @@ def _shape_like(v) -> bool:
     if isinstance(v, tuple):
         return bool(v) and all(isinstance(x, (int, str, bool)) for x in v)  # layer sizes [512, 256, 128]
     return isinstance(v, (int, str, bool)) and not (isinstance(v, str) and v.startswith("name:"))
-
-
-def _is_lit(v) -> bool:
-    return not (isinstance(v, str) and v.startswith("name:"))
-
-
-def _show(v) -> str:
-    return repr(v[4:]) if isinstance(v, str) and v.startswith("lit:") else repr(v)
 
 
 def _ctor_args(node: ast.Call) -> tuple:

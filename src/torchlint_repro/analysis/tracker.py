@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import operator
-from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -28,13 +27,12 @@ from .context import (
     NESTED_LOOP_PASSES,
     STEP_BUDGET,
     Event,
-    FileFacts,
     Frame,
     ModuleCtx,
 )
 from .loads import LoadsMixin, json_key
 from .paths import path_template
-from .project import MAYBE, Project, project_for
+from .project import MAYBE, Project
 from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
     _call_func,
@@ -866,7 +864,6 @@ class Walker(CallsMixin, LoadsMixin):
             local = _definition_key(ctx.functions, node)
             st.bind(node.name, frozenset({FuncRef(f"{ctx.module}.{local}", local=local)}))
         else:
-            st.bind(node.name, frozenset({FuncRef(f"<nested>.{node.name}", local=None)}))
             frame.nested = getattr(frame, "nested", {})
             frame.nested[node.name] = node
             st.bind(node.name, frozenset({FuncRef(f"<nested>.{node.name}", local="<nested>:" + node.name)}))
@@ -957,8 +954,6 @@ class Walker(CallsMixin, LoadsMixin):
     def e_Name(self, node: ast.Name, st: State) -> frozenset:
         vals = st.lookup(node.id)
         if vals is not None:
-            if isinstance(node.ctx, ast.Load):
-                self._note_loaded_name(vals)
             return vals
         frame = self.frames[-1]
         nested = getattr(frame, "nested", {})
@@ -973,11 +968,6 @@ class Walker(CallsMixin, LoadsMixin):
         if st.lookup(head) is not None:
             return True
         return any(head in getattr(f, "nested", {}) for f in self.frames)
-
-    def _note_loaded_name(self, vals: frozenset) -> None:
-        for v in vals:
-            if isinstance(v, LoadResult):
-                pass  # reading the name alone is not reading the keys; attribute access is (e_Attribute)
 
     def _global_ref(self, node: ast.expr, ctx: ModuleCtx) -> frozenset:
         q = ctx.resolve(node)
@@ -1041,10 +1031,8 @@ class Walker(CallsMixin, LoadsMixin):
                     out.add(b.unwrapped())
                 elif node.attr in ("module", "_orig_mod"):
                     out.add(b)
-            elif isinstance(b, (Instance,)):
+            elif isinstance(b, Instance):
                 out |= st.attrs.get((b.id, node.attr), EMPTY)
-            elif isinstance(b, Model) or isinstance(b, Out):
-                pass
             elif isinstance(b, LoadResult):
                 if node.attr in ("missing_keys", "unexpected_keys"):
                     self.read_results.add(b.site)
@@ -1092,8 +1080,6 @@ class Walker(CallsMixin, LoadsMixin):
                     out |= b.items[i]
             elif isinstance(b, Out):
                 out.add(b)
-            elif isinstance(b, Model) and b.cls and N.torch_nn_layer(b.cls) in N.CONTAINERS:
-                pass
         return frozenset(out)
 
     def e_Dict(self, node: ast.Dict, st: State) -> frozenset:

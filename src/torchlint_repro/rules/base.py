@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis.tracker import FileFacts
+    from ..analysis.context import FileFacts
     from ..diagnostics import Diagnostic
 
 FAMILIES = {"1": "seeding", "2": "train/eval mode", "3": "weight loading", "9": "internal"}
@@ -35,10 +35,6 @@ class Rule:
     @property
     def family(self) -> str:
         return FAMILIES[self.code[3]]
-
-    @property
-    def docs_path(self) -> str:
-        return f"docs/rules/{self.code}.md"
 
     @property
     def help_uri(self) -> str:
