@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
 EXE = BIN / "torchlint-repro"
 # written out, not recomputed from `default_enabled`: a rule that changes its default fails here
 DEFAULT_ON = {"TRP101", "TRP103", "TRP201", "TRP202", "TRP203", "TRP301", "TRP302", "TRP303", "TRP304", "TRP305",
-              "TRP306", "TRP307", "TRP900", "TRP901"}
+              "TRP306", "TRP307", "TRP308", "TRP900", "TRP901"}
 DEFAULT_OFF = {"TRP102", "TRP204"}  # a deliberate optional seed; inference on a parameter without .eval()
 
 # TRP101 at 4:9 (built before the seed), TRP201 at 7:5 (a forward under no_grad, never in eval mode)
