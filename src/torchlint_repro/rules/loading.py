@@ -8,13 +8,14 @@ from ._util import diagnostics, receiver_fix, via_text
 from .base import Expect, Rule
 
 
-def _rule(code, name, summary, kind, message, doc, default=True, fix=None, safety=None):
+def _rule(code, name, summary, kind, message, doc, default=True, fix=None, safety=None, fixed_verify=None):
     def located(d: dict) -> str:
         text = message(d)
         return f"{text} (called from {via_text(d['via'], d.get('also_via', ()))})" if d.get("via") else text
 
     return Rule(code=code, name=name, summary=summary, verify=Expect.LOAD_INCOMPATIBLE, default_enabled=default,
-                check=lambda facts: diagnostics(facts, kind, code, located, fix), doc=doc, fix=safety)
+                check=lambda facts: diagnostics(facts, kind, code, located, fix), doc=doc, fix=safety,
+                fixed_verify=fixed_verify)
 
 
 _NOT_A_MODEL = re.compile(r"optim|sched|scaler", re.IGNORECASE)
@@ -152,10 +153,12 @@ Clean as soon as the result is read, logged, asserted, returned or passed on.
 `torchlint-repro fix` keeps the result and checks it: `missing_keys, unexpected_keys =
 model.load_state_dict(sd, strict=False)` followed by `warnings.warn(...)` when either list is
 non-empty (`import warnings` is added when needed); a result assigned and never read is checked
-where it is. Unsafe: the program now warns where it was silent.
+where it is. Unsafe: the program now warns where it was silent. The fix cannot make the checkpoint
+match; `verify --fixed` confirms that the fixed bad fixtures report the keys their load dropped.
 """,
     fix=receiver_fix("Keep the result and warn about missing or unexpected keys", "how"),
     safety="unsafe",
+    fixed_verify=Expect.LOAD_MISMATCH_SILENT,
 )
 TRP306 = _rule(
     "TRP306", "module-prefix-mismatch", "`module.` prefix of a DataParallel/DDP state_dict not matched at load",
