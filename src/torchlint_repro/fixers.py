@@ -406,11 +406,13 @@ def plan_nonstrict(src: Source, d: Diagnostic) -> Plan | None:
     if call is None:
         return None
     if how == "never read" and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
-            and isinstance(stmt.targets[0], ast.Name) and stmt.value is call:
+            and isinstance(stmt.targets[0], ast.Name) and stmt.value is call \
+            and stmt.targets[0].id != _dotted(call.func.value):  # `model = model.load_state_dict(...)`: below
         result = stmt.targets[0].id
         warnings, imports = src.ensure_import("warnings")
         check = src.after(stmt, _check(name, f"{result}.missing_keys", f"{result}.unexpected_keys", warnings))
         return Plan(UNSAFE, (*imports, check)) if check is not None else None
+    # discarded, or the model's own name rebound (TRP302 at the same call: the same edits, made once)
     edits = _keep_result(src, stmt, call, name, scope)
     return Plan(UNSAFE, tuple(edits)) if edits else None
 

@@ -78,6 +78,7 @@ def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | No
     src = Source(source, tree, seed)
     taken: list[Insertion] = []
     owner: dict[Insertion, Diagnostic] = {}
+    skipped: list[tuple[Diagnostic, Plan]] = []
     for d in sorted(wanted):
         try:
             plan = _plan(src, d)
@@ -86,7 +87,7 @@ def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | No
         if plan is None:
             continue
         if plan.safety == UNSAFE and not unsafe:
-            out.unsafe_skipped.append(d)
+            skipped.append((d, plan))
             continue
         edits = [e for e in plan.edits if e not in taken]
         if any(_overlaps(e, t) for e in edits for t in taken) or not _compiles(_apply_edits(source, taken + edits)):
@@ -94,6 +95,8 @@ def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | No
         taken += edits
         owner.update((e, d) for e in edits)
         out.fixed.append(d)
+    for d, plan in skipped:  # an unsafe fix whose edits a safe one made (TRP305 on TRP302's load) is done
+        (out.fixed if all(e in taken for e in plan.edits) else out.unsafe_skipped).append(d)
     line_of = src.lines.starts
     for e in sorted(taken, key=lambda e: (e.start, e.end)):
         line = bisect.bisect_right(line_of, e.start)
