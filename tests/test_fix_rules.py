@@ -531,3 +531,33 @@ def test_verify_fixed_confirms_every_fixable_rule() -> None:
     confirmed = {r["code"] for r in report["rules"] if r["fixtures"]
                  and all(f["verdict"] in ("confirmed", "skipped") for f in r["fixtures"])}
     assert confirmed == {r.code for r in ALL_RULES if r.fix}
+
+
+def test_inserted_lines_take_the_files_line_endings(tmp_path: Path) -> None:
+    target = tmp_path / "train.py"
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    target.write_bytes(b"from torch import nn\r\nmodel = nn.Linear(2, 2)\r\n")
+    _fix("--unsafe-fixes", str(target))
+    assert target.read_bytes() == b"from torch import nn\r\nimport torch\r\ntorch.manual_seed(0)\r\nmodel = nn.Linear(2, 2)\r\n"
+
+
+def test_an_added_import_comes_before_its_first_use(tmp_path: Path) -> None:
+    """`import warnings` after the imports that precede the load, not after a later one it would follow."""
+    before = ('import torch\nimport torch.nn as nn\ntorch.manual_seed(0)\nmodel = nn.Linear(4, 4)\n'
+              'model.load_state_dict(torch.load("w.pt"), strict=False)\nimport os\nprint(os.sep)\n')
+    target = _project(tmp_path, before)
+    _fix("--unsafe-fixes", str(target))
+    assert target.read_text(encoding="utf-8") == (
+        'import torch\nimport torch.nn as nn\nimport warnings\ntorch.manual_seed(0)\nmodel = nn.Linear(4, 4)\n'
+        'missing_keys, unexpected_keys = model.load_state_dict(torch.load("w.pt"), strict=False)\n'
+        'if missing_keys or unexpected_keys:\n'
+        '    warnings.warn(f"model.load_state_dict: missing keys {missing_keys}, unexpected keys {unexpected_keys}")\n'
+        'import os\nprint(os.sep)\n')
+
+
+def test_the_seed_in_main_imports_torch_at_the_top(tmp_path: Path) -> None:
+    before = 'from torch import nn\n\n\ndef main():\n    model = nn.Linear(2, 2)\n\n\nif __name__ == "__main__":\n    main()\n'
+    target = _project(tmp_path, before)
+    _fix("--unsafe-fixes", str(target))
+    assert target.read_text(encoding="utf-8") == before.replace("nn\n\n\ndef main():\n", "nn\nimport torch\n\n\n"
+                                                                 "def main():\n    torch.manual_seed(0)\n")

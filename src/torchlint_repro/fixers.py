@@ -72,8 +72,18 @@ class Source:
         self.seed = seed
         nl = _NEWLINE.search(source)
         self.newline = nl.group(0) if nl else "\n"
-        unit = re.search(r"^[ \t]+(?=\S)", source, re.M)
-        self.unit = unit.group(0) if unit else "    "
+        self.unit = self._indent_unit()
+
+    def _indent_unit(self) -> str:
+        """One level of the file's indentation: what its first block adds to its header's (four spaces in a
+        file without blocks)."""
+        for node in ast.walk(self.tree):
+            body = getattr(node, "body", None)
+            if isinstance(node, ast.stmt) and isinstance(body, list) and body and body[0].lineno > node.lineno:
+                outer, inner = self.indent(node), self.indent(body[0])
+                if outer is not None and inner is not None and inner.startswith(outer) and len(inner) > len(outer):
+                    return inner[len(outer):]
+        return "    "
 
     # ------------------------------------------------------------------ positions
     def segment(self, node: ast.AST) -> str:
@@ -118,7 +128,7 @@ class Source:
 
     # ------------------------------------------------------------------ statements written on their own lines
     def lines_of(self, code: str, indent: str) -> str:
-        """``code`` (lines joined by ``\n``, a leading tab per level of indentation it adds) written at
+        """``code`` (newline-separated lines, a leading tab per level of indentation each adds) written at
         ``indent``, with the file's indentation unit and line ending."""
         return self.newline.join(indent + self.unit * (len(ln) - len(ln.lstrip("\t"))) + ln.lstrip("\t")
                                  for ln in code.split("\n"))
@@ -196,12 +206,13 @@ class Source:
             return Insertion(len(self.source), len(self.source), code + self.newline)
         return self.before(first, code)
 
-    def ensure_import(self, module: str) -> tuple[str, list[Insertion]]:
-        """The name the file uses for ``module``, and the ``import`` to add when it has none."""
+    def ensure_import(self, module: str, user: ast.stmt) -> tuple[str, list[Insertion]]:
+        """The name the file uses for ``module``, and the ``import`` to add when it has none: after the
+        imports that precede ``user``, the top-level statement that needs it."""
         name = self.module_name(module)
         if name is not None:
             return name, []
-        edit = self.at_module_head(f"import {module}")
+        edit = self.at_module_head(f"import {module}", user.lineno)
         return module, [edit] if edit is not None else []
 
 
@@ -369,7 +380,8 @@ def _check(name: str, missing: str, unexpected: str, warnings: str) -> str:
 _KEYS = ("missing_keys", "unexpected_keys")
 
 
-def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: ast.AST) -> list[Insertion] | None:
+def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: ast.AST,
+                 top: ast.stmt) -> list[Insertion] | None:
     """``missing_keys, unexpected_keys = <the load>`` in place of the statement's target (or of the bare
     call), and the check after it."""
     indent = src.indent(stmt)
@@ -379,7 +391,7 @@ def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: 
     taken = {n for n in _bound(scope) if n in _KEYS}
     if taken and not _only_load_results(scope):
         return None  # the names mean something else in this function
-    warnings, imports = src.ensure_import("warnings")
+    warnings, imports = src.ensure_import("warnings", top)
     keep = Insertion(src.start(stmt), src.start(call), f"{_KEYS[0]}, {_KEYS[1]} = ")
     check = src.after(stmt, _check(name, *_KEYS, warnings))
     return None if check is None else [*imports, keep, check]
@@ -409,11 +421,11 @@ def plan_nonstrict(src: Source, d: Diagnostic) -> Plan | None:
             and isinstance(stmt.targets[0], ast.Name) and stmt.value is call \
             and stmt.targets[0].id != _dotted(call.func.value):  # `model = model.load_state_dict(...)`: below
         result = stmt.targets[0].id
-        warnings, imports = src.ensure_import("warnings")
+        warnings, imports = src.ensure_import("warnings", chain[1])
         check = src.after(stmt, _check(name, f"{result}.missing_keys", f"{result}.unexpected_keys", warnings))
         return Plan(UNSAFE, (*imports, check)) if check is not None else None
     # discarded, or the model's own name rebound (TRP302 at the same call: the same edits, made once)
-    edits = _keep_result(src, stmt, call, name, scope)
+    edits = _keep_result(src, stmt, call, name, scope, chain[1])
     return Plan(UNSAFE, tuple(edits)) if edits else None
 
 
@@ -428,7 +440,7 @@ def plan_drop_rebinding(src: Source, d: Diagnostic, rewrite) -> Plan | None:
     if call is None or not isinstance(stmt, ast.Assign):
         return None
     if any(k.arg == "strict" and isinstance(k.value, ast.Constant) and k.value.value is False for k in call.keywords):
-        edits = _keep_result(src, stmt, call, _dotted(call.func.value) or "model", scope)
+        edits = _keep_result(src, stmt, call, _dotted(call.func.value) or "model", scope, chain[1])
         return Plan(SAFE, tuple(edits)) if edits else None
     edit = rewrite(stmt)
     return Plan(SAFE, (edit,)) if edit is not None else None
@@ -478,7 +490,7 @@ def plan_prefix(src: Source, d: Diagnostic) -> Plan | None:
         if _dotted(receiver) != name:
             return None
         return Plan(UNSAFE, (Insertion(src.start(receiver), src.end(receiver), f"{name}.module"),))
-    torch, imports = src.ensure_import("torch")
+    torch, imports = src.ensure_import("torch", chain[1])
     strip = f"{torch}.nn.modules.utils.consume_prefix_in_state_dict_if_present"
     if isinstance(arg, ast.Name):
         edit = src.before(stmt, f'{strip}({arg.id}, "module.")')
@@ -504,20 +516,19 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
     if len(chain) < 2:
         return None
     top = chain[1]
+    if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and (top.name == "main" or _handed_over(src.tree, top.name)):
+        torch, imports = src.ensure_import("torch", top)
+        edit = src.body_start(top, f"{torch}.manual_seed({src.seed})")
+        return Plan(UNSAFE, (*imports, edit)) if edit is not None else None
     torch = src.module_name("torch")
     seed = f"{torch or 'torch'}.manual_seed({src.seed})"
-    code = seed if torch else f"import torch{src.newline}{seed}"
-    if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and (top.name == "main" or _handed_over(src.tree, top.name)):
-        if torch is None:
-            return None  # `import torch` belongs at the top of the file, the seed in main(): two places
-        edit = src.body_start(top, seed)
-    else:
-        point = src.import_point(top.lineno)
-        following = src.tree.body[src.tree.body.index(point) + 1] if point is not None and \
-            src.tree.body.index(point) + 1 < len(src.tree.body) else None
-        if following is not None and src.segment(following) == seed:
-            return None
-        edit = src.after(point, code, "") if point is not None else src.before(src.tree.body[0], code)
+    code = seed if torch else f"import torch\n{seed}"
+    point = src.import_point(top.lineno)
+    following = src.tree.body[src.tree.body.index(point) + 1] if point is not None and \
+        src.tree.body.index(point) + 1 < len(src.tree.body) else None
+    if following is not None and src.segment(following) == seed:
+        return None
+    edit = src.after(point, code, "") if point is not None else src.before(src.tree.body[0], code)
     return Plan(UNSAFE, (edit,)) if edit is not None else None
 
 
