@@ -26,7 +26,8 @@ import click
 @click.option("--select", multiple=True, help="Only fix these codes or prefixes (comma-separated), as in check.")
 @click.option("--ignore", multiple=True, help="Do not fix these codes or prefixes.")
 @click.option("--extend-select", multiple=True, help="Add codes to the selection, e.g. the off-by-default TRP102.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Read settings from this pyproject.toml.")
 def fix(paths, show_diff: bool, unsafe_fixes: bool, select, ignore, extend_select, config_path) -> None:
     """Apply fixes to PATHS (default: the current folder): the safe ones, and the unsafe ones with
     --unsafe-fixes.

@@ -374,7 +374,8 @@ def plan_train(src: Source, d: Diagnostic) -> Plan | None:
 def _check(name: str, missing: str, unexpected: str, warnings: str) -> str:
     """Warn when a non-strict load did not match every key (the lines of :meth:`Source.lines_of`)."""
     return (f"if {missing} or {unexpected}:\n"
-            f'\t{warnings}.warn(f"{name}.load_state_dict: missing keys {{{missing}}}, unexpected keys {{{unexpected}}}")')
+            f'\t{warnings}.warn(f"{name}.load_state_dict: missing keys {{{missing}}}, '
+            f'unexpected keys {{{unexpected}}}")')
 
 
 _KEYS = ("missing_keys", "unexpected_keys")
@@ -400,8 +401,8 @@ def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: 
 def _only_load_results(scope: ast.AST) -> bool:
     """Are ``missing_keys, unexpected_keys`` bound only by earlier fixes (to ``load_state_dict`` results)?"""
     for node in _own_nodes(scope):
-        if isinstance(node, ast.Assign) and any(n in _KEYS for t in node.targets for n in
-                                                 (_dotted(x) for x in ast.walk(t)) if n):
+        names = {_dotted(x) for t in getattr(node, "targets", ()) for x in ast.walk(t)}
+        if isinstance(node, ast.Assign) and names & set(_KEYS):
             if not (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
                     and node.value.func.attr == "load_state_dict"):
                 return False
@@ -516,7 +517,8 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
     if len(chain) < 2:
         return None
     top = chain[1]
-    if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and (top.name == "main" or _handed_over(src.tree, top.name)):
+    if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+            top.name == "main" or _handed_over(src.tree, top.name)):
         torch, imports = src.ensure_import("torch", top)
         edit = src.body_start(top, f"{torch}.manual_seed({src.seed})")
         return Plan(UNSAFE, (*imports, edit)) if edit is not None else None
