@@ -117,14 +117,69 @@ CASES = [
     @torch.no_grad()
     def predict(model, x):
         """Class scores."""
+        was_training = model.training
         model.eval()
-        return model(x).softmax(-1)
+        output = model(x).softmax(-1)
+        model.train(was_training)
+        return output
 
 
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
     print(predict(model, torch.randn(2, 4)))
 '''),
-        id='trp201_function'),  # an inference function: eval() first thing in it (after the docstring); the model is the caller's
+        id='trp201_function'),  # an inference function: eval() first (after the docstring), the caller's mode given back
+    pytest.param(
+        'TRP201', 'unsafe',
+        textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(0)
+
+
+    def evaluate(model, x):
+        with torch.no_grad():
+            out = model(x)
+        return out
+
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(2, 4)
+    for epoch in range(3):
+        loss = model(x).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        print(evaluate(model, x))
+'''),
+        textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(0)
+
+
+    def evaluate(model, x):
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+        model.train(was_training)
+        return out
+
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(2, 4)
+    for epoch in range(3):
+        loss = model(x).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        print(evaluate(model, x))
+'''),
+        id='trp201_caller'),  # the caller's model: eval() for the region, its mode given back after (no new TRP203)
     pytest.param(
         'TRP203', 'safe',
         textwrap.dedent('''\

@@ -323,20 +323,29 @@ def _after(scope: ast.AST, stmt: ast.stmt):
 # ====================================================================== the planners
 def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     """TRP201: ``model.eval()`` before the inference region (and ``model.train()`` after it when the
-    code goes on training)."""
+    code goes on training). A model handed in by a caller gets its mode back after the region
+    (``model.train(was_training)``): the caller's own training goes on in the mode it had."""
     chain = src.chain(d)
     scope, inner = _scope(chain)
     if not inner:
         return None
     name, kind = d.fix.args
     code = f"{name}.eval()"
+    from_caller = isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _binds_model(scope, name)
     region = next((s for s in inner if _inference_with(s)), None)
     if region is None and (_inference_decorated(scope) or isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
                            and kind == f"{scope.name}()"):
-        # the whole function is the region: eval() first thing in it; its callers keep their own mode
-        edit = src.body_start(scope, code)
-        return Plan(UNSAFE, (edit,)) if edit is not None else None
+        # the whole function is the region: eval() first thing in it, the caller's mode back at its end
+        edits = _restoring_function(src, scope, name) if from_caller else None
+        if edits is None:
+            edit = src.body_start(scope, code)
+            edits = [edit] if edit is not None else None
+        return Plan(UNSAFE, tuple(edits)) if edits else None
     region = region or inner[-1]
+    if from_caller and not _escapes(region) and _FLAG not in _bound(scope):
+        first = src.before(region, f"{_FLAG} = {name}.training\n{code}")
+        second = src.after(region, f"{name}.train({_FLAG})")
+        return Plan(UNSAFE, (first, second)) if first is not None and second is not None else None
     first = src.before(region, code)
     if first is None:
         return None
@@ -352,6 +361,42 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
             return None
         return Plan(UNSAFE, (first, second))
     return Plan(SAFE if _binds_model(scope, name) else UNSAFE, (first,))
+
+
+_FLAG, _OUTPUT = "was_training", "output"
+
+
+def _escapes(stmt: ast.stmt) -> bool:
+    """Can control leave the statement other than at its end (``return``, ``break``, ``yield`` ...)?
+    A mode restored after it would then be skipped."""
+    return any(isinstance(n, (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom))
+               for n in _own_nodes(ast.Module(body=[stmt], type_ignores=[])))
+
+
+def _restoring_function(src: Source, fn: ast.AST, name: str) -> list[Insertion] | None:
+    """An inference function that puts the caller's model in eval mode and gives the caller its mode back:
+    ``was_training = model.training; model.eval()`` first, ``model.train(was_training)`` last; a final
+    one-line ``return f(model(x))`` becomes ``output = ...``, the restore, ``return output``. None when
+    the function leaves by another way (an early return, a yield), or the names are taken."""
+    body = fn.body[1:] if _is_docstring(fn.body[0]) and len(fn.body) > 1 else fn.body
+    last = body[-1]
+    exits = [n for n in _own_nodes(fn) if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom))]
+    bound = _bound(fn)
+    if _FLAG in bound or exits and (exits != [last] or last.value is None or last.lineno != last.end_lineno
+                                    or _OUTPUT in bound):
+        return None
+    first = src.body_start(fn, f"{_FLAG} = {name}.training\n{name}.eval()")
+    if first is None:
+        return None
+    restore = f"{name}.train({_FLAG})"
+    if not exits:
+        end = src.after(last, restore)
+        return [first, end] if end is not None else None
+    indent = src.indent(last)
+    if indent is None:
+        return None
+    text = src.lines_of(f"{_OUTPUT} = {src.segment(last.value)}\n{restore}\nreturn {_OUTPUT}", indent)
+    return [first, Insertion(src.start(last), src.end(last), text[len(indent):])]
 
 
 def plan_train(src: Source, d: Diagnostic) -> Plan | None:
