@@ -616,3 +616,51 @@ def test_the_seed_in_main_imports_torch_at_the_top(tmp_path: Path) -> None:
     _fix("--unsafe-fixes", str(target))
     assert target.read_text(encoding="utf-8") == before.replace("nn\n\n\ndef main():\n", "nn\nimport torch\n\n\n"
                                                                  "def main():\n    torch.manual_seed(0)\n")
+
+
+def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    """Each restore is a fix of its own: the second model's would share the first's rewritten return, so it
+    waits, and on the next run the flag name is taken: no fix rather than a half one. A value over several
+    lines keeps its text."""
+    before = textwrap.dedent('''\
+        import torch
+        import torch.nn as nn
+
+        torch.manual_seed(0)
+        encoder = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        decoder = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+
+        @torch.no_grad()
+        def evaluate(x):
+            return decoder(
+                encoder(x))
+
+
+        def step(x):
+            optimizer = torch.optim.SGD([*encoder.parameters(), *decoder.parameters()], lr=0.1)
+            loss = decoder(encoder(x)).sum()
+            loss.backward()
+            optimizer.step()
+
+
+        step(torch.randn(2, 4))
+        print(evaluate(torch.randn(2, 4)))
+        step(torch.randn(2, 4))
+    ''')
+    target = _project(tmp_path, before)
+    assert sorted(d.code for d in lint_file(target, Settings(cache=False))) == ["TRP201", "TRP201"]
+    _fix("--unsafe-fixes", str(target))
+    after = before.replace("""    return decoder(
+        encoder(x))
+""", """    was_training = decoder.training
+    decoder.eval()
+    output = decoder(
+        encoder(x))
+    decoder.train(was_training)
+    return output
+""")
+    assert target.read_text(encoding="utf-8") == after
+    again = _fix("--unsafe-fixes", str(target))
+    assert again.stderr == "fixed 0 findings\n" and target.read_text(encoding="utf-8") == after
+    assert [d.code for d in lint_file(target, Settings(cache=False))] == ["TRP201"]  # encoder: left, reported

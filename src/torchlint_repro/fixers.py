@@ -27,11 +27,13 @@ _BLOCKS = ("body", "orelse", "finalbody")
 
 @dataclass(frozen=True)
 class Insertion:
-    """Replace ``source[start:end]`` with ``text`` (``start == end``: an insertion)."""
+    """Replace ``source[start:end]`` with ``text`` (``start == end``: an insertion). A ``shared`` edit (an
+    added import, the seed) may serve several findings; any other edit belongs to one fix."""
 
     start: int
     end: int
     text: str
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,7 @@ class Source:
         if name is not None:
             return name, []
         edit = self.at_module_head(f"import {module}", user.lineno)
+        edit = Insertion(edit.start, edit.end, edit.text, shared=True) if edit is not None else None
         return module, [edit] if edit is not None else []
 
 
@@ -336,16 +339,18 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     if region is None and (_inference_decorated(scope) or isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
                            and kind == f"{scope.name}()"):
         # the whole function is the region: eval() first thing in it, the caller's mode back at its end
-        edits = _restoring_function(src, scope, name) if from_caller else None
-        if edits is None:
+        if from_caller:
+            edits = _restoring_function(src, scope, name)
+        else:
             edit = src.body_start(scope, code)
             edits = [edit] if edit is not None else None
         return Plan(UNSAFE, tuple(edits)) if edits else None
     region = region or inner[-1]
-    if from_caller and not _escapes(region) and _FLAG not in _bound(scope):
-        first = src.before(region, f"{_FLAG} = {name}.training\n{code}")
-        second = src.after(region, f"{name}.train({_FLAG})")
-        return Plan(UNSAFE, (first, second)) if first is not None and second is not None else None
+    if from_caller:
+        # left in eval mode, the caller's model would train in it afterwards (a fresh TRP203): give it
+        # its mode back, or offer no fix
+        edits = _restoring_region(src, scope, region, name)
+        return Plan(UNSAFE, tuple(edits)) if edits else None
     first = src.before(region, code)
     if first is None:
         return None
@@ -375,28 +380,42 @@ def _escapes(stmt: ast.stmt) -> bool:
 
 def _restoring_function(src: Source, fn: ast.AST, name: str) -> list[Insertion] | None:
     """An inference function that puts the caller's model in eval mode and gives the caller its mode back:
-    ``was_training = model.training; model.eval()`` first, ``model.train(was_training)`` last; a final
-    one-line ``return f(model(x))`` becomes ``output = ...``, the restore, ``return output``. None when
-    the function leaves by another way (an early return, a yield), or the names are taken."""
+    ``was_training = model.training; model.eval()`` first, ``model.train(was_training)`` last (see
+    :func:`_restoring_return` for a final ``return``). None when the function leaves by another way (an
+    early return, a yield), or the names are taken."""
     body = fn.body[1:] if _is_docstring(fn.body[0]) and len(fn.body) > 1 else fn.body
     last = body[-1]
     exits = [n for n in _own_nodes(fn) if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom))]
-    bound = _bound(fn)
-    if _FLAG in bound or exits and (exits != [last] or last.value is None or last.lineno != last.end_lineno
-                                    or _OUTPUT in bound):
+    if _FLAG in _bound(fn) or exits and exits != [last]:
         return None
     first = src.body_start(fn, f"{_FLAG} = {name}.training\n{name}.eval()")
-    if first is None:
+    rest = _restoring_return(src, fn, last, name) if exits else [src.after(last, f"{name}.train({_FLAG})")]
+    return [first, *rest] if first is not None and rest and None not in rest else None
+
+
+def _restoring_region(src: Source, scope: ast.AST, region: ast.stmt, name: str) -> list[Insertion] | None:
+    """eval() before a region of a function whose model is the caller's, its mode back after it: after the
+    region, or, for a ``return`` that runs the forward, between computing the value and returning it."""
+    if _FLAG in _bound(scope):
         return None
-    restore = f"{name}.train({_FLAG})"
-    if not exits:
-        end = src.after(last, restore)
-        return [first, end] if end is not None else None
-    indent = src.indent(last)
-    if indent is None:
+    first = src.before(region, f"{_FLAG} = {name}.training\n{name}.eval()")
+    if isinstance(region, ast.Return):
+        rest = _restoring_return(src, scope, region, name)
+    elif _escapes(region):
         return None
-    text = src.lines_of(f"{_OUTPUT} = {src.segment(last.value)}\n{restore}\nreturn {_OUTPUT}", indent)
-    return [first, Insertion(src.start(last), src.end(last), text[len(indent):])]
+    else:
+        rest = [src.after(region, f"{name}.train({_FLAG})")]
+    return [first, *rest] if first is not None and rest and None not in rest else None
+
+
+def _restoring_return(src: Source, scope: ast.AST, ret: ast.stmt, name: str) -> list[Insertion] | None:
+    """``return <value>`` becomes ``output = <value>``, ``model.train(was_training)``, ``return output``:
+    only the keyword is replaced, so a value over several lines keeps its text."""
+    if not isinstance(ret, ast.Return) or ret.value is None or _OUTPUT in _bound(scope) or src.indent(ret) is None:
+        return None
+    keep = Insertion(src.start(ret), src.start(ret.value), f"{_OUTPUT} = ")
+    back = src.after(ret, f"{name}.train({_FLAG})\nreturn {_OUTPUT}")
+    return [keep, back] if back is not None else None
 
 
 def plan_train(src: Source, d: Diagnostic) -> Plan | None:
@@ -566,7 +585,7 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
             top.name == "main" or _handed_over(src.tree, top.name)):
         torch, imports = src.ensure_import("torch", top)
         edit = src.body_start(top, f"{torch}.manual_seed({src.seed})")
-        return Plan(UNSAFE, (*imports, edit)) if edit is not None else None
+        return Plan(UNSAFE, (*imports, _shared(edit))) if edit is not None else None
     torch = src.module_name("torch")
     seed = f"{torch or 'torch'}.manual_seed({src.seed})"
     code = seed if torch else f"import torch\n{seed}"
@@ -576,7 +595,12 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
     if following is not None and src.segment(following) == seed:
         return None
     edit = src.after(point, code, "") if point is not None else src.before(src.tree.body[0], code)
-    return Plan(UNSAFE, (edit,)) if edit is not None else None
+    return Plan(UNSAFE, (_shared(edit),)) if edit is not None else None
+
+
+def _shared(edit: Insertion) -> Insertion:
+    """One seed for every unseeded construction it precedes."""
+    return Insertion(edit.start, edit.end, edit.text, shared=True)
 
 
 def _handed_over(tree: ast.Module, name: str) -> bool:

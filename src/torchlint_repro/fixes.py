@@ -2,8 +2,9 @@
 
 Each finding with a fix gets a plan from :mod:`.fixers` (its edits and tier, ruff's: *safe* fixes apply
 by default, *unsafe* ones only when asked). Plans are taken in source order; one whose edits overlap an
-accepted one is left for the next run, identical edits (one ``torch.manual_seed`` for two unseeded
-models, one ``import warnings``) are made once, and a plan is kept only if the file with it and every
+accepted one, or share some of its own edits, is left for the next run; shared edits (one
+``torch.manual_seed`` for two unseeded models, one ``import warnings``) are made once, a plan whose
+edits were all made already counts as done, and a plan is kept only if the file with it and every
 plan before it compiles (``compile()``, which also catches what the parser lets through, such as
 ``return`` outside a function). Everything outside the edits stays byte for byte: encoding, BOM, line
 endings (an inserted line takes the file's own), and files without an applicable fix are not touched.
@@ -90,6 +91,8 @@ def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | No
             skipped.append((d, plan))
             continue
         edits = [e for e in plan.edits if e not in taken]
+        if edits and any(e in taken and not e.shared for e in plan.edits):
+            continue  # part of another fix's own edits (two models restored in one function): next run
         if any(_overlaps(e, t) for e in edits for t in taken) or not _compiles(_apply_edits(source, taken + edits)):
             continue
         taken += edits
