@@ -216,14 +216,16 @@ def build_index(rules) -> str:
         "# Rules",
         "",
         "One page per rule; `torchlint-repro explain CODE` prints the same page. Rules marked *off* are "
-        "enabled with `extend-select` (see [Configuration](../configuration.md)).",
+        "enabled with `extend-select` (see [Configuration](../configuration.md)). The fix column gives the "
+        "tier of `torchlint-repro fix`: *safe* fixes apply by default, *unsafe* ones with `--unsafe-fixes`, "
+        "*safe/unsafe* as the code around the finding decides (each page's Fix safety section says how).",
         "",
-        "| code | name | family | default | what it reports |",
-        "| --- | --- | --- | --- | --- |",
+        "| code | name | family | default | fix | what it reports |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in rules:
         state = "on" if r.default_enabled else "off"
-        lines.append(f"| [{r.code}]({r.code}.md) | `{r.name}` | {r.family} | {state} | {r.summary} |")
+        lines.append(f"| [{r.code}]({r.code}.md) | `{r.name}` | {r.family} | {state} | {r.fix or '-'} | {r.summary} |")
     return "\n".join(lines) + "\n"
 
 

@@ -141,7 +141,7 @@ def test_lower_case_codes_are_accepted(tmp_path: Path) -> None:
 
 def test_every_documented_key_is_known() -> None:
     assert KNOWN_KEYS == {"select", "ignore", "extend-select", "per-file-ignores", "seed-functions",
-                          "inference-functions", "exclude", "cache", "cache-dir"}
+                          "inference-functions", "exclude", "cache", "cache-dir", "fix-seed"}
     with pytest.raises(ConfigError, match="unknown key"):
         settings_from_mapping({"seed_functions": []})  # snake_case is not the spelling
 

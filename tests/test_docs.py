@@ -112,7 +112,8 @@ def test_explain_prints_the_page(code: str, state: str) -> None:
     out = result.output
     lines = out.splitlines()
     assert lines[1] == f"# {rule.name} ({code})"
-    assert lines[3] == f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value}"
+    assert lines[3] == (f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value} · "
+                        f"Fix: {rule.fix or 'none'}")
     assert lines[5] == f"**{rule.summary}**"
     for paragraph in _doc_paragraphs(rule.doc):
         for option in re.findall(r"^- `([^`]+)`$", paragraph, flags=re.M):  # options become links
@@ -137,7 +138,7 @@ def test_explain_without_a_generated_page_prints_the_docstring(monkeypatch) -> N
         docs.BANNER,
         "# unseeded-model (TRP101)",
         "",
-        f"Family: {rule.family} · Enabled by default · Runtime-verified: {rule.verify.value}",
+        f"Family: {rule.family} · Enabled by default · Runtime-verified: {rule.verify.value} · Fix: {rule.fix}",
         "",
         "**model built before torch is seeded**",
         "",

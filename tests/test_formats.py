@@ -63,7 +63,8 @@ def test_json(project: Path) -> None:
     assert proc.returncode == 1
     assert json.loads(proc.stdout) == [{
         "path": "src/bad.py", "line": 4, "column": 9, "code": "TRP101", "name": "unseeded-model",
-        "message": MESSAGE, "url": HELP, "fix": None,
+        "message": MESSAGE, "url": HELP,
+        "fix": "Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`",
     }]
     broken = run("check", "--no-cache", "--format", "json", "broken.ipynb", cwd=project)
     reason = "invalid notebook: not valid JSON (line 1, column 12: Expecting value)"

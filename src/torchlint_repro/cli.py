@@ -64,13 +64,29 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True,
               help="Also list, on stderr, where a bound made the analysis widen to *maybe* (a loop that did not "
                    "settle, a function called with too many states, callers searched only so far).")
+@click.option("--fix", "apply_fixes", is_flag=True,
+              help="Apply the fixes first (as `torchlint-repro fix`), then report what is left.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the fixes as a unified diff and change nothing (exit 1 when there is something to fix).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
 def check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-          force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose):
+          force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose, apply_fixes,
+          show_diff, unsafe_fixes):
     """Lint PATHS: Python files, notebooks (.ipynb), folders, globs (default: the current folder);
     `-` reads one file from standard input.
 
-    Exit status: 0 clean, 1 findings, 2 usage or internal error (3: findings and errors).
+    Exit status: 0 clean, 1 findings, 2 usage or internal error (3: findings and errors). With --diff:
+    0 nothing to fix, 1 something to fix, 2 errors.
     """
+    if apply_fixes or show_diff:
+        if "-" in paths:
+            _usage_error("--fix and --diff work on files, not on standard input")
+        from .fix_cli import run_fix
+
+        status = run_fix(paths, select, ignore, extend_select, config_path, show_diff=show_diff,
+                         unsafe=unsafe_fixes, report_left=False)
+        if show_diff or status == EXIT_ERROR:
+            sys.exit(status)
     try:
         _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
                force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose)
@@ -234,15 +250,16 @@ def _cli_overrides(select, ignore, extend_select, no_cache):
 @main.command()
 @click.option("--all", "show_all", is_flag=True, help="Also list internal codes.")
 def rules(show_all: bool) -> None:
-    """List every rule: code, name, default state, summary."""
+    """List every rule: code, name, default state, fix (safe, unsafe, or safe/unsafe as the code around
+    the finding decides; - when none), summary."""
     from .rules import ALL_RULES
 
     rows = [r for r in ALL_RULES if show_all or not r.code.startswith("TRP9")]
     width = max(len(r.name) for r in rows)
-    click.echo(f"{'code':<7} {'name':<{width}}  {'default':<8} summary")
+    click.echo(f"{'code':<7} {'name':<{width}}  {'default':<8} {'fix':<12} summary")
     for r in rows:
         state = "on" if r.default_enabled else "off"
-        click.echo(f"{r.code:<7} {r.name:<{width}}  {state:<8} {r.summary}")
+        click.echo(f"{r.code:<7} {r.name:<{width}}  {state:<8} {r.fix or '-':<12} {r.summary}")
 
 
 @main.command(short_help="Print the documentation page of a rule, for example TRP201.")

@@ -63,6 +63,8 @@ class Settings:
     exclude: tuple[str, ...] = ()
     cache: bool = True
     cache_dir: str | None = None
+    # the seed the TRP101/TRP103 fix writes: `torch.manual_seed(fix_seed)`
+    fix_seed: int = 0
     root: str | None = field(default=None, compare=False)
     # the project root of a file with no pyproject.toml / setup.cfg / setup.py / .git above it: `check`
     # sets the common folder of the paths it was given, so that one run is one project with one cache
@@ -179,7 +181,7 @@ def _matches_path(parts: list[str], pattern: str, prefixes: bool) -> bool:
 # ------------------------------------------------------------------ pyproject
 TABLE = "torchlint-repro"
 _LIST_KEYS = {"select", "ignore", "extend-select", "seed-functions", "inference-functions", "exclude"}
-_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "cache", "cache-dir"}
+_KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "cache", "cache-dir", "fix-seed"}
 KNOWN_KEYS = frozenset(_KNOWN_KEYS)
 
 
@@ -234,6 +236,10 @@ def settings_from_mapping(data: dict, source: str = "pyproject.toml") -> Setting
         if not isinstance(data["cache-dir"], str):
             raise ConfigError(f"{source}: 'cache-dir' must be a string")
         kwargs["cache_dir"] = data["cache-dir"]
+    if "fix-seed" in data:
+        if isinstance(data["fix-seed"], bool) or not isinstance(data["fix-seed"], int) or data["fix-seed"] < 0:
+            raise ConfigError(f"{source}: 'fix-seed' must be a non-negative integer")
+        kwargs["fix_seed"] = data["fix-seed"]
     return Settings(**kwargs)
 
 

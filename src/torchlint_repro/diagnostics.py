@@ -21,10 +21,17 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
-    """An optional, safe rewrite attached to a diagnostic (applied by ``torchlint-repro fix``)."""
+    """A rewrite offered for a diagnostic (applied by ``torchlint-repro fix``).
+
+    The rule knows what the analysis found and words the ``title``; ``args`` carry the few facts of the
+    analysis the rewrite needs and the source does not show (the model's name, the checkpoint's state_dict
+    keys, which way a ``module.`` prefix is wrong). The rewrite itself, and whether it is safe or unsafe,
+    is decided in :mod:`..fixes` on the file's text.
+    """
 
     title: str
     edits: tuple[Edit, ...] = ()
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, order=True)

@@ -29,7 +29,8 @@ def render_rule_page(rule: Rule, examples: tuple[str, str] | None = None) -> str
         BANNER,
         f"# {rule.name} ({rule.code})",
         "",
-        f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value}",
+        f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value} · "
+        f"Fix: {rule.fix or 'none'}",
         "",
         f"**{rule.summary}**",
         "",

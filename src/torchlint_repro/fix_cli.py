@@ -1,4 +1,8 @@
-"""`torchlint-repro fix`: apply the safe fixes (TRP202, TRP302) in place, or show them as a diff.
+"""`torchlint-repro fix` (and `check --fix`, `check --diff`): apply the fixes in place, or show them as a diff.
+
+ruff's tiers: safe fixes apply by default, unsafe ones with ``--unsafe-fixes`` (each rule's page and
+`torchlint-repro rules` say which tier its fix is); ``--select``/``--ignore`` choose the findings as in
+`check`, and ``# noqa`` comments are honoured, since the findings are `check`'s own.
 
 A fix never loses or corrupts anything: the file is written back in its own encoding (PEP 263 coding
 line, UTF-8 BOM) and line endings; through a symbolic link, its target is fixed; the new file keeps the
@@ -17,44 +21,66 @@ import click
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; change no file.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml.")
-def fix(paths, show_diff: bool, config_path) -> None:
-    """Apply safe fixes to PATHS (default: the current folder).
+@click.option("--unsafe-fixes", is_flag=True,
+              help="Apply unsafe fixes too: they may change what the program does (see each rule's Fix safety).")
+@click.option("--select", multiple=True, help="Only fix these codes or prefixes (comma-separated), as in check.")
+@click.option("--ignore", multiple=True, help="Do not fix these codes or prefixes.")
+@click.option("--extend-select", multiple=True, help="Add codes to the selection, e.g. the off-by-default TRP102.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Read settings from this pyproject.toml.")
+def fix(paths, show_diff: bool, unsafe_fixes: bool, select, ignore, extend_select, config_path) -> None:
+    """Apply fixes to PATHS (default: the current folder): the safe ones, and the unsafe ones with
+    --unsafe-fixes.
 
-    Exit 0 when nothing fixable is left unfixed and no other finding remains, 1 when findings remain,
-    2 on errors (a file that could not be read, parsed or written back).
+    Exit 0 when no finding remains, 1 when findings remain (with --diff: when there is something to
+    fix), 2 on errors (a file that could not be read, parsed or written back).
     """
-    from dataclasses import replace
+    sys.exit(run_fix(paths, select, ignore, extend_select, config_path, show_diff=show_diff, unsafe=unsafe_fixes))
 
-    from .config import ConfigError, load_settings
+
+def run_fix(paths, select, ignore, extend_select, config_path, *, show_diff: bool, unsafe: bool,
+            report_left: bool = True) -> int:
+    """Fix (or, with ``show_diff``, print the diff of) every file of ``paths``; the exit status.
+
+    ``report_left``: whether findings left after the fixes make the status 1 (`check --fix` reports
+    them itself after the fixes)."""
+    from .cli import _cli_overrides, _with_run_root
+    from .config import ConfigError, SettingsResolver
     from .runner import collect_files, path_problem
 
     paths = paths or (".",)
     try:
-        settings = replace(load_settings(paths[0], config_path), cache=False)
-        files, missing = collect_files(paths, settings)
+        resolver = SettingsResolver(config_path, adjust=_cli_overrides(select, ignore, extend_select, True))
+        files, missing = collect_files(paths, resolver)
+        work = _with_run_root([(f, resolver.for_path(f)) for f in files], paths)
     except ConfigError as exc:
         click.echo(f"torchlint-repro: error: {exc}", err=True)
-        sys.exit(2)
+        return 2
     code = 2 if missing else 0
     for m in missing:
         click.echo(f"torchlint-repro: error: {m}: {path_problem(m)}", err=True)
-    fixed_total = 0
-    for path in files:
-        outcome = _fix_file(path, settings, show_diff)
+    fixed_total = hidden = 0
+    for path, settings in work:
+        outcome = _fix_file(path, settings, show_diff, unsafe)
         fixed_total += outcome.fixed
-        code |= outcome.code
+        hidden += outcome.hidden
+        code |= outcome.code if report_left or outcome.code == 2 else 0
+    if show_diff and fixed_total:
+        code |= 1
     verb = "would fix" if show_diff else "fixed"
-    click.echo(f"{verb} {fixed_total} finding{'s' if fixed_total != 1 else ''}", err=True)
-    sys.exit(code)
+    line = f"{verb} {fixed_total} finding{'s' if fixed_total != 1 else ''}"
+    if hidden:
+        line += f" ({hidden} more fix{'es' if hidden != 1 else ''} available with --unsafe-fixes)"
+    click.echo(line, err=True)
+    return code
 
 
 class _Outcome:
-    def __init__(self, fixed: int = 0, code: int = 0) -> None:
-        self.fixed, self.code = fixed, code
+    def __init__(self, fixed: int = 0, code: int = 0, hidden: int = 0) -> None:
+        self.fixed, self.code, self.hidden = fixed, code, hidden
 
 
-def _fix_file(path: str, settings, show_diff: bool) -> _Outcome:
+def _fix_file(path: str, settings, show_diff: bool, unsafe: bool) -> _Outcome:
     from ._io import WriteRefused, replace_checked
     from .engine import SourceError, SourceSkipped
 
@@ -62,9 +88,9 @@ def _fix_file(path: str, settings, show_diff: bool) -> _Outcome:
     try:
         before = os.stat(real)
         if path.endswith(".ipynb"):
-            original, new, fixed, remaining = _fix_notebook(path, real, settings)
+            original, new, fixed, remaining, hidden = _fix_notebook(path, real, settings, unsafe)
         else:
-            original, new, fixed, remaining = _fix_python(path, real, settings)
+            original, new, fixed, remaining, hidden = _fix_python(path, real, settings, unsafe)
     except SourceSkipped as exc:
         click.echo(f"torchlint-repro: notice: {path}: {exc}", err=True)
         return _Outcome()
@@ -76,12 +102,12 @@ def _fix_file(path: str, settings, show_diff: bool) -> _Outcome:
         return _Outcome(code=2)
     code = 1 if remaining or (show_diff and fixed) else 0  # findings remain in the file as it is on disk
     if not fixed:
-        return _Outcome(0, code)
+        return _Outcome(0, code, hidden)
     if show_diff:
         from .fixes import unified_diff
 
         click.echo(unified_diff(path, original[1], new[1]), nl=False)
-        return _Outcome(fixed, code)
+        return _Outcome(fixed, code, hidden)
     try:
         replace_checked(real, original[0], before, new[0])
     except WriteRefused as exc:
@@ -90,7 +116,7 @@ def _fix_file(path: str, settings, show_diff: bool) -> _Outcome:
     except OSError as exc:
         click.echo(f"torchlint-repro: error: {path}: cannot write: {exc.strerror or exc}; not fixed", err=True)
         return _Outcome(0, 2)
-    return _Outcome(fixed, code)
+    return _Outcome(fixed, code, hidden)
 
 
 def _findings(source: str | bytes, path: str, settings):
@@ -105,28 +131,30 @@ def _findings(source: str | bytes, path: str, settings):
     return result.diagnostics, (result.source, result.cells)
 
 
-def _fix_python(path: str, real: str, settings):
-    """((old bytes, old text), (new bytes, new text), fixed, findings left) of a Python file."""
+def _fix_python(path: str, real: str, settings, unsafe: bool):
+    """((old bytes, old text), (new bytes, new text), fixed, findings left, unsafe fixes left) of a
+    Python file."""
     from .engine import read_source_bytes, source_encoding
     from .fixes import fix_source
 
     data = read_source_bytes(real)  # read once: what is linted, fixed and compared before writing
     encoding = source_encoding(data)
     diags, (source, _) = _findings(data, path, settings)
-    new, fixed = fix_source(source, diags)
+    new, plan = fix_source(source, diags, unsafe=unsafe, seed=settings.fix_seed)
+    fixed, hidden = len(plan.fixed), len(plan.unsafe_skipped)
     if not fixed:
-        return (data, source), (data, source), 0, len(diags)
+        return (data, source), (data, source), 0, len(diags), hidden
     try:
         # the file's own encoding (utf-8-sig puts the BOM back), and nothing it cannot say
         new_data = new.encode(encoding)
         if new_data.decode(encoding) != new:
             raise UnicodeError("does not round-trip")
     except (UnicodeError, LookupError):
-        return (data, source), (data, source), 0, len(diags)
-    return (data, source), (new_data, new), fixed, len(diags) - fixed
+        return (data, source), (data, source), 0, len(diags), hidden
+    return (data, source), (new_data, new), fixed, len(diags) - fixed, hidden
 
 
-def _fix_notebook(path: str, real: str, settings):
+def _fix_notebook(path: str, real: str, settings, unsafe: bool):
     """The same for a notebook: the fixes go into the code cells' source strings."""
     from .engine import SourceError
     from .fixes import fix_notebook, notebook_program
@@ -144,9 +172,9 @@ def _fix_notebook(path: str, real: str, settings):
     diags, (linted, cells) = _findings(raw, path, settings)
     if linted != program or (cells or []) != where:  # pragma: no cover - both come from the same cells
         raise SourceError("the notebook's cells could not be mapped back for fixing")
-    result = fix_notebook(raw, diags, program, where, originals)
+    result = fix_notebook(raw, diags, program, where, originals, unsafe=unsafe, seed=settings.fix_seed)
     for d, why in result.unfixed:
         cell, line = where[d.line - 1] if 0 < d.line <= len(where) else (0, d.line)
         click.echo(f"torchlint-repro: notice: {path}: cell {cell}, line {line}: {d.code} not fixed: {why}", err=True)
     new_data = ((b"\xef\xbb\xbf" if bom else b"") + result.text.encode("utf-8")) if result.fixed else data
-    return (data, raw), (new_data, result.text), result.fixed, len(diags) - result.fixed
+    return (data, raw), (new_data, result.text), result.fixed, len(diags) - result.fixed, len(result.unsafe_skipped)

@@ -1,39 +1,48 @@
-"""Safe autofixes: libcst rewrites of the few statements that have a fix, every other byte kept.
+"""Autofixes: the edits of every fixable finding, applied only when the result still compiles.
 
-Only rewrites that cannot change what a correct program does are offered:
-- TRP202: ``model.eval`` (a statement that names the method) becomes ``model.eval()``;
-- TRP302: ``model = model.load_state_dict(sd)`` becomes ``model.load_state_dict(sd)`` (the name keeps
-  the model instead of the returned key report).
+Each finding with a fix gets a plan from :mod:`.fixers` (its edits and tier, ruff's: *safe* fixes apply
+by default, *unsafe* ones only when asked). Plans are taken in source order; one whose edits overlap an
+accepted one, or share some of its own edits, is left for the next run; shared edits (one
+``torch.manual_seed`` for two unseeded models, one ``import warnings``) are made once, a plan whose
+edits were all made already counts as done, and a plan is kept only if the file with it and every
+plan before it compiles (``compile()``, which also catches what the parser lets through, such as
+``return`` outside a function). Everything outside the edits stays byte for byte: encoding, BOM, line
+endings (an inserted line takes the file's own), and files without an applicable fix are not touched.
 
-The analysis finds the diagnostics; this module rewrites at their positions. Each affected statement is
-cut out of the source by the ``ast`` positions, parsed alone with libcst, rewritten and spliced back: libcst
-never sees the rest of the file (on a 40,000-line file its whole-module parse and position metadata cost
-8x the lint itself), and the file's encoding, BOM and line endings (CRLF, CR) are untouched because only
-the statement's own characters change. A rewrite is kept only when libcst reproduces the statement
-byte for byte, the new statement's ``ast`` is exactly the intended one, and the whole result parses.
+TRP202 and TRP302 are exact statement rewrites: the statement is cut out of the source by its ``ast``
+positions, parsed alone with libcst, rewritten and spliced back (libcst never sees the rest of the file:
+on a 40,000-line file its whole-module parse costs 8x the lint). Such a rewrite is kept only when libcst
+reproduces the statement byte for byte and the new statement's ``ast`` is exactly the intended one.
 
-Notebooks (:func:`fix_notebook`): the same rewrites on the program of the code cells, mapped back to the
+Notebooks (:func:`fix_notebook`): the same plans on the program of the code cells, mapped back to the
 cells' source strings in the notebook's JSON text; everything else (outputs, metadata, formatting) stays
 byte for byte. ``fix_cli`` writes the results through :func:`.._io.replace_checked`.
 """
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._io import atomic_write
 from .diagnostics import Diagnostic
+from .fixers import PLANNERS, SAFE, UNSAFE, Insertion, Lines, Plan, Source, plan_drop_rebinding
 
-FIXABLE = frozenset({"TRP202", "TRP302"})
-_NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python's tokenizer counts as the end of a line
+
+def fixable_codes() -> frozenset[str]:
+    """The codes whose rule offers a fix (``Rule.fix``)."""
+    from .rules import ALL_RULES
+
+    return frozenset(r.code for r in ALL_RULES if r.fix)
 
 
 @dataclass(frozen=True)
 class TextEdit:
-    """Replace ``source[start:end]`` (one whole statement, lines ``line``..``end_line``) with ``text``."""
+    """Replace ``source[start:end]`` (lines ``line``..``end_line``) with ``text``: an edit of the fix of
+    ``diagnostic``."""
 
     start: int
     end: int
@@ -43,70 +52,100 @@ class TextEdit:
     diagnostic: Diagnostic
 
 
-class Lines:
-    """Character offsets of the lines of a source, as Python counts lines (``\\r\\n``, ``\\r``, ``\\n``)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(source)]
-
-    def text(self, line: int) -> str:
-        start = self.starts[line - 1]
-        end = self.starts[line] if line < len(self.starts) else len(self.source)
-        return self.source[start:end].rstrip("\r\n")
-
-    def offset(self, line: int, byte_col: int) -> int:
-        """The offset of an ``ast`` position (its columns count UTF-8 bytes)."""
-        text = self.text(line)
-        col = byte_col if text.isascii() else len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
-        return self.starts[line - 1] + col
-
-    def char_col(self, line: int, byte_col: int) -> int:
-        return self.offset(line, byte_col) - self.starts[line - 1]
+@dataclass
+class FixPlan:
+    edits: list[TextEdit] = field(default_factory=list)  # in source order
+    fixed: list[Diagnostic] = field(default_factory=list)  # the findings the edits fix
+    unsafe_skipped: list[Diagnostic] = field(default_factory=list)  # unsafe fixes left (no --unsafe-fixes)
 
 
-def _statements(body: list[ast.stmt]):
-    """Every statement, nested ones included, without visiting expressions."""
-    stack = list(reversed(body))
-    while stack:
-        node = stack.pop()
-        yield node
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            children = getattr(node, name, None)
-            if children:
-                stack.extend(reversed(children))
+def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None, *,
+               unsafe: bool = False, seed: int = 0) -> FixPlan:
+    """The edits of every fixable diagnostic that can be fixed together (see the module's docstring).
 
-
-def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None) -> list[TextEdit]:
-    """One edit per fixable diagnostic whose statement can be rewritten safely, in source order.
-
-    ``tree``: the ``ast`` of ``source`` the analysis read (parsed again when not given). Only statement
-    positions are taken from it; every edit is checked against the text itself.
+    ``tree``: the ``ast`` of ``source`` the analysis read (parsed again when not given). ``unsafe``:
+    apply unsafe fixes too; ``seed``: the seed the TRP101/TRP103 fix writes (the ``fix-seed`` option).
     """
-    wanted = {(d.line, d.col, d.code): d for d in diagnostics if d.code in FIXABLE and d.fix is not None}
+    codes = fixable_codes()
+    wanted = [d for d in diagnostics if d.code in codes and d.fix is not None]
+    out = FixPlan()
     if not wanted:
-        return []
+        return out
     if tree is None:
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
-            return []
-    lines = Lines(source)
-    wanted_lines = {line for line, _, _ in wanted}
-    edits = []
-    for stmt in _statements(tree.body):
-        target = _fix_target(stmt)
-        if target is None or target[0].lineno not in wanted_lines:
+            return out
+    src = Source(source, tree, seed)
+    taken: list[Insertion] = []
+    owner: dict[Insertion, Diagnostic] = {}
+    skipped: list[tuple[Diagnostic, Plan]] = []
+    for d in sorted(wanted):
+        try:
+            plan = _plan(src, d)
+        except (ValueError, IndexError, AttributeError, RecursionError):
+            plan = None  # a shape of code a planner did not foresee: no fix, never a crash
+        if plan is None:
             continue
-        node, code = target
-        d = wanted.get((node.lineno, lines.char_col(node.lineno, node.col_offset), code))
-        if d is None:
+        if plan.safety == UNSAFE and not unsafe:
+            skipped.append((d, plan))
             continue
-        edit = _rewrite(source, lines, stmt, code, d)
-        if edit is not None:
-            edits.append(edit)
-    edits.sort(key=lambda e: e.start)
-    return edits
+        edits = [e for e in plan.edits if e not in taken]
+        if edits and any(e in taken and not e.shared for e in plan.edits):
+            continue  # part of another fix's own edits (two models restored in one function): next run
+        if any(_overlaps(e, t) for e in edits for t in taken) or not _compiles(_apply_edits(source, taken + edits)):
+            continue
+        taken += edits
+        owner.update((e, d) for e in edits)
+        out.fixed.append(d)
+    for d, plan in skipped:  # an unsafe fix whose edits a safe one made (TRP305 on TRP302's load) is done
+        (out.fixed if all(e in taken for e in plan.edits) else out.unsafe_skipped).append(d)
+    line_of = src.lines.starts
+    for e in sorted(taken, key=lambda e: (e.start, e.end)):
+        line = bisect.bisect_right(line_of, e.start)
+        end_line = max(line, bisect.bisect_left(line_of, e.end)) if e.end > e.start else line
+        out.edits.append(TextEdit(e.start, e.end, e.text, line, end_line, owner[e]))
+    return out
+
+
+def _plan(src: Source, d: Diagnostic) -> Plan | None:
+    if d.code == "TRP202":
+        chain = src.chain(d)
+        stmt = chain[-1] if len(chain) > 1 else None
+        edit = _rewrite(src, stmt, "TRP202", d) if stmt is not None else None
+        return Plan(SAFE, (edit,)) if edit is not None else None
+    if d.code == "TRP302":
+        return plan_drop_rebinding(src, d, lambda stmt: _rewrite(src, stmt, "TRP302", d))
+    planner = PLANNERS.get(d.code)
+    return planner(src, d) if planner is not None else None
+
+
+def _overlaps(a: Insertion, b: Insertion) -> bool:
+    if a.start == a.end and b.start == b.end:
+        return False
+    if a.start == a.end:
+        return b.start < a.start < b.end
+    if b.start == b.end:
+        return a.start < b.start < a.end
+    return a.start < b.end and b.start < a.end
+
+
+def _compiles(source: str) -> bool:
+    try:
+        compile(source, "<fixed>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _apply_edits(source: str, edits) -> str:
+    out, pos = [], 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        out.append(source[pos:e.start])
+        out.append(e.text)
+        pos = e.end
+    out.append(source[pos:])
+    return "".join(out)
 
 
 def _fix_target(stmt: ast.stmt) -> tuple[ast.AST, str] | None:
@@ -127,19 +166,21 @@ def _expected(stmt: ast.stmt, code: str) -> ast.stmt:
     return ast.Expr(value=stmt.value)
 
 
-def _rewrite(source: str, lines: Lines, stmt: ast.stmt, code: str, d: Diagnostic) -> TextEdit | None:
+def _rewrite(src: Source, stmt: ast.stmt, code: str, d: Diagnostic) -> Insertion | None:
+    """The exact libcst rewrite of a TRP202 / TRP302 statement (see the module's docstring)."""
     import libcst as cst
 
-    start = lines.offset(stmt.lineno, stmt.col_offset)
-    end = lines.offset(stmt.end_lineno, stmt.end_col_offset)
-    segment = source[start:end]
-    nl = _NEWLINE.search(segment) or _NEWLINE.search(source)
-    newline = nl.group(0) if nl else "\n"
+    target = _fix_target(stmt)
+    if target is None or target[1] != code or (target[0].lineno, src.lines.char_col(
+            target[0].lineno, target[0].col_offset)) != (d.line, d.col):
+        return None
+    start, end = src.start(stmt), src.end(stmt)
+    segment = src.source[start:end]
     try:
-        parsed = cst.parse_statement(segment, config=cst.PartialParserConfig(default_newline=newline))
+        parsed = cst.parse_statement(segment, config=cst.PartialParserConfig(default_newline=src.newline))
     except (cst.ParserSyntaxError, ValueError, RecursionError):
         return None
-    module = cst.Module(body=[], default_newline=newline)
+    module = cst.Module(body=[], default_newline=src.newline)
     if not isinstance(parsed, cst.SimpleStatementLine) or len(parsed.body) != 1:
         return None
     small = parsed.body[0]
@@ -158,34 +199,14 @@ def _rewrite(source: str, lines: Lines, stmt: ast.stmt, code: str, d: Diagnostic
         return None
     if len(got) != 1 or ast.dump(got[0]) != ast.dump(_expected(stmt, code)):
         return None
-    return TextEdit(start, end, text, stmt.lineno, stmt.end_lineno, d)
+    return Insertion(start, end, text)
 
 
-def apply_edits(source: str, edits: list[TextEdit]) -> str:
-    out = []
-    pos = 0
-    for e in sorted(edits, key=lambda e: e.start):
-        if e.start < pos:
-            continue  # overlapping: cannot happen (one edit per statement), never applied twice
-        out.append(source[pos:e.start])
-        out.append(e.text)
-        pos = e.end
-    out.append(source[pos:])
-    return "".join(out)
-
-
-def fix_source(source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None) -> tuple[str, int]:
-    """The fixed source and how many diagnostics were fixed (the source itself when none, or when the
-    result would not parse)."""
-    edits = plan_fixes(source, diagnostics, tree)
-    if not edits:
-        return source, 0
-    new = apply_edits(source, edits)
-    try:
-        ast.parse(new)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):  # pragma: no cover - each edit was checked
-        return source, 0
-    return new, len(edits)
+def fix_source(source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None, *,
+               unsafe: bool = False, seed: int = 0) -> tuple[str, FixPlan]:
+    """The fixed source (the source itself when nothing could be fixed) and the plan applied."""
+    plan = plan_fixes(source, diagnostics, tree, unsafe=unsafe, seed=seed)
+    return (_apply_edits(source, plan.edits) if plan.edits else source), plan
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
@@ -203,6 +224,7 @@ class NotebookFix:
     text: str  # the notebook's new JSON text (the old one when nothing was fixed)
     fixed: int
     unfixed: list[tuple[Diagnostic, str]]  # fixable findings left, and why (for a notice)
+    unsafe_skipped: list[Diagnostic] = field(default_factory=list)
 
 
 class _Cell:
@@ -240,39 +262,49 @@ def notebook_program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
 
 
 def fix_notebook(raw: str, diagnostics: list[Diagnostic], program: str, where: list[tuple[int, int]],
-                 originals: list[str]) -> NotebookFix:
+                 originals: list[str], *, unsafe: bool = False, seed: int = 0) -> NotebookFix:
     """Apply the fixable ``diagnostics`` of ``program`` (see :func:`notebook_program`) inside the cells
-    of the notebook whose JSON text is ``raw``. Only the source strings of the affected cells change."""
+    of the notebook whose JSON text is ``raw``. Only the source strings of the affected cells change; a
+    finding whose edits cannot all be mapped into cells is left whole."""
     from .notebooks import _parse, _PositionParser, _run_cells
 
-    fixable = [d for d in diagnostics if d.code in FIXABLE and d.fix is not None]
-    edits = plan_fixes(program, fixable)
-    planned = {id(e.diagnostic) for e in edits}
-    unfixed = [(d, "its statement could not be rewritten safely") for d in fixable if id(d) not in planned]
-    if not edits:
-        return NotebookFix(raw, 0, unfixed)
+    codes = fixable_codes()
+    fixable = [d for d in diagnostics if d.code in codes and d.fix is not None]
+    plan = plan_fixes(program, fixable, unsafe=unsafe, seed=seed)
+    planned = {id(d) for d in plan.fixed + plan.unsafe_skipped}
+    unfixed = [(d, "no fix could be written for it here") for d in fixable if id(d) not in planned]
+    if not plan.edits:
+        return NotebookFix(raw, 0, unfixed, plan.unsafe_skipped)
     nb = _parse(raw, lambda t: _PositionParser(t).parse())
     cells = [_Cell(i, pieces) for i, pieces in enumerate(_run_cells(nb), 1)]
     plines = Lines(program)
-    by_cell: dict[int, list[tuple[int, int, str]]] = {}  # cell -> [(start, end, text)] in the cell's text
-    fixed = []
-    for e in edits:
+    mapped: list[tuple[TextEdit, int, int, int]] = []  # edit, cell, start, end in the cell's text
+    failed: dict[int, tuple[Diagnostic, str]] = {}
+    for e in plan.edits:
+        if e.end_line > len(where):
+            failed[id(e.diagnostic)] = (e.diagnostic, "its fix goes after the last cell")
+            continue
         first, last = where[e.line - 1], where[e.end_line - 1]
         if first[0] != last[0]:
-            unfixed.append((e.diagnostic, "its statement runs into the next cell"))
+            failed[id(e.diagnostic)] = (e.diagnostic, "its statement runs into the next cell")
             continue
         if any(program_line != originals[n - 1] for n, program_line in
                ((n, plines.text(n)) for n in range(e.line, e.end_line + 1))):
-            unfixed.append((e.diagnostic, "the line is IPython syntax, not Python"))
+            failed[id(e.diagnostic)] = (e.diagnostic, "the line is IPython syntax, not Python")
             continue
         cell = cells[first[0] - 1]
         start = cell.line_starts[first[1] - 1] + (e.start - plines.starts[e.line - 1])
         end = cell.line_starts[last[1] - 1] + (e.end - plines.starts[e.end_line - 1])
         if cell.text[start:end] != program[e.start:e.end]:  # line endings inside the statement differ
-            unfixed.append((e.diagnostic, "its statement has other line endings in the cell"))
+            failed[id(e.diagnostic)] = (e.diagnostic, "its statement has other line endings in the cell")
             continue
-        by_cell.setdefault(cell.number, []).append((start, end, e.text))
-        fixed.append(e)
+        mapped.append((e, cell.number, start, end))
+    unfixed += list(failed.values())
+    by_cell: dict[int, list[tuple[int, int, str]]] = {}  # cell -> [(start, end, text)] in the cell's text
+    for e, number, start, end in mapped:
+        if id(e.diagnostic) not in failed:
+            by_cell.setdefault(number, []).append((start, end, e.text))
+    fixed = [d for d in plan.fixed if id(d) not in failed]
     replacements: list[tuple[int, int, str]] = []  # in the raw JSON text
     expected = json.loads(raw)
     expected_cells = _run_cells(expected)
@@ -312,14 +344,14 @@ def fix_notebook(raw: str, diagnostics: list[Diagnostic], program: str, where: l
         if json.loads(new_raw) != expected:
             raise ValueError("changed more than the cell sources")
     except ValueError:  # pragma: no cover - the JSON strings are replaced one for one
-        return NotebookFix(raw, 0, unfixed + [(e.diagnostic, "the notebook could not be rewritten safely")
-                                              for e in fixed])
-    return NotebookFix(new_raw, len(fixed), unfixed)
+        return NotebookFix(raw, 0, unfixed + [(d, "the notebook could not be rewritten safely") for d in fixed],
+                           plan.unsafe_skipped)
+    return NotebookFix(new_raw, len(fixed), unfixed, plan.unsafe_skipped)
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
     out, pos = [], 0
-    for s, e, t in sorted(edits):
+    for s, e, t in sorted(edits, key=lambda x: (x[0], x[1])):
         out.append(text[pos:s])
         out.append(t)
         pos = e

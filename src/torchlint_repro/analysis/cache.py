@@ -28,7 +28,7 @@ from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "13"  # bump when the shape of cached facts changes
+SCHEMA = "14"  # bump when the shape of cached facts changes
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -168,7 +168,7 @@ _CLASS = ("obj", {"bases": ("list", str), "ctors": ("list", ("tuple", [str, ("di
                   "unknown": int,
                   "uses_training": bool, "line": int, "init_params": ("list", str),
                   "init_defaults": ("dict", SCALAR), "attrs": ("dict", ("opt", str))})
-_FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str]))])
+_FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str])), ("list", str)])
 _DIAG = ("tuple", [int, int, str, str, ("opt", _FIX)])
 _ARGS = ("list", ("list", SCALAR))
 _SAVED_SD = ("obj", {"cls": ("opt", str), "args": _ARGS, "prefixed": ("opt", bool)})
@@ -356,7 +356,8 @@ class ResultCache:
 
 
 def _diagnostic_to_json(d) -> list:
-    fix = None if d.fix is None else [d.fix.title, [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits]]
+    fix = None if d.fix is None else [d.fix.title, [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits],
+                                      list(d.fix.args)]
     return [d.line, d.col, d.code, d.message, fix]
 
 
@@ -369,5 +370,5 @@ def _diagnostic_from_json(row):
     line, col, code, message, fix = row
     out_fix = None
     if fix is not None:
-        out_fix = Fix(fix[0], tuple(Edit(*e) for e in fix[1]))
+        out_fix = Fix(fix[0], tuple(Edit(*e) for e in fix[1]), tuple(fix[2]))
     return Diagnostic(line, col, code, message, "", out_fix)

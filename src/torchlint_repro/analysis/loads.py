@@ -178,7 +178,9 @@ class LoadsMixin:
                             s = match[0]
                             self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
                                           why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
-                                              f"{', '.join(repr(k) for k in s['keys'])}")
+                                              f"{', '.join(repr(k) for k in s['keys'])}",
+                                          sd_keys=sorted({k for m in match for k, e in m.get("entries", {}).items()
+                                                          if e is not None and isinstance(k, str)}))
                             continue
                         if match and all(s["kind"] == "module" for s in match):
                             s = match[0]
@@ -210,7 +212,8 @@ class LoadsMixin:
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
                     if sd_keys and any(_checkpoint_key(k) for k in v.keys):
                         self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
-                                      why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}")
+                                      why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}",
+                                      sd_keys=sorted(k for k in sd_keys if isinstance(k, str)))
             if in_memory:
                 self._compare_saved(call, in_memory, line, col, False)
         # strict=False results assigned and never read
@@ -250,13 +253,13 @@ class LoadsMixin:
             where = _where(saved[0], call["path"])
             self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
-                              f"with 'module.' and `{call['receiver']}` is not wrapped")
+                              f"with 'module.' and `{call['receiver']}` is not wrapped", prefix="strip")
             return
         if all(s.get("prefixed") is False for s in saved) and all(mm.wrapped for mm in models):
             where = _where(saved[0], call["path"])
             self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
                           why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
-                              f"but the state_dict{where} came from the plain model")
+                              f"but the state_dict{where} came from the plain model", prefix="add")
             return
         first: list[str] = []
         for mm in models:

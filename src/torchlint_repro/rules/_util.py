@@ -1,6 +1,7 @@
 """What the rule modules share: turning tracker events into diagnostics."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -19,9 +20,23 @@ def via_text(via, also=()) -> str:
 
 
 def diagnostics(facts, kind: str, code: str, message: Callable[[dict], str | None],
-                fix: Callable[[dict], str | None] | None = None) -> Iterable[Diagnostic]:
+                fix: Callable[[dict], Fix | None] | None = None) -> Iterable[Diagnostic]:
     for ev in facts.of(kind):
         text = message(ev.data)
         if text:
-            title = fix(ev.data) if fix is not None else None
-            yield Diagnostic(ev.line, ev.col, code, text, facts.path or "", Fix(title) if title else None)
+            yield Diagnostic(ev.line, ev.col, code, text, facts.path or "", fix(ev.data) if fix is not None else None)
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def receiver_fix(title: str, *args: str) -> Callable[[dict], Fix | None]:
+    """A fix that names the model (``{name}`` in ``title``): offered only when the model is a plain name
+    or attribute chain (``model``, ``self.net``), a receiver a statement can be written for."""
+    def make(d: dict) -> Fix | None:
+        name = d.get("name") or ""
+        if not _DOTTED.fullmatch(name):
+            return None
+        return Fix(title.format(name=name), args=(name, *(str(d.get(a, "")) for a in args)))
+
+    return make

@@ -19,6 +19,7 @@ class Expect(enum.Enum):
     DIFFERS_FROM_EVAL = "differs from eval-mode output"  # TRP201/202
     TRAINS_IN_EVAL_MODE = "trains with mode-dependent layers in eval mode"  # TRP203
     LOAD_INCOMPATIBLE = "load raises or leaves parameters unloaded"  # TRP3xx
+    LOAD_MISMATCH_SILENT = "non-strict load drops keys without a word"  # TRP305, fixed (verify --fixed)
     NONE = "not runtime-verifiable"  # TRP900
 
 
@@ -31,6 +32,13 @@ class Rule:
     verify: Expect
     default_enabled: bool = True
     check: Callable[["FileFacts"], Iterable["Diagnostic"]] | None = None
+    # ruff's tiers: "safe" fixes apply by default, "unsafe" ones with --unsafe-fixes; "safe/unsafe"
+    # when the tier depends on the code around the finding (see the rule's Fix safety section)
+    fix: str | None = None
+    # what `verify --fixed` asks of the fixed bad fixtures when the fix removes the hazard's silence, not
+    # the hazard (TRP305: a checkpoint that lacks keys still lacks them; the fix makes the load say so);
+    # None: the rule's own criterion, as for a good twin
+    fixed_verify: Expect | None = None
 
     @property
     def family(self) -> str:

@@ -1,7 +1,8 @@
 """TRP2xx: train/eval mode, from the tracker's forward and training-step events."""
 from __future__ import annotations
 
-from ._util import diagnostics, via_text
+from ..diagnostics import Fix
+from ._util import diagnostics, receiver_fix, via_text
 from .base import Expect, Rule
 
 
@@ -52,7 +53,9 @@ TRP201 = Rule(
     name="inference-in-training-mode",
     summary="forward pass in an inference region while the model may be in training mode",
     verify=Expect.DIFFERS_FROM_EVAL,
-    check=lambda facts: diagnostics(facts, "forward_in_train", "TRP201", _inference),
+    check=lambda facts: diagnostics(facts, "forward_in_train", "TRP201", _inference,
+                                    fix=receiver_fix("Call `{name}.eval()` before the inference region", "region")),
+    fix="safe/unsafe",
     doc="""
 ## What it does
 Reports a forward pass (`model(x)`, `model.forward(x)`, `model.generate(...)`, or a call through a
@@ -85,6 +88,15 @@ an output different from the eval-mode output on the same input.
   cannot see, a function parameter with no visible caller (see TRP204).
 - `torch.set_grad_enabled(flag)` with a non-literal flag is not an inference region.
 
+## Fix safety
+`torchlint-repro fix` inserts `model.eval()` (with the model's own receiver, `self.model.eval()`)
+before the inference region: before the `with torch.no_grad():` block, at the top of an inference
+function, or before the statement that runs the forward. Safe when the model is bound in the same
+function as the region and nothing after the region trains; unsafe otherwise: when the model comes
+from a caller (the caller's later code may rely on training mode), or when training follows the
+region (a validation block inside the epoch loop), where `model.train()` is inserted after the
+region too, so the next epoch trains in training mode.
+
 ## Options
 - `inference-functions`
 """,
@@ -95,7 +107,8 @@ TRP202 = Rule(
     summary="`model.eval` / `model.train` named but not called",
     verify=Expect.DIFFERS_FROM_EVAL,
     check=lambda facts: diagnostics(facts, "mode_attr_not_called", "TRP202", _bare,
-                                    fix=lambda d: f"Call `{d['name']}.{d['attr']}()`"),
+                                    fix=lambda d: Fix(f"Call `{d['name']}.{d['attr']}()`")),
+    fix="safe",
     doc="""
 ## What it does
 Reports an expression statement (or a condition) that names `.eval` or `.train` without calling it,
@@ -118,7 +131,9 @@ TRP203 = Rule(
     name="training-in-eval-mode",
     summary="training step while the model may still be in eval mode",
     verify=Expect.TRAINS_IN_EVAL_MODE,
-    check=lambda facts: diagnostics(facts, "train_in_eval", "TRP203", _train),
+    check=lambda facts: diagnostics(facts, "train_in_eval", "TRP203", _train,
+                                    fix=receiver_fix("Call `{name}.train()` at the start of the training step")),
+    fix="safe/unsafe",
     doc="""
 ## What it does
 Reports a training forward (one whose loss reaches `.backward()`) that runs while the model is, or
@@ -133,6 +148,13 @@ forward with gradients enabled, followed by a backward, on a model with `trainin
 
 ## Known problems
 Deliberate eval-mode fine-tuning (frozen batch-norm) is reported too; silence it with `# noqa: TRP203`.
+
+## Fix safety
+`torchlint-repro fix` inserts `model.train()` at the start of the training step: the first statement
+of the innermost loop around the training forward, or before that forward outside a loop. Safe when
+the model is bound in the same function and no inference region follows the step there; unsafe
+otherwise (a later `with torch.no_grad():` would now run in training mode, or a caller's code may
+rely on eval mode).
 """,
 )
 TRP204 = Rule(

@@ -1,17 +1,42 @@
 """TRP3xx: loading weights into uninstantiated or mismatched models."""
 from __future__ import annotations
 
-from ._util import diagnostics, via_text
+import re
+
+from ..diagnostics import Fix
+from ._util import diagnostics, receiver_fix, via_text
 from .base import Expect, Rule
 
 
-def _rule(code, name, summary, kind, message, doc, default=True, fix=None):
+def _rule(code, name, summary, kind, message, doc, default=True, fix=None, safety=None, fixed_verify=None):
     def located(d: dict) -> str:
         text = message(d)
         return f"{text} (called from {via_text(d['via'], d.get('also_via', ()))})" if d.get("via") else text
 
     return Rule(code=code, name=name, summary=summary, verify=Expect.LOAD_INCOMPATIBLE, default_enabled=default,
-                check=lambda facts: diagnostics(facts, kind, code, located, fix), doc=doc)
+                check=lambda facts: diagnostics(facts, kind, code, located, fix), doc=doc, fix=safety,
+                fixed_verify=fixed_verify)
+
+
+_NOT_A_MODEL = re.compile(r"optim|sched|scaler", re.IGNORECASE)
+
+
+def _entry_fix(d: dict) -> Fix | None:
+    """Pass the checkpoint's state_dict entry: the one key when the save site names exactly one (an
+    optimizer's, scheduler's or grad scaler's state_dict is not a model's)."""
+    keys = tuple(k for k in d.get("sd_keys") or () if not _NOT_A_MODEL.search(k))
+    if len(keys) == 1:
+        return Fix(f"Pass the checkpoint's model entry `[{keys[0]!r}]`", args=keys)
+    shown = ", ".join(repr(k) for k in keys) if keys else "none known, `'model'` assumed"
+    return Fix(f"Pass the checkpoint's model entry (candidates: {shown})", args=keys)
+
+
+def _prefix_fix(d: dict) -> Fix | None:
+    if d.get("prefix") == "strip":
+        return receiver_fix("Strip the `module.` prefix with `consume_prefix_in_state_dict_if_present`", "prefix")(d)
+    if d.get("prefix") == "add":
+        return receiver_fix("Load into the wrapped model: `{name}.module.load_state_dict(...)`", "prefix")(d)
+    return None
 
 
 TRP301 = _rule(
@@ -55,10 +80,13 @@ reported.
 
 ## Fix safety
 For `model = model.load_state_dict(sd)`, `torchlint-repro fix` drops the assignment. Safe: the name
-keeps the model, which is what the code went on to use.
+keeps the model, which is what the code went on to use. On a `strict=False` load the result is kept
+and checked (`missing_keys, unexpected_keys = model.load_state_dict(sd, strict=False)` and a warning
+when either is non-empty), so that the fix does not leave a fresh TRP305 behind.
 """,
-    fix=lambda d: "Drop the assignment: `load_state_dict` loads in place" if d["how"] == "assigned" and d.get("same_name")
-    else None,
+    fix=lambda d: Fix("Drop the assignment: `load_state_dict` loads in place")
+    if d["how"] == "assigned" and d.get("same_name") else None,
+    safety="safe",
 )
 TRP303 = _rule(
     "TRP303", "state-dict-used-as-model", "a loaded state_dict used as a model", "state_dict_as_model",
@@ -94,7 +122,14 @@ loaded object is also subscripted for other keys (`ckpt["epoch"]`).
 The checkpoint's keys are `model`, `optimizer`, `epoch`, ...: a strict load raises
 `RuntimeError: Error(s) in loading state_dict ... Missing key(s)`, and a non-strict one loads
 nothing at all and leaves the model at its random init.
+
+## Fix safety
+`torchlint-repro fix` passes the checkpoint's model entry: `model.load_state_dict(ckpt["model"])`.
+Safe when the save site names exactly one state_dict entry (that key is used); unsafe otherwise,
+with the candidate keys in the fix's title (the first is used, `"model"` when none is known).
 """,
+    fix=lambda d: _entry_fix(d),
+    safety="safe/unsafe",
 )
 TRP305 = _rule(
     "TRP305", "non-strict-load-ignored", "`load_state_dict(strict=False)` with its result ignored",
@@ -113,7 +148,17 @@ init. The verifier shows the bad fixture's non-empty `missing_keys`.
 
 ## Known problems
 Clean as soon as the result is read, logged, asserted, returned or passed on.
+
+## Fix safety
+`torchlint-repro fix` keeps the result and checks it: `missing_keys, unexpected_keys =
+model.load_state_dict(sd, strict=False)` followed by `warnings.warn(...)` when either list is
+non-empty (`import warnings` is added when needed); a result assigned and never read is checked
+where it is. Unsafe: the program now warns where it was silent. The fix cannot make the checkpoint
+match; `verify --fixed` confirms that the fixed bad fixtures report the keys their load dropped.
 """,
+    fix=receiver_fix("Keep the result and warn about missing or unexpected keys", "how"),
+    safety="unsafe",
+    fixed_verify=Expect.LOAD_MISMATCH_SILENT,
 )
 TRP306 = _rule(
     "TRP306", "module-prefix-mismatch", "`module.` prefix of a DataParallel/DDP state_dict not matched at load",
@@ -133,7 +178,15 @@ The keys do not match: a strict load raises `RuntimeError ... Missing key(s) ...
 ## Known problems
 Prefix stripping is recognised in `consume_prefix_in_state_dict_if_present` and in dict
 comprehensions that rewrite the keys (`k.replace("module.", "")`, `k[7:]`, `k.removeprefix(...)`).
+
+## Fix safety
+`torchlint-repro fix` strips the prefix before the load with
+`torch.nn.modules.utils.consume_prefix_in_state_dict_if_present(state_dict, "module.")` (a loaded
+expression is first bound to a name), or, when a wrapper receives a plain state_dict, loads into the
+wrapped model: `wrapper.module.load_state_dict(...)`. Unsafe: the keys the program loads change.
 """,
+    fix=lambda d: _prefix_fix(d),
+    safety="unsafe",
 )
 TRP307 = _rule(
     "TRP307", "architecture-mismatch", "checkpoint saved from one architecture loaded into another",

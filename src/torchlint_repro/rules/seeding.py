@@ -1,6 +1,7 @@
 """TRP1xx: unseeded model construction, decided by the tracker's `unseeded_build` events."""
 from __future__ import annotations
 
+from ..diagnostics import Fix
 from ._util import diagnostics, via_text
 from .base import Expect, Rule
 
@@ -39,7 +40,11 @@ def _check(seed: str, code: str):
                     f"(add torch.manual_seed)")
         return head + _tail(d)
 
-    return lambda facts: diagnostics(facts, "unseeded_build", code, message)
+    return lambda facts: diagnostics(facts, "unseeded_build", code, message, fix=_seed_fix if seed != "maybe" else None)
+
+
+def _seed_fix(d: dict) -> Fix:
+    return Fix("Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`")
 
 
 TRP101 = Rule(
@@ -48,6 +53,7 @@ TRP101 = Rule(
     summary="model built before torch is seeded",
     verify=Expect.DIFFERS_ACROSS_PROCESSES,
     check=_check("no", "TRP101"),
+    fix="unsafe",
     doc="""
 ## What it does
 Reports the construction of a module with randomly initialised parameters (an `nn.Module` subclass
@@ -78,6 +84,12 @@ processes; their fixed twins' are identical.
   forward is not reported.
 - Unresolvable seeding helpers from libraries we cannot read are not recognised: list them in
   `seed-functions`.
+
+## Fix safety
+`torchlint-repro fix --unsafe-fixes` inserts `torch.manual_seed(<seed>)` before the first
+construction: at the top of `main()` when the construction is in it, otherwise after the file's
+imports (adding `import torch` when torch is not imported under that name). The seed is the
+`fix-seed` option (default 0). Unsafe: the model's initial weights, and so the results, change.
 
 ## Options
 - `seed-functions`
@@ -114,6 +126,7 @@ TRP103 = Rule(
     summary="only the CUDA generator is seeded before a CPU model is built",
     verify=Expect.DIFFERS_ACROSS_PROCESSES,
     check=_check("cuda", "TRP103"),
+    fix="unsafe",
     doc="""
 ## What it does
 Reports a model construction where `torch.cuda.manual_seed` / `torch.cuda.manual_seed_all` was
@@ -127,6 +140,12 @@ shows two fresh runs of the bad fixture giving different parameters.
 ## Known problems
 A model built directly on a CUDA device (`device="cuda"`) does draw from the CUDA generator; such
 constructions are still reported, because the CPU generator usually seeds something else too.
+
+## Fix safety
+`torchlint-repro fix --unsafe-fixes` inserts `torch.manual_seed(<seed>)` before the first
+construction: at the top of `main()` when the construction is in it, otherwise after the file's
+imports (adding `import torch` when torch is not imported under that name). The seed is the
+`fix-seed` option (default 0). Unsafe: the model's initial weights, and so the results, change.
 
 ## Options
 - `seed-functions`

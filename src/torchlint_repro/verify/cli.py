@@ -48,7 +48,12 @@ def _usage_error(message: str) -> None:
 @click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Observe your own script instead of fixtures (repeat to run several in order); "
                    "reports which hazards torch showed.")
-def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, strict, fresh_interpreter, scripts):
+@click.option("--fixed", is_flag=True,
+              help="Confirm the fixes: apply every fix (unsafe ones included) to a temporary copy of each bad "
+                   "fixture of a rule that has one, then run and lint the copy: torch must show no hazard "
+                   "and the linter must say nothing, as for a good twin.")
+def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, strict, fresh_interpreter, scripts,
+           fixed):
     """Run fixtures in torch and confirm the linter on each.
 
     PATHS are fixture roots, rule folders (TRP201/) or single fixtures; default: the fixtures shipped
@@ -86,6 +91,9 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, st
     fixtures = [f for f in found.fixtures if not codes or any(f.code.startswith(c) for c in codes)]
     if not fixtures and not found.errors:
         _usage_error("no fixtures to verify")
+    if fixed:
+        sys.exit(_verify_fixed(fixtures, found.errors, jobs, timeout, output_format, observations, verbose, quiet,
+                               strict, fresh_interpreter))
 
     total = len(fixtures)
     progress = _progress_printer() if sys.stderr.isatty() and output_format == "text" and not quiet else None
@@ -115,6 +123,36 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, st
     if strict and any(r.verdict == "skipped" for r in reports):
         failed = True
     sys.exit(EXIT_DISAGREE if failed else EXIT_OK)
+
+
+def _verify_fixed(fixtures, errors, jobs, timeout, output_format, observations, verbose, quiet, strict,
+                  fresh_interpreter) -> int:
+    """``verify --fixed``: every bad fixture of a fixable rule, fixed in a temporary copy, must behave like
+    its good twin. A fixture whose findings offer no fix (TRP302 on a result used later) is listed, not
+    failed; one whose fix could not be applied fails."""
+    import tempfile
+
+    from .report import render_text, to_json
+    from .runner import fixed_copies, verify_fixtures
+
+    with tempfile.TemporaryDirectory(prefix="trp-fixed-") as tmp:
+        copies = fixed_copies(fixtures, Path(tmp))
+        start = time.monotonic()
+        reports = verify_fixtures(copies.fixtures, jobs=jobs, timeout=timeout,
+                                  fork=False if fresh_interpreter else None)
+        seconds = time.monotonic() - start
+    problems = list(errors) + [f"{fx.code} {fx.name}: {why}" for fx, why in copies.unfixed]
+    if output_format == "json":
+        click.echo(to_json(reports, {}, problems, observations=observations, seconds=seconds))
+    else:
+        text = render_text(reports, {}, problems, verbose=verbose, quiet=quiet, fixed=True)
+        if copies.unfixable:
+            text += "; no fix offered for " + ", ".join(f"{fx.code} {fx.name}" for fx in copies.unfixable)
+        click.echo(text)
+    failed = any(r.verdict not in ("confirmed", "skipped") for r in reports) or problems
+    if strict and any(r.verdict == "skipped" for r in reports):
+        failed = True
+    return EXIT_DISAGREE if failed else EXIT_OK
 
 
 def _progress_printer():

@@ -290,6 +290,35 @@ def load_incompatible(runs: list[Run]) -> Finding:
     return Finding(False, good[0] + (f" (+{len(good) - 1} more loads)" if len(good) > 1 else ""), good[1:])
 
 
+def load_mismatch_silent(runs: list[Run]) -> Finding:
+    """A fixed TRP305 (``verify --fixed``): the keys a non-strict load dropped must be reported.
+
+    Bad: a ``strict=False`` load returned missing or unexpected keys and the process neither showed a
+    warning after it nor raised. Good: at least one such load, and every one was followed by a
+    warning or an exception (a clean load has nothing to report and is not counted)."""
+    run = runs[0]
+    problems: list[str] = []
+    reported: list[str] = []
+    for doc in processes(run):
+        warned = [w.get("after_loads", 0) for w in doc.get("warnings") or []]
+        for i, ld in enumerate(doc.get("loads") or []):
+            if ld.get("strict") is not False or not (ld.get("missing") or ld.get("unexpected")):
+                continue
+            where = f" at {ld['where']}" if ld.get("where") else ""
+            what = f"load into {ld.get('receiver')}{where} (strict=False) dropped keys"
+            if any(n > i for n in warned):
+                reported.append(f"{what}; the program warned about them")
+            elif doc.get("exception"):
+                reported.append(f"{what}; the program raised {describe_exception(doc['exception'])}")
+            else:
+                problems.append(f"{what} without a warning or an error")
+    if problems:
+        return Finding(True, problems[0], problems[1:])
+    if not reported:
+        return Finding(None, "no strict=False load that dropped keys was observed")
+    return Finding(False, reported[0], reported[1:])
+
+
 # --------------------------------------------------------------------------- registry
 CRITERIA: dict[Expect, Criterion] = {
     Expect.DIFFERS_ACROSS_PROCESSES: Criterion(
@@ -311,6 +340,12 @@ CRITERIA: dict[Expect, Criterion] = {
         Expect.LOAD_INCOMPATIBLE, 1, load_incompatible,
         bad="a load that raises or leaves parameters unloaded",
         good="a clean load that reproduces the saved model",
+        handles_exceptions=True,
+    ),
+    Expect.LOAD_MISMATCH_SILENT: Criterion(
+        Expect.LOAD_MISMATCH_SILENT, 1, load_mismatch_silent,
+        bad="a strict=False load that drops keys without a word",
+        good="every key a strict=False load dropped reported by a warning or an error",
         handles_exceptions=True,
     ),
 }

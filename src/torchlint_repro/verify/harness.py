@@ -51,6 +51,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 import weakref
 
 _HERE = os.path.abspath(__file__)
@@ -291,6 +292,9 @@ class Observer:
         self.loads: list[dict] = []
         self.torch_loads: list[dict] = []
         self.saves: list[dict] = []
+        # warnings the program showed, each with how many loads had returned by then: whether a load's
+        # missing/unexpected keys were reported (the TRP305 fix warns about them)
+        self.warnings: list[dict] = []
         self.steps = 0
         self.harness_errors: list[str] = []
         self.exception: dict | None = None
@@ -810,6 +814,7 @@ class Observer:
             "loads": self.loads,
             "torch_loads": self.torch_loads,
             "saves": self.saves,
+            "warnings": self.warnings,
             "exception": self.exception,
             "exit_code": self.exit_code,
             "harness_errors": self.harness_errors,
@@ -891,6 +896,14 @@ class Observer:
                 except Exception as exc:
                     obs._internal("optimizer step", exc)
 
+        orig_showwarning = warnings.showwarning
+
+        def showwarning(message, category, *args, **kwargs):
+            if not obs.busy:
+                obs.warnings.append({"message": f"{category.__name__}: {message}"[:300], "after_loads": len(obs.loads)})
+            return orig_showwarning(message, category, *args, **kwargs)
+
+        warnings.showwarning = showwarning
         nn.Module.__init__ = __init__
         nn.Module.__call__ = __call__
         nn.Module.load_state_dict = load_state_dict

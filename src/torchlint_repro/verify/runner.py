@@ -63,6 +63,15 @@ class Fixture:
     scripts: list[str]  # what to run, relative to the folder (a single file: its name)
     is_dir: bool = False
     requires: tuple[str, ...] = ()  # what its files import beyond torch and the standard library
+    fixed: bool = False  # a bad fixture with its fixes applied (verify --fixed), judged as a good twin
+
+    @property
+    def expect(self) -> Expect | None:
+        """The runtime contrast it is judged by: the rule's, or for a fixed copy the rule's fixed_verify."""
+        rule = self.rule
+        if rule is None:
+            return None
+        return rule.fixed_verify if self.fixed and rule.fixed_verify is not None else rule.verify
 
     def missing(self) -> list[str]:
         """The modules it ``requires`` that this interpreter cannot import: the fixture is skipped."""
@@ -540,6 +549,62 @@ def lint_fixture(fx: Fixture, reset: bool = True) -> StaticResult:
     return res
 
 
+# --------------------------------------------------------------------------- fixed copies
+@dataclass
+class FixedCopies:
+    """``verify --fixed``: the bad fixtures with every fix applied, to run as if they were good."""
+
+    fixtures: list[Fixture] = field(default_factory=list)  # the fixed copies, labelled good
+    unfixable: list[Fixture] = field(default_factory=list)  # no finding of the rule offers a fix
+    unfixed: list[tuple[Fixture, str]] = field(default_factory=list)  # offered a fix, none applied
+
+
+def fixed_copies(fixtures: list[Fixture], root: Path) -> FixedCopies:
+    """Copy every bad fixture of a rule with a fix under ``root`` and apply all fixes to it, unsafe ones
+    included (as ``fix --unsafe-fixes`` would, file by file, with the settings the fixture is linted
+    with). The copy keeps the fixture's name and scripts and is labelled good: the verifier then asks
+    of it what it asks of a good twin, that torch shows no hazard and the linter says nothing."""
+    from ..fixes import fix_source
+    from ..pipeline import lint_document
+
+    out = FixedCopies()
+    for fx in fixtures:
+        if fx.label != "bad" or fx.rule is None or not fx.rule.fix:
+            continue
+        if fx.is_dir:
+            work = root / fx.code / fx.path.name
+            shutil.copytree(fx.path, work, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            files, project, path = sorted(p for p in work.rglob("*.py") if "__pycache__" not in p.parts), work, work
+        else:
+            work = root / fx.code / fx.path.stem
+            work.mkdir(parents=True)
+            (work / "pyproject.toml").write_text("", encoding="utf-8")
+            path = work / fx.path.name
+            shutil.copy2(fx.path, path)
+            files, project = [path], None
+        offered = fixed = 0
+        for f in files:
+            _reset_projects()  # each file is fixed against the fixture as it is now
+            settings = _settings_for(f, project)
+            result = lint_document(str(f), settings, keep_source=True, result_cache=False)
+            if result.error is not None or result.source is None:
+                continue
+            mine = [d for d in result.diagnostics if d.code == fx.code]
+            offered += sum(d.fix is not None for d in mine)
+            new, plan = fix_source(result.source, result.diagnostics, unsafe=True, seed=settings.fix_seed)
+            fixed += sum(d.code == fx.code for d in plan.fixed)
+            if new != result.source:
+                f.write_text(new, encoding="utf-8")
+        if not offered:
+            out.unfixable.append(fx)
+        elif not fixed:
+            out.unfixed.append((fx, "its findings offer a fix, but none could be applied"))
+        else:
+            out.fixtures.append(Fixture(path, fx.code, "good", fx.case, fx.scripts, fx.is_dir, fx.requires, fixed=True))
+    _reset_projects()
+    return out
+
+
 # --------------------------------------------------------------------------- verdicts
 @dataclass
 class FixtureReport:
@@ -583,8 +648,8 @@ def runtime_verdict(fx: Fixture, runs: list[RunResult]) -> tuple[Finding, bool, 
     errors = [r.error for r in runs if r.error]
     if errors:
         return Finding(None, errors[0]), False, f"runtime: {errors[0]}"
-    crit = CRITERIA.get(rule.verify) if rule else None
-    finding = judge(rule.verify, [r.docs for r in runs]) if rule else Finding(None, "unknown rule")
+    crit = CRITERIA.get(fx.expect) if rule else None
+    finding = judge(fx.expect, [r.docs for r in runs]) if rule else Finding(None, "unknown rule")
     if crit is None:
         return finding, False, f"runtime: {fx.code} is not runtime-verifiable"
     want = fx.label == "bad"
@@ -602,7 +667,7 @@ def combine(fx: Fixture, static: StaticResult, runs: list[RunResult]) -> Fixture
 
 
 def runs_needed(fx: Fixture) -> int:
-    crit = CRITERIA.get(fx.rule.verify) if fx.rule else None
+    crit = CRITERIA.get(fx.expect) if fx.rule else None
     return crit.runs if crit else 0
 
 
