@@ -66,6 +66,7 @@ from .values import (
     TupleVal,
     Volatile,
 )
+from .walker_base import WalkerBase
 
 
 @functools.lru_cache(maxsize=4096)
@@ -73,7 +74,7 @@ def _real(path: str) -> str:
     return os.path.realpath(path)
 
 
-class CallsMixin:
+class CallsMixin(WalkerBase):
     # ================================================================== calls
     def e_Call(self, node: ast.Call, st: State, discard: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx

@@ -21,6 +21,7 @@ from .values import (
     Optimizer,
     StateDict,
 )
+from .walker_base import WalkerBase
 
 
 CHECKPOINT_KEYS = frozenset({"epoch", "optimizer", "optimizer_state_dict", "optim", "scheduler", "lr_scheduler",
@@ -28,7 +29,7 @@ CHECKPOINT_KEYS = frozenset({"epoch", "optimizer", "optimizer_state_dict", "opti
                              "args", "config", "best_acc", "best_acc1", "best_loss", "loss", "scaler", "ema"})
 
 
-class LoadsMixin:
+class LoadsMixin(WalkerBase):
     # ------------------------------------------------------------------ loading
     def _load_state_dict(self, node: ast.Call, models: list[Model], st: State, discard: bool) -> frozenset:
         src_vals = self.ev(node.args[0], st) if node.args else EMPTY

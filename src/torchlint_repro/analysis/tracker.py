@@ -106,10 +106,10 @@ class Walker(CallsMixin, LoadsMixin):
 
     # ================================================================== entry points
     def _reset_root(self) -> None:
-        self.seed_calls: list[tuple[int, str | None, int, str]] = []  # (seq, path, line, name)
-        self.other_seeds: list[tuple[int, str | None, int, str]] = []
+        self.seed_calls: list[tuple[int, tuple, str]] = []  # (seq, site chain, name)
+        self.other_seeds: list[tuple[int, tuple, str]] = []
         self.builds: dict[str, dict] = {}
-        self.loaded_uses: list[tuple[Loaded, int, int, str]] = []
+        self.loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]] = []
         self.mapping_use: dict[str, set] = {}
         self.load_calls: list[dict] = []
         self.load_results: dict[str, dict] = {}

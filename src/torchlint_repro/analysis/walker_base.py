@@ -1,0 +1,92 @@
+"""What the walker's mixins (:mod:`.calls`, :mod:`.loads`) use of one another and of :class:`.tracker.Walker`.
+
+The walker is one object split over three classes: :class:`.tracker.Walker` holds its state and walks
+statements and expressions, :class:`.calls.CallsMixin` applies calls, :class:`.loads.LoadsMixin` follows
+loaded weights and saves. Both mixins derive from :class:`WalkerBase`, which declares (for the type checker
+only: no values, the methods behind ``TYPE_CHECKING``) the attributes ``Walker.__init__`` and
+``Walker._reset_root`` set and the methods the mixins call on each other. It adds nothing at run time.
+"""
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .context import Event, Frame, ModuleCtx
+    from .project import Project
+    from .state import State
+    from .values import Loaded, LoadResult, Model
+
+
+class WalkerBase:
+    # set once, in Walker.__init__
+    root_ctx: ModuleCtx
+    settings: Settings
+    project: Project
+    collect_saves: bool
+    events: dict[tuple, Event]
+    saves: list[dict]
+    frames: list[Frame]
+    handlers: set[int]
+    iter_tag: str
+    iteration: tuple | None
+    current_root: tuple | None
+    mute: int
+    steps: int
+    seq: int
+    reached: set[tuple[str, str]]
+    spawned: list[tuple[ModuleCtx, ast.FunctionDef]]
+    infer_patterns: tuple[str, ...]
+    seed_funcs: frozenset[str]
+    over_budget: bool
+    inline_counts: dict
+    _memo: dict
+    _summaries: dict
+    _summarizing: set
+    # reset for each entry point, in Walker._reset_root
+    seed_calls: list[tuple[int, tuple, str]]
+    other_seeds: list[tuple[int, tuple, str]]
+    builds: dict[str, dict]
+    loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]]
+    mapping_use: dict[str, set]
+    load_calls: list[dict]
+    load_results: dict[str, dict]
+    read_results: set[str]
+    checked_loads: set[str]
+    tentative: dict
+    candidates: dict
+    trained_sites: set
+    sampled_sites: set
+    loaded_ids: set
+    trained_ids: set
+    root_trains: bool
+    module_evidence: set
+    root_events: list[tuple[tuple, Event]]
+    region_reports: set
+
+    if TYPE_CHECKING:
+        # defined by Walker (tracker.py)
+        @property
+        def path(self) -> str | None: ...
+        def pos(self, node: ast.AST) -> tuple[int, int]: ...
+        def via(self) -> tuple | None: ...
+        def emit(self, kind: str, node: ast.AST, **data: Any) -> None: ...
+        def emit_at(self, kind: str, path: str | None, line: int, col: int, **data: Any) -> None: ...
+        def widen(self, path: str | None, func: str, why: str) -> None: ...
+        def block(self, stmts: list[ast.stmt], st: State | None) -> State | None: ...
+        def ev(self, node: ast.expr | None, st: State, discard: bool = False) -> frozenset: ...
+        @staticmethod
+        def _fname(fn: ast.AST, cls: ast.ClassDef | None) -> str: ...
+        def _decided(self, test: ast.expr, st: State) -> bool | None: ...
+        def _format_checked(self, vals) -> None: ...
+        def _global_ref(self, node: ast.expr, ctx: ModuleCtx) -> frozenset: ...
+        def _head_bound(self, node: ast.expr, st: State) -> bool: ...
+        def _keys_audited(self, load: ast.Call) -> bool: ...
+        def _template(self, node: ast.expr, st: State) -> str | None: ...
+
+        # defined by LoadsMixin (loads.py), called from CallsMixin
+        def _load_state_dict(self, node: ast.Call, models: list[Model], st: State, discard: bool) -> frozenset: ...
+        def _load_result_used(self, r: LoadResult, node: ast.AST) -> None: ...
+        def _loaded_used_as_module(self, lo: Loaded, node: ast.AST, how: str) -> None: ...
+        def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None: ...
