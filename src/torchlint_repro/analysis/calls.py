@@ -25,6 +25,7 @@ from .paths import path_template
 from .project import MAYBE, NO, YES, arg_value
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
+    FunctionNode,
     _MAPPING_METHODS,
     _OPTIM_NAME,
     _any_tri,
@@ -104,9 +105,9 @@ class CallsMixin(WalkerBase):
         recv: frozenset = EMPTY
         if isinstance(func, ast.Attribute):
             recv = self.ev(func.value, st)
-            handled, result = self._method_call(node, func, recv, st, discard)
+            handled, method_result = self._method_call(node, func, recv, st, discard)
             if handled:
-                return result
+                return method_result
         q = ctx.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if q is not None and self._head_bound(func, st):
             q = None  # a local variable shadows the import of the same name
@@ -296,7 +297,7 @@ class CallsMixin(WalkerBase):
             self._mark_read(a)
         return args
 
-    def _local_function(self, expr: ast.expr) -> tuple[ModuleCtx, ast.FunctionDef] | None:
+    def _local_function(self, expr: ast.expr) -> tuple[ModuleCtx, FunctionNode] | None:
         ctx = self.frames[-1].ctx
         if isinstance(expr, ast.Name) and expr.id in ctx.functions:
             return ctx, ctx.functions[expr.id]
@@ -357,8 +358,8 @@ class CallsMixin(WalkerBase):
             return True, self._new_model(node, cls, st, args, {}, has_params=YES, mode_dep=MAYBE)
         if results and attr in N.MODULE_USE_METHODS:
             self._eval_args(node, st)
-            for r in results:
-                self._load_result_used(r, node)
+            for lr in results:
+                self._load_result_used(lr, node)
             return True, EMPTY
         if loaded and attr in _MAPPING_METHODS:
             self._eval_args(node, st)
@@ -468,7 +469,7 @@ class CallsMixin(WalkerBase):
         if attr in ("parameters", "named_parameters", "buffers", "modules", "children", "named_modules"):
             return True, EMPTY
         # a method of a user model class: walk it with self bound to the model
-        res: set = set()
+        res = set()
         walked = False
         for m in models:
             if m.cls:
@@ -538,7 +539,7 @@ class CallsMixin(WalkerBase):
             return None
         return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
 
-    def _find_method(self, cls_q: str, attr: str, depth: int = 0):
+    def _find_method(self, cls_q: str | None, attr: str, depth: int = 0):
         if depth > 5 or not cls_q:
             return None
         ctx = self.frames[-1].ctx
@@ -577,6 +578,7 @@ class CallsMixin(WalkerBase):
         cache = self.__dict__.setdefault("_ctxs", {})
         if path in cache:
             return cache[path]
+        ctx: ModuleCtx | None
         if self.root_ctx.path and _real(path) == _real(self.root_ctx.path):
             ctx = self.root_ctx
         else:
@@ -807,7 +809,7 @@ class CallsMixin(WalkerBase):
         # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
         return frozenset({_merge_out([out] + upstream) if upstream else out})
 
-    def site_chain(self, node: ast.AST) -> tuple:
+    def site_chain(self, node: ast.expr | ast.stmt) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
         first and ``node`` itself last (a message names the one in the file it speaks of)."""
         return tuple(f.call for f in self.frames if f.call is not None) + ((self.path, node.lineno),)
@@ -883,7 +885,7 @@ class CallsMixin(WalkerBase):
             return frozenset({Model(mid, q, origin="pretrained", mode_dep=MAYBE, name=q.rsplit(".", 1)[-1])})
         return self._new_model(node, q, st, [], {}, has_params=YES, mode_dep=MAYBE)
 
-    def _param_values(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, st: State, root: bool) -> list[frozenset]:
+    def _param_values(self, ctx: ModuleCtx, fn: FunctionNode, cls, st: State, root: bool) -> list[frozenset]:
         """Values for a root's parameters: models of unknown mode ('entry'), string defaults as paths."""
         out = []
         params = fn.args.posonlyargs + fn.args.args
@@ -901,7 +903,7 @@ class CallsMixin(WalkerBase):
             out.append(frozenset(vals))
         return out
 
-    def _inline(self, node: ast.Call, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
+    def _inline(self, node: ast.Call, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State,
                 self_val: frozenset, module_method: bool = False) -> frozenset | None:
         key = (ctx.path or "", self._fname(fn, cls))
         self.reached.add(key)
@@ -941,7 +943,7 @@ class CallsMixin(WalkerBase):
         return values
 
     # ------------------------------------------------------------------ summaries
-    def _summary(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, module_method: bool) -> dict:
+    def _summary(self, ctx: ModuleCtx, fn: FunctionNode, cls, module_method: bool) -> dict:
         """What calling ``fn`` does, whatever the caller's state: the effect on the torch and CUDA seeds
         (``yes`` on every path, ``maybe`` on some, ``no``), the mode each parameter (and ``self``) is left
         in relative to its mode at entry, and which parameters it returns. Made by walking ``fn`` once,
@@ -970,7 +972,7 @@ class CallsMixin(WalkerBase):
             args = self._param_values(ctx, fn, cls, st, root=True)
             values = self._call_function(ctx, fn, cls, args, {}, st, self_val, module_method=module_method)
             params = [p.arg for p in (fn.args.posonlyargs + fn.args.args)[1 if cls is not None else 0:]]
-            modes = {}
+            modes: dict[int | str, frozenset] = {}  # parameter index, or "self"
             for i, p in enumerate(params):
                 m = st.modes.get(f"{ctx.path}:{fn.name}:param:{p}")
                 if m is not None and m != frozenset({ENTRY}):
@@ -987,7 +989,7 @@ class CallsMixin(WalkerBase):
         self._summaries[key] = summary
         return summary
 
-    def _apply_summary(self, node: ast.Call, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
+    def _apply_summary(self, node: ast.Call, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State,
                        self_val: frozenset, module_method: bool) -> frozenset:
         """The effects of a call without walking it: its summary applied to the caller's state."""
         summary = self._summary(ctx, fn, cls, module_method)
@@ -1014,9 +1016,9 @@ class CallsMixin(WalkerBase):
                                                     and ":param:" in v.id and v.id.startswith(f"{ctx.path}:{fn.name}"))}
         return frozenset(out)
 
-    def _call_function(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, args, kwargs, st: State,
+    def _call_function(self, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State,
                        self_val: frozenset, module_method: bool = False, root: bool = False,
-                       call_node: ast.AST | None = None) -> frozenset:
+                       call_node: ast.expr | ast.stmt | None = None) -> frozenset:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
         region = self._fn_region(ctx, fn, cls, module_method)
         frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno,
@@ -1039,8 +1041,7 @@ class CallsMixin(WalkerBase):
                 callee.locals[p.arg] = args[i]
             elif p.arg in kwargs:
                 callee.locals[p.arg] = kwargs[p.arg]
-            elif defaults[i] is not None:
-                d = defaults[i]
+            elif (d := defaults[i]) is not None:
                 if isinstance(d, ast.Constant) and (d.value is None or isinstance(d.value, (bool, int))):
                     callee.locals[p.arg] = frozenset({Lit(d.value)})  # the default this call runs with
                     continue
@@ -1099,7 +1100,7 @@ class CallsMixin(WalkerBase):
 
         return lookup
 
-    def _fn_region(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls, module_method: bool) -> str | None:
+    def _fn_region(self, ctx: ModuleCtx, fn: FunctionNode, cls, module_method: bool) -> str | None:
         if id(fn) in self.handlers:
             return f"{fn.name}()"  # a web route or a UI callback: it serves predictions
         for d in fn.decorator_list:

@@ -11,7 +11,7 @@ from ..config import Settings
 from . import names as N
 from .project import Project
 from .relevance import _argparse_defaults, _units
-from .syntax import _attrs_mode_changed_outside_init, _module_constants
+from .syntax import FunctionNode, _attrs_mode_changed_outside_init, _module_constants
 
 EMPTY: frozenset = frozenset()
 # Bounds. None of them drops a finding: past a bound the analysis widens (a call is applied through its
@@ -124,7 +124,7 @@ class ModuleCtx:
         self.argparse = self._summary.argparse
         self.built_globals = self._summary.built_globals
         self.here = sys.intern(str(Path(path).resolve().parent)) if path else None  # a key of many memo entries
-        self.functions: dict[str, ast.FunctionDef] = {}
+        self.functions: dict[str, FunctionNode] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         for node in tree.body:
             self._collect(node)
@@ -132,7 +132,7 @@ class ModuleCtx:
         self.is_test_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" \
             or "/tests/" in (path or "").replace("\\", "/")
 
-    def strongly_relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+    def strongly_relevant(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Does ``fn`` (transitively in this module) set a mode, seed, load or save, or open an inference region?
         Methods of models are walked only then: a model's ``forward`` helpers change nothing we track."""
         if self._summary.strong is None:
@@ -156,7 +156,7 @@ class ModuleCtx:
         for cls in self.classes.values():
             self.attrs_mode_changed_outside_init(cls)
 
-    def walkable(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+    def walkable(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Is ``fn`` of a module walked into from another file worth walking? Only when it can change what
         the rules read (strongly relevant) or holds a finding that depends on the caller's state."""
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
@@ -170,7 +170,7 @@ class ModuleCtx:
             self._summary.context = _context_units(self)
         return self._summary.context
 
-    def may_save(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+    def may_save(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """May ``fn`` (transitively in this module) save a checkpoint? See ``_save_relevance``."""
         if self._summary.saving is None:
             from .relevance import _save_relevance
@@ -184,7 +184,7 @@ class ModuleCtx:
             hit = self._summary.mode_changed[cls.name] = _attrs_mode_changed_outside_init(cls)
         return hit
 
-    def relevant(self, fn: ast.AST, cls: ast.ClassDef | None) -> bool:
+    def relevant(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,
         a grad mode or a checkpoint (most of a library) are not walked: calling them changes nothing."""
         if self._summary.relevant is None:
@@ -215,7 +215,7 @@ class ModuleCtx:
             for child in node.body + node.orelse + getattr(node, "finalbody", []):
                 self._collect(child)
 
-    def resolve(self, expr: ast.AST) -> str | None:
+    def resolve(self, expr: ast.AST | str) -> str | None:
         q = self.imports.resolve(expr)
         if q is None and self.imports.stars and self.project is not None:
             name = N.dotted(expr) if not isinstance(expr, str) else expr
@@ -234,6 +234,7 @@ class ModuleCtx:
         if head in cache:
             return cache[head]
         found = None
+        assert self.project is not None  # (resolve looks into star imports only with a project)
         for module in reversed(self.imports.stars):
             q = f"{module}.{head}"
             if self.project.locate(q, self.here) is not None:
@@ -242,7 +243,7 @@ class ModuleCtx:
         cache[head] = found
         return found
 
-    def method(self, cls: str, name: str) -> ast.FunctionDef | None:
+    def method(self, cls: str, name: str) -> FunctionNode | None:
         c = self.classes.get(cls)
         if c is None:
             return None

@@ -11,7 +11,7 @@ from .context import EMPTY, Event
 from .paths import matchable
 from .project import MAYBE, NO, YES
 from .state import State
-from .syntax import _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
+from .syntax import Located, _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
 from .values import (
     DictVal,
     Loaded,
@@ -32,6 +32,7 @@ CHECKPOINT_KEYS = frozenset({"epoch", "optimizer", "optimizer_state_dict", "opti
 class LoadsMixin(WalkerBase):
     # ------------------------------------------------------------------ loading
     def _load_state_dict(self, node: ast.Call, models: list[Model], st: State, discard: bool) -> frozenset:
+        assert isinstance(node.func, ast.Attribute)  # called for `x.load_state_dict(...)` only
         src_vals = self.ev(node.args[0], st) if node.args else EMPTY
         for k in node.keywords:
             if k.arg in ("state_dict",):
@@ -60,13 +61,13 @@ class LoadsMixin(WalkerBase):
                                        "name": _src_name(node.func.value), "via": self.via()}
         return frozenset({LoadResult(site, line, col, strict_flag)})
 
-    def _load_result_used(self, r: LoadResult, node: ast.AST) -> None:
+    def _load_result_used(self, r: LoadResult, node: Located) -> None:
         self.read_results.add(r.site)
         if not r.reported:
             self.emit("load_result_as_model", node, name=_src_name(_callee(node) if isinstance(node, ast.Call)
                                                                      else node), how="used")
 
-    def _loaded_used_as_module(self, lo: Loaded, node: ast.AST, how: str) -> None:
+    def _loaded_used_as_module(self, lo: Loaded, node: Located, how: str) -> None:
         line, col = self.pos(node)
         if not self.mute:
             self.loaded_uses.append((lo, self.path, line, col, how,
@@ -74,7 +75,7 @@ class LoadsMixin(WalkerBase):
 
     def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None:
         template = self._template(path_expr, st)
-        if not matchable(template):
+        if template is None or not matchable(template):
             return
         records = self._save_records(node, obj, template)
         # what the file holds from here on, on this path of the program: a later torch.load of the same
@@ -94,7 +95,7 @@ class LoadsMixin(WalkerBase):
             elif isinstance(v, Model):
                 rec.update(kind="module", cls=v.cls)
             elif isinstance(v, DictVal):
-                entries = {}
+                entries: dict[str, dict | None] = {}
                 for k, vals in v.entries:
                     sd = sorted((x for x in vals if isinstance(x, StateDict)), key=repr)
                     if sd:
@@ -231,8 +232,8 @@ class LoadsMixin(WalkerBase):
             why = None
             if lo.site in self.checked_loads:
                 continue
-            keys = self.mapping_use.get(lo.site)
-            if keys is not None:
+            used_keys = self.mapping_use.get(lo.site)
+            if used_keys is not None:
                 why = "the same object is used as a mapping"
             elif lo.path and matchable(lo.path):
                 saves = saves if saves is not None else self.save_sites()
@@ -320,6 +321,7 @@ class LoadsMixin(WalkerBase):
 
     def _own_params(self, cls: str) -> str:
         """Does a class build parameters in its own body (not counting its bases)?"""
+        assert self.project is not None  # (only _subclass_adds_nothing calls it, with a project)
         hit = self.project.class_facts(cls, self.root_ctx.here)
         if hit is None:
             return MAYBE

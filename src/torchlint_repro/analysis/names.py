@@ -262,7 +262,7 @@ class ImportMap:
             parts.append(module)
         return ".".join(parts)
 
-    def resolve(self, expr: ast.AST) -> str | None:
+    def resolve(self, expr: ast.AST | str) -> str | None:
         """The qualified name of a dotted expression, or None if its head is not an import/def."""
         name = dotted(expr) if not isinstance(expr, str) else expr
         if name is None:

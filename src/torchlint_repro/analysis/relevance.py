@@ -5,7 +5,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .syntax import _call_func, _local_module_class
+from .syntax import FunctionNode, _call_func, _local_module_class
 
 RELEVANT_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
                             "backward", "forward", "generate", "load", "save", "seed_everything", "set_seed",
@@ -102,9 +102,9 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     return _closure(direct, calls)
 
 
-def _units(ctx: ModuleCtx) -> list[tuple[str, ast.AST, ast.ClassDef | None]]:
+def _units(ctx: ModuleCtx) -> list[tuple[str, FunctionNode, ast.ClassDef | None]]:
     """The module's functions (``f``) and methods (``Class.m``), keyed as the relevance sets are."""
-    units: list[tuple[str, ast.AST, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
+    units: list[tuple[str, FunctionNode, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
     for cname, c in ctx.classes.items():
         for item in c.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -172,9 +172,9 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         if cls is not None and cls.name not in holders:
-            q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
-            holders[cls.name] = not (_local_module_class(q, ctx) or (ctx.project is not None
-                                                                      and ctx.project.is_module_class(q, ctx.here)))
+            cls_q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
+            holders[cls.name] = not (_local_module_class(cls_q, ctx) or (ctx.project is not None
+                                                                      and ctx.project.is_module_class(cls_q, ctx.here)))
         holder = cls is not None and holders[cls.name]
         out: set[str] = set()
         hit = False
@@ -231,7 +231,7 @@ def _builds(ctx: ModuleCtx, func: ast.expr) -> bool:
     return ctx.project is not None and ctx.project.is_module_class(q, ctx.here)
 
 
-def _has_region(ctx: ModuleCtx, fn: ast.AST) -> bool:
+def _has_region(ctx: ModuleCtx, fn: FunctionNode) -> bool:
     """Does ``fn`` hold an inference region: a no_grad/inference_mode block or decorator, or a name listed
     in ``inference-functions``?"""
     import fnmatch

@@ -15,6 +15,12 @@ from .values import Model, Out
 if TYPE_CHECKING:  # pragma: no cover
     from .context import ModuleCtx
 
+# a `def` or an `async def`: the walker treats both alike
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+# a node with a place in the source (what an event points at)
+Located = ast.expr | ast.stmt
+
+
 _OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
 
 
@@ -293,7 +299,7 @@ def _seed_display(q: str, node: ast.Call) -> str:
     return q
 
 
-def _is_static(fn: ast.FunctionDef) -> bool:
+def _is_static(fn: FunctionNode) -> bool:
     return any(N.dotted(d) == "staticmethod" for d in fn.decorator_list)
 
 

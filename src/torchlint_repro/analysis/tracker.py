@@ -35,6 +35,8 @@ from .paths import path_template
 from .project import MAYBE, Project
 from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
+    FunctionNode,
+    Located,
     _call_func,
     _called_names,
     _const_truth,
@@ -90,7 +92,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.steps = 0
         self.seq = 0
         self.reached: set[tuple[str, str]] = set()  # (path, function) walked from some entry point
-        self.spawned: list[tuple[ModuleCtx, ast.FunctionDef]] = []
+        self.spawned: list[tuple[ModuleCtx, FunctionNode]] = []
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
         self._save_sites: list[dict] | None = None
@@ -148,11 +150,11 @@ class Walker(CallsMixin, LoadsMixin):
                 self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
             return
         # functions the module level never reached: judged on their own, with what we know of callers
-        pending = [(ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()]
-        for cls in {id(c): c for c in ctx.classes.values()}.values():
-            for item in cls.body:
+        pending: list[tuple[ModuleCtx, FunctionNode, ast.ClassDef | None]] = [(ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()]
+        for cdef in {id(c): c for c in ctx.classes.values()}.values():
+            for item in cdef.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    pending.append((ctx, item, cls))
+                    pending.append((ctx, item, cdef))
         seen_spawn = 0
         while seen_spawn < len(self.spawned):
             sctx, sfn = self.spawned[seen_spawn]
@@ -176,7 +178,7 @@ class Walker(CallsMixin, LoadsMixin):
                 self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
 
     @staticmethod
-    def _fname(fn: ast.AST, cls: ast.ClassDef | None) -> str:
+    def _fname(fn: FunctionNode, cls: ast.ClassDef | None) -> str:
         return f"{cls.name}.{fn.name}" if cls is not None else fn.name
 
     def _root(self, body) -> None:
@@ -242,7 +244,7 @@ class Walker(CallsMixin, LoadsMixin):
                            self._walk_continued(mctx, m, cls, inst, module_end, trained))
                 self.current_root = None
 
-    def _walk_continued(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls: ast.ClassDef, inst: Instance,
+    def _walk_continued(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef, inst: Instance,
                         module_end: State, trained: frozenset) -> State | None:
         self.trained_ids |= trained
         st = module_end.copy()
@@ -252,7 +254,7 @@ class Walker(CallsMixin, LoadsMixin):
         self._call_function(ctx, fn, cls, args, {}, st, frozenset({inst}), root=True)
         return st
 
-    def _walk_handler(self, ctx: ModuleCtx, fn: ast.FunctionDef, module_end: State) -> State | None:
+    def _walk_handler(self, ctx: ModuleCtx, fn: FunctionNode, module_end: State) -> State | None:
         st = module_end.copy()
         st.globals = dict(module_end.globals)
         st.locals = {}
@@ -273,8 +275,8 @@ class Walker(CallsMixin, LoadsMixin):
         finally:
             self.frames.pop()
 
-    def _walk_function_root(self, ctx: ModuleCtx, fn: ast.FunctionDef, cls: ast.ClassDef | None,
-                            fresh_process: bool = False) -> None:
+    def _walk_function_root(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None,
+                            fresh_process: bool = False) -> State:
         st = State()
         st.globals = {}
         entry = fresh_process or self._is_entry_decorated(ctx, fn)
@@ -361,7 +363,7 @@ class Walker(CallsMixin, LoadsMixin):
         self._memo[("class-trained", id(ctx), cls.name)] = frozenset(self.ever_trained - trained_before)
         return state
 
-    def _is_entry_decorated(self, ctx: ModuleCtx, fn: ast.FunctionDef) -> bool:
+    def _is_entry_decorated(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
         """Does ``fn`` start a program: a CLI command (click, hydra, typer) or a declared console script?"""
         if self._is_script(ctx, fn):
             return True
@@ -372,7 +374,7 @@ class Walker(CallsMixin, LoadsMixin):
                 return True
         return False
 
-    def _is_script(self, ctx: ModuleCtx, fn: ast.AST) -> bool:
+    def _is_script(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
         return self.project is not None and ctx.module is not None and ctx.functions.get(fn.name) is fn \
             and self.project.is_script_entry(ctx.module, fn.name)
 
@@ -384,7 +386,7 @@ class Walker(CallsMixin, LoadsMixin):
         return False
 
     # ================================================================== events
-    def pos(self, node: ast.AST) -> tuple[int, int]:
+    def pos(self, node: Located) -> tuple[int, int]:
         return node.lineno, node.col_offset
 
     @property
@@ -403,7 +405,7 @@ class Walker(CallsMixin, LoadsMixin):
             call = f.call
         return None
 
-    def emit(self, kind: str, node: ast.AST, **data: Any) -> None:
+    def emit(self, kind: str, node: Located, **data: Any) -> None:
         if self.mute:
             return
         line, col = self.pos(node)
@@ -445,7 +447,8 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(v, ast.Attribute) and v.attr in ("eval", "train"):
             self._bare_mode_attr(v, st)
             return st
-        elif isinstance(v, ast.Call) and _is_load_state_dict(v) and _strict_false(v) is True \
+        elif isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and _is_load_state_dict(v) \
+                and _strict_false(v) is True \
                 and not self._keys_audited(v):
             self.emit("nonstrict_ignored", v, name=_src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
@@ -460,8 +463,8 @@ class Walker(CallsMixin, LoadsMixin):
         (`intersect_dicts`) reports nothing: still a silent load."""
         frame = self.frames[-1] if self.frames else None
         node = frame.node if frame is not None else None
-        if node is None or not load.args:
-            return False
+        if frame is None or node is None or not load.args or not isinstance(load.func, ast.Attribute):
+            return False  # (callers pass `x.load_state_dict(...)` calls: func is an Attribute)
         source = {n.id for n in ast.walk(load.args[0]) if isinstance(n, ast.Name)}
         receiver = N.dotted(load.func.value)
         if not source or not receiver or receiver.split(".")[0] in source:
@@ -512,7 +515,7 @@ class Walker(CallsMixin, LoadsMixin):
 
     def _load_result_lost(self, value: ast.expr, targets: list[ast.expr]) -> bool:
         """`model = model.load_state_dict(sd)` / `model = Net().load_state_dict(sd)`: the model is gone."""
-        if not (isinstance(value, ast.Call) and _is_load_state_dict(value)):
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and _is_load_state_dict(value)):
             return False
         recv = value.func.value
         recv_name = N.dotted(recv)
@@ -792,6 +795,7 @@ class Walker(CallsMixin, LoadsMixin):
         if body_end is not None and node.orelse:
             body_end = self.block(node.orelse, body_end)
         handler_entry = join_all(snapshots)
+        assert handler_entry is not None  # snapshots holds a copy of st
         outs = [body_end]
         for h in node.handlers:
             hs = handler_entry.copy()
@@ -907,7 +911,7 @@ class Walker(CallsMixin, LoadsMixin):
         method = getattr(self, "e_" + type(node).__name__, None)
         if method is not None:
             return method(node, st) if not discard or not isinstance(node, ast.Call) else self.e_Call(node, st, discard=True)
-        outs = []
+        outs: list[Out] = []
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 outs.extend(v for v in self.ev(child, st) if isinstance(v, Out))
@@ -1104,7 +1108,7 @@ class Walker(CallsMixin, LoadsMixin):
         for gen in node.generators:
             srcs |= self._comp_source(gen.iter, st)
         strips = _strips_prefix(node.key)
-        out = set()
+        out: set = set()
         for s in srcs:
             if isinstance(s, (StateDict, Loaded, LoadedItem)):
                 out.add(s.strip() if strips else s)
@@ -1251,7 +1255,7 @@ def _by_flag(st: State, node: ast.If) -> None:
                                          else (k, line) for k, line in src)
 
 
-def _definition_key(defs: dict, node: ast.AST) -> str:
+def _definition_key(defs: dict, node: FunctionNode | ast.ClassDef) -> str:
     """How a module-level def is known: its name, or `name@line` when the module defines the name more
     than once (the definition in force is the one the walk last ran)."""
     key = f"{node.name}@{node.lineno}"
@@ -1307,7 +1311,7 @@ def _runs_at_least_once(node: ast.AST) -> bool:
     return False
 
 
-_SEED_ORDER = {"no": 3, "cuda": 2, "maybe": 1}
+_SEED_ORDER: dict[str | None, int] = {"no": 3, "cuda": 2, "maybe": 1}
 _REPORTING = frozenset({"print", "info", "warning", "warn", "error", "debug", "log", "critical", "exception",
                         "write"})
 

@@ -88,7 +88,7 @@ class Loaded:
 @dataclass(frozen=True)
 class LoadedItem:
     loaded: Loaded
-    key: str | None
+    key: object  # the key of `sd.get(key)`/`sd[key]`: any constant (a str mostly), None when unknown
     stripped: bool = False
 
     def strip(self) -> "LoadedItem":
