@@ -22,6 +22,7 @@ import os
 import secrets
 import stat
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
@@ -348,7 +349,7 @@ class ResultCache:
         except (KeyError, TypeError, IndexError, ValueError):
             return None
 
-    def put(self, path: str, source: str, diags, deps: dict | None = None, widened: list[str] = ()) -> None:
+    def put(self, path: str, source: str, diags, deps: dict | None = None, widened: Sequence[str] = ()) -> None:
         deps = dict(deps if deps is not None else getattr(self.project, "last_deps", {}))
         deps.pop(os.path.abspath(path), None)
         value = {"diags": [_diagnostic_to_json(d) for d in diags], "deps": deps, "widened": list(widened)}

@@ -59,6 +59,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
         events, _, widened = _walk_file(ctx, settings)
         return FileFacts(path, events, settings, _widenings(widened, lambda p: True))
+    assert path is not None  # (a project is found only for a path)
     resolved = str(Path(path).resolve())
     with project.recording() as deps:
         project.record_for_path(resolved, source, tree)

@@ -108,7 +108,8 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
     def lookup_const(key: str) -> str | None:
         return constants.get(key)
 
-    seen_defs: dict[str, ast.AST] = {}
+    seen_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = {}
+    node: ast.AST
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             earlier = seen_defs.get(node.name)
@@ -192,9 +193,10 @@ def _relative_dir(node: ast.AST | None) -> str | None:
         if f.endswith("path.join") and node.args:
             parts = [_relative_dir(node.args[0])] + [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str)
                                                       else None for a in node.args[1:]]
-            if None in parts:
+            known = [part for part in parts if part is not None]
+            if len(known) != len(parts):
                 return None
-            return os.path.normpath(os.path.join(*parts))
+            return os.path.normpath(os.path.join(*known))
     return None
 
 
@@ -395,7 +397,7 @@ def _guard(test: ast.expr, names: dict[str, str]) -> tuple[list, list] | None:
             return [p, "==" if pos else "!=", right.value], [p, "!=" if pos else "==", right.value]
         if isinstance(right, (ast.Tuple, ast.List, ast.Set)) and isinstance(op, (ast.In, ast.NotIn)) \
                 and all(isinstance(e, ast.Constant) for e in right.elts):
-            vals = [e.value for e in right.elts]
+            vals = [e.value for e in right.elts if isinstance(e, ast.Constant)]  # (all are)
             pos = isinstance(op, ast.In)
             return [p, "in" if pos else "not in", vals], [p, "not in" if pos else "in", vals]
     return None
@@ -422,9 +424,9 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         for a, d in zip(positional[len(positional) - len(init.args.defaults):], init.args.defaults):
             if isinstance(d, ast.Constant):
                 init_defaults[a.arg] = d.value
-        for a, d in zip(init.args.kwonlyargs, init.args.kw_defaults):
-            if isinstance(d, ast.Constant):
-                init_defaults[a.arg] = d.value
+        for a, kd in zip(init.args.kwonlyargs, init.args.kw_defaults):
+            if isinstance(kd, ast.Constant):
+                init_defaults[a.arg] = kd.value
     # methods __init__ runs (self.build(), self._load()): their loads count as __init__'s
     from_init: set[str] = set()
     todo = ["__init__"] if init is not None else []
@@ -440,8 +442,9 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
 
     def note_call(sub: ast.Call, guards: list, in_init: bool) -> None:
         q = imports.resolve(sub.func)
-        if q is None and imports.stars and N.dotted(sub.func) and N.dotted(sub.func).split(".")[0] not in _BUILTINS:
-            q = "?" + N.dotted(sub.func)  # bound by a star import, maybe: resolved when the class is queried
+        dotted = N.dotted(sub.func)
+        if q is None and imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
+            q = "?" + dotted  # bound by a star import, maybe: resolved when the class is queried
         if in_init and _loads_weights(sub, imports):
             loads.append(list(guards))
         if in_init and q is not None and not q.startswith("torch.") and not isinstance(sub.func, ast.Attribute):
@@ -530,9 +533,9 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                                  and sub.value.func.value.id == "self"):
                     unknown += 1
     # class-level statements (a layer built as a class attribute)
-    for item in node.body:
-        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for sub in ast.walk(item):
+    for class_stmt in node.body:
+        if not isinstance(class_stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for sub in ast.walk(class_stmt):
                 if isinstance(sub, ast.Call):
                     note_call(sub, [], False)
     return {"bases": bases, "ctors": ctors, "unknown": unknown, "uses_training": uses_training,
@@ -618,6 +621,8 @@ class Project:
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
     widened: list = field(default_factory=list)
     _scripts: tuple | None = None  # (declared entry points: {(module, function)}, {declaring file: digest})
+    # {path: digest} of the project files the last analyze() read (program.analyze sets it, the cache stores it)
+    last_deps: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     # -------------------------------------------------------------- dependency recording
     @contextlib.contextmanager
@@ -1254,7 +1259,7 @@ class Project:
 
     # -------------------------------------------------------------- checkpoint saves
     def candidate_save_files(self) -> list[str]:
-        out = []
+        out: list[str] = []
         count = 0
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]
@@ -1362,7 +1367,7 @@ def _n_nodes(ctx) -> int:
 def _strip_unwalked(ctx) -> None:
     """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
     enters (not strongly relevant), after its summary was taken from the whole tree."""
-    def stub(fn: ast.AST) -> list[ast.stmt]:
+    def stub(fn: ast.stmt) -> list[ast.stmt]:
         return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)]
 
     # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
