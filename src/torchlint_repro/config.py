@@ -293,9 +293,10 @@ def settings_from_file(path: str | os.PathLike) -> Settings:
     if not _is_config(path):
         raise ConfigError(f"{path}: no such configuration file")
     data = _read_toml(path).get("tool", {}).get(TABLE, {})
-    settings = settings_from_mapping(data, str(path)).with_root(str(path.resolve().parent))
+    root = path.resolve().parent
+    settings = settings_from_mapping(data, str(path)).with_root(str(root))
     if settings.cache_dir:
-        _check_cache_dir(settings.cache_dir, Path(settings.root), path)
+        _check_cache_dir(settings.cache_dir, root, path)
     return settings
 
 

@@ -148,7 +148,7 @@ def _apply_edits(source: str, edits) -> str:
     return "".join(out)
 
 
-def _fix_target(stmt: ast.stmt) -> tuple[ast.AST, str] | None:
+def _fix_target(stmt: ast.stmt) -> tuple[ast.expr, str] | None:
     """The node a fixable diagnostic points at in this statement, and its code."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Attribute) and stmt.value.attr in ("eval", "train"):
         return stmt.value, "TRP202"
@@ -161,6 +161,7 @@ def _fix_target(stmt: ast.stmt) -> tuple[ast.AST, str] | None:
 
 
 def _expected(stmt: ast.stmt, code: str) -> ast.stmt:
+    assert isinstance(stmt, (ast.Expr, ast.Assign))  # the statements _fix_target accepts
     if code == "TRP202":
         return ast.Expr(value=ast.Call(func=stmt.value, args=[], keywords=[]))
     return ast.Expr(value=stmt.value)
@@ -361,7 +362,8 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def _string_end(raw: str, pos: int) -> int:
     """The offset just after the JSON string whose opening quote is at ``pos``."""
-    from json.decoder import scanstring
+    # json.decoder.scanstring exists (the pure-Python fallback of the C scanner); typeshed does not declare it
+    from json.decoder import scanstring  # type: ignore[attr-defined]
 
     return scanstring(raw, pos + 1)[1]
 

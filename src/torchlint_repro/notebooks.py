@@ -30,7 +30,8 @@ import io
 import json
 import re
 import tokenize
-from json.decoder import scanstring
+# json.decoder.scanstring exists (the pure-Python fallback of the C scanner); typeshed does not declare it
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 
 from ._io import FileTooLarge, read_regular
@@ -93,7 +94,7 @@ def _code_cells(nb: dict) -> list[list[str]]:
         cells = nb["cells"]
     else:
         cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", []) or []]
-    out = []
+    out: list[list[str]] = []
     for i, cell in enumerate(cells, 1):
         if not isinstance(cell, dict):
             raise SourceError(f"invalid notebook: cell {i} is not an object")
@@ -119,7 +120,9 @@ def _run_cells(nb: dict) -> list[list[str]]:
 
 
 def is_python(nb: dict) -> bool:
-    meta = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    meta = nb.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
     for key, field in (("kernelspec", "language"), ("language_info", "name")):
         info = meta.get(key)
         if isinstance(info, dict) and isinstance(info.get(field), str):
@@ -259,7 +262,9 @@ class _PositionParser:
         return value
 
     def _ws(self, i: int) -> int:
-        return self._WS.match(self.s, i).end()
+        m = self._WS.match(self.s, i)
+        assert m is not None  # (it matches the empty string)
+        return m.end()
 
     def _value(self, i: int):
         s = self.s
@@ -272,7 +277,7 @@ class _PositionParser:
             out.pos = i
             return out, end
         if c == "{":
-            obj = {}
+            obj: dict = {}
             i = self._ws(i + 1)
             if s.startswith("}", i):
                 return obj, i + 1
@@ -291,7 +296,7 @@ class _PositionParser:
                     raise json.JSONDecodeError("Expecting ',' delimiter", s, i)
                 i = self._ws(i + 1)
         if c == "[":
-            arr = []
+            arr: list = []
             i = self._ws(i + 1)
             if s.startswith("]", i):
                 return arr, i + 1
@@ -342,6 +347,7 @@ class SourceMap:
 
     def __init__(self, path: str | Path | None = None, text: str | None = None) -> None:
         if text is None:
+            assert path is not None, "a path or a text"
             text = read_notebook_bytes(path).decode("utf-8-sig")
         text = text.removeprefix("\ufeff")
         self.text = text
@@ -364,9 +370,9 @@ class SourceMap:
                     if ch == "\n" and len(origins) < len(cell_lines):
                         origins.append(self._first(pieces, p, k + 1))
             for p, k in origins[: len(cell_lines)]:
-                piece = pieces[p] if p < len(pieces) else None
-                if isinstance(piece, _Str):
-                    self.starts.append(_raw_advance(text, piece.pos + 1, k))
+                origin = pieces[p] if p < len(pieces) else None
+                if isinstance(origin, _Str):
+                    self.starts.append(_raw_advance(text, origin.pos + 1, k))
                 else:
                     self.starts.append(None)
 
@@ -378,9 +384,9 @@ class SourceMap:
 
     def position(self, line: int, col: int = 0) -> tuple[int, int] | None:
         """The file's (line, column), both 1-based, of program line ``line`` and 0-based ``col``."""
-        if not 0 < line <= len(self.starts) or self.starts[line - 1] is None:
+        start = self.starts[line - 1] if 0 < line <= len(self.starts) else None
+        if start is None:
             return None
-        start = self.starts[line - 1]
         offset = start
         if col:
             # a line rewritten for a magic no longer lines up with the file: point at its start

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from .config import Settings
 from .diagnostics import Diagnostic
@@ -32,8 +33,8 @@ class FileResult:
     widened: list[str] = field(default_factory=list)
 
 
-def is_notebook(path: str | None) -> bool:
-    return bool(path) and path.endswith(".ipynb")
+def is_notebook(path: str | None) -> TypeGuard[str]:
+    return path is not None and path.endswith(".ipynb")
 
 
 def lint_document(
@@ -88,7 +89,7 @@ def lint_document(
                 cache = ResultCache.for_path(path, settings)
             except Exception:  # noqa: BLE001 - a broken cache is only a slower run
                 cache = None
-        hit = cache.get(path, source) if cache is not None else None
+        hit = cache.get(path, source) if cache is not None and path else None
         widened: list[str] = []
         if hit is not None:
             diags, widened = hit
@@ -96,7 +97,7 @@ def lint_document(
             if tree is None and source.strip():
                 tree = parse(source, path)
             diags = lint_source(source, path, settings, tree, widened=widened)
-            if cache is not None and not any(d.code == INTERNAL_ERROR for d in diags):
+            if cache is not None and path and not any(d.code == INTERNAL_ERROR for d in diags):
                 cache.put(path, source, diags, widened=widened)
     except SourceSkipped as exc:
         return FileResult(shown, [], None, cells, notice=str(exc))

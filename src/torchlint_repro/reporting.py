@@ -20,10 +20,14 @@ import re
 import os
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import __version__
 from .pipeline import FileResult
+
+if TYPE_CHECKING:
+    from .notebooks import SourceMap
 
 FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -142,7 +146,7 @@ class _Positions:
     """(line, column) in the file itself, 1-based: the notebook's JSON text for notebooks."""
 
     def __init__(self) -> None:
-        self._maps: dict[str, object] = {}
+        self._maps: dict[str, SourceMap | None] = {}
 
     def __call__(self, r: FileResult, line: int, col: int) -> tuple[int, int]:
         if not r.cells:
@@ -232,7 +236,7 @@ def _page(markdown: str) -> str:
 
 
 def _first_paragraph(doc: str) -> str:
-    body = []
+    body: list[str] = []
     for line in doc.strip().splitlines():
         if line.startswith("## What it does"):
             continue
@@ -263,7 +267,7 @@ def render_sarif(results: list[FileResult]) -> str:
             })
         for d in r.diagnostics:
             line, col = pos(r, d.line, d.col)
-            result = {
+            result: dict[str, Any] = {
                 "ruleId": d.code,
                 "level": "error" if d.code == "TRP900" else "warning",
                 "message": {"text": _cell_prefix(r, d.line) + d.message},

@@ -18,11 +18,14 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterable, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
 from ._io import file_kind, is_regular_file, read_regular
 from .config import Settings, SettingsResolver
 from .pipeline import FileResult, lint_document
+
+if TYPE_CHECKING:
+    import pathspec
 
 PY_SUFFIXES = (".py", ".pyi", ".ipynb")
 # ruff's default exclusions, plus our cache and build/ (a copy of the package that would report twice)
@@ -140,8 +143,8 @@ class GitIgnore:
         # paths are matched as seen from the repository root (or the walk root outside a repository);
         # ``prefix`` is the walk root's path from there
         self.prefix = prefix
-        self.specs: dict[str, object] = {}  # base folder (from the repository root) -> its patterns
-        self.exclude = None  # .git/info/exclude
+        self.specs: dict[str, pathspec.GitIgnoreSpec] = {}  # base folder (from the repository root) -> its patterns
+        self.exclude: pathspec.GitIgnoreSpec | None = None  # .git/info/exclude
 
     @classmethod
     def for_tree(cls, top: str) -> "GitIgnore":
@@ -191,9 +194,10 @@ class GitIgnore:
         suffix = "/" if is_dir else ""
         base = full
         while True:  # the deepest .gitignore with a matching pattern decides
-            base = base.rpartition("/")[0] if "/" in base else ("" if base else None)
-            if base is None:
+            parent = base.rpartition("/")[0] if "/" in base else ("" if base else None)
+            if parent is None:
                 break
+            base = parent
             spec = self.specs.get(base)
             if spec is not None:
                 verdict = spec.check_file(full[len(base) + 1:] + suffix if base else full + suffix).include
@@ -206,7 +210,7 @@ class GitIgnore:
         return False
 
 
-def _read_patterns(path: str):
+def _read_patterns(path: str) -> pathspec.GitIgnoreSpec | None:
     """The patterns of one gitignore-style file, or None when there is none to read."""
     import pathspec
 
