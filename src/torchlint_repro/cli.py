@@ -101,7 +101,7 @@ def check(paths, select, ignore, extend_select, output_format, output_file, stat
 
 def _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
            force_exclude, jobs, exit_zero, color, stdin_filename=None, notebook_locations="cells", quiet=False,
-           verbose=False):
+           verbose=False) -> None:
     from .config import SettingsResolver
     from .reporting import render, render_statistics
     from .runner import collect_files, lint_files, path_problem
@@ -215,7 +215,7 @@ def run_root(paths, files) -> str | None:
     return common
 
 
-def _with_run_root(work, paths):
+def _with_run_root(work: list[tuple[str, Settings]], paths) -> list[tuple[str, Settings]]:
     root = run_root(paths, [f for f, _ in work])
     if root is None:
         return work

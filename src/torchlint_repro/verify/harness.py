@@ -53,6 +53,10 @@ import time
 import traceback
 import warnings
 import weakref
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 _HERE = os.path.abspath(__file__)
 ENV_CHILD_DIR = "TRP_VERIFY_CHILD_DIR"
@@ -161,7 +165,7 @@ def _outputs_equal(a, b):
         return False, None
     worst = 0.0
     equal = True
-    for x, y in zip(ta, tb):
+    for x, y in zip(ta, tb, strict=True):  # (same length: checked above)
         x, y = x.detach(), y.detach()
         if x.shape != y.shape or x.dtype != y.dtype:
             return False, None
@@ -298,9 +302,9 @@ class Observer:
         self.steps = 0
         self.harness_errors: list[str] = []
         self.exception: dict | None = None
-        self.exit_code = None
+        self.exit_code: int | str | None = None
         self.saved_entries: list[dict] = []
-        self._probe_files_seen: dict[str, dict] = {}
+        self._probe_files_seen: dict[str, dict | None] = {}
         self._mods = _IdTable()  # every module seen -> its key
         self._site_counts: dict[tuple, int] = {}
         self._last_input = _IdTable()  # model -> (args, kwargs) of its last top-level forward
@@ -331,7 +335,7 @@ class Observer:
         """``file:line`` of the innermost frame in the program's own files."""
         import torch.nn as nn
 
-        f = sys._getframe(1)
+        f: FrameType | None = sys._getframe(1)
         while f is not None:
             if self._in_root(f.f_code.co_filename):
                 if not (
@@ -609,7 +613,7 @@ class Observer:
         import torch.nn as nn
 
         where = self._where()
-        rec = {"where": where, "script": self.script, "object": type(obj).__name__, "models": [],
+        rec: dict[str, Any] = {"where": where, "script": self.script, "object": type(obj).__name__, "models": [],
                "whole_module": isinstance(obj, nn.Module)}
         for m in self._live_sources(obj):
             self.model(m, "save")
@@ -661,8 +665,9 @@ class Observer:
                         self._probe_files_seen[name] = None
                     finally:
                         self.busy -= 1
-                if self._probe_files_seen[name] is not None:
-                    entries.append(self._probe_files_seen[name])
+                seen = self._probe_files_seen[name]
+                if seen is not None:
+                    entries.append(seen)
         return entries
 
     def check_against_saved(self, m, rec, entries) -> None:
@@ -904,9 +909,10 @@ class Observer:
             return orig_showwarning(message, category, *args, **kwargs)
 
         warnings.showwarning = showwarning
-        nn.Module.__init__ = __init__
-        nn.Module.__call__ = __call__
-        nn.Module.load_state_dict = load_state_dict
+        # the observer patches torch on purpose, for the whole run of the program (mypy forbids assigning to methods)
+        nn.Module.__init__ = __init__  # type: ignore[method-assign]
+        nn.Module.__call__ = __call__  # type: ignore[method-assign]
+        nn.Module.load_state_dict = load_state_dict  # type: ignore[method-assign]
         torch.save = serialization.save = save
         torch.load = serialization.load = load
         optim_mod.register_optimizer_step_pre_hook(step_pre_hook)
@@ -1084,9 +1090,10 @@ def _zygote_child(req: dict) -> None:
         os.dup2(log, 2)
         os.close(devnull)
         os.close(log)
-        sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
-        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", buffering=1, closefd=False)
-        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", buffering=1, closefd=False)
+        # the child's standard streams are the new descriptors, the originals included (typeshed: Final)
+        sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)  # type: ignore[misc]
+        sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", buffering=1, closefd=False)  # type: ignore[misc]
+        sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", buffering=1, closefd=False)  # type: ignore[misc]
         os.chdir(req["cwd"])
         os.environ.clear()
         os.environ.update(req["env"])
@@ -1192,7 +1199,9 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(text)
         os.replace(ns.out + ".tmp", ns.out)
     else:
-        sys.__stdout__.write(text + "\n")
+        out = sys.__stdout__
+        assert out is not None  # (a process the verifier started, with its streams open)
+        out.write(text + "\n")
     sys.stdout.flush()
     sys.stderr.flush()
     # leave at once: the observed program's atexit handlers and threads must not hang the harness
