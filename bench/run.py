@@ -82,7 +82,8 @@ SAMPLE_SIZE = 300
 PIP_SDISTS = ("pytorch-ignite==0.5.5", "timm==1.0.31", "accelerate==1.15.0")
 TORCHFIX = "torchfix==0.7.0"
 CORPORA = ("examples", "torch-sample", "pip", "torch-all")
-DEFAULT_CORPORA = ("examples", "torch-sample", "pip")  # torch-all: ~1.2M lines, about 45 minutes per run of every command
+# torch-all: ~1.2M lines, about 45 minutes per run of every command
+DEFAULT_CORPORA = ("examples", "torch-sample", "pip")
 SKIP_DIRS = {".git", "__pycache__", ".torchlint_cache", ".tox", ".nox", ".eggs", ".venv", "venv", "build", "dist",
              "node_modules", "site-packages", "_build"}
 
@@ -244,8 +245,9 @@ def ensure_venv(name: str, requirements: list[str], check_mod: str) -> Path | No
     log(f"creating {venv.relative_to(REPO)}: pip install {' '.join(requirements)}")
     try:
         subprocess.run([str(PY), "-m", "venv", str(venv)], check=True, capture_output=True)
-        proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                               *requirements], capture_output=True, text=True, timeout=900)
+        proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                               "--disable-pip-version-check", *requirements],
+                              capture_output=True, text=True, timeout=900)
         if proc.returncode != 0:
             log(f"  cannot install: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
             return None
@@ -358,7 +360,8 @@ def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, to
                 res[f"{kind} parse failures"] = json.loads(r.stdout)["failed"]
 
             check = [str(CHECK), "check", "-j1", "--exit-zero", "--format", "json", "."]
-            r = note("check no-cache", run_cmd(check[:3] + ["--no-cache"] + check[3:], root, base_env(scratch / "unused")))
+            r = note("check no-cache",
+                     run_cmd(check[:3] + ["--no-cache"] + check[3:], root, base_env(scratch / "unused")))
             res["check no-cache"] = _check_summary(r)
             cache = scratch / f"check-{i}"
             r = note("check cold", run_cmd(check, root, base_env(cache)))
@@ -374,13 +377,15 @@ def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, to
                 r = note("flake8 alone", run_cmd([str(flake8_bin / "flake8"), *f8], root, base_env()))
                 res["flake8 alone findings"] = _count_lines(r.stdout)
             cache = scratch / f"flake8-{i}"
-            r = note("flake8 TRP only", run_cmd([str(FLAKE8), "--select", "TRP", *f8], root, base_env(scratch / f"sel-{i}")))
+            r = note("flake8 TRP only",
+                     run_cmd([str(FLAKE8), "--select", "TRP", *f8], root, base_env(scratch / f"sel-{i}")))
             res["flake8 TRP findings"] = _count_lines(r.stdout)
             res["flake8 TRP900"] = r.stdout.count(" TRP900 ")
             res["flake8 tracebacks"] = r.stderr.count("Traceback")
             r = note("flake8 +TRP", run_cmd([str(FLAKE8), *f8], root, base_env(cache)))
             res["flake8 +TRP findings"] = _count_lines(r.stdout)
-            res["flake8 +TRP TRP findings"] = sum(1 for ln in r.stdout.splitlines() if re.search(r":\d+:\d+: TRP\d", ln))
+            res["flake8 +TRP TRP findings"] = sum(1 for ln in r.stdout.splitlines()
+                                                  if re.search(r":\d+:\d+: TRP\d", ln))
             res["flake8 +TRP keys"] = sorted(_flake8_key(ln) for ln in r.stdout.splitlines()
                                               if re.search(r":\d+:\d+: TRP\d", ln))
             note("flake8 +TRP warm", run_cmd([str(FLAKE8), *f8], root, base_env(cache)))
@@ -461,7 +466,8 @@ def fmt_fix_table(results: list[dict], runs: int) -> str:
         ratio = f / c if c > 0 else float("inf")
         lines.append(f"| {r['corpus']} | {r['files']:,} | {r['lines']:,} | {c:.2f} | {f:.2f} "
                      f"| {_mib(r['rss']['check no-cache'])} / {_mib(r['rss']['fix'])} | {r['check']['findings']} "
-                     f"| {r['fix']['fixed']} | {r['fix']['errors']} | {'PASS' if ratio <= 2 else 'FAIL'} ({ratio:.2f}x) |")
+                     f"| {r['fix']['fixed']} | {r['fix']['errors']} "
+                     f"| {'PASS' if ratio <= 2 else 'FAIL'} ({ratio:.2f}x) |")
     return "\n".join(lines)
 
 
@@ -572,8 +578,10 @@ def fmt_table(results: list[dict], runs: int) -> str:
                                            for r in results]))
     rows.append(("findings by code", [" ".join(f"{k}:{v}" for k, v in r["check"]["by_code"].items()) or "-"
                                       for r in results]))
-    rows.append(("TRP900 (check / flake8)", [f"{r['check']['trp900']} / {r.get('flake8 TRP900', 'n/a')}" for r in results]))
-    rows.append(("TRP findings flake8 (default select)", [str(r.get("flake8 +TRP TRP findings", "n/a")) for r in results]))
+    rows.append(("TRP900 (check / flake8)",
+                 [f"{r['check']['trp900']} / {r.get('flake8 TRP900', 'n/a')}" for r in results]))
+    rows.append(("TRP findings flake8 (default select)",
+                 [str(r.get("flake8 +TRP TRP findings", "n/a")) for r in results]))
     rows.append(("TRP findings flake8 --select TRP (*)", [str(r.get("flake8 TRP findings", "n/a")) for r in results]))
     rows.append(("check cold = no-cache = warm", [_same(r) for r in results]))
     rows.append(("check = flake8 (path, line, col, code)", [_same_flake8(r) for r in results]))
@@ -591,10 +599,11 @@ def fmt_table(results: list[dict], runs: int) -> str:
         rows.append((f"budget: {label}", vals))
     w0 = max(len(k) for k, _ in rows)
     widths = [max(len(n), *(len(v[i]) for _, v in rows)) for i, n in enumerate(names)]
-    lines = [f"| {'metric (median of ' + str(runs) + ')':<{w0}} | " + " | ".join(f"{n:>{w}}" for n, w in zip(names, widths)) + " |",
+    lines = [f"| {'metric (median of ' + str(runs) + ')':<{w0}} | "
+             + " | ".join(f"{n:>{w}}" for n, w in zip(names, widths, strict=True)) + " |",
              f"|{'-' * (w0 + 2)}|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"]
     for k, vals in rows:
-        lines.append(f"| {k:<{w0}} | " + " | ".join(f"{v:>{w}}" for v, w in zip(vals, widths)) + " |")
+        lines.append(f"| {k:<{w0}} | " + " | ".join(f"{v:>{w}}" for v, w in zip(vals, widths, strict=False)) + " |")
     return "\n".join(lines)
 
 
@@ -635,7 +644,8 @@ def machine_info() -> str:
         pass
     rev = "?"
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                             text=True).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--no-ext-diff", "--quiet", "HEAD", "--", "src"], cwd=REPO).returncode
         rev += " (src/ modified)" if dirty else ""
     except OSError:
@@ -643,7 +653,8 @@ def machine_info() -> str:
     from importlib.metadata import version
 
     return (f"nproc {os.cpu_count()}, {cpu}; Python {platform.python_version()} ({platform.platform()}); "
-            f"torch {version('torch')}, libcst {libcst.__version__ if hasattr(libcst, '__version__') else version('libcst')}, "
+            f"torch {version('torch')}, "
+            f"libcst {libcst.__version__ if hasattr(libcst, '__version__') else version('libcst')}, "
             f"flake8 {f8}, torchlint-repro {version('torchlint-repro')} at {rev}")
 
 
@@ -682,7 +693,8 @@ def fmt_sweep(s: dict) -> str:
     ok = s["trp900"] == 0 and s["tracebacks"] == 0 and not s["unexplained_errors"] and s["findings"] is not None
     lines = [
         f"sweep of the installed torch package: {'PASS' if ok else 'FAIL'}",
-        f"- files: {s['files']:,} .py; check -j{s['jobs']} --no-cache: {s['seconds']:.1f}s wall, peak RSS {s['rss_mib']:.0f} MiB",
+        f"- files: {s['files']:,} .py; check -j{s['jobs']} --no-cache: {s['seconds']:.1f}s wall, "
+        f"peak RSS {s['rss_mib']:.0f} MiB",
         f"- findings: {s['findings']} ({' '.join(f'{k}:{v}' for k, v in s['by_code'].items()) or 'none'})",
         f"- TRP900: {s['trp900']}; tracebacks: {s['tracebacks']}; internal errors: {s['internal_errors']}",
         f"- files this Python cannot parse either (reported as errors, exit 2): {s['unparseable']}"
@@ -756,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
         "flake8 +TorchFix is measured once (the first run), not a median.",
         "flake8 alone: bench/.venvs/flake8 (same flake8/pycodestyle/pyflakes/mccabe, no torchlint-repro); "
         "flake8 +TRP: the project venv, cold = fresh TORCHLINT_CACHE_DIR; TorchFix: bench/.venvs/torchfix"
-        + ("" if torchfix_bin else " (not measured: --no-torchfix)" if args.no_torchfix else " (unavailable: skipped)") + ".",
+        + ("" if torchfix_bin else " (not measured: --no-torchfix)" if args.no_torchfix
+           else " (unavailable: skipped)") + ".",
         "plugin added = flake8 +TRP (cold) - flake8 alone; budgets report, they do not gate.",
         "(*) an explicit `--select TRP` also turns on the off-by-default TRP102/TRP204 (flake8's rule: an explicit "
         "select beats the plugin's extended default ignore), as `check --select TRP` does.",
@@ -781,8 +794,9 @@ def _main_fix_only(args, names: list[str], runs: int, stamp: str, info: str) -> 
         results.append(measure_fix_only("big-file (40,000 lines, 1 fix)", big_fix_file(scratch / "big"), runs))
         for name in names:
             try:
-                root = {"torch-sample": lambda: build_torch_corpus(name, SAMPLE_SIZE),
-                        "torch-all": lambda: build_torch_corpus(name, None), "pip": build_pip_corpus,
+                # (the lambdas are called right away, in this iteration: B023's late binding cannot bite)
+                root = {"torch-sample": lambda: build_torch_corpus(name, SAMPLE_SIZE),  # noqa: B023
+                        "torch-all": lambda: build_torch_corpus(name, None), "pip": build_pip_corpus,  # noqa: B023
                         "examples": build_examples_corpus}[name]()
             except RuntimeError as exc:
                 log(f"{name} corpus unavailable, skipped: {exc}")

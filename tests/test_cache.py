@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from torchlint_repro import __version__
-
 BIN = Path(sys.executable).parent
 CHECK = BIN / "torchlint-repro"
 FLAKE8 = BIN / "flake8"
@@ -134,7 +132,8 @@ def bigger_project(project: Path) -> Path:
 
 # use{i}.py: `net = Net()` before the seed (TRP101, 5:7) and a forward under no_grad in training mode
 # with dropout (TRP201, 7:11)
-BIGGER = sorted([(f"use{i}.py", 5, 7, "TRP101") for i in range(6)] + [(f"use{i}.py", 7, 11, "TRP201") for i in range(6)])
+BIGGER = sorted([(f"use{i}.py", 5, 7, "TRP101") for i in range(6)]
+                + [(f"use{i}.py", 7, 11, "TRP201") for i in range(6)])
 
 
 # ------------------------------------------------------------------------------ invalidation

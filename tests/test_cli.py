@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from fixture_expect import expectations as fixture_expectations
+
 from torchlint_repro.cli import main
 from torchlint_repro.config import Settings
 from torchlint_repro.runner import Progress, collect_files
@@ -72,7 +72,8 @@ def demo_findings() -> collections.Counter:
 def test_demo_project_reports_exactly_its_expect_lines() -> None:
     found, want = demo_findings(), expectations(DEMO)
     assert want, "the demo project has `# expect:` lines"
-    assert found == want, f"missing: {sorted((want - found).elements())}\nunexpected: {sorted((found - want).elements())}"
+    assert found == want, \
+        f"missing: {sorted((want - found).elements())}\nunexpected: {sorted((found - want).elements())}"
 
 
 def test_demo_project_has_a_hazard_of_each_family() -> None:

@@ -91,7 +91,8 @@ def test_stdin_usage_errors(tmp_path: Path) -> None:
     assert (mixed.returncode, mixed.stderr.decode()) == (
         2, "torchlint-repro: error: `-` (standard input) cannot be combined with other paths\n")
     named = run("check", "--stdin-filename", "x.py", "bad.py", cwd=tmp_path)
-    assert (named.returncode, named.stderr.decode()) == (2, "torchlint-repro: error: --stdin-filename needs the path `-`\n")
+    assert (named.returncode, named.stderr.decode()) == (
+        2, "torchlint-repro: error: --stdin-filename needs the path `-`\n")
     broken = run("check", "-", cwd=tmp_path, stdin="import torch\ndef f(:\n")
     assert broken.returncode == 2
     assert broken.stderr.decode() == "torchlint-repro: error: -: syntax error at line 2: invalid syntax\n"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from torchlint_repro.analysis import names as N
-from torchlint_repro.analysis.project import Project, build_facts, reset_projects
 from torchlint_repro.analysis.program import analyze as analyze_module
+from torchlint_repro.analysis.project import Project, build_facts, reset_projects
 from torchlint_repro.config import Settings
 
 

@@ -125,7 +125,7 @@ NB_TEXT = """{
  "nbformat": 4,
  "nbformat_minor": 5
 }
-"""
+"""  # noqa: E501 - the image output is one long line, as Jupyter writes it
 
 
 def test_fix_inside_notebook_cells_keeps_everything_else_byte_for_byte(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import collections
 from pathlib import Path
 
 import pytest
-
 from fixture_expect import (
     FIXTURES,
     FixtureError,
@@ -18,6 +17,7 @@ from fixture_expect import (
     settings,
     unit_files,
 )
+
 from torchlint_repro.analysis.project import reset_projects
 from torchlint_repro.config import Settings, settings_from_file
 from torchlint_repro.engine import lint_file

@@ -78,8 +78,8 @@ with torch.no_grad():
 print(COMMANDS["embed"](maybe, x), out)
 '''
 
-# (line, printed column, code) of every default-enabled finding in HAZARDS. The `# noqa`,
-# `# noqa: TRP101` and `# noqa:TRP1` lines are silenced; `# noqa: E501` names another code, so line 35
+# (line, printed column, code) of every default-enabled finding in HAZARDS. The bare `noqa`,
+# `noqa: TRP101` and `noqa:TRP1` lines are silenced; `noqa: E501` names another code, so line 35
 # is reported; a noqa on the closing line of a bracketed statement does not cover its first line (37)
 # in flake8 either (flake8 joins only the lines of one multi-line *token*).
 HAZARDS_DEFAULT = [
@@ -284,7 +284,7 @@ def test_noqa_is_honoured_identically(tmp_path):
     (tmp_path / "noqa_cases.py").write_text(NOQA)
     f8 = flake8("--select", "TRP101", "noqa_cases.py", cwd=tmp_path, cache=tmp_path / "c")
     cli = check("--select", "TRP101", "noqa_cases.py", cwd=tmp_path, cache=tmp_path / "c2")
-    # `# noqa : TRP999` (space before the colon) is a bare noqa in flake8's grammar; `# noqa: TRP2` names
+    # `noqa : TRP999` (space before the colon) is a bare noqa in flake8's grammar; `noqa: TRP2` names
     # another family; codes in a noqa comment are case-sensitive in flake8 (`trp101` silences nothing);
     # the multi-line string makes lines 12-13 one noqa line in flake8
     assert keys(findings(f8.stdout)) == [(4, 5, "TRP101"), (8, 5, "TRP101"), (9, 5, "TRP101")]
@@ -385,8 +385,9 @@ def test_listed_library_seed_counts_inside_a_project_helper(seed_project, tmp_pa
 def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path):
     """The listed name is what counts, not a name that looks like seeding: `rng.fix_all` seeds when listed."""
     cache = tmp_path / "c"
-    (seed_project / "mypkg" / "seeding.py").write_text(SEEDING.replace("from somelib import seed_all", "from rng import fix_all")
-                                                       .replace("seed_all(seed)", "fix_all(seed)"))
+    (seed_project / "mypkg" / "seeding.py").write_text(
+        SEEDING.replace("from somelib import seed_all", "from rng import fix_all")
+        .replace("seed_all(seed)", "fix_all(seed)"))
     unlisted = flake8("train.py", cwd=seed_project, cache=cache)
     assert keys(findings(unlisted.stdout)) == [(7, 9, "TRP101")]
     listed = flake8("--trp-seed-functions", "rng.fix_all", "train.py", cwd=seed_project, cache=cache)
@@ -440,7 +441,7 @@ def test_flake8_options_are_a_layer_over_the_section(project, tmp_path):
         [(27, 16, "TRP204"), (52, 1, "TRP202")],
         [],
     ]
-    for (f8_args, cli_args), want in zip(pairs, expected):
+    for (f8_args, cli_args), want in zip(pairs, expected, strict=True):
         f8 = flake8(*f8_args, "src/hazards.py", cwd=project, cache=cache)
         assert sorted(keys(findings(f8.stdout))) == sorted(want), f8_args
         cli = check(*cli_args, "src/hazards.py", cwd=project, cache=cache)

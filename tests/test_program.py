@@ -277,7 +277,8 @@ evaluate(model, torch.ones(1, 2))
 BASE_FINDINGS = [(7, 16, "TRP201"), (10, 9, "TRP101")]
 UNRELATED = [
     "def helper_{i}(a, b=2):\n    return a * b + {i}\n",
-    "def parse_{i}(text):\n    out = []\n    for word in text.split():\n        if word:\n            out.append(word)\n"
+    "def parse_{i}(text):\n    out = []\n    for word in text.split():\n"
+    "        if word:\n            out.append(word)\n"
     "    return out\n",
     "class Config{i}:\n    def __init__(self, path):\n        self.path = path\n\n    def read(self):\n"
     "        with open(self.path) as fh:\n            return fh.read()\n",

@@ -21,10 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+import hypothesmith
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import hypothesmith
 
 from torchlint_repro.config import Settings
 from torchlint_repro.engine import lint_source
@@ -109,7 +109,8 @@ def test_latin1_without_coding_line(tmp_path):
 
 
 def test_latin1_with_coding_line_lints_normally(tmp_path):
-    p = write(tmp_path, "latin_ok.py", b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nm = torch.nn.Linear(2, 2)  # \xe9\n")
+    p = write(tmp_path, "latin_ok.py",
+              b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nm = torch.nn.Linear(2, 2)  # \xe9\n")
     proc = cli(p)
     assert proc.returncode == 1 and proc.stderr == ""
     assert codes(proc.stdout) == [(4, 5, "TRP101")]
@@ -162,8 +163,8 @@ def generated_file(n_lines: int = 50_000, n_funcs: int = 4_000) -> tuple[str, in
     funcs: list[str] = []
     for i in range(n_funcs):
         funcs += [f"def scale_{i}(x):", f"    return x * {i}", ""]
-    tail = ["", "", "def main():", "    model = nn.Linear(4, 2)", "    torch.manual_seed(0)", "    return model", "", "",
-            'if __name__ == "__main__":', "    main()"]
+    tail = ["", "", "def main():", "    model = nn.Linear(4, 2)", "    torch.manual_seed(0)", "    return model",
+            "", "", 'if __name__ == "__main__":', "    main()"]
     table = ["TABLE = ["] + [f"    ({i}, {i / 7:.4f}, \"row{i}\")," for i in
                              range(n_lines - len(head) - len(funcs) - len(tail) - 2)] + ["]"]
     lines = head + funcs + table + tail
@@ -396,7 +397,8 @@ SIMPLE = [
     "model = model.to('cpu')", "out = model(x)", "out = model.forward(x)", "out = other(x)", "x = torch.randn(3, 4)",
     "loss = F.mse_loss(model(x), x[:, :2])", "loss.backward()",
     "opt = torch.optim.SGD(model.parameters(), lr=0.1)", "opt.step()", "opt.zero_grad()",
-    "torch.save(model.state_dict(), 'ckpt.pt')", "torch.save(model, path)", "torch.save({'model': model.state_dict(), 'epoch': 1}, path)",
+    "torch.save(model.state_dict(), 'ckpt.pt')", "torch.save(model, path)",
+    "torch.save({'model': model.state_dict(), 'epoch': 1}, path)",
     "state = torch.load('ckpt.pt')", "state = torch.load(path, weights_only=True)",
     "model.load_state_dict(state)", "model.load_state_dict(torch.load('ckpt.pt'), strict=False)",
     "model = model.load_state_dict(state)", "res = model.load_state_dict(state['model'])",
@@ -803,7 +805,8 @@ def test_a_repository_cache_dir_must_stay_inside_the_project(tmp_path, where):
 HELPER = "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n" \
          "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n        self.drop = nn.Dropout(0.5)\n\n" \
          "    def forward(self, x):\n        return self.drop(self.fc(x))\n"
-USER = "import torch\n\nfrom helper import Net\n\nnet = Net()\nwith torch.no_grad():\n    out = net(torch.ones(1, 2))\n" \
+USER = "import torch\n\nfrom helper import Net\n\nnet = Net()\n" \
+       "with torch.no_grad():\n    out = net(torch.ones(1, 2))\n" \
        "torch.manual_seed(0)\n"
 USER_FINDINGS = [(5, 7, "TRP101"), (7, 11, "TRP201")]
 

@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fixture_expect import FIXTURES, fixture_units, isolated_copy, settings, unit_files
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from fixture_expect import FIXTURES, fixture_units, isolated_copy, settings, unit_files
 from torchlint_repro.analysis.project import reset_projects
 from torchlint_repro.config import Settings, settings_from_file
 from torchlint_repro.runner import lint_one

@@ -79,7 +79,8 @@ def installed(dists, tmp_path_factory) -> Path:
     assert proc.returncode == 0, proc.stderr
     purelib = Path(_run([_python(env), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                         cwd=env.parent).stdout.strip())
-    parents = [p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], *site.getsitepackages()]) if Path(p).is_dir()]
+    parents = [p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], *site.getsitepackages()])
+               if Path(p).is_dir()]
     (purelib / "_parent_env.pth").write_text("\n".join(parents) + "\n")
     proc = _run([_python(env), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
                  dists[1]], cwd=env.parent)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 try:  # Python 3.11+
     import tomllib
@@ -113,7 +113,7 @@ class Settings:
         """What the analysis result depends on, for cache keys (selection is applied after)."""
         return repr((self.seed_functions, self.inference_functions))
 
-    def with_root(self, root: str | None) -> "Settings":
+    def with_root(self, root: str | None) -> Settings:
         return replace(self, root=root)
 
 

@@ -43,7 +43,7 @@ class Diagnostic:
     path: str = field(default="", compare=False)
     fix: Fix | None = field(default=None, compare=False)
 
-    def with_path(self, path: str) -> "Diagnostic":
+    def with_path(self, path: str) -> Diagnostic:
         return Diagnostic(self.line, self.col, self.code, self.message, path, self.fix)
 
     def flake8_tuple(self) -> tuple[int, int, str]:

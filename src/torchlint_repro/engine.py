@@ -6,8 +6,8 @@ import io
 import re
 import sys
 import tokenize
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ._io import FileTooLarge, read_regular
 from .config import Settings
@@ -203,7 +203,7 @@ def noqa_filter(diags: Iterable[Diagnostic], source: str) -> list[Diagnostic]:
             continue
         codes = m.group("codes")
         if not codes:
-            continue  # a blanket `# noqa`
+            continue  # a blanket noqa comment (no codes)
         listed = tuple(c for c in _CODE_SEP.split(codes) if c)
         if d.code in listed or d.code.startswith(listed):
             continue

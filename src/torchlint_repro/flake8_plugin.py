@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 import os
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 from . import __version__
 from .config import ConfigError, Settings, SettingsResolver

@@ -30,6 +30,7 @@ import io
 import json
 import re
 import tokenize
+
 # json.decoder.scanstring exists (the pure-Python fallback of the C scanner); typeshed does not declare it
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path

@@ -16,8 +16,8 @@ Positions in notebooks (see notebooks.py for the cell numbering):
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

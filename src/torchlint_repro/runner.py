@@ -16,9 +16,10 @@ import os
 import stat
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Iterable, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ._io import file_kind, is_regular_file, read_regular
 from .config import Settings, SettingsResolver
@@ -147,7 +148,7 @@ class GitIgnore:
         self.exclude: pathspec.GitIgnoreSpec | None = None  # .git/info/exclude
 
     @classmethod
-    def for_tree(cls, top: str) -> "GitIgnore":
+    def for_tree(cls, top: str) -> GitIgnore:
         """The .gitignore files of the walk root's parents count up to a repository root (a folder
         with a ``.git`` entry); without one, only those inside the walked tree do."""
         top_abs = os.path.abspath(top)

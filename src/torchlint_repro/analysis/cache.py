@@ -151,7 +151,7 @@ def conforms(value, schema) -> bool:
         return type(value) is dict and all(type(k) is str and conforms(v, schema[1]) for k, v in value.items())
     if tag == "tuple":
         return type(value) is list and len(value) == len(schema[1]) and all(
-            conforms(v, s) for v, s in zip(value, schema[1]))
+            conforms(v, s) for v, s in zip(value, schema[1], strict=True))
     if tag == "obj":
         return type(value) is dict and all(k in value and conforms(value[k], s) for k, s in schema[1].items())
     if tag == "opt":
@@ -209,7 +209,7 @@ class DiskCache:
         self._ready = False
 
     @classmethod
-    def for_root(cls, root: Path, settings) -> "DiskCache":
+    def for_root(cls, root: Path, settings) -> DiskCache:
         """The cache of the project at ``root``: ``$TORCHLINT_CACHE_DIR``, else the configuration's
         ``cache-dir`` (relative to its pyproject.toml's folder; the configuration reader keeps it inside
         the project), else the user's cache folder; a subfolder per project root in each."""
@@ -324,7 +324,7 @@ class ResultCache:
         self.project = project
 
     @classmethod
-    def for_path(cls, path: str, settings) -> "ResultCache | None":
+    def for_path(cls, path: str, settings) -> ResultCache | None:
         if not settings.cache:
             return None
         from .project import project_for

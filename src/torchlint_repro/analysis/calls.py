@@ -6,8 +6,8 @@ import fnmatch
 import functools
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from . import names as N
 from .context import (
@@ -25,9 +25,9 @@ from .paths import path_template
 from .project import MAYBE, NO, YES, arg_value
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
-    FunctionNode,
     _MAPPING_METHODS,
     _OPTIM_NAME,
+    FunctionNode,
     _any_tri,
     _apply_exit,
     _callee,
@@ -45,7 +45,6 @@ from .syntax import (
     _worse,
 )
 from .values import (
-    join_values,
     ENTRY,
     EVAL,
     TRAIN,
@@ -54,18 +53,19 @@ from .values import (
     DictVal,
     FuncRef,
     Instance,
+    Lit,
     Loaded,
     LoadedItem,
-    Lit,
     LoadResult,
     Model,
+    ModuleRef,
     Optimizer,
     Out,
     StateDict,
     Str,
-    ModuleRef,
     TupleVal,
     Volatile,
+    join_values,
 )
 from .walker_base import WalkerBase
 
@@ -315,7 +315,8 @@ class CallsMixin(WalkerBase):
                      discard: bool) -> tuple[bool, frozenset]:
         attr = func.attr
         models = [v for v in recv if isinstance(v, Model)]
-        classes = sorted((v for v in recv if isinstance(v, ClassRef)), key=lambda c: c.qualname)  # one answer, whatever the set's order
+        # sorted: one answer, whatever the set's order
+        classes = sorted((v for v in recv if isinstance(v, ClassRef)), key=lambda c: c.qualname)
         builders = [v for v in recv if isinstance(v, FuncRef) and v.builder]
         instances = [v for v in recv if isinstance(v, Instance)]
         loaded = [v for v in recv if isinstance(v, (Loaded, LoadedItem))]
@@ -365,8 +366,8 @@ class CallsMixin(WalkerBase):
             self._eval_args(node, st)
             for lv in loaded:
                 lo = lv if isinstance(lv, Loaded) else lv.loaded
-                key = node.args[0].value if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant) \
-                    else None
+                key = node.args[0].value \
+                    if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant) else None
                 if attr == "pop" and key is not None:
                     continue  # `sd.pop("mask_values")` cleans a state_dict of an extra entry; it is no checkpoint
                 self.mapping_use.setdefault(lo.site, set()).add(key)
@@ -638,7 +639,8 @@ class CallsMixin(WalkerBase):
             return made
         # a user class that is not a module: walk its __init__ with a fresh instance
         found = self._find_method(q, "__init__")
-        if found is None and _maybe_model_class(q) and (self.project is None or self.project.locate(q, ctx.here) is None):
+        if found is None and _maybe_model_class(q) \
+                and (self.project is None or self.project.locate(q, ctx.here) is None):
             # a class from code we cannot read (`from my_project.models import Encoder` that is not there):
             # it may be a module; its mode is tracked, its mode-dependence unknown; it is never a seeding report
             for a in list(args) + list(kwargs.values()):
@@ -892,7 +894,7 @@ class CallsMixin(WalkerBase):
         if cls is not None and params:
             params = params[1:]
         defaults = [None] * (len(params) - len(fn.args.defaults)) + list(fn.args.defaults)
-        for p, d in zip(params, defaults):
+        for p, d in zip(params, defaults, strict=False):
             vals: set = set()
             if isinstance(d, ast.Constant) and isinstance(d.value, str):
                 vals.add(Str(d.value))

@@ -23,7 +23,6 @@ from .values import (
 )
 from .walker_base import WalkerBase
 
-
 CHECKPOINT_KEYS = frozenset({"epoch", "optimizer", "optimizer_state_dict", "optim", "scheduler", "lr_scheduler",
                              "step", "global_step", "iteration", "model", "model_state_dict", "state_dict", "net",
                              "args", "config", "best_acc", "best_acc1", "best_loss", "loss", "scaler", "ema"})
@@ -170,7 +169,8 @@ class LoadsMixin(WalkerBase):
                     keys = self.mapping_use.get(v.site, set())
                     other = sorted(k for k in keys if isinstance(k, str) and _checkpoint_key(k))
                     if other:
-                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
+                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"],
+                                      via=call["via"],
                                       why=f"the same object is read as a checkpoint (`[{other[0]!r}]`)")
                         continue
                     if v.path and matchable(v.path):
@@ -178,7 +178,8 @@ class LoadsMixin(WalkerBase):
                         match = _earlier(v) or [s for s in saves if s["path"] == v.path]
                         if match and all(s["kind"] == "checkpoint" and len(s.get("keys", ())) > 1 for s in match):
                             s = match[0]
-                            self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
+                            self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"],
+                                          via=call["via"],
                                           why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
                                               f"{', '.join(repr(k) for k in s['keys'])}",
                                           sd_keys=sorted({k for m in match for k, e in m.get("entries", {}).items()

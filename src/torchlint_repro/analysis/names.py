@@ -129,8 +129,8 @@ SELF_RETURNING = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfl
                             "requires_grad_", "share_memory", "to_empty", "apply", "zero_grad"})
 MODULE_USE_METHODS = frozenset({"eval", "train", "to", "cuda", "cpu", "parameters", "named_parameters", "state_dict",
                                 "forward", "modules", "children", "named_modules", "buffers", "half", "float",
-                                "double", "requires_grad_", "zero_grad", "apply", "load_state_dict", "register_forward_hook",
-                                "generate"})
+                                "double", "requires_grad_", "zero_grad", "apply", "load_state_dict",
+                                "register_forward_hook", "generate"})
 TORCHVISION_MODEL_MODULES = frozenset({"torchvision.models", "torchvision.models.segmentation",
                                        "torchvision.models.detection", "torchvision.models.video",
                                        "torchvision.models.quantization", "torchvision.models.optical_flow"})
@@ -142,7 +142,9 @@ def canonical(qualname: str) -> str:
     if qualname.startswith("torch.nn.modules.") and qualname.rsplit(".", 1)[-1][:1].isupper():
         return "torch.nn." + qualname.rsplit(".", 1)[-1]
     if qualname.startswith("torch.nn.parallel.") and qualname.endswith("DataParallel"):
-        return "torch.nn.parallel." + qualname.rsplit(".", 1)[-1] if "Distributed" in qualname else "torch.nn.DataParallel"
+        if "Distributed" in qualname:
+            return "torch.nn.parallel." + qualname.rsplit(".", 1)[-1]
+        return "torch.nn.DataParallel"
     return qualname
 
 
@@ -199,7 +201,7 @@ class ImportMap:
         self.stars: list[str] = []  # modules imported with `from m import *`, in order
 
     @classmethod
-    def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> "ImportMap":
+    def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> ImportMap:
         im = cls(module, is_package)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):

@@ -7,7 +7,7 @@ Two sites match only when their templates are equal and not entirely holes (prec
 from __future__ import annotations
 
 import ast
-from typing import Callable
+from collections.abc import Callable
 
 HOLE = "{}"
 JOIN_FUNCS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
@@ -66,8 +66,8 @@ def path_template(expr: ast.AST, resolve: Callable[[ast.AST], str | None],
         if q is not None and q.startswith("pathlib.") and len(expr.args) > 1:
             parts = [rec(a) for a in expr.args]
             return _norm("/".join(p or HOLE for p in parts))
-        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "format" and isinstance(expr.func.value, ast.Constant) \
-                and isinstance(expr.func.value.value, str):
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "format" \
+                and isinstance(expr.func.value, ast.Constant) and isinstance(expr.func.value.value, str):
             import re
 
             return _norm(re.sub(r"\{[^{}]*\}", HOLE, expr.func.value.value))

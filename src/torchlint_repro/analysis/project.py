@@ -15,9 +15,10 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .._io import read_regular
 from ..config import Settings
@@ -41,7 +42,7 @@ _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
 CTX_CACHE_NODES = 60_000
 SUMMARY_CACHE_SIZE = 128  # module summaries (imports, constants, relevance: ~6 KB each) per project
-_CTX_CACHE: "collections.OrderedDict[tuple, tuple[Any, int]]" = collections.OrderedDict()
+_CTX_CACHE: collections.OrderedDict[tuple, tuple[Any, int]] = collections.OrderedDict()
 _ctx_cache_total = 0
 
 
@@ -309,8 +310,9 @@ def _guards_hold(guards, bound: dict) -> bool | None:
             continue
         v = bound[p]
         try:
-            ok = {"truthy": lambda: bool(v), "falsy": lambda: not v, "==": lambda: v == value,
-                  "!=": lambda: v != value, "in": lambda: v in value, "not in": lambda: v not in value}[op]()
+            # (the lambdas are called right away, in this iteration: B023's late binding cannot bite)
+            ok = {"truthy": lambda: bool(v), "falsy": lambda: not v, "==": lambda: v == value,  # noqa: B023
+                  "!=": lambda: v != value, "in": lambda: v in value, "not in": lambda: v not in value}[op]()  # noqa: B023
         except (KeyError, TypeError):
             ok = None
         if ok is False:
@@ -421,10 +423,11 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     if init is not None:
         init_params = [a.arg for a in init.args.args[1:]]
         positional = init.args.args[1:]
-        for a, d in zip(positional[len(positional) - len(init.args.defaults):], init.args.defaults):
+        for a, d in zip(positional[len(positional) - len(init.args.defaults):], init.args.defaults,
+                        strict=False):
             if isinstance(d, ast.Constant):
                 init_defaults[a.arg] = d.value
-        for a, kd in zip(init.args.kwonlyargs, init.args.kw_defaults):
+        for a, kd in zip(init.args.kwonlyargs, init.args.kw_defaults, strict=True):
             if isinstance(kd, ast.Constant):
                 init_defaults[a.arg] = kd.value
     # methods __init__ runs (self.build(), self._load()): their loads count as __init__'s
@@ -529,7 +532,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             for t in sub.targets:
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
                         and isinstance(sub.value, ast.Call) and imports.resolve(sub.value.func) is None \
-                        and not (isinstance(sub.value.func, ast.Attribute) and isinstance(sub.value.func.value, ast.Name)
+                        and not (isinstance(sub.value.func, ast.Attribute)
+                                 and isinstance(sub.value.func.value, ast.Name)
                                  and sub.value.func.value.id == "self"):
                     unknown += 1
     # class-level statements (a layer built as a class attribute)
@@ -560,6 +564,7 @@ def _declared_scripts(root: Path) -> tuple[set, dict]:
     (their dependents are redone when they change). setup.py is parsed, not run: only string literals in
     its ``entry_points`` count."""
     import configparser
+
     import tomllib
 
     entries: set = set()
@@ -609,7 +614,8 @@ class Project:
     _memo: dict[tuple, Any] = field(default_factory=dict)
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
-    _summaries: "collections.OrderedDict[str, tuple[tuple, Any]]" = field(default_factory=lambda: collections.OrderedDict())
+    _summaries: collections.OrderedDict[str, tuple[tuple, Any]] = field(
+        default_factory=lambda: collections.OrderedDict())
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
     _python_files: list[str] | None = None
@@ -695,7 +701,8 @@ class Project:
         self._module_paths[key] = found
         return found
 
-    def record_for_path(self, path: str, source: str | None = None, tree: ast.Module | None = None) -> ModuleRecord | None:
+    def record_for_path(self, path: str, source: str | None = None,
+                        tree: ast.Module | None = None) -> ModuleRecord | None:
         path = str(Path(path).resolve()) if not os.path.isabs(path) else path
         if path in self._records and source is None:
             rec = self._records[path]
@@ -821,7 +828,8 @@ class Project:
         return self.record_for_path(path) if path else None
 
     # -------------------------------------------------------------- symbols
-    def locate(self, qualname: str, from_dir: str | None = None, _depth: int = 0) -> tuple[str, ModuleRecord, str] | None:
+    def locate(self, qualname: str, from_dir: str | None = None,
+               _depth: int = 0) -> tuple[str, ModuleRecord, str] | None:
         """Find a project definition: ("class" | "function" | "constant", record, name)."""
         if _depth > 6 or not qualname:
             return None
@@ -1368,7 +1376,8 @@ def _strip_unwalked(ctx) -> None:
     """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
     enters (not strongly relevant), after its summary was taken from the whole tree."""
     def stub(fn: ast.stmt) -> list[ast.stmt]:
-        return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)]
+        return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno,
+                         end_col_offset=fn.col_offset)]
 
     # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
     # them): everything it holds is computed now, from the whole tree, never later from the stripped one
@@ -1386,7 +1395,7 @@ def _strip_unwalked(ctx) -> None:
     ctx.tree.body = []
 
 
-def _unreadable_class(project: "Project", q: str, here: str | None) -> bool:
+def _unreadable_class(project: Project, q: str, here: str | None) -> bool:
     from .syntax import _maybe_model_class
 
     return _maybe_model_class(q) and project.locate(q, here) is None

@@ -52,7 +52,8 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
         for sub in ast.walk(fn):
             if hit:
                 break
-            if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Attribute) and sub.value.attr in ("eval", "train"):
+            if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Attribute) \
+                    and sub.value.attr in ("eval", "train"):
                 hit = True
             elif isinstance(sub, ast.withitem):
                 hit = _relevant_q(ctx.resolve(_call_func(sub.context_expr)))
@@ -68,7 +69,8 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                             hit = True  # self.model(x): an attribute called, maybe a forward
                     else:
                         q = ctx.resolve(f)
-                        hit = (q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
+                        hit = (q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS
+                                                  or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
                                                   or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
                                                   or q in ctx.seed_funcs)) \
                             if strong else (_relevant_q(q) or q in ctx.seed_funcs)
@@ -86,9 +88,11 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                     else:
                         q = ctx.resolve(f)
                         if strong:
-                            hit = q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
+                            hit = q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS
+                                                     or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
                                                      or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
-                                                     or q in ctx.seed_funcs or q.startswith(("torch.nn.", "torch.multiprocessing."))
+                                                     or q in ctx.seed_funcs
+                                                     or q.startswith(("torch.nn.", "torch.multiprocessing."))
                                                      or (ctx.project is not None
                                                          and ctx.project.is_module_class(q, ctx.here)))
                         else:
@@ -173,8 +177,8 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         if cls is not None and cls.name not in holders:
             cls_q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
-            holders[cls.name] = not (_local_module_class(cls_q, ctx) or (ctx.project is not None
-                                                                      and ctx.project.is_module_class(cls_q, ctx.here)))
+            holders[cls.name] = not (_local_module_class(cls_q, ctx)
+                                     or (ctx.project is not None and ctx.project.is_module_class(cls_q, ctx.here)))
         holder = cls is not None and holders[cls.name]
         out: set[str] = set()
         hit = False

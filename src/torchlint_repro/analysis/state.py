@@ -37,7 +37,7 @@ class State:
         self.global_names: frozenset = frozenset()
         self.saved: dict[str, frozenset] = {}  # path template -> what this program last saved there
 
-    def copy(self) -> "State":
+    def copy(self) -> State:
         s = State.__new__(State)
         s.seed, s.cuda, s.grad = self.seed, self.cuda, self.grad
         s.locals = dict(self.locals)

@@ -91,7 +91,8 @@ def _freeze(obj):
 def _apply_exit(st: State, out: State) -> None:
     """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
     st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad
-    st.modes, st.mode_src, st.pending, st.attrs = dict(out.modes), dict(out.mode_src), dict(out.pending), dict(out.attrs)
+    st.modes, st.mode_src = dict(out.modes), dict(out.mode_src)
+    st.pending, st.attrs = dict(out.pending), dict(out.attrs)
     st.saved = dict(out.saved)
     if st.locals is st.globals:
         st.locals.update(out.globals)
@@ -308,7 +309,8 @@ def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
     for item in cls.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
             for sub in ast.walk(item):
-                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in ("eval", "train"):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                        and sub.func.attr in ("eval", "train"):
                     v = sub.func.value
                     if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
                         out.add(v.attr)

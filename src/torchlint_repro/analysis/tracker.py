@@ -51,7 +51,6 @@ from .syntax import (
     _strips_prefix,
 )
 from .values import (
-    join_values,
     ENTRY,
     EVAL,
     TRAIN,
@@ -60,9 +59,9 @@ from .values import (
     DictVal,
     FuncRef,
     Instance,
-    Loaded,
     Lit,
     LitStr,
+    Loaded,
     LoadedItem,
     LoadResult,
     Model,
@@ -71,6 +70,7 @@ from .values import (
     StateDict,
     Str,
     TupleVal,
+    join_values,
 )
 
 
@@ -150,7 +150,8 @@ class Walker(CallsMixin, LoadsMixin):
                 self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
             return
         # functions the module level never reached: judged on their own, with what we know of callers
-        pending: list[tuple[ModuleCtx, FunctionNode, ast.ClassDef | None]] = [(ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()]
+        pending: list[tuple[ModuleCtx, FunctionNode, ast.ClassDef | None]] = [
+            (ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()]
         for cdef in {id(c): c for c in ctx.classes.values()}.values():
             for item in cdef.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -644,7 +645,8 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, int))):
             return node.value
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
-                isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (str, int))) for e in node.elts):
+                isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (str, int)))
+                for e in node.elts):
             return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
         if isinstance(node, ast.Name):
             vals = st.lookup(node.id)
@@ -910,7 +912,9 @@ class Walker(CallsMixin, LoadsMixin):
             return EMPTY
         method = getattr(self, "e_" + type(node).__name__, None)
         if method is not None:
-            return method(node, st) if not discard or not isinstance(node, ast.Call) else self.e_Call(node, st, discard=True)
+            if not discard or not isinstance(node, ast.Call):
+                return method(node, st)
+            return self.e_Call(node, st, discard=True)
         outs: list[Out] = []
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
@@ -1088,7 +1092,7 @@ class Walker(CallsMixin, LoadsMixin):
 
     def e_Dict(self, node: ast.Dict, st: State) -> frozenset:
         entries = []
-        for k, v in zip(node.keys, node.values):
+        for k, v in zip(node.keys, node.values, strict=True):
             vals = self.ev(v, st)
             if k is None:
                 continue

@@ -20,10 +20,10 @@ class Model:
     name: str = "model"  # how the program first called it, for messages
     lightning: bool = False
 
-    def unwrapped(self) -> "Model":
+    def unwrapped(self) -> Model:
         return Model(self.id, self.cls, self.args, False, self.origin, self.mode_dep, self.name, self.lightning)
 
-    def as_wrapped(self) -> "Model":
+    def as_wrapped(self) -> Model:
         return Model(self.id, self.cls, self.args, True, self.origin, self.mode_dep, self.name, self.lightning)
 
 
@@ -56,7 +56,7 @@ class StateDict:
     prefixed: bool
     stripped: bool = False
 
-    def strip(self) -> "StateDict":
+    def strip(self) -> StateDict:
         return StateDict(self.model_id, self.cls, self.args, False, True)
 
 
@@ -81,7 +81,7 @@ class Loaded:
     stripped: bool = False
     saved: frozenset = frozenset()  # what this program saved to the path before loading it (JSON records)
 
-    def strip(self) -> "Loaded":
+    def strip(self) -> Loaded:
         return Loaded(self.site, self.path, self.line, self.col, self.weights_only, True, self.saved)
 
 
@@ -91,7 +91,7 @@ class LoadedItem:
     key: object  # the key of `sd.get(key)`/`sd[key]`: any constant (a str mostly), None when unknown
     stripped: bool = False
 
-    def strip(self) -> "LoadedItem":
+    def strip(self) -> LoadedItem:
         return LoadedItem(self.loaded, self.key, True)
 
 

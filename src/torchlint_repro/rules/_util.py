@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ..diagnostics import Diagnostic, Fix
 

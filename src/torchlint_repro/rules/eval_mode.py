@@ -23,7 +23,8 @@ def _inference(d: dict) -> str:
     if d.get("iteration"):  # one iteration of an unrolled literal loop: which one
         name, value, line = d["iteration"]
         where += f" (the `{name} = {value!r}` iteration of the loop at line {line})"
-    called = f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)" if d.get("via") else ""
+    called = f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)" \
+        if d.get("via") else ""
     return (f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
             f"call `{d['name']}.eval()` first")
 
@@ -37,7 +38,8 @@ def _train(d: dict) -> str:
     why = ""
     if src:
         kind, line = src
-        why = f" after `.eval()` at line {line}" if kind == "eval" else f" (`from_pretrained` at line {line} returns it in eval mode)"
+        why = f" after `.eval()` at line {line}" if kind == "eval" \
+            else f" (`from_pretrained` at line {line} returns it in eval mode)"
     maybe = "may still be" if d.get("maybe") else "is"
     return (f"training step while `{d['name']}` {maybe} in eval mode{why}: dropout/batch-norm are off; "
             f"call `{d['name']}.train()` before training")

@@ -12,8 +12,8 @@ under ``"children"``. Criteria are pure functions of these dicts: no torch, easy
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from ..rules.base import Expect
 

@@ -297,7 +297,7 @@ class Zygote:
                 job.started.set()
                 job.done.set()
 
-    def spawn(self, argv: list[str], cwd: Path, env: dict, log: Path) -> "_Job":
+    def spawn(self, argv: list[str], cwd: Path, env: dict, log: Path) -> _Job:
         job = _Job()
         with self._lock:
             rid = str(next(self._ids))
