@@ -88,7 +88,8 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
         # `__all__`: no module of the package is star-imported, so its names are documentation
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
             out |= {id(n) for n in ast.walk(node.value)}
-        # annotations (`-> "State"`): type hints, never evaluated (every module has `from __future__ import annotations`)
+        # annotations (`-> "State"`): type hints, never evaluated (every module has
+        # `from __future__ import annotations`)
         annotations = [getattr(node, "returns", None), getattr(node, "annotation", None)]
         out |= {id(n) for a in annotations if a is not None for n in ast.walk(a)}
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .values import ENTRY, EVAL, TRAIN, UNKNOWN, join_values
 
+
 def join_seed(a: str, b: str) -> str:
     if a == b:
         return a

@@ -1285,8 +1285,8 @@ def _widen_state(old: State, new: State) -> State:
 _NOT_KNOWN = object()  # what _literal_of answers for a value the code does not fix
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Gt: operator.gt, ast.GtE: operator.ge}
-MAX_UNROLLED = 8
-MAX_CONTINUED = 16  # objects a program leaves behind whose uncalled public methods are walked after it  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
+MAX_UNROLLED = 8  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
+MAX_CONTINUED = 16  # objects a program leaves behind whose uncalled public methods are walked after it
 
 
 def _literal_strings(node: ast.For) -> list[str] | None:

@@ -40,6 +40,7 @@ class WalkerBase:
     spawned: list[tuple[ModuleCtx, FunctionNode]]
     infer_patterns: tuple[str, ...]
     seed_funcs: frozenset[str]
+    ever_trained: set
     over_budget: bool
     inline_counts: dict
     _memo: dict
