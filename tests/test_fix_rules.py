@@ -127,7 +127,8 @@ CASES = [
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
     print(predict(model, torch.randn(2, 4)))
 '''),
-        id='trp201_function'),  # an inference function: eval() first (after the docstring), the caller's mode given back
+        # an inference function: eval() first (after the docstring), the caller's mode given back
+        id='trp201_function'),
     pytest.param(
         'TRP201', 'unsafe',
         textwrap.dedent('''\
@@ -310,7 +311,7 @@ CASES = [
     result = model.load_state_dict(sd, strict=False)
     if result.missing_keys or result.unexpected_keys:
         warnings.warn(f"model.load_state_dict: missing keys {result.missing_keys}, unexpected keys {result.unexpected_keys}")
-'''),
+'''),  # noqa: E501 - the fix writes that line whole
         id='trp305'),  # a discarded result is kept and checked; a result never read is checked where it is
     pytest.param(
         'TRP306', 'unsafe',
@@ -523,7 +524,8 @@ def test_files_without_findings_are_not_touched(tmp_path: Path) -> None:
 def test_the_seed_comes_from_the_fix_seed_option(tmp_path: Path) -> None:
     target = _project(tmp_path, "import torch\nmodel = torch.nn.Linear(2, 2)\n", config="fix-seed = 1234\n")
     _fix("--unsafe-fixes", str(target))
-    assert target.read_text(encoding="utf-8") == "import torch\ntorch.manual_seed(1234)\nmodel = torch.nn.Linear(2, 2)\n"
+    assert target.read_text(encoding="utf-8") == \
+        "import torch\ntorch.manual_seed(1234)\nmodel = torch.nn.Linear(2, 2)\n"
 
 
 def test_crlf_files_get_crlf_lines(tmp_path: Path) -> None:
@@ -593,7 +595,8 @@ def test_inserted_lines_take_the_files_line_endings(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
     target.write_bytes(b"from torch import nn\r\nmodel = nn.Linear(2, 2)\r\n")
     _fix("--unsafe-fixes", str(target))
-    assert target.read_bytes() == b"from torch import nn\r\nimport torch\r\ntorch.manual_seed(0)\r\nmodel = nn.Linear(2, 2)\r\n"
+    assert target.read_bytes() == \
+        b"from torch import nn\r\nimport torch\r\ntorch.manual_seed(0)\r\nmodel = nn.Linear(2, 2)\r\n"
 
 
 def test_an_added_import_comes_before_its_first_use(tmp_path: Path) -> None:
@@ -611,7 +614,8 @@ def test_an_added_import_comes_before_its_first_use(tmp_path: Path) -> None:
 
 
 def test_the_seed_in_main_imports_torch_at_the_top(tmp_path: Path) -> None:
-    before = 'from torch import nn\n\n\ndef main():\n    model = nn.Linear(2, 2)\n\n\nif __name__ == "__main__":\n    main()\n'
+    before = ('from torch import nn\n\n\ndef main():\n    model = nn.Linear(2, 2)\n\n\n'
+              'if __name__ == "__main__":\n    main()\n')
     target = _project(tmp_path, before)
     _fix("--unsafe-fixes", str(target))
     assert target.read_text(encoding="utf-8") == before.replace("nn\n\n\ndef main():\n", "nn\nimport torch\n\n\n"

@@ -111,8 +111,8 @@ def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | No
 def _plan(src: Source, d: Diagnostic) -> Plan | None:
     if d.code == "TRP202":
         chain = src.chain(d)
-        stmt = chain[-1] if len(chain) > 1 else None
-        edit = _rewrite(src, stmt, "TRP202", d) if stmt is not None else None
+        stmt = chain[-1] if len(chain) > 1 else None  # (after the module, the chain holds statements)
+        edit = _rewrite(src, stmt, "TRP202", d) if isinstance(stmt, ast.stmt) else None
         return Plan(SAFE, (edit,)) if edit is not None else None
     if d.code == "TRP302":
         return plan_drop_rebinding(src, d, lambda stmt: _rewrite(src, stmt, "TRP302", d))

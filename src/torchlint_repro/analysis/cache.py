@@ -357,7 +357,8 @@ class ResultCache:
 
 
 def _diagnostic_to_json(d) -> list:
-    fix = None if d.fix is None else [d.fix.title, [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits],
+    fix = None if d.fix is None else [d.fix.title,
+                                      [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits],
                                       list(d.fix.args)]
     return [d.line, d.col, d.code, d.message, fix]
 

@@ -214,7 +214,8 @@ class LoadsMixin(WalkerBase):
                         isinstance(x, StateDict) for _, vals in v.entries for x in vals):
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
                     if sd_keys and any(_checkpoint_key(k) for k in v.keys):
-                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
+                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"],
+                                      via=call["via"],
                                       why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}",
                                       sd_keys=sorted(k for k in sd_keys if isinstance(k, str)))
             if in_memory:

@@ -32,7 +32,7 @@ class Rule:
     doc: str
     verify: Expect
     default_enabled: bool = True
-    check: Callable[["FileFacts"], Iterable["Diagnostic"]] | None = None
+    check: Callable[[FileFacts], Iterable[Diagnostic]] | None = None
     # ruff's tiers: "safe" fixes apply by default, "unsafe" ones with --unsafe-fixes; "safe/unsafe"
     # when the tier depends on the code around the finding (see the rule's Fix safety section)
     fix: str | None = None

@@ -355,9 +355,9 @@ def criterion_for(expect: Expect) -> Criterion | None:
     return CRITERIA.get(expect)
 
 
-def judge(expect: Expect, runs: list[Run]) -> Finding:
+def judge(expect: Expect | None, runs: list[Run]) -> Finding:
     """Apply the criterion of ``expect``; an unexpected exception in the program is a finding of its own."""
-    crit = CRITERIA.get(expect)
+    crit = CRITERIA.get(expect) if expect is not None else None
     if crit is None:
         return Finding(None, "not runtime-verifiable")
     if not crit.handles_exceptions:

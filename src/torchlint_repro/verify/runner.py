@@ -648,7 +648,7 @@ def runtime_verdict(fx: Fixture, runs: list[RunResult]) -> tuple[Finding, bool, 
     errors = [r.error for r in runs if r.error]
     if errors:
         return Finding(None, errors[0]), False, f"runtime: {errors[0]}"
-    crit = CRITERIA.get(fx.expect) if rule else None
+    crit = CRITERIA.get(fx.expect) if rule and fx.expect is not None else None
     finding = judge(fx.expect, [r.docs for r in runs]) if rule else Finding(None, "unknown rule")
     if crit is None:
         return finding, False, f"runtime: {fx.code} is not runtime-verifiable"
@@ -667,7 +667,7 @@ def combine(fx: Fixture, static: StaticResult, runs: list[RunResult]) -> Fixture
 
 
 def runs_needed(fx: Fixture) -> int:
-    crit = CRITERIA.get(fx.expect) if fx.rule else None
+    crit = CRITERIA.get(fx.expect) if fx.rule and fx.expect is not None else None
     return crit.runs if crit else 0
 
 
