@@ -8,6 +8,8 @@
     python bench/run.py --sweep         # lint every .py of the installed torch: no traceback, no TRP900
     python bench/run.py --fix-only      # only `check --no-cache` against `fix` (corpora + a 40k-line file)
     python bench/run.py --corpus torch-sample --corpus pip   # a subset
+    python bench/run.py --parallel --attribute --project PATH  # check -j1 against -j2 on a project, and why
+    python bench/run.py --editor --project PATH                 # an edited buffer: flake8 +TRP against flake8 alone
 
 Corpora (built once under bench/corpus/, which git ignores):
 
@@ -46,6 +48,22 @@ What is measured, each as the wall time of a fresh process (python start-up incl
   metadata made fix 8x check.
 
 flake8 always runs with ``--isolated`` (no configuration file of the corpus counts) and ``-j1``.
+
+``--parallel`` and ``--editor`` (issue 12: "every process redoes the project") measure one project folder
+instead (``--project PATH``, repeatable; default: the pip corpus), on a scratch copy of it (nothing is ever
+written into the folder), with this checkout's ``src/`` first on PYTHONPATH:
+
+- ``--parallel``: ``check --no-cache -j1`` against ``-j2`` on the whole project, alternating: CPU time (user +
+  sys of the command and its workers) and wall time; budget CPU(-j2) <= 1.05x CPU(-j1). ``--attribute`` adds
+  one run of each under timers (ATTRIBUTE_SCRIPT): the CPU of each project-wide step (module facts, caller
+  walks, caller search, other modules' contexts, the name index, the save-site scan), summed over processes,
+  and how many of its per-file computations were done in both workers.
+- ``--editor``: the 5 largest .py files of the project that mention torch, each read on stdin with a comment
+  appended (a new edit per command and run), the project's cache warm: ``flake8 --select TRP
+  --stdin-display-name PATH -`` (project venv) against flake8 alone (bench/.venvs/flake8) on the same
+  buffer, and ``check --stdin-filename PATH -``; budget flake8+TRP <= 1.5x flake8 alone.
+
+Both take their ratios on CPU time, not wall time: the machine may be shared with other jobs.
 Peak memory is the command's ``ru_maxrss``, read by a small launcher process (see ``run_cmd``: the
 bench's own memory must not leak into the children's figures).
 """
@@ -267,14 +285,17 @@ def flake8_pins() -> list[str]:
 
 # ------------------------------------------------------------------------------ measuring
 class Run:
-    def __init__(self, seconds: float, rss_kib: int, stdout: str, stderr: str, code: int) -> None:
+    def __init__(self, seconds: float, rss_kib: int, stdout: str, stderr: str, code: int, cpu: float = 0.0) -> None:
         self.seconds, self.rss_kib, self.stdout, self.stderr, self.code = seconds, rss_kib, stdout, stderr, code
+        self.cpu = cpu  # user + sys seconds of the command and every process it waited for (its workers)
 
 
 # The child's peak RSS cannot be read by this process: on Linux a child's ru_maxrss starts from the
 # high-water mark of the memory image it was forked (or vforked) from, i.e. from this process's peak.
 # A tiny launcher (a fresh `python -S`, ~10 MiB) runs the command and reports its RUSAGE_CHILDREN
-# peak and wall time, so the floor is the launcher's, not the bench's.
+# peak and wall time, so the floor is the launcher's, not the bench's. Its RUSAGE_CHILDREN user and system
+# times are the CPU time of the command's whole process tree (a `-j2` run's workers included: the command
+# waits for them, so their times are added to its own when the launcher reaps it).
 LAUNCHER = r"""
 import json, os, resource, subprocess, sys, time
 out = sys.argv[1]
@@ -282,23 +303,28 @@ t0 = time.perf_counter()
 code = subprocess.call(sys.argv[2:])
 seconds = time.perf_counter() - t0
 with open(out, "w") as fh:
-    json.dump({"seconds": seconds, "maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "code": code}, fh)
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    json.dump({"seconds": seconds, "maxrss": ru.ru_maxrss, "user": ru.ru_utime, "sys": ru.ru_stime, "code": code}, fh)
 """
 
 
-def run_cmd(cmd: list[str], cwd: Path, env: dict | None = None) -> Run:
-    """Run ``cmd`` as one child (through LAUNCHER): its wall time, peak RSS, output and exit code."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+def run_cmd(cmd: list[str], cwd: Path, env: dict | None = None, stdin: bytes | None = None) -> Run:
+    """Run ``cmd`` as one child (through LAUNCHER): its wall time, CPU time, peak RSS, output and exit code;
+    ``stdin``: bytes the command reads on its standard input (else none)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp, \
             tempfile.NamedTemporaryFile(suffix=".json", delete=False) as res:
         res.close()
+        if stdin is not None:
+            inp.write(stdin)
+            inp.seek(0)
         subprocess.run([str(PY), "-S", "-c", LAUNCHER, res.name, *cmd], cwd=cwd, env=env, stdout=out, stderr=err,
-                       stdin=subprocess.DEVNULL, check=False)
+                       stdin=inp if stdin is not None else subprocess.DEVNULL, check=False)
         m = json.loads(Path(res.name).read_text())
         os.unlink(res.name)
         out.seek(0)
         err.seek(0)
         return Run(m["seconds"], m["maxrss"], out.read().decode("utf-8", "replace"),
-                   err.read().decode("utf-8", "replace"), m["code"])
+                   err.read().decode("utf-8", "replace"), m["code"], m["user"] + m["sys"])
 
 
 PARSE_SCRIPT = r"""
@@ -469,6 +495,372 @@ def fmt_fix_table(results: list[dict], runs: int) -> str:
                      f"| {r['fix']['fixed']} | {r['fix']['errors']} "
                      f"| {'PASS' if ratio <= 2 else 'FAIL'} ({ratio:.2f}x) |")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ parallel overhead, editor latency
+# Issue 12, "every process redoes the project": `check -j2` should cost no more CPU than `-j1` (<= 1.05x), and an
+# edited buffer linted by an editor through flake8 should cost at most 1.5x flake8 alone. Both are measured on
+# one project folder (--project; the pip corpus by default), copied to a scratch folder first so that nothing is
+# ever written into it. The machine may be shared: ratios are taken on CPU time (user + sys of the command's
+# whole process tree), which other jobs disturb far less than wall time; wall times are reported beside them.
+
+def src_env(cache_dir: Path | None = None) -> dict:
+    """base_env for the project's own commands, with this checkout's src/ first on the path: the venv's
+    editable install may point at another worktree, and the bench measures the code it is committed with."""
+    env = base_env(cache_dir)
+    env["PYTHONPATH"] = str(REPO / "src")
+    return env
+
+
+def check_src_env() -> None:
+    r = subprocess.run([str(PY), "-c", "import torchlint_repro; print(torchlint_repro.__file__)"],
+                       capture_output=True, text=True, env=src_env())
+    where = Path(r.stdout.strip() or "?").resolve()
+    if REPO / "src" not in where.parents:
+        sys.exit(f"bench: torchlint_repro imports from {where}, not from {REPO / 'src'}")
+
+
+def project_copy(src: Path, scratch: Path) -> Path:
+    """A copy of the project folder ``src`` (its VCS and cache folders left out): the bench writes only there."""
+    dst = scratch / src.name
+    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns(".git", ".hg", ".torchlint_cache",
+                                                                           "__pycache__"))
+    return dst
+
+
+def measure_parallel(name: str, src: Path, runs: int, scratch: Path) -> dict:
+    """``check --no-cache -j1`` against ``-j2`` on the whole project: wall and CPU time, medians of ``runs``
+    (the two alternate, so drift in the machine's load hits both)."""
+    root = project_copy(src, scratch / "parallel")
+    files = corpus_files(root)
+    res: dict = {"project": name, "files": len(files), "lines": count_lines(files)}
+    wall: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, list[float]] = {1: [], 2: []}
+    keys: dict[int, list] = {}
+    for i in range(runs):
+        for jobs in (1, 2):
+            log(f"{name}: check --no-cache -j{jobs}, run {i + 1}/{runs}")
+            r = run_cmd([str(CHECK), "check", f"-j{jobs}", "--no-cache", "-q", "--exit-zero", "--format", "json", "."],
+                        root, src_env(scratch / "unused"))
+            s = _check_summary(r)
+            if s["findings"] is None or s["tracebacks"]:
+                raise RuntimeError(f"check -j{jobs} failed on {name}: {r.stderr[-2000:]}")
+            wall[jobs].append(r.seconds)
+            cpu[jobs].append(r.cpu)
+            keys[jobs] = s["keys"]
+            res["findings"] = s["findings"]
+    res["wall"] = {j: statistics.median(v) for j, v in wall.items()}
+    res["cpu"] = {j: statistics.median(v) for j, v in cpu.items()}
+    res["cpu runs"] = cpu
+    res["wall runs"] = wall
+    res["same findings"] = keys[1] == keys[2]
+    shutil.rmtree(root, ignore_errors=True)
+    return res
+
+
+def fmt_parallel(results: list[dict], runs: int) -> str:
+    """The ratio that counts is the median of the per-run ratios: a -j1 run and the -j2 run after it see about
+    the same load, while the medians of the two columns may come from runs minutes apart."""
+    lines = [f"| project (median of {runs}) | files | lines | CPU -j1 (s) | CPU -j2 (s) | CPU -j2 / -j1, per run "
+             f"| wall -j1 (s) | wall -j2 (s) | wall speedup | same findings "
+              f"| budget: CPU -j2 <= 1.05x -j1 (median per run) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for r in results:
+        c1, c2, w1, w2 = r["cpu"][1], r["cpu"][2], r["wall"][1], r["wall"][2]
+        per_run = [b / a for a, b in zip(r["cpu runs"][1], r["cpu runs"][2], strict=True)]
+        ratio = statistics.median(per_run)
+        lines.append(f"| {r['project']} | {r['files']:,} | {r['lines']:,} | {c1:.2f} | {c2:.2f} "
+                     f"| {' '.join(f'{x:.2f}' for x in per_run)} | {w1:.2f} | {w2:.2f} | {w1 / w2:.2f}x "
+                     f"| {'yes' if r['same findings'] else 'NO'} "
+                     f"| {'PASS' if ratio <= 1.05 else 'FAIL'} ({ratio:.2f}x) |")
+    return "\n".join(lines)
+
+
+# Where a -j2 run's extra CPU goes: the CLI run in-process with timers around the project-wide steps a worker
+# may redo (process CPU time, each step's own time without the nested steps'), dumped per process as JSON.
+# Workers are forked (Linux), so they inherit the timers. A step is counted when it computes (a miss of its
+# per-process memo); its keys say which file it computed for, so work done in two processes shows.
+ATTRIBUTE_SCRIPT = r"""
+import collections, json, os, sys, time
+out_dir = sys.argv[1]
+from torchlint_repro import cli, pipeline, runner
+from torchlint_repro.analysis import program, project as P
+
+clock = time.process_time
+stack = []  # [step, start, time of nested steps]
+own = collections.defaultdict(float)
+calls = collections.defaultdict(int)
+keys = collections.defaultdict(list)
+
+def enter(step):
+    stack.append([step, clock(), 0.0])
+
+def leave():
+    step, t0, nested = stack.pop()
+    total = clock() - t0
+    own[step] += total - nested
+    calls[step] += 1
+    if stack:
+        stack[-1][2] += total
+
+def dump():
+    with open(os.path.join(out_dir, f"{os.getpid()}.json"), "w") as fh:
+        json.dump({"own": own, "calls": calls, "keys": keys}, fh)
+
+def timed(step, fn, miss, key):
+    def wrapper(*a, **k):
+        if not miss(*a, **k):
+            return fn(*a, **k)
+        keys[step].append(key(*a, **k))
+        enter(step)
+        try:
+            return fn(*a, **k)
+        finally:
+            leave()
+    return wrapper
+
+FILE = "per file: read, parse, own walk, rules"
+_lint_document = runner.lint_document
+def lint_document(*a, **k):
+    enter(FILE)
+    try:
+        return _lint_document(*a, **k)
+    finally:
+        leave()
+        dump()
+runner.lint_document = lint_document
+
+def _abs(path):
+    return path if os.path.isabs(path) else str(P.Path(path).resolve())
+
+def _events_miss(project, path, settings):
+    rec = project.record_for_path(path)
+    return rec is not None and ("events", path, rec.digest, settings.fingerprint()) not in project._memo
+
+def _ctx_miss(self, path, seed):
+    rec = self.record_for_path(path)
+    return rec is not None and (id(self), path, rec.digest, seed) not in P._CTX_CACHE
+
+program.file_events = timed("caller walks (program.file_events)", program.file_events, _events_miss,
+                            lambda project, path, settings: path)
+P.Project.record_for_path = timed("module facts (parse + build_facts)", P.Project.record_for_path,
+                                  lambda self, path, source=None, tree=None:
+                                   source is None and _abs(path) not in self._records,
+                                  lambda self, path, *a, **k: _abs(path))
+P.Project.module_ctx = timed("other modules' contexts (module_ctx)", P.Project.module_ctx, _ctx_miss,
+                             lambda self, path, seed: path)
+P.Project.caller_files = timed("caller search (caller_files)", P.Project.caller_files,
+                               lambda self, path, units=None: True, lambda self, path, units=None: _abs(path))
+P.Project.mentions = timed("name index (mentions)", P.Project.mentions, lambda self: self._mentions is None,
+                           lambda self: "project")
+P.Project.save_sites = timed("save-site scan (save_sites)", P.Project.save_sites,
+                             lambda self: self._save_sites is None, lambda self: "project")
+
+sys.argv = ["torchlint-repro", *sys.argv[2:]]
+try:
+    cli.main()
+finally:
+    dump()
+"""
+
+
+def attribute_parallel(name: str, src: Path, scratch: Path) -> dict:
+    """One instrumented run of ``check --no-cache`` at -j1 and at -j2: CPU per step, summed over processes,
+    and how many of a step's computations (per file) were done in more than one process."""
+    root = project_copy(src, scratch / "attribute")
+    out: dict = {"project": name, "jobs": {}}
+    for jobs in (1, 2):
+        dumps = scratch / f"attribute-j{jobs}"
+        dumps.mkdir()
+        log(f"{name}: instrumented check --no-cache -j{jobs}")
+        r = run_cmd([str(PY), "-c", ATTRIBUTE_SCRIPT, str(dumps), "check", f"-j{jobs}", "--no-cache", "-q",
+                     "--exit-zero", "--format", "json", "."], root, src_env(scratch / "unused"))
+        if r.code != 0:
+            raise RuntimeError(f"instrumented check failed: {r.stderr[-2000:]}")
+        own: dict[str, float] = {}
+        calls: dict[str, int] = {}
+        done_in: dict[str, dict[str, int]] = {}
+        workers = 0
+        for f in sorted(dumps.glob("*.json")):
+            d = json.loads(f.read_text())
+            if not any(d["calls"].values()):
+                continue  # the parent of a -j2 run: it lints nothing itself
+            workers += 1
+            for step, t in d["own"].items():
+                own[step] = own.get(step, 0.0) + t
+                calls[step] = calls.get(step, 0) + d["calls"][step]
+            for step, ks in d["keys"].items():
+                for k in set(ks):
+                    done_in.setdefault(step, {})[k] = done_in.get(step, {}).get(k, 0) + 1
+        out["jobs"][jobs] = {"cpu": r.cpu, "wall": r.seconds, "processes": workers, "own": own, "calls": calls,
+                             "distinct": {s: len(v) for s, v in done_in.items()},
+                             "repeated": {s: sum(1 for n in v.values() if n > 1) for s, v in done_in.items()}}
+    shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def fmt_attribution(a: dict) -> str:
+    j1, j2 = a["jobs"][1], a["jobs"][2]
+    steps = sorted(set(j1["own"]) | set(j2["own"]), key=lambda s: -(j2["own"].get(s, 0) - j1["own"].get(s, 0)))
+    lines = [f"{a['project']}: one instrumented run each (timers add overhead: compare the columns, not with the "
+             f"table above); command CPU -j1 {j1['cpu']:.2f}s, -j2 {j2['cpu']:.2f}s ({j2['processes']} workers)",
+             "",
+             "| step (own CPU, summed over processes) | -j1 (s) | -j2 (s) | extra (s) | computed -j1 / -j2 "
+             "| files computed in both workers |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for s in steps:
+        c1, c2 = j1["own"].get(s, 0.0), j2["own"].get(s, 0.0)
+        lines.append(f"| {s} | {c1:.2f} | {c2:.2f} | {c2 - c1:+.2f} "
+                     f"| {j1['calls'].get(s, 0)} / {j2['calls'].get(s, 0)} "
+                     f"| {j2['repeated'].get(s, '-')}"
+                     + (f" of {j2['distinct'][s]}" if s in j2["distinct"] else "") + " |")
+    t1, t2 = sum(j1["own"].values()), sum(j2["own"].values())
+    lines.append(f"| total timed | {t1:.2f} | {t2:.2f} | {t2 - t1:+.2f} | | |")
+    return "\n".join(lines)
+
+
+def editor_files(root: Path, n: int = 5) -> list[Path]:
+    """The ``n`` largest .py files of the project that mention torch (ties: by path): the buffers an editor lints."""
+    cands = []
+    for p in corpus_files(root):
+        data = p.read_bytes()
+        if b"torch" in data:
+            cands.append((-len(data), p.relative_to(root).as_posix(), p))
+    return [p for _, _, p in sorted(cands)[:n]]
+
+
+EDITOR_COMMANDS = ("flake8 alone", "flake8 --select TRP", "check --stdin-filename")
+
+
+def measure_editor(name: str, src: Path, runs: int, scratch: Path, flake8_bin: Path) -> dict:
+    """The editor case: one buffer of the project, edited (a comment appended, so no cached result of the file
+    answers), linted on stdin with the project's cache warm; flake8 alone, flake8 with the plugin, the CLI."""
+    root = project_copy(src, scratch / "editor")
+    cache = scratch / "editor-cache"
+    files = corpus_files(root)
+    res: dict = {"project": name, "files": len(files), "lines": count_lines(files), "buffers": []}
+    # warm the project's cache as a previous whole-project lint leaves it: the CLI's, then the plugin's
+    log(f"{name}: warming the cache (check -j1 ., flake8 --select TRP -j1 .)")
+    run_cmd([str(CHECK), "check", "-j1", "-q", "--exit-zero", "."], root, src_env(cache))
+    run_cmd([str(FLAKE8), "--isolated", "-j1", "--exit-zero", "--select", "TRP", "."], root, src_env(cache))
+    for path in editor_files(root):
+        rel = path.relative_to(root).as_posix()
+        text = path.read_bytes()
+        cmds = {
+            "flake8 alone": ([str(flake8_bin / "flake8"), "--isolated", "--exit-zero", "--stdin-display-name",
+                              str(path), "-"], base_env()),
+            "flake8 --select TRP": ([str(FLAKE8), "--isolated", "--exit-zero", "--select", "TRP",
+                                     "--stdin-display-name", str(path), "-"], src_env(cache)),
+            "check --stdin-filename": ([str(CHECK), "check", "--exit-zero", "-q", "--stdin-filename", str(path),
+                                        "-"], src_env(cache)),
+        }
+        b: dict = {"file": rel, "lines": text.count(b"\n"), "cpu": {}, "wall": {}, "rss": {}, "findings": {}}
+        for i in range(runs):
+            log(f"{name}: {rel}, run {i + 1}/{runs}")
+            for key, (cmd, env) in cmds.items():
+                # a new edit for every command: none may answer from a result another one cached
+                buffer = text + f"\n# edited in the editor ({key}, {i})\n".encode()
+                r = run_cmd(cmd, root, env, stdin=buffer)
+                if r.code != 0 or "Traceback" in r.stderr:
+                    raise RuntimeError(f"{key} failed on {rel}: {r.stderr[-2000:]}")
+                b["cpu"].setdefault(key, []).append(r.cpu)
+                b["wall"].setdefault(key, []).append(r.seconds)
+                b["rss"].setdefault(key, []).append(r.rss_kib)
+                b["findings"][key] = sum(1 for ln in r.stdout.splitlines() if re.search(r"TRP\d", ln))
+        for k in ("cpu", "wall"):
+            b[k] = {key: statistics.median(v) for key, v in b[k].items()}
+        b["rss"] = {key: max(v) for key, v in b["rss"].items()}
+        res["buffers"].append(b)
+    shutil.rmtree(root, ignore_errors=True)
+    return res
+
+
+def fmt_editor(results: list[dict], runs: int) -> str:
+    lines = [f"| project: buffer (median of {runs}) | lines | CPU flake8 alone (s) | CPU flake8 --select TRP (s) "
+             f"| CPU check --stdin (s) | CPU ratio flake8+TRP / alone | CPU ratio check / flake8 alone "
+             f"| wall alone / +TRP / check (s) | peak RSS ratio +TRP / alone | TRP findings | budget: <= 1.5x |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for res in results:
+        ratios = []
+        for b in res["buffers"]:
+            c, w, m = b["cpu"], b["wall"], b["rss"]
+            ratio = c["flake8 --select TRP"] / c["flake8 alone"]
+            ratios.append(ratio)
+            lines.append(f"| {res['project']}: {b['file']} | {b['lines']:,} | {c['flake8 alone']:.2f} "
+                         f"| {c['flake8 --select TRP']:.2f} | {c['check --stdin-filename']:.2f} | {ratio:.2f}x "
+                         f"| {c['check --stdin-filename'] / c['flake8 alone']:.2f}x "
+                         f"| {w['flake8 alone']:.2f} / {w['flake8 --select TRP']:.2f} "
+                         f"/ {w['check --stdin-filename']:.2f} "
+                         f"| {m['flake8 --select TRP'] / m['flake8 alone']:.2f}x "
+                         f"| {b['findings']['flake8 --select TRP']} / {b['findings']['check --stdin-filename']} "
+                         f"| {'PASS' if ratio <= 1.5 else 'FAIL'} |")
+        lo, hi, med = min(ratios), max(ratios), statistics.median(ratios)
+        lines.append(f"| **{res['project']}** ({res['lines']:,} lines): flake8+TRP / alone | | | | | "
+                     f"**{med:.2f}x** (median; {lo:.2f}x-{hi:.2f}x) | | | | | |")
+    return "\n".join(lines)
+
+
+def _main_parallel_editor(args, runs: int, stamp: str, info: str) -> int:
+    check_src_env()
+    projects = [Path(p).resolve() for p in args.project] if args.project else [build_pip_corpus()]
+    for p in projects:
+        if not p.is_dir():
+            sys.exit(f"bench: no such project folder: {p}")
+    flake8_bin = None
+    if args.editor:
+        flake8_bin = ensure_venv("flake8", flake8_pins(), "flake8")
+        version = subprocess.run([str(flake8_bin / "flake8"), "--version"], capture_output=True, text=True).stdout \
+            if flake8_bin else ""
+        if flake8_bin is None or "torchlint" in version:
+            sys.exit("bench: no flake8-alone baseline (bench/.venvs/flake8)")
+    names = {p: (p.name if p.parent.name != "corpus" or p.parent.parent != BENCH else f"{p.name} corpus")
+             for p in projects}
+    t0 = time.perf_counter()
+    par, attr, edit = [], [], []
+    for p in projects:
+        scratch = Path(tempfile.mkdtemp(prefix="bench-par-"))
+        try:
+            if args.parallel:
+                par.append(measure_parallel(names[p], p, runs, scratch))
+                if args.attribute:
+                    attr.append(attribute_parallel(names[p], p, scratch))
+            if args.editor:
+                edit.append(measure_editor(names[p], p, runs, scratch, flake8_bin))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if args.json:  # written after each project: a long run interrupted keeps what it measured
+            args.json.write_text(json.dumps({"parallel": par, "attribution": attr, "editor": edit}, indent=1,
+                                            default=str))
+    parts = []
+    if par:
+        parts.append("Parallel overhead: `torchlint-repro check --no-cache -q --format json .` at -j1 and -j2 on a "
+                     "copy of the project; CPU = user + sys of the command and its workers.\n\n"
+                     + fmt_parallel(par, runs))
+    for a in attr:
+        parts.append("Where -j2's extra CPU goes:\n\n" + fmt_attribution(a))
+    if edit:
+        parts.append("Editor latency: the 5 largest .py files of the project that mention torch, each read on stdin "
+                     "with a comment appended (a new edit per command and run: no cached result answers), "
+                     "the project's cache "
+                     "warm (a `check .` and a `flake8 --select TRP .` before); flake8 alone = bench/.venvs/flake8 "
+                     "(default checks, no plugin); flake8 --select TRP = the project venv (flake8 runs its default "
+                     "checks too: --select only filters the output); TRP findings = flake8 / check.\n\n"
+                     + fmt_editor(edit, runs))
+    note = (f"Ratios are taken on CPU time (user + sys of the command's process tree): the machine is shared, so "
+            f"wall times are noisy; every command a fresh process, python start-up included; bench took "
+            f"{time.perf_counter() - t0:.0f}s.")
+    text = "\n\n".join(parts)
+    print(info)
+    print()
+    print(text)
+    print()
+    print(note)
+    if args.json:
+        args.json.write_text(json.dumps({"parallel": par, "attribution": attr, "editor": edit}, indent=1, default=str))
+    if args.record:
+        _record(f"## {stamp} — Parallel overhead and editor latency\n\n{info}\n\nProjects: "
+                + ", ".join(f"{names[p]} ({p})" for p in projects) + f"\n\n{text}\n\n- {note}\n")
+    return 0
 
 
 def _flake8_key(line: str) -> tuple:
@@ -719,10 +1111,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the raw results to this file")
     ap.add_argument("--fix-only", action="store_true",
                     help="only check --no-cache against fix, on the corpora and a generated 40,000-line file")
+    ap.add_argument("--parallel", action="store_true",
+                    help="only check --no-cache -j1 against -j2 on --project: CPU and wall time")
+    ap.add_argument("--attribute", action="store_true",
+                    help="with --parallel: one instrumented -j1 and -j2 run, the CPU of each project-wide step")
+    ap.add_argument("--editor", action="store_true",
+                    help="only the editor case on --project: an edited buffer on stdin, "
+                         "flake8 +TRP against flake8 alone")
+    ap.add_argument("--project", action="append", metavar="PATH",
+                    help="project folder for --parallel/--editor (repeatable; default: the pip corpus); never written")
     args = ap.parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     info = machine_info()
+    if args.parallel or args.editor:
+        return _main_parallel_editor(args, runs, stamp, info)
 
     if args.sweep:
         s = sweep()
