@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from .diagnostics import Diagnostic
 
@@ -23,6 +25,10 @@ SAFE, UNSAFE = "safe", "unsafe"
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python's tokenizer counts as the end of a line
 _INFERENCE_CONTEXTS = frozenset({"no_grad", "inference_mode", "set_grad_enabled"})
 _BLOCKS = ("body", "orelse", "finalbody")
+
+_Function: TypeAlias = ast.FunctionDef | ast.AsyncFunctionDef
+_Scope: TypeAlias = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef  # what binds names: see _scope
+_Loop: TypeAlias = ast.For | ast.AsyncFor | ast.While
 
 
 @dataclass(frozen=True)
@@ -88,14 +94,14 @@ class Source:
         return "    "
 
     # ------------------------------------------------------------------ positions
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.stmt | ast.expr) -> str:
         return self.source[self.start(node):self.end(node)]
 
-    def start(self, node: ast.AST) -> int:
+    def start(self, node: ast.stmt | ast.expr) -> int:
         return self.lines.offset(node.lineno, node.col_offset)
 
-    def end(self, node: ast.AST) -> int:
-        return self.lines.offset(node.end_lineno, node.end_col_offset)
+    def end(self, node: ast.stmt | ast.expr) -> int:
+        return self.lines.offset(*_end(node))
 
     def indent(self, stmt: ast.stmt) -> str | None:
         """The whitespace before the statement on its line; None when something else comes first
@@ -108,7 +114,7 @@ class Source:
         out: list[ast.AST] = [self.tree]
         body = self.tree.body
         while body:
-            here = [s for s in body if s.lineno <= d.line <= s.end_lineno]
+            here = [s for s in body if s.lineno <= d.line <= _end(s)[0]]
             if len(here) > 1:  # `a = 1; model(x)`: the one whose columns hold the position
                 here = [s for s in here if s.lineno != d.line or self.lines.char_col(s.lineno, s.col_offset) <= d.col]
             if not here:
@@ -153,10 +159,11 @@ class Source:
         indent = self.indent(stmt) if indent is None else indent
         if indent is None:
             return None
-        rest = self.lines.text(stmt.end_lineno)[self.lines.char_col(stmt.end_lineno, stmt.end_col_offset):].strip()
+        end_line, end_col = _end(stmt)
+        rest = self.lines.text(end_line)[self.lines.char_col(end_line, end_col):].strip()
         if rest and not rest.startswith("#"):
             return None
-        following = stmt.end_lineno + 1
+        following = end_line + 1
         if following <= len(self.lines.starts):
             if self.lines.text(following).strip() == code.split("\n")[0].strip():
                 return None
@@ -164,7 +171,7 @@ class Source:
             return Insertion(at, at, self.lines_of(code, indent) + self.newline)
         return Insertion(len(self.source), len(self.source), self.newline + self.lines_of(code, indent))
 
-    def body_start(self, owner: ast.stmt, code: str) -> Insertion | None:
+    def body_start(self, owner: _Function | _Loop, code: str) -> Insertion | None:
         """``code`` as the first statement of a function or loop body (after a function's docstring)."""
         body = owner.body
         if isinstance(owner, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_docstring(body[0]):
@@ -219,6 +226,36 @@ class Source:
         return module, [edit] if edit is not None else []
 
 
+def _end(node: ast.stmt | ast.expr) -> tuple[int, int]:
+    """Where a node ends (line, ``ast`` column). Parsed nodes always have both; a node built by hand may
+    not, and then no fix is planned (the ValueError is caught like any shape of code not foreseen)."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        raise ValueError(f"{type(node).__name__} at line {node.lineno} has no end position")
+    return node.end_lineno, node.end_col_offset
+
+
+def _args(d: Diagnostic) -> tuple[str, ...]:
+    """The facts the diagnostic's fix carries (planners see only diagnostics that offer a fix)."""
+    if d.fix is None:
+        raise ValueError(f"{d.code} at {d.line}:{d.col} offers no fix")
+    return d.fix.args
+
+
+def _top_level(chain: list[ast.AST]) -> ast.stmt:
+    """The top-level statement of a :meth:`Source.chain` (the one after the module)."""
+    top = chain[1]
+    if not isinstance(top, ast.stmt):
+        raise ValueError(f"the chain holds {type(top).__name__} where a statement belongs")
+    return top
+
+
+def _receiver(call: ast.Call) -> ast.expr:
+    """What a method call (as :meth:`Source.call_at` finds it) is called on."""
+    if not isinstance(call.func, ast.Attribute):
+        raise ValueError("not a method call")
+    return call.func.value
+
+
 def _is_docstring(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
@@ -232,9 +269,9 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
-def _own_nodes(scope: ast.AST):
+def _own_nodes(scope: _Scope) -> Iterator[ast.AST]:
     """The nodes of a function (or module) body, without those of nested functions and classes."""
-    stack = list(scope.body)
+    stack: list[ast.AST] = list(scope.body)
     while stack:
         node = stack.pop()
         yield node
@@ -243,11 +280,11 @@ def _own_nodes(scope: ast.AST):
                 stack.append(child)
 
 
-def _bound(scope: ast.AST) -> set[str]:
+def _bound(scope: _Scope) -> set[str]:
     """The names and attribute chains (``self.model``) a function or module binds itself."""
     out: set[str] = set()
     for node in _own_nodes(scope):
-        targets: list[ast.AST] = []
+        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
@@ -266,7 +303,7 @@ def _bound(scope: ast.AST) -> set[str]:
     return out
 
 
-def _binds_model(scope: ast.AST, name: str) -> bool:
+def _binds_model(scope: _Scope, name: str) -> bool:
     """Is the model bound in this function (``model = Net()``, ``self.model = ...``), rather than handed
     in by a caller whose later code may rely on its mode?"""
     bound = _bound(scope)
@@ -274,15 +311,16 @@ def _binds_model(scope: ast.AST, name: str) -> bool:
     return name in bound or (root != "self" and root in bound)
 
 
-def _scope(chain: list[ast.AST]) -> tuple[ast.AST, list[ast.AST]]:
+def _scope(chain: list[ast.AST]) -> tuple[_Scope, list[ast.stmt]]:
     """The innermost function of the chain (or the module) and the statements inside it."""
     for i in range(len(chain) - 1, -1, -1):
-        if isinstance(chain[i], (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
-            return chain[i], chain[i + 1:]
-    return chain[0], chain[1:]
+        scope = chain[i]
+        if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            return scope, [s for s in chain[i + 1:] if isinstance(s, ast.stmt)]  # (all are: after the module)
+    raise ValueError("a chain starts with its module")
 
 
-def _trains(nodes) -> bool:
+def _trains(nodes: Iterable[ast.AST]) -> bool:
     """A training step among these nodes: ``loss.backward()``, ``optimizer.step()``, ``train_epoch(...)``."""
     for node in nodes:
         if not isinstance(node, ast.Call):
@@ -313,14 +351,15 @@ def _inference_decorated(fn: ast.AST) -> bool:
         for dec in fn.decorator_list)
 
 
-def _walk_all(nodes):
+def _walk_all(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
     for n in nodes:
         yield from ast.walk(n)
 
 
-def _after(scope: ast.AST, stmt: ast.stmt):
+def _after(scope: _Scope, stmt: ast.stmt) -> list[ast.AST]:
     """The nodes of the scope that come after ``stmt`` in the text."""
-    return [n for n in _own_nodes(scope) if getattr(n, "lineno", 0) > stmt.end_lineno]
+    end_line = _end(stmt)[0]
+    return [n for n in _own_nodes(scope) if getattr(n, "lineno", 0) > end_line]
 
 
 # ====================================================================== the planners
@@ -332,27 +371,27 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     scope, inner = _scope(chain)
     if not inner:
         return None
-    name, kind = d.fix.args
+    name, kind = _args(d)
     code = f"{name}.eval()"
-    from_caller = isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _binds_model(scope, name)
+    fn = scope if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    from_caller = fn is not None and not _binds_model(fn, name)
     region = next((s for s in inner if _inference_with(s)), None)
-    if region is None and (_inference_decorated(scope) or isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
-                           and kind == f"{scope.name}()"):
+    if region is None and fn is not None and (_inference_decorated(fn) or kind == f"{fn.name}()"):
         # the whole function is the region: eval() first thing in it, the caller's mode back at its end
         if from_caller:
-            edits = _restoring_function(src, scope, name)
+            edits = _restoring_function(src, fn, name)
         else:
-            edit = src.body_start(scope, code)
+            edit = src.body_start(fn, code)
             edits = [edit] if edit is not None else None
         return Plan(UNSAFE, tuple(edits)) if edits else None
     region = region or inner[-1]
-    if from_caller:
+    if fn is not None and from_caller:
         # left in eval mode, the caller's model would train in it afterwards (a fresh TRP203): give it
         # its mode back, or offer no fix
-        edits = _restoring_region(src, scope, region, name)
-        params = {a.arg for a in scope.args.posonlyargs + scope.args.args + scope.args.kwonlyargs}  # type: ignore[union-attr]
+        edits = _restoring_region(src, fn, region, name)
+        params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         routed = any(isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute)
-                     and dec.func.attr in _ROUTE_METHODS for dec in getattr(scope, "decorator_list", ()))
+                     and dec.func.attr in _ROUTE_METHODS for dec in fn.decorator_list)
         if edits is None and routed and name.split(".")[0] not in params:
             # a module's model served by a handler that returns from inside the region (a web route): the
             # mode cannot be given back after a return, and nothing of this function trains it: eval() only
@@ -363,7 +402,7 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     if first is None:
         return None
     loops = [s for s in inner if isinstance(s, (ast.For, ast.AsyncFor, ast.While)) and s is not region
-             and s.lineno <= region.lineno and s.end_lineno >= region.end_lineno]
+             and s.lineno <= region.lineno and _end(s)[0] >= _end(region)[0]]
     trains_later = _trains(_after(scope, region)) or any(_trains(_walk_all(loop.body)) for loop in loops)
     retrains = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "train"
                    and _dotted(n.func.value) == name
@@ -387,7 +426,7 @@ def _escapes(stmt: ast.stmt) -> bool:
                for n in _own_nodes(ast.Module(body=[stmt], type_ignores=[])))
 
 
-def _restoring_function(src: Source, fn: ast.AST, name: str) -> list[Insertion] | None:
+def _restoring_function(src: Source, fn: _Function, name: str) -> list[Insertion] | None:
     """An inference function that puts the caller's model in eval mode and gives the caller its mode back:
     ``was_training = model.training; model.eval()`` first, ``model.train(was_training)`` last (see
     :func:`_restoring_return` for a final ``return``). None when the function leaves by another way (an
@@ -398,11 +437,15 @@ def _restoring_function(src: Source, fn: ast.AST, name: str) -> list[Insertion] 
     if _FLAG in _bound(fn) or exits and exits != [last]:
         return None
     first = src.body_start(fn, f"{_FLAG} = {name}.training\n{name}.eval()")
-    rest = _restoring_return(src, fn, last, name) if exits else [src.after(last, f"{name}.train({_FLAG})")]
-    return [first, *rest] if first is not None and rest and None not in rest else None
+    rest = _restoring_return(src, fn, last, name) if exits else _listed(src.after(last, f"{name}.train({_FLAG})"))
+    return [first, *rest] if first is not None and rest else None
 
 
-def _restoring_region(src: Source, scope: ast.AST, region: ast.stmt, name: str) -> list[Insertion] | None:
+def _listed(edit: Insertion | None) -> list[Insertion] | None:
+    return [edit] if edit is not None else None
+
+
+def _restoring_region(src: Source, scope: _Scope, region: ast.stmt, name: str) -> list[Insertion] | None:
     """eval() before a region of a function whose model is the caller's, its mode back after it: after the
     region, or, for a ``return`` that runs the forward, between computing the value and returning it."""
     if _FLAG in _bound(scope):
@@ -413,11 +456,11 @@ def _restoring_region(src: Source, scope: ast.AST, region: ast.stmt, name: str) 
     elif _escapes(region):
         return None
     else:
-        rest = [src.after(region, f"{name}.train({_FLAG})")]
-    return [first, *rest] if first is not None and rest and None not in rest else None
+        rest = _listed(src.after(region, f"{name}.train({_FLAG})"))
+    return [first, *rest] if first is not None and rest else None
 
 
-def _restoring_return(src: Source, scope: ast.AST, ret: ast.stmt, name: str) -> list[Insertion] | None:
+def _restoring_return(src: Source, scope: _Scope, ret: ast.stmt, name: str) -> list[Insertion] | None:
     """``return <value>`` becomes ``output = <value>``, ``model.train(was_training)``, ``return output``:
     only the keyword is replaced, so a value over several lines keeps its text."""
     if not isinstance(ret, ast.Return) or ret.value is None or _OUTPUT in _bound(scope) or src.indent(ret) is None:
@@ -429,7 +472,7 @@ def _restoring_return(src: Source, scope: ast.AST, ret: ast.stmt, name: str) -> 
 
 def plan_train(src: Source, d: Diagnostic) -> Plan | None:
     """TRP203: ``model.train()`` at the start of the training step."""
-    name = d.fix.args[0]
+    name = _args(d)[0]
     chain = src.chain(d)
     scope, inner = _scope(chain)
     if not inner:
@@ -437,7 +480,7 @@ def plan_train(src: Source, d: Diagnostic) -> Plan | None:
     code = f"{name}.train()"
     loops = [s for s in inner if isinstance(s, (ast.For, ast.AsyncFor, ast.While))]
     step = loops[-1] if loops else inner[-1]
-    edit = src.body_start(step, code) if loops else src.before(step, code)
+    edit = src.body_start(loops[-1], code) if loops else src.before(step, code)
     if edit is None:
         return None
     infers_later = any(_inference_with(n) for n in _after(scope, step))
@@ -454,7 +497,7 @@ def _check(name: str, missing: str, unexpected: str, warnings: str) -> str:
 _KEYS = ("missing_keys", "unexpected_keys")
 
 
-def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: ast.AST,
+def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: _Scope,
                  top: ast.stmt) -> list[Insertion] | None:
     """``missing_keys, unexpected_keys = <the load>`` in place of the statement's target (or of the bare
     call), and the check after it."""
@@ -471,7 +514,7 @@ def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: 
     return None if check is None else [*imports, keep, check]
 
 
-def _only_load_results(scope: ast.AST) -> bool:
+def _only_load_results(scope: _Scope) -> bool:
     """Are ``missing_keys, unexpected_keys`` bound only by earlier fixes (to ``load_state_dict`` results)?"""
     for node in _own_nodes(scope):
         names = {_dotted(x) for t in getattr(node, "targets", ()) for x in ast.walk(t)}
@@ -484,37 +527,41 @@ def _only_load_results(scope: ast.AST) -> bool:
 
 def plan_nonstrict(src: Source, d: Diagnostic) -> Plan | None:
     """TRP305: keep the result of a ``strict=False`` load and warn when keys did not match."""
-    name, how = d.fix.args
+    name, how = _args(d)
     chain = src.chain(d)
     scope, inner = _scope(chain)
-    stmt = inner[-1] if inner else None
-    call = src.call_at(stmt, d, "load_state_dict") if stmt is not None else None
+    if not inner:
+        return None
+    stmt = inner[-1]
+    call = src.call_at(stmt, d, "load_state_dict")
     if call is None:
         return None
     if how == "never read" and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
             and isinstance(stmt.targets[0], ast.Name) and stmt.value is call \
-            and stmt.targets[0].id != _dotted(call.func.value):  # `model = model.load_state_dict(...)`: below
+            and stmt.targets[0].id != _dotted(_receiver(call)):  # `model = model.load_state_dict(...)`: below
         result = stmt.targets[0].id
-        warnings, imports = src.ensure_import("warnings", chain[1])
+        warnings, imports = src.ensure_import("warnings", _top_level(chain))
         check = src.after(stmt, _check(name, f"{result}.missing_keys", f"{result}.unexpected_keys", warnings))
         return Plan(UNSAFE, (*imports, check)) if check is not None else None
     # discarded, or the model's own name rebound (TRP302 at the same call: the same edits, made once)
-    edits = _keep_result(src, stmt, call, name, scope, chain[1])
+    edits = _keep_result(src, stmt, call, name, scope, _top_level(chain))
     return Plan(UNSAFE, tuple(edits)) if edits else None
 
 
-def plan_drop_rebinding(src: Source, d: Diagnostic, rewrite) -> Plan | None:
+def plan_drop_rebinding(src: Source, d: Diagnostic, rewrite: Callable[[ast.stmt], Insertion | None]) -> Plan | None:
     """TRP302: drop ``model =`` before ``model.load_state_dict(sd)``; on a ``strict=False`` load keep
     the result and check it instead (dropped, the result would be a fresh TRP305). ``rewrite`` is the
     exact statement rewrite of :mod:`.fixes`."""
     chain = src.chain(d)
     scope, inner = _scope(chain)
-    stmt = inner[-1] if inner else None
-    call = src.call_at(stmt, d, "load_state_dict") if stmt is not None else None
+    if not inner:
+        return None
+    stmt = inner[-1]
+    call = src.call_at(stmt, d, "load_state_dict")
     if call is None or not isinstance(stmt, ast.Assign):
         return None
     if any(k.arg == "strict" and isinstance(k.value, ast.Constant) and k.value.value is False for k in call.keywords):
-        edits = _keep_result(src, stmt, call, _dotted(call.func.value) or "model", scope, chain[1])
+        edits = _keep_result(src, stmt, call, _dotted(_receiver(call)) or "model", scope, _top_level(chain))
         return Plan(SAFE, tuple(edits)) if edits else None
     edit = rewrite(stmt)
     return Plan(SAFE, (edit,)) if edit is not None else None
@@ -522,10 +569,10 @@ def plan_drop_rebinding(src: Source, d: Diagnostic, rewrite) -> Plan | None:
 
 def plan_entry(src: Source, d: Diagnostic) -> Plan | None:
     """TRP304: pass ``ckpt["model"]``, the checkpoint's state_dict entry."""
-    keys = d.fix.args
+    keys = _args(d)
     chain = src.chain(d)
-    stmt = chain[-1] if len(chain) > 1 else None
-    call = src.call_at(stmt, d, "load_state_dict") if stmt is not None else None
+    stmt = chain[-1]  # (the module when no statement holds the position)
+    call = src.call_at(stmt, d, "load_state_dict") if isinstance(stmt, ast.stmt) else None
     arg = _state_dict_arg(call)
     if arg is None:
         return None
@@ -551,20 +598,22 @@ def _string(key: str) -> str:
 
 def plan_prefix(src: Source, d: Diagnostic) -> Plan | None:
     """TRP306: strip the ``module.`` prefix before the load, or load into the wrapper's ``.module``."""
-    name, direction = d.fix.args
+    name, direction = _args(d)
     chain = src.chain(d)
     scope, inner = _scope(chain)
-    stmt = inner[-1] if inner else None
-    call = src.call_at(stmt, d, "load_state_dict") if stmt is not None else None
+    if not inner:
+        return None
+    stmt = inner[-1]
+    call = src.call_at(stmt, d, "load_state_dict")
     arg = _state_dict_arg(call)
-    if arg is None:
+    if call is None or arg is None:
         return None
     if direction == "add":
-        receiver = call.func.value
+        receiver = _receiver(call)
         if _dotted(receiver) != name:
             return None
         return Plan(UNSAFE, (Insertion(src.start(receiver), src.end(receiver), f"{name}.module"),))
-    torch, imports = src.ensure_import("torch", chain[1])
+    torch, imports = src.ensure_import("torch", _top_level(chain))
     strip = f"{torch}.nn.modules.utils.consume_prefix_in_state_dict_if_present"
     if isinstance(arg, ast.Name):
         edit = src.before(stmt, f'{strip}({arg.id}, "module.")')
@@ -589,15 +638,15 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
     chain = src.chain(d)
     if len(chain) < 2:
         return None
-    top = chain[1]
+    top = _top_level(chain)
     if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
             top.name == "main" or _handed_over(src.tree, top.name)):
         torch, imports = src.ensure_import("torch", top)
         edit = src.body_start(top, f"{torch}.manual_seed({src.seed})")
         return Plan(UNSAFE, (*imports, _shared(edit))) if edit is not None else None
-    torch = src.module_name("torch")
-    seed = f"{torch or 'torch'}.manual_seed({src.seed})"
-    code = seed if torch else f"import torch\n{seed}"
+    imported = src.module_name("torch")
+    seed = f"{imported or 'torch'}.manual_seed({src.seed})"
+    code = seed if imported else f"import torch\n{seed}"
     point = src.import_point(top.lineno)
     following = src.tree.body[src.tree.body.index(point) + 1] if point is not None and \
         src.tree.body.index(point) + 1 < len(src.tree.body) else None
