@@ -7,6 +7,7 @@ not the static-only ``cases_*``, the demo project or the notebooks) and the gene
 ``explain`` prints. An editable install reads the checkout's folders directly (resources.py).
 Everything else is declared in pyproject.toml.
 """
+
 from __future__ import annotations
 
 import re

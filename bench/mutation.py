@@ -28,6 +28,7 @@ the same ``ast.unparse`` round trip: the tests must pass on it, or the run stops
 
 Not part of CI (too slow): run it when the core changes and update bench/MUTATION.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,16 +49,43 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "src" / "torchlint_repro"
-FAST_TESTS = ("tests/test_mutants.py", "tests/test_core.py", "tests/test_program.py", "tests/test_fixtures.py",
-              "tests/test_snapshots.py")
-COPY_IGNORE = shutil.ignore_patterns(".git", "__pycache__", ".pytest_cache", ".hypothesis", "corpus", ".venvs",
-                                     ".ci-venv", "*.egg-info", "build", "dist")
+FAST_TESTS = (
+    "tests/test_mutants.py",
+    "tests/test_core.py",
+    "tests/test_program.py",
+    "tests/test_fixtures.py",
+    "tests/test_snapshots.py",
+)
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", "__pycache__", ".pytest_cache", ".hypothesis", "corpus", ".venvs", ".ci-venv", "*.egg-info", "build", "dist"
+)
 
-BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Mult,
-              ast.Mod: ast.Mult, ast.BitOr: ast.BitAnd, ast.BitAnd: ast.BitOr, ast.BitXor: ast.BitOr,
-              ast.LShift: ast.RShift, ast.RShift: ast.LShift, ast.Pow: ast.Mult}
-CMP_SWAP = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE,
-            ast.GtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+BINOP_SWAP = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Mult,
+    ast.Mod: ast.Mult,
+    ast.BitOr: ast.BitAnd,
+    ast.BitAnd: ast.BitOr,
+    ast.BitXor: ast.BitOr,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+    ast.Pow: ast.Mult,
+}
+CMP_SWAP = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
 
 
 @dataclass
@@ -80,8 +108,11 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                    and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 out.add(id(first.value))
         if isinstance(node, ast.keyword) and node.arg == "doc":
             out |= {id(n) for n in ast.walk(node.value)}
@@ -128,8 +159,9 @@ def _candidates(tree: ast.AST) -> list[tuple[int, str, ast.AST, str]]:
         elif isinstance(node, ast.Compare):
             for j, op in enumerate(node.ops):
                 if type(op) in CMP_SWAP:
-                    out.append((i * 100 + j, "comparison", node,
-                                f"{type(op).__name__} -> {CMP_SWAP[type(op)].__name__}"))
+                    out.append(
+                        (i * 100 + j, "comparison", node, f"{type(op).__name__} -> {CMP_SWAP[type(op)].__name__}")
+                    )
         elif isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool):
@@ -139,8 +171,11 @@ def _candidates(tree: ast.AST) -> list[tuple[int, str, ast.AST, str]]:
             elif isinstance(v, str):
                 shown = v if len(v) <= 30 else v[:27] + "..."
                 out.append((i, "constant", node, f"{shown!r} -> 'XX'+s+'XX'"))
-        elif isinstance(node, ast.Return) and node.value is not None \
-                and not (isinstance(node.value, ast.Constant) and node.value.value is None):
+        elif (
+            isinstance(node, ast.Return)
+            and node.value is not None
+            and not (isinstance(node.value, ast.Constant) and node.value.value is None)
+        ):
             out.append((i, "return", node, "return ... -> return None"))
     return out
 
@@ -182,8 +217,7 @@ def mutants_of(module: str, functions: tuple[str, ...] = ()) -> tuple[ast.Module
         fn = where.get(id(node), "<module>")
         if functions and not any(fn == f or fn.endswith("." + f) or fn.startswith(f + ".") for f in functions):
             continue
-        out.append(Mutant(module, index, kind, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), fn,
-                          desc))
+        out.append(Mutant(module, index, kind, getattr(node, "lineno", 0), getattr(node, "col_offset", 0), fn, desc))
     return tree, out
 
 
@@ -204,22 +238,51 @@ class Workspace:
         # the copy's own text, read once: the worktree may change while a run goes on
         original = self.originals.setdefault(module, target.read_text(encoding="utf-8"))
         cache = tempfile.mkdtemp(prefix="cache-", dir=self.dir)  # a fresh result cache: no answer is reused
-        env = dict(os.environ, PYTHONPATH=str(self.root / "src"), TORCHLINT_CACHE_DIR=cache,
-                   PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0")
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(self.root / "src"),
+            TORCHLINT_CACHE_DIR=cache,
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONHASHSEED="0",
+        )
         target.write_text(source if source is not None else original, encoding="utf-8")
         start = time.monotonic()
         try:
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-                                   "-p", "no:randomly", "-o", "addopts=", *self.tests],
-                                  cwd=self.root, env=env, capture_output=True, text=True, timeout=self.timeout)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-x",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-p",
+                    "no:randomly",
+                    "-o",
+                    "addopts=",
+                    *self.tests,
+                ],
+                cwd=self.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+            )
         except subprocess.TimeoutExpired:
             return "timeout", time.monotonic() - start, ""
         finally:
             target.write_text(original, encoding="utf-8")
             shutil.rmtree(cache, ignore_errors=True)
         seconds = time.monotonic() - start
-        failed = next((ln.split(" ", 1)[1].split(" - ")[0] for ln in proc.stdout.splitlines()
-                       if ln.startswith(("FAILED ", "ERROR "))), "")
+        failed = next(
+            (
+                ln.split(" ", 1)[1].split(" - ")[0]
+                for ln in proc.stdout.splitlines()
+                if ln.startswith(("FAILED ", "ERROR "))
+            ),
+            "",
+        )
         if proc.returncode == 0:
             return "survived", seconds, ""
         if proc.returncode == 1:
@@ -233,12 +296,21 @@ class Workspace:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--module", action="append", required=True,
-                    help="a module or folder under src/torchlint_repro (analysis/state.py, rules/); repeatable")
-    ap.add_argument("--function", action="append", default=[],
-                    help="only mutants inside this function or method (bare or Class.method); repeatable")
-    ap.add_argument("--lines", action="append", default=[],
-                    help="only mutants on these lines of the module (A-B); repeatable")
+    ap.add_argument(
+        "--module",
+        action="append",
+        required=True,
+        help="a module or folder under src/torchlint_repro (analysis/state.py, rules/); repeatable",
+    )
+    ap.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        help="only mutants inside this function or method (bare or Class.method); repeatable",
+    )
+    ap.add_argument(
+        "--lines", action="append", default=[], help="only mutants on these lines of the module (A-B); repeatable"
+    )
     ap.add_argument("--limit", type=int, default=0, help="sample at most N mutants per module (0: all)")
     ap.add_argument("--seed", type=int, default=0, help="the sample's random seed")
     ap.add_argument("--jobs", type=int, default=1, help="mutants tested at once (one repository copy each)")
@@ -246,8 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tests", nargs="+", default=list(FAST_TESTS), help="the test files to run")
     ap.add_argument("--list", action="store_true", help="list the (sampled) mutants and exit")
     ap.add_argument("--json", help="write every mutant and its result to this file")
-    ap.add_argument("--survivors-of", metavar="JSON",
-                    help="run only the mutants that survived in this earlier --json result (same modules)")
+    ap.add_argument(
+        "--survivors-of",
+        metavar="JSON",
+        help="run only the mutants that survived in this earlier --json result (same modules)",
+    )
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # killed: still remove the repository copies
 
@@ -309,8 +384,11 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 free.append(w)
             mark = {"killed": "K", "timeout": "T", "survived": "S"}.get(mu.status, "?")
-            print(f"{mark} {mu.module}:{mu.line}:{mu.col} {mu.function} [{mu.kind}] {mu.description} "
-                  f"({mu.seconds:.0f}s) {mu.killed_by}", flush=True)
+            print(
+                f"{mark} {mu.module}:{mu.line}:{mu.col} {mu.function} [{mu.kind}] {mu.description} "
+                f"({mu.seconds:.0f}s) {mu.killed_by}",
+                flush=True,
+            )
             return mu
 
         with ThreadPoolExecutor(max_workers=len(workspaces)) as pool:

@@ -67,6 +67,7 @@ Both take their ratios on CPU time, not wall time: the machine may be shared wit
 Peak memory is the command's ``ru_maxrss``, read by a small launcher process (see ``run_cmd``: the
 bench's own memory must not leak into the children's figures).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,8 +103,21 @@ TORCHFIX = "torchfix==0.7.0"
 CORPORA = ("examples", "torch-sample", "pip", "torch-all")
 # torch-all: ~1.2M lines, about 45 minutes per run of every command
 DEFAULT_CORPORA = ("examples", "torch-sample", "pip")
-SKIP_DIRS = {".git", "__pycache__", ".torchlint_cache", ".tox", ".nox", ".eggs", ".venv", "venv", "build", "dist",
-             "node_modules", "site-packages", "_build"}
+SKIP_DIRS = {
+    ".git",
+    "__pycache__",
+    ".torchlint_cache",
+    ".tox",
+    ".nox",
+    ".eggs",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "node_modules",
+    "site-packages",
+    "_build",
+}
 
 BUDGETS = (
     # (label, numerator, denominator, max ratio)
@@ -164,8 +178,12 @@ def build_torch_corpus(name: str, sample: int | None) -> Path:
     if sample:
         rels = deterministic_sample(rels, sample)
     marker = root / ".bench-corpus.json"
-    want = {"torch": str(src), "version": torch_version, "files": len(rels),
-            "digest": hashlib.sha256("\n".join(rels).encode()).hexdigest()}
+    want = {
+        "torch": str(src),
+        "version": torch_version,
+        "files": len(rels),
+        "digest": hashlib.sha256("\n".join(rels).encode()).hexdigest(),
+    }
     note = f"{'sample of ' + str(sample) + ' files of ' if sample else ''}torch {torch_version}"
     if marker.is_file() and json.loads(marker.read_text()) == want:
         _write_root(root, note)
@@ -193,8 +211,23 @@ def build_pip_corpus() -> Path:
     missing = [s for s in PIP_SDISTS if not _sdist_path(downloads, s)]
     if missing:
         log(f"downloading sdists {', '.join(missing)} (pip download --no-deps --no-binary :all:)")
-        proc = subprocess.run([str(PY), "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q",
-                               "-d", str(downloads), *missing], capture_output=True, text=True)
+        proc = subprocess.run(
+            [
+                str(PY),
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-q",
+                "-d",
+                str(downloads),
+                *missing,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"pip download failed:\n{proc.stderr[-2000:]}")
     if root.exists():
@@ -263,9 +296,12 @@ def ensure_venv(name: str, requirements: list[str], check_mod: str) -> Path | No
     log(f"creating {venv.relative_to(REPO)}: pip install {' '.join(requirements)}")
     try:
         subprocess.run([str(PY), "-m", "venv", str(venv)], check=True, capture_output=True)
-        proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                               "--disable-pip-version-check", *requirements],
-                              capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         if proc.returncode != 0:
             log(f"  cannot install: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
             return None
@@ -311,20 +347,37 @@ with open(out, "w") as fh:
 def run_cmd(cmd: list[str], cwd: Path, env: dict | None = None, stdin: bytes | None = None) -> Run:
     """Run ``cmd`` as one child (through LAUNCHER): its wall time, CPU time, peak RSS, output and exit code;
     ``stdin``: bytes the command reads on its standard input (else none)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as inp, \
-            tempfile.NamedTemporaryFile(suffix=".json", delete=False) as res:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryFile() as inp,
+        tempfile.NamedTemporaryFile(suffix=".json", delete=False) as res,
+    ):
         res.close()
         if stdin is not None:
             inp.write(stdin)
             inp.seek(0)
-        subprocess.run([str(PY), "-S", "-c", LAUNCHER, res.name, *cmd], cwd=cwd, env=env, stdout=out, stderr=err,
-                       stdin=inp if stdin is not None else subprocess.DEVNULL, check=False)
+        subprocess.run(
+            [str(PY), "-S", "-c", LAUNCHER, res.name, *cmd],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=err,
+            stdin=inp if stdin is not None else subprocess.DEVNULL,
+            check=False,
+        )
         m = json.loads(Path(res.name).read_text())
         os.unlink(res.name)
         out.seek(0)
         err.seek(0)
-        return Run(m["seconds"], m["maxrss"], out.read().decode("utf-8", "replace"),
-                   err.read().decode("utf-8", "replace"), m["code"], m["user"] + m["sys"])
+        return Run(
+            m["seconds"],
+            m["maxrss"],
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            m["code"],
+            m["user"] + m["sys"],
+        )
 
 
 PARSE_SCRIPT = r"""
@@ -386,8 +439,9 @@ def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, to
                 res[f"{kind} parse failures"] = json.loads(r.stdout)["failed"]
 
             check = [str(CHECK), "check", "-j1", "--exit-zero", "--format", "json", "."]
-            r = note("check no-cache",
-                     run_cmd(check[:3] + ["--no-cache"] + check[3:], root, base_env(scratch / "unused")))
+            r = note(
+                "check no-cache", run_cmd(check[:3] + ["--no-cache"] + check[3:], root, base_env(scratch / "unused"))
+            )
             res["check no-cache"] = _check_summary(r)
             cache = scratch / f"check-{i}"
             r = note("check cold", run_cmd(check, root, base_env(cache)))
@@ -403,17 +457,20 @@ def measure_corpus(name: str, root: Path, runs: int, flake8_bin: Path | None, to
                 r = note("flake8 alone", run_cmd([str(flake8_bin / "flake8"), *f8], root, base_env()))
                 res["flake8 alone findings"] = _count_lines(r.stdout)
             cache = scratch / f"flake8-{i}"
-            r = note("flake8 TRP only",
-                     run_cmd([str(FLAKE8), "--select", "TRP", *f8], root, base_env(scratch / f"sel-{i}")))
+            r = note(
+                "flake8 TRP only", run_cmd([str(FLAKE8), "--select", "TRP", *f8], root, base_env(scratch / f"sel-{i}"))
+            )
             res["flake8 TRP findings"] = _count_lines(r.stdout)
             res["flake8 TRP900"] = r.stdout.count(" TRP900 ")
             res["flake8 tracebacks"] = r.stderr.count("Traceback")
             r = note("flake8 +TRP", run_cmd([str(FLAKE8), *f8], root, base_env(cache)))
             res["flake8 +TRP findings"] = _count_lines(r.stdout)
-            res["flake8 +TRP TRP findings"] = sum(1 for ln in r.stdout.splitlines()
-                                                  if re.search(r":\d+:\d+: TRP\d", ln))
-            res["flake8 +TRP keys"] = sorted(_flake8_key(ln) for ln in r.stdout.splitlines()
-                                              if re.search(r":\d+:\d+: TRP\d", ln))
+            res["flake8 +TRP TRP findings"] = sum(
+                1 for ln in r.stdout.splitlines() if re.search(r":\d+:\d+: TRP\d", ln)
+            )
+            res["flake8 +TRP keys"] = sorted(
+                _flake8_key(ln) for ln in r.stdout.splitlines() if re.search(r":\d+:\d+: TRP\d", ln)
+            )
             note("flake8 +TRP warm", run_cmd([str(FLAKE8), *f8], root, base_env(cache)))
             if torchfix_bin is not None and i == 0:  # slow and only a comparison: measured once
                 r = note("flake8 +TorchFix", run_cmd([str(torchfix_bin / "flake8"), *f8], root, base_env()))
@@ -441,15 +498,26 @@ def _run_fix(root: Path, copy: Path) -> Run:
 
 def _fix_summary(r: Run) -> dict:
     m = re.search(r"^fixed (\d+) findings?$", r.stderr, re.M)
-    return {"fixed": int(m.group(1)) if m else None, "exit": r.code, "tracebacks": r.stderr.count("Traceback"),
-            "errors": sum(1 for ln in r.stderr.splitlines() if ln.startswith("torchlint-repro: error:"))}
+    return {
+        "fixed": int(m.group(1)) if m else None,
+        "exit": r.code,
+        "tracebacks": r.stderr.count("Traceback"),
+        "errors": sum(1 for ln in r.stderr.splitlines() if ln.startswith("torchlint-repro: error:")),
+    }
 
 
 def big_fix_file(folder: Path, n_lines: int = 40_000) -> Path:
     """A generated module of ``n_lines`` lines with exactly one fixable finding (TRP202 at line 6)."""
     folder.mkdir(parents=True, exist_ok=True)
-    body = ["import torch", "from torch import nn", "", "torch.manual_seed(0)", "model = nn.Linear(4, 2)",
-            "model.eval", ""]
+    body = [
+        "import torch",
+        "from torch import nn",
+        "",
+        "torch.manual_seed(0)",
+        "model = nn.Linear(4, 2)",
+        "model.eval",
+        "",
+    ]
     for i in range(6_000):
         body += [f"def scale_{i}(x):", f"    y = x * {i}", "    return y + 1", ""]
     lines = body + ["TABLE = ["] + [f"    ({i}, 'row{i}')," for i in range(n_lines - len(body) - 2)] + ["]"]
@@ -467,8 +535,9 @@ def measure_fix_only(name: str, root: Path, runs: int) -> dict:
     try:
         for i in range(runs):
             log(f"{name}: fix run {i + 1}/{runs}")
-            r = run_cmd([str(CHECK), "check", "-j1", "--no-cache", "--exit-zero", "--format", "json", "."], root,
-                        base_env())
+            r = run_cmd(
+                [str(CHECK), "check", "-j1", "--no-cache", "--exit-zero", "--format", "json", "."], root, base_env()
+            )
             times.setdefault("check no-cache", []).append(r.seconds)
             rss.setdefault("check no-cache", []).append(r.rss_kib)
             res["check"] = _check_summary(r)
@@ -484,16 +553,20 @@ def measure_fix_only(name: str, root: Path, runs: int) -> dict:
 
 
 def fmt_fix_table(results: list[dict], runs: int) -> str:
-    lines = [f"| corpus (median of {runs}) | files | lines | check no-cache (s) | fix (s) | peak RSS check / fix (MiB) "
-             f"| findings | fixed by fix | fix errors | budget: fix <= 2x check no-cache |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"| corpus (median of {runs}) | files | lines | check no-cache (s) | fix (s) | peak RSS check / fix (MiB) "
+        f"| findings | fixed by fix | fix errors | budget: fix <= 2x check no-cache |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for r in results:
         c, f = r["times"]["check no-cache"], r["times"]["fix"]
         ratio = f / c if c > 0 else float("inf")
-        lines.append(f"| {r['corpus']} | {r['files']:,} | {r['lines']:,} | {c:.2f} | {f:.2f} "
-                     f"| {_mib(r['rss']['check no-cache'])} / {_mib(r['rss']['fix'])} | {r['check']['findings']} "
-                     f"| {r['fix']['fixed']} | {r['fix']['errors']} "
-                     f"| {'PASS' if ratio <= 2 else 'FAIL'} ({ratio:.2f}x) |")
+        lines.append(
+            f"| {r['corpus']} | {r['files']:,} | {r['lines']:,} | {c:.2f} | {f:.2f} "
+            f"| {_mib(r['rss']['check no-cache'])} / {_mib(r['rss']['fix'])} | {r['check']['findings']} "
+            f"| {r['fix']['fixed']} | {r['fix']['errors']} "
+            f"| {'PASS' if ratio <= 2 else 'FAIL'} ({ratio:.2f}x) |"
+        )
     return "\n".join(lines)
 
 
@@ -504,6 +577,7 @@ def fmt_fix_table(results: list[dict], runs: int) -> str:
 # ever written into it. The machine may be shared: ratios are taken on CPU time (user + sys of the command's
 # whole process tree), which other jobs disturb far less than wall time; wall times are reported beside them.
 
+
 def src_env(cache_dir: Path | None = None) -> dict:
     """base_env for the project's own commands, with this checkout's src/ first on the path: the venv's
     editable install may point at another worktree, and the bench measures the code it is committed with."""
@@ -513,8 +587,12 @@ def src_env(cache_dir: Path | None = None) -> dict:
 
 
 def check_src_env() -> None:
-    r = subprocess.run([str(PY), "-c", "import torchlint_repro; print(torchlint_repro.__file__)"],
-                       capture_output=True, text=True, env=src_env())
+    r = subprocess.run(
+        [str(PY), "-c", "import torchlint_repro; print(torchlint_repro.__file__)"],
+        capture_output=True,
+        text=True,
+        env=src_env(),
+    )
     where = Path(r.stdout.strip() or "?").resolve()
     if REPO / "src" not in where.parents:
         sys.exit(f"bench: torchlint_repro imports from {where}, not from {REPO / 'src'}")
@@ -523,8 +601,9 @@ def check_src_env() -> None:
 def project_copy(src: Path, scratch: Path) -> Path:
     """A copy of the project folder ``src`` (its VCS and cache folders left out): the bench writes only there."""
     dst = scratch / src.name
-    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns(".git", ".hg", ".torchlint_cache",
-                                                                           "__pycache__"))
+    shutil.copytree(
+        src, dst, symlinks=True, ignore=shutil.ignore_patterns(".git", ".hg", ".torchlint_cache", "__pycache__")
+    )
     return dst
 
 
@@ -540,8 +619,11 @@ def measure_parallel(name: str, src: Path, runs: int, scratch: Path) -> dict:
     for i in range(runs):
         for jobs in (1, 2):
             log(f"{name}: check --no-cache -j{jobs}, run {i + 1}/{runs}")
-            r = run_cmd([str(CHECK), "check", f"-j{jobs}", "--no-cache", "-q", "--exit-zero", "--format", "json", "."],
-                        root, src_env(scratch / "unused"))
+            r = run_cmd(
+                [str(CHECK), "check", f"-j{jobs}", "--no-cache", "-q", "--exit-zero", "--format", "json", "."],
+                root,
+                src_env(scratch / "unused"),
+            )
             s = _check_summary(r)
             if s["findings"] is None or s["tracebacks"]:
                 raise RuntimeError(f"check -j{jobs} failed on {name}: {r.stderr[-2000:]}")
@@ -561,18 +643,22 @@ def measure_parallel(name: str, src: Path, runs: int, scratch: Path) -> dict:
 def fmt_parallel(results: list[dict], runs: int) -> str:
     """The ratio that counts is the median of the per-run ratios: a -j1 run and the -j2 run after it see about
     the same load, while the medians of the two columns may come from runs minutes apart."""
-    lines = [f"| project (median of {runs}) | files | lines | CPU -j1 (s) | CPU -j2 (s) | CPU -j2 / -j1, per run "
-             f"| wall -j1 (s) | wall -j2 (s) | wall speedup | same findings "
-              f"| budget: CPU -j2 <= 1.05x -j1 (median per run) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    lines = [
+        f"| project (median of {runs}) | files | lines | CPU -j1 (s) | CPU -j2 (s) | CPU -j2 / -j1, per run "
+        f"| wall -j1 (s) | wall -j2 (s) | wall speedup | same findings "
+        f"| budget: CPU -j2 <= 1.05x -j1 (median per run) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
     for r in results:
         c1, c2, w1, w2 = r["cpu"][1], r["cpu"][2], r["wall"][1], r["wall"][2]
         per_run = [b / a for a, b in zip(r["cpu runs"][1], r["cpu runs"][2], strict=True)]
         ratio = statistics.median(per_run)
-        lines.append(f"| {r['project']} | {r['files']:,} | {r['lines']:,} | {c1:.2f} | {c2:.2f} "
-                     f"| {' '.join(f'{x:.2f}' for x in per_run)} | {w1:.2f} | {w2:.2f} | {w1 / w2:.2f}x "
-                     f"| {'yes' if r['same findings'] else 'NO'} "
-                     f"| {'PASS' if ratio <= 1.05 else 'FAIL'} ({ratio:.2f}x) |")
+        lines.append(
+            f"| {r['project']} | {r['files']:,} | {r['lines']:,} | {c1:.2f} | {c2:.2f} "
+            f"| {' '.join(f'{x:.2f}' for x in per_run)} | {w1:.2f} | {w2:.2f} | {w1 / w2:.2f}x "
+            f"| {'yes' if r['same findings'] else 'NO'} "
+            f"| {'PASS' if ratio <= 1.05 else 'FAIL'} ({ratio:.2f}x) |"
+        )
     return "\n".join(lines)
 
 
@@ -673,8 +759,24 @@ def attribute_parallel(name: str, src: Path, scratch: Path) -> dict:
         dumps = scratch / f"attribute-j{jobs}"
         dumps.mkdir()
         log(f"{name}: instrumented check --no-cache -j{jobs}")
-        r = run_cmd([str(PY), "-c", ATTRIBUTE_SCRIPT, str(dumps), "check", f"-j{jobs}", "--no-cache", "-q",
-                     "--exit-zero", "--format", "json", "."], root, src_env(scratch / "unused"))
+        r = run_cmd(
+            [
+                str(PY),
+                "-c",
+                ATTRIBUTE_SCRIPT,
+                str(dumps),
+                "check",
+                f"-j{jobs}",
+                "--no-cache",
+                "-q",
+                "--exit-zero",
+                "--format",
+                "json",
+                ".",
+            ],
+            root,
+            src_env(scratch / "unused"),
+        )
         if r.code != 0:
             raise RuntimeError(f"instrumented check failed: {r.stderr[-2000:]}")
         own: dict[str, float] = {}
@@ -692,9 +794,15 @@ def attribute_parallel(name: str, src: Path, scratch: Path) -> dict:
             for step, ks in d["keys"].items():
                 for k in set(ks):
                     done_in.setdefault(step, {})[k] = done_in.get(step, {}).get(k, 0) + 1
-        out["jobs"][jobs] = {"cpu": r.cpu, "wall": r.seconds, "processes": workers, "own": own, "calls": calls,
-                             "distinct": {s: len(v) for s, v in done_in.items()},
-                             "repeated": {s: sum(1 for n in v.values() if n > 1) for s, v in done_in.items()}}
+        out["jobs"][jobs] = {
+            "cpu": r.cpu,
+            "wall": r.seconds,
+            "processes": workers,
+            "own": own,
+            "calls": calls,
+            "distinct": {s: len(v) for s, v in done_in.items()},
+            "repeated": {s: sum(1 for n in v.values() if n > 1) for s, v in done_in.items()},
+        }
     shutil.rmtree(root, ignore_errors=True)
     return out
 
@@ -702,18 +810,21 @@ def attribute_parallel(name: str, src: Path, scratch: Path) -> dict:
 def fmt_attribution(a: dict) -> str:
     j1, j2 = a["jobs"][1], a["jobs"][2]
     steps = sorted(set(j1["own"]) | set(j2["own"]), key=lambda s: -(j2["own"].get(s, 0) - j1["own"].get(s, 0)))
-    lines = [f"{a['project']}: one instrumented run each (timers add overhead: compare the columns, not with the "
-             f"table above); command CPU -j1 {j1['cpu']:.2f}s, -j2 {j2['cpu']:.2f}s ({j2['processes']} workers)",
-             "",
-             "| step (own CPU, summed over processes) | -j1 (s) | -j2 (s) | extra (s) | computed -j1 / -j2 "
-             "| files computed in both workers |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"{a['project']}: one instrumented run each (timers add overhead: compare the columns, not with the "
+        f"table above); command CPU -j1 {j1['cpu']:.2f}s, -j2 {j2['cpu']:.2f}s ({j2['processes']} workers)",
+        "",
+        "| step (own CPU, summed over processes) | -j1 (s) | -j2 (s) | extra (s) | computed -j1 / -j2 "
+        "| files computed in both workers |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for s in steps:
         c1, c2 = j1["own"].get(s, 0.0), j2["own"].get(s, 0.0)
-        lines.append(f"| {s} | {c1:.2f} | {c2:.2f} | {c2 - c1:+.2f} "
-                     f"| {j1['calls'].get(s, 0)} / {j2['calls'].get(s, 0)} "
-                     f"| {j2['repeated'].get(s, '-')}"
-                     + (f" of {j2['distinct'][s]}" if s in j2["distinct"] else "") + " |")
+        lines.append(
+            f"| {s} | {c1:.2f} | {c2:.2f} | {c2 - c1:+.2f} "
+            f"| {j1['calls'].get(s, 0)} / {j2['calls'].get(s, 0)} "
+            f"| {j2['repeated'].get(s, '-')}" + (f" of {j2['distinct'][s]}" if s in j2["distinct"] else "") + " |"
+        )
     t1, t2 = sum(j1["own"].values()), sum(j2["own"].values())
     lines.append(f"| total timed | {t1:.2f} | {t2:.2f} | {t2 - t1:+.2f} | | |")
     return "\n".join(lines)
@@ -747,12 +858,18 @@ def measure_editor(name: str, src: Path, runs: int, scratch: Path, flake8_bin: P
         rel = path.relative_to(root).as_posix()
         text = path.read_bytes()
         cmds = {
-            "flake8 alone": ([str(flake8_bin / "flake8"), "--isolated", "--exit-zero", "--stdin-display-name",
-                              str(path), "-"], base_env()),
-            "flake8 --select TRP": ([str(FLAKE8), "--isolated", "--exit-zero", "--select", "TRP",
-                                     "--stdin-display-name", str(path), "-"], src_env(cache)),
-            "check --stdin-filename": ([str(CHECK), "check", "--exit-zero", "-q", "--stdin-filename", str(path),
-                                        "-"], src_env(cache)),
+            "flake8 alone": (
+                [str(flake8_bin / "flake8"), "--isolated", "--exit-zero", "--stdin-display-name", str(path), "-"],
+                base_env(),
+            ),
+            "flake8 --select TRP": (
+                [str(FLAKE8), "--isolated", "--exit-zero", "--select", "TRP", "--stdin-display-name", str(path), "-"],
+                src_env(cache),
+            ),
+            "check --stdin-filename": (
+                [str(CHECK), "check", "--exit-zero", "-q", "--stdin-filename", str(path), "-"],
+                src_env(cache),
+            ),
         }
         b: dict = {"file": rel, "lines": text.count(b"\n"), "cpu": {}, "wall": {}, "rss": {}, "findings": {}}
         for i in range(runs):
@@ -776,27 +893,33 @@ def measure_editor(name: str, src: Path, runs: int, scratch: Path, flake8_bin: P
 
 
 def fmt_editor(results: list[dict], runs: int) -> str:
-    lines = [f"| project: buffer (median of {runs}) | lines | CPU flake8 alone (s) | CPU flake8 --select TRP (s) "
-             f"| CPU check --stdin (s) | CPU ratio flake8+TRP / alone | CPU ratio check / flake8 alone "
-             f"| wall alone / +TRP / check (s) | peak RSS ratio +TRP / alone | TRP findings | budget: <= 1.5x |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"| project: buffer (median of {runs}) | lines | CPU flake8 alone (s) | CPU flake8 --select TRP (s) "
+        f"| CPU check --stdin (s) | CPU ratio flake8+TRP / alone | CPU ratio check / flake8 alone "
+        f"| wall alone / +TRP / check (s) | peak RSS ratio +TRP / alone | TRP findings | budget: <= 1.5x |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for res in results:
         ratios = []
         for b in res["buffers"]:
             c, w, m = b["cpu"], b["wall"], b["rss"]
             ratio = c["flake8 --select TRP"] / c["flake8 alone"]
             ratios.append(ratio)
-            lines.append(f"| {res['project']}: {b['file']} | {b['lines']:,} | {c['flake8 alone']:.2f} "
-                         f"| {c['flake8 --select TRP']:.2f} | {c['check --stdin-filename']:.2f} | {ratio:.2f}x "
-                         f"| {c['check --stdin-filename'] / c['flake8 alone']:.2f}x "
-                         f"| {w['flake8 alone']:.2f} / {w['flake8 --select TRP']:.2f} "
-                         f"/ {w['check --stdin-filename']:.2f} "
-                         f"| {m['flake8 --select TRP'] / m['flake8 alone']:.2f}x "
-                         f"| {b['findings']['flake8 --select TRP']} / {b['findings']['check --stdin-filename']} "
-                         f"| {'PASS' if ratio <= 1.5 else 'FAIL'} |")
+            lines.append(
+                f"| {res['project']}: {b['file']} | {b['lines']:,} | {c['flake8 alone']:.2f} "
+                f"| {c['flake8 --select TRP']:.2f} | {c['check --stdin-filename']:.2f} | {ratio:.2f}x "
+                f"| {c['check --stdin-filename'] / c['flake8 alone']:.2f}x "
+                f"| {w['flake8 alone']:.2f} / {w['flake8 --select TRP']:.2f} "
+                f"/ {w['check --stdin-filename']:.2f} "
+                f"| {m['flake8 --select TRP'] / m['flake8 alone']:.2f}x "
+                f"| {b['findings']['flake8 --select TRP']} / {b['findings']['check --stdin-filename']} "
+                f"| {'PASS' if ratio <= 1.5 else 'FAIL'} |"
+            )
         lo, hi, med = min(ratios), max(ratios), statistics.median(ratios)
-        lines.append(f"| **{res['project']}** ({res['lines']:,} lines): flake8+TRP / alone | | | | | "
-                     f"**{med:.2f}x** (median; {lo:.2f}x-{hi:.2f}x) | | | | | |")
+        lines.append(
+            f"| **{res['project']}** ({res['lines']:,} lines): flake8+TRP / alone | | | | | "
+            f"**{med:.2f}x** (median; {lo:.2f}x-{hi:.2f}x) | | | | | |"
+        )
     return "\n".join(lines)
 
 
@@ -809,12 +932,16 @@ def _main_parallel_editor(args, runs: int, stamp: str, info: str) -> int:
     flake8_bin = None
     if args.editor:
         flake8_bin = ensure_venv("flake8", flake8_pins(), "flake8")
-        version = subprocess.run([str(flake8_bin / "flake8"), "--version"], capture_output=True, text=True).stdout \
-            if flake8_bin else ""
+        version = (
+            subprocess.run([str(flake8_bin / "flake8"), "--version"], capture_output=True, text=True).stdout
+            if flake8_bin
+            else ""
+        )
         if flake8_bin is None or "torchlint" in version:
             sys.exit("bench: no flake8-alone baseline (bench/.venvs/flake8)")
-    names = {p: (p.name if p.parent.name != "corpus" or p.parent.parent != BENCH else f"{p.name} corpus")
-             for p in projects}
+    names = {
+        p: (p.name if p.parent.name != "corpus" or p.parent.parent != BENCH else f"{p.name} corpus") for p in projects
+    }
     t0 = time.perf_counter()
     par, attr, edit = [], [], []
     for p in projects:
@@ -829,26 +956,31 @@ def _main_parallel_editor(args, runs: int, stamp: str, info: str) -> int:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         if args.json:  # written after each project: a long run interrupted keeps what it measured
-            args.json.write_text(json.dumps({"parallel": par, "attribution": attr, "editor": edit}, indent=1,
-                                            default=str))
+            args.json.write_text(
+                json.dumps({"parallel": par, "attribution": attr, "editor": edit}, indent=1, default=str)
+            )
     parts = []
     if par:
-        parts.append("Parallel overhead: `torchlint-repro check --no-cache -q --format json .` at -j1 and -j2 on a "
-                     "copy of the project; CPU = user + sys of the command and its workers.\n\n"
-                     + fmt_parallel(par, runs))
+        parts.append(
+            "Parallel overhead: `torchlint-repro check --no-cache -q --format json .` at -j1 and -j2 on a "
+            "copy of the project; CPU = user + sys of the command and its workers.\n\n" + fmt_parallel(par, runs)
+        )
     for a in attr:
         parts.append("Where -j2's extra CPU goes:\n\n" + fmt_attribution(a))
     if edit:
-        parts.append("Editor latency: the 5 largest .py files of the project that mention torch, each read on stdin "
-                     "with a comment appended (a new edit per command and run: no cached result answers), "
-                     "the project's cache "
-                     "warm (a `check .` and a `flake8 --select TRP .` before); flake8 alone = bench/.venvs/flake8 "
-                     "(default checks, no plugin); flake8 --select TRP = the project venv (flake8 runs its default "
-                     "checks too: --select only filters the output); TRP findings = flake8 / check.\n\n"
-                     + fmt_editor(edit, runs))
-    note = (f"Ratios are taken on CPU time (user + sys of the command's process tree): the machine is shared, so "
-            f"wall times are noisy; every command a fresh process, python start-up included; bench took "
-            f"{time.perf_counter() - t0:.0f}s.")
+        parts.append(
+            "Editor latency: the 5 largest .py files of the project that mention torch, each read on stdin "
+            "with a comment appended (a new edit per command and run: no cached result answers), "
+            "the project's cache "
+            "warm (a `check .` and a `flake8 --select TRP .` before); flake8 alone = bench/.venvs/flake8 "
+            "(default checks, no plugin); flake8 --select TRP = the project venv (flake8 runs its default "
+            "checks too: --select only filters the output); TRP findings = flake8 / check.\n\n" + fmt_editor(edit, runs)
+        )
+    note = (
+        f"Ratios are taken on CPU time (user + sys of the command's process tree): the machine is shared, so "
+        f"wall times are noisy; every command a fresh process, python start-up included; bench took "
+        f"{time.perf_counter() - t0:.0f}s."
+    )
     text = "\n\n".join(parts)
     print(info)
     print()
@@ -858,8 +990,11 @@ def _main_parallel_editor(args, runs: int, stamp: str, info: str) -> int:
     if args.json:
         args.json.write_text(json.dumps({"parallel": par, "attribution": attr, "editor": edit}, indent=1, default=str))
     if args.record:
-        _record(f"## {stamp} — Parallel overhead and editor latency\n\n{info}\n\nProjects: "
-                + ", ".join(f"{names[p]} ({p})" for p in projects) + f"\n\n{text}\n\n- {note}\n")
+        _record(
+            f"## {stamp} — Parallel overhead and editor latency\n\n{info}\n\nProjects: "
+            + ", ".join(f"{names[p]} ({p})" for p in projects)
+            + f"\n\n{text}\n\n- {note}\n"
+        )
     return 0
 
 
@@ -899,9 +1034,17 @@ def _counter(items) -> dict:
 
 # ------------------------------------------------------------------------------ report
 ROWS = (
-    ("libcst parse", "s"), ("ast parse", "s"), ("check no-cache", "s"), ("check cold", "s"), ("check warm", "s"),
-    ("flake8 alone", "s"), ("flake8 TRP only", "s"), ("flake8 +TRP", "s"), ("flake8 +TRP warm", "s"),
-    ("flake8 +TorchFix", "s"), ("fix", "s"),
+    ("libcst parse", "s"),
+    ("ast parse", "s"),
+    ("check no-cache", "s"),
+    ("check cold", "s"),
+    ("check warm", "s"),
+    ("flake8 alone", "s"),
+    ("flake8 TRP only", "s"),
+    ("flake8 +TRP", "s"),
+    ("flake8 +TRP warm", "s"),
+    ("flake8 +TorchFix", "s"),
+    ("fix", "s"),
 )
 
 
@@ -954,9 +1097,17 @@ def fmt_table(results: list[dict], runs: int) -> str:
     for key, unit in ROWS:
         rows.append((f"{key} ({unit})", [f"{r['times'][key]:.2f}" if key in r["times"] else "n/a" for r in results]))
     ders = [derived(r) for r in results]
-    for key in ("check cold / libcst parse", "check no-cache / libcst parse", "check warm / check cold",
-                "libcst parse / ast parse", "plugin added (s)", "plugin added / libcst parse",
-                "plugin added warm / libcst parse", "TorchFix added (s)", "TorchFix added / libcst parse"):
+    for key in (
+        "check cold / libcst parse",
+        "check no-cache / libcst parse",
+        "check warm / check cold",
+        "libcst parse / ast parse",
+        "plugin added (s)",
+        "plugin added / libcst parse",
+        "plugin added warm / libcst parse",
+        "TorchFix added (s)",
+        "TorchFix added / libcst parse",
+    ):
         rows.append((key, [_f(d.get(key)) for d in ders]))
     for key in ("lines/s libcst parse", "lines/s check cold", "lines/s check warm", "lines/s flake8 +TRP"):
         rows.append((key, [f"{d[key]:,.0f}" if d.get(key) else "n/a" for d in ders]))
@@ -966,22 +1117,37 @@ def fmt_table(results: list[dict], runs: int) -> str:
     rows.append(("peak RSS check cold (MiB)", [_mib(r["rss"].get("check cold")) for r in results]))
     rows.append(("peak RSS libcst parse (MiB)", [_mib(r["rss"].get("libcst parse")) for r in results]))
     rows.append(("findings (check)", [str(r["check"]["findings"]) for r in results]))
-    rows.append(("fixed by fix (errors)", [f"{r['fix']['fixed']} ({r['fix']['errors']})" if "fix" in r else "n/a"
-                                           for r in results]))
-    rows.append(("findings by code", [" ".join(f"{k}:{v}" for k, v in r["check"]["by_code"].items()) or "-"
-                                      for r in results]))
-    rows.append(("TRP900 (check / flake8)",
-                 [f"{r['check']['trp900']} / {r.get('flake8 TRP900', 'n/a')}" for r in results]))
-    rows.append(("TRP findings flake8 (default select)",
-                 [str(r.get("flake8 +TRP TRP findings", "n/a")) for r in results]))
+    rows.append(
+        (
+            "fixed by fix (errors)",
+            [f"{r['fix']['fixed']} ({r['fix']['errors']})" if "fix" in r else "n/a" for r in results],
+        )
+    )
+    rows.append(
+        ("findings by code", [" ".join(f"{k}:{v}" for k, v in r["check"]["by_code"].items()) or "-" for r in results])
+    )
+    rows.append(
+        ("TRP900 (check / flake8)", [f"{r['check']['trp900']} / {r.get('flake8 TRP900', 'n/a')}" for r in results])
+    )
+    rows.append(
+        ("TRP findings flake8 (default select)", [str(r.get("flake8 +TRP TRP findings", "n/a")) for r in results])
+    )
     rows.append(("TRP findings flake8 --select TRP (*)", [str(r.get("flake8 TRP findings", "n/a")) for r in results]))
     rows.append(("check cold = no-cache = warm", [_same(r) for r in results]))
     rows.append(("check = flake8 (path, line, col, code)", [_same_flake8(r) for r in results]))
     rows.append(("files check could not lint", [str(r["check"]["errors"]) for r in results]))
-    rows.append(("tracebacks (check / flake8)", [f"{r['check']['tracebacks']} / {r.get('flake8 tracebacks', 0)}"
-                                                 for r in results]))
-    rows.append(("files libcst / ast cannot parse", [f"{r['libcst parse failures']} / {r['ast parse failures']}"
-                                                     for r in results]))
+    rows.append(
+        (
+            "tracebacks (check / flake8)",
+            [f"{r['check']['tracebacks']} / {r.get('flake8 tracebacks', 0)}" for r in results],
+        )
+    )
+    rows.append(
+        (
+            "files libcst / ast cannot parse",
+            [f"{r['libcst parse failures']} / {r['ast parse failures']}" for r in results],
+        )
+    )
     rows.append(("TorchFix findings (TOR)", [str(r.get("TorchFix findings", "n/a")) for r in results]))
     for label, *_ in BUDGETS:
         vals = []
@@ -991,9 +1157,12 @@ def fmt_table(results: list[dict], runs: int) -> str:
         rows.append((f"budget: {label}", vals))
     w0 = max(len(k) for k, _ in rows)
     widths = [max(len(n), *(len(v[i]) for _, v in rows)) for i, n in enumerate(names)]
-    lines = [f"| {'metric (median of ' + str(runs) + ')':<{w0}} | "
-             + " | ".join(f"{n:>{w}}" for n, w in zip(names, widths, strict=True)) + " |",
-             f"|{'-' * (w0 + 2)}|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|"]
+    lines = [
+        f"| {'metric (median of ' + str(runs) + ')':<{w0}} | "
+        + " | ".join(f"{n:>{w}}" for n, w in zip(names, widths, strict=True))
+        + " |",
+        f"|{'-' * (w0 + 2)}|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|",
+    ]
     for k, vals in rows:
         lines.append(f"| {k:<{w0}} | " + " | ".join(f"{v:>{w}}" for v, w in zip(vals, widths, strict=False)) + " |")
     return "\n".join(lines)
@@ -1036,18 +1205,21 @@ def machine_info() -> str:
         pass
     rev = "?"
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                             text=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
         dirty = subprocess.run(["git", "diff", "--no-ext-diff", "--quiet", "HEAD", "--", "src"], cwd=REPO).returncode
         rev += " (src/ modified)" if dirty else ""
     except OSError:
         pass
     from importlib.metadata import version
 
-    return (f"nproc {os.cpu_count()}, {cpu}; Python {platform.python_version()} ({platform.platform()}); "
-            f"torch {version('torch')}, "
-            f"libcst {libcst.__version__ if hasattr(libcst, '__version__') else version('libcst')}, "
-            f"flake8 {f8}, torchlint-repro {version('torchlint-repro')} at {rev}")
+    return (
+        f"nproc {os.cpu_count()}, {cpu}; Python {platform.python_version()} ({platform.platform()}); "
+        f"torch {version('torch')}, "
+        f"libcst {libcst.__version__ if hasattr(libcst, '__version__') else version('libcst')}, "
+        f"flake8 {f8}, torchlint-repro {version('torchlint-repro')} at {rev}"
+    )
 
 
 # ------------------------------------------------------------------------------ sweep
@@ -1056,8 +1228,9 @@ def sweep(jobs: int = 2) -> dict:
     top = torch_dir()
     n_files = len(torch_files(top))
     log(f"sweep: torchlint-repro check -j{jobs} --no-cache --exit-zero --format json {top} ({n_files} .py files)")
-    r = run_cmd([str(CHECK), "check", f"-j{jobs}", "--no-cache", "--exit-zero", "--format", "json", str(top)],
-                REPO, base_env())
+    r = run_cmd(
+        [str(CHECK), "check", f"-j{jobs}", "--no-cache", "--exit-zero", "--format", "json", str(top)], REPO, base_env()
+    )
     s = _check_summary(r)
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith("torchlint-repro: error:")]
     # a file the CLI cannot parse must be one this Python cannot parse either (new syntax in torch)
@@ -1074,11 +1247,21 @@ def sweep(jobs: int = 2) -> dict:
             unexplained.append(ln + " (but ast.parse accepts it)")
         except (SyntaxError, ValueError):
             pass
-    return {"files": n_files, "findings": s["findings"], "by_code": s["by_code"], "trp900": s["trp900"],
-            "tracebacks": r.stderr.count("Traceback"), "internal_errors": sum("internal error" in ln for ln in errors),
-            "unparseable": len(errors) - len(unexplained), "unexplained_errors": unexplained,
-            "error_lines": errors, "seconds": r.seconds, "rss_mib": r.rss_kib / 1024, "exit": r.code,
-            "jobs": jobs}
+    return {
+        "files": n_files,
+        "findings": s["findings"],
+        "by_code": s["by_code"],
+        "trp900": s["trp900"],
+        "tracebacks": r.stderr.count("Traceback"),
+        "internal_errors": sum("internal error" in ln for ln in errors),
+        "unparseable": len(errors) - len(unexplained),
+        "unexplained_errors": unexplained,
+        "error_lines": errors,
+        "seconds": r.seconds,
+        "rss_mib": r.rss_kib / 1024,
+        "exit": r.code,
+        "jobs": jobs,
+    }
 
 
 def fmt_sweep(s: dict) -> str:
@@ -1102,24 +1285,41 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="1 run per measurement instead of 3")
     ap.add_argument("-n", "--runs", type=int, default=None, help="runs per measurement (median); default 3")
-    ap.add_argument("--corpus", action="append", choices=CORPORA,
-                    help="only these corpora (repeatable; default: torch-sample and pip)")
+    ap.add_argument(
+        "--corpus",
+        action="append",
+        choices=CORPORA,
+        help="only these corpora (repeatable; default: torch-sample and pip)",
+    )
     ap.add_argument("--all", action="store_true", help="every corpus, the whole torch package included")
     ap.add_argument("--no-torchfix", action="store_true", help="skip the TorchFix venv and measurement")
     ap.add_argument("--record", action="store_true", help="append the results to bench/RESULTS.md")
     ap.add_argument("--sweep", action="store_true", help="robustness sweep over the installed torch package only")
     ap.add_argument("--json", type=Path, help="also write the raw results to this file")
-    ap.add_argument("--fix-only", action="store_true",
-                    help="only check --no-cache against fix, on the corpora and a generated 40,000-line file")
-    ap.add_argument("--parallel", action="store_true",
-                    help="only check --no-cache -j1 against -j2 on --project: CPU and wall time")
-    ap.add_argument("--attribute", action="store_true",
-                    help="with --parallel: one instrumented -j1 and -j2 run, the CPU of each project-wide step")
-    ap.add_argument("--editor", action="store_true",
-                    help="only the editor case on --project: an edited buffer on stdin, "
-                         "flake8 +TRP against flake8 alone")
-    ap.add_argument("--project", action="append", metavar="PATH",
-                    help="project folder for --parallel/--editor (repeatable; default: the pip corpus); never written")
+    ap.add_argument(
+        "--fix-only",
+        action="store_true",
+        help="only check --no-cache against fix, on the corpora and a generated 40,000-line file",
+    )
+    ap.add_argument(
+        "--parallel", action="store_true", help="only check --no-cache -j1 against -j2 on --project: CPU and wall time"
+    )
+    ap.add_argument(
+        "--attribute",
+        action="store_true",
+        help="with --parallel: one instrumented -j1 and -j2 run, the CPU of each project-wide step",
+    )
+    ap.add_argument(
+        "--editor",
+        action="store_true",
+        help="only the editor case on --project: an edited buffer on stdin, flake8 +TRP against flake8 alone",
+    )
+    ap.add_argument(
+        "--project",
+        action="append",
+        metavar="PATH",
+        help="project folder for --parallel/--editor (repeatable; default: the pip corpus); never written",
+    )
     args = ap.parse_args(argv)
     runs = args.runs or (1 if args.quick else 3)
     stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -1171,8 +1371,8 @@ def main(argv: list[str] | None = None) -> int:
         "flake8 +TorchFix is measured once (the first run), not a median.",
         "flake8 alone: bench/.venvs/flake8 (same flake8/pycodestyle/pyflakes/mccabe, no torchlint-repro); "
         "flake8 +TRP: the project venv, cold = fresh TORCHLINT_CACHE_DIR; TorchFix: bench/.venvs/torchfix"
-        + ("" if torchfix_bin else " (not measured: --no-torchfix)" if args.no_torchfix
-           else " (unavailable: skipped)") + ".",
+        + ("" if torchfix_bin else " (not measured: --no-torchfix)" if args.no_torchfix else " (unavailable: skipped)")
+        + ".",
         "plugin added = flake8 +TRP (cold) - flake8 alone; budgets report, they do not gate.",
         "(*) an explicit `--select TRP` also turns on the off-by-default TRP102/TRP204 (flake8's rule: an explicit "
         "select beats the plugin's extended default ignore), as `check --select TRP` does.",
@@ -1197,10 +1397,14 @@ def _main_fix_only(args, names: list[str], runs: int, stamp: str, info: str) -> 
         results.append(measure_fix_only("big-file (40,000 lines, 1 fix)", big_fix_file(scratch / "big"), runs))
         for name in names:
             try:
-                # (the lambdas are called right away, in this iteration: B023's late binding cannot bite)
-                root = {"torch-sample": lambda: build_torch_corpus(name, SAMPLE_SIZE),  # noqa: B023
-                        "torch-all": lambda: build_torch_corpus(name, None), "pip": build_pip_corpus,  # noqa: B023
-                        "examples": build_examples_corpus}[name]()
+                if name == "torch-sample":
+                    root = build_torch_corpus(name, SAMPLE_SIZE)
+                elif name == "torch-all":
+                    root = build_torch_corpus(name, None)
+                elif name == "pip":
+                    root = build_pip_corpus()
+                else:
+                    root = build_examples_corpus()
             except RuntimeError as exc:
                 log(f"{name} corpus unavailable, skipped: {exc}")
                 continue
@@ -1208,9 +1412,11 @@ def _main_fix_only(args, names: list[str], runs: int, stamp: str, info: str) -> 
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     table = fmt_fix_table(results, runs)
-    note = (f"Every command a fresh process on one core (`check -j1 --no-cache`; fix is one process and never uses "
-            f"the cache), python start-up included; fix runs on a fresh copy of the corpus; bench took "
-            f"{time.perf_counter() - t0:.0f}s.")
+    note = (
+        f"Every command a fresh process on one core (`check -j1 --no-cache`; fix is one process and never uses "
+        f"the cache), python start-up included; fix runs on a fresh copy of the corpus; bench took "
+        f"{time.perf_counter() - t0:.0f}s."
+    )
     print(info)
     print()
     print(table)

@@ -17,6 +17,7 @@ The observations quoted under "Runtime evidence" come from docs/rules/evidence.j
 `--record-evidence` writes from `torchlint-repro verify --format json` on each rule's example pair:
 generating the pages needs neither torch nor a run, and stays deterministic.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,18 @@ _OPTIONS_LINE = re.compile(r"^#\s*options:")
 _OPTION_ITEM = re.compile(r"^- `(?P<key>[a-z][a-z0-9-]*)`\s*(?P<rest>.*)$")
 
 # the order of a page's sections (ruff's, with our Runtime evidence and Related rules)
-SECTION_ORDER = ("What it does", "Why is this bad?", "Runtime evidence", "Known problems", "Example",
-                 "Use instead", "Fix safety", "Options", "Related rules", "References")
+SECTION_ORDER = (
+    "What it does",
+    "Why is this bad?",
+    "Runtime evidence",
+    "Known problems",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Options",
+    "Related rules",
+    "References",
+)
 
 OPTION_HELP = {
     "seed-functions": "project or library functions that seed torch, as fully-qualified names",
@@ -52,7 +63,7 @@ def example_pair(code: str, fixtures: Path = FIXTURES) -> tuple[Path, Path] | No
     if not folder.is_dir():
         return None
     for bad in sorted(folder.glob("bad_*.py")):
-        good = folder / ("good_" + bad.name[len("bad_"):])
+        good = folder / ("good_" + bad.name[len("bad_") :])
         if good.is_file():
             return bad, good
     return None
@@ -65,7 +76,7 @@ def fixture_pairs(code: str, fixtures: Path = FIXTURES) -> list[str]:
         return []
     cases = []
     for bad in sorted(folder.glob("bad_*")):
-        case = bad.name[len("bad_"):]
+        case = bad.name[len("bad_") :]
         if (folder / ("good_" + case)).exists():
             cases.append(case.removesuffix(".py"))
     return cases
@@ -117,8 +128,13 @@ def record_evidence(path: Path = EVIDENCE, fixtures: Path = FIXTURES) -> dict:
 
     pairs = {r.code: example_pair(r.code, fixtures) for r in ALL_RULES}
     paths = [str(p) for pair in pairs.values() if pair for p in pair]
-    proc = subprocess.run([sys.executable, "-m", "torchlint_repro.cli", "verify", "--format", "json", *paths],
-                          capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    proc = subprocess.run(
+        [sys.executable, "-m", "torchlint_repro.cli", "verify", "--format", "json", *paths],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=1800,
+    )
     if not proc.stdout.strip():
         raise SystemExit(f"torchlint-repro verify failed:\n{proc.stderr}")
     report = json.loads(proc.stdout)
@@ -127,8 +143,10 @@ def record_evidence(path: Path = EVIDENCE, fixtures: Path = FIXTURES) -> dict:
         for fx in rule["fixtures"]:
             runtime = fx.get("runtime") or {}
             if runtime.get("ok") and runtime.get("summary"):
-                out["rules"].setdefault(rule["code"], {})[fx["label"]] = {"fixture": fx["name"],
-                                                                         "observed": runtime["summary"]}
+                out["rules"].setdefault(rule["code"], {})[fx["label"]] = {
+                    "fixture": fx["name"],
+                    "observed": runtime["summary"],
+                }
     path.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return out
 
@@ -140,10 +158,16 @@ def _runtime_evidence(rule, fixtures: Path, evidence: dict | None = None) -> str
     if crit is None:
         return "Not runtime-verifiable: there is no program whose behaviour shows it."
     cases = fixture_pairs(rule.code, fixtures)
-    lines = [textwrap.fill(
-        f"`torchlint-repro verify {rule.code}` runs every fixture of the rule in fresh torch processes, observed "
-        f"from the outside, and lints it: each bad fixture must show {crit.bad} and be flagged; its good twin "
-        f"must show {crit.good} and lint clean.", width=100, break_on_hyphens=False, break_long_words=False)]
+    lines = [
+        textwrap.fill(
+            f"`torchlint-repro verify {rule.code}` runs every fixture of the rule in fresh torch processes, observed "
+            f"from the outside, and lints it: each bad fixture must show {crit.bad} and be flagged; its good twin "
+            f"must show {crit.good} and lint clean.",
+            width=100,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+    ]
     observed = ((evidence or {}).get("rules") or {}).get(rule.code) or {}
     if observed:
         lines += ["", f"What torch showed on the example below (torch {evidence.get('torch', '?')}):", ""]
@@ -151,8 +175,11 @@ def _runtime_evidence(rule, fixtures: Path, evidence: dict | None = None) -> str
             if label in observed:
                 lines.append(f"- `{observed[label]['fixture']}`: {observed[label]['observed']}")
     if cases:
-        lines += ["", "Fixture pairs (`bad_<case>` / `good_<case>` in "
-                      f"[fixtures/{rule.code}/](../../fixtures/{rule.code}/)):", ""]
+        lines += [
+            "",
+            f"Fixture pairs (`bad_<case>` / `good_<case>` in [fixtures/{rule.code}/](../../fixtures/{rule.code}/)):",
+            "",
+        ]
         lines += [f"- `{c}`" for c in cases]
     lines += ["", "How the verifier observes torch: [The runtime verifier](../verifier.md)."]
     return "\n".join(lines)
@@ -160,8 +187,7 @@ def _runtime_evidence(rule, fixtures: Path, evidence: dict | None = None) -> str
 
 def _options(body: str | None) -> str:
     if not body:
-        return "This rule has no options. Select or ignore it like any rule: see " \
-               "[Configuration](../configuration.md)."
+        return "This rule has no options. Select or ignore it like any rule: see [Configuration](../configuration.md)."
     out = []
     for line in body.splitlines():
         m = _OPTION_ITEM.match(line.strip())
@@ -196,10 +222,14 @@ def build_page(rule, rules, fixtures: Path = FIXTURES, evidence: dict | None = N
         found.pop("Use instead", None)
         sections = [(t, b) for t, b in sections if t not in ("Example", "Use instead")]
     if pair is not None:
-        found["Example"] = f"From [fixtures/{rule.code}/{pair[0].name}](../../fixtures/{rule.code}/{pair[0].name}):" \
-                           f"\n\n{found['Example']}"
-        found["Use instead"] = f"From [fixtures/{rule.code}/{pair[1].name}](../../fixtures/{rule.code}/" \
-                               f"{pair[1].name}):\n\n{found['Use instead']}"
+        found["Example"] = (
+            f"From [fixtures/{rule.code}/{pair[0].name}](../../fixtures/{rule.code}/{pair[0].name}):"
+            f"\n\n{found['Example']}"
+        )
+        found["Use instead"] = (
+            f"From [fixtures/{rule.code}/{pair[1].name}](../../fixtures/{rule.code}/"
+            f"{pair[1].name}):\n\n{found['Use instead']}"
+        )
     found["Runtime evidence"] = _runtime_evidence(rule, fixtures, evidence)
     found["Options"] = _options(found.get("Options"))
     found["Related rules"] = _related(rule, rules)
@@ -270,8 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DOCS_RULES, help="folder to write (default: docs/rules)")
     parser.add_argument("--check", action="store_true", help="only report stale or missing pages (exit 1)")
-    parser.add_argument("--record-evidence", action="store_true",
-                        help="run the example pairs in torch first and update docs/rules/evidence.json")
+    parser.add_argument(
+        "--record-evidence",
+        action="store_true",
+        help="run the example pairs in torch first and update docs/rules/evidence.json",
+    )
     args = parser.parse_args(argv)
     if args.record_evidence:
         recorded = record_evidence()

@@ -6,6 +6,7 @@ nothing); expectations are a multiset (two findings of one code on one line are 
 `# options:` is read by the same code that reads `[tool.torchlint-repro]`, so an unknown key or a
 bad value rejects the fixture.
 """
+
 from __future__ import annotations
 
 import collections
@@ -46,8 +47,10 @@ def expectations(path: Path) -> collections.Counter:
             continue
         m = EXPECT_RE.search(line, mark.start())
         if m is None or m.start() != mark.start():
-            raise FixtureError(f"{path.name}:{i}: malformed expectation {line[mark.start():]!r} "
-                               f"(write `# expect: TRP201` or `# expect: TRP201@9, TRP305`)")
+            raise FixtureError(
+                f"{path.name}:{i}: malformed expectation {line[mark.start() :]!r} "
+                f"(write `# expect: TRP201` or `# expect: TRP201@9, TRP305`)"
+            )
         for item in m.group("items").split(","):
             code, _, col = item.strip().partition("@")
             out[Expected(str(path), i, code, int(col) if col else None)] += 1
@@ -86,8 +89,7 @@ def settings(path: Path, base: Settings | None = None) -> Settings:
     merged = replace(
         base,
         seed_functions=extra.seed_functions if "seed-functions" in opts else base.seed_functions,
-        inference_functions=extra.inference_functions if "inference-functions" in opts
-        else base.inference_functions,
+        inference_functions=extra.inference_functions if "inference-functions" in opts else base.inference_functions,
     )
     return replace(merged, select=("TRP",), ignore=(), extend_select=(), cache=False)
 

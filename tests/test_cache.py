@@ -3,6 +3,7 @@
 Everything runs `torchlint-repro check` (and flake8) in subprocesses, so no in-process state survives
 between runs: what a second run knows, it read from the cache folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,7 @@ BIN = Path(sys.executable).parent
 CHECK = BIN / "torchlint-repro"
 FLAKE8 = BIN / "flake8"
 
-UTILS_SEEDED = '''\
+UTILS_SEEDED = """\
 import random
 
 import torch
@@ -28,8 +29,8 @@ import torch
 def set_seed(seed):
     random.seed(seed)
     torch.manual_seed(seed)
-'''
-UTILS_UNSEEDED = '''\
+"""
+UTILS_UNSEEDED = """\
 import random
 
 import torch
@@ -37,8 +38,8 @@ import torch
 
 def set_seed(seed):
     random.seed(seed)
-'''
-TRAIN = '''\
+"""
+TRAIN = """\
 import torch
 from torch import nn
 
@@ -53,10 +54,10 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 # train.py:9 `    model = nn.Linear(4, 2)`: column 13 as printed (1-based)
 UNSEEDED = [("train.py", 9, 13, "TRP101")]
-MODELS = '''\
+MODELS = """\
 import torch
 from torch import nn
 
@@ -69,8 +70,8 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.drop(self.fc(x))
-'''
-USE_MODEL = '''\
+"""
+USE_MODEL = """\
 import torch
 
 from models{i} import Net
@@ -79,7 +80,7 @@ net = Net()
 with torch.no_grad():
     out = net(torch.ones(1, 4))
 torch.manual_seed(0)
-'''
+"""
 
 
 def _env(cache: Path | None) -> dict:
@@ -91,8 +92,14 @@ def _env(cache: Path | None) -> dict:
 
 
 def check(root: Path, cache: Path | None, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CHECK), "check", "-j1", "--format", "json", *args, "."], cwd=root,
-                          capture_output=True, text=True, env=_env(cache), timeout=180)
+    return subprocess.run(
+        [str(CHECK), "check", "-j1", "--format", "json", *args, "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=_env(cache),
+        timeout=180,
+    )
 
 
 def diags(proc: subprocess.CompletedProcess) -> list[tuple[str, int, int, str]]:
@@ -132,8 +139,9 @@ def bigger_project(project: Path) -> Path:
 
 # use{i}.py: `net = Net()` before the seed (TRP101, 5:7) and a forward under no_grad in training mode
 # with dropout (TRP201, 7:11)
-BIGGER = sorted([(f"use{i}.py", 5, 7, "TRP101") for i in range(6)]
-                + [(f"use{i}.py", 7, 11, "TRP201") for i in range(6)])
+BIGGER = sorted(
+    [(f"use{i}.py", 5, 7, "TRP101") for i in range(6)] + [(f"use{i}.py", 7, 11, "TRP201") for i in range(6)]
+)
 
 
 # ------------------------------------------------------------------------------ invalidation
@@ -169,11 +177,19 @@ def test_flake8_and_check_share_invalidation(project, tmp_path):
     cache = tmp_path / "cache"
 
     def flake8() -> list[tuple[int, int, str]]:
-        proc = subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP", "train.py"], cwd=project,
-                              capture_output=True, text=True, env=_env(cache), timeout=180)
+        proc = subprocess.run(
+            [str(FLAKE8), "--isolated", "--select", "TRP", "train.py"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            env=_env(cache),
+            timeout=180,
+        )
         assert proc.stderr == ""
-        return [tuple(int(x) if x.isdigit() else x for x in ln.split(" ")[0].split(":")[1:3]) + (ln.split(" ")[1],)
-                for ln in proc.stdout.splitlines()]
+        return [
+            tuple(int(x) if x.isdigit() else x for x in ln.split(" ")[0].split(":")[1:3]) + (ln.split(" ")[1],)
+            for ln in proc.stdout.splitlines()
+        ]
 
     assert flake8() == []
     assert diags(check(project, cache)) == []
@@ -189,10 +205,14 @@ def test_a_new_file_in_the_project_is_seen(bigger_project, tmp_path):
     cache = tmp_path / "cache"
     assert diags(check(bigger_project, cache)) == BIGGER
     (bigger_project / "use6.py").write_text(USE_MODEL.format(i=0))
-    assert diags(check(bigger_project, cache)) == sorted(BIGGER + [("use6.py", 5, 7, "TRP101"),
-                                                                   ("use6.py", 7, 11, "TRP201")])
-    (bigger_project / "models0.py").write_text(MODELS.format(n=2).replace("        self.drop = nn.Dropout(0.5)\n", "")
-                                               .replace("self.drop(self.fc(x))", "self.fc(x)"))
+    assert diags(check(bigger_project, cache)) == sorted(
+        BIGGER + [("use6.py", 5, 7, "TRP101"), ("use6.py", 7, 11, "TRP201")]
+    )
+    (bigger_project / "models0.py").write_text(
+        MODELS.format(n=2)
+        .replace("        self.drop = nn.Dropout(0.5)\n", "")
+        .replace("self.drop(self.fc(x))", "self.fc(x)")
+    )
     # Net of models0 has no dropout any more: its forward under no_grad is mode-independent
     expected = [d for d in BIGGER + [("use6.py", 5, 7, "TRP101")] if not (d[0] == "use0.py" and d[3] == "TRP201")]
     assert diags(check(bigger_project, cache)) == sorted(expected)
@@ -208,8 +228,14 @@ def test_concurrent_writers_agree(bigger_project, tmp_path):
         return check(bigger_project, cache)
 
     def flake8(_):
-        return subprocess.run([str(FLAKE8), "--isolated", "-j2", "--select", "TRP101,TRP201", "."], cwd=bigger_project,
-                              capture_output=True, text=True, env=_env(cache), timeout=180)
+        return subprocess.run(
+            [str(FLAKE8), "--isolated", "-j2", "--select", "TRP101,TRP201", "."],
+            cwd=bigger_project,
+            capture_output=True,
+            text=True,
+            env=_env(cache),
+            timeout=180,
+        )
 
     for _round in range(2):  # a cold round (every process writes) and a warm one (reads what the others wrote)
         with ThreadPoolExecutor(max_workers=6) as pool:
@@ -263,8 +289,14 @@ def _keep_only_module(p: Path) -> None:
     if p.parent.parent.name == "results":
         p.unlink()
         return
-    _resign(p, lambda value: {"module": value["module"], "is_package": value.get("is_package", False)}
-            if isinstance(value, dict) and "module" in value else value)
+    _resign(
+        p,
+        lambda value: (
+            {"module": value["module"], "is_package": value.get("is_package", False)}
+            if isinstance(value, dict) and "module" in value
+            else value
+        ),
+    )
 
 
 @pytest.mark.parametrize("how", sorted(CORRUPTIONS))
@@ -328,16 +360,23 @@ def test_no_cache_writes_nothing(project, tmp_path):
     assert not cache.exists()
     assert diags(check(project, None, "--no-cache")) == []
     assert not user_cache().exists()
-    proc = subprocess.run([str(FLAKE8), "--isolated", "--trp-no-cache", "."], cwd=project, capture_output=True,
-                          text=True, env=_env(None), timeout=180)
+    proc = subprocess.run(
+        [str(FLAKE8), "--isolated", "--trp-no-cache", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=_env(None),
+        timeout=180,
+    )
     assert proc.stderr == ""
     assert not user_cache().exists()
     assert sorted(p.name for p in project.iterdir()) == ["pyproject.toml", "train.py", "utils.py"]
 
 
 def test_cache_false_in_pyproject_writes_nothing(project):
-    (project / "pyproject.toml").write_text('[project]\nname = "proj"\nversion = "0"\n\n'
-                                            '[tool.torchlint-repro]\ncache = false\n')
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "0"\n\n[tool.torchlint-repro]\ncache = false\n'
+    )
     (project / "utils.py").write_text(UTILS_UNSEEDED)  # a finding: the run did lint, it wrote nothing
     proc = check(project, None)
     assert proc.returncode == 1 and diags(proc) == UNSEEDED
@@ -366,7 +405,7 @@ def test_in_process_runs_with_reset_projects(project, tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------ what is written
-SAVES = '''\
+SAVES = """\
 import torch
 from torch import nn
 
@@ -378,8 +417,8 @@ torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": 3}, "
 torch.save({"weight": torch.ones(2), "bias": torch.zeros(2)}, "d.pt")
 torch.save(model, "m.pt")
 torch.save(nn.DataParallel(model).state_dict(), "p.pt")
-'''
-LOADS = '''\
+"""
+LOADS = """\
 import torch
 from torch import nn
 
@@ -388,7 +427,7 @@ model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
 model.load_state_dict(torch.load("w.pt"))
 model.load_state_dict(torch.load("ckpt.pt")["model"])
 model.load_state_dict(torch.load("p.pt"))
-'''
+"""
 
 
 def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):

@@ -1,4 +1,5 @@
 """`torchlint-repro check`: the demo project, exit codes, the text format, walking large trees."""
+
 from __future__ import annotations
 
 import collections
@@ -30,8 +31,10 @@ model = nn.Linear(4, 2)
 torch.manual_seed(0)
 print(model(torch.ones(1, 4)))
 """
-HAZARD_MESSAGE = ("`Linear` is built before torch is seeded: its random init differs on every run; "
-                  "torch.manual_seed is called at line 5, after this construction")
+HAZARD_MESSAGE = (
+    "`Linear` is built before torch is seeded: its random init differs on every run; "
+    "torch.manual_seed is called at line 5, after this construction"
+)
 CLEAN = """\
 import torch
 import torch.nn as nn
@@ -72,8 +75,9 @@ def demo_findings() -> collections.Counter:
 def test_demo_project_reports_exactly_its_expect_lines() -> None:
     found, want = demo_findings(), expectations(DEMO)
     assert want, "the demo project has `# expect:` lines"
-    assert found == want, \
+    assert found == want, (
         f"missing: {sorted((want - found).elements())}\nunexpected: {sorted((found - want).elements())}"
+    )
 
 
 def test_demo_project_has_a_hazard_of_each_family() -> None:

@@ -1,5 +1,6 @@
 """What users of flake8 and ruff expect from `check`: `python -m`, stdin, --quiet, FORCE_COLOR,
 --exit-zero, readable help, a progress estimate that holds, and one project (one cache) per run."""
+
 from __future__ import annotations
 
 import io
@@ -26,15 +27,24 @@ model = nn.Linear(4, 2)
 torch.manual_seed(0)
 print(model(torch.ones(1, 4)))
 """
-MESSAGE = ("`Linear` is built before torch is seeded: its random init differs on every run; "
-           "torch.manual_seed is called at line 5, after this construction")
+MESSAGE = (
+    "`Linear` is built before torch is seeded: its random init differs on every run; "
+    "torch.manual_seed is called at line 5, after this construction"
+)
 
 
-def run(*args: str, cwd: Path, stdin: str | bytes | None = None, env: dict | None = None,
-        exe: list[str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    *args: str, cwd: Path, stdin: str | bytes | None = None, env: dict | None = None, exe: list[str] | None = None
+) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TORCHLINT_CACHE_DIR")}
-    return subprocess.run([*(exe or [str(EXE)]), *args], cwd=cwd, capture_output=True, timeout=120,
-                          input=stdin.encode() if isinstance(stdin, str) else stdin, env={**base, **(env or {})})
+    return subprocess.run(
+        [*(exe or [str(EXE)]), *args],
+        cwd=cwd,
+        capture_output=True,
+        timeout=120,
+        input=stdin.encode() if isinstance(stdin, str) else stdin,
+        env={**base, **(env or {})},
+    )
 
 
 # ------------------------------------------------------------------------------ python -m, help
@@ -57,8 +67,15 @@ def test_explain_one_line_help_is_not_cut() -> None:
 def test_check_reads_standard_input(tmp_path: Path) -> None:
     proc = run("check", "--no-cache", "-", cwd=tmp_path, stdin=HAZARD)
     assert (proc.returncode, proc.stdout.decode(), proc.stderr) == (1, f"-:4:9: TRP101 {MESSAGE}\n", b"")
-    clean = run("check", "--no-cache", "-", cwd=tmp_path, stdin=HAZARD.replace("model = nn.Linear(4, 2)\n", "")
-                .replace("print(model(torch.ones(1, 4)))\n", "model = nn.Linear(4, 2)\n"))
+    clean = run(
+        "check",
+        "--no-cache",
+        "-",
+        cwd=tmp_path,
+        stdin=HAZARD.replace("model = nn.Linear(4, 2)\n", "").replace(
+            "print(model(torch.ones(1, 4)))\n", "model = nn.Linear(4, 2)\n"
+        ),
+    )
     assert (clean.returncode, clean.stdout) == (0, b"")
     # bytes are decoded like a file's: the coding line counts
     latin = ("# -*- coding: latin-1 -*-\n# caf\xe9\n" + HAZARD).encode("latin-1")
@@ -68,10 +85,12 @@ def test_check_reads_standard_input(tmp_path: Path) -> None:
 
 def test_stdin_filename_gives_the_project_the_configuration_and_the_name(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.torchlint-repro]\nper-file-ignores = { "tests/*" = ["TRP1"] }\nexclude = ["legacy"]\n')
+        '[tool.torchlint-repro]\nper-file-ignores = { "tests/*" = ["TRP1"] }\nexclude = ["legacy"]\n'
+    )
     (tmp_path / "utils.py").write_text("import torch\n\n\ndef set_seed(s):\n    torch.manual_seed(s)\n")
-    helper = ("import torch\nimport torch.nn as nn\n\nfrom utils import set_seed\n\nset_seed(0)\n"
-              "model = nn.Linear(4, 2)\n")
+    helper = (
+        "import torch\nimport torch.nn as nn\n\nfrom utils import set_seed\n\nset_seed(0)\nmodel = nn.Linear(4, 2)\n"
+    )
     named = run("check", "--no-cache", "--stdin-filename", "train.py", "-", cwd=tmp_path, stdin=helper)
     assert (named.returncode, named.stdout) == (0, b"")  # utils.set_seed is found through the name's project
     anonymous = run("check", "--no-cache", "-", cwd=tmp_path / "..", stdin=helper)
@@ -80,8 +99,9 @@ def test_stdin_filename_gives_the_project_the_configuration_and_the_name(tmp_pat
     assert proc.stdout.decode() == f"src/x.py:4:9: TRP101 {MESSAGE}\n"
     ignored = run("check", "--no-cache", "--stdin-filename", "tests/test_x.py", "-", cwd=tmp_path, stdin=HAZARD)
     assert (ignored.returncode, ignored.stdout) == (0, b"")
-    excluded = run("check", "--no-cache", "--force-exclude", "--stdin-filename", "legacy/x.py", "-", cwd=tmp_path,
-                   stdin=HAZARD)
+    excluded = run(
+        "check", "--no-cache", "--force-exclude", "--stdin-filename", "legacy/x.py", "-", cwd=tmp_path, stdin=HAZARD
+    )
     assert (excluded.returncode, excluded.stdout) == (0, b"")
 
 
@@ -89,10 +109,14 @@ def test_stdin_usage_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.py").write_text(HAZARD)
     mixed = run("check", "-", "bad.py", cwd=tmp_path, stdin=HAZARD)
     assert (mixed.returncode, mixed.stderr.decode()) == (
-        2, "torchlint-repro: error: `-` (standard input) cannot be combined with other paths\n")
+        2,
+        "torchlint-repro: error: `-` (standard input) cannot be combined with other paths\n",
+    )
     named = run("check", "--stdin-filename", "x.py", "bad.py", cwd=tmp_path)
     assert (named.returncode, named.stderr.decode()) == (
-        2, "torchlint-repro: error: --stdin-filename needs the path `-`\n")
+        2,
+        "torchlint-repro: error: --stdin-filename needs the path `-`\n",
+    )
     broken = run("check", "-", cwd=tmp_path, stdin="import torch\ndef f(:\n")
     assert broken.returncode == 2
     assert broken.stderr.decode() == "torchlint-repro: error: -: syntax error at line 2: invalid syntax\n"
@@ -171,24 +195,35 @@ def test_lint_files_weighs_the_bar_by_line_counts(tmp_path: Path, monkeypatch) -
         return real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "Progress", spy)
-    runner.lint_files([(str(tmp_path / "a.py"), runner.Settings(cache=False)),
-                       (str(tmp_path / "b.py"), runner.Settings(cache=False))], progress=io.StringIO())
+    runner.lint_files(
+        [
+            (str(tmp_path / "a.py"), runner.Settings(cache=False)),
+            (str(tmp_path / "b.py"), runner.Settings(cache=False)),
+        ],
+        progress=io.StringIO(),
+    )
     runner.lint_files([(str(tmp_path / "a.py"), runner.Settings(cache=False))], progress=False)
     assert made == [[10, 1], None]
 
 
 # ------------------------------------------------------------------------------ one root, one cache per run
 SEEDING = "import torch\n\n\ndef set_seed(seed):\n    torch.manual_seed(seed)\n"
-TRAIN = ("import torch\nfrom torch import nn\n\nfrom common.seeding import set_seed\n\nset_seed(0)\n"
-         "model = nn.Linear(4, 2)\nprint(model(torch.ones(1, 4)))\n")
+TRAIN = (
+    "import torch\nfrom torch import nn\n\nfrom common.seeding import set_seed\n\nset_seed(0)\n"
+    "model = nn.Linear(4, 2)\nprint(model(torch.ones(1, 4)))\n"
+)
 
 
 @pytest.fixture()
 def loose_tree(tmp_path: Path) -> Path:
     """Sibling folders with no pyproject.toml, setup.cfg, setup.py or .git anywhere above them."""
     root = tmp_path / "loose"
-    for rel, text in {"common/__init__.py": "", "common/seeding.py": SEEDING, "experiments/train.py": TRAIN,
-                      "experiments/deep/more.py": TRAIN}.items():
+    for rel, text in {
+        "common/__init__.py": "",
+        "common/seeding.py": SEEDING,
+        "experiments/train.py": TRAIN,
+        "experiments/deep/more.py": TRAIN,
+    }.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     if find_root(root / "experiments" / "train.py") != root / "experiments":
@@ -203,8 +238,11 @@ def _caches(root: Path) -> list[str]:
 
     assert not list(root.rglob(".torchlint_cache"))
     folders = [root, *(p for p in root.rglob("*") if p.is_dir())]
-    return sorted(p.relative_to(root).as_posix() for p in folders
-                  if (user_cache_home() / project_folder_name(p.resolve())).is_dir())
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in folders
+        if (user_cache_home() / project_folder_name(p.resolve())).is_dir()
+    )
 
 
 def test_a_run_outside_any_project_is_one_project(loose_tree: Path) -> None:
@@ -222,10 +260,16 @@ def test_the_run_root_is_the_common_folder_of_the_named_paths(loose_tree: Path) 
     from torchlint_repro.cli import run_root
 
     real = os.path.realpath(loose_tree)
-    assert run_root([str(loose_tree / "common"), str(loose_tree / "experiments")],
-                    [str(loose_tree / "experiments" / "train.py")]) == real
-    assert run_root([str(loose_tree / "experiments")], [str(loose_tree / "experiments" / "deep" / "more.py")]) == \
-        os.path.join(real, "experiments")
+    assert (
+        run_root(
+            [str(loose_tree / "common"), str(loose_tree / "experiments")],
+            [str(loose_tree / "experiments" / "train.py")],
+        )
+        == real
+    )
+    assert run_root(
+        [str(loose_tree / "experiments")], [str(loose_tree / "experiments" / "deep" / "more.py")]
+    ) == os.path.join(real, "experiments")
     assert run_root(["/"], []) is None  # never the filesystem root
     assert run_root([os.path.expanduser("~")], []) is None  # nor the home folder
     # named alone, the train script cannot see common/ (it is not under the folder named): a finding
@@ -240,6 +284,8 @@ def test_a_project_marker_still_decides_the_root(loose_tree: Path) -> None:
     proc = run("check", ".", cwd=loose_tree)
     # experiments/ is a project of its own: common/ is outside it, its helper unknown
     assert proc.returncode == 1
-    assert [ln.split(":")[0] for ln in proc.stdout.decode().splitlines()] == ["experiments/deep/more.py",
-                                                                              "experiments/train.py"]
+    assert [ln.split(":")[0] for ln in proc.stdout.decode().splitlines()] == [
+        "experiments/deep/more.py",
+        "experiments/train.py",
+    ]
     assert _caches(loose_tree) == [".", "experiments"]

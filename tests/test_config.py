@@ -1,5 +1,6 @@
 """Configuration: [tool.torchlint-repro] found like ruff finds its own, select/ignore semantics, errors
 that name what is wrong, exclude and per-file-ignores, --config, and flake8's side of the same settings."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 EXE = BIN / "torchlint-repro"
 # written out, not recomputed from `default_enabled`: a rule that changes its default fails here
-DEFAULT_ON = {"TRP101", "TRP103", "TRP201", "TRP202", "TRP203", "TRP301", "TRP302", "TRP303", "TRP304", "TRP305",
-              "TRP306", "TRP307", "TRP308", "TRP900", "TRP901"}
+DEFAULT_ON = {
+    "TRP101",
+    "TRP103",
+    "TRP201",
+    "TRP202",
+    "TRP203",
+    "TRP301",
+    "TRP302",
+    "TRP303",
+    "TRP304",
+    "TRP305",
+    "TRP306",
+    "TRP307",
+    "TRP308",
+    "TRP900",
+    "TRP901",
+}
 DEFAULT_OFF = {"TRP102", "TRP204"}  # a deliberate optional seed; inference on a parameter without .eval()
 
 # TRP101 at 4:9 (built before the seed), TRP201 at 7:5 (a forward under no_grad, never in eval mode)
@@ -56,21 +72,24 @@ def test_the_hazards_file_as_a_baseline(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ selection semantics
-@pytest.mark.parametrize("kwargs, on, off", [
-    ({}, {"TRP101", "TRP201"}, {"TRP102", "TRP204"}),
-    ({"select": ("TRP2",)}, {"TRP201", "TRP202", "TRP203", "TRP204"}, {"TRP101", "TRP301"}),
-    ({"select": ("TRP2",), "ignore": ("TRP201",)}, {"TRP202"}, {"TRP201", "TRP101"}),
-    # the more specific wins, whichever of select and ignore it is in
-    ({"select": ("TRP201",), "ignore": ("TRP2",)}, {"TRP201"}, {"TRP202"}),
-    ({"select": ("TRP2",), "ignore": ("TRP2",)}, set(), {"TRP201"}),  # a tie goes to ignore
-    ({"extend_select": ("TRP102",)}, {"TRP101", "TRP102"}, {"TRP204"}),
-    ({"ignore": ("TRP",)}, set(), {"TRP101", "TRP900"}),
-    ({"select": ("TRP",)}, {"TRP102", "TRP204", "TRP900"}, set()),
-    # the command line is a layer above the file: its ignore beats the file's more specific select
-    ({"select": ("TRP201",), "cli_ignore": ("TRP2",)}, set(), {"TRP201"}),
-    ({"select": ("TRP201",), "cli_select": ("TRP3",)}, {"TRP301"}, {"TRP201"}),
-    ({"ignore": ("TRP1",), "cli_extend_select": ("TRP101",)}, {"TRP101"}, {"TRP103"}),
-])
+@pytest.mark.parametrize(
+    "kwargs, on, off",
+    [
+        ({}, {"TRP101", "TRP201"}, {"TRP102", "TRP204"}),
+        ({"select": ("TRP2",)}, {"TRP201", "TRP202", "TRP203", "TRP204"}, {"TRP101", "TRP301"}),
+        ({"select": ("TRP2",), "ignore": ("TRP201",)}, {"TRP202"}, {"TRP201", "TRP101"}),
+        # the more specific wins, whichever of select and ignore it is in
+        ({"select": ("TRP201",), "ignore": ("TRP2",)}, {"TRP201"}, {"TRP202"}),
+        ({"select": ("TRP2",), "ignore": ("TRP2",)}, set(), {"TRP201"}),  # a tie goes to ignore
+        ({"extend_select": ("TRP102",)}, {"TRP101", "TRP102"}, {"TRP204"}),
+        ({"ignore": ("TRP",)}, set(), {"TRP101", "TRP900"}),
+        ({"select": ("TRP",)}, {"TRP102", "TRP204", "TRP900"}, set()),
+        # the command line is a layer above the file: its ignore beats the file's more specific select
+        ({"select": ("TRP201",), "cli_ignore": ("TRP2",)}, set(), {"TRP201"}),
+        ({"select": ("TRP201",), "cli_select": ("TRP3",)}, {"TRP301"}, {"TRP201"}),
+        ({"ignore": ("TRP1",), "cli_extend_select": ("TRP101",)}, {"TRP101"}, {"TRP103"}),
+    ],
+)
 def test_select_and_ignore_prefixes(kwargs, on, off) -> None:
     enabled = Settings(**kwargs).enabled_codes()
     assert on <= enabled and not (off & enabled)
@@ -94,10 +113,14 @@ def test_per_file_ignores() -> None:
 
 
 def test_per_file_ignores_through_the_cli(tmp_path: Path) -> None:
-    project(tmp_path, 'per-file-ignores = { "scripts/*" = ["TRP201"] }',
-            {"train.py": HAZARDS, "scripts/run.py": HAZARDS})
+    project(
+        tmp_path, 'per-file-ignores = { "scripts/*" = ["TRP201"] }', {"train.py": HAZARDS, "scripts/run.py": HAZARDS}
+    )
     assert findings(".", cwd=tmp_path) == [
-        ("scripts/run.py", 4, "TRP101"), ("train.py", 4, "TRP101"), ("train.py", 7, "TRP201")]
+        ("scripts/run.py", 4, "TRP101"),
+        ("train.py", 4, "TRP101"),
+        ("train.py", 7, "TRP201"),
+    ]
 
 
 # ------------------------------------------------------------------------------ errors
@@ -110,15 +133,18 @@ def test_unknown_key_exits_2_and_names_it(tmp_path: Path) -> None:
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("table, message", [
-    ('select = ["TRP999"]', "unknown rule code or prefix 'TRP999'"),
-    ('ignore = ["E501"]', "unknown rule code or prefix 'E501'"),
-    ('per-file-ignores = { "x.py" = ["TRP42"] }', "unknown rule code or prefix 'TRP42'"),
-    ("select = 3", "'select' must be a list of strings"),
-    ("cache = 'yes'", "'cache' must be true or false"),
-    ('per-file-ignores = ["x.py"]', "'per-file-ignores' must be a table"),
-    ("select = [", "cannot read TOML"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ('select = ["TRP999"]', "unknown rule code or prefix 'TRP999'"),
+        ('ignore = ["E501"]', "unknown rule code or prefix 'E501'"),
+        ('per-file-ignores = { "x.py" = ["TRP42"] }', "unknown rule code or prefix 'TRP42'"),
+        ("select = 3", "'select' must be a list of strings"),
+        ("cache = 'yes'", "'cache' must be true or false"),
+        ('per-file-ignores = ["x.py"]', "'per-file-ignores' must be a table"),
+        ("select = [", "cannot read TOML"),
+    ],
+)
 def test_bad_values_exit_2(tmp_path: Path, table: str, message: str) -> None:
     project(tmp_path, table)
     proc = run("check", "--no-cache", "train.py", cwd=tmp_path)
@@ -140,8 +166,18 @@ def test_lower_case_codes_are_accepted(tmp_path: Path) -> None:
 
 
 def test_every_documented_key_is_known() -> None:
-    assert KNOWN_KEYS == {"select", "ignore", "extend-select", "per-file-ignores", "seed-functions",
-                          "inference-functions", "exclude", "cache", "cache-dir", "fix-seed"}
+    assert KNOWN_KEYS == {
+        "select",
+        "ignore",
+        "extend-select",
+        "per-file-ignores",
+        "seed-functions",
+        "inference-functions",
+        "exclude",
+        "cache",
+        "cache-dir",
+        "fix-seed",
+    }
     with pytest.raises(ConfigError, match="unknown key"):
         settings_from_mapping({"seed_functions": []})  # snake_case is not the spelling
 
@@ -155,7 +191,10 @@ def test_nearest_configuration_per_file(tmp_path: Path) -> None:
     (tmp_path / "other" / "pyproject.toml").write_text("[project]\nname = 'o'\n")
     (tmp_path / "other" / "train.py").write_text(HAZARDS)
     assert findings(".", cwd=tmp_path) == [
-        ("other/train.py", 4, "TRP101"), ("sub/train.py", 7, "TRP201"), ("train.py", 4, "TRP101")]
+        ("other/train.py", 4, "TRP101"),
+        ("sub/train.py", 7, "TRP201"),
+        ("train.py", 4, "TRP101"),
+    ]
     # from inside the sub-project, and for one file named directly
     assert findings("train.py", cwd=tmp_path / "sub") == [("train.py", 7, "TRP201")]
     assert findings("sub/train.py", cwd=tmp_path) == [("sub/train.py", 7, "TRP201")]
@@ -171,21 +210,27 @@ def test_config_option_applies_one_file_to_everything(tmp_path: Path) -> None:
 
 
 def test_exclude_is_honoured_by_walks(tmp_path: Path) -> None:
-    project(tmp_path, 'exclude = ["legacy", "gen/*.py", "src/vendored"]', {
-        "src/pkg/a.py": HAZARDS,
-        "src/pkg/legacy/b.py": HAZARDS,  # a name anywhere below the walk
-        "gen/c.py": HAZARDS,  # a path relative to the pyproject.toml's folder
-        "gen/keep/d.py": HAZARDS,  # `*` crosses folders (flake8's fnmatch)
-        "src/vendored/e.py": HAZARDS,
-        "tools/vendored/f.py": HAZARDS,  # anchored: only src/vendored
-    })
+    project(
+        tmp_path,
+        'exclude = ["legacy", "gen/*.py", "src/vendored"]',
+        {
+            "src/pkg/a.py": HAZARDS,
+            "src/pkg/legacy/b.py": HAZARDS,  # a name anywhere below the walk
+            "gen/c.py": HAZARDS,  # a path relative to the pyproject.toml's folder
+            "gen/keep/d.py": HAZARDS,  # `*` crosses folders (flake8's fnmatch)
+            "src/vendored/e.py": HAZARDS,
+            "tools/vendored/f.py": HAZARDS,  # anchored: only src/vendored
+        },
+    )
     assert sorted({p for p, _, _ in findings(".", cwd=tmp_path)}) == ["src/pkg/a.py", "tools/vendored/f.py"]
     # walking from a subfolder applies the same configuration
     assert sorted({p for p, _, _ in findings("src", cwd=tmp_path)}) == ["src/pkg/a.py"]
     # a file named explicitly is linted anyway, unless --force-exclude
     assert findings("gen/c.py", cwd=tmp_path) != []
     assert findings("--force-exclude", "gen/c.py", "src/pkg/legacy/b.py", "src/pkg/a.py", cwd=tmp_path) == [
-        ("src/pkg/a.py", 4, "TRP101"), ("src/pkg/a.py", 7, "TRP201")]
+        ("src/pkg/a.py", 4, "TRP101"),
+        ("src/pkg/a.py", 7, "TRP201"),
+    ]
 
 
 def test_resolver_caches_lookups(tmp_path: Path) -> None:
@@ -241,9 +286,10 @@ def test_flake8_select_ignore_and_per_file_ignores_apply_to_trp_codes(tmp_path: 
 
 
 def test_flake8_trp_options_from_its_config(tmp_path: Path) -> None:
-    code = (tmp_path / "x.py")
-    code.write_text("import torch\nimport torch.nn as nn\nfrom tools import seed_all\n\nseed_all(0)\n"
-                    "model = nn.Linear(2, 2)\n")
+    code = tmp_path / "x.py"
+    code.write_text(
+        "import torch\nimport torch.nn as nn\nfrom tools import seed_all\n\nseed_all(0)\nmodel = nn.Linear(2, 2)\n"
+    )
     assert "TRP101" in flake8("--select", "TRP", "x.py", cwd=tmp_path).stdout
     (tmp_path / "setup.cfg").write_text("[flake8]\ntrp-seed-functions = tools.seed_all\n")
     assert flake8("--select", "TRP", "x.py", cwd=tmp_path).stdout == ""

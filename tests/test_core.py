@@ -1,5 +1,6 @@
 """The analysis core on its own: name resolution, the cross-file project index, and the tracker's flow
 joins, with exact expected facts (before any rule formats a message)."""
+
 from __future__ import annotations
 
 import ast
@@ -72,17 +73,19 @@ def write(root: Path, files: dict[str, str]) -> None:
 
 @pytest.fixture()
 def three_file_project(tmp_path: Path) -> Path:
-    write(tmp_path, {
-        "pyproject.toml": "",
-        "pkg/__init__.py": "",
-        "pkg/base.py": """
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "pkg/__init__.py": "",
+            "pkg/base.py": """
             import torch.nn as nn
             class BaseNet(nn.Module):
                 def __init__(self):
                     super().__init__()
                     self.drop = nn.Dropout(0.1)
         """,
-        "pkg/models.py": """
+            "pkg/models.py": """
             from .base import BaseNet
             from torch import nn
             class Net(BaseNet):
@@ -94,10 +97,11 @@ def three_file_project(tmp_path: Path) -> Path:
                     super().__init__()
                     self.act = nn.ReLU()
         """,
-        "pkg/train.py": """
+            "pkg/train.py": """
             from .models import Net
         """,
-    })
+        },
+    )
     reset_projects()
     return tmp_path
 
@@ -119,24 +123,29 @@ def test_subclass_across_three_files(three_file_project: Path) -> None:
 
 
 def test_reexport_through_package_init(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "setup.cfg": "",
-        "lib/__init__.py": "from .impl import Model\n",
-        "lib/impl.py": "import torch\nclass Model(torch.nn.Module):\n    pass\n",
-    })
+    write(
+        tmp_path,
+        {
+            "setup.cfg": "",
+            "lib/__init__.py": "from .impl import Model\n",
+            "lib/impl.py": "import torch\nclass Model(torch.nn.Module):\n    pass\n",
+        },
+    )
     proj = Project(tmp_path, Settings(cache=False), None)
     assert proj.is_module_class("lib.Model", str(tmp_path))
 
 
 def test_module_facts_record_constants_and_argparse_defaults() -> None:
-    tree = ast.parse(textwrap.dedent("""
+    tree = ast.parse(
+        textwrap.dedent("""
         import os
         CKPT_DIR = "ckpt"
         CKPT = os.path.join(CKPT_DIR, "best.pt")
         import argparse
         p = argparse.ArgumentParser()
         p.add_argument("--resume", default="last.pt")
-    """))
+    """)
+    )
     facts = build_facts(tree, "config", False)
     assert facts["constants"] == {"CKPT_DIR": "ckpt", "CKPT": "ckpt/best.pt"}
     assert facts["argparse"] == {"resume": "last.pt"}
@@ -159,14 +168,17 @@ def test_seed_on_one_branch_is_maybe() -> None:
 
 
 def test_seed_on_both_branches_is_yes() -> None:
-    assert events("""
+    assert (
+        events("""
         import sys, torch
         if len(sys.argv) > 1:
             torch.manual_seed(0)
         else:
             torch.manual_seed(1)
         m = torch.nn.Linear(2, 2)
-    """) == []
+    """)
+        == []
+    )
 
 
 def test_loop_body_may_run_zero_times() -> None:
@@ -271,7 +283,8 @@ def test_other_modules_keep_only_the_bodies_a_walk_can_enter(tmp_path: Path) -> 
     """A module reached from the linted file is kept without its module level and with the bodies of
     functions that set no mode, seed, load or save dropped; the walk through it still sees the seed."""
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
-    (tmp_path / "helpers.py").write_text(textwrap.dedent("""\
+    (tmp_path / "helpers.py").write_text(
+        textwrap.dedent("""\
         import torch
 
         TABLE = {"a": 1, "b": 2}
@@ -281,10 +294,12 @@ def test_other_modules_keep_only_the_bodies_a_walk_can_enter(tmp_path: Path) -> 
 
         def plain(x):
             return [x, x, x]
-        """))
+        """)
+    )
     train = tmp_path / "train.py"
-    train.write_text("import torch.nn as nn\nfrom helpers import plain, seed_all\nseed_all(0)\nm = nn.Linear(2, 2)\n"
-                     "n = plain(1)\n")
+    train.write_text(
+        "import torch.nn as nn\nfrom helpers import plain, seed_all\nseed_all(0)\nm = nn.Linear(2, 2)\nn = plain(1)\n"
+    )
     reset_projects()
     source = train.read_text()
     facts = analyze_module(source, ast.parse(source), str(train), Settings(cache=False))

@@ -1,4 +1,5 @@
 """The docs: one generated page per registered rule (fresh, complete), `explain`, and the guides."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -50,8 +51,9 @@ def test_generated_pages_are_fresh(tmp_path: Path) -> None:
 
 
 def test_generator_check_mode() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_rule_docs.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_rule_docs.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -98,10 +100,13 @@ def _doc_paragraphs(doc: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("code", "state"), [
-    ("TRP201", "Enabled by default"),
-    ("TRP102", "Disabled by default (enable with --extend-select)"),
-])
+@pytest.mark.parametrize(
+    ("code", "state"),
+    [
+        ("TRP201", "Enabled by default"),
+        ("TRP102", "Disabled by default (enable with --extend-select)"),
+    ],
+)
 def test_explain_prints_the_page(code: str, state: str) -> None:
     """What the page must say, checked against the rule itself (not against the page file `explain`
     reads): its title, family, default, summary, every paragraph of its documentation, an example and
@@ -112,8 +117,9 @@ def test_explain_prints_the_page(code: str, state: str) -> None:
     out = result.output
     lines = out.splitlines()
     assert lines[1] == f"# {rule.name} ({code})"
-    assert lines[3] == (f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value} · "
-                        f"Fix: {rule.fix or 'none'}")
+    assert lines[3] == (
+        f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value} · Fix: {rule.fix or 'none'}"
+    )
     assert lines[5] == f"**{rule.summary}**"
     for paragraph in _doc_paragraphs(rule.doc):
         for option in re.findall(r"^- `([^`]+)`$", paragraph, flags=re.M):  # options become links
@@ -123,7 +129,7 @@ def test_explain_prints_the_page(code: str, state: str) -> None:
     for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
         assert f"\n{heading}\n" in out
     assert out.index("## Example") < out.index("## Use instead")
-    assert "```python\n" in out[out.index("## Example"):]
+    assert "```python\n" in out[out.index("## Example") :]
     assert CliRunner().invoke(main, ["explain", code.lower()]).output == out
 
 
@@ -134,21 +140,28 @@ def test_explain_without_a_generated_page_prints_the_docstring(monkeypatch) -> N
     monkeypatch.setattr(docs, "_generated_page", lambda rule: None)
     rule = next(r for r in ALL_RULES if r.code == "TRP101")
     out = CliRunner().invoke(main, ["explain", "TRP101"]).output
-    assert out == "\n".join([
-        docs.BANNER,
-        "# unseeded-model (TRP101)",
-        "",
-        f"Family: {rule.family} · Enabled by default · Runtime-verified: {rule.verify.value} · Fix: {rule.fix}",
-        "",
-        "**model built before torch is seeded**",
-        "",
-        rule.doc.strip(),
-    ]) + "\n\n"
+    assert (
+        out
+        == "\n".join(
+            [
+                docs.BANNER,
+                "# unseeded-model (TRP101)",
+                "",
+                f"Family: {rule.family} · Enabled by default · Runtime-verified: {rule.verify.value} · Fix: {rule.fix}",
+                "",
+                "**model built before torch is seeded**",
+                "",
+                rule.doc.strip(),
+            ]
+        )
+        + "\n\n"
+    )
 
 
 def test_explain_unknown_code_exits_2() -> None:
-    proc = subprocess.run([str(Path(sys.executable).with_name("torchlint-repro")), "explain", "TRP999"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("torchlint-repro")), "explain", "TRP999"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "unknown rule code 'TRP999'" in proc.stderr
@@ -167,8 +180,15 @@ def test_configuration_reference_documents_every_key() -> None:
 
 def test_integrations_cover_editor_pre_commit_and_ci() -> None:
     text = (DOCS / "integrations.md").read_text(encoding="utf-8")
-    for needle in ("github/codeql-action/upload-sarif", "--format sarif", "id: torchlint-repro", "repo: local",
-                   "additional_dependencies: [\"torchlint-repro @ git+", "flake8.args", "--format github"):
+    for needle in (
+        "github/codeql-action/upload-sarif",
+        "--format sarif",
+        "id: torchlint-repro",
+        "repo: local",
+        'additional_dependencies: ["torchlint-repro @ git+',
+        "flake8.args",
+        "--format github",
+    ):
         assert needle in text
 
 
@@ -195,8 +215,9 @@ def test_recorded_runtime_evidence_matches_the_example_pairs() -> None:
         if pair is None:
             continue
         observed = evidence["rules"].get(rule.code, {})
-        assert {label: o["fixture"] for label, o in observed.items()} == {"bad": pair[0].name, "good": pair[1].name}, \
+        assert {label: o["fixture"] for label, o in observed.items()} == {"bad": pair[0].name, "good": pair[1].name}, (
             f"{rule.code}: re-record the evidence (python scripts/gen_rule_docs.py --record-evidence)"
+        )
         page = (RULE_PAGES / f"{rule.code}.md").read_text(encoding="utf-8")
         assert observed["bad"]["observed"] in page
 
@@ -219,8 +240,11 @@ def test_torch_is_pinned_in_ci_only() -> None:
     assert extras["verify"] == ["torch>=2.0,<3"]
     assert not [r for reqs in extras.values() for r in reqs if "==" in r]
     assert set(extras["test"]) == {"torchlint-repro[test-static,verify-all]"}
-    assert not [r for r in extras["test-static"] if r.split(">")[0].split("=")[0] in ("torch", "lightning",
-                                                                                       "transformers", "numpy")]
+    assert not [
+        r
+        for r in extras["test-static"]
+        if r.split(">")[0].split("=")[0] in ("torch", "lightning", "transformers", "numpy")
+    ]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     pin = ci.index("pip install -q torch==2.13.0")
     assert pin < ci.index('pip install -q -e ".[test]" && python -m pytest -q -n 2')

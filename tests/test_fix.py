@@ -1,4 +1,5 @@
 """`torchlint-repro fix`: exact rewrites for the safe fixes, files untouched otherwise."""
+
 from __future__ import annotations
 
 import json
@@ -135,10 +136,13 @@ def test_fix_inside_notebook_cells_keeps_everything_else_byte_for_byte(tmp_path:
     # the TRP302 of cell 2 and the TRP202 inside the `if` are fixed; the `%time model.eval` of a magic line is not
     # (its text in the cell is not the Python the analysis read): it remains, so the exit status is 1
     assert result.exit_code == 1, result.output
-    assert result.stderr == (f"torchlint-repro: notice: {nb}: cell 2, line 2: TRP202 not fixed: the line is IPython "
-                             f"syntax, not Python\nfixed 2 findings\n")
-    expected = NB_TEXT.replace('"model = model.load_state_dict(sd)\\n"', '"model.load_state_dict(sd)\\n"') \
-        .replace('"    model.eval\\n"', '"    model.eval()\\n"')
+    assert result.stderr == (
+        f"torchlint-repro: notice: {nb}: cell 2, line 2: TRP202 not fixed: the line is IPython "
+        f"syntax, not Python\nfixed 2 findings\n"
+    )
+    expected = NB_TEXT.replace('"model = model.load_state_dict(sd)\\n"', '"model.load_state_dict(sd)\\n"').replace(
+        '"    model.eval\\n"', '"    model.eval()\\n"'
+    )
     assert nb.read_bytes() == expected.encode("utf-8")
     check = CliRunner().invoke(main, ["check", "--no-cache", "--format", "json", str(nb)])
     assert [(d["cell"], d["cell_line"], d["code"]) for d in json.loads(check.stdout)] == [(2, 2, "TRP202")]
@@ -147,17 +151,22 @@ def test_fix_inside_notebook_cells_keeps_everything_else_byte_for_byte(tmp_path:
 def test_empty_code_cells_do_not_shift_the_fixes(tmp_path: Path) -> None:
     """An empty code cell is not run, not numbered and not part of the program (as in `check`): the fixes
     still land in the cells they belong to."""
-    empty = '  {\n   "cell_type": "code",\n   "execution_count": null,\n   "metadata": {},\n   "outputs": [],\n' \
-            '   "source": []\n  },\n'
+    empty = (
+        '  {\n   "cell_type": "code",\n   "execution_count": null,\n   "metadata": {},\n   "outputs": [],\n'
+        '   "source": []\n  },\n'
+    )
     text = NB_TEXT.replace(' "cells": [\n', ' "cells": [\n' + empty, 1)
     nb = tmp_path / "run.ipynb"
     nb.write_bytes(text.encode("utf-8"))
     result = CliRunner().invoke(main, ["fix", str(nb)])
     assert result.exit_code == 1, result.output
-    assert result.stderr == (f"torchlint-repro: notice: {nb}: cell 2, line 2: TRP202 not fixed: the line is IPython "
-                             f"syntax, not Python\nfixed 2 findings\n")
-    expected = text.replace('"model = model.load_state_dict(sd)\\n"', '"model.load_state_dict(sd)\\n"') \
-        .replace('"    model.eval\\n"', '"    model.eval()\\n"')
+    assert result.stderr == (
+        f"torchlint-repro: notice: {nb}: cell 2, line 2: TRP202 not fixed: the line is IPython "
+        f"syntax, not Python\nfixed 2 findings\n"
+    )
+    expected = text.replace('"model = model.load_state_dict(sd)\\n"', '"model.load_state_dict(sd)\\n"').replace(
+        '"    model.eval\\n"', '"    model.eval()\\n"'
+    )
     assert nb.read_bytes() == expected.encode("utf-8")
 
 
@@ -174,16 +183,32 @@ def test_fix_diff_of_a_notebook_changes_nothing(tmp_path: Path) -> None:
 def test_a_notebook_that_cannot_be_fixed_safely_is_named(tmp_path: Path) -> None:
     """A statement that runs from one cell into the next cannot be rewritten cell by cell."""
     nb = tmp_path / "split.ipynb"
-    cells = [["import torch\n", "torch.manual_seed(0)\n", "model = torch.nn.Sequential(torch.nn.Linear(2, 2),\n"],
-             ["    torch.nn.Dropout(0.5))\n", "model = model.load_state_dict(\n"], ["    model.state_dict())\n"]]
-    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                                         "source": c} for c in cells],
-                              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    cells = [
+        ["import torch\n", "torch.manual_seed(0)\n", "model = torch.nn.Sequential(torch.nn.Linear(2, 2),\n"],
+        ["    torch.nn.Dropout(0.5))\n", "model = model.load_state_dict(\n"],
+        ["    model.state_dict())\n"],
+    ]
+    nb.write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": c}
+                    for c in cells
+                ],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            },
+            indent=1,
+        )
+    )
     before = nb.read_bytes()
     result = CliRunner().invoke(main, ["fix", str(nb)])
     assert result.exit_code == 1
-    assert result.stderr == (f"torchlint-repro: notice: {nb}: cell 2, line 2: TRP302 not fixed: its statement runs "
-                             f"into the next cell\nfixed 0 findings\n")
+    assert result.stderr == (
+        f"torchlint-repro: notice: {nb}: cell 2, line 2: TRP302 not fixed: its statement runs "
+        f"into the next cell\nfixed 0 findings\n"
+    )
     assert nb.read_bytes() == before
 
 
@@ -196,8 +221,15 @@ def test_fix_costs_little_more_than_check_on_a_big_file(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    body = ["import torch", "from torch import nn", "", "torch.manual_seed(0)", "model = nn.Linear(4, 2)",
-            "model.eval", ""]
+    body = [
+        "import torch",
+        "from torch import nn",
+        "",
+        "torch.manual_seed(0)",
+        "model = nn.Linear(4, 2)",
+        "model.eval",
+        "",
+    ]
     for i in range(6_000):
         body += [f"def scale_{i}(x):", f"    y = x * {i}", "    return y + 1", ""]
     lines = body + ["TABLE = ["] + [f"    ({i}, 'row{i}')," for i in range(40_000 - len(body) - 2)] + ["]"]

@@ -1,5 +1,6 @@
 """The fix of every fixable rule: exact before/after files, tiers, idempotence, noqa, --diff, notebooks,
 the compile check, and `verify --fixed` (torch confirms each fix removes its hazard)."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,9 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 CASES = [
     pytest.param(
-        'TRP201', 'safe',
-        textwrap.dedent('''\
+        "TRP201",
+        "safe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -33,8 +35,8 @@ CASES = [
 
 
     main()
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -50,11 +52,13 @@ CASES = [
 
 
     main()
-'''),
-        id='trp201_safe'),  # the model is built in the function that runs the region: eval() before it, safe
+"""),
+        id="trp201_safe",
+    ),  # the model is built in the function that runs the region: eval() before it, safe
     pytest.param(
-        'TRP201', 'unsafe',
-        textwrap.dedent('''\
+        "TRP201",
+        "unsafe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -69,8 +73,8 @@ CASES = [
         optimizer.step()
         with torch.no_grad():
             print(model(x))
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -87,10 +91,12 @@ CASES = [
         with torch.no_grad():
             print(model(x))
         model.train()
-'''),
-        id='trp201_loop'),  # a validation block inside the training loop: eval() before it and train() after it
+"""),
+        id="trp201_loop",
+    ),  # a validation block inside the training loop: eval() before it and train() after it
     pytest.param(
-        'TRP201', 'unsafe',
+        "TRP201",
+        "unsafe",
         textwrap.dedent('''\
     import torch
     import torch.nn as nn
@@ -128,10 +134,12 @@ CASES = [
     print(predict(model, torch.randn(2, 4)))
 '''),
         # an inference function: eval() first (after the docstring), the caller's mode given back
-        id='trp201_function'),
+        id="trp201_function",
+    ),
     pytest.param(
-        'TRP201', 'unsafe',
-        textwrap.dedent('''\
+        "TRP201",
+        "unsafe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -153,8 +161,8 @@ CASES = [
         loss.backward()
         optimizer.step()
         print(evaluate(model, x))
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -179,11 +187,13 @@ CASES = [
         loss.backward()
         optimizer.step()
         print(evaluate(model, x))
-'''),
-        id='trp201_caller'),  # the caller's model: eval() for the region, its mode given back after (no new TRP203)
+"""),
+        id="trp201_caller",
+    ),  # the caller's model: eval() for the region, its mode given back after (no new TRP203)
     pytest.param(
-        'TRP203', 'safe',
-        textwrap.dedent('''\
+        "TRP203",
+        "safe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -196,8 +206,8 @@ CASES = [
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -211,11 +221,13 @@ CASES = [
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-'''),
-        id='trp203'),  # train() at the start of the training step, the loop's first statement
+"""),
+        id="trp203",
+    ),  # train() at the start of the training step, the loop's first statement
     pytest.param(
-        'TRP302', 'safe',
-        textwrap.dedent('''\
+        "TRP302",
+        "safe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -223,8 +235,8 @@ CASES = [
     model = nn.Linear(4, 4)
     sd = model.state_dict()
     model = model.load_state_dict(sd, strict=False)
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
     import warnings
@@ -235,11 +247,13 @@ CASES = [
     missing_keys, unexpected_keys = model.load_state_dict(sd, strict=False)
     if missing_keys or unexpected_keys:
         warnings.warn(f"model.load_state_dict: missing keys {missing_keys}, unexpected keys {unexpected_keys}")
-'''),
-        id='trp302_nonstrict'),  # a strict=False load keeps its result and checks it (no fresh TRP305)
+"""),
+        id="trp302_nonstrict",
+    ),  # a strict=False load keeps its result and checks it (no fresh TRP305)
     pytest.param(
-        'TRP304', 'safe',
-        textwrap.dedent('''\
+        "TRP304",
+        "safe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -249,8 +263,8 @@ CASES = [
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 1}, "ckpt.pt")
     restored = nn.Linear(4, 4)
     restored.load_state_dict(torch.load("ckpt.pt"))
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -260,11 +274,13 @@ CASES = [
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": 1}, "ckpt.pt")
     restored = nn.Linear(4, 4)
     restored.load_state_dict(torch.load("ckpt.pt")["model"])
-'''),
-        id='trp304'),  # the save site names one model state_dict entry: safe
+"""),
+        id="trp304",
+    ),  # the save site names one model state_dict entry: safe
     pytest.param(
-        'TRP304', 'unsafe',
-        textwrap.dedent('''\
+        "TRP304",
+        "unsafe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -273,8 +289,8 @@ CASES = [
     ckpt = torch.load("ckpt.pt")
     model.load_state_dict(ckpt)
     print(ckpt["epoch"])
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -283,11 +299,13 @@ CASES = [
     ckpt = torch.load("ckpt.pt")
     model.load_state_dict(ckpt["model"])
     print(ckpt["epoch"])
-'''),
-        id='trp304_unsafe'),  # no save site known: 'model' is a guess, unsafe
+"""),
+        id="trp304_unsafe",
+    ),  # no save site known: 'model' is a guess, unsafe
     pytest.param(
-        'TRP305', 'unsafe',
-        textwrap.dedent('''\
+        "TRP305",
+        "unsafe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -296,8 +314,8 @@ CASES = [
     sd = torch.load("weights.pt")
     model.load_state_dict(sd, strict=False)  # old layout
     result = model.load_state_dict(sd, strict=False)
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
     import warnings
@@ -311,11 +329,13 @@ CASES = [
     result = model.load_state_dict(sd, strict=False)
     if result.missing_keys or result.unexpected_keys:
         warnings.warn(f"model.load_state_dict: missing keys {result.missing_keys}, unexpected keys {result.unexpected_keys}")
-'''),  # noqa: E501 - the fix writes that line whole
-        id='trp305'),  # a discarded result is kept and checked; a result never read is checked where it is
+"""),  # noqa: E501 - the fix writes that line whole
+        id="trp305",
+    ),  # a discarded result is kept and checked; a result never read is checked where it is
     pytest.param(
-        'TRP306', 'unsafe',
-        textwrap.dedent('''\
+        "TRP306",
+        "unsafe",
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -329,8 +349,8 @@ CASES = [
     wrapped = nn.DataParallel(nn.Linear(4, 4))
     torch.save(net.state_dict(), "plain.pt")
     wrapped.load_state_dict(torch.load("plain.pt"))
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch
     import torch.nn as nn
 
@@ -347,10 +367,12 @@ CASES = [
     wrapped = nn.DataParallel(nn.Linear(4, 4))
     torch.save(net.state_dict(), "plain.pt")
     wrapped.module.load_state_dict(torch.load("plain.pt"))
-'''),
-        id='trp306'),  # strip the prefix of a name or of a loaded expression; a wrapper loads into .module
+"""),
+        id="trp306",
+    ),  # strip the prefix of a name or of a loaded expression; a wrapper loads into .module
     pytest.param(
-        'TRP101', 'unsafe',
+        "TRP101",
+        "unsafe",
         textwrap.dedent('''\
     """Train."""
     from torch import nn
@@ -367,9 +389,11 @@ CASES = [
     model = nn.Linear(4, 4)
     other = nn.Linear(4, 4)
 '''),
-        id='trp101'),  # after the imports, with `import torch` added; one seed for two constructions
+        id="trp101",
+    ),  # after the imports, with `import torch` added; one seed for two constructions
     pytest.param(
-        'TRP101', 'unsafe',
+        "TRP101",
+        "unsafe",
         textwrap.dedent('''\
     import torch
     from torch import nn
@@ -399,25 +423,28 @@ CASES = [
     if __name__ == "__main__":
         main()
 '''),
-        id='trp101_main'),  # at the top of main(), after its docstring
+        id="trp101_main",
+    ),  # at the top of main(), after its docstring
     pytest.param(
-        'TRP103', 'unsafe',
-        textwrap.dedent('''\
+        "TRP103",
+        "unsafe",
+        textwrap.dedent("""\
     import torch as th
     from torch import nn
 
     th.cuda.manual_seed_all(0)
     model = nn.Linear(4, 4)
-'''),
-        textwrap.dedent('''\
+"""),
+        textwrap.dedent("""\
     import torch as th
     from torch import nn
     th.manual_seed(0)
 
     th.cuda.manual_seed_all(0)
     model = nn.Linear(4, 4)
-'''),
-        id='trp103'),  # the file's own name for torch
+"""),
+        id="trp103",
+    ),  # the file's own name for torch
 ]
 
 
@@ -461,8 +488,10 @@ def test_unsafe_fixes_wait_for_the_flag(tmp_path: Path, code: str, tier: str, be
 @pytest.mark.parametrize(("code", "tier", "before", "after"), CASES)
 def test_noqa_is_honoured(tmp_path: Path, code: str, tier: str, before: str, after: str) -> None:
     """`# noqa` on every line of the file: no finding, so no fix, and the file keeps every byte."""
-    source = "".join(line.rstrip("\n") + f"  # noqa: {code}\n" if line.strip() and '"""' not in line else line
-                     for line in before.splitlines(True))
+    source = "".join(
+        line.rstrip("\n") + f"  # noqa: {code}\n" if line.strip() and '"""' not in line else line
+        for line in before.splitlines(True)
+    )
     target = _project(tmp_path, source)
     assert not [d for d in lint_file(target, Settings(cache=False)) if d.code == code]
     _fix("--unsafe-fixes", "--select", code, str(target))
@@ -470,8 +499,7 @@ def test_noqa_is_honoured(tmp_path: Path, code: str, tier: str, before: str, aft
 
 
 @pytest.mark.parametrize(("code", "tier", "before", "after"), CASES)
-def test_ignore_and_select_choose_what_is_fixed(tmp_path: Path, code: str, tier: str, before: str,
-                                                 after: str) -> None:
+def test_ignore_and_select_choose_what_is_fixed(tmp_path: Path, code: str, tier: str, before: str, after: str) -> None:
     target = _project(tmp_path, before)
     # TRP305 reports the same strict=False load as TRP302 and its fix is the same edit
     _fix("--unsafe-fixes", "--ignore", "TRP302,TRP305" if code == "TRP302" else code, str(target))
@@ -524,8 +552,9 @@ def test_files_without_findings_are_not_touched(tmp_path: Path) -> None:
 def test_the_seed_comes_from_the_fix_seed_option(tmp_path: Path) -> None:
     target = _project(tmp_path, "import torch\nmodel = torch.nn.Linear(2, 2)\n", config="fix-seed = 1234\n")
     _fix("--unsafe-fixes", str(target))
-    assert target.read_text(encoding="utf-8") == \
-        "import torch\ntorch.manual_seed(1234)\nmodel = torch.nn.Linear(2, 2)\n"
+    assert (
+        target.read_text(encoding="utf-8") == "import torch\ntorch.manual_seed(1234)\nmodel = torch.nn.Linear(2, 2)\n"
+    )
 
 
 def test_crlf_files_get_crlf_lines(tmp_path: Path) -> None:
@@ -547,8 +576,9 @@ def test_a_fix_that_would_not_compile_is_refused(tmp_path: Path, monkeypatch) ->
     diags = lint_file(target, Settings(cache=False))
     assert sorted(d.code for d in diags) == ["TRP101", "TRP202"]
     # `return` outside a function parses but does not compile: ast.parse alone would let it through
-    monkeypatch.setitem(fixers.PLANNERS, "TRP101", lambda src, d: fixers.Plan(
-        fixers.UNSAFE, (fixers.Insertion(0, 0, "return 1\n"),)))
+    monkeypatch.setitem(
+        fixers.PLANNERS, "TRP101", lambda src, d: fixers.Plan(fixers.UNSAFE, (fixers.Insertion(0, 0, "return 1\n"),))
+    )
     new, plan = fix_source(source, diags, unsafe=True)
     assert new == "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.eval()\n"
     assert [d.code for d in plan.fixed] == ["TRP202"]
@@ -556,13 +586,25 @@ def test_a_fix_that_would_not_compile_is_refused(tmp_path: Path, monkeypatch) ->
 
 def test_a_fix_in_a_notebook_cell_keeps_outputs_and_metadata(tmp_path: Path) -> None:
     cells = [
-        {"cell_type": "code", "execution_count": 1, "metadata": {"tags": ["setup"]}, "outputs": [],
-         "source": ["import torch\n", "torch.manual_seed(0)\n",
-                    "model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))\n",
-                    "x = torch.randn(3, 2)"]},
-        {"cell_type": "code", "execution_count": 2, "metadata": {"scrolled": True},
-         "outputs": [{"name": "stdout", "output_type": "stream", "text": ["tensor([1.])\n"]}],
-         "source": ["with torch.no_grad():\n", "    print(model(x))"]},
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {"tags": ["setup"]},
+            "outputs": [],
+            "source": [
+                "import torch\n",
+                "torch.manual_seed(0)\n",
+                "model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))\n",
+                "x = torch.randn(3, 2)",
+            ],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": 2,
+            "metadata": {"scrolled": True},
+            "outputs": [{"name": "stdout", "output_type": "stream", "text": ["tensor([1.])\n"]}],
+            "source": ["with torch.no_grad():\n", "    print(model(x))"],
+        },
     ]
     nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}
     path = tmp_path / "run.ipynb"
@@ -585,8 +627,11 @@ def test_verify_fixed_confirms_every_fixable_rule() -> None:
     result = CliRunner().invoke(main, ["verify", "--fixed", "--format", "json", str(FIXTURES)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    confirmed = {r["code"] for r in report["rules"] if r["fixtures"]
-                 and all(f["verdict"] in ("confirmed", "skipped") for f in r["fixtures"])}
+    confirmed = {
+        r["code"]
+        for r in report["rules"]
+        if r["fixtures"] and all(f["verdict"] in ("confirmed", "skipped") for f in r["fixtures"])
+    }
     assert confirmed == {r.code for r in ALL_RULES if r.fix}
 
 
@@ -595,38 +640,46 @@ def test_inserted_lines_take_the_files_line_endings(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
     target.write_bytes(b"from torch import nn\r\nmodel = nn.Linear(2, 2)\r\n")
     _fix("--unsafe-fixes", str(target))
-    assert target.read_bytes() == \
-        b"from torch import nn\r\nimport torch\r\ntorch.manual_seed(0)\r\nmodel = nn.Linear(2, 2)\r\n"
+    assert (
+        target.read_bytes()
+        == b"from torch import nn\r\nimport torch\r\ntorch.manual_seed(0)\r\nmodel = nn.Linear(2, 2)\r\n"
+    )
 
 
 def test_an_added_import_comes_before_its_first_use(tmp_path: Path) -> None:
     """`import warnings` after the imports that precede the load, not after a later one it would follow."""
-    before = ('import torch\nimport torch.nn as nn\ntorch.manual_seed(0)\nmodel = nn.Linear(4, 4)\n'
-              'model.load_state_dict(torch.load("w.pt"), strict=False)\nimport os\nprint(os.sep)\n')
+    before = (
+        "import torch\nimport torch.nn as nn\ntorch.manual_seed(0)\nmodel = nn.Linear(4, 4)\n"
+        'model.load_state_dict(torch.load("w.pt"), strict=False)\nimport os\nprint(os.sep)\n'
+    )
     target = _project(tmp_path, before)
     _fix("--unsafe-fixes", str(target))
     assert target.read_text(encoding="utf-8") == (
-        'import torch\nimport torch.nn as nn\nimport warnings\ntorch.manual_seed(0)\nmodel = nn.Linear(4, 4)\n'
+        "import torch\nimport torch.nn as nn\nimport warnings\ntorch.manual_seed(0)\nmodel = nn.Linear(4, 4)\n"
         'missing_keys, unexpected_keys = model.load_state_dict(torch.load("w.pt"), strict=False)\n'
-        'if missing_keys or unexpected_keys:\n'
+        "if missing_keys or unexpected_keys:\n"
         '    warnings.warn(f"model.load_state_dict: missing keys {missing_keys}, unexpected keys {unexpected_keys}")\n'
-        'import os\nprint(os.sep)\n')
+        "import os\nprint(os.sep)\n"
+    )
 
 
 def test_the_seed_in_main_imports_torch_at_the_top(tmp_path: Path) -> None:
-    before = ('from torch import nn\n\n\ndef main():\n    model = nn.Linear(2, 2)\n\n\n'
-              'if __name__ == "__main__":\n    main()\n')
+    before = (
+        "from torch import nn\n\n\ndef main():\n    model = nn.Linear(2, 2)\n\n\n"
+        'if __name__ == "__main__":\n    main()\n'
+    )
     target = _project(tmp_path, before)
     _fix("--unsafe-fixes", str(target))
-    assert target.read_text(encoding="utf-8") == before.replace("nn\n\n\ndef main():\n", "nn\nimport torch\n\n\n"
-                                                                 "def main():\n    torch.manual_seed(0)\n")
+    assert target.read_text(encoding="utf-8") == before.replace(
+        "nn\n\n\ndef main():\n", "nn\nimport torch\n\n\ndef main():\n    torch.manual_seed(0)\n"
+    )
 
 
 def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     """Each restore is a fix of its own: the second model's would share the first's rewritten return, so it
     waits, and on the next run the flag name is taken: no fix rather than a half one. A value over several
     lines keeps its text."""
-    before = textwrap.dedent('''\
+    before = textwrap.dedent("""\
         import torch
         import torch.nn as nn
 
@@ -651,19 +704,22 @@ def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_chan
         step(torch.randn(2, 4))
         print(evaluate(torch.randn(2, 4)))
         step(torch.randn(2, 4))
-    ''')
+    """)
     target = _project(tmp_path, before)
     assert sorted(d.code for d in lint_file(target, Settings(cache=False))) == ["TRP201", "TRP201"]
     _fix("--unsafe-fixes", str(target))
-    after = before.replace("""    return decoder(
+    after = before.replace(
+        """    return decoder(
         encoder(x))
-""", """    was_training = decoder.training
+""",
+        """    was_training = decoder.training
     decoder.eval()
     output = decoder(
         encoder(x))
     decoder.train(was_training)
     return output
-""")
+""",
+    )
     assert target.read_text(encoding="utf-8") == after
     again = _fix("--unsafe-fixes", str(target))
     assert again.stderr == "fixed 0 findings\n" and target.read_text(encoding="utf-8") == after

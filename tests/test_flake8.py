@@ -4,6 +4,7 @@ Every run gets its own TORCHLINT_CACHE_DIR (the plugin and the CLI both use the 
 flake8 with ``--isolated`` so that no configuration file around the temporary project counts (except in
 the test that is about a configuration file).
 """
+
 from __future__ import annotations
 
 import os
@@ -94,14 +95,14 @@ HAZARDS_DEFAULT = [
 # parameter run under no_grad that no caller puts in eval mode (TRP204)
 HAZARDS_OFF = [(27, 16, "TRP204"), (45, 9, "TRP102")]
 
-UTILS = '''\
+UTILS = """\
 import torch
 
 
 def set_seed(seed):
     torch.manual_seed(seed)
-'''
-TRAIN = '''\
+"""
+TRAIN = """\
 import torch
 from torch import nn
 
@@ -116,7 +117,7 @@ def main():
 
 if __name__ == "__main__":
     main()
-'''
+"""
 TRAIN_UNSEEDED_MSG = "TRP101 `Linear` is built before torch is seeded: its random init differs on every run"
 
 LINE_RE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) (?P<msg>.*)$")
@@ -148,8 +149,9 @@ def flake8(*args: str, cwd: Path, cache: Path, stdin: str | None = None, isolate
 
 
 def check(*args: str, cwd: Path, cache: Path):
-    proc = subprocess.run([str(CHECK), "check", *args], cwd=cwd, capture_output=True, text=True, env=_env(cache),
-                          timeout=180)
+    proc = subprocess.run(
+        [str(CHECK), "check", *args], cwd=cwd, capture_output=True, text=True, env=_env(cache), timeout=180
+    )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -225,8 +227,9 @@ def test_stdin_with_display_name_finds_the_project(project, tmp_path):
 
 def test_stdin_hazards_equal_file(project, tmp_path):
     on_file = findings(flake8("src/hazards.py", cwd=project, cache=tmp_path / "c").stdout)
-    on_stdin = findings(flake8("--stdin-display-name", "src/hazards.py", "-", cwd=project, cache=tmp_path / "c2",
-                               stdin=HAZARDS).stdout)
+    on_stdin = findings(
+        flake8("--stdin-display-name", "src/hazards.py", "-", cwd=project, cache=tmp_path / "c2", stdin=HAZARDS).stdout
+    )
     assert on_stdin == on_file
 
 
@@ -294,13 +297,17 @@ def test_noqa_is_honoured_identically(tmp_path):
 FILE_NOQA_BODY = "import torch\nfrom torch import nn\n\na = nn.Linear(4, 2){tail}\ntorch.manual_seed(0)\n"
 
 
-@pytest.mark.parametrize(("head", "tail", "expected"), [
-    ("# flake8: noqa\n", "", []),                        # the whole file
-    ("# flake8: noqa: TRP101\n", "", []),                # flake8 ignores the file whatever codes follow
-    ("    # FLAKE8= NOQA\n", "", []),
-    ("#flake8: noqa\n", "", [(5, 5, "TRP101")]),         # flake8 wants "# flake8": not a file noqa
-    ("", "  # flake8: noqa", [(4, 5, "TRP101")]),         # on a line with code: only a warning in flake8
-], ids=["plain", "with-codes", "upper-indented", "no-space", "inline"])
+@pytest.mark.parametrize(
+    ("head", "tail", "expected"),
+    [
+        ("# flake8: noqa\n", "", []),  # the whole file
+        ("# flake8: noqa: TRP101\n", "", []),  # flake8 ignores the file whatever codes follow
+        ("    # FLAKE8= NOQA\n", "", []),
+        ("#flake8: noqa\n", "", [(5, 5, "TRP101")]),  # flake8 wants "# flake8": not a file noqa
+        ("", "  # flake8: noqa", [(4, 5, "TRP101")]),  # on a line with code: only a warning in flake8
+    ],
+    ids=["plain", "with-codes", "upper-indented", "no-space", "inline"],
+)
 def test_flake8_noqa_file_comment(tmp_path, head, tail, expected):
     (tmp_path / "whole.py").write_text(head + FILE_NOQA_BODY.format(tail=tail))
     f8 = flake8("--select", "TRP101", "whole.py", cwd=tmp_path, cache=tmp_path / "c")
@@ -311,8 +318,9 @@ def test_flake8_noqa_file_comment(tmp_path, head, tail, expected):
 
 def test_noqa_naming_another_trp_code_does_not_silence(tmp_path):
     """`# noqa: TRP201` on a TRP101 line silences nothing, in flake8 and in check alike."""
-    (tmp_path / "other.py").write_text("import torch\nfrom torch import nn\n\n"
-                                       "a = nn.Linear(4, 2)  # noqa: TRP201\ntorch.manual_seed(0)\n")
+    (tmp_path / "other.py").write_text(
+        "import torch\nfrom torch import nn\n\na = nn.Linear(4, 2)  # noqa: TRP201\ntorch.manual_seed(0)\n"
+    )
     f8 = flake8("other.py", cwd=tmp_path, cache=tmp_path / "c")
     assert keys(findings(f8.stdout)) == [(4, 5, "TRP101")]
     cli = check("other.py", cwd=tmp_path, cache=tmp_path / "c")
@@ -320,14 +328,14 @@ def test_noqa_naming_another_trp_code_does_not_silence(tmp_path):
 
 
 # ------------------------------------------------------------------------------ options
-SEEDING = '''\
+SEEDING = """\
 from somelib import seed_all
 
 
 def fix_seed(seed):
     seed_all(seed)
-'''
-SEEDED_TRAIN = '''\
+"""
+SEEDED_TRAIN = """\
 import torch
 from torch import nn
 
@@ -336,7 +344,7 @@ from mypkg.seeding import fix_seed
 fix_seed(0)
 model = nn.Linear(4, 2)
 print(model(torch.ones(1, 4)))
-'''
+"""
 
 
 @pytest.fixture()
@@ -371,8 +379,11 @@ def test_listed_library_seed_counts_inside_a_project_helper(seed_project, tmp_pa
     documentation: "Unresolvable seeding helpers from libraries we cannot read ... list them")."""
     cache = tmp_path / "c"
     direct = seed_project / "direct.py"
-    direct.write_text(SEEDED_TRAIN.replace("from mypkg.seeding import fix_seed", "from somelib import seed_all")
-                      .replace("fix_seed(0)", "seed_all(0)"))
+    direct.write_text(
+        SEEDED_TRAIN.replace("from mypkg.seeding import fix_seed", "from somelib import seed_all").replace(
+            "fix_seed(0)", "seed_all(0)"
+        )
+    )
     # unlisted, the library function seeds nothing we can see: both files are reported
     assert keys(findings(flake8("direct.py", cwd=seed_project, cache=cache).stdout)) == [(7, 9, "TRP101")]
     assert keys(findings(flake8("train.py", cwd=seed_project, cache=cache).stdout)) == [(7, 9, "TRP101")]
@@ -386,8 +397,10 @@ def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path
     """The listed name is what counts, not a name that looks like seeding: `rng.fix_all` seeds when listed."""
     cache = tmp_path / "c"
     (seed_project / "mypkg" / "seeding.py").write_text(
-        SEEDING.replace("from somelib import seed_all", "from rng import fix_all")
-        .replace("seed_all(seed)", "fix_all(seed)"))
+        SEEDING.replace("from somelib import seed_all", "from rng import fix_all").replace(
+            "seed_all(seed)", "fix_all(seed)"
+        )
+    )
     unlisted = flake8("train.py", cwd=seed_project, cache=cache)
     assert keys(findings(unlisted.stdout)) == [(7, 9, "TRP101")]
     listed = flake8("--trp-seed-functions", "rng.fix_all", "train.py", cwd=seed_project, cache=cache)
@@ -399,13 +412,13 @@ def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path
 
 
 # ------------------------------------------------------------------------------ [tool.torchlint-repro] in flake8
-SECTION = '''\
+SECTION = """\
 [tool.torchlint-repro]
 extend-select = ["TRP102"]
 ignore = ["TRP202"]
 per-file-ignores = { "src/hazards.py" = ["TRP201"] }
 exclude = ["legacy"]
-'''
+"""
 
 
 def test_the_pyproject_section_applies_through_flake8(project, tmp_path):
@@ -418,8 +431,11 @@ def test_the_pyproject_section_applies_through_flake8(project, tmp_path):
     # TRP201 (per-file-ignores) and TRP202 (ignore) are gone, TRP102 (extend-select) is there, and
     # nothing from the excluded legacy/
     assert [(p, line, col, code) for p, line, col, code, _ in findings(f8.stdout)] == [
-        ("src/hazards.py", 32, 9, "TRP101"), ("src/hazards.py", 35, 9, "TRP101"), ("src/hazards.py", 37, 9, "TRP101"),
-        ("src/hazards.py", 45, 9, "TRP102")]
+        ("src/hazards.py", 32, 9, "TRP101"),
+        ("src/hazards.py", 35, 9, "TRP101"),
+        ("src/hazards.py", 37, 9, "TRP101"),
+        ("src/hazards.py", 45, 9, "TRP102"),
+    ]
     cli = check(".", cwd=project, cache=tmp_path / "c2")
     assert cli.returncode == 1
     assert findings(cli.stdout) == findings(f8.stdout)
@@ -432,9 +448,11 @@ def test_flake8_options_are_a_layer_over_the_section(project, tmp_path):
     """flake8's own --select/--extend-select/--ignore act on top of the section, as check's options do."""
     (project / "pyproject.toml").write_text(SECTION)
     cache = tmp_path / "c"
-    pairs = [(["--extend-select", "TRP204"], ["--extend-select", "TRP204"]),
-             (["--select", "TRP2"], ["--select", "TRP2"]),
-             (["--extend-ignore", "TRP1"], ["--ignore", "TRP1"])]
+    pairs = [
+        (["--extend-select", "TRP204"], ["--extend-select", "TRP204"]),
+        (["--select", "TRP2"], ["--select", "TRP2"]),
+        (["--extend-ignore", "TRP1"], ["--ignore", "TRP1"]),
+    ]
     expected = [
         [(32, 9, "TRP101"), (35, 9, "TRP101"), (37, 9, "TRP101"), (27, 16, "TRP204"), (45, 9, "TRP102")],
         # --select replaces the section's selection (TRP202 is back); per-file-ignores still apply
@@ -448,11 +466,18 @@ def test_flake8_options_are_a_layer_over_the_section(project, tmp_path):
         assert findings(cli.stdout) == findings(f8.stdout), cli_args
 
 
-@pytest.mark.parametrize(("section", "problem"), [
-    ('[tool.torchlint-repro]\nignore = ["TRP1"\n', "cannot read TOML: Unclosed array (at end of document)"),
-    ('[tool.torchlint-repro]\nignroe = ["TRP1"]\n', "unknown key(s) in [tool.torchlint-repro]: ignroe; known keys: "),
-    ('[tool.torchlint-repro]\nignore = ["TRP1O1"]\n', "unknown rule code or prefix 'TRP1O1' in "),
-], ids=["invalid-toml", "unknown-key", "unknown-code"])
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        ('[tool.torchlint-repro]\nignore = ["TRP1"\n', "cannot read TOML: Unclosed array (at end of document)"),
+        (
+            '[tool.torchlint-repro]\nignroe = ["TRP1"]\n',
+            "unknown key(s) in [tool.torchlint-repro]: ignroe; known keys: ",
+        ),
+        ('[tool.torchlint-repro]\nignore = ["TRP1O1"]\n', "unknown rule code or prefix 'TRP1O1' in "),
+    ],
+    ids=["invalid-toml", "unknown-key", "unknown-code"],
+)
 def test_a_broken_section_is_one_visible_diagnostic_in_flake8(project, tmp_path, section, problem):
     """A broken section is never silently ignored: check exits 2 with the message; flake8 shows the same
     message once per file, as TRP901 on line 1, and nothing else of ours for that file."""
@@ -460,8 +485,11 @@ def test_a_broken_section_is_one_visible_diagnostic_in_flake8(project, tmp_path,
     f8 = flake8("src", cwd=project, cache=tmp_path / "c")
     lines = [ln for ln in f8.stdout.splitlines() if " TRP" in ln]
     config = str(project / "pyproject.toml")
-    assert [ln.split(" TRP901 ", 1)[0] for ln in lines] == ["src/hazards.py:1:1:", "src/train.py:1:1:",
-                                                             "src/utils.py:1:1:"]
+    assert [ln.split(" TRP901 ", 1)[0] for ln in lines] == [
+        "src/hazards.py:1:1:",
+        "src/train.py:1:1:",
+        "src/utils.py:1:1:",
+    ]
     messages = {ln.split(" TRP901 ", 1)[1] for ln in lines}
     cli = check("src", cwd=project, cache=tmp_path / "c")
     assert cli.returncode == 2 and cli.stdout == ""

@@ -1,5 +1,6 @@
 """The output formats of `check`: json, sarif (validated against the official SARIF 2.1.0 schema),
 github workflow annotations, and --statistics beside the machine formats."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,10 @@ model = nn.Linear(4, 2)
 torch.manual_seed(0)
 print(model(torch.ones(1, 4)))
 """
-MESSAGE = ("`Linear` is built before torch is seeded: its random init differs on every run; "
-           "torch.manual_seed is called at line 5, after this construction")
+MESSAGE = (
+    "`Linear` is built before torch is seeded: its random init differs on every run; "
+    "torch.manual_seed is called at line 5, after this construction"
+)
 HELP = "https://github.com/torchlint-repro/torchlint-repro/blob/main/docs/rules/TRP101.md"
 
 
@@ -61,28 +64,47 @@ def project(tmp_path: Path) -> Path:
 def test_json(project: Path) -> None:
     proc = run("check", "--no-cache", "--format", "json", "src/bad.py", cwd=project)
     assert proc.returncode == 1
-    assert json.loads(proc.stdout) == [{
-        "path": "src/bad.py", "line": 4, "column": 9, "code": "TRP101", "name": "unseeded-model",
-        "message": MESSAGE, "url": HELP,
-        "fix": "Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`",
-    }]
+    assert json.loads(proc.stdout) == [
+        {
+            "path": "src/bad.py",
+            "line": 4,
+            "column": 9,
+            "code": "TRP101",
+            "name": "unseeded-model",
+            "message": MESSAGE,
+            "url": HELP,
+            "fix": "Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`",
+        }
+    ]
     broken = run("check", "--no-cache", "--format", "json", "broken.ipynb", cwd=project)
     reason = "invalid notebook: not valid JSON (line 1, column 12: Expecting value)"
     assert broken.returncode == 2
     # a file that could not be linted is listed too (as ruff lists a file it cannot parse)
-    assert json.loads(broken.stdout) == [{
-        "path": "broken.ipynb", "line": 1, "column": 1, "code": "E902", "name": "io-error", "message": reason,
-        "url": None, "fix": None, "error": True,
-    }]
+    assert json.loads(broken.stdout) == [
+        {
+            "path": "broken.ipynb",
+            "line": 1,
+            "column": 1,
+            "code": "E902",
+            "name": "io-error",
+            "message": reason,
+            "url": None,
+            "fix": None,
+            "error": True,
+        }
+    ]
     assert broken.stderr == f"torchlint-repro: error: broken.ipynb: {reason}\n"
     both = run("check", "--no-cache", "--format", "json", "src/bad.py", "broken.ipynb", cwd=project)
     assert both.returncode == 3
     assert [(d["path"], d["code"], d.get("error", False)) for d in json.loads(both.stdout)] == [
-        ("broken.ipynb", "E902", True), ("src/bad.py", "TRP101", False)]
+        ("broken.ipynb", "E902", True),
+        ("src/bad.py", "TRP101", False),
+    ]
     (project / "syntax.py").write_text("import torch\n\ndef f(:\n    pass\n")
     bad = run("check", "--no-cache", "--format", "json", "syntax.py", cwd=project)
     assert [(d["code"], d["name"], d["line"], d["error"]) for d in json.loads(bad.stdout)] == [
-        ("E999", "syntax-error", 3, True)]
+        ("E999", "syntax-error", 3, True)
+    ]
 
 
 FIXABLE = """\
@@ -102,10 +124,22 @@ def test_json_keeps_the_fix_when_served_from_the_cache(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "fixable.py").write_text(FIXABLE)
     env = {**os.environ, "TORCHLINT_CACHE_DIR": str(tmp_path / "cache")}
-    cold = subprocess.run([str(EXE), "check", "--format", "json", "fixable.py"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
-    warm = subprocess.run([str(EXE), "check", "--format", "json", "fixable.py"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)
+    cold = subprocess.run(
+        [str(EXE), "check", "--format", "json", "fixable.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    warm = subprocess.run(
+        [str(EXE), "check", "--format", "json", "fixable.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert any((tmp_path / "cache").rglob("*.json")), "the cold run filled the cache"
     assert cold.returncode == warm.returncode == 1
     expected = [("TRP202", 6, "Call `model.eval()`")]
@@ -130,13 +164,16 @@ def test_sarif_validates_against_the_official_schema(project: Path) -> None:
     assert trp101["defaultConfiguration"] == {"enabled": True, "level": "warning"}
     results = sorted(run_["results"], key=lambda r: r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
     assert [r["locations"][0]["physicalLocation"] for r in results] == [
-        {"artifactLocation": {"uri": "src/100%25%20bad%2C%20really.py", "uriBaseId": "%SRCROOT%"},
-         "region": {"startLine": 4, "startColumn": 9}},
-        {"artifactLocation": {"uri": "src/bad.py", "uriBaseId": "%SRCROOT%"},
-         "region": {"startLine": 4, "startColumn": 9}},
+        {
+            "artifactLocation": {"uri": "src/100%25%20bad%2C%20really.py", "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 4, "startColumn": 9},
+        },
+        {
+            "artifactLocation": {"uri": "src/bad.py", "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": 4, "startColumn": 9},
+        },
     ]
-    assert all(r["ruleId"] == "TRP101" and r["message"]["text"] == MESSAGE and r["level"] == "warning"
-               for r in results)
+    assert all(r["ruleId"] == "TRP101" and r["message"]["text"] == MESSAGE and r["level"] == "warning" for r in results)
     assert all(driver["rules"][r["ruleIndex"]]["id"] == r["ruleId"] for r in results)
     assert run_["invocations"] == [{"executionSuccessful": True, "toolExecutionNotifications": []}]
     assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == project.resolve().as_uri() + "/"
@@ -157,14 +194,31 @@ def test_sarif_with_a_failed_file_is_still_valid(project: Path) -> None:
 NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["# notes\n"]},
-        {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
-         "source": ["%pip install torch\n", "import torch\n", "from torch import nn"]},
-        {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
-         "source": ['print("built:"); model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5))\n',
-                    "torch.manual_seed(0)"]},
+        {
+            "cell_type": "code",
+            "execution_count": 1,
+            "metadata": {},
+            "outputs": [],
+            "source": ["%pip install torch\n", "import torch\n", "from torch import nn"],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": 2,
+            "metadata": {},
+            "outputs": [],
+            "source": [
+                'print("built:"); model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5))\n',
+                "torch.manual_seed(0)",
+            ],
+        },
         # a cell whose source is one string, as some tools save it
-        {"cell_type": "code", "execution_count": 3, "metadata": {}, "outputs": [],
-         "source": "x = torch.randn(2, 8)\nwith torch.no_grad():\n    y = model(x)\n"},
+        {
+            "cell_type": "code",
+            "execution_count": 3,
+            "metadata": {},
+            "outputs": [],
+            "source": "x = torch.randn(2, 8)\nwith torch.no_grad():\n    y = model(x)\n",
+        },
     ],
     "metadata": {},
     "nbformat": 4,
@@ -194,7 +248,8 @@ def test_sarif_and_github_point_into_the_notebook_file(tmp_path: Path) -> None:
     }
     assert build["message"]["text"] == (
         "cell 2, line 1: `Sequential` is built before torch is seeded: its random init differs on every run; "
-        "torch.manual_seed is called at cell 2, line 2, after this construction")
+        "torch.manual_seed is called at cell 2, line 2, after this construction"
+    )
     assert build["properties"] == {"cell": 2, "cellLine": 1, "cellColumn": 26}
     assert forward["ruleId"] == "TRP201"
     assert forward["properties"] == {"cell": 3, "cellLine": 3, "cellColumn": 9}
@@ -202,20 +257,26 @@ def test_sarif_and_github_point_into_the_notebook_file(tmp_path: Path) -> None:
     prefix = '   "source": "x = torch.randn(2, 8)\\nwith torch.no_grad():\\n'
     assert raw[forward_line - 1].startswith(prefix)
     assert forward["locations"][0]["physicalLocation"]["region"] == {
-        "startLine": forward_line, "startColumn": len(prefix) + 9}
+        "startLine": forward_line,
+        "startColumn": len(prefix) + 9,
+    }
 
     gh = run("check", "--no-cache", "--format", "github", "t.ipynb", cwd=tmp_path)
     assert gh.returncode == 1
     assert gh.stdout.splitlines()[0] == (
         f"::error file=t.ipynb,line={build_line},col=33,title=TRP101::cell 2, line 1: "
         "`Sequential` is built before torch is seeded: its random init differs on every run; "
-        "torch.manual_seed is called at cell 2, line 2, after this construction")
+        "torch.manual_seed is called at cell 2, line 2, after this construction"
+    )
     assert gh.stdout.splitlines()[1].startswith(
-        f"::error file=t.ipynb,line={forward_line},col={len(prefix) + 9},title=TRP201::cell 3, line 3: `model`")
+        f"::error file=t.ipynb,line={forward_line},col={len(prefix) + 9},title=TRP201::cell 3, line 3: `model`"
+    )
 
     js = json.loads(run("check", "--no-cache", "--format", "json", "t.ipynb", cwd=tmp_path).stdout)
     assert [(d["line"], d["column"], d["cell"], d["cell_line"], d["code"]) for d in js] == [
-        (4, 26, 2, 1, "TRP101"), (8, 9, 3, 3, "TRP201")]
+        (4, 26, 2, 1, "TRP101"),
+        (8, 9, 3, 3, "TRP201"),
+    ]
 
 
 def test_github_annotations(project: Path) -> None:

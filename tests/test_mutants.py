@@ -1,6 +1,7 @@
 """Small programs that each pin one decision of the analysis with its exact findings (code, line,
 column, message). Each test is named after the planted mistake (mutant) it kills; bench/MUTATION.md
 records how each was confirmed to fail with the mistake in place."""
+
 from __future__ import annotations
 
 import textwrap
@@ -14,8 +15,7 @@ ALL = Settings(select=("TRP",), extend_select=("TRP102",), cache=False)
 
 def lint(src: str, name: str = "prog.py") -> list[tuple[int, int, str, str]]:
     """Every finding as (line, 0-based column, code, message), sorted."""
-    return [(d.line, d.col, d.code, d.message)
-            for d in lint_source(textwrap.dedent(src), f"/nonexistent/{name}", ALL)]
+    return [(d.line, d.col, d.code, d.message) for d in lint_source(textwrap.dedent(src), f"/nonexistent/{name}", ALL)]
 
 
 # ---------------------------------------------------------------------------- (a) unknown wins a join
@@ -101,8 +101,13 @@ def test_c_a_while_loop_that_ends_in_eval_mode_trains_in_eval_mode_next_time() -
             step += 1
     """
     assert lint(src) == [
-        (11, 4, "TRP203", "training step while `model` may still be in eval mode after `.eval()` at line 13: "
-                           "dropout/batch-norm are off; call `model.train()` before training"),
+        (
+            11,
+            4,
+            "TRP203",
+            "training step while `model` may still be in eval mode after `.eval()` at line 13: "
+            "dropout/batch-norm are off; call `model.train()` before training",
+        ),
     ]
 
 
@@ -158,8 +163,13 @@ def test_d_a_train_made_under_no_grad_is_plain_once_the_region_is_left() -> None
             print(model(x))
     """
     assert lint(src) == [
-        (11, 10, "TRP201", "`model` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
-                           "stay live; call `model.eval()` first"),
+        (
+            11,
+            10,
+            "TRP201",
+            "`model` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+            "stay live; call `model.eval()` first",
+        ),
     ]
 
 
@@ -190,8 +200,13 @@ def test_e_while_true_without_break_never_reaches_what_follows() -> None:
         model = nn.Linear(3, 3)
     """
     assert lint(src) == [
-        (5, 12, "TRP102", "`Linear` is built where torch is seeded on some paths only; torch.manual_seed is "
-                          "called at line 6, after this construction"),
+        (
+            5,
+            12,
+            "TRP102",
+            "`Linear` is built where torch is seeded on some paths only; torch.manual_seed is "
+            "called at line 6, after this construction",
+        ),
     ]
 
 
@@ -208,8 +223,13 @@ def test_f_lightning_manual_backward_is_a_training_step() -> None:
         trainer.manual_backward(out.sum())
     """
     assert lint(src) == [
-        (8, 6, "TRP203", "training step while `net` is in eval mode after `.eval()` at line 7: dropout/batch-norm "
-                         "are off; call `net.train()` before training"),
+        (
+            8,
+            6,
+            "TRP203",
+            "training step while `net` is in eval mode after `.eval()` at line 7: dropout/batch-norm "
+            "are off; call `net.train()` before training",
+        ),
     ]
 
 
@@ -224,8 +244,13 @@ def test_g_trp101_says_that_numpy_and_random_seeds_do_not_seed_torch() -> None:
         model = nn.Linear(2, 2)
     """
     assert lint(src) == [
-        (7, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
-                         "numpy.random.seed (line 5) and random.seed (line 6) do not seed torch"),
+        (
+            7,
+            8,
+            "TRP101",
+            "`Linear` is built before torch is seeded: its random init differs on every run; "
+            "numpy.random.seed (line 5) and random.seed (line 6) do not seed torch",
+        ),
     ]
 
 
@@ -237,8 +262,13 @@ def test_g_one_other_seed_does_not_seed_torch() -> None:
         model = nn.Linear(2, 2)
     """
     assert lint(src) == [
-        (5, 8, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
-                         "numpy.random.seed (line 4) does not seed torch"),
+        (
+            5,
+            8,
+            "TRP101",
+            "`Linear` is built before torch is seeded: its random init differs on every run; "
+            "numpy.random.seed (line 4) does not seed torch",
+        ),
     ]
 
 
@@ -347,8 +377,13 @@ def test_a_global_bound_on_the_else_branch_of_a_function_survives_the_join() -> 
             print(model(torch.ones(2)))
     """
     assert lint(src) == [
-        (16, 10, "TRP201", "`model` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
-                           "stay live; call `model.eval()` first"),
+        (
+            16,
+            10,
+            "TRP201",
+            "`model` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+            "stay live; call `model.eval()` first",
+        ),
     ]
 
 
@@ -375,8 +410,13 @@ def test_a_loop_that_only_rebinds_a_global_runs_again() -> None:
         run([torch.ones(2)])
     """
     assert lint(src) == [
-        (14, 18, "TRP201", "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
-                           "stay live; call `net.eval()` first"),
+        (
+            14,
+            18,
+            "TRP201",
+            "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+            "stay live; call `net.eval()` first",
+        ),
     ]
 
 
@@ -502,8 +542,13 @@ def test_train_on_one_branch_and_eval_on_the_other_is_a_choice_not_a_forgotten_t
     assert lint(src) == []
     one_sided = src.replace("net.train() if training else net.eval()", "net.eval() if training else None")
     assert lint(one_sided) == [
-        (9, 0, "TRP203", "training step while `net` may still be in eval mode after `.eval()` at line 8: "
-                         "dropout/batch-norm are off; call `net.train()` before training"),
+        (
+            9,
+            0,
+            "TRP203",
+            "training step while `net` may still be in eval mode after `.eval()` at line 8: "
+            "dropout/batch-norm are off; call `net.train()` before training",
+        ),
     ]
 
 
@@ -544,8 +589,13 @@ def test_a_loop_that_does_not_settle_widens_what_still_changes_to_unknown() -> N
         d(x).sum().backward()
     """
     assert lint(src) == [
-        (16, 0, "TRP203", "training step while `d` may still be in eval mode after `.eval()` at line 14: "
-                          "dropout/batch-norm are off; call `d.train()` before training"),
+        (
+            16,
+            0,
+            "TRP203",
+            "training step while `d` may still be in eval mode after `.eval()` at line 14: "
+            "dropout/batch-norm are off; call `d.train()` before training",
+        ),
     ]
 
 
@@ -586,8 +636,13 @@ def test_enable_grad_inside_no_grad_is_training_again() -> None:
                 model(x).sum().backward()
     """
     assert lint(src) == [
-        (10, 8, "TRP203", "training step while `model` is in eval mode after `.eval()` at line 7: "
-                          "dropout/batch-norm are off; call `model.train()` before training"),
+        (
+            10,
+            8,
+            "TRP203",
+            "training step while `model` is in eval mode after `.eval()` at line 7: "
+            "dropout/batch-norm are off; call `model.train()` before training",
+        ),
     ]
 
 
@@ -601,8 +656,13 @@ def test_a_finding_reached_from_several_calls_names_them_all(tmp_path) -> None:
     (tmp_path / "other.py").write_text("import torch\nfrom utils import build\n\nbuild()\n")
     reset_projects()
     assert [(d.line, d.col, d.code, d.message) for d in lint_file(tmp_path / "utils.py", ALL)] == [
-        (5, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
-                          "reached from other.py:4 and 2 other calls"),
+        (
+            5,
+            11,
+            "TRP101",
+            "`Linear` is built before torch is seeded: its random init differs on every run; "
+            "reached from other.py:4 and 2 other calls",
+        ),
     ]
 
 
@@ -619,8 +679,13 @@ def test_a_model_handed_to_a_library_function_may_come_back_in_any_mode() -> Non
     """
     assert lint(src) == []
     assert lint(src.replace("configure(model)", "print(model)")) == [
-        (9, 0, "TRP203", "training step while `model` is in eval mode after `.eval()` at line 7: "
-                         "dropout/batch-norm are off; call `model.train()` before training"),
+        (
+            9,
+            0,
+            "TRP203",
+            "training step while `model` is in eval mode after `.eval()` at line 7: "
+            "dropout/batch-norm are off; call `model.train()` before training",
+        ),
     ]
 
 
@@ -641,23 +706,34 @@ RECALIBRATE = """
 
 
 def test_a_no_grad_function_left_for_a_grad_caller_makes_its_train_plain() -> None:
-    src = RECALIBRATE + """
+    src = (
+        RECALIBRATE
+        + """
     recalibrate(net, x)
     with torch.no_grad():
         print(net(x))
     """
+    )
     assert lint(src) == [
-        (17, 10, "TRP201", "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
-                           "stay live; call `net.eval()` first"),
+        (
+            17,
+            10,
+            "TRP201",
+            "`net` is in training mode when it runs under `torch.no_grad`: dropout/batch-norm "
+            "stay live; call `net.eval()` first",
+        ),
     ]
 
 
 def test_a_no_grad_function_called_inside_no_grad_does_not_end_the_callers_region() -> None:
-    src = RECALIBRATE + """
+    src = (
+        RECALIBRATE
+        + """
     with torch.no_grad():
         recalibrate(net, x)
         print(net(x))
     """
+    )
     assert lint(src) == []
 
 
@@ -690,8 +766,13 @@ def test_a_models_own_methods_are_inference_regions_only_by_their_inference_name
         print(model.evaluate(torch.ones(2)))
     """
     assert lint(src) == [
-        (15, 15, "TRP201", "`self.body` is in training mode when it runs in inference function `infer()`: "
-                           "dropout/batch-norm stay live; call `self.body.eval()` first"),
+        (
+            15,
+            15,
+            "TRP201",
+            "`self.body` is in training mode when it runs in inference function `infer()`: "
+            "dropout/batch-norm stay live; call `self.body.eval()` first",
+        ),
     ]
 
 
@@ -709,8 +790,10 @@ def test_an_output_handed_to_cv2_or_numpy_is_only_looked_at() -> None:
         gray = cv2.cvtColor(model(x), 0)
         arr = np.asarray(model(x))
     """
-    message = ("`model` is in training mode when it runs for outputs that are only looked at (saved, logged, "
-               "turned into numbers), never trained on: dropout/batch-norm stay live; call `model.eval()` first")
+    message = (
+        "`model` is in training mode when it runs for outputs that are only looked at (saved, logged, "
+        "turned into numbers), never trained on: dropout/batch-norm stay live; call `model.eval()` first"
+    )
     assert lint(src) == [(9, 20, "TRP201", message), (10, 17, "TRP201", message)]
 
 
@@ -732,8 +815,13 @@ def test_an_evaluate_that_starts_with_train_under_the_callers_no_grad_is_a_plain
             print(evaluate(net, torch.ones(2)))
     """
     assert lint(src) == [
-        (7, 11, "TRP201", "`model` is in training mode when it runs under `no_grad`: dropout/batch-norm stay live; "
-                          "call `model.eval()` first"),
+        (
+            7,
+            11,
+            "TRP201",
+            "`model` is in training mode when it runs under `no_grad`: dropout/batch-norm stay live; "
+            "call `model.eval()` first",
+        ),
     ]
 
 
@@ -747,13 +835,24 @@ def test_train_false_is_eval_and_a_non_literal_flag_is_unknown() -> None:
         net(torch.ones(2)).sum().backward()
     """
     assert lint(src) == [
-        (7, 0, "TRP203", "training step while `net` is in eval mode after `.eval()` at line 6: "
-                         "dropout/batch-norm are off; call `net.train()` before training"),
+        (
+            7,
+            0,
+            "TRP203",
+            "training step while `net` is in eval mode after `.eval()` at line 6: "
+            "dropout/batch-norm are off; call `net.train()` before training",
+        ),
     ]
     unknown = src.replace("net.train(False)", "net.train(len([]) > 0)")
     assert lint(unknown) == []
-    assert lint(unknown.replace("net(torch.ones(2)).sum().backward()",
-                                "with torch.no_grad():\n            print(net(torch.ones(2)))")) == []
+    assert (
+        lint(
+            unknown.replace(
+                "net(torch.ones(2)).sum().backward()", "with torch.no_grad():\n            print(net(torch.ones(2)))"
+            )
+        )
+        == []
+    )
 
 
 def test_a_finding_reached_from_two_calls_names_both(tmp_path) -> None:
@@ -766,8 +865,13 @@ def test_a_finding_reached_from_two_calls_names_both(tmp_path) -> None:
     (tmp_path / "other.py").write_text("import torch\nfrom utils import build\n\nbuild()\n")
     reset_projects()
     assert [(d.line, d.col, d.code, d.message) for d in lint_file(tmp_path / "utils.py", ALL)] == [
-        (5, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run; "
-                          "reached from other.py:4 and train.py:3"),
+        (
+            5,
+            11,
+            "TRP101",
+            "`Linear` is built before torch is seeded: its random init differs on every run; "
+            "reached from other.py:4 and train.py:3",
+        ),
     ]
 
 

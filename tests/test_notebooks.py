@@ -1,5 +1,6 @@
 """Notebooks: code cells joined in order, IPython syntax blanked line for line, findings reported by
 code cell and line, invalid notebooks an error (exit 2)."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 def write_notebook(path: Path, sources: list, kind: str = "code", **meta) -> Path:
-    cells = [{"cell_type": kind, "metadata": {}, "source": s, "outputs": [], "execution_count": None}
-             if kind == "code" else {"cell_type": kind, "metadata": {}, "source": s} for s in sources]
+    cells = [
+        {"cell_type": kind, "metadata": {}, "source": s, "outputs": [], "execution_count": None}
+        if kind == "code"
+        else {"cell_type": kind, "metadata": {}, "source": s}
+        for s in sources
+    ]
     path.write_text(json.dumps({"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}, indent=1))
     return path
 
@@ -84,28 +89,44 @@ def test_source_as_string_or_list_gives_the_same_program(tmp_path: Path) -> None
     text = "import torch\nx = 1\n\ny = 2"
     a = write_notebook(tmp_path / "a.ipynb", [text, "z = 3\n"])
     b = write_notebook(tmp_path / "b.ipynb", [["import torch\n", "x = 1\n", "\n", "y = 2"], ["z = 3\n"]])
-    assert notebook_source(a) == notebook_source(b) == (
-        "import torch\nx = 1\n\ny = 2\nz = 3\n", [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1)])
+    assert (
+        notebook_source(a)
+        == notebook_source(b)
+        == ("import torch\nx = 1\n\ny = 2\nz = 3\n", [(1, 1), (1, 2), (1, 3), (1, 4), (2, 1)])
+    )
 
 
 def test_markdown_raw_and_empty_cells(tmp_path: Path) -> None:
     nb = tmp_path / "m.ipynb"
-    nb.write_text(json.dumps({"cells": [
-        {"cell_type": "markdown", "metadata": {}, "source": ["x = 1\n"]},
-        {"cell_type": "code", "metadata": {}, "source": [], "outputs": []},
-        {"cell_type": "raw", "metadata": {}, "source": "raw = 1"},
-        {"cell_type": "code", "metadata": {}, "source": ["  \n", "\t\n"], "outputs": []},
-        {"cell_type": "code", "metadata": {}, "source": ["y = 2"], "outputs": []},
-        {"cell_type": "code", "metadata": {}, "source": "# a comment runs and is numbered", "outputs": []},
-        {"cell_type": "code", "metadata": {}, "source": "z = 3", "outputs": []},
-    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
+    nb.write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {"cell_type": "markdown", "metadata": {}, "source": ["x = 1\n"]},
+                    {"cell_type": "code", "metadata": {}, "source": [], "outputs": []},
+                    {"cell_type": "raw", "metadata": {}, "source": "raw = 1"},
+                    {"cell_type": "code", "metadata": {}, "source": ["  \n", "\t\n"], "outputs": []},
+                    {"cell_type": "code", "metadata": {}, "source": ["y = 2"], "outputs": []},
+                    {"cell_type": "code", "metadata": {}, "source": "# a comment runs and is numbered", "outputs": []},
+                    {"cell_type": "code", "metadata": {}, "source": "z = 3", "outputs": []},
+                ],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            },
+            indent=1,
+        )
+    )
     # IPython does not execute an empty or whitespace-only cell and its execution count does not move, so
     # after Run All `y = 2` is In [1], the comment In [2] and `z = 3` In [3]
     assert notebook_source(nb) == ("y = 2\n# a comment runs and is numbered\nz = 3\n", [(1, 1), (2, 1), (3, 1)])
     # the file positions of the program's lines skip the same cells
     smap = SourceMap(nb)
     assert [smap.position(i) for i in (1, 2, 3)] == [
-        _where(nb, '"y = 2"'), _where(nb, '"# a comment'), _where(nb, '"z = 3"')]
+        _where(nb, '"y = 2"'),
+        _where(nb, '"# a comment'),
+        _where(nb, '"z = 3"'),
+    ]
 
 
 def _line_of(nb: Path, needle: str) -> int:
@@ -127,8 +148,8 @@ def test_cell_numbers_after_an_empty_cell_in_check(tmp_path: Path) -> None:
     proc = run("check", "--no-cache", "e.ipynb", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [
-        "e.ipynb:cell 2:line 1:9: TRP101 `Linear` is built before torch is seeded: its random init differs on "
-        "every run"]
+        "e.ipynb:cell 2:line 1:9: TRP101 `Linear` is built before torch is seeded: its random init differs on every run"
+    ]
 
 
 def test_flat_notebook_locations_point_into_the_file(tmp_path: Path) -> None:
@@ -140,7 +161,8 @@ def test_flat_notebook_locations_point_into_the_file(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [
         f"f.ipynb:{line}:{col}: TRP101 cell 2, line 2: `Linear` is built before torch is seeded: its random init "
-        "differs on every run"]
+        "differs on every run"
+    ]
     sarif = json.loads(run("check", "--no-cache", "--format", "sarif", "f.ipynb", cwd=tmp_path).stdout)
     region = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (line, col)
@@ -197,10 +219,13 @@ def test_cell_magics() -> None:
 
 
 def test_magic_cell_hazard_is_still_found(tmp_path: Path) -> None:
-    nb = write_notebook(tmp_path / "t.ipynb", [
-        ["%matplotlib inline\n", "import torch\n", "from torch import nn\n"],
-        ["%time model = nn.Linear(2, 2)\n", "torch.manual_seed(0)\n"],
-    ])
+    nb = write_notebook(
+        tmp_path / "t.ipynb",
+        [
+            ["%matplotlib inline\n", "import torch\n", "from torch import nn\n"],
+            ["%time model = nn.Linear(2, 2)\n", "torch.manual_seed(0)\n"],
+        ],
+    )
     proc = run("check", "--no-cache", str(nb), cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout.startswith(f"{nb}:cell 2:line 1:9: TRP101 `Linear` is built before torch is seeded")
@@ -213,8 +238,10 @@ def test_invalid_json_is_an_error(tmp_path: Path) -> None:
     proc = run("check", "--no-cache", "broken.ipynb", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr == ("torchlint-repro: error: broken.ipynb: invalid notebook: not valid JSON "
-                           "(line 2, column 24: Expecting property name enclosed in double quotes)\n")
+    assert proc.stderr == (
+        "torchlint-repro: error: broken.ipynb: invalid notebook: not valid JSON "
+        "(line 2, column 24: Expecting property name enclosed in double quotes)\n"
+    )
     with pytest.raises(SourceError, match="not valid JSON"):
         notebook_source(tmp_path / "broken.ipynb")
 
@@ -239,18 +266,37 @@ def test_syntax_error_names_the_cell(tmp_path: Path) -> None:
 
 
 def test_non_python_notebooks_are_skipped(tmp_path: Path) -> None:
-    write_notebook(tmp_path / "r.ipynb", ["library(torch)\nmodel <- nn_linear(2, 2)\n"],
-                   kernelspec={"name": "ir", "language": "R", "display_name": "R"})
+    write_notebook(
+        tmp_path / "r.ipynb",
+        ["library(torch)\nmodel <- nn_linear(2, 2)\n"],
+        kernelspec={"name": "ir", "language": "R", "display_name": "R"},
+    )
     assert notebook_source(tmp_path / "r.ipynb") == ("", [])
     proc = run("check", "--no-cache", "r.ipynb", cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, "")
 
 
 def test_nbformat_3_worksheets(tmp_path: Path) -> None:
-    (tmp_path / "old.ipynb").write_text(json.dumps({"nbformat": 3, "worksheets": [{"cells": [
-        {"cell_type": "heading", "level": 1, "source": ["Title"]},
-        {"cell_type": "code", "language": "python", "input": ["import torch\n", "x = 1"], "outputs": []},
-    ]}]}))
+    (tmp_path / "old.ipynb").write_text(
+        json.dumps(
+            {
+                "nbformat": 3,
+                "worksheets": [
+                    {
+                        "cells": [
+                            {"cell_type": "heading", "level": 1, "source": ["Title"]},
+                            {
+                                "cell_type": "code",
+                                "language": "python",
+                                "input": ["import torch\n", "x = 1"],
+                                "outputs": [],
+                            },
+                        ]
+                    }
+                ],
+            }
+        )
+    )
     assert notebook_source(tmp_path / "old.ipynb") == ("import torch\nx = 1\n", [(1, 1), (1, 2)])
 
 

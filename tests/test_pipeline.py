@@ -1,5 +1,6 @@
 """One pipeline: every face (check, stdin, the flake8 plugin, fix, the library's lint_file) reads,
 decodes, parses, lints, caches, applies noqa and selects through pipeline.lint_document, so they agree."""
+
 from __future__ import annotations
 
 import ast
@@ -51,8 +52,10 @@ def _plugin(path: Path, settings_free: bool = True) -> list[tuple[int, int, str]
     source = path.read_bytes().decode("latin-1")
     tree = ast.parse(source)
     Plugin._overrides, Plugin._resolver, Plugin._noqa = None, None, True
-    return [(line, col, text.split(" ", 1)[0]) for line, col, text, _ in
-            Plugin(tree, str(path), source.splitlines(keepends=True)).run()]
+    return [
+        (line, col, text.split(" ", 1)[0])
+        for line, col, text, _ in Plugin(tree, str(path), source.splitlines(keepends=True)).run()
+    ]
 
 
 def test_every_face_gives_the_same_findings(project: Path) -> None:
@@ -73,10 +76,15 @@ def test_noqa_and_selection_are_switches_of_the_one_function(project: Path) -> N
     settings = Settings(cache=False)
     path = str(project / "train.py")
     assert _keys(lint_document(path, settings, noqa=False).diagnostics) == [
-        (6, 4, "TRP101"), (7, 4, "TRP101"), (9, 10, "TRP201")]
+        (6, 4, "TRP101"),
+        (7, 4, "TRP101"),
+        (9, 10, "TRP201"),
+    ]
     assert _keys(lint_document(path, replace(settings, ignore=("TRP2",))).diagnostics) == [(6, 4, "TRP101")]
     assert _keys(lint_document(path, replace(settings, ignore=("TRP2",)), select=False).diagnostics) == [
-        (6, 4, "TRP101"), (9, 10, "TRP201")]
+        (6, 4, "TRP101"),
+        (9, 10, "TRP201"),
+    ]
 
 
 def test_unreadable_and_unparsable_documents_are_errors_not_exceptions(tmp_path: Path) -> None:
@@ -111,8 +119,10 @@ def test_an_internal_error_is_never_cached(project: Path, tmp_path: Path, monkey
         Plugin._overrides = {"cache_dir": str(tmp_path / "cache")}
         Plugin._resolver, Plugin._noqa = None, True
         source = path.read_bytes().decode("latin-1")
-        return [(line, col, text.split(" ", 1)[0]) for line, col, text, _ in
-                Plugin(ast.parse(source), str(path), source.splitlines(keepends=True)).run()]
+        return [
+            (line, col, text.split(" ", 1)[0])
+            for line, col, text, _ in Plugin(ast.parse(source), str(path), source.splitlines(keepends=True)).run()
+        ]
 
     monkeypatch.setattr(program, "analyze", boom)
     assert run() == [(1, 0, "TRP900")]
@@ -125,8 +135,15 @@ def test_the_faces_do_not_read_decode_parse_or_filter_on_their_own() -> None:
     """Reading, decoding, parsing, linting and noqa filtering are called from the pipeline only (and the
     engine that defines them): a face that calls them itself would be a fifth pipeline."""
     stages = {"read_source", "decode_source", "parse", "lint_source", "noqa_filter", "notebook_source"}
-    faces = ["cli.py", "flake8_plugin.py", "runner.py", "fix_cli.py", "reporting.py", "verify/runner.py",
-             "verify/cli.py"]
+    faces = [
+        "cli.py",
+        "flake8_plugin.py",
+        "runner.py",
+        "fix_cli.py",
+        "reporting.py",
+        "verify/runner.py",
+        "verify/cli.py",
+    ]
     offenders = []
     for name in faces:
         tree = ast.parse((SRC / name).read_text(encoding="utf-8"))
@@ -143,7 +160,9 @@ def test_plugin_is_importable_without_the_cli(tmp_path: Path) -> None:
     """flake8 imports the plugin module only: it must not pull click or the verifier in."""
     import subprocess
 
-    code = ("import sys, torchlint_repro.flake8_plugin; "
-            "print(sorted(m for m in ('click', 'libcst', 'torchlint_repro.cli') if m in sys.modules))")
+    code = (
+        "import sys, torchlint_repro.flake8_plugin; "
+        "print(sorted(m for m in ('click', 'libcst', 'torchlint_repro.cli') if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stderr

@@ -4,6 +4,7 @@
 package index: libcst, flake8, click; never torch), so the test makes two calls: one that must fail
 with our diagnostics, and one, after the fix, that must pass.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ model = nn.Linear(4, 2)
 torch.manual_seed(0)
 print(model(torch.ones(1, 4)))
 """
-FIXED = HAZARD.replace("model = nn.Linear(4, 2)\ntorch.manual_seed(0)\n",
-                       "torch.manual_seed(0)\nmodel = nn.Linear(4, 2)\n")
+FIXED = HAZARD.replace(
+    "model = nn.Linear(4, 2)\ntorch.manual_seed(0)\n", "torch.manual_seed(0)\nmodel = nn.Linear(4, 2)\n"
+)
 NOTEBOOK = (
     '{"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# try"]}, '
     '{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null, '
@@ -42,9 +44,20 @@ NOTEBOOK = (
 
 def git(*args: str, cwd: Path) -> None:
     subprocess.run(
-        ["git", "-c", "user.name=torchlint-test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false",
-         *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
+        [
+            "git",
+            "-c",
+            "user.name=torchlint-test",
+            "-c",
+            "user.email=test@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 
@@ -65,14 +78,19 @@ def try_repo(hook_repo: Path, target: Path) -> tuple[int, str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(target.parent / "pre-commit-home"), "PRE_COMMIT_COLOR": "never"}
     proc = subprocess.run(
         [PRE_COMMIT, "try-repo", str(hook_repo), "torchlint-repro", "--verbose"],
-        cwd=target, capture_output=True, text=True, env=env, timeout=540,
+        cwd=target,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=540,
     )
     return proc.returncode, proc.stdout + proc.stderr
 
 
 def test_manifest_is_valid() -> None:
-    proc = subprocess.run([PRE_COMMIT, "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [PRE_COMMIT, "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -91,10 +109,14 @@ def test_hook_fails_on_hazards_then_passes_once_fixed(hook_repo: Path, tmp_path:
     code, output = try_repo(hook_repo, target)
     assert code == 1, output  # an install failure exits 3 and says why in the output
     assert "torchlint-repro....." in output and "Failed" in output and "- exit code: 1" in output
-    assert ("train.py:4:9: TRP101 `Linear` is built before torch is seeded: its random init differs on every run; "
-            "torch.manual_seed is called at line 5, after this construction") in output
-    assert ("explore.ipynb:cell 1:line 4:9: TRP101 `Linear` is built before torch is seeded: its random init "
-            "differs on every run") in output
+    assert (
+        "train.py:4:9: TRP101 `Linear` is built before torch is seeded: its random init differs on every run; "
+        "torch.manual_seed is called at line 5, after this construction"
+    ) in output
+    assert (
+        "explore.ipynb:cell 1:line 4:9: TRP101 `Linear` is built before torch is seeded: its random init "
+        "differs on every run"
+    ) in output
     assert "legacy/old.py" not in output and "notes.txt" not in output
 
     (target / "train.py").write_text(FIXED)

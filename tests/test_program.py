@@ -1,6 +1,7 @@
 """The analysis core as a whole program: no depth limit, no cliffs, objects that live across methods,
 functions judged with the state their callers (in other files too) hand them. Each test is one of the
 reproductions of the core issue, with the exact findings it must give."""
+
 from __future__ import annotations
 
 import textwrap
@@ -58,8 +59,13 @@ def test_a_seed_helper_chain_of_any_depth_seeds(tmp_path: Path, depth: int) -> N
 # ---------------------------------------------------------------------------- no count cliff
 @pytest.mark.parametrize("n", [400, 401, 1000])
 def test_every_inference_call_is_judged_however_many(tmp_path: Path, n: int) -> None:
-    lines = ["import torch", "import torch.nn as nn", "torch.manual_seed(0)",
-             "model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))", ""]
+    lines = [
+        "import torch",
+        "import torch.nn as nn",
+        "torch.manual_seed(0)",
+        "model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))",
+        "",
+    ]
     for i in range(n):
         lines += [f"def infer{i}(x):", "    with torch.no_grad():", "        return model(x)", ""]
     lines += [f"infer{i}(torch.ones(1, 2))" for i in range(n)]
@@ -80,24 +86,34 @@ def test_one_function_called_with_many_states_is_summarised_not_dropped(tmp_path
     reaches the caller), and the widening is recorded, never a dropped entry point."""
     calls = "".join(f"    step(m{i}, {i})\n" for i in range(40))
     models = "".join(f"    m{i} = nn.Linear(2, 2)\n" for i in range(40))
-    source = ("import torch\nimport torch.nn as nn\n\n\ndef step(m, i):\n    m.eval()\n    if i == 39:\n"
-              "        torch.manual_seed(i)\n    else:\n        torch.manual_seed(0)\n\n\ndef main():\n"
-              "    torch.manual_seed(1)\n" + models + calls + "    net = nn.Linear(2, 2)\n    return net\n\n\nmain()\n")
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\ndef step(m, i):\n    m.eval()\n    if i == 39:\n"
+        "        torch.manual_seed(i)\n    else:\n        torch.manual_seed(0)\n\n\ndef main():\n"
+        "    torch.manual_seed(1)\n" + models + calls + "    net = nn.Linear(2, 2)\n    return net\n\n\nmain()\n"
+    )
     path = project(tmp_path, {"loop.py": source}) / "loop.py"
     assert findings(path) == []
     # the same without the seeds in step(): every construction is unseeded, the last one too
-    path.write_text(source.replace("    torch.manual_seed(1)\n", "").replace("torch.manual_seed(i)", "pass")
-                    .replace("torch.manual_seed(0)", "pass"))
+    path.write_text(
+        source.replace("    torch.manual_seed(1)\n", "")
+        .replace("torch.manual_seed(i)", "pass")
+        .replace("torch.manual_seed(0)", "pass")
+    )
     reset_projects()
-    built = [(n, ln.index("nn.Linear") + 1, "TRP101") for n, ln in enumerate(path.read_text().splitlines(), 1)
-             if "= nn.Linear(" in ln]
+    built = [
+        (n, ln.index("nn.Linear") + 1, "TRP101")
+        for n, ln in enumerate(path.read_text().splitlines(), 1)
+        if "= nn.Linear(" in ln
+    ]
     assert len(built) == 41 and findings(path) == built
 
 
 # ---------------------------------------------------------------------------- recursion
 def test_mutual_recursion_across_two_files_reaches_a_fixpoint(tmp_path: Path) -> None:
-    root = project(tmp_path, {
-        "a.py": """\
+    root = project(
+        tmp_path,
+        {
+            "a.py": """\
             import torch
 
             from b import helper
@@ -108,14 +124,14 @@ def test_mutual_recursion_across_two_files_reaches_a_fixpoint(tmp_path: Path) ->
                     return helper(n - 1)
                 torch.manual_seed(0)
             """,
-        "b.py": """\
+            "b.py": """\
             from a import seed_all
 
 
             def helper(n):
                 return seed_all(n)
             """,
-        "main.py": """\
+            "main.py": """\
             import torch.nn as nn
 
             from a import seed_all
@@ -123,7 +139,8 @@ def test_mutual_recursion_across_two_files_reaches_a_fixpoint(tmp_path: Path) ->
             seed_all(3)
             model = nn.Linear(2, 2)
             """,
-    })
+        },
+    )
     assert findings(root / "main.py") == []
     (root / "a.py").write_text((root / "a.py").read_text().replace("torch.manual_seed(0)", "print(n)"))
     reset_projects()
@@ -132,7 +149,10 @@ def test_mutual_recursion_across_two_files_reaches_a_fixpoint(tmp_path: Path) ->
 
 # ---------------------------------------------------------------------------- objects across methods
 def test_a_method_only_class_runs_its_generator_in_training_mode(tmp_path: Path) -> None:
-    root = project(tmp_path, {"gan.py": """\
+    root = project(
+        tmp_path,
+        {
+            "gan.py": """\
         import torch
         import torch.nn as nn
 
@@ -162,13 +182,18 @@ def test_a_method_only_class_runs_its_generator_in_training_mode(tmp_path: Path)
             def test(self, n):
                 with torch.no_grad():
                     return self.G(torch.randn(n, 4))
-        """})
+        """
+        },
+    )
     assert findings(root / "gan.py") == [(29, 20, "TRP201")]
     assert messages(root / "gan.py")[0].startswith("`self.G` is in training mode when it runs under `torch.no_grad`")
 
 
 def test_eval_in_one_method_and_train_in_another_is_maybe_training(tmp_path: Path) -> None:
-    root = project(tmp_path, {"runner.py": """\
+    root = project(
+        tmp_path,
+        {
+            "runner.py": """\
         import torch
         import torch.nn as nn
 
@@ -190,13 +215,18 @@ def test_eval_in_one_method_and_train_in_another_is_maybe_training(tmp_path: Pat
             def sample(self):
                 with torch.no_grad():
                     return self.net(torch.ones(2, 4))
-        """})
+        """
+        },
+    )
     assert findings(root / "runner.py") == [(21, 20, "TRP201")]
     assert messages(root / "runner.py")[0].startswith("`self.net` may be in training mode")
 
 
 def test_an_attribute_only_ever_put_in_eval_mode_is_not_reported(tmp_path: Path) -> None:
-    root = project(tmp_path, {"runner.py": """\
+    root = project(
+        tmp_path,
+        {
+            "runner.py": """\
         import torch
         import torch.nn as nn
 
@@ -210,7 +240,9 @@ def test_an_attribute_only_ever_put_in_eval_mode_is_not_reported(tmp_path: Path)
             def predict(self, x):
                 with torch.no_grad():
                     return self.net(x)
-        """})
+        """
+        },
+    )
     assert findings(root / "runner.py") == []
     # without the `.eval()` the same forward is reported: the class was judged, not skipped
     text = (root / "runner.py").read_text()
@@ -221,8 +253,10 @@ def test_an_attribute_only_ever_put_in_eval_mode_is_not_reported(tmp_path: Path)
 
 # ---------------------------------------------------------------------------- callers in other files
 def test_an_evaluate_helper_called_from_another_file_after_train(tmp_path: Path) -> None:
-    root = project(tmp_path, {
-        "helpers.py": """\
+    root = project(
+        tmp_path,
+        {
+            "helpers.py": """\
             import torch
 
 
@@ -233,7 +267,7 @@ def test_an_evaluate_helper_called_from_another_file_after_train(tmp_path: Path)
                         outs.append(net(b))
                 return outs
             """,
-        "train.py": """\
+            "train.py": """\
             import torch
             import torch.nn as nn
 
@@ -249,12 +283,14 @@ def test_an_evaluate_helper_called_from_another_file_after_train(tmp_path: Path)
                 opt.step()
                 run_eval(model, [torch.ones(1, 2)])
             """,
-    })
+        },
+    )
     assert findings(root / "helpers.py") == [(8, 25, "TRP201")]
     assert "(called from train.py:14 with the model in training mode)" in messages(root / "helpers.py")[0]
     assert findings(root / "train.py") == []  # reported where the forward is, not at the call
-    (root / "train.py").write_text((root / "train.py").read_text().replace(
-        "    run_eval(model", "    model.eval()\n    run_eval(model"))
+    (root / "train.py").write_text(
+        (root / "train.py").read_text().replace("    run_eval(model", "    model.eval()\n    run_eval(model")
+    )
     reset_projects()
     assert findings(root / "helpers.py") == []
 
@@ -288,8 +324,13 @@ UNRELATED = [
 ]
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(st.lists(st.tuples(st.integers(0, len(UNRELATED) - 1), st.sampled_from([3, 9, 13])), max_size=12))
 def test_adding_unrelated_functions_never_changes_the_findings(tmp_path: Path, inserts) -> None:
     """Unrelated functions inserted before, between and after the code (at top-level statement
@@ -387,7 +428,7 @@ def test_findings_do_not_depend_on_which_files_were_linted_before(tmp_path: Path
 
 
 # ---------------------------------------------------------------------------- one answer per run
-_TWO_MODELS_ONE_SITE = '''\
+_TWO_MODELS_ONE_SITE = """\
 import torch
 import torch.nn as nn
 
@@ -416,7 +457,7 @@ def build(fresh):
 torch.manual_seed(0)
 model = build(False)
 print(model(torch.zeros(1, 4)).tolist())
-'''
+"""
 
 
 def test_a_site_reached_by_two_models_has_one_answer_whatever_the_hash_seed(tmp_path: Path) -> None:
@@ -429,15 +470,30 @@ def test_a_site_reached_by_two_models_has_one_answer_whatever_the_hash_seed(tmp_
     project(tmp_path, {"run.py": _TWO_MODELS_ONE_SITE})
     outs = set()
     for seed in range(6):
-        proc = subprocess.run([sys.executable, "-m", "torchlint_repro", "check", "--no-cache", "--select", "TRP",
-                               "--format", "text", "run.py"], cwd=tmp_path, capture_output=True, text=True,
-                              env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)})
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "torchlint_repro",
+                "check",
+                "--no-cache",
+                "--select",
+                "TRP",
+                "--format",
+                "text",
+                "run.py",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+        )
         outs.add(proc.stdout)
     assert len(outs) == 1, outs
     assert [line.split(" ")[0:2] for line in outs.pop().splitlines()] == [["run.py:28:7:", "TRP201"]]
 
 
-_PHASE_LOOP = '''\
+_PHASE_LOOP = """\
 import torch
 import torch.nn as nn
 
@@ -471,7 +527,7 @@ opt = torch.optim.SGD(net.parameters(), lr=0.1)
 fit(net, {}, opt)
 net.train()
 fit_switching(net, {}, opt)
-'''
+"""
 
 
 def test_a_literal_phase_loop_is_walked_once_per_phase(tmp_path: Path) -> None:
@@ -484,7 +540,7 @@ def test_a_literal_phase_loop_is_walked_once_per_phase(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- declared programs
-_CLI = '''\
+_CLI = """\
 import torch.nn as nn
 
 from .evaluation import evaluate
@@ -497,23 +553,29 @@ def main():
 
 def helper():
     return nn.Linear(2, 2)
-'''
-_EVALUATION = '''\
+"""
+_EVALUATION = """\
 import torch
 
 
 def evaluate(model):
     with torch.no_grad():
         return model(torch.zeros(1, 4)).sum().item()
-'''
+"""
 
 
-@pytest.mark.parametrize("packaging", [
-    ("setup.py", "from setuptools import setup\nsetup(name='pkg', entry_points={'console_scripts': "
-                 "['pkg-run = pkg.cli:main']})\n"),
-    ("pyproject.toml", "[project]\nname = 'pkg'\n[project.scripts]\npkg-run = 'pkg.cli:main'\n"),
-    ("setup.cfg", "[options.entry_points]\nconsole_scripts =\n    pkg-run = pkg.cli:main\n"),
-])
+@pytest.mark.parametrize(
+    "packaging",
+    [
+        (
+            "setup.py",
+            "from setuptools import setup\nsetup(name='pkg', entry_points={'console_scripts': "
+            "['pkg-run = pkg.cli:main']})\n",
+        ),
+        ("pyproject.toml", "[project]\nname = 'pkg'\n[project.scripts]\npkg-run = 'pkg.cli:main'\n"),
+        ("setup.cfg", "[options.entry_points]\nconsole_scripts =\n    pkg-run = pkg.cli:main\n"),
+    ],
+)
 def test_a_declared_console_script_is_a_program(tmp_path: Path, packaging: tuple[str, str]) -> None:
     """main() is only ever called by the installed `pkg-run` script: it starts a process (nothing is seeded
     before it), and evaluate() in another file is judged with the state main() hands it. helper(), which
@@ -532,16 +594,25 @@ def test_a_declared_console_script_is_a_program(tmp_path: Path, packaging: tuple
 
 # ---------------------------------------------------------------------------- bounds are reported
 def _many_states(n: int) -> str:
-    lines = ["import torch", "import torch.nn as nn", "", "def run(m, x):", "    with torch.no_grad():",
-             "        return m(x)", "", "torch.manual_seed(0)"]
+    lines = [
+        "import torch",
+        "import torch.nn as nn",
+        "",
+        "def run(m, x):",
+        "    with torch.no_grad():",
+        "        return m(x)",
+        "",
+        "torch.manual_seed(0)",
+    ]
     for i in range(n):
         lines += [f"m{i} = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.{i % 9 + 1}))", f"run(m{i}, torch.zeros(1, 2))"]
     return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize("cache", [False, True])
-def test_a_bound_that_widens_is_counted_by_statistics_and_listed_by_verbose(tmp_path: Path, cache: bool,
-                                                                            monkeypatch) -> None:
+def test_a_bound_that_widens_is_counted_by_statistics_and_listed_by_verbose(
+    tmp_path: Path, cache: bool, monkeypatch
+) -> None:
     """run() called with 20 different states: past 16 the calls are summarised (widened to maybe, the
     finding kept). --statistics counts it, --verbose names it, and a warm cache keeps it."""
     from click.testing import CliRunner
@@ -560,13 +631,14 @@ def test_a_bound_that_widens_is_counted_by_statistics_and_listed_by_verbose(tmp_
         assert "The analysis widened to *maybe* at 1 bound in 1 file" in res.stdout
         assert res.stderr.splitlines() == [
             "torchlint-repro: widened: many.py: run: called with more than 16 different states from one entry "
-            "point: further calls are summarised"]
+            "point: further calls are summarised"
+        ]
     res = CliRunner().invoke(main, ["check", "--statistics", "-j", "1", "few.py"])
     assert "widened" not in res.output
 
 
 # ---------------------------------------------------------------------------- values the code fixes
-_DECIDED = '''\
+_DECIDED = """\
 import os
 
 import torch
@@ -601,7 +673,7 @@ env = os.environ.get("SEED")
 maybe_seed(int(env) if env else None)
 net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
 print(test(net, train=True))
-'''
+"""
 
 
 def test_tests_on_values_the_caller_passed_are_decided_and_unknowns_stay_unknown(tmp_path: Path) -> None:
@@ -616,7 +688,7 @@ def test_tests_on_values_the_caller_passed_are_decided_and_unknowns_stay_unknown
 
 
 # ---------------------------------------------------------------------------- objects a program leaves
-_TRAINER = '''\
+_TRAINER = """\
 import torch
 import torch.nn as nn
 
@@ -647,7 +719,7 @@ D = nn.Linear(2, 1)
 trainer = Trainer(G, D, torch.optim.SGD(G.parameters(), lr=0.1))
 for _ in range(3):
     trainer.step(torch.zeros(4, 2))
-'''
+"""
 
 
 def test_the_public_methods_of_an_object_a_program_leaves_are_walked_after_it(tmp_path: Path) -> None:

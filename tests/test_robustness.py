@@ -7,6 +7,7 @@ read or parse is one clear line on stderr (CLI, exit 2) or flake8's own E999/E90
     pytest tests/test_robustness.py                      # everything, the sweep on a 400-file sample
     TORCHLINT_FULL_SWEEP=1 pytest tests/test_robustness.py -k sweep   # every .py of torch (~1.5 min, 2 cores)
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,13 +45,25 @@ def _env(tmp_path: Path) -> dict:
 
 
 def cli(path: Path, *args: str, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CHECK), "check", *args, path.name], cwd=path.parent, capture_output=True, text=True,
-                          env=_env(path.parent), timeout=timeout)
+    return subprocess.run(
+        [str(CHECK), "check", *args, path.name],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        env=_env(path.parent),
+        timeout=timeout,
+    )
 
 
 def flake8(path: Path, *args: str, timeout: int = 180) -> subprocess.CompletedProcess:
-    return subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP,E999,E902", *args, path.name],
-                          cwd=path.parent, capture_output=True, text=True, env=_env(path.parent), timeout=timeout)
+    return subprocess.run(
+        [str(FLAKE8), "--isolated", "--select", "TRP,E999,E902", *args, path.name],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        env=_env(path.parent),
+        timeout=timeout,
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, name: str, fragment: str) -> None:
@@ -91,8 +104,9 @@ def test_syntax_error(tmp_path):
 def test_syntax_error_among_good_files(tmp_path):
     bad = write(tmp_path, "broken.py", HEADER + "def f(:\n")
     write(tmp_path, "good.py", HEADER + "m = nn.Linear(2, 2)\ntorch.manual_seed(0)\n")
-    proc = subprocess.run([str(CHECK), "check", "."], cwd=tmp_path, capture_output=True, text=True,
-                          env=_env(tmp_path), timeout=180)
+    proc = subprocess.run(
+        [str(CHECK), "check", "."], cwd=tmp_path, capture_output=True, text=True, env=_env(tmp_path), timeout=180
+    )
     assert proc.returncode == 3  # findings and an error
     assert codes(proc.stdout) == [(3, 5, "TRP101")]
     assert proc.stderr.splitlines() == [f"torchlint-repro: error: {bad.name}: syntax error at line 3: invalid syntax"]
@@ -109,8 +123,11 @@ def test_latin1_without_coding_line(tmp_path):
 
 
 def test_latin1_with_coding_line_lints_normally(tmp_path):
-    p = write(tmp_path, "latin_ok.py",
-              b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nm = torch.nn.Linear(2, 2)  # \xe9\n")
+    p = write(
+        tmp_path,
+        "latin_ok.py",
+        b"# -*- coding: latin-1 -*-\nimport torch\n# caf\xe9\nm = torch.nn.Linear(2, 2)  # \xe9\n",
+    )
     proc = cli(p)
     assert proc.returncode == 1 and proc.stderr == ""
     assert codes(proc.stdout) == [(4, 5, "TRP101")]
@@ -129,8 +146,9 @@ def test_utf8_bom_and_non_ascii_columns(tmp_path):
     assert codes(proc.stdout) == codes(f8.stdout) == [(2, 16, "TRP101")]
 
 
-@pytest.mark.parametrize("content", ["", "\n\n\n", "# only a comment\n", "   \n\t\n"], ids=["empty", "newlines",
-                                                                                           "comment", "blank"])
+@pytest.mark.parametrize(
+    "content", ["", "\n\n\n", "# only a comment\n", "   \n\t\n"], ids=["empty", "newlines", "comment", "blank"]
+)
 def test_empty_files(tmp_path, content):
     p = write(tmp_path, "empty.py", content)
     proc = cli(p)
@@ -149,8 +167,14 @@ def test_null_bytes(tmp_path):
 
 def test_a_directory_named_like_a_file_and_a_missing_path(tmp_path):
     (tmp_path / "pkg.py").mkdir()
-    proc = subprocess.run([str(CHECK), "check", "pkg.py", "missing.py"], cwd=tmp_path, capture_output=True, text=True,
-                          env=_env(tmp_path), timeout=180)
+    proc = subprocess.run(
+        [str(CHECK), "check", "pkg.py", "missing.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=180,
+    )
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 2
     assert "torchlint-repro: error: missing.py: no such file or directory" in proc.stderr.splitlines()
@@ -163,10 +187,23 @@ def generated_file(n_lines: int = 50_000, n_funcs: int = 4_000) -> tuple[str, in
     funcs: list[str] = []
     for i in range(n_funcs):
         funcs += [f"def scale_{i}(x):", f"    return x * {i}", ""]
-    tail = ["", "", "def main():", "    model = nn.Linear(4, 2)", "    torch.manual_seed(0)", "    return model",
-            "", "", 'if __name__ == "__main__":', "    main()"]
-    table = ["TABLE = ["] + [f"    ({i}, {i / 7:.4f}, \"row{i}\")," for i in
-                             range(n_lines - len(head) - len(funcs) - len(tail) - 2)] + ["]"]
+    tail = [
+        "",
+        "",
+        "def main():",
+        "    model = nn.Linear(4, 2)",
+        "    torch.manual_seed(0)",
+        "    return model",
+        "",
+        "",
+        'if __name__ == "__main__":',
+        "    main()",
+    ]
+    table = (
+        ["TABLE = ["]
+        + [f'    ({i}, {i / 7:.4f}, "row{i}"),' for i in range(n_lines - len(head) - len(funcs) - len(tail) - 2)]
+        + ["]"]
+    )
     lines = head + funcs + table + tail
     assert len(lines) == n_lines
     return "\n".join(lines) + "\n", lines.index("    model = nn.Linear(4, 2)") + 1
@@ -191,9 +228,13 @@ def test_50000_line_generated_file(tmp_path):
 
 def test_many_functions_scale_linearly():
     """Screening whether a function is worth walking must not cost O(functions) per function."""
+
     def run(n: int) -> float:
-        src = HEADER + "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(n)) + \
-            "m = nn.Linear(2, 2)\ntorch.manual_seed(0)\n"
+        src = (
+            HEADER
+            + "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(n))
+            + "m = nn.Linear(2, 2)\ntorch.manual_seed(0)\n"
+        )
         tree = ast.parse(src)
         t0 = time.perf_counter()
         found = lint_source(src, None, Settings(cache=False), tree)
@@ -216,18 +257,31 @@ def _nested_ifs(depth: int) -> str:
 
 
 def _elif_chain(n: int) -> str:
-    return HEADER + "v = len(__name__)\nif v == 0:\n    m = nn.Linear(2, 2)\n" + "".join(
-        f"elif v == {i}:\n    m = nn.Linear(2, {i + 1})\n" for i in range(1, n)) + "torch.manual_seed(0)\n"
+    return (
+        HEADER
+        + "v = len(__name__)\nif v == 0:\n    m = nn.Linear(2, 2)\n"
+        + "".join(f"elif v == {i}:\n    m = nn.Linear(2, {i + 1})\n" for i in range(1, n))
+        + "torch.manual_seed(0)\n"
+    )
 
 
 # (name, source, expected findings of the CLI (line, printed col, code))
 NESTED_OK = [
-    ("parens190", HEADER + "m = " + "(" * 190 + "nn.Linear(2, 2)" + ")" * 190 + "\ntorch.manual_seed(0)\n",
-     [(3, 195, "TRP101")]),
-    ("list100", HEADER + "m = " + "[" * 100 + "nn.Linear(2, 2)" + "]" * 100 + "\ntorch.manual_seed(0)\n",
-     [(3, 105, "TRP101")]),
-    ("sequential100", HEADER + "m = " + "nn.Sequential(" * 100 + "nn.Linear(2, 2)" + ")" * 100
-     + "\ntorch.manual_seed(0)\n", [(3, 5, "TRP101")]),
+    (
+        "parens190",
+        HEADER + "m = " + "(" * 190 + "nn.Linear(2, 2)" + ")" * 190 + "\ntorch.manual_seed(0)\n",
+        [(3, 195, "TRP101")],
+    ),
+    (
+        "list100",
+        HEADER + "m = " + "[" * 100 + "nn.Linear(2, 2)" + "]" * 100 + "\ntorch.manual_seed(0)\n",
+        [(3, 105, "TRP101")],
+    ),
+    (
+        "sequential100",
+        HEADER + "m = " + "nn.Sequential(" * 100 + "nn.Linear(2, 2)" + ")" * 100 + "\ntorch.manual_seed(0)\n",
+        [(3, 5, "TRP101")],
+    ),
     ("if90", _nested_ifs(90), [(94, 365, "TRP101")]),
     ("elif300", _elif_chain(300), [(5 + 2 * i, 9, "TRP101") for i in range(300)]),
     # a 500-long elif chain is 500 nested If nodes: deeper than Python's default recursion limit allows the
@@ -307,8 +361,14 @@ def test_sweep_installed_torch(tmp_path, record_property):
     full = os.environ.get("TORCHLINT_FULL_SWEEP") == "1"
     targets = [str(torch_dir())] if full else [str(p) for p in torch_sample(SWEEP_SAMPLE)]
     t0 = time.perf_counter()
-    proc = subprocess.run([str(CHECK), "check", "-j2", "--no-cache", "--exit-zero", "--format", "json", *targets],
-                          cwd=tmp_path, capture_output=True, text=True, env=_env(tmp_path), timeout=1800)
+    proc = subprocess.run(
+        [str(CHECK), "check", "-j2", "--no-cache", "--exit-zero", "--format", "json", *targets],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=1800,
+    )
     took = time.perf_counter() - t0
     assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
@@ -324,8 +384,10 @@ def test_sweep_installed_torch(tmp_path, record_property):
     record_property("sweep_files", "all" if full else len(targets))
     record_property("sweep_findings", len(data))
     record_property("sweep_seconds", round(took, 1))
-    print(f"\nsweep: {'all of torch' if full else f'{len(targets)} files'}, {len(data)} findings, "
-          f"{len(proc.stderr.splitlines())} unparseable, {took:.1f}s")
+    print(
+        f"\nsweep: {'all of torch' if full else f'{len(targets)} files'}, {len(data)} findings, "
+        f"{len(proc.stderr.splitlines())} unparseable, {took:.1f}s"
+    )
 
 
 # ------------------------------------------------------------------------------ fuzzing
@@ -337,15 +399,18 @@ def fuzz_project(tmp_path_factory) -> Path:
 def make_fuzz_project(root: Path) -> Path:
     """A project for the fuzzed file: a seeding helper in utils.py and a model class in a package."""
     (root / "pyproject.toml").write_text('[project]\nname = "fuzz"\nversion = "0"\n\n[tool.torchlint-repro]\n')
-    (root / "utils.py").write_text("import random\n\nimport torch\n\n\ndef set_seed(seed):\n"
-                                   "    random.seed(seed)\n    torch.manual_seed(seed)\n\n\n"
-                                   "def half_seed(seed):\n    random.seed(seed)\n")
+    (root / "utils.py").write_text(
+        "import random\n\nimport torch\n\n\ndef set_seed(seed):\n"
+        "    random.seed(seed)\n    torch.manual_seed(seed)\n\n\n"
+        "def half_seed(seed):\n    random.seed(seed)\n"
+    )
     (root / "models").mkdir()
     (root / "models" / "__init__.py").write_text("from .net import Net\n")
     (root / "models" / "net.py").write_text(
         "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self, p=0.5):\n"
         "        super().__init__()\n        self.fc = nn.Linear(4, 2)\n        self.drop = nn.Dropout(p)\n\n"
-        "    def forward(self, x):\n        return self.drop(self.fc(x))\n")
+        "    def forward(self, x):\n        return self.drop(self.fc(x))\n"
+    )
     return root
 
 
@@ -363,9 +428,13 @@ def _lint_fuzzed(source: str, project: Path) -> None:
     assert lint_source(source, "fuzz.py", Settings(cache=False)) is not None  # a relative path works too
 
 
-FUZZ_SETTINGS = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                                HealthCheck.data_too_large])
+FUZZ_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
 
 
 @pytest.mark.slow
@@ -384,36 +453,104 @@ def test_fuzz_libcst_nodes(fuzz_project, src):
 
 # PyTorch-flavoured programs: statements from a vocabulary that reaches the tracker's paths
 IMPORTS = [
-    "import random", "import numpy as np", "import torch", "import torch.nn as nn", "from torch import nn as tnn",
-    "import torch.nn.functional as F", "from utils import set_seed, half_seed", "from models import Net",
-    "import lightning as L", "from transformers import set_seed as hf_seed",
+    "import random",
+    "import numpy as np",
+    "import torch",
+    "import torch.nn as nn",
+    "from torch import nn as tnn",
+    "import torch.nn.functional as F",
+    "from utils import set_seed, half_seed",
+    "from models import Net",
+    "import lightning as L",
+    "from transformers import set_seed as hf_seed",
 ]
 SIMPLE = [
-    "torch.manual_seed(0)", "torch.random.manual_seed(1)", "torch.cuda.manual_seed_all(0)", "random.seed(0)",
-    "np.random.seed(0)", "set_seed(0)", "half_seed(0)", "L.seed_everything(0)", "hf_seed(0)",
-    "model = nn.Linear(4, 2)", "model = tnn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))",
-    "model = Net()", "model = Net(p=0.0)", "other = nn.BatchNorm1d(4)", "model = build()", "model = other",
-    "model.eval()", "model.train()", "model.train(False)", "model.eval", "model = model.eval()",
-    "model = model.to('cpu')", "out = model(x)", "out = model.forward(x)", "out = other(x)", "x = torch.randn(3, 4)",
-    "loss = F.mse_loss(model(x), x[:, :2])", "loss.backward()",
-    "opt = torch.optim.SGD(model.parameters(), lr=0.1)", "opt.step()", "opt.zero_grad()",
-    "torch.save(model.state_dict(), 'ckpt.pt')", "torch.save(model, path)",
+    "torch.manual_seed(0)",
+    "torch.random.manual_seed(1)",
+    "torch.cuda.manual_seed_all(0)",
+    "random.seed(0)",
+    "np.random.seed(0)",
+    "set_seed(0)",
+    "half_seed(0)",
+    "L.seed_everything(0)",
+    "hf_seed(0)",
+    "model = nn.Linear(4, 2)",
+    "model = tnn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))",
+    "model = Net()",
+    "model = Net(p=0.0)",
+    "other = nn.BatchNorm1d(4)",
+    "model = build()",
+    "model = other",
+    "model.eval()",
+    "model.train()",
+    "model.train(False)",
+    "model.eval",
+    "model = model.eval()",
+    "model = model.to('cpu')",
+    "out = model(x)",
+    "out = model.forward(x)",
+    "out = other(x)",
+    "x = torch.randn(3, 4)",
+    "loss = F.mse_loss(model(x), x[:, :2])",
+    "loss.backward()",
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)",
+    "opt.step()",
+    "opt.zero_grad()",
+    "torch.save(model.state_dict(), 'ckpt.pt')",
+    "torch.save(model, path)",
     "torch.save({'model': model.state_dict(), 'epoch': 1}, path)",
-    "state = torch.load('ckpt.pt')", "state = torch.load(path, weights_only=True)",
-    "model.load_state_dict(state)", "model.load_state_dict(torch.load('ckpt.pt'), strict=False)",
-    "model = model.load_state_dict(state)", "res = model.load_state_dict(state['model'])",
-    "Net.load_state_dict(state)", "helper(model)", "evaluate(model)", "train(model)", "model = main()",
-    "path = f'runs/{name}/ckpt.pt'", "name = 'exp'", "torch.set_grad_enabled(False)", "torch.set_grad_enabled(True)",
-    "del model", "global model", "nonlocal x", "pass", "break", "continue", "return model", "return",
-    "yield model", "raise ValueError('x')", "model, other = other, model", "models = [Net() for _ in range(2)]",
-    "model = models[0]", "lam = lambda m: m.eval()", "lam(model)", "x = [model(x) for _ in range(2)]",
-    "print(model)", "assert model is not None", "model: nn.Module = Net()", "model += 1", "other.weight = model",
-    "model.fc = nn.Linear(2, 2)", "torch.multiprocessing.spawn(worker, nprocs=2)", "model = torch.compile(model)",
-    "model = nn.DataParallel(model)", "model.module.eval()", "ema = torch.optim.swa_utils.AveragedModel(model)",
+    "state = torch.load('ckpt.pt')",
+    "state = torch.load(path, weights_only=True)",
+    "model.load_state_dict(state)",
+    "model.load_state_dict(torch.load('ckpt.pt'), strict=False)",
+    "model = model.load_state_dict(state)",
+    "res = model.load_state_dict(state['model'])",
+    "Net.load_state_dict(state)",
+    "helper(model)",
+    "evaluate(model)",
+    "train(model)",
+    "model = main()",
+    "path = f'runs/{name}/ckpt.pt'",
+    "name = 'exp'",
+    "torch.set_grad_enabled(False)",
+    "torch.set_grad_enabled(True)",
+    "del model",
+    "global model",
+    "nonlocal x",
+    "pass",
+    "break",
+    "continue",
+    "return model",
+    "return",
+    "yield model",
+    "raise ValueError('x')",
+    "model, other = other, model",
+    "models = [Net() for _ in range(2)]",
+    "model = models[0]",
+    "lam = lambda m: m.eval()",
+    "lam(model)",
+    "x = [model(x) for _ in range(2)]",
+    "print(model)",
+    "assert model is not None",
+    "model: nn.Module = Net()",
+    "model += 1",
+    "other.weight = model",
+    "model.fc = nn.Linear(2, 2)",
+    "torch.multiprocessing.spawn(worker, nprocs=2)",
+    "model = torch.compile(model)",
+    "model = nn.DataParallel(model)",
+    "model.module.eval()",
+    "ema = torch.optim.swa_utils.AveragedModel(model)",
 ]
 CONDITIONS = ["flag", "args.seed is not None", "torch.cuda.is_available()", "model.training", "not flag", "x is None"]
-WITH_ITEMS = ["torch.no_grad()", "torch.inference_mode()", "torch.enable_grad()", "open(path) as fh",
-              "torch.autocast('cpu')", "torch.set_grad_enabled(False)"]
+WITH_ITEMS = [
+    "torch.no_grad()",
+    "torch.inference_mode()",
+    "torch.enable_grad()",
+    "open(path) as fh",
+    "torch.autocast('cpu')",
+    "torch.set_grad_enabled(False)",
+]
 FUNC_NAMES = ["main", "build", "evaluate", "train", "helper", "validate", "predict", "worker", "infer_batch", "run"]
 PARAMS = ["", "model", "model, x", "seed=0", "*args, **kwargs", "model, loader=None"]
 DECORATORS = ["@torch.no_grad()", "@torch.inference_mode()", "@staticmethod", "@functools.lru_cache()"]
@@ -426,21 +563,42 @@ def _indent(block: list[str]) -> list[str]:
 def _compound(children):
     return st.one_of(
         st.builds(lambda c, b: [f"if {c}:", *_indent(b)], st.sampled_from(CONDITIONS), children),
-        st.builds(lambda c, b, e: [f"if {c}:", *_indent(b), "else:", *_indent(e)],
-                  st.sampled_from(CONDITIONS), children, children),
+        st.builds(
+            lambda c, b, e: [f"if {c}:", *_indent(b), "else:", *_indent(e)],
+            st.sampled_from(CONDITIONS),
+            children,
+            children,
+        ),
         st.builds(lambda b: ["for epoch in range(3):", *_indent(b)], children),
         st.builds(lambda b, e: ["for batch in loader:", *_indent(b), "else:", *_indent(e)], children, children),
         st.builds(lambda c, b: [f"while {c}:", *_indent(b)], st.sampled_from(CONDITIONS), children),
         st.builds(lambda b, h: ["try:", *_indent(b), "except Exception:", *_indent(h)], children, children),
         st.builds(lambda b, f: ["try:", *_indent(b), "finally:", *_indent(f)], children, children),
         st.builds(lambda w, b: [f"with {w}:", *_indent(b)], st.sampled_from(WITH_ITEMS), children),
-        st.builds(lambda n, a, b: [f"def {n}({a}):", *_indent(b)], st.sampled_from(FUNC_NAMES),
-                  st.sampled_from(PARAMS), children),
-        st.builds(lambda d, n, a, b: [d, f"def {n}({a}):", *_indent(b)], st.sampled_from(DECORATORS),
-                  st.sampled_from(FUNC_NAMES), st.sampled_from(PARAMS), children),
-        st.builds(lambda b: ["class Wrapper(nn.Module):", "    def __init__(self):", "        super().__init__()",
-                             *_indent(_indent(b)), "    def forward(self, x):", "        return self.model(x)"],
-                  children),
+        st.builds(
+            lambda n, a, b: [f"def {n}({a}):", *_indent(b)],
+            st.sampled_from(FUNC_NAMES),
+            st.sampled_from(PARAMS),
+            children,
+        ),
+        st.builds(
+            lambda d, n, a, b: [d, f"def {n}({a}):", *_indent(b)],
+            st.sampled_from(DECORATORS),
+            st.sampled_from(FUNC_NAMES),
+            st.sampled_from(PARAMS),
+            children,
+        ),
+        st.builds(
+            lambda b: [
+                "class Wrapper(nn.Module):",
+                "    def __init__(self):",
+                "        super().__init__()",
+                *_indent(_indent(b)),
+                "    def forward(self, x):",
+                "        return self.model(x)",
+            ],
+            children,
+        ),
         st.builds(lambda b: ["class Runner:", "    def run(self, model):", *_indent(_indent(b))], children),
         st.builds(lambda b: ['if __name__ == "__main__":', *_indent(b)], children),
     )
@@ -449,14 +607,16 @@ def _compound(children):
 _leaf = st.sampled_from(SIMPLE).map(lambda s: [s])
 _block = st.recursive(
     st.lists(_leaf, min_size=1, max_size=4).map(lambda ls: [ln for b in ls for ln in b]),
-    lambda children: st.lists(st.one_of(_leaf, _compound(children)), min_size=1, max_size=5)
-    .map(lambda ls: [ln for b in ls for ln in b]),
+    lambda children: st.lists(st.one_of(_leaf, _compound(children)), min_size=1, max_size=5).map(
+        lambda ls: [ln for b in ls for ln in b]
+    ),
     max_leaves=40,
 )
 torch_programs = st.builds(
     lambda imports, body, tail: "\n".join([*imports, "", *body, *tail]) + "\n",
-    st.lists(st.sampled_from(IMPORTS), min_size=3, max_size=len(IMPORTS), unique=True)
-    .map(lambda ims: ["import functools", "import torch", "import torch.nn as nn", *ims]),
+    st.lists(st.sampled_from(IMPORTS), min_size=3, max_size=len(IMPORTS), unique=True).map(
+        lambda ims: ["import functools", "import torch", "import torch.nn as nn", *ims]
+    ),
     _block,
     st.sampled_from([[], ["main()"], ['if __name__ == "__main__":', "    main()"], ["evaluate(Net())"]]),
 )
@@ -511,8 +671,15 @@ def _limit_memory() -> None:
 
 def tool(cwd: Path, *args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
     """``torchlint-repro ARGS`` in ``cwd``, bounded in time and memory."""
-    return subprocess.run([str(CHECK), *args], cwd=cwd, capture_output=True, text=True, env=env or _env(cwd),
-                          timeout=timeout, preexec_fn=_limit_memory)
+    return subprocess.run(
+        [str(CHECK), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env or _env(cwd),
+        timeout=timeout,
+        preexec_fn=_limit_memory,
+    )
 
 
 def fix_in_process(target: Path, monkeypatch, after_lint=None):
@@ -538,10 +705,14 @@ def fix_in_process(target: Path, monkeypatch, after_lint=None):
 # ---------------------------------------------------------------- fix: encodings and line endings
 FIX_ENCODINGS = {
     # (bytes of the file before, bytes after)
-    "latin-1-cookie": (b"# -*- coding: latin-1 -*-\n" + FIXABLE.encode("latin-1"),
-                       b"# -*- coding: latin-1 -*-\n" + FIXED.encode("latin-1")),
-    "cp1252-cookie": (b"# coding: cp1252\n" + FIXABLE.replace("café", "5€").encode("cp1252"),
-                      b"# coding: cp1252\n" + FIXED.replace("café", "5€").encode("cp1252")),
+    "latin-1-cookie": (
+        b"# -*- coding: latin-1 -*-\n" + FIXABLE.encode("latin-1"),
+        b"# -*- coding: latin-1 -*-\n" + FIXED.encode("latin-1"),
+    ),
+    "cp1252-cookie": (
+        b"# coding: cp1252\n" + FIXABLE.replace("café", "5€").encode("cp1252"),
+        b"# coding: cp1252\n" + FIXED.replace("café", "5€").encode("cp1252"),
+    ),
     "utf-8-bom": (b"\xef\xbb\xbf" + FIXABLE.encode(), b"\xef\xbb\xbf" + FIXED.encode()),
     "crlf": (FIXABLE.replace("\n", "\r\n").encode(), FIXED.replace("\n", "\r\n").encode()),
     "cr-only": (FIXABLE.replace("\n", "\r").encode(), FIXED.replace("\n", "\r").encode()),
@@ -597,8 +768,10 @@ def test_fix_refuses_to_break_hard_links(tmp_path):
     os.link(target, tmp_path / "alias.py")
     proc = tool(tmp_path, "fix", "train.py")
     assert proc.returncode == 2
-    assert proc.stderr == ("torchlint-repro: error: train.py: has 2 hard links and replacing it would break them; "
-                           "not fixed\nfixed 0 findings\n")
+    assert proc.stderr == (
+        "torchlint-repro: error: train.py: has 2 hard links and replacing it would break them; "
+        "not fixed\nfixed 0 findings\n"
+    )
     assert target.read_text(encoding="utf-8") == FIXABLE
     assert os.stat(target).st_ino == os.stat(tmp_path / "alias.py").st_ino
     assert os.stat(target).st_nlink == 2
@@ -632,8 +805,10 @@ def test_fix_refuses_when_it_cannot_keep_the_owner(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fchown", refuse)
     result = fix_in_process(target, monkeypatch)
     assert result.exit_code == 2, result.output
-    assert (f"torchlint-repro: error: {target}: owned by user {me}, and a fixed copy cannot be given back to it; "
-            f"not fixed\n") in result.stderr
+    assert (
+        f"torchlint-repro: error: {target}: owned by user {me}, and a fixed copy cannot be given back to it; "
+        f"not fixed\n"
+    ) in result.stderr
     assert target.read_text(encoding="utf-8") == FIXABLE
     assert [p.name for p in tmp_path.iterdir()] == ["train.py"]
 
@@ -656,8 +831,9 @@ def test_fix_in_a_read_only_folder_is_a_clear_error(tmp_path):
     try:
         proc = tool(tmp_path, "fix", "ro/train.py")
         assert proc.returncode == 2
-        assert proc.stderr == ("torchlint-repro: error: ro/train.py: its folder is read-only (mode 0555); not fixed\n"
-                               "fixed 0 findings\n")
+        assert proc.stderr == (
+            "torchlint-repro: error: ro/train.py: its folder is read-only (mode 0555); not fixed\nfixed 0 findings\n"
+        )
         assert target.read_text(encoding="utf-8") == FIXABLE
         assert sorted(p.name for p in folder.iterdir()) == ["train.py"]
     finally:
@@ -728,8 +904,15 @@ def test_special_files_in_the_project_never_hang_check_or_flake8(tmp_path, kind)
     assert (proc.returncode, proc.stderr) == (1, "")
     assert codes(proc.stdout) == TRAIN_LOADS_FINDINGS
     for extra in ([], ["--trp-no-cache"]):
-        f8 = subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP", *extra, "train.py"], cwd=tmp_path,
-                            capture_output=True, text=True, env=_env(tmp_path), timeout=60, preexec_fn=_limit_memory)
+        f8 = subprocess.run(
+            [str(FLAKE8), "--isolated", "--select", "TRP", *extra, "train.py"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path),
+            timeout=60,
+            preexec_fn=_limit_memory,
+        )
         assert f8.stderr == ""
         assert codes(f8.stdout) == TRAIN_LOADS_FINDINGS
 
@@ -749,8 +932,9 @@ def test_a_huge_file_is_skipped_with_a_notice(tmp_path):
     proc = tool(tmp_path, "check", "--no-cache", ".", timeout=60)
     assert proc.returncode == 1
     assert codes(proc.stdout) == TRAIN_LOADS_FINDINGS
-    assert proc.stderr == ("torchlint-repro: notice: table.py: skipped: 12.6 MB, more than the 10 MB a source file "
-                           "may have\n")
+    assert proc.stderr == (
+        "torchlint-repro: notice: table.py: skipped: 12.6 MB, more than the 10 MB a source file may have\n"
+    )
 
 
 # ---------------------------------------------------------------- broken configuration
@@ -765,12 +949,15 @@ def test_a_non_utf8_pyproject_is_a_one_line_error(tmp_path):
 
 # ---------------------------------------------------------------- the command line
 @pytest.mark.parametrize("command", ["check", "fix"])
-@pytest.mark.parametrize(("kind", "message"), [
-    ("dangling", "dangling symbolic link"),
-    ("loop", "symbolic link loop"),
-    ("fifo", "not a regular file or folder (a FIFO)"),
-    ("device", "not a regular file or folder (a character device)"),
-])
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("dangling", "dangling symbolic link"),
+        ("loop", "symbolic link loop"),
+        ("fifo", "not a regular file or folder (a FIFO)"),
+        ("device", "not a regular file or folder (a character device)"),
+    ],
+)
 def test_unusable_paths_on_the_command_line_are_errors(tmp_path, command, kind, message):
     write(tmp_path, "good.py", FIXED)
     name = f"{kind}.py"
@@ -782,8 +969,11 @@ def test_unusable_paths_on_the_command_line_are_errors(tmp_path, command, kind, 
         os.mkfifo(tmp_path / name)
     else:
         (tmp_path / name).symlink_to("/dev/zero")
-    proc = tool(tmp_path, command, "--no-cache", name, "good.py", timeout=60) if command == "check" else \
-        tool(tmp_path, command, name, "good.py", timeout=60)
+    proc = (
+        tool(tmp_path, command, "--no-cache", name, "good.py", timeout=60)
+        if command == "check"
+        else tool(tmp_path, command, name, "good.py", timeout=60)
+    )
     assert proc.returncode == 2
     assert f"torchlint-repro: error: {name}: {message}\n" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -802,12 +992,16 @@ def test_a_repository_cache_dir_must_stay_inside_the_project(tmp_path, where):
     assert_one_line_error(proc, str(root / "pyproject.toml"), "'cache-dir' must stay inside the project")
 
 
-HELPER = "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n" \
-         "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n        self.drop = nn.Dropout(0.5)\n\n" \
-         "    def forward(self, x):\n        return self.drop(self.fc(x))\n"
-USER = "import torch\n\nfrom helper import Net\n\nnet = Net()\n" \
-       "with torch.no_grad():\n    out = net(torch.ones(1, 2))\n" \
-       "torch.manual_seed(0)\n"
+HELPER = (
+    "import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+    "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n        self.drop = nn.Dropout(0.5)\n\n"
+    "    def forward(self, x):\n        return self.drop(self.fc(x))\n"
+)
+USER = (
+    "import torch\n\nfrom helper import Net\n\nnet = Net()\n"
+    "with torch.no_grad():\n    out = net(torch.ones(1, 2))\n"
+    "torch.manual_seed(0)\n"
+)
 USER_FINDINGS = [(5, 7, "TRP101"), (7, 11, "TRP201")]
 
 
@@ -945,7 +1139,14 @@ def test_wrong_shaped_cache_entries_are_misses(tmp_path, monkeypatch, case):
         proc = tool(root, "check", "--format", "json", ".", env=env, timeout=60)
         assert proc.stderr == ""
         assert proc.stdout == reference.stdout
-        f8 = subprocess.run([str(FLAKE8), "--isolated", "--select", "TRP", "user.py"], cwd=root, capture_output=True,
-                            text=True, env=env, timeout=60, preexec_fn=_limit_memory)
+        f8 = subprocess.run(
+            [str(FLAKE8), "--isolated", "--select", "TRP", "user.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            preexec_fn=_limit_memory,
+        )
         assert f8.stderr == ""
         assert codes(f8.stdout) == USER_FINDINGS

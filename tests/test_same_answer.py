@@ -1,6 +1,7 @@
 """The same answer everywhere: the bundled demo project through `torchlint-repro check`, flake8 and the
 pre-commit hook (the README's `.pre-commit-config.yaml`, as written) gives the same findings, line for
 line, with the demo's own configuration, with a section that also ignores a rule, and with none."""
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,9 @@ pytestmark = [
 DEMO_SECTION = (DEMO / "pyproject.toml").read_text(encoding="utf-8")
 VARIANTS = {
     "demo-section": DEMO_SECTION,
-    "section-ignoring-a-rule": DEMO_SECTION.replace("[tool.torchlint-repro]\n",
-                                                    '[tool.torchlint-repro]\nignore = ["TRP305"]\n'),
+    "section-ignoring-a-rule": DEMO_SECTION.replace(
+        "[tool.torchlint-repro]\n", '[tool.torchlint-repro]\nignore = ["TRP305"]\n'
+    ),
     "no-section": DEMO_SECTION.split("[tool.torchlint-repro]")[0],
 }
 
@@ -35,7 +37,7 @@ VARIANTS = {
 def readme_pre_commit_config() -> str:
     """The `repo: local` configuration the README shows, verbatim."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## pre-commit"):]
+    section = readme[readme.index("## pre-commit") :]
     blocks = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
     (config,) = [b for b in blocks if "repo: local" in b]
     return config
@@ -43,8 +45,13 @@ def readme_pre_commit_config() -> str:
 
 def _env(tmp: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TORCHLINT_", "FLAKE8", "PRE_COMMIT"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", NO_COLOR="1", PRE_COMMIT_COLOR="never",
-               PRE_COMMIT_HOME=str(tmp / "pre-commit-home"), TORCHLINT_CACHE_DIR=str(tmp / "cache"))
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        NO_COLOR="1",
+        PRE_COMMIT_COLOR="never",
+        PRE_COMMIT_HOME=str(tmp / "pre-commit-home"),
+        TORCHLINT_CACHE_DIR=str(tmp / "cache"),
+    )
     return env
 
 
@@ -58,8 +65,12 @@ def _findings(output: str) -> list[tuple[str, int, int, str, str]]:
 
 
 def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false",
-                    *args], cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -72,12 +83,15 @@ def test_check_flake8_and_pre_commit_agree_on_the_demo(tmp_path: Path, variant: 
     _git("add", "-A", cwd=demo)
     env = _env(tmp_path)
 
-    check = subprocess.run([str(BIN / "torchlint-repro"), "check", "."], cwd=demo, env=env, capture_output=True,
-                           text=True, timeout=300)
-    flake8 = subprocess.run([str(BIN / "flake8"), "--isolated", "."], cwd=demo, env=env, capture_output=True,
-                            text=True, timeout=300)
-    hook = subprocess.run([PRE_COMMIT, "run", "--all-files"], cwd=demo, env=env, capture_output=True, text=True,
-                          timeout=300)
+    check = subprocess.run(
+        [str(BIN / "torchlint-repro"), "check", "."], cwd=demo, env=env, capture_output=True, text=True, timeout=300
+    )
+    flake8 = subprocess.run(
+        [str(BIN / "flake8"), "--isolated", "."], cwd=demo, env=env, capture_output=True, text=True, timeout=300
+    )
+    hook = subprocess.run(
+        [PRE_COMMIT, "run", "--all-files"], cwd=demo, env=env, capture_output=True, text=True, timeout=300
+    )
     for proc in (check, flake8, hook):
         assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     assert check.returncode == 1 and hook.returncode == 1, hook.stdout + hook.stderr
@@ -89,8 +103,12 @@ def test_check_flake8_and_pre_commit_agree_on_the_demo(tmp_path: Path, variant: 
 
     keys = sorted((path, line, code) for path, line, _, code, _ in found)
     demo_keys = [
-        ("demo/evaluate.py", 22, "TRP201"), ("demo/models.py", 32, "TRP101"), ("demo/predict.py", 14, "TRP304"),
-        ("demo/predict.py", 15, "TRP202"), ("demo/predict.py", 21, "TRP305"), ("demo/predict.py", 28, "TRP201"),
+        ("demo/evaluate.py", 22, "TRP201"),
+        ("demo/models.py", 32, "TRP101"),
+        ("demo/predict.py", 14, "TRP304"),
+        ("demo/predict.py", 15, "TRP202"),
+        ("demo/predict.py", 21, "TRP305"),
+        ("demo/predict.py", 28, "TRP201"),
         ("demo/train.py", 18, "TRP203"),
     ]
     if variant == "demo-section":
@@ -100,4 +118,6 @@ def test_check_flake8_and_pre_commit_agree_on_the_demo(tmp_path: Path, variant: 
     else:  # no exclude, no per-file-ignores: the scratch script and the smoke tests report too
         assert set(demo_keys) < set(keys)
         assert {path for path, _, _ in keys} - {path for path, _, _ in demo_keys} == {
-            "scratch/try_bigger_model.py", "tests/test_smoke.py"}
+            "scratch/try_bigger_model.py",
+            "tests/test_smoke.py",
+        }

@@ -8,6 +8,7 @@ field fails here. After a deliberate change, review and accept the new output wi
 
 and read the diff of the snapshot files before committing it.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -63,17 +64,21 @@ def _output(unit: Path, tmp: Path, cache_dir: Path | None, runs: int = 1) -> lis
             res = lint_one(str(f), s)
             assert res.error is None, f"{f.name}: {res.error}"
             for d in res.diagnostics:
-                found.append({
-                    "file": f.relative_to(root).as_posix(),
-                    "line": d.line,
-                    "col": d.col + 1,
-                    "code": d.code,
-                    "message": d.message,
-                    "fix": None if d.fix is None else {
-                        "title": d.fix.title,
-                        "edits": [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits],
-                    },
-                })
+                found.append(
+                    {
+                        "file": f.relative_to(root).as_posix(),
+                        "line": d.line,
+                        "col": d.col + 1,
+                        "code": d.code,
+                        "message": d.message,
+                        "fix": None
+                        if d.fix is None
+                        else {
+                            "title": d.fix.title,
+                            "edits": [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits],
+                        },
+                    }
+                )
         outs.append(found)
     return outs
 

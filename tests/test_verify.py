@@ -7,6 +7,7 @@ Layers, so a failure says where to look:
 3. the harness on the small programs below — torch, no linter verdicts;
 4. ``verify`` end to end on the real fixtures — torch and the static analysis.
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,8 +33,15 @@ FIXTURES = ROOT / "fixtures"
 
 # --------------------------------------------------------------------------- 1. criteria (pure)
 def _doc(**kw) -> dict:
-    base = {"models": [], "forwards": [], "loads": [], "torch_loads": [], "saves": [], "exception": None,
-            "children": []}
+    base = {
+        "models": [],
+        "forwards": [],
+        "loads": [],
+        "torch_loads": [],
+        "saves": [],
+        "exception": None,
+        "children": [],
+    }
     base.update(kw)
     return base
 
@@ -43,9 +51,21 @@ def _model(key: str, digest: str) -> dict:
 
 
 def _fwd(**kw) -> dict:
-    base = {"model": "Net@a.py:9", "where": "a.py:12", "training": False, "grad": False, "inference_mode": False,
-            "mode_layers": 1, "mode_layers_training": 0, "backward": False, "step_after": False,
-            "mode_sensitive": True, "stable": True, "eval_equal": True, "max_abs_diff": 0.0}
+    base = {
+        "model": "Net@a.py:9",
+        "where": "a.py:12",
+        "training": False,
+        "grad": False,
+        "inference_mode": False,
+        "mode_layers": 1,
+        "mode_layers_training": 0,
+        "backward": False,
+        "step_after": False,
+        "mode_sensitive": True,
+        "stable": True,
+        "eval_equal": True,
+        "max_abs_diff": 0.0,
+    }
     base.update(kw)
     return base
 
@@ -101,23 +121,41 @@ def test_training_in_eval_criterion() -> None:
 
 
 def _load(**kw) -> dict:
-    base = {"kind": "load_state_dict", "where": "a.py:20", "receiver": "Net", "receiver_is_module": True,
-            "strict": True, "missing": [], "unexpected": [], "error": None, "matches_saved": True,
-            "reproduces": True, "source": "Net@a.py:9"}
+    base = {
+        "kind": "load_state_dict",
+        "where": "a.py:20",
+        "receiver": "Net",
+        "receiver_is_module": True,
+        "strict": True,
+        "missing": [],
+        "unexpected": [],
+        "error": None,
+        "matches_saved": True,
+        "reproduces": True,
+        "source": "Net@a.py:9",
+    }
     base.update(kw)
     return base
 
 
 def test_load_criterion() -> None:
-    raised = _load(error={"type": "RuntimeError", "message": 'Missing key(s) in state_dict: "fc.weight"'},
-                   missing=None, unexpected=None)
+    raised = _load(
+        error={"type": "RuntimeError", "message": 'Missing key(s) in state_dict: "fc.weight"'},
+        missing=None,
+        unexpected=None,
+    )
     f = C.load_incompatible([[_doc(loads=[raised])]])
     assert f.misbehaves is True and "RuntimeError" in f.summary and "Missing key(s)" in f.summary
     partial = _load(strict=False, missing=["head.weight"], unexpected=["module.head.weight"])
     f = C.load_incompatible([[_doc(loads=[partial])]])
     assert f.misbehaves is True and "head.weight" in f.summary and "strict=False" in f.summary
-    used = _doc(exception={"type": "AttributeError", "message": "'_IncompatibleKeys' object has no attribute 'eval'",
-                           "where": "a.py:21"})
+    used = _doc(
+        exception={
+            "type": "AttributeError",
+            "message": "'_IncompatibleKeys' object has no attribute 'eval'",
+            "where": "a.py:21",
+        }
+    )
     assert C.load_incompatible([[used]]).misbehaves is True
     assert C.load_incompatible([[_doc(loads=[_load(reproduces=False)])]]).misbehaves is True
     assert C.load_incompatible([[_doc(loads=[_load(matches_saved=False, reproduces=None)])]]).misbehaves is True
@@ -182,8 +220,9 @@ def test_fixture_must_sit_in_a_rule_folder(tmp_path: Path) -> None:
     assert not found.fixtures and "not a known rule" in found.errors[0]
 
 
-def test_default_fixtures_are_the_shipped_ones_whatever_the_folder(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_fixtures_are_the_shipped_ones_whatever_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """From a source checkout the shipped fixtures are fixtures/ (an installed wheel carries its own copy:
     tests/test_wheel.py); a fixtures/ folder in the current project is not picked up by default."""
     _write(tmp_path / "fixtures" / "TRP201" / "bad_x.py")
@@ -215,9 +254,12 @@ def test_every_fixture_declares_what_it_imports_beyond_torch() -> None:
 
 
 def test_requires_comments_are_read_strictly(tmp_path: Path) -> None:
-    fx = _write(tmp_path / "TRP101" / "bad_x.py", "import numpy as np  # requires: numpy\n"
-                                                  "import foo.bar  # requires: foo.bar, trp_no_such_module\n"
-                                                  "s = '# requires: not_a_comment'\n")
+    fx = _write(
+        tmp_path / "TRP101" / "bad_x.py",
+        "import numpy as np  # requires: numpy\n"
+        "import foo.bar  # requires: foo.bar, trp_no_such_module\n"
+        "s = '# requires: not_a_comment'\n",
+    )
     (found,) = R.discover([fx]).fixtures
     assert found.requires == ("numpy", "foo.bar", "trp_no_such_module")
     assert found.missing() == ["foo.bar", "trp_no_such_module"]
@@ -231,8 +273,9 @@ def _skip_fixture_root(tmp_path: Path) -> Path:
     pair = sorted((FIXTURES / "TRP202").glob("*_eval_not_called.py"))
     for src in pair:
         _write(root / "TRP202" / src.name, src.read_text(encoding="utf-8"))
-        text = src.read_text(encoding="utf-8").replace("import torch\n", "import torch\nimport trp_no_such_module  "
-                                                       "# requires: trp_no_such_module\n", 1)
+        text = src.read_text(encoding="utf-8").replace(
+            "import torch\n", "import torch\nimport trp_no_such_module  # requires: trp_no_such_module\n", 1
+        )
         _write(root / "TRP202" / src.name.replace("eval_not_called", "needs_module"), text)
     return root
 
@@ -245,7 +288,8 @@ def test_fixtures_with_missing_requirements_are_skipped_not_run(tmp_path: Path) 
     assert [fx.name for fx in skipping] == ["bad_needs_module.py", "good_needs_module.py"]
     reports = R.verify_fixtures(skipping, jobs=1, progress=lambda fx: pytest.fail(f"{fx.name} ran"))
     assert [(r.verdict, r.needs, r.runs, r.static.diagnostics) for r in reports] == [
-        ("skipped", ["trp_no_such_module"], [], [])] * 2
+        ("skipped", ["trp_no_such_module"], [], [])
+    ] * 2
 
 
 @pytest.mark.runtime
@@ -263,15 +307,20 @@ def test_verify_reports_skips_apart_and_strict_fails_them(tmp_path: Path) -> Non
     doc = json.loads(CliRunner().invoke(verify_cmd, [str(root), "-j2", "--format", "json"]).stdout)
     assert (doc["summary"]["confirmed"], doc["summary"]["skipped"]) == (2, 2)
     assert [(f["name"], f["verdict"], f["needs"]) for f in doc["rules"][0]["fixtures"]] == [
-        ("bad_eval_not_called.py", "confirmed", []), ("good_eval_not_called.py", "confirmed", []),
+        ("bad_eval_not_called.py", "confirmed", []),
+        ("good_eval_not_called.py", "confirmed", []),
         ("bad_needs_module.py", "skipped", ["trp_no_such_module"]),
-        ("good_needs_module.py", "skipped", ["trp_no_such_module"])]
+        ("good_needs_module.py", "skipped", ["trp_no_such_module"]),
+    ]
     quiet = CliRunner().invoke(verify_cmd, [str(root), "-j2", "--quiet"])
     assert quiet.exit_code == 0
     assert quiet.stdout.splitlines() == [
         "TRP202 mode-method-not-called (runtime: differs from eval-mode output)",
         "  skipped    bad_needs_module.py      (needs trp_no_such_module)",
-        "  skipped    good_needs_module.py     (needs trp_no_such_module)", "", lines[-1]]
+        "  skipped    good_needs_module.py     (needs trp_no_such_module)",
+        "",
+        lines[-1],
+    ]
     assert quiet.stderr == ""
 
 
@@ -281,8 +330,10 @@ def test_verify_usage_errors_match_check(tmp_path: Path) -> None:
     cases = [
         (["verify", "nope"], "torchlint-repro: error: nope: no such file or directory\n"),
         (["check", "nope"], "torchlint-repro: error: nope: no such file or directory\n"),
-        (["verify", "TRP999"], "torchlint-repro: error: unknown rule code or prefix 'TRP999' (see `torchlint-repro "
-                               "rules`)\n"),
+        (
+            ["verify", "TRP999"],
+            "torchlint-repro: error: unknown rule code or prefix 'TRP999' (see `torchlint-repro rules`)\n",
+        ),
     ]
     for args, stderr in cases:
         proc = subprocess.run([exe, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60)
@@ -365,8 +416,14 @@ def zygote():
     z.close()
 
 
-def _observe(tmp_path: Path, files: dict[str, str], scripts: list[str] | None = None, runs: int = 1,
-             zygote=None, timeout: float = 60.0) -> list[R.RunResult]:
+def _observe(
+    tmp_path: Path,
+    files: dict[str, str],
+    scripts: list[str] | None = None,
+    runs: int = 1,
+    zygote=None,
+    timeout: float = 60.0,
+) -> list[R.RunResult]:
     work = tmp_path / "work"
     for name, text in files.items():
         _write(work / name, text)
@@ -404,8 +461,7 @@ with torch.no_grad():
 
 @runtime
 def test_harness_sees_an_inference_forward_in_training_mode(tmp_path: Path, zygote) -> None:
-    (run,) = _observe(tmp_path, {"p.py": DROPOUT_NET.format(seed="torch.manual_seed(0)", before="")},
-                      zygote=zygote)
+    (run,) = _observe(tmp_path, {"p.py": DROPOUT_NET.format(seed="torch.manual_seed(0)", before="")}, zygote=zygote)
     assert run.error is None, run.output_tail
     fwd = run.docs[0]["forwards"]
     assert len(fwd) == 2
@@ -417,8 +473,9 @@ def test_harness_sees_an_inference_forward_in_training_mode(tmp_path: Path, zygo
 
 @runtime
 def test_harness_sees_eval_mode_inference_as_stable(tmp_path: Path, zygote) -> None:
-    (run,) = _observe(tmp_path, {"p.py": DROPOUT_NET.format(seed="torch.manual_seed(0)", before="model.eval()")},
-                      zygote=zygote)
+    (run,) = _observe(
+        tmp_path, {"p.py": DROPOUT_NET.format(seed="torch.manual_seed(0)", before="model.eval()")}, zygote=zygote
+    )
     fwd = run.docs[0]["forwards"]
     assert [f["training"] for f in fwd] == [False, False]
     assert all(f["stable"] and f["eval_equal"] and f["mode_sensitive"] for f in fwd)
@@ -450,8 +507,9 @@ def test_harness_does_not_disturb_the_program(tmp_path: Path, zygote) -> None:
     """The counterfactual forwards leave the RNG stream, batch-norm statistics and outputs unchanged."""
     _write(tmp_path / "plain" / "t.py", TRANSPARENT)
     env = {**R.run_env()}
-    plain = subprocess.run([sys.executable, "t.py"], cwd=tmp_path / "plain", env=env, capture_output=True,
-                           text=True, timeout=120)
+    plain = subprocess.run(
+        [sys.executable, "t.py"], cwd=tmp_path / "plain", env=env, capture_output=True, text=True, timeout=120
+    )
     assert plain.returncode == 0, plain.stderr
     (run,) = _observe(tmp_path, {"t.py": TRANSPARENT}, zygote=zygote)
     assert run.error is None
@@ -464,8 +522,9 @@ def test_harness_does_not_disturb_the_program(tmp_path: Path, zygote) -> None:
 @runtime
 def test_harness_two_fresh_runs_show_seeding(tmp_path: Path, zygote) -> None:
     unseeded = _observe(tmp_path / "u", {"p.py": DROPOUT_NET.format(seed="", before="")}, runs=2, zygote=zygote)
-    seeded = _observe(tmp_path / "s", {"p.py": DROPOUT_NET.format(seed="torch.manual_seed(3)", before="")},
-                      runs=2, zygote=zygote)
+    seeded = _observe(
+        tmp_path / "s", {"p.py": DROPOUT_NET.format(seed="torch.manual_seed(3)", before="")}, runs=2, zygote=zygote
+    )
     assert C.differs_across_processes([r.docs for r in unseeded]).misbehaves is True
     assert C.differs_across_processes([r.docs for r in seeded]).misbehaves is False
 
@@ -537,8 +596,9 @@ def test_harness_loads_across_scripts(tmp_path: Path, zygote) -> None:
     assert ld["error"]["type"] == "RuntimeError" and "Unexpected key(s)" in ld["error"]["message"]
     assert C.load_incompatible([run.docs]).misbehaves is True
 
-    files["load.py"] = LOAD.format(load="net.load_state_dict({'0.' + k: v for k, v in ckpt['model'].items()}, "
-                                        "strict=False)")
+    files["load.py"] = LOAD.format(
+        load="net.load_state_dict({'0.' + k: v for k, v in ckpt['model'].items()}, strict=False)"
+    )
     (run,) = _observe(tmp_path / "lax", files, zygote=zygote)
     (ld,) = run.docs[1]["loads"]
     assert ld["missing"] and ld["unexpected"] and ld["strict"] is False
@@ -563,16 +623,19 @@ def test_harness_records_a_load_on_a_class(tmp_path: Path, zygote) -> None:
 @runtime
 @pytest.mark.parametrize("fork", [True, False], ids=["fork-server", "fresh-interpreter"])
 def test_a_hanging_program_is_reported_not_fatal(tmp_path: Path, zygote, fork: bool) -> None:
-    (run,) = _observe(tmp_path, {"p.py": "import time\nprint('start', flush=True)\nwhile True:\n    time.sleep(0.1)\n"},
-                      zygote=zygote if fork else None, timeout=4)
+    (run,) = _observe(
+        tmp_path,
+        {"p.py": "import time\nprint('start', flush=True)\nwhile True:\n    time.sleep(0.1)\n"},
+        zygote=zygote if fork else None,
+        timeout=4,
+    )
     assert run.error == "timed out after 4s in p.py"
     assert "start" in run.output_tail
 
 
 @runtime
 def test_a_crashing_interpreter_is_reported_not_fatal(tmp_path: Path, zygote) -> None:
-    (run,) = _observe(tmp_path, {"p.py": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"},
-                      zygote=zygote)
+    (run,) = _observe(tmp_path, {"p.py": "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"}, zygote=zygote)
     assert run.error and "crashed in p.py" in run.error and "SIGSEGV" in run.error
 
 
@@ -607,8 +670,10 @@ def test_breaking_a_fixture_makes_verify_fail_with_a_reason(tmp_path: Path) -> N
     assert max(len(ln) for ln in lines) <= 100
     assert lines[1] == "  disagrees  good_origin_dropout.py [origin]  linter: TRP201 at 23:13"
     text = " ".join(ln.strip() for ln in lines)  # wrapped to 100 columns
-    assert ("-> runtime: Classifier (line 19) at line 23: forward under no_grad with training=True; "
-            "output differs from eval-mode output") in text
+    assert (
+        "-> runtime: Classifier (line 19) at line 23: forward under no_grad with training=True; "
+        "output differs from eval-mode output"
+    ) in text
     assert "expected inference forwards that are stable and equal to eval-mode output" in text
     assert lines[-1] == "1 rule, 1 fixture: 0 confirmed, 1 disagrees"
 
@@ -640,8 +705,9 @@ def test_verify_script_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 @runtime
 @pytest.mark.slow
-@pytest.mark.xfail(not _analysis_landed(), reason="needs the static analysis (torchlint_repro.analysis.tracker)",
-                   strict=False)
+@pytest.mark.xfail(
+    not _analysis_landed(), reason="needs the static analysis (torchlint_repro.analysis.tracker)", strict=False
+)
 def test_verify_all_fixtures_confirmed() -> None:
     """THE end-to-end check (CI): every fixture confirmed by torch and by the linter, every rule covered.
 

@@ -5,6 +5,7 @@ The environment reuses this one's packages (torch, libcst, flake8, click, and th
 Lightning, transformers when installed) through a .pth file instead of downloading them: only the wheel
 is installed into it, with --no-deps, and nothing is fetched from an index.
 """
+
 from __future__ import annotations
 
 import json
@@ -77,13 +78,19 @@ def installed(dists, tmp_path_factory) -> Path:
     env = tmp_path_factory.mktemp("venv") / "env"
     proc = _run([sys.executable, "-m", "venv", "--without-pip", env], cwd=env.parent)
     assert proc.returncode == 0, proc.stderr
-    purelib = Path(_run([_python(env), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                        cwd=env.parent).stdout.strip())
-    parents = [p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], *site.getsitepackages()])
-               if Path(p).is_dir()]
+    purelib = Path(
+        _run(
+            [_python(env), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=env.parent
+        ).stdout.strip()
+    )
+    parents = [
+        p for p in dict.fromkeys([sysconfig.get_paths()["purelib"], *site.getsitepackages()]) if Path(p).is_dir()
+    ]
     (purelib / "_parent_env.pth").write_text("\n".join(parents) + "\n")
-    proc = _run([_python(env), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed",
-                 dists[1]], cwd=env.parent)
+    proc = _run(
+        [_python(env), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", dists[1]],
+        cwd=env.parent,
+    )
     assert proc.returncode == 0, proc.stderr
     return env
 
@@ -95,8 +102,12 @@ def test_the_wheel_ships_the_fixtures_the_rule_pages_the_licence_and_py_typed(di
         metadata = zf.read(f"torchlint_repro-{__version__}.dist-info/METADATA").decode()
     data = "torchlint_repro/data/"
     fixtures = sorted({"/".join(n.split("/")[3:5]) for n in names if n.startswith(data + "fixtures/TRP")})
-    expected = sorted(f"{d.name}/{e.name}" for d in (ROOT / "fixtures").glob("TRP*") for e in d.iterdir()
-                      if e.name.startswith(("bad_", "good_")))
+    expected = sorted(
+        f"{d.name}/{e.name}"
+        for d in (ROOT / "fixtures").glob("TRP*")
+        for e in d.iterdir()
+        if e.name.startswith(("bad_", "good_"))
+    )
     assert fixtures == expected and len(fixtures) == 102
     assert not [n for n in names if "/cases_" in n or "demo_project" in n or "__pycache__" in n]
     pages = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith(data + "docs/rules/"))
@@ -122,8 +133,14 @@ def test_the_extras_declare_a_torch_range_and_everything_the_fixtures_import(dis
 def test_verify_from_the_wheel_outside_the_checkout(installed, tmp_path) -> None:
     pytest.importorskip("torch")
     exe = installed / "bin" / "torchlint-repro"
-    where = _run([_python(installed), "-c", "import torchlint_repro.verify.runner as r; "
-                  "print(r.__file__); print(r.default_fixtures_dir())"], cwd=tmp_path)
+    where = _run(
+        [
+            _python(installed),
+            "-c",
+            "import torchlint_repro.verify.runner as r; print(r.__file__); print(r.default_fixtures_dir())",
+        ],
+        cwd=tmp_path,
+    )
     module, fixtures = where.stdout.split()
     assert module.startswith(str(installed)) and fixtures.startswith(str(installed))
     strict = ["--strict"] if os.environ.get("CI", "").lower() in ("1", "true", "yes") else []
@@ -131,8 +148,11 @@ def test_verify_from_the_wheel_outside_the_checkout(installed, tmp_path) -> None
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     lines = proc.stdout.splitlines()
     assert max(len(ln) for ln in lines) <= 100
-    verdicts = [ln.split()[0] for ln in lines if ln.startswith("  ") and ln.split()[0] in
-                ("confirmed", "skipped", "disagrees", "error", "missing")]
+    verdicts = [
+        ln.split()[0]
+        for ln in lines
+        if ln.startswith("  ") and ln.split()[0] in ("confirmed", "skipped", "disagrees", "error", "missing")
+    ]
     assert len(verdicts) == 102 and set(verdicts) <= {"confirmed", "skipped"}
     skipped = [ln for ln in lines if ln.startswith("  skipped ")]
     assert all(ln.rstrip().endswith(")") and "(needs " in ln for ln in skipped)

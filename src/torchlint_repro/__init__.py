@@ -1,4 +1,5 @@
 """torchlint-repro: catch PyTorch reproducibility bugs before they run."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """``python -m torchlint_repro``: the same command line as ``torchlint-repro``."""
+
 from .cli import main
 
 if __name__ == "__main__":  # pragma: no branch

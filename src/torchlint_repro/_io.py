@@ -7,6 +7,7 @@
 - :func:`atomic_write` writes a temporary file beside the target and renames it over the target, so a
   reader (or a crash) never sees half a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,14 @@ class FileTooLarge(UnreadableFile):
 
 def file_kind(mode: int) -> str:
     """What a non-regular file is, in words."""
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
         if test(mode):
             return name
     return "a special file"
@@ -53,8 +59,9 @@ def read_regular(path: str | os.PathLike, limit: int | None = MAX_FILE_BYTES, wh
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
         raise _not_regular(path, st.st_mode)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-                 | getattr(os, "O_BINARY", 0))
+    fd = os.open(
+        path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    )
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # swapped between the stat and the open
@@ -154,8 +161,9 @@ def replace_checked(path: str | os.PathLike, original: bytes, before: os.stat_re
                         os.fchown(fd, uid, gid)
                     except PermissionError as exc:
                         who = f"user {before.st_uid}" if uid != -1 else f"group {before.st_gid}"
-                        raise WriteRefused(f"owned by {who}, and a fixed copy cannot be given back to it; "
-                                           f"not fixed") from exc
+                        raise WriteRefused(
+                            f"owned by {who}, and a fixed copy cannot be given back to it; not fixed"
+                        ) from exc
             os.chmod(tmp, stat.S_IMODE(before.st_mode))  # after fchown, which may clear set-id bits
         finally:
             os.close(fd)

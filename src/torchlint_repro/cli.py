@@ -1,4 +1,5 @@
 """The command line: check, rules, explain, verify (click)."""
+
 from __future__ import annotations
 
 import os
@@ -39,39 +40,99 @@ def main() -> None:
     show_default=True,
     help="Output format: text, json, sarif (SARIF 2.1.0 for GitHub code scanning), github (workflow annotations).",
 )
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False, writable=True),
-              help="Write the report to this file instead of standard output.")
-@click.option("--statistics", is_flag=True,
-              help="Count the findings per code after the report (on stderr for json, sarif and github).")
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Count the findings per code after the report (on stderr for json, sarif and github).",
+)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Read settings from this pyproject.toml only (default: the nearest one above each file).")
-@click.option("--force-exclude", is_flag=True,
-              help="Apply `exclude` to files named on the command line too (what the pre-commit hook does).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Parallel processes (default 0: all cores; 1: in this process).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Read settings from this pyproject.toml only (default: the nearest one above each file).",
+)
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply `exclude` to files named on the command line too (what the pre-commit hook does).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Parallel processes (default 0: all cores; 1: in this process).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--color/--no-color", default=None,
-              help="Colour the text output (default: on a terminal, or with FORCE_COLOR set; never with "
-                   "NO_COLOR set).")
-@click.option("--stdin-filename", metavar="PATH",
-              help="With PATH `-`: the name of the file read from standard input (for its project, its "
-                   "configuration and the report).")
-@click.option("--notebook-locations", type=click.Choice(["cells", "flat"]), default="cells", show_default=True,
-              help="Text output for notebooks: `cell 3:line 2:5` (cells), or `path:line:col` in the .ipynb "
-                   "file itself (flat, for problem matchers).")
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the text output (default: on a terminal, or with FORCE_COLOR set; never with NO_COLOR set).",
+)
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="With PATH `-`: the name of the file read from standard input (for its project, its "
+    "configuration and the report).",
+)
+@click.option(
+    "--notebook-locations",
+    type=click.Choice(["cells", "flat"]),
+    default="cells",
+    show_default=True,
+    help="Text output for notebooks: `cell 3:line 2:5` (cells), or `path:line:col` in the .ipynb "
+    "file itself (flat, for problem matchers).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors (no progress bar).")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Also list, on stderr, where a bound made the analysis widen to *maybe* (a loop that did not "
-                   "settle, a function called with too many states, callers searched only so far).")
-@click.option("--fix", "apply_fixes", is_flag=True,
-              help="Apply the fixes first (as `torchlint-repro fix`), then report what is left.")
-@click.option("--diff", "show_diff", is_flag=True,
-              help="Print the fixes as a unified diff and change nothing (exit 1 when there is something to fix).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also list, on stderr, where a bound made the analysis widen to *maybe* (a loop that did not "
+    "settle, a function called with too many states, callers searched only so far).",
+)
+@click.option(
+    "--fix",
+    "apply_fixes",
+    is_flag=True,
+    help="Apply the fixes first (as `torchlint-repro fix`), then report what is left.",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print the fixes as a unified diff and change nothing (exit 1 when there is something to fix).",
+)
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: apply unsafe fixes too.")
-def check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-          force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose, apply_fixes,
-          show_diff, unsafe_fixes):
+def check(
+    paths,
+    select,
+    ignore,
+    extend_select,
+    output_format,
+    output_file,
+    statistics,
+    no_cache,
+    config_path,
+    force_exclude,
+    jobs,
+    exit_zero,
+    color,
+    stdin_filename,
+    notebook_locations,
+    quiet,
+    verbose,
+    apply_fixes,
+    show_diff,
+    unsafe_fixes,
+):
     """Lint PATHS: Python files, notebooks (.ipynb), folders, globs (default: the current folder);
     `-` reads one file from standard input.
 
@@ -83,13 +144,38 @@ def check(paths, select, ignore, extend_select, output_format, output_file, stat
             _usage_error("--fix and --diff work on files, not on standard input")
         from .fix_cli import run_fix
 
-        status = run_fix(paths, select, ignore, extend_select, config_path, show_diff=show_diff,
-                         unsafe=unsafe_fixes, report_left=False)
+        status = run_fix(
+            paths,
+            select,
+            ignore,
+            extend_select,
+            config_path,
+            show_diff=show_diff,
+            unsafe=unsafe_fixes,
+            report_left=False,
+        )
         if show_diff or status == EXIT_ERROR:
             sys.exit(status)
     try:
-        _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-               force_exclude, jobs, exit_zero, color, stdin_filename, notebook_locations, quiet, verbose)
+        _check(
+            paths,
+            select,
+            ignore,
+            extend_select,
+            output_format,
+            output_file,
+            statistics,
+            no_cache,
+            config_path,
+            force_exclude,
+            jobs,
+            exit_zero,
+            color,
+            stdin_filename,
+            notebook_locations,
+            quiet,
+            verbose,
+        )
     except (KeyboardInterrupt, SystemExit, click.exceptions.Exit, click.ClickException):
         raise
     except Exception:  # noqa: BLE001 - a crash is exit 2, never mistaken for "findings" (1)
@@ -99,9 +185,25 @@ def check(paths, select, ignore, extend_select, output_format, output_file, stat
         sys.exit(EXIT_ERROR)
 
 
-def _check(paths, select, ignore, extend_select, output_format, output_file, statistics, no_cache, config_path,
-           force_exclude, jobs, exit_zero, color, stdin_filename=None, notebook_locations="cells", quiet=False,
-           verbose=False) -> None:
+def _check(
+    paths,
+    select,
+    ignore,
+    extend_select,
+    output_format,
+    output_file,
+    statistics,
+    no_cache,
+    config_path,
+    force_exclude,
+    jobs,
+    exit_zero,
+    color,
+    stdin_filename=None,
+    notebook_locations="cells",
+    quiet=False,
+    verbose=False,
+) -> None:
     from .config import SettingsResolver
     from .reporting import render, render_statistics
     from .runner import collect_files, lint_files, path_problem
@@ -135,8 +237,9 @@ def _check(paths, select, ignore, extend_select, output_format, output_file, sta
     to_stdout = output_file is None
     if color is None:
         color = output_format == "text" and to_stdout and _color_wanted(sys.stdout.isatty())
-    text = render(results, output_format, color=bool(color), statistics=statistics,
-                  flat_notebooks=notebook_locations == "flat")
+    text = render(
+        results, output_format, color=bool(color), statistics=statistics, flat_notebooks=notebook_locations == "flat"
+    )
     if output_file:
         try:
             with open(output_file, "w", encoding="utf-8") as fh:

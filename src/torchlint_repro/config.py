@@ -8,6 +8,7 @@ it that has a ``[tool.torchlint-repro]`` table (a :class:`SettingsResolver` cach
 the one file given with ``--config``. Path patterns (``exclude``, ``per-file-ignores``) are read
 relative to the folder of the pyproject.toml that defines them.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -146,7 +147,7 @@ def _rel_parts(path: str, root: str | None) -> list[str]:
         if p == r:
             return []
         if p.startswith(r.rstrip(os.sep) + os.sep):
-            return p[len(r.rstrip(os.sep)) + 1:].split(os.sep)
+            return p[len(r.rstrip(os.sep)) + 1 :].split(os.sep)
     rel = os.path.normpath(path).replace(os.sep, "/")
     return [x for x in rel.split("/") if x not in ("", ".", "..")]
 
@@ -311,8 +312,10 @@ def _check_cache_dir(cache_dir: str, root: Path, source: Path) -> None:
     except (OSError, RuntimeError):
         resolved = None
     if resolved is None or (resolved != root and root not in resolved.parents):
-        raise ConfigError(f"{source}: 'cache-dir' must stay inside the project ({root}), not {cache_dir!r}; "
-                          f"set TORCHLINT_CACHE_DIR to share a cache on purpose")
+        raise ConfigError(
+            f"{source}: 'cache-dir' must stay inside the project ({root}), not {cache_dir!r}; "
+            f"set TORCHLINT_CACHE_DIR to share a cache on purpose"
+        )
 
 
 def load_settings(start: str | os.PathLike = ".", config: str | None = None) -> Settings:
@@ -326,8 +329,12 @@ class SettingsResolver:
     """Settings for every folder of a run: the nearest configuration above it (cached), or the one
     file given with ``--config``; ``adjust`` applies the command line's options on top of each."""
 
-    def __init__(self, config: str | None = None, adjust: Callable[[Settings], Settings] | None = None,
-                 force_exclude: bool = False) -> None:
+    def __init__(
+        self,
+        config: str | None = None,
+        adjust: Callable[[Settings], Settings] | None = None,
+        force_exclude: bool = False,
+    ) -> None:
         self.adjust = adjust or (lambda s: s)
         self.force_exclude = force_exclude
         self._fixed = self.adjust(settings_from_file(config)) if config else None

@@ -3,6 +3,7 @@
 Lines are 1-based and columns 0-based character offsets (flake8 adds 1 when it prints a column, and
 the CLI does the same), so the flake8 plugin and the CLI print the same position for a finding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

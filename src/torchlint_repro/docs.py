@@ -3,6 +3,7 @@
 `scripts/gen_rule_docs.py` writes them to docs/rules/CODE.md, with the Example and Use instead
 sections filled from the rule's bad/good fixtures; `torchlint-repro explain CODE` prints the page.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -34,8 +35,7 @@ def render_rule_page(rule: Rule, examples: tuple[str, str] | None = None) -> str
         BANNER,
         f"# {rule.name} ({rule.code})",
         "",
-        f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value} · "
-        f"Fix: {rule.fix or 'none'}",
+        f"Family: {rule.family} · {state} · Runtime-verified: {rule.verify.value} · Fix: {rule.fix or 'none'}",
         "",
         f"**{rule.summary}**",
         "",
@@ -43,6 +43,18 @@ def render_rule_page(rule: Rule, examples: tuple[str, str] | None = None) -> str
     ]
     if examples is not None:
         bad, good = examples
-        parts += ["", "## Example", "", "```python", bad.rstrip(), "```", "", "## Use instead", "", "```python",
-                  good.rstrip(), "```"]
+        parts += [
+            "",
+            "## Example",
+            "",
+            "```python",
+            bad.rstrip(),
+            "```",
+            "",
+            "## Use instead",
+            "",
+            "```python",
+            good.rstrip(),
+            "```",
+        ]
     return "\n".join(parts).rstrip() + "\n"

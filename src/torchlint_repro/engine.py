@@ -1,4 +1,5 @@
 """lint_source: one parse, one analysis, all rules. flake8 and the CLI both call it."""
+
 from __future__ import annotations
 
 import ast
@@ -88,7 +89,8 @@ def might_contain_findings(source: str) -> bool:
         or "model" in source.lower()
         or "seed" in source
         or "load_state_dict" in source
-        or "import" in source and "." in source
+        or "import" in source
+        and "." in source
     )
 
 
@@ -196,7 +198,7 @@ def noqa_filter(diags: Iterable[Diagnostic], source: str) -> list[Diagnostic]:
     kept = []
     for d in diags:
         first, last = ranges.get(d.line, (d.line, d.line))
-        text = "\n".join(lines[first - 1:last]) if 0 < d.line <= len(lines) else ""
+        text = "\n".join(lines[first - 1 : last]) if 0 < d.line <= len(lines) else ""
         m = _NOQA.search(text)
         if m is None:
             kept.append(d)

@@ -10,6 +10,7 @@ mode and owner of the old one and replaces it atomically, only if nobody changed
 meanwhile. A file that cannot be fixed that way (read-only, in a read-only folder, with other hard links,
 someone else's) is left as it is and reported. Notebooks are fixed inside their code cells.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,13 +22,17 @@ import click
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff; change no file.")
-@click.option("--unsafe-fixes", is_flag=True,
-              help="Apply unsafe fixes too: they may change what the program does (see each rule's Fix safety).")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Apply unsafe fixes too: they may change what the program does (see each rule's Fix safety).",
+)
 @click.option("--select", multiple=True, help="Only fix these codes or prefixes (comma-separated), as in check.")
 @click.option("--ignore", multiple=True, help="Do not fix these codes or prefixes.")
 @click.option("--extend-select", multiple=True, help="Add codes to the selection, e.g. the off-by-default TRP102.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="Read settings from this pyproject.toml.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="Read settings from this pyproject.toml."
+)
 def fix(paths, show_diff: bool, unsafe_fixes: bool, select, ignore, extend_select, config_path) -> None:
     """Apply fixes to PATHS (default: the current folder): the safe ones, and the unsafe ones with
     --unsafe-fixes.
@@ -38,8 +43,9 @@ def fix(paths, show_diff: bool, unsafe_fixes: bool, select, ignore, extend_selec
     sys.exit(run_fix(paths, select, ignore, extend_select, config_path, show_diff=show_diff, unsafe=unsafe_fixes))
 
 
-def run_fix(paths, select, ignore, extend_select, config_path, *, show_diff: bool, unsafe: bool,
-            report_left: bool = True) -> int:
+def run_fix(
+    paths, select, ignore, extend_select, config_path, *, show_diff: bool, unsafe: bool, report_left: bool = True
+) -> int:
     """Fix (or, with ``show_diff``, print the diff of) every file of ``paths``; the exit status.
 
     ``report_left``: whether findings left after the fixes make the status 1 (`check --fix` reports

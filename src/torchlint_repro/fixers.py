@@ -11,6 +11,7 @@ whether changing it may change anything else.
 :mod:`.fixes` applies the plans, checks each one compiles on its own and together, and maps them into
 notebook cells.
 """
+
 from __future__ import annotations
 
 import ast
@@ -90,12 +91,12 @@ class Source:
             if isinstance(node, ast.stmt) and isinstance(body, list) and body and body[0].lineno > node.lineno:
                 outer, inner = self.indent(node), self.indent(body[0])
                 if outer is not None and inner is not None and inner.startswith(outer) and len(inner) > len(outer):
-                    return inner[len(outer):]
+                    return inner[len(outer) :]
         return "    "
 
     # ------------------------------------------------------------------ positions
     def segment(self, node: ast.stmt | ast.expr) -> str:
-        return self.source[self.start(node):self.end(node)]
+        return self.source[self.start(node) : self.end(node)]
 
     def start(self, node: ast.stmt | ast.expr) -> int:
         return self.lines.offset(node.lineno, node.col_offset)
@@ -106,7 +107,7 @@ class Source:
     def indent(self, stmt: ast.stmt) -> str | None:
         """The whitespace before the statement on its line; None when something else comes first
         (``if x: stmt``, ``a = 1; stmt``): no statement can be written on a line of its own before it."""
-        prefix = self.lines.text(stmt.lineno)[:self.lines.char_col(stmt.lineno, stmt.col_offset)]
+        prefix = self.lines.text(stmt.lineno)[: self.lines.char_col(stmt.lineno, stmt.col_offset)]
         return prefix if not prefix.strip() else None
 
     def chain(self, d: Diagnostic) -> list[ast.AST]:
@@ -129,8 +130,13 @@ class Source:
     def call_at(self, stmt: ast.stmt, d: Diagnostic, attr: str) -> ast.Call | None:
         """The ``.attr(...)`` call the diagnostic points at."""
         for node in ast.walk(stmt):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == attr \
-                    and node.lineno == d.line and self.lines.char_col(node.lineno, node.col_offset) == d.col:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == attr
+                and node.lineno == d.line
+                and self.lines.char_col(node.lineno, node.col_offset) == d.col
+            ):
                 return node
         return None
 
@@ -138,8 +144,9 @@ class Source:
     def lines_of(self, code: str, indent: str) -> str:
         """``code`` (newline-separated lines, a leading tab per level of indentation each adds) written at
         ``indent``, with the file's indentation unit and line ending."""
-        return self.newline.join(indent + self.unit * (len(ln) - len(ln.lstrip("\t"))) + ln.lstrip("\t")
-                                 for ln in code.split("\n"))
+        return self.newline.join(
+            indent + self.unit * (len(ln) - len(ln.lstrip("\t"))) + ln.lstrip("\t") for ln in code.split("\n")
+        )
 
     def before(self, stmt: ast.stmt, code: str) -> Insertion | None:
         """``code`` on lines of its own just before ``stmt``, at its indentation (None when the previous
@@ -148,7 +155,9 @@ class Source:
         if indent is None:
             return None
         if stmt.lineno > 1 and self.lines.text(stmt.lineno - 1).split("#")[0].strip() in (
-                code.split("\n")[-1].strip(), code.split("\n")[-1].strip().removesuffix("()")):
+            code.split("\n")[-1].strip(),
+            code.split("\n")[-1].strip().removesuffix("()"),
+        ):
             return None  # already there, or there but not called (TRP202 fixes that one)
         at = self.lines.starts[stmt.lineno - 1]
         return Insertion(at, at, self.lines_of(code, indent) + self.newline)
@@ -160,7 +169,7 @@ class Source:
         if indent is None:
             return None
         end_line, end_col = _end(stmt)
-        rest = self.lines.text(end_line)[self.lines.char_col(end_line, end_col):].strip()
+        rest = self.lines.text(end_line)[self.lines.char_col(end_line, end_col) :].strip()
         if rest and not rest.startswith("#"):
             return None
         following = end_line + 1
@@ -316,7 +325,7 @@ def _scope(chain: list[ast.AST]) -> tuple[_Scope, list[ast.stmt]]:
     for i in range(len(chain) - 1, -1, -1):
         scope = chain[i]
         if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
-            return scope, [s for s in chain[i + 1:] if isinstance(s, ast.stmt)]  # (all are: after the module)
+            return scope, [s for s in chain[i + 1 :] if isinstance(s, ast.stmt)]  # (all are: after the module)
     raise ValueError("a chain starts with its module")
 
 
@@ -326,8 +335,9 @@ def _trains(nodes: Iterable[ast.AST]) -> bool:
         if not isinstance(node, ast.Call):
             continue
         f = node.func
-        if isinstance(f, ast.Attribute) and (f.attr == "backward" or f.attr == "step"
-                                             and "optim" in (_dotted(f.value) or "").lower()):
+        if isinstance(f, ast.Attribute) and (
+            f.attr == "backward" or f.attr == "step" and "optim" in (_dotted(f.value) or "").lower()
+        ):
             return True
         if isinstance(f, ast.Name) and f.id.startswith("train"):
             return True
@@ -348,7 +358,8 @@ def _inference_with(node: ast.AST) -> bool:
 def _inference_decorated(fn: ast.AST) -> bool:
     return isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
         (_dotted(dec.func if isinstance(dec, ast.Call) else dec) or "").rsplit(".", 1)[-1] in _INFERENCE_CONTEXTS
-        for dec in fn.decorator_list)
+        for dec in fn.decorator_list
+    )
 
 
 def _walk_all(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
@@ -390,8 +401,10 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
         # its mode back, or offer no fix
         edits = _restoring_region(src, fn, region, name)
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
-        routed = any(isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute)
-                     and dec.func.attr in _ROUTE_METHODS for dec in fn.decorator_list)
+        routed = any(
+            isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr in _ROUTE_METHODS
+            for dec in fn.decorator_list
+        )
         if edits is None and routed and name.split(".")[0] not in params:
             # a module's model served by a handler that returns from inside the region (a web route): the
             # mode cannot be given back after a return, and nothing of this function trains it: eval() only
@@ -401,12 +414,22 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     first = src.before(region, code)
     if first is None:
         return None
-    loops = [s for s in inner if isinstance(s, (ast.For, ast.AsyncFor, ast.While)) and s is not region
-             and s.lineno <= region.lineno and _end(s)[0] >= _end(region)[0]]
+    loops = [
+        s
+        for s in inner
+        if isinstance(s, (ast.For, ast.AsyncFor, ast.While))
+        and s is not region
+        and s.lineno <= region.lineno
+        and _end(s)[0] >= _end(region)[0]
+    ]
     trains_later = _trains(_after(scope, region)) or any(_trains(_walk_all(loop.body)) for loop in loops)
-    retrains = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "train"
-                   and _dotted(n.func.value) == name
-                   for n in [*_after(scope, region), *(x for loop in loops for x in _walk_all(loop.body))])
+    retrains = any(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "train"
+        and _dotted(n.func.value) == name
+        for n in [*_after(scope, region), *(x for loop in loops for x in _walk_all(loop.body))]
+    )
     if trains_later and not retrains:
         second = src.after(region, f"{name}.train()")
         if second is None:
@@ -422,8 +445,10 @@ _ROUTE_METHODS = frozenset({"route", "get", "post", "put", "patch", "delete", "w
 def _escapes(stmt: ast.stmt) -> bool:
     """Can control leave the statement other than at its end (``return``, ``break``, ``yield`` ...)?
     A mode restored after it would then be skipped."""
-    return any(isinstance(n, (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom))
-               for n in _own_nodes(ast.Module(body=[stmt], type_ignores=[])))
+    return any(
+        isinstance(n, (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom))
+        for n in _own_nodes(ast.Module(body=[stmt], type_ignores=[]))
+    )
 
 
 def _restoring_function(src: Source, fn: _Function, name: str) -> list[Insertion] | None:
@@ -489,21 +514,25 @@ def plan_train(src: Source, d: Diagnostic) -> Plan | None:
 
 def _check(name: str, missing: str, unexpected: str, warnings: str) -> str:
     """Warn when a non-strict load did not match every key (the lines of :meth:`Source.lines_of`)."""
-    return (f"if {missing} or {unexpected}:\n"
-            f'\t{warnings}.warn(f"{name}.load_state_dict: missing keys {{{missing}}}, '
-            f'unexpected keys {{{unexpected}}}")')
+    return (
+        f"if {missing} or {unexpected}:\n"
+        f'\t{warnings}.warn(f"{name}.load_state_dict: missing keys {{{missing}}}, '
+        f'unexpected keys {{{unexpected}}}")'
+    )
 
 
 _KEYS = ("missing_keys", "unexpected_keys")
 
 
-def _keep_result(src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: _Scope,
-                 top: ast.stmt) -> list[Insertion] | None:
+def _keep_result(
+    src: Source, stmt: ast.stmt, call: ast.Call, name: str, scope: _Scope, top: ast.stmt
+) -> list[Insertion] | None:
     """``missing_keys, unexpected_keys = <the load>`` in place of the statement's target (or of the bare
     call), and the check after it."""
     indent = src.indent(stmt)
-    if indent is None or not (isinstance(stmt, ast.Expr) and stmt.value is call or isinstance(stmt, ast.Assign)
-                              and stmt.value is call):
+    if indent is None or not (
+        isinstance(stmt, ast.Expr) and stmt.value is call or isinstance(stmt, ast.Assign) and stmt.value is call
+    ):
         return None
     taken = {n for n in _bound(scope) if n in _KEYS}
     if taken and not _only_load_results(scope):
@@ -519,8 +548,11 @@ def _only_load_results(scope: _Scope) -> bool:
     for node in _own_nodes(scope):
         names = {_dotted(x) for t in getattr(node, "targets", ()) for x in ast.walk(t)}
         if isinstance(node, ast.Assign) and names & set(_KEYS):
-            if not (isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
-                    and node.value.func.attr == "load_state_dict"):
+            if not (
+                isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Attribute)
+                and node.value.func.attr == "load_state_dict"
+            ):
                 return False
     return True
 
@@ -536,9 +568,14 @@ def plan_nonstrict(src: Source, d: Diagnostic) -> Plan | None:
     call = src.call_at(stmt, d, "load_state_dict")
     if call is None:
         return None
-    if how == "never read" and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
-            and isinstance(stmt.targets[0], ast.Name) and stmt.value is call \
-            and stmt.targets[0].id != _dotted(_receiver(call)):  # `model = model.load_state_dict(...)`: below
+    if (
+        how == "never read"
+        and isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and stmt.value is call
+        and stmt.targets[0].id != _dotted(_receiver(call))
+    ):  # `model = model.load_state_dict(...)`: below
         result = stmt.targets[0].id
         warnings, imports = src.ensure_import("warnings", _top_level(chain))
         check = src.after(stmt, _check(name, f"{result}.missing_keys", f"{result}.unexpected_keys", warnings))
@@ -580,8 +617,9 @@ def plan_entry(src: Source, d: Diagnostic) -> Plan | None:
     text = src.segment(arg)
     if not isinstance(arg, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
         text = f"({text})"
-    return Plan(SAFE if len(keys) == 1 else UNSAFE,
-                (Insertion(src.start(arg), src.end(arg), f"{text}[{_string(key)}]"),))
+    return Plan(
+        SAFE if len(keys) == 1 else UNSAFE, (Insertion(src.start(arg), src.end(arg), f"{text}[{_string(key)}]"),)
+    )
 
 
 def _state_dict_arg(call: ast.Call | None) -> ast.expr | None:
@@ -640,7 +678,8 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
         return None
     top = _top_level(chain)
     if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
-            top.name == "main" or _handed_over(src.tree, top.name)):
+        top.name == "main" or _handed_over(src.tree, top.name)
+    ):
         torch, imports = src.ensure_import("torch", top)
         edit = src.body_start(top, f"{torch}.manual_seed({src.seed})")
         return Plan(UNSAFE, (*imports, _shared(edit))) if edit is not None else None
@@ -648,8 +687,11 @@ def plan_seed(src: Source, d: Diagnostic) -> Plan | None:
     seed = f"{imported or 'torch'}.manual_seed({src.seed})"
     code = seed if imported else f"import torch\n{seed}"
     point = src.import_point(top.lineno)
-    following = src.tree.body[src.tree.body.index(point) + 1] if point is not None and \
-        src.tree.body.index(point) + 1 < len(src.tree.body) else None
+    following = (
+        src.tree.body[src.tree.body.index(point) + 1]
+        if point is not None and src.tree.body.index(point) + 1 < len(src.tree.body)
+        else None
+    )
     if following is not None and src.segment(following) == seed:
         return None
     edit = src.after(point, code, "") if point is not None else src.before(src.tree.body[0], code)
@@ -663,9 +705,11 @@ def _shared(edit: Insertion) -> Insertion:
 
 def _handed_over(tree: ast.Module, name: str) -> bool:
     """Is the module-level function ``name`` passed to a call (``mp.spawn(worker)``, ``Process(target=worker)``)?"""
-    return any(isinstance(n, ast.Call) and any(isinstance(a, ast.Name) and a.id == name
-                                               for a in [*n.args, *(k.value for k in n.keywords)])
-               for n in ast.walk(tree))
+    return any(
+        isinstance(n, ast.Call)
+        and any(isinstance(a, ast.Name) and a.id == name for a in [*n.args, *(k.value for k in n.keywords)])
+        for n in ast.walk(tree)
+    )
 
 
 PLANNERS = {

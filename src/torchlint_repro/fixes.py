@@ -18,6 +18,7 @@ Notebooks (:func:`fix_notebook`): the same plans on the program of the code cell
 cells' source strings in the notebook's JSON text; everything else (outputs, metadata, formatting) stays
 byte for byte. ``fix_cli`` writes the results through :func:`.._io.replace_checked`.
 """
+
 from __future__ import annotations
 
 import ast
@@ -59,8 +60,9 @@ class FixPlan:
     unsafe_skipped: list[Diagnostic] = field(default_factory=list)  # unsafe fixes left (no --unsafe-fixes)
 
 
-def plan_fixes(source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None, *,
-               unsafe: bool = False, seed: int = 0) -> FixPlan:
+def plan_fixes(
+    source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None, *, unsafe: bool = False, seed: int = 0
+) -> FixPlan:
     """The edits of every fixable diagnostic that can be fixed together (see the module's docstring).
 
     ``tree``: the ``ast`` of ``source`` the analysis read (parsed again when not given). ``unsafe``:
@@ -141,7 +143,7 @@ def _compiles(source: str) -> bool:
 def _apply_edits(source: str, edits) -> str:
     out, pos = [], 0
     for e in sorted(edits, key=lambda e: (e.start, e.end)):
-        out.append(source[pos:e.start])
+        out.append(source[pos : e.start])
         out.append(e.text)
         pos = e.end
     out.append(source[pos:])
@@ -152,10 +154,16 @@ def _fix_target(stmt: ast.stmt) -> tuple[ast.expr, str] | None:
     """The node a fixable diagnostic points at in this statement, and its code."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Attribute) and stmt.value.attr in ("eval", "train"):
         return stmt.value, "TRP202"
-    if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-            and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute)
-            and stmt.value.func.attr == "load_state_dict" and isinstance(stmt.value.func.value, ast.Name)
-            and stmt.value.func.value.id == stmt.targets[0].id):
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr == "load_state_dict"
+        and isinstance(stmt.value.func.value, ast.Name)
+        and stmt.value.func.value.id == stmt.targets[0].id
+    ):
         return stmt.value, "TRP302"
     return None
 
@@ -172,8 +180,11 @@ def _rewrite(src: Source, stmt: ast.stmt, code: str, d: Diagnostic) -> Insertion
     import libcst as cst
 
     target = _fix_target(stmt)
-    if target is None or target[1] != code or (target[0].lineno, src.lines.char_col(
-            target[0].lineno, target[0].col_offset)) != (d.line, d.col):
+    if (
+        target is None
+        or target[1] != code
+        or (target[0].lineno, src.lines.char_col(target[0].lineno, target[0].col_offset)) != (d.line, d.col)
+    ):
         return None
     start, end = src.start(stmt), src.end(stmt)
     segment = src.source[start:end]
@@ -203,16 +214,20 @@ def _rewrite(src: Source, stmt: ast.stmt, code: str, d: Diagnostic) -> Insertion
     return Insertion(start, end, text)
 
 
-def fix_source(source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None, *,
-               unsafe: bool = False, seed: int = 0) -> tuple[str, FixPlan]:
+def fix_source(
+    source: str, diagnostics: list[Diagnostic], tree: ast.Module | None = None, *, unsafe: bool = False, seed: int = 0
+) -> tuple[str, FixPlan]:
     """The fixed source (the source itself when nothing could be fixed) and the plan applied."""
     plan = plan_fixes(source, diagnostics, tree, unsafe=unsafe, seed=seed)
     return (_apply_edits(source, plan.edits) if plan.edits else source), plan
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                        fromfile=path, tofile=path))
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=path, tofile=path
+        )
+    )
 
 
 def write_atomically(path: str, text: str, encoding: str = "utf-8") -> None:
@@ -262,8 +277,16 @@ def notebook_program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
     return ("\n".join(lines) + "\n" if lines else ""), where, originals
 
 
-def fix_notebook(raw: str, diagnostics: list[Diagnostic], program: str, where: list[tuple[int, int]],
-                 originals: list[str], *, unsafe: bool = False, seed: int = 0) -> NotebookFix:
+def fix_notebook(
+    raw: str,
+    diagnostics: list[Diagnostic],
+    program: str,
+    where: list[tuple[int, int]],
+    originals: list[str],
+    *,
+    unsafe: bool = False,
+    seed: int = 0,
+) -> NotebookFix:
     """Apply the fixable ``diagnostics`` of ``program`` (see :func:`notebook_program`) inside the cells
     of the notebook whose JSON text is ``raw``. Only the source strings of the affected cells change; a
     finding whose edits cannot all be mapped into cells is left whole."""
@@ -289,14 +312,16 @@ def fix_notebook(raw: str, diagnostics: list[Diagnostic], program: str, where: l
         if first[0] != last[0]:
             failed[id(e.diagnostic)] = (e.diagnostic, "its statement runs into the next cell")
             continue
-        if any(program_line != originals[n - 1] for n, program_line in
-               ((n, plines.text(n)) for n in range(e.line, e.end_line + 1))):
+        if any(
+            program_line != originals[n - 1]
+            for n, program_line in ((n, plines.text(n)) for n in range(e.line, e.end_line + 1))
+        ):
             failed[id(e.diagnostic)] = (e.diagnostic, "the line is IPython syntax, not Python")
             continue
         cell = cells[first[0] - 1]
         start = cell.line_starts[first[1] - 1] + (e.start - plines.starts[e.line - 1])
         end = cell.line_starts[last[1] - 1] + (e.end - plines.starts[e.end_line - 1])
-        if cell.text[start:end] != program[e.start:e.end]:  # line endings inside the statement differ
+        if cell.text[start:end] != program[e.start : e.end]:  # line endings inside the statement differ
             failed[id(e.diagnostic)] = (e.diagnostic, "its statement has other line endings in the cell")
             continue
         mapped.append((e, cell.number, start, end))
@@ -317,15 +342,22 @@ def fix_notebook(raw: str, diagnostics: list[Diagnostic], program: str, where: l
         hi = max(e for _, e, _ in cell_edits)
         # the pieces the edits touch, i..j, become the new text of their span, split as they were split
         i = max(k for k, a in enumerate(cell.piece_starts) if a <= lo)
-        j = min((k for k in range(i, len(cell.pieces)) if cell.piece_starts[k] + len(cell.pieces[k]) >= hi),
-                default=len(cell.pieces) - 1)
+        j = min(
+            (k for k in range(i, len(cell.pieces)) if cell.piece_starts[k] + len(cell.pieces[k]) >= hi),
+            default=len(cell.pieces) - 1,
+        )
         span_start = cell.piece_starts[i]
         span_end = cell.piece_starts[j] + len(cell.pieces[j])
         delta = len(new_text) - len(cell.text)
-        new_span = new_text[span_start:span_end + delta]
+        new_span = new_text[span_start : span_end + delta]
         # a piece per line (what Jupyter writes) stays a piece per line; any other split keeps one piece
-        by_line = all(p.count("\n") == (1 if k < j else p.count("\n")) and (k == j or p.endswith("\n"))
-                      for k, p in enumerate(cell.pieces[i:j + 1], i)) and cell.pieces[j].count("\n") <= 1
+        by_line = (
+            all(
+                p.count("\n") == (1 if k < j else p.count("\n")) and (k == j or p.endswith("\n"))
+                for k, p in enumerate(cell.pieces[i : j + 1], i)
+            )
+            and cell.pieces[j].count("\n") <= 1
+        )
         new_pieces = (re.findall(r"[^\n]*\n|[^\n]+$", new_span) if by_line else [new_span]) or [""]
         raw_start = cell.pieces[i].pos
         raw_end = _string_end(raw, cell.pieces[j].pos)
@@ -335,18 +367,22 @@ def fix_notebook(raw: str, diagnostics: list[Diagnostic], program: str, where: l
                 if piece != old:
                     replacements.append((old.pos, _string_end(raw, old.pos), _dump(piece, ascii_only)))
         else:
-            sep = raw[_string_end(raw, cell.pieces[i].pos):cell.pieces[i + 1].pos] if j > i else \
-                ",\n" + _indent_before(raw, raw_start)
+            sep = (
+                raw[_string_end(raw, cell.pieces[i].pos) : cell.pieces[i + 1].pos]
+                if j > i
+                else ",\n" + _indent_before(raw, raw_start)
+            )
             replacements.append((raw_start, raw_end, sep.join(_dump(p, ascii_only) for p in new_pieces)))
         exp_pieces = expected_cells[number - 1]
-        _set_cell_source(expected, number, exp_pieces[:i] + new_pieces + exp_pieces[j + 1:])
+        _set_cell_source(expected, number, exp_pieces[:i] + new_pieces + exp_pieces[j + 1 :])
     new_raw = _apply(raw, replacements)
     try:
         if json.loads(new_raw) != expected:
             raise ValueError("changed more than the cell sources")
     except ValueError:  # pragma: no cover - the JSON strings are replaced one for one
-        return NotebookFix(raw, 0, unfixed + [(d, "the notebook could not be rewritten safely") for d in fixed],
-                           plan.unsafe_skipped)
+        return NotebookFix(
+            raw, 0, unfixed + [(d, "the notebook could not be rewritten safely") for d in fixed], plan.unsafe_skipped
+        )
     return NotebookFix(new_raw, len(fixed), unfixed, plan.unsafe_skipped)
 
 

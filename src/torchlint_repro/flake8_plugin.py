@@ -14,6 +14,7 @@ as one TRP901 diagnostic on line 1 of every file it governs, and nothing else is
 The rules that are off by default (TRP102, TRP204) are kept off by the plugin itself rather than by
 flake8's extended default ignore: a default ignore would also hide a rule the section enables.
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,8 +50,7 @@ class Plugin:
             default="",
             parse_from_config=True,
             comma_separated_list=True,
-            help="Fully-qualified names of project functions that seed torch (TRP1xx), "
-            "e.g. mypkg.utils.seed_all.",
+            help="Fully-qualified names of project functions that seed torch (TRP1xx), e.g. mypkg.utils.seed_all.",
         )
         optmanager.add_option(
             "--trp-inference-functions",
@@ -80,7 +80,8 @@ class Plugin:
         overrides["cli_select"] = _trp_codes(getattr(options, "select", None))
         overrides["cli_extend_select"] = _trp_codes(getattr(options, "extend_select", None))
         overrides["cli_ignore"] = _trp_codes(getattr(options, "ignore", None)) + _trp_codes(
-            getattr(options, "extend_ignore", None))
+            getattr(options, "extend_ignore", None)
+        )
         cls._overrides = overrides
         cls._noqa = not getattr(options, "disable_noqa", False)
         cls._resolver = None

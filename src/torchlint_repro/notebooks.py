@@ -23,6 +23,7 @@ The notebook's JSON is parsed here (no nbformat): nbformat 4 and the older nbfor
 ``source`` may be one string or a list of strings; a notebook whose kernel language is not Python
 yields an empty program.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -80,8 +81,9 @@ def _parse(text: str, loads) -> dict:
     try:
         nb = loads(text)
     except json.JSONDecodeError as exc:
-        raise SourceError(f"invalid notebook: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") \
-            from exc
+        raise SourceError(
+            f"invalid notebook: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
     except RecursionError as exc:
         raise SourceError("invalid notebook: JSON nested too deeply") from exc
     if not isinstance(nb, dict) or not isinstance(nb.get("cells", nb.get("worksheets")), list):
@@ -109,8 +111,9 @@ def _code_cells(nb: dict) -> list[list[str]]:
         elif isinstance(src, list) and all(isinstance(s, str) for s in src):
             pieces = list(src)
         else:
-            raise SourceError(f"invalid notebook: the source of code cell {len(out) + 1} is not a string or a "
-                              f"list of strings")
+            raise SourceError(
+                f"invalid notebook: the source of code cell {len(out) + 1} is not a string or a list of strings"
+            )
         out.append(pieces)
     return out
 
@@ -204,8 +207,13 @@ def _replace_magic(line: str) -> str | None:
     indent = line[: len(line) - len(line.lstrip())]
     if stripped[0] in "%!":
         word = stripped[1:].split(None, 1)
-        if stripped[0] == "%" and word and word[0] in _EXEC_LINE_MAGICS and len(word) == 2 \
-                and not word[1].startswith("-"):
+        if (
+            stripped[0] == "%"
+            and word
+            and word[0] in _EXEC_LINE_MAGICS
+            and len(word) == 2
+            and not word[1].startswith("-")
+        ):
             return indent + word[1]
         return indent + "pass"
     if stripped[0] in "?/;," or (stripped.endswith("?") and "#" not in stripped):
@@ -230,6 +238,7 @@ def _incomplete(text: str) -> bool:
 
 def cell_message(message: str, cells: list[tuple[int, int]]) -> str:
     """Rewrite ``line N`` of the joined program in an error message as ``cell C, line L``."""
+
     def sub(m: re.Match) -> str:
         n = int(m.group(1))
         if 0 < n <= len(cells):
@@ -327,7 +336,7 @@ def _raw_advance(text: str, i: int, nchars: int) -> int:
             break
         if text[i] == "\\":
             if text.startswith("u", i + 1):
-                code = int(text[i + 2:i + 6], 16)
+                code = int(text[i + 2 : i + 6], 16)
                 i += 6
                 if 0xD800 <= code < 0xDC00 and text.startswith("\\u", i):  # a surrogate pair: one character
                     i += 6

@@ -6,6 +6,7 @@ between them is only what they already have in hand (a path, a decoded source, a
 host does itself (flake8 applies ``noqa`` and its own selection after us), so they cannot disagree on
 what a file contains, on what is cached, or on which findings a configuration keeps.
 """
+
 from __future__ import annotations
 
 import ast

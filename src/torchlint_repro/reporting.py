@@ -13,6 +13,7 @@ Positions in notebooks (see notebooks.py for the cell numbering):
   line that shows the code; the message starts with ``cell 3, line 2:`` and the SARIF result keeps
   ``cell``/``cellLine`` in its properties.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ def location(r: FileResult, line: int) -> str:
     return f"{r.path}:{line}"
 
 
-def render(results: list[FileResult], fmt: str, color: bool = False, statistics: bool = False,
-           flat_notebooks: bool = False) -> str:
+def render(
+    results: list[FileResult], fmt: str, color: bool = False, statistics: bool = False, flat_notebooks: bool = False
+) -> str:
     """The report of ``results`` in ``fmt`` (without the statistics for machine formats: see
     :func:`render_statistics`)."""
     if fmt == "json":
@@ -94,13 +96,17 @@ def render_statistics(results: list[FileResult], color: bool = False) -> str:
         lines.append(f"{n:>5}  {shown}  {name}")
     total = sum(counts.values())
     files = sum(1 for r in results if r.diagnostics)
-    lines.append(f"Found {total} finding{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''} "
-                 f"({len(results)} checked).")
+    lines.append(
+        f"Found {total} finding{'s' if total != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+        f"({len(results)} checked)."
+    )
     widened = sum(len(r.widened) for r in results)
     if widened:
         where = sum(1 for r in results if r.widened)
-        lines.append(f"The analysis widened to *maybe* at {widened} bound{'s' if widened != 1 else ''} in {where} "
-                     f"file{'s' if where != 1 else ''} (no finding dropped; --verbose lists them).")
+        lines.append(
+            f"The analysis widened to *maybe* at {widened} bound{'s' if widened != 1 else ''} in {where} "
+            f"file{'s' if where != 1 else ''} (no finding dropped; --verbose lists them)."
+        )
     return "\n".join(lines)
 
 
@@ -118,10 +124,19 @@ def render_json(results: list[FileResult]) -> str:
     for r in results:
         if r.error:
             syntax = _SYNTAX_ERROR.match(r.error)
-            out.append({"path": r.path, "line": int(syntax.group(1)) if syntax and syntax.group(1) else 1,
-                        "column": 1, "code": "E999" if syntax else "E902",
-                        "name": "syntax-error" if syntax else "io-error", "message": r.error,
-                        "url": None, "fix": None, "error": True})
+            out.append(
+                {
+                    "path": r.path,
+                    "line": int(syntax.group(1)) if syntax and syntax.group(1) else 1,
+                    "column": 1,
+                    "code": "E999" if syntax else "E902",
+                    "name": "syntax-error" if syntax else "io-error",
+                    "message": r.error,
+                    "url": None,
+                    "fix": None,
+                    "error": True,
+                }
+            )
         for d in r.diagnostics:
             rule = RULES_BY_CODE.get(d.code)
             item = {
@@ -212,21 +227,25 @@ def sarif_rules() -> list[dict]:
 
     out = []
     for rule in ALL_RULES:
-        out.append({
-            "id": rule.code,
-            "name": rule.name,
-            "shortDescription": {"text": rule.summary},
-            "fullDescription": {"text": _first_paragraph(rule.doc)},
-            "help": {"text": f"{rule.summary}. See {rule.help_uri}", "markdown": _page(render_rule_page(rule))},
-            "helpUri": rule.help_uri,
-            "defaultConfiguration": {"enabled": rule.default_enabled, "level": "error" if rule.code == "TRP900"
-                                     else "warning"},
-            "properties": {
-                "tags": ["reproducibility", "pytorch", rule.family],
-                "precision": "high",
-                "problem.severity": "error" if rule.code == "TRP900" else "warning",
-            },
-        })
+        out.append(
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary},
+                "fullDescription": {"text": _first_paragraph(rule.doc)},
+                "help": {"text": f"{rule.summary}. See {rule.help_uri}", "markdown": _page(render_rule_page(rule))},
+                "helpUri": rule.help_uri,
+                "defaultConfiguration": {
+                    "enabled": rule.default_enabled,
+                    "level": "error" if rule.code == "TRP900" else "warning",
+                },
+                "properties": {
+                    "tags": ["reproducibility", "pytorch", rule.family],
+                    "precision": "high",
+                    "problem.severity": "error" if rule.code == "TRP900" else "warning",
+                },
+            }
+        )
     return out
 
 
@@ -260,23 +279,27 @@ def render_sarif(results: list[FileResult]) -> str:
     for r in results:
         artifact = _artifact(r.path)
         if r.error:
-            notifications.append({
-                "level": "error",
-                "message": {"text": f"{r.path}: {r.error}"},
-                "locations": [{"physicalLocation": {"artifactLocation": artifact}}],
-            })
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": f"{r.path}: {r.error}"},
+                    "locations": [{"physicalLocation": {"artifactLocation": artifact}}],
+                }
+            )
         for d in r.diagnostics:
             line, col = pos(r, d.line, d.col)
             result: dict[str, Any] = {
                 "ruleId": d.code,
                 "level": "error" if d.code == "TRP900" else "warning",
                 "message": {"text": _cell_prefix(r, d.line) + d.message},
-                "locations": [{
-                    "physicalLocation": {
-                        "artifactLocation": artifact,
-                        "region": {"startLine": line, "startColumn": col},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": artifact,
+                            "region": {"startLine": line, "startColumn": col},
+                        }
                     }
-                }],
+                ],
             }
             if d.code in index:
                 result["ruleIndex"] = index[d.code]

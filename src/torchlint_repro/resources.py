@@ -5,6 +5,7 @@ The repository keeps one copy of each, at its top level (``fixtures/``, ``docs/r
 (setup.py's ``build_py``) copies them into the wheel as ``torchlint_repro/data/``. An installed package
 reads its own copy; a source checkout (an editable install, the tests) reads the top-level folders.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -7,6 +7,7 @@ governing configuration's ``exclude`` names. Only regular files are linted. A fi
 always linted, unless ``--force-exclude`` asks to apply ``exclude`` to it too (what the pre-commit hook
 does).
 """
+
 from __future__ import annotations
 
 import errno
@@ -30,12 +31,38 @@ if TYPE_CHECKING:
 
 PY_SUFFIXES = (".py", ".pyi", ".ipynb")
 # ruff's default exclusions, plus our cache and build/ (a copy of the package that would report twice)
-SKIP_DIRS = frozenset({
-    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache", ".nox",
-    ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox", ".venv", ".vscode",
-    ".torchlint_cache", "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist",
-    "node_modules", "site-packages", "venv",
-})
+SKIP_DIRS = frozenset(
+    {
+        ".bzr",
+        ".direnv",
+        ".eggs",
+        ".git",
+        ".git-rewrite",
+        ".hg",
+        ".ipynb_checkpoints",
+        ".mypy_cache",
+        ".nox",
+        ".pants.d",
+        ".pyenv",
+        ".pytest_cache",
+        ".pytype",
+        ".ruff_cache",
+        ".svn",
+        ".tox",
+        ".venv",
+        ".vscode",
+        ".torchlint_cache",
+        "__pypackages__",
+        "__pycache__",
+        "_build",
+        "buck-out",
+        "build",
+        "dist",
+        "node_modules",
+        "site-packages",
+        "venv",
+    }
+)
 _SKIP_DIRS = SKIP_DIRS  # the name earlier versions exported
 
 
@@ -53,8 +80,9 @@ class _FixedResolver:
         return self.settings
 
 
-def collect_files(paths: Iterable[str], settings: Settings | SettingsResolver,
-                  force_exclude: bool | None = None) -> tuple[list[str], list[str]]:
+def collect_files(
+    paths: Iterable[str], settings: Settings | SettingsResolver, force_exclude: bool | None = None
+) -> tuple[list[str], list[str]]:
     """Files to lint (sorted, unique) and the paths that cannot be linted: missing, a dangling link, a
     link loop, a FIFO or a device (:func:`path_problem` says which, for the error message).
 
@@ -110,7 +138,8 @@ def _walk(top: str, resolver) -> list[str]:
         ignores.read(dirpath, rel_dir)
         settings = resolver.for_dir(dirpath)
         dirnames[:] = sorted(
-            d for d in dirnames
+            d
+            for d in dirnames
             if d not in SKIP_DIRS
             and not ignores.ignored(os.path.join(rel_dir, d), is_dir=True)
             and not settings.excludes_entry(os.path.normpath(os.path.join(dirpath, d)))
@@ -201,7 +230,7 @@ class GitIgnore:
             base = parent
             spec = self.specs.get(base)
             if spec is not None:
-                verdict = spec.check_file(full[len(base) + 1:] + suffix if base else full + suffix).include
+                verdict = spec.check_file(full[len(base) + 1 :] + suffix if base else full + suffix).include
                 if verdict is not None:
                     return verdict
         if self.exclude is not None:
@@ -258,7 +287,7 @@ def lint_files(work: list[tuple[str, Settings]], jobs: int = 1, progress: bool |
                         bar.update(len(results))
             except BrokenProcessPool:  # a worker died (killed, out of memory): finish in this process
                 pass
-        for item in work[len(results):]:
+        for item in work[len(results) :]:
             results.append(lint_one(*item))
             bar.update(len(results))
     finally:
@@ -287,8 +316,9 @@ class Progress:
     DELAY = 2.0
     INTERVAL = 0.1
 
-    def __init__(self, total: int, stream: bool | TextIO = False, clock=time.monotonic,
-                 weights: list[int] | None = None) -> None:
+    def __init__(
+        self, total: int, stream: bool | TextIO = False, clock=time.monotonic, weights: list[int] | None = None
+    ) -> None:
         self.total = total
         self.stream: TextIO | None = sys.stderr if stream is True else (stream or None)
         self.clock = clock
@@ -314,8 +344,9 @@ class Progress:
             work_done, work_total = done, self.total
         rate = work_done / elapsed if elapsed > 0 else 0.0
         eta = f", ~{(work_total - work_done) / rate:.0f}s left" if rate > 0 and done < self.total else ""
-        self.stream.write(f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} files "
-                          f"({elapsed:.0f}s{eta})")
+        self.stream.write(
+            f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} files ({elapsed:.0f}s{eta})"
+        )
         self.stream.flush()
         self.shown = True
 

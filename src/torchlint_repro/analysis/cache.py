@@ -13,6 +13,7 @@ checked against the schema of its kind (wrong shapes from a bug or an older buil
 no cache content can raise, hang or change a result. Writes are atomic (a temporary file, then
 ``os.replace``), so flake8's parallel jobs never see half an entry. See docs/security.md.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -150,8 +151,11 @@ def conforms(value, schema) -> bool:
     if tag == "dict":
         return type(value) is dict and all(type(k) is str and conforms(v, schema[1]) for k, v in value.items())
     if tag == "tuple":
-        return type(value) is list and len(value) == len(schema[1]) and all(
-            conforms(v, s) for v, s in zip(value, schema[1], strict=True))
+        return (
+            type(value) is list
+            and len(value) == len(schema[1])
+            and all(conforms(v, s) for v, s in zip(value, schema[1], strict=True))
+        )
     if tag == "obj":
         return type(value) is dict and all(k in value and conforms(value[k], s) for k, s in schema[1].items())
     if tag == "opt":
@@ -164,17 +168,29 @@ def conforms(value, schema) -> bool:
 
 
 _GUARD = ("tuple", [str, str, ("oneof", [SCALAR, ("list", SCALAR)])])  # [parameter, operator, value]
-_CLASS = ("obj", {"bases": ("list", str), "ctors": ("list", ("tuple", [str, ("dict", SCALAR), ("list", _GUARD)])),
-                  "loads": ("list", ("list", _GUARD)), "init_calls": ("list", ("tuple", [str, ("list", _GUARD)])),
-                  "unknown": int,
-                  "uses_training": bool, "line": int, "init_params": ("list", str),
-                  "init_defaults": ("dict", SCALAR), "attrs": ("dict", ("opt", str))})
+_CLASS = (
+    "obj",
+    {
+        "bases": ("list", str),
+        "ctors": ("list", ("tuple", [str, ("dict", SCALAR), ("list", _GUARD)])),
+        "loads": ("list", ("list", _GUARD)),
+        "init_calls": ("list", ("tuple", [str, ("list", _GUARD)])),
+        "unknown": int,
+        "uses_training": bool,
+        "line": int,
+        "init_params": ("list", str),
+        "init_defaults": ("dict", SCALAR),
+        "attrs": ("dict", ("opt", str)),
+    },
+)
 _FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str])), ("list", str)])
 _DIAG = ("tuple", [int, int, str, str, ("opt", _FIX)])
 _ARGS = ("list", ("list", SCALAR))
 _SAVED_SD = ("obj", {"cls": ("opt", str), "args": _ARGS, "prefixed": ("opt", bool)})
-_SITE = ("obj", {"path": str, "line": int, "file": str,
-                 "kind": ("enum", ["state_dict", "module", "dict", "checkpoint"])})
+_SITE = (
+    "obj",
+    {"path": str, "line": int, "file": str, "kind": ("enum", ["state_dict", "module", "dict", "checkpoint"])},
+)
 _SITE_PARTS = {  # the fields a site of each kind has beyond _SITE
     "state_dict": {"cls": ("opt", str), "args": _ARGS, "prefixed": ("opt", bool)},
     "module": {"cls": ("opt", str)},
@@ -182,10 +198,23 @@ _SITE_PARTS = {  # the fields a site of each kind has beyond _SITE
     "checkpoint": {"keys": ("list", SCALAR), "entries": ("dict", ("opt", _SAVED_SD))},
 }
 SCHEMAS = {
-    "facts": ("obj", {"module": str, "is_package": bool, "imports": ("dict", str), "classes": ("dict", _CLASS),
-                      "functions": ("list", str), "constants": ("dict", str), "argparse": ("dict", str),
-                      "mentions_torch": bool, "refs": ("dict", ("list", str)), "stars": ("list", str),
-                      "syspath": ("list", str), "loaders": ("list", str)}),
+    "facts": (
+        "obj",
+        {
+            "module": str,
+            "is_package": bool,
+            "imports": ("dict", str),
+            "classes": ("dict", _CLASS),
+            "functions": ("list", str),
+            "constants": ("dict", str),
+            "argparse": ("dict", str),
+            "mentions_torch": bool,
+            "refs": ("dict", ("list", str)),
+            "stars": ("list", str),
+            "syspath": ("list", str),
+            "loaders": ("list", str),
+        },
+    ),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str), "widened": ("list", str)}),
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
 }
@@ -266,7 +295,7 @@ class DiskCache:
         head, sep, payload = data.partition(b"\n")
         if not sep or not head.startswith(_MAGIC):
             return None
-        mac = head[len(_MAGIC):].decode("ascii", "replace")
+        mac = head[len(_MAGIC) :].decode("ascii", "replace")
         if not hmac.compare_digest(mac, self._mac(secret, payload)):
             return None  # not written by this user's tool (or changed since): never parsed
         try:
@@ -275,8 +304,11 @@ class DiskCache:
             return None
         if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or "value" not in entry:
             return None
-        if (kind is not None and entry.get("kind") != kind) or entry.get("version") != __version__ \
-                or entry.get("schema") != SCHEMA:
+        if (
+            (kind is not None and entry.get("kind") != kind)
+            or entry.get("version") != __version__
+            or entry.get("schema") != SCHEMA
+        ):
             return None
         return entry["key"], entry["value"]
 
@@ -357,9 +389,11 @@ class ResultCache:
 
 
 def _diagnostic_to_json(d) -> list:
-    fix = None if d.fix is None else [d.fix.title,
-                                      [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits],
-                                      list(d.fix.args)]
+    fix = (
+        None
+        if d.fix is None
+        else [d.fix.title, [[e.line, e.col, e.end_line, e.end_col, e.text] for e in d.fix.edits], list(d.fix.args)]
+    )
     return [d.line, d.col, d.code, d.message, fix]
 
 

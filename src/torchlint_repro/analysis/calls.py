@@ -1,4 +1,5 @@
 """The tracker's calls: seeds, constructions, forwards, model methods, and calls walked in place."""
+
 from __future__ import annotations
 
 import ast
@@ -80,8 +81,12 @@ class CallsMixin(WalkerBase):
     def e_Call(self, node: ast.Call, st: State, discard: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx
         func = node.func
-        if isinstance(func, ast.Name) and func.id in ("isinstance", "hasattr") and node.args \
-                and not self._head_bound(func, st):
+        if (
+            isinstance(func, ast.Name)
+            and func.id in ("isinstance", "hasattr")
+            and node.args
+            and not self._head_bound(func, st)
+        ):
             self._format_checked(self.ev(node.args[0], st))
             for a in node.args[1:]:
                 self.ev(a, st)
@@ -93,13 +98,20 @@ class CallsMixin(WalkerBase):
             self._eval_args(node, st)
             self._seed(node, func.attr, st)
             return EMPTY
-        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__" \
-                and ctx.resolve(func.value.value) in N.TORCHVISION_MODEL_MODULES:
+        if (
+            isinstance(func, ast.Subscript)
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "__dict__"
+            and ctx.resolve(func.value.value) in N.TORCHVISION_MODEL_MODULES
+        ):
             # `models.__dict__[args.arch]()`: a torchvision builder chosen at run time
             self.ev(func.slice, st)
             return self._build_from_builder(node, "torchvision.models.<arch>", st)
-        if isinstance(func, ast.Attribute) and func.attr in ("Process", "start_processes") \
-                and self._head_bound(func, st):
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("Process", "start_processes")
+            and self._head_bound(func, st)
+        ):
             return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
         # method calls on values we track
         recv: frozenset = EMPTY
@@ -158,9 +170,13 @@ class CallsMixin(WalkerBase):
         if last in SINK_FUNCS or name.startswith(("numpy.", "np.", "matplotlib.", "plt.", "PIL.", "imageio.", "cv2.")):
             for a in list(args) + list(kwargs.values()):
                 _sampled(self, a)
-        if name in NO_EFFECT_FUNCS or name.startswith(("torch.", "logging.", "math.", "numpy.", "np.", "os.",
-                                                        "json.", "time.", "random.", "warnings.")) \
-                or last in ("info", "debug", "warning", "log", "print", "append", "write", "format"):
+        if (
+            name in NO_EFFECT_FUNCS
+            or name.startswith(
+                ("torch.", "logging.", "math.", "numpy.", "np.", "os.", "json.", "time.", "random.", "warnings.")
+            )
+            or last in ("info", "debug", "warning", "log", "print", "append", "write", "format")
+        ):
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
             return
@@ -182,8 +198,7 @@ class CallsMixin(WalkerBase):
     def _qualified_call(self, node: ast.Call, q: str, st: State) -> frozenset | None:
         """Calls decided by their qualified name alone (seeds, grad switches, load/save, wrappers)."""
         last = q.rsplit(".", 1)[-1]
-        if q in N.SEED_CALLS and q not in N.NONDETERMINISTIC_SEEDS or q in self.seed_funcs \
-                or last in N.SEED_METHODS:
+        if q in N.SEED_CALLS and q not in N.NONDETERMINISTIC_SEEDS or q in self.seed_funcs or last in N.SEED_METHODS:
             self._eval_args(node, st)
             self._seed(node, q, st)
             return EMPTY
@@ -201,7 +216,8 @@ class CallsMixin(WalkerBase):
             args = self._eval_args(node, st)
             kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords if k.arg}
             new_exporter = q != "torch.onnx.export" or any(
-                k.arg == "dynamo" and _const_truth(k.value) is True for k in node.keywords)
+                k.arg == "dynamo" and _const_truth(k.value) is True for k in node.keywords
+            )
             if new_exporter:  # the legacy ONNX exporter switched to eval mode by itself (training=EVAL)
                 for m in _models_in([args[0]]):
                     self._forward(node, m, st, args[1:], kwargs, export=q)
@@ -221,8 +237,12 @@ class CallsMixin(WalkerBase):
             line, col = self.pos(node)
             site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
             st.modes[site] = frozenset({UNKNOWN})  # a whole pickled module keeps the mode it was saved in
-            return frozenset({Loaded(site, path, line, col, wo, saved=st.saved.get(path, EMPTY) if path else EMPTY),
-                              Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node))})
+            return frozenset(
+                {
+                    Loaded(site, path, line, col, wo, saved=st.saved.get(path, EMPTY) if path else EMPTY),
+                    Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node)),
+                }
+            )
         if q in N.TORCH_SAVE:
             args = self._eval_args(node, st)
             if len(node.args) >= 2:
@@ -246,14 +266,18 @@ class CallsMixin(WalkerBase):
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY
             wrap = q in N.WRAPPERS
-            return frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v
-                             for v in src if isinstance(v, Model)) or EMPTY
+            return (
+                frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v for v in src if isinstance(v, Model))
+                or EMPTY
+            )
         if q in N.STRIP_PREFIX_FUNCS:
             args = self._eval_args(node, st)
             if node.args and isinstance(node.args[0], ast.Name):
                 vals = st.lookup(node.args[0].id) or EMPTY
-                st.bind(node.args[0].id, frozenset(v.strip() if isinstance(v, (StateDict, Loaded, LoadedItem)) else v
-                                                   for v in vals))
+                st.bind(
+                    node.args[0].id,
+                    frozenset(v.strip() if isinstance(v, (StateDict, Loaded, LoadedItem)) else v for v in vals),
+                )
             return EMPTY
         if q in SPAWN_FUNCS or q.endswith((".spawn", ".Process", ".start_processes")):
             self._eval_args(node, st)
@@ -311,8 +335,9 @@ class CallsMixin(WalkerBase):
             self.seed_calls.append((self.seq, self.site_chain(node), _seed_display(q, node)))
 
     # ------------------------------------------------------------------ methods on tracked values
-    def _method_call(self, node: ast.Call, func: ast.Attribute, recv: frozenset, st: State,
-                     discard: bool) -> tuple[bool, frozenset]:
+    def _method_call(
+        self, node: ast.Call, func: ast.Attribute, recv: frozenset, st: State, discard: bool
+    ) -> tuple[bool, frozenset]:
         attr = func.attr
         models = [v for v in recv if isinstance(v, Model)]
         # sorted: one answer, whatever the set's order
@@ -366,8 +391,11 @@ class CallsMixin(WalkerBase):
             self._eval_args(node, st)
             for lv in loaded:
                 lo = lv if isinstance(lv, Loaded) else lv.loaded
-                key = node.args[0].value \
-                    if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant) else None
+                key = (
+                    node.args[0].value
+                    if attr in ("get", "pop") and node.args and isinstance(node.args[0], ast.Constant)
+                    else None
+                )
                 if attr == "pop" and key is not None:
                     continue  # `sd.pop("mask_values")` cleans a state_dict of an extra entry; it is no checkpoint
                 self.mapping_use.setdefault(lo.site, set()).add(key)
@@ -446,10 +474,17 @@ class CallsMixin(WalkerBase):
                     # evaluate() that starts with `.train()` and is called under a caller's no_grad is the
                     # training function copied: a plain `.train()`
                     frame = self.frames[-1]
-                    own_region = getattr(frame, "_with_region", None) is not None \
-                        or frame.region in ("torch.no_grad", "torch.inference_mode")
-                    kind = "train_under_no_grad" if st.grad == "off" and own_region else \
-                        "train_by_flag" if by_flag else "train"
+                    own_region = getattr(frame, "_with_region", None) is not None or frame.region in (
+                        "torch.no_grad",
+                        "torch.inference_mode",
+                    )
+                    kind = (
+                        "train_under_no_grad"
+                        if st.grad == "off" and own_region
+                        else "train_by_flag"
+                        if by_flag
+                        else "train"
+                    )
                     st.mode_src[m.id] = frozenset({(kind, line)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
@@ -588,8 +623,9 @@ class CallsMixin(WalkerBase):
         return ctx
 
     # ------------------------------------------------------------------ constructing models
-    def _construct(self, node: ast.Call, cref: ClassRef, st: State, args, kwargs,
-                   built_before: int | None = None) -> frozenset:
+    def _construct(
+        self, node: ast.Call, cref: ClassRef, st: State, args, kwargs, built_before: int | None = None
+    ) -> frozenset:
         ctx = self.frames[-1].ctx
         q = cref.qualname
         layer = N.torch_nn_layer(q)
@@ -608,11 +644,11 @@ class CallsMixin(WalkerBase):
                 mode_dep = _any_tri(v.mode_dep for v in inner) if inner else NO
                 self_loading = False
             else:
-                has = self.project.has_params(q, kw_lit, ctx.here) if self.project else \
-                    _local_has_params(q, kw_lit)
+                has = self.project.has_params(q, kw_lit, ctx.here) if self.project else _local_has_params(q, kw_lit)
                 self_loading = self.project is not None and self.project.loads_own_weights(q, kw_lit, ctx.here)
-                mode_dep = self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else \
-                    _local_mode_dep(q, kw_lit)
+                mode_dep = (
+                    self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else _local_mode_dep(q, kw_lit)
+                )
                 if inner and mode_dep != YES:
                     # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
                     # dropout/batch-norm are the new model's too
@@ -639,16 +675,20 @@ class CallsMixin(WalkerBase):
             return made
         # a user class that is not a module: walk its __init__ with a fresh instance
         found = self._find_method(q, "__init__")
-        if found is None and _maybe_model_class(q) \
-                and (self.project is None or self.project.locate(q, ctx.here) is None):
+        if (
+            found is None
+            and _maybe_model_class(q)
+            and (self.project is None or self.project.locate(q, ctx.here) is None)
+        ):
             # a class from code we cannot read (`from my_project.models import Encoder` that is not there):
             # it may be a module; its mode is tracked, its mode-dependence unknown; it is never a seeding report
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
             mid = f"{ctx.path}:{node.lineno}:{node.col_offset}"
             st.modes[mid] = frozenset({TRAIN})
-            return frozenset({Model(mid, q, _ctor_args(node), origin="unknown_class", mode_dep=MAYBE,
-                                    name=q.rsplit(".", 1)[-1])})
+            return frozenset(
+                {Model(mid, q, _ctor_args(node), origin="unknown_class", mode_dep=MAYBE, name=q.rsplit(".", 1)[-1])}
+            )
         inst = Instance(f"{ctx.path}:{node.lineno}:{node.col_offset}", q)
         if found is not None:
             mctx, fn, cls = found
@@ -677,9 +717,12 @@ class CallsMixin(WalkerBase):
         its architecture, as constructor arguments are (`("global:nz", 2)`)."""
         if not cls or not ctx.module or not cls.startswith(ctx.module + "."):
             return ()
-        cdef = ctx.classes.get(cls[len(ctx.module) + 1:])
-        init = next((i for i in cdef.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"), None) \
-            if cdef is not None else None
+        cdef = ctx.classes.get(cls[len(ctx.module) + 1 :])
+        init = (
+            next((i for i in cdef.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"), None)
+            if cdef is not None
+            else None
+        )
         if init is None:
             return ()
         local = {a.arg for a in init.args.posonlyargs + init.args.args + init.args.kwonlyargs}
@@ -699,8 +742,17 @@ class CallsMixin(WalkerBase):
                     out.append((f"global:{name}", v.value))
         return tuple(out)
 
-    def _new_model(self, node: ast.Call, cls: str | None, st: State, args, kw_lit: dict, has_params: str,
-                   mode_dep: str, lightning: bool = False) -> frozenset:
+    def _new_model(
+        self,
+        node: ast.Call,
+        cls: str | None,
+        st: State,
+        args,
+        kw_lit: dict,
+        has_params: str,
+        mode_dep: str,
+        lightning: bool = False,
+    ) -> frozenset:
         ctx = self.frames[-1].ctx
         line, col = self.pos(node)
         # an allocation site, told apart by the chain of calls that reached it (`G = build(); D = build()`)
@@ -711,16 +763,30 @@ class CallsMixin(WalkerBase):
         st.modes[mid] = frozenset({TRAIN})
         st.mode_src.pop(mid, None)
         self._fresh_params[mid] = has_params
-        if has_params != NO and st.seed != "yes" and st.seed != "unknown" and not self._in_module_init() \
-                and not self.mute:
+        if (
+            has_params != NO
+            and st.seed != "yes"
+            and st.seed != "unknown"
+            and not self._in_module_init()
+            and not self.mute
+        ):
             self.seq += 1
             verdict = "cuda" if st.cuda == "yes" and st.seed == "no" else st.seed
             if verdict == "cuda" and _on_cuda(node):
                 verdict = "yes"
             info = self.builds.get(mid)
             if verdict != "yes" and (info is None or _worse(verdict, info["seed"])):
-                self.builds[mid] = {"path": ctx.path, "line": line, "col": col, "seed": verdict, "seq": self.seq,
-                                    "name": name, "cuda": st.cuda, "params": has_params, "via": self.via()}
+                self.builds[mid] = {
+                    "path": ctx.path,
+                    "line": line,
+                    "col": col,
+                    "seed": verdict,
+                    "seq": self.seq,
+                    "name": name,
+                    "cuda": st.cuda,
+                    "params": has_params,
+                    "via": self.via(),
+                }
             st.pending[mid] = frozenset({"fresh"})
         return frozenset({m})
 
@@ -734,8 +800,9 @@ class CallsMixin(WalkerBase):
             st.pending[m.id] = (p - {"fresh"}) | {"used"}
 
     # ------------------------------------------------------------------ forward passes
-    def _forward(self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False,
-                 export: str | None = None) -> frozenset:
+    def _forward(
+        self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False, export: str | None = None
+    ) -> frozenset:
         self._use_model(m, st)
         shown = _src_name(node.args[0]) if export is not None else _src_name(_callee(node))  # the model's name
         for a in list(args) + list(kwargs.values()):
@@ -765,19 +832,24 @@ class CallsMixin(WalkerBase):
         site = (self.path, line, col, use)
         of_self = m.name == "self" or m.name.startswith("self.")  # the module itself, or its submodule
         own_forward = frame.module_method and of_self and frame.func in ("forward", "__call__", "__init__")
-        in_train = (TRAIN in modes and UNKNOWN not in modes and ENTRY not in modes and m.mode_dep != NO
-                    and not m.lightning and not own_forward
-                    # an object of a class we cannot read is a model only once it is used as one
-                    # (`.eval()`, `.to()`, `.parameters()`...): `joblib.Parallel(...)(jobs)` is not
-                    and (m.origin != "unknown_class" or m.id in self.module_evidence)
-                    # a maybe-train from an explicit `.train()` on one path and `.eval()` on another is a
-                    # deliberate choice (`model.train() if training else model.eval()`)
-                    and not (EVAL in modes and any(k == "train" for k, _ in src))
-                    # `.train()` inside this no_grad region: batch-norm recalibration (update_bn); or a
-                    # training mode the caller asked for by a flag (`test(model, train=True)`)
-                    and not any(k in ("train_under_no_grad", "train_by_flag") for k, _ in src))
-        data = dict(name=shown, model=m.name, maybe=EVAL in modes, via=self.via(),
-                    root=self.current_root)
+        in_train = (
+            TRAIN in modes
+            and UNKNOWN not in modes
+            and ENTRY not in modes
+            and m.mode_dep != NO
+            and not m.lightning
+            and not own_forward
+            # an object of a class we cannot read is a model only once it is used as one
+            # (`.eval()`, `.to()`, `.parameters()`...): `joblib.Parallel(...)(jobs)` is not
+            and (m.origin != "unknown_class" or m.id in self.module_evidence)
+            # a maybe-train from an explicit `.train()` on one path and `.eval()` on another is a
+            # deliberate choice (`model.train() if training else model.eval()`)
+            and not (EVAL in modes and any(k == "train" for k, _ in src))
+            # `.train()` inside this no_grad region: batch-norm recalibration (update_bn); or a
+            # training mode the caller asked for by a flag (`test(model, train=True)`)
+            and not any(k in ("train_under_no_grad", "train_by_flag") for k, _ in src)
+        )
+        data = dict(name=shown, model=m.name, maybe=EVAL in modes, via=self.via(), root=self.current_root)
         if self.iteration is not None:
             data["iteration"] = self.iteration
         if region is not None and not m.lightning:
@@ -793,11 +865,21 @@ class CallsMixin(WalkerBase):
                     prev = self.tentative.get(site)
                     if prev is None or key < prev[0]:  # several models at one site: one report, the same each run
                         self.tentative[site] = (key, Event("forward_in_train", line, col, data, self.path))
-            elif modes == frozenset({ENTRY}) and st.grad == "off" and m.origin == "param" and m.mode_dep != NO \
-                    and not of_self:
-                self.emit("forward_on_param", node, dedupe=(m.id, region[1]), name=shown,
-                          region=region[0], func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls
-                                                  else frame.func))
+            elif (
+                modes == frozenset({ENTRY})
+                and st.grad == "off"
+                and m.origin == "param"
+                and m.mode_dep != NO
+                and not of_self
+            ):
+                self.emit(
+                    "forward_on_param",
+                    node,
+                    dedupe=(m.id, region[1]),
+                    name=shown,
+                    region=region[0],
+                    func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls else frame.func),
+                )
         elif in_train and not self.mute:
             # no inference region: an inference use all the same when its output is only looked at (saved,
             # logged, turned into numbers) and never trained on, or when the program restores the model's
@@ -826,7 +908,7 @@ class CallsMixin(WalkerBase):
         for v in vals:
             if not isinstance(v, Out):
                 continue
-            for (mid, path, line, col, modes, name, src, mode_dep, grad_on, tag) in v.forwards:
+            for mid, path, line, col, modes, name, src, mode_dep, grad_on, tag in v.forwards:
                 if not self.mute:
                     self.tentative.pop((path, line, col, tag), None)  # trained on: not an inference forward
                     self.trained_sites.add((path, line, col, tag))
@@ -836,11 +918,24 @@ class CallsMixin(WalkerBase):
                     self.ever_trained.add(mid)
                 if not grad_on:
                     continue  # a frozen teacher's targets under no_grad: trained through, not trained
-                if EVAL in modes and UNKNOWN not in modes and ENTRY not in modes and mode_dep != NO \
-                        and not any(k in ("joined", "choice") for k, _ in src):
+                if (
+                    EVAL in modes
+                    and UNKNOWN not in modes
+                    and ENTRY not in modes
+                    and mode_dep != NO
+                    and not any(k in ("joined", "choice") for k, _ in src)
+                ):
                     srcs = sorted(x for x in src if not x[0].startswith("train"))
-                    self.emit_at("train_in_eval", path, line, col, name=name, maybe=TRAIN in modes,
-                                 src=srcs[0] if srcs else None, via=None)
+                    self.emit_at(
+                        "train_in_eval",
+                        path,
+                        line,
+                        col,
+                        name=name,
+                        maybe=TRAIN in modes,
+                        src=srcs[0] if srcs else None,
+                        via=None,
+                    )
 
     # ------------------------------------------------------------------ calls into code we can read
     def _call_ref(self, node: ast.Call, fv: FuncRef, st: State, args, kwargs) -> frozenset | None:
@@ -905,8 +1000,18 @@ class CallsMixin(WalkerBase):
             out.append(frozenset(vals))
         return out
 
-    def _inline(self, node: ast.Call, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State,
-                self_val: frozenset, module_method: bool = False) -> frozenset | None:
+    def _inline(
+        self,
+        node: ast.Call,
+        ctx: ModuleCtx,
+        fn: FunctionNode,
+        cls,
+        args,
+        kwargs,
+        st: State,
+        self_val: frozenset,
+        module_method: bool = False,
+    ) -> frozenset | None:
         key = (ctx.path or "", self._fname(fn, cls))
         self.reached.add(key)
         if not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls)):
@@ -917,16 +1022,26 @@ class CallsMixin(WalkerBase):
                 self._mark_read(a)
             outs = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
             return frozenset({_merge_out(outs)}) if outs else EMPTY
-        recursive = any(f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None)
-                        for f in self.frames)
+        recursive = any(
+            f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None) for f in self.frames
+        )
         if recursive or self._summarizing:
             # a recursive call, or one inside a summary being made: applied through the callee's summary
             return self._apply_summary(node, ctx, fn, cls, args, kwargs, st, self_val, module_method)
         # The same call with the same state has the same effects and reports the same events (already
         # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
         # nothing, so their walks are kept apart from reported ones.
-        memo_key = (id(fn), id(ctx), _freeze(args), tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))),
-                    self_val, module_method, tuple(f.region for f in self.frames), bool(self.mute), st.key())
+        memo_key = (
+            id(fn),
+            id(ctx),
+            _freeze(args),
+            tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))),
+            self_val,
+            module_method,
+            tuple(f.region for f in self.frames),
+            bool(self.mute),
+            st.key(),
+        )
         hit = self._memo.get(memo_key)
         if hit is not None:
             out, values = hit
@@ -936,11 +1051,16 @@ class CallsMixin(WalkerBase):
         self.inline_counts[key] = count
         if count > MAX_INLINES_PER_FUNCTION or self.over_budget:
             if count > MAX_INLINES_PER_FUNCTION:
-                self.widen(ctx.path, key[1], f"called with more than {MAX_INLINES_PER_FUNCTION} different states "
-                                             "from one entry point: further calls are summarised")
+                self.widen(
+                    ctx.path,
+                    key[1],
+                    f"called with more than {MAX_INLINES_PER_FUNCTION} different states "
+                    "from one entry point: further calls are summarised",
+                )
             return self._apply_summary(node, ctx, fn, cls, args, kwargs, st, self_val, module_method)
-        values = self._call_function(ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method,
-                                     call_node=node)
+        values = self._call_function(
+            ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method, call_node=node
+        )
         self._memo[memo_key] = (st.copy(), values)
         return values
 
@@ -968,12 +1088,15 @@ class CallsMixin(WalkerBase):
             self_val: frozenset = EMPTY
             if cls is not None:
                 sid = f"{ctx.path}:{fn.name}:self"
-                self_val = frozenset({Model(sid, None, origin="param", name="self")}) if module_method else \
-                    frozenset({Instance(sid, f"{ctx.module}.{cls.name}")})
+                self_val = (
+                    frozenset({Model(sid, None, origin="param", name="self")})
+                    if module_method
+                    else frozenset({Instance(sid, f"{ctx.module}.{cls.name}")})
+                )
                 st.modes[sid] = frozenset({ENTRY})
             args = self._param_values(ctx, fn, cls, st, root=True)
             values = self._call_function(ctx, fn, cls, args, {}, st, self_val, module_method=module_method)
-            params = [p.arg for p in (fn.args.posonlyargs + fn.args.args)[1 if cls is not None else 0:]]
+            params = [p.arg for p in (fn.args.posonlyargs + fn.args.args)[1 if cls is not None else 0 :]]
             modes: dict[int | str, frozenset] = {}  # parameter index, or "self"
             for i, p in enumerate(params):
                 m = st.modes.get(f"{ctx.path}:{fn.name}:param:{p}")
@@ -991,8 +1114,18 @@ class CallsMixin(WalkerBase):
         self._summaries[key] = summary
         return summary
 
-    def _apply_summary(self, node: ast.Call, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State,
-                       self_val: frozenset, module_method: bool) -> frozenset:
+    def _apply_summary(
+        self,
+        node: ast.Call,
+        ctx: ModuleCtx,
+        fn: FunctionNode,
+        cls,
+        args,
+        kwargs,
+        st: State,
+        self_val: frozenset,
+        module_method: bool,
+    ) -> frozenset:
         """The effects of a call without walking it: its summary applied to the caller's state."""
         summary = self._summary(ctx, fn, cls, module_method)
         for a in list(args) + list(kwargs.values()):
@@ -1014,17 +1147,44 @@ class CallsMixin(WalkerBase):
         out: set = set()
         for i in summary["returns"]:
             if i < len(args):
-                out |= {v for v in args[i] if not (isinstance(v, Model) and v.origin == "param"
-                                                    and ":param:" in v.id and v.id.startswith(f"{ctx.path}:{fn.name}"))}
+                out |= {
+                    v
+                    for v in args[i]
+                    if not (
+                        isinstance(v, Model)
+                        and v.origin == "param"
+                        and ":param:" in v.id
+                        and v.id.startswith(f"{ctx.path}:{fn.name}")
+                    )
+                }
         return frozenset(out)
 
-    def _call_function(self, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State,
-                       self_val: frozenset, module_method: bool = False, root: bool = False,
-                       call_node: ast.expr | ast.stmt | None = None) -> frozenset:
+    def _call_function(
+        self,
+        ctx: ModuleCtx,
+        fn: FunctionNode,
+        cls,
+        args,
+        kwargs,
+        st: State,
+        self_val: frozenset,
+        module_method: bool = False,
+        root: bool = False,
+        call_node: ast.expr | ast.stmt | None = None,
+    ) -> frozenset:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
         region = self._fn_region(ctx, fn, cls, module_method)
-        frame = Frame(ctx, fn.name, self_val, region, cls.name if cls else None, module_method, region_line=fn.lineno,
-                      call=(self.path, call_node.lineno) if call_node is not None and self.frames else None, node=fn)
+        frame = Frame(
+            ctx,
+            fn.name,
+            self_val,
+            region,
+            cls.name if cls else None,
+            module_method,
+            region_line=fn.lineno,
+            call=(self.path, call_node.lineno) if call_node is not None and self.frames else None,
+            node=fn,
+        )
         callee = st.copy()
         caller_locals = st.locals
         at_module = st.locals is st.globals
@@ -1095,6 +1255,7 @@ class CallsMixin(WalkerBase):
 
     def _constant_lookup(self, ctx: ModuleCtx):
         """Module constants of ``ctx``, then constants of the project's other modules by qualified name."""
+
         def lookup(key: str) -> str | None:
             if key in ctx.constants:
                 return ctx.constants[key]
@@ -1124,8 +1285,16 @@ class CallsMixin(WalkerBase):
 
 # traced or exported models: the graph records the mode the model is in (torch.onnx.export only with the
 # dynamo exporter; the legacy one exports in eval mode unless told otherwise)
-EXPORT_CALLS = frozenset({"torch.jit.trace", "torch.jit.trace_module", "torch.export.export",
-                          "torch.export.export_for_training", "torch.onnx.export", "torch.onnx.dynamo_export"})
+EXPORT_CALLS = frozenset(
+    {
+        "torch.jit.trace",
+        "torch.jit.trace_module",
+        "torch.export.export",
+        "torch.export.export_for_training",
+        "torch.onnx.export",
+        "torch.onnx.dynamo_export",
+    }
+)
 
 
 def _models_in(vals_list) -> list[Model]:
@@ -1146,13 +1315,34 @@ def _models_in(vals_list) -> list[Model]:
 
 
 # parameter names of a loss module (`criterion`, `loss_fn`): never a model to judge
-_LOSS_NAME = re.compile(r"(^|_)(criterion|criterions|crit|loss|losses|metric|metrics)(_|$)|loss_?fn|loss_?func",
-                        re.IGNORECASE)
+_LOSS_NAME = re.compile(
+    r"(^|_)(criterion|criterions|crit|loss|losses|metric|metrics)(_|$)|loss_?fn|loss_?func", re.IGNORECASE
+)
 # what is done with a forward's output when it is only looked at: an inference use
 SINK_METHODS = frozenset({"detach", "cpu", "numpy", "tolist", "item", "argmax", "topk", "max"})
-SINK_FUNCS = frozenset({"print", "save_image", "make_grid", "imsave", "imshow", "imwrite", "add_image", "add_images",
-                        "add_scalar", "add_scalars", "add_figure", "add_text", "add_histogram", "mimsave", "savefig",
-                        "log", "log_image", "info", "write"})
+SINK_FUNCS = frozenset(
+    {
+        "print",
+        "save_image",
+        "make_grid",
+        "imsave",
+        "imshow",
+        "imwrite",
+        "add_image",
+        "add_images",
+        "add_scalar",
+        "add_scalars",
+        "add_figure",
+        "add_text",
+        "add_histogram",
+        "mimsave",
+        "savefig",
+        "log",
+        "log_image",
+        "info",
+        "write",
+    }
+)
 # A call back into a function whose summary is being made (recursion, also across files) starts the
 # fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
 # for every terminating run) and changes no mode.

@@ -1,4 +1,5 @@
 """What every part of the tracker shares: limits, events, the module being walked, call frames."""
+
 from __future__ import annotations
 
 import ast
@@ -22,15 +23,48 @@ STEP_BUDGET = 20_000  # statements walked from one entry point; past it, calls a
 MAX_INLINES_PER_FUNCTION = 16  # walks of one function in place (with different states) per entry point
 FILE_STEP_GUARD = 400_000  # statements walked for one file: later entry points are walked summarised
 RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
-SPAWN_FUNCS = frozenset({"torch.multiprocessing.spawn", "torch.multiprocessing.start_processes",
-                         "multiprocessing.Process", "torch.multiprocessing.Process", "multiprocessing.Pool",
-                         "torch.distributed.launcher.api.elastic_launch", "mp.spawn"})
+SPAWN_FUNCS = frozenset(
+    {
+        "torch.multiprocessing.spawn",
+        "torch.multiprocessing.start_processes",
+        "multiprocessing.Process",
+        "torch.multiprocessing.Process",
+        "multiprocessing.Pool",
+        "torch.distributed.launcher.api.elastic_launch",
+        "mp.spawn",
+    }
+)
 ENTRY_DECORATORS = ("click.command", "click.group", "hydra.main", "typer.Typer.command", "app.command")
-NO_EFFECT_FUNCS = frozenset({"print", "len", "str", "repr", "isinstance", "type", "id", "hasattr", "getattr",
-                             "sum", "list", "tuple", "dict", "set", "enumerate", "zip", "sorted", "format", "vars",
-                             "logging.info", "logging.debug", "logging.warning",
-                             # model inspection that leaves the mode as it found it (it may run a forward)
-                             "torchsummary.summary", "torchinfo.summary", "wandb.watch"})
+NO_EFFECT_FUNCS = frozenset(
+    {
+        "print",
+        "len",
+        "str",
+        "repr",
+        "isinstance",
+        "type",
+        "id",
+        "hasattr",
+        "getattr",
+        "sum",
+        "list",
+        "tuple",
+        "dict",
+        "set",
+        "enumerate",
+        "zip",
+        "sorted",
+        "format",
+        "vars",
+        "logging.info",
+        "logging.debug",
+        "logging.warning",
+        # model inspection that leaves the mode as it found it (it may run a forward)
+        "torchsummary.summary",
+        "torchinfo.summary",
+        "wandb.watch",
+    }
+)
 INFERENCE_DECORATORS = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"})
 
 
@@ -64,8 +98,17 @@ class _Summary:
     of its functions are relevant. Shared by every ModuleCtx of the same (path, content) in a process,
     so a module reached from a hundred linted files is summarised once, not a hundred times."""
 
-    __slots__ = ("imports", "constants", "argparse", "built_globals", "relevant", "strong", "saving", "mode_changed",
-                 "context")
+    __slots__ = (
+        "imports",
+        "constants",
+        "argparse",
+        "built_globals",
+        "relevant",
+        "strong",
+        "saving",
+        "mode_changed",
+        "context",
+    )
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
         self.imports = N.ImportMap.from_tree(tree, module, is_package)
@@ -101,9 +144,16 @@ def _built_globals(tree: ast.Module) -> frozenset[str]:
 
 
 class ModuleCtx:
-    def __init__(self, path: str | None, tree: ast.Module, project: Project | None, linted: bool,
-                 module: str | None = None, is_package: bool = False,
-                 seed_funcs: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        path: str | None,
+        tree: ast.Module,
+        project: Project | None,
+        linted: bool,
+        module: str | None = None,
+        is_package: bool = False,
+        seed_funcs: frozenset[str] = frozenset(),
+    ) -> None:
         self.path = path
         self.tree = tree
         self.project = project
@@ -116,8 +166,9 @@ class ModuleCtx:
         self.module = module
         # listed by the user (settings): they make a helper relevant, so they are part of the summary's key
         self.seed_funcs = seed_funcs
-        summary = project.summary_for(path, tree, module, is_package, seed_funcs) if project is not None and path \
-            else None
+        summary = (
+            project.summary_for(path, tree, module, is_package, seed_funcs) if project is not None and path else None
+        )
         self._summary = summary if summary is not None else _Summary(tree, module, is_package)
         self.imports = self._summary.imports
         self.constants = self._summary.constants
@@ -129,8 +180,12 @@ class ModuleCtx:
         for node in tree.body:
             self._collect(node)
         name = Path(path).name if path else ""
-        self.is_test_file = name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py" \
+        self.is_test_file = (
+            name.startswith("test_")
+            or name.endswith("_test.py")
+            or name == "conftest.py"
             or "/tests/" in (path or "").replace("\\", "/")
+        )
 
     def strongly_relevant(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Does ``fn`` (transitively in this module) set a mode, seed, load or save, or open an inference region?

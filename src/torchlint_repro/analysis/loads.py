@@ -1,5 +1,6 @@
 """The tracker's checkpoints: load_state_dict sites, torch.save records, and the save/load matching
 that TRP303-TRP307 read at the end of each entry point."""
+
 from __future__ import annotations
 
 import ast
@@ -23,9 +24,31 @@ from .values import (
 )
 from .walker_base import WalkerBase
 
-CHECKPOINT_KEYS = frozenset({"epoch", "optimizer", "optimizer_state_dict", "optim", "scheduler", "lr_scheduler",
-                             "step", "global_step", "iteration", "model", "model_state_dict", "state_dict", "net",
-                             "args", "config", "best_acc", "best_acc1", "best_loss", "loss", "scaler", "ema"})
+CHECKPOINT_KEYS = frozenset(
+    {
+        "epoch",
+        "optimizer",
+        "optimizer_state_dict",
+        "optim",
+        "scheduler",
+        "lr_scheduler",
+        "step",
+        "global_step",
+        "iteration",
+        "model",
+        "model_state_dict",
+        "state_dict",
+        "net",
+        "args",
+        "config",
+        "best_acc",
+        "best_acc1",
+        "best_loss",
+        "loss",
+        "scaler",
+        "ema",
+    }
+)
 
 
 class LoadsMixin(WalkerBase):
@@ -52,25 +75,45 @@ class LoadsMixin(WalkerBase):
                 st.pending[m.id] = (p - {"fresh"}) | {"used"}
         if self.mute:
             return frozenset({LoadResult(site, line, col, strict_flag)})
-        self.load_calls.append({"path": self.path, "line": line, "col": col, "models": models, "src": src_vals,
-                                "node": node, "receiver": _src_name(node.func.value), "strict": strict_flag,
-                                "via": self.via()})
+        self.load_calls.append(
+            {
+                "path": self.path,
+                "line": line,
+                "col": col,
+                "models": models,
+                "src": src_vals,
+                "node": node,
+                "receiver": _src_name(node.func.value),
+                "strict": strict_flag,
+                "via": self.via(),
+            }
+        )
         if strict is True and not discard and not self._keys_audited(node):
-            self.load_results[site] = {"path": self.path, "line": line, "col": col,
-                                       "name": _src_name(node.func.value), "via": self.via()}
+            self.load_results[site] = {
+                "path": self.path,
+                "line": line,
+                "col": col,
+                "name": _src_name(node.func.value),
+                "via": self.via(),
+            }
         return frozenset({LoadResult(site, line, col, strict_flag)})
 
     def _load_result_used(self, r: LoadResult, node: Located) -> None:
         self.read_results.add(r.site)
         if not r.reported:
-            self.emit("load_result_as_model", node, name=_src_name(_callee(node) if isinstance(node, ast.Call)
-                                                                     else node), how="used")
+            self.emit(
+                "load_result_as_model",
+                node,
+                name=_src_name(_callee(node) if isinstance(node, ast.Call) else node),
+                how="used",
+            )
 
     def _loaded_used_as_module(self, lo: Loaded, node: Located, how: str) -> None:
         line, col = self.pos(node)
         if not self.mute:
-            self.loaded_uses.append((lo, self.path, line, col, how,
-                                     _src_name(_callee(node) if isinstance(node, ast.Call) else node)))
+            self.loaded_uses.append(
+                (lo, self.path, line, col, how, _src_name(_callee(node) if isinstance(node, ast.Call) else node))
+            )
 
     def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None:
         template = self._template(path_expr, st)
@@ -102,7 +145,8 @@ class LoadsMixin(WalkerBase):
                     else:
                         entries[k] = None
                 holds_model = any(e is not None for e in entries.values()) or any(
-                    isinstance(x, (Model, Optimizer)) for _, vals in v.entries for x in vals)
+                    isinstance(x, (Model, Optimizer)) for _, vals in v.entries for x in vals
+                )
                 if not holds_model and not any(k in CHECKPOINT_KEYS for k in v.keys):
                     # {"weight": w, "bias": b}: a hand-built state_dict, not a training checkpoint
                     rec.update(kind="dict", keys=list(v.keys))
@@ -147,13 +191,22 @@ class LoadsMixin(WalkerBase):
                 continue  # overwritten by a strict load before any use, on every path
             path = info["path"]
             later = next(((chain, name) for seq, chain, name in self.seed_calls if seq > info["seq"]), None)
-            ev = Event("unseeded_build", info["line"], info["col"],
-                       {"seed": info["seed"], "name": info["name"],
-                        "later_seed": _here(later, path),
-                        # only the seeds the program ran before this construction: those are what it relied on
-                        "other_seeds": sorted({_here((chain, name), path) for seq, chain, name in self.other_seeds
-                                               if seq < info["seq"]}),
-                        "via": info.get("via")}, path)
+            ev = Event(
+                "unseeded_build",
+                info["line"],
+                info["col"],
+                {
+                    "seed": info["seed"],
+                    "name": info["name"],
+                    "later_seed": _here(later, path),
+                    # only the seeds the program ran before this construction: those are what it relied on
+                    "other_seeds": sorted(
+                        {_here((chain, name), path) for seq, chain, name in self.other_seeds if seq < info["seq"]}
+                    ),
+                    "via": info.get("via"),
+                },
+                path,
+            )
             self.root_events.append((("unseeded_build", path, info["line"], info["col"], None), ev))
 
     def _finish_loads(self) -> None:
@@ -163,69 +216,134 @@ class LoadsMixin(WalkerBase):
             in_memory: list[dict] = []  # state_dicts taken in this run: compared together (any may be the one)
             for v in call["src"]:
                 if isinstance(v, Loaded) and not v.stripped:
-                    if v.site in self.checked_loads or any(isinstance(x, LoadedItem) and x.loaded.site == v.site
-                                                           for x in call["src"]):
+                    if v.site in self.checked_loads or any(
+                        isinstance(x, LoadedItem) and x.loaded.site == v.site for x in call["src"]
+                    ):
                         continue  # the code tells a checkpoint from a state_dict itself
                     keys = self.mapping_use.get(v.site, set())
                     other = sorted(k for k in keys if isinstance(k, str) and _checkpoint_key(k))
                     if other:
-                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"],
-                                      via=call["via"],
-                                      why=f"the same object is read as a checkpoint (`[{other[0]!r}]`)")
+                        self._emit_at(
+                            "checkpoint_as_state_dict",
+                            path,
+                            line,
+                            col,
+                            name=call["receiver"],
+                            via=call["via"],
+                            why=f"the same object is read as a checkpoint (`[{other[0]!r}]`)",
+                        )
                         continue
                     if v.path and matchable(v.path):
                         saves = saves if saves is not None else self.save_sites()
                         match = _earlier(v) or [s for s in saves if s["path"] == v.path]
                         if match and all(s["kind"] == "checkpoint" and len(s.get("keys", ())) > 1 for s in match):
                             s = match[0]
-                            self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"],
-                                          via=call["via"],
-                                          why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
-                                              f"{', '.join(repr(k) for k in s['keys'])}",
-                                          sd_keys=sorted({k for m in match for k, e in m.get("entries", {}).items()
-                                                          if e is not None and isinstance(k, str)}))
+                            self._emit_at(
+                                "checkpoint_as_state_dict",
+                                path,
+                                line,
+                                col,
+                                name=call["receiver"],
+                                via=call["via"],
+                                why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
+                                f"{', '.join(repr(k) for k in s['keys'])}",
+                                sd_keys=sorted(
+                                    {
+                                        k
+                                        for m in match
+                                        for k, e in m.get("entries", {}).items()
+                                        if e is not None and isinstance(k, str)
+                                    }
+                                ),
+                            )
                             continue
                         if match and all(s["kind"] == "module" for s in match):
                             s = match[0]
                             cls = (s.get("cls") or "").rsplit(".", 1)[-1] or "a module"
-                            self._emit_at("module_as_state_dict", path, line, col, name=call["receiver"],
-                                          via=call["via"], why=f"{_rel(s['file'])}:{s['line']} saved the whole "
-                                                               f"module (`{cls}`), not its state_dict")
+                            self._emit_at(
+                                "module_as_state_dict",
+                                path,
+                                line,
+                                col,
+                                name=call["receiver"],
+                                via=call["via"],
+                                why=f"{_rel(s['file'])}:{s['line']} saved the whole "
+                                f"module (`{cls}`), not its state_dict",
+                            )
                             continue
                         sds = [s for s in match if s["kind"] == "state_dict"]
                         if sds and len(sds) == len(match):
                             self._compare_saved(call, sds, line, col, v.stripped)
                 elif isinstance(v, LoadedItem) and v.loaded.path and matchable(v.loaded.path) and v.key:
                     saves = saves if saves is not None else self.save_sites()
-                    match = [s for s in (_earlier(v.loaded) or saves)
-                             if s["path"] == v.loaded.path and s["kind"] == "checkpoint"]
-                    entries = [dict(s["entries"][v.key], file=s["file"], line=s["line"])
-                               for s in match if s.get("entries", {}).get(v.key)]
+                    match = [
+                        s
+                        for s in (_earlier(v.loaded) or saves)
+                        if s["path"] == v.loaded.path and s["kind"] == "checkpoint"
+                    ]
+                    entries = [
+                        dict(s["entries"][v.key], file=s["file"], line=s["line"])
+                        for s in match
+                        if s.get("entries", {}).get(v.key)
+                    ]
                     if entries and len(entries) == len(match):
                         self._compare_saved(call, entries, line, col, v.stripped)
-                elif isinstance(v, Model) and v.origin in ("built", "pretrained") and not any(
-                        isinstance(x, (StateDict, Loaded, LoadedItem, DictVal)) for x in call["src"]):
-                    self._emit_at("module_as_state_dict", path, line, col, name=call["receiver"], via=call["via"],
-                                  why=f"a `{v.name}` built here")
+                elif (
+                    isinstance(v, Model)
+                    and v.origin in ("built", "pretrained")
+                    and not any(isinstance(x, (StateDict, Loaded, LoadedItem, DictVal)) for x in call["src"])
+                ):
+                    self._emit_at(
+                        "module_as_state_dict",
+                        path,
+                        line,
+                        col,
+                        name=call["receiver"],
+                        via=call["via"],
+                        why=f"a `{v.name}` built here",
+                    )
                 elif isinstance(v, StateDict) and not v.stripped:
-                    in_memory.append({"cls": v.cls, "args": [list(a) for a in v.args],
-                                      "prefixed": v.prefixed, "file": None, "line": None})
-                elif isinstance(v, DictVal) and len(v.keys) > 1 and any(
-                        isinstance(x, StateDict) for _, vals in v.entries for x in vals):
+                    in_memory.append(
+                        {
+                            "cls": v.cls,
+                            "args": [list(a) for a in v.args],
+                            "prefixed": v.prefixed,
+                            "file": None,
+                            "line": None,
+                        }
+                    )
+                elif (
+                    isinstance(v, DictVal)
+                    and len(v.keys) > 1
+                    and any(isinstance(x, StateDict) for _, vals in v.entries for x in vals)
+                ):
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
                     if sd_keys and any(_checkpoint_key(k) for k in v.keys):
-                        self._emit_at("checkpoint_as_state_dict", path, line, col, name=call["receiver"],
-                                      via=call["via"],
-                                      why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}",
-                                      sd_keys=sorted(k for k in sd_keys if isinstance(k, str)))
+                        self._emit_at(
+                            "checkpoint_as_state_dict",
+                            path,
+                            line,
+                            col,
+                            name=call["receiver"],
+                            via=call["via"],
+                            why=f"it is a dict with keys {', '.join(repr(k) for k in v.keys)}",
+                            sd_keys=sorted(k for k in sd_keys if isinstance(k, str)),
+                        )
             if in_memory:
                 self._compare_saved(call, in_memory, line, col, False)
         # strict=False results assigned and never read
         # (handled through nonstrict_ignored for discarded calls in s_Expr)
         for site, info in self.load_results.items():
             if site not in self.read_results:
-                self._emit_at("nonstrict_ignored", info["path"], info["line"], info["col"], name=info["name"],
-                              how="never read", via=info["via"])
+                self._emit_at(
+                    "nonstrict_ignored",
+                    info["path"],
+                    info["line"],
+                    info["col"],
+                    name=info["name"],
+                    how="never read",
+                    via=info["via"],
+                )
         for lo, path, line, col, how, name in self.loaded_uses:
             if lo.weights_only is False:
                 saves_m = self.save_sites() if lo.path else []
@@ -255,28 +373,55 @@ class LoadsMixin(WalkerBase):
         # loaded into fits any state_dict that may be loaded (`if isinstance(model, A): sd = A().state_dict()`).
         if not stripped and all(s.get("prefixed") for s in saved) and not any(mm.wrapped for mm in models):
             where = _where(saved[0], call["path"])
-            self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
-                          why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
-                              f"with 'module.' and `{call['receiver']}` is not wrapped", prefix="strip")
+            self._emit_at(
+                "prefix_mismatch",
+                call["path"],
+                line,
+                col,
+                name=call["receiver"],
+                via=call["via"],
+                why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
+                f"with 'module.' and `{call['receiver']}` is not wrapped",
+                prefix="strip",
+            )
             return
         if all(s.get("prefixed") is False for s in saved) and all(mm.wrapped for mm in models):
             where = _where(saved[0], call["path"])
-            self._emit_at("prefix_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
-                          why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
-                              f"but the state_dict{where} came from the plain model", prefix="add")
+            self._emit_at(
+                "prefix_mismatch",
+                call["path"],
+                line,
+                col,
+                name=call["receiver"],
+                via=call["via"],
+                why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
+                f"but the state_dict{where} came from the plain model",
+                prefix="add",
+            )
             return
         first: list[str] = []
         for mm in models:
             sig = self._signature(mm.cls)
-            diffs = [d for s in saved if (d := _arch_diff(s, mm, sig, self._flag_shapes)) is not None
-                     and not self._same_layout(s.get("cls"), mm.cls)
-                     and not self._subclass_adds_nothing(s.get("cls"), mm.cls)]
+            diffs = [
+                d
+                for s in saved
+                if (d := _arch_diff(s, mm, sig, self._flag_shapes)) is not None
+                and not self._same_layout(s.get("cls"), mm.cls)
+                and not self._subclass_adds_nothing(s.get("cls"), mm.cls)
+            ]
             if len(diffs) < len(saved):
                 return  # this model may take one of these state_dicts
             first = first or diffs
         if first:
-            self._emit_at("arch_mismatch", call["path"], line, col, name=call["receiver"], via=call["via"],
-                          why=first[0] + _where(saved[0], call["path"]))
+            self._emit_at(
+                "arch_mismatch",
+                call["path"],
+                line,
+                col,
+                name=call["receiver"],
+                via=call["via"],
+                why=first[0] + _where(saved[0], call["path"]),
+            )
 
     def _flag_shapes(self, cls: str, param: str) -> bool:
         """Does a boolean constructor parameter decide whether a layer with parameters is built
@@ -292,8 +437,11 @@ class LoadsMixin(WalkerBase):
             if any(g[0] == param for g in guards):
                 if self.project.has_params(ctor, kw, here) != NO:
                     return True
-        return any(self._flag_shapes(b, param) for b in facts["bases"]
-                   if not b.startswith("?") and b not in N.MODULE_BASES and self.project.is_module_class(b, here))
+        return any(
+            self._flag_shapes(b, param)
+            for b in facts["bases"]
+            if not b.startswith("?") and b not in N.MODULE_BASES and self.project.is_module_class(b, here)
+        )
 
     def _subclass_adds_nothing(self, saved_cls: str | None, loaded_cls: str | None) -> bool:
         """One class a subclass of the other that adds no parameter of its own (DistillableViT(DistillMixin,
@@ -329,9 +477,13 @@ class LoadsMixin(WalkerBase):
             return MAYBE
         facts, rec = hit
         here = str(Path(rec.path).parent)
-        results = [self.project.has_params(ctor, kw, here) for ctor, kw, _ in facts["ctors"]
-                   if N.torch_nn_layer(ctor) is not None or self.project.is_module_class(ctor, here)
-                   or ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")]
+        results = [
+            self.project.has_params(ctor, kw, here)
+            for ctor, kw, _ in facts["ctors"]
+            if N.torch_nn_layer(ctor) is not None
+            or self.project.is_module_class(ctor, here)
+            or ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
+        ]
         return YES if YES in results else MAYBE if MAYBE in results else NO
 
     def _same_layout(self, saved_cls: str | None, loaded_cls: str | None) -> bool:

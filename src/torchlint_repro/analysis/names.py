@@ -6,6 +6,7 @@ almost nothing. The semantics follow QualifiedNameProvider's: ``import torch.nn 
 ``from torch import nn; nn.Linear``, ``from torch.nn import Linear as L; L`` and
 ``import torch; torch.nn.Linear`` all resolve to ``torch.nn.Linear``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -52,10 +53,18 @@ SEED_METHODS = frozenset({"seed_everything"})
 
 TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
 TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
-NO_GRAD_CTX = frozenset({"torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
-                         "torch.autograd.grad_mode.no_grad", "torch.autograd.grad_mode.inference_mode"})
-SET_GRAD = frozenset({"torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
-                      "torch.autograd.grad_mode.set_grad_enabled"})
+NO_GRAD_CTX = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.autograd.no_grad",
+        "torch.autograd.grad_mode.no_grad",
+        "torch.autograd.grad_mode.inference_mode",
+    }
+)
+SET_GRAD = frozenset(
+    {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
+)
 ENABLE_GRAD = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
 # wrappers whose state_dict keys start with "module."
 WRAPPERS = frozenset(
@@ -105,16 +114,50 @@ PARAM_FREE_LAYERS = frozenset(
 )
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
 # parameters initialised to constants (weight 1, bias 0, PReLU 0.25): no draw from the generator
-CONSTANT_INIT_LAYERS = frozenset({"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
-                                  "LazyBatchNorm3d", "SyncBatchNorm", "LayerNorm", "GroupNorm", "RMSNorm",
-                                  "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
-                                  "LazyInstanceNorm2d", "LazyInstanceNorm3d", "PReLU"})
+CONSTANT_INIT_LAYERS = frozenset(
+    {
+        "BatchNorm1d",
+        "BatchNorm2d",
+        "BatchNorm3d",
+        "LazyBatchNorm1d",
+        "LazyBatchNorm2d",
+        "LazyBatchNorm3d",
+        "SyncBatchNorm",
+        "LayerNorm",
+        "GroupNorm",
+        "RMSNorm",
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+        "LazyInstanceNorm1d",
+        "LazyInstanceNorm2d",
+        "LazyInstanceNorm3d",
+        "PReLU",
+    }
+)
 # normalisations whose parameters exist only with affine=True / elementwise_affine=True
-AFFINE_DEFAULT_OFF = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
-                                "LazyInstanceNorm2d", "LazyInstanceNorm3d"})
-AFFINE_KW = {"BatchNorm1d": "affine", "BatchNorm2d": "affine", "BatchNorm3d": "affine", "SyncBatchNorm": "affine",
-             "GroupNorm": "affine", "LayerNorm": "elementwise_affine", "RMSNorm": "elementwise_affine",
-             "InstanceNorm1d": "affine", "InstanceNorm2d": "affine", "InstanceNorm3d": "affine"}
+AFFINE_DEFAULT_OFF = frozenset(
+    {
+        "InstanceNorm1d",
+        "InstanceNorm2d",
+        "InstanceNorm3d",
+        "LazyInstanceNorm1d",
+        "LazyInstanceNorm2d",
+        "LazyInstanceNorm3d",
+    }
+)
+AFFINE_KW = {
+    "BatchNorm1d": "affine",
+    "BatchNorm2d": "affine",
+    "BatchNorm3d": "affine",
+    "SyncBatchNorm": "affine",
+    "GroupNorm": "affine",
+    "LayerNorm": "elementwise_affine",
+    "RMSNorm": "elementwise_affine",
+    "InstanceNorm1d": "affine",
+    "InstanceNorm2d": "affine",
+    "InstanceNorm3d": "affine",
+}
 # layers whose forward depends on .training
 MODE_DEPENDENT_LAYERS = frozenset(
     """Dropout Dropout1d Dropout2d Dropout3d AlphaDropout FeatureAlphaDropout BatchNorm1d BatchNorm2d
@@ -125,15 +168,61 @@ DROPOUT_KW_LAYERS = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention"})  # m
 RUNNING_STATS_LAYERS = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})  # with track_running_stats
 
 # methods returning the module itself (the mode and identity carry over)
-SELF_RETURNING = frozenset({"to", "cuda", "cpu", "float", "double", "half", "bfloat16", "type", "eval", "train",
-                            "requires_grad_", "share_memory", "to_empty", "apply", "zero_grad"})
-MODULE_USE_METHODS = frozenset({"eval", "train", "to", "cuda", "cpu", "parameters", "named_parameters", "state_dict",
-                                "forward", "modules", "children", "named_modules", "buffers", "half", "float",
-                                "double", "requires_grad_", "zero_grad", "apply", "load_state_dict",
-                                "register_forward_hook", "generate"})
-TORCHVISION_MODEL_MODULES = frozenset({"torchvision.models", "torchvision.models.segmentation",
-                                       "torchvision.models.detection", "torchvision.models.video",
-                                       "torchvision.models.quantization", "torchvision.models.optical_flow"})
+SELF_RETURNING = frozenset(
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "float",
+        "double",
+        "half",
+        "bfloat16",
+        "type",
+        "eval",
+        "train",
+        "requires_grad_",
+        "share_memory",
+        "to_empty",
+        "apply",
+        "zero_grad",
+    }
+)
+MODULE_USE_METHODS = frozenset(
+    {
+        "eval",
+        "train",
+        "to",
+        "cuda",
+        "cpu",
+        "parameters",
+        "named_parameters",
+        "state_dict",
+        "forward",
+        "modules",
+        "children",
+        "named_modules",
+        "buffers",
+        "half",
+        "float",
+        "double",
+        "requires_grad_",
+        "zero_grad",
+        "apply",
+        "load_state_dict",
+        "register_forward_hook",
+        "generate",
+    }
+)
+TORCHVISION_MODEL_MODULES = frozenset(
+    {
+        "torchvision.models",
+        "torchvision.models.segmentation",
+        "torchvision.models.detection",
+        "torchvision.models.video",
+        "torchvision.models.quantization",
+        "torchvision.models.optical_flow",
+    }
+)
 TIMM_CREATE = frozenset({"timm.create_model", "timm.models.create_model"})
 
 

@@ -4,6 +4,7 @@ A path expression becomes a template string: literals as they are, ``{}`` for ev
 know (an f-string hole, a variable), joined with ``/`` for ``os.path.join`` and ``pathlib`` ``/``.
 Two sites match only when their templates are equal and not entirely holes (precision first).
 """
+
 from __future__ import annotations
 
 import ast
@@ -11,12 +12,24 @@ from collections.abc import Callable
 
 HOLE = "{}"
 JOIN_FUNCS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
-PATH_CTORS = frozenset({"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "str", "os.fspath",
-                        "os.path.abspath", "os.path.expanduser", "os.path.normpath", "os.path.realpath"})
+PATH_CTORS = frozenset(
+    {
+        "pathlib.Path",
+        "pathlib.PurePath",
+        "pathlib.PosixPath",
+        "str",
+        "os.fspath",
+        "os.path.abspath",
+        "os.path.expanduser",
+        "os.path.normpath",
+        "os.path.realpath",
+    }
+)
 
 
-def path_template(expr: ast.AST, resolve: Callable[[ast.AST], str | None],
-                  lookup: Callable[[str], str | None], depth: int = 0) -> str | None:
+def path_template(
+    expr: ast.AST, resolve: Callable[[ast.AST], str | None], lookup: Callable[[str], str | None], depth: int = 0
+) -> str | None:
     """The template of ``expr``, or None when nothing of it is known.
 
     ``resolve`` maps a dotted expression to a qualified name; ``lookup`` maps a name (or ``args.x``
@@ -66,8 +79,12 @@ def path_template(expr: ast.AST, resolve: Callable[[ast.AST], str | None],
         if q is not None and q.startswith("pathlib.") and len(expr.args) > 1:
             parts = [rec(a) for a in expr.args]
             return _norm("/".join(p or HOLE for p in parts))
-        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "format" \
-                and isinstance(expr.func.value, ast.Constant) and isinstance(expr.func.value.value, str):
+        if (
+            isinstance(expr.func, ast.Attribute)
+            and expr.func.attr == "format"
+            and isinstance(expr.func.value, ast.Constant)
+            and isinstance(expr.func.value.value, str)
+        ):
             import re
 
             return _norm(re.sub(r"\{[^{}]*\}", HOLE, expr.func.value.value))

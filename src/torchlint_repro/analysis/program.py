@@ -9,6 +9,7 @@ the project's reverse call graph), and keeps the events located in it. The event
 entry points are computed once per process and content, whoever asks (the file itself, or any file its
 code reaches).
 """
+
 from __future__ import annotations
 
 import ast
@@ -74,7 +75,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
         wanted = sorted(ctx.context_units())
-        for caller in (project.caller_files(resolved, wanted) if wanted else ()):
+        for caller in project.caller_files(resolved, wanted) if wanted else ():
             events, reached, caller_widened = file_events(project, caller, settings)
             widened += caller_widened
             called |= {name for p, name in reached if here(p)}

@@ -5,6 +5,7 @@ file's path (nearest pyproject.toml / setup.cfg / setup.py / .git), built lazily
 query reaches are read — and each module's facts are cached on disk by content hash, so the second
 file and the second run pay nothing.
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,8 +28,24 @@ from .cache import DiskCache, file_digest
 from .paths import path_template
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
-_SKIP_DIRS = {".git", ".hg", "__pycache__", ".venv", "venv", "env", ".tox", ".nox", "node_modules", "build", "dist",
-              ".eggs", ".torchlint_cache", ".mypy_cache", ".pytest_cache", "site-packages"}
+_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    "__pycache__",
+    ".venv",
+    "venv",
+    "env",
+    ".tox",
+    ".nox",
+    "node_modules",
+    "build",
+    "dist",
+    ".eggs",
+    ".torchlint_cache",
+    ".mypy_cache",
+    ".pytest_cache",
+    "site-packages",
+}
 MAX_SCAN_FILES = 4000
 MAX_FILE_BYTES = 10 * 1024 * 1024  # a larger .py file is data, not code: never read
 # the search for a function's callers (see Project.caller_files) stops, and says so, past this many calls
@@ -54,12 +71,25 @@ def _ctx_cache_put(key: tuple, ctx) -> None:
     while _ctx_cache_total > CTX_CACHE_NODES and len(_CTX_CACHE) > 1:
         _, (_, old) = _CTX_CACHE.popitem(last=False)
         _ctx_cache_total -= old
+
+
 YES, NO, MAYBE = "yes", "no", "maybe"
 
 
-RANDOM_TENSORS = frozenset({"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal",
-                            "torch.randn_like", "torch.rand_like", "torch.randint_like", "torch.bernoulli",
-                            "torch.multinomial"})
+RANDOM_TENSORS = frozenset(
+    {
+        "torch.randn",
+        "torch.rand",
+        "torch.randint",
+        "torch.randperm",
+        "torch.normal",
+        "torch.randn_like",
+        "torch.rand_like",
+        "torch.randint_like",
+        "torch.bernoulli",
+        "torch.multinomial",
+    }
+)
 CONSTANT_INITS = frozenset({"constant_", "zeros_", "ones_", "eye_", "dirac_", "calculate_gain"})
 
 
@@ -164,8 +194,12 @@ def _sys_path_additions(tree: ast.Module) -> list[str]:
     too."""
     out: list[str] = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("append", "insert") and N.dotted(node.func.value) == "sys.path"):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("append", "insert")
+            and N.dotted(node.func.value) == "sys.path"
+        ):
             continue
         arg = node.args[-1] if node.args else None
         rel = _relative_dir(arg)
@@ -192,8 +226,9 @@ def _relative_dir(node: ast.AST | None) -> str | None:
                 return None
             return ".." if base == "." else os.path.join(base, "..")
         if f.endswith("path.join") and node.args:
-            parts = [_relative_dir(node.args[0])] + [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                                                      else None for a in node.args[1:]]
+            parts = [_relative_dir(node.args[0])] + [
+                a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args[1:]
+            ]
             known = [part for part in parts if part is not None]
             if len(known) != len(parts):
                 return None
@@ -213,14 +248,22 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
         for top in nodes:
             for sub in ast.walk(top):
                 if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
-                    if isinstance(sub, ast.Attribute) and cls is not None and isinstance(sub.value, ast.Name) \
-                            and sub.value.id in ("self", "cls"):
+                    if (
+                        isinstance(sub, ast.Attribute)
+                        and cls is not None
+                        and isinstance(sub.value, ast.Name)
+                        and sub.value.id in ("self", "cls")
+                    ):
                         out.add(f"{imports.module}.{cls}.{sub.attr}" if imports.module else f"{cls}.{sub.attr}")
                         continue
                     q = imports.resolve(sub)
                     if q is None:
-                        if imports.stars and isinstance(sub, ast.Name) and sub.id not in _BUILTINS \
-                                and (id(sub) in called or cls is None and sub.id[:1].isupper()):
+                        if (
+                            imports.stars
+                            and isinstance(sub, ast.Name)
+                            and sub.id not in _BUILTINS
+                            and (id(sub) in called or cls is None and sub.id[:1].isupper())
+                        ):
                             # bound by a star import, maybe: each star module is a candidate (locate decides)
                             out.update(f"{m}.{sub.id}" for m in imports.stars)
                         continue
@@ -289,15 +332,37 @@ def _ctor_irrelevant(q: str) -> bool:
     no random tensor, no init, no dropout/batch_norm and no model builder."""
     if not q.startswith("torch.") or q.startswith(("torch.nn.init.", "torch.hub.")) or q in RANDOM_TENSORS:
         return False
-    if q in ("torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.functional.dropout",
-             "torch.nn.functional.batch_norm") or N.is_builder(q):
+    if q in (
+        "torch.nn.Parameter",
+        "torch.nn.parameter.Parameter",
+        "torch.nn.functional.dropout",
+        "torch.nn.functional.batch_norm",
+    ) or N.is_builder(q):
         return False
     return q.rsplit(".", 1)[-1][:1].islower()
 
 
 _LOAD_ATTRS = frozenset({"load_state_dict", "from_pretrained", "load_weights", "load_pretrained"})
-_LOAD_CALLS = frozenset({"torch.load", "torch.serialization.load", "torch.jit.load", "torch.hub.load",
-                         "torch.hub.load_state_dict_from_url", "torch.utils.model_zoo.load_url"})
+_LOAD_CALLS = frozenset(
+    {
+        "torch.load",
+        "torch.serialization.load",
+        "torch.jit.load",
+        "torch.hub.load",
+        "torch.hub.load_state_dict_from_url",
+        "torch.utils.model_zoo.load_url",
+    }
+)
+
+
+_GUARD_TESTS = {  # how a constructor guard compares an argument's value with the guard's constant
+    "truthy": lambda a, b: bool(a),
+    "falsy": lambda a, b: not a,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
 
 
 def _guards_hold(guards, bound: dict) -> bool | None:
@@ -310,9 +375,7 @@ def _guards_hold(guards, bound: dict) -> bool | None:
             continue
         v = bound[p]
         try:
-            # (the lambdas are called right away, in this iteration: B023's late binding cannot bite)
-            ok = {"truthy": lambda: bool(v), "falsy": lambda: not v, "==": lambda: v == value,  # noqa: B023
-                  "!=": lambda: v != value, "in": lambda: v in value, "not in": lambda: v not in value}[op]()  # noqa: B023
+            ok = _GUARD_TESTS[op](v, value)
         except (KeyError, TypeError):
             ok = None
         if ok is False:
@@ -374,11 +437,16 @@ def _builder_pretrained(call: ast.Call) -> bool | None:
 def _guard(test: ast.expr, names: dict[str, str]) -> tuple[list, list] | None:
     """The condition of an `if` as a guard on one constructor parameter, for the body and for the else:
     ([param, op, value], [param, negated op, value]); None when it is about anything else."""
+
     def param(e: ast.expr) -> str | None:
         if isinstance(e, ast.Name) and e.id in names:
             return names[e.id]
-        if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self" \
-                and f"self.{e.attr}" in names:
+        if (
+            isinstance(e, ast.Attribute)
+            and isinstance(e.value, ast.Name)
+            and e.value.id == "self"
+            and f"self.{e.attr}" in names
+        ):
             return names[f"self.{e.attr}"]
         return None
 
@@ -397,8 +465,11 @@ def _guard(test: ast.expr, names: dict[str, str]) -> tuple[list, list] | None:
         if isinstance(right, ast.Constant) and isinstance(op, (ast.Eq, ast.Is, ast.NotEq, ast.IsNot)):
             pos = isinstance(op, (ast.Eq, ast.Is))
             return [p, "==" if pos else "!=", right.value], [p, "!=" if pos else "==", right.value]
-        if isinstance(right, (ast.Tuple, ast.List, ast.Set)) and isinstance(op, (ast.In, ast.NotIn)) \
-                and all(isinstance(e, ast.Constant) for e in right.elts):
+        if (
+            isinstance(right, (ast.Tuple, ast.List, ast.Set))
+            and isinstance(op, (ast.In, ast.NotIn))
+            and all(isinstance(e, ast.Constant) for e in right.elts)
+        ):
             vals = [e.value for e in right.elts if isinstance(e, ast.Constant)]  # (all are)
             pos = isinstance(op, ast.In)
             return [p, "in" if pos else "not in", vals], [p, "not in" if pos else "in", vals]
@@ -423,8 +494,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     if init is not None:
         init_params = [a.arg for a in init.args.args[1:]]
         positional = init.args.args[1:]
-        for a, d in zip(positional[len(positional) - len(init.args.defaults):], init.args.defaults,
-                        strict=False):
+        for a, d in zip(positional[len(positional) - len(init.args.defaults) :], init.args.defaults, strict=False):
             if isinstance(d, ast.Constant):
                 init_defaults[a.arg] = d.value
         for a, kd in zip(init.args.kwonlyargs, init.args.kw_defaults, strict=True):
@@ -439,8 +509,12 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             continue
         from_init.add(name)
         for sub in ast.walk(methods[name]):
-            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
-                    and isinstance(sub.func.value, ast.Name) and sub.func.value.id == "self":
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and isinstance(sub.func.value, ast.Name)
+                and sub.func.value.id == "self"
+            ):
                 todo.append(sub.func.attr)
 
     def note_call(sub: ast.Call, guards: list, in_init: bool) -> None:
@@ -482,8 +556,11 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                 visit(st.orelse, guards + ([g[1]] if g else []), names, in_init)
                 continue
             if isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
-                heads = [getattr(st, "iter", None), getattr(st, "test", None),
-                         *[i.context_expr for i in getattr(st, "items", [])]]
+                heads = [
+                    getattr(st, "iter", None),
+                    getattr(st, "test", None),
+                    *[i.context_expr for i in getattr(st, "items", [])],
+                ]
                 for h in heads:
                     if h is not None:
                         for sub in ast.walk(h):
@@ -512,29 +589,49 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         # another method builds the instance's parts only where it assigns them to it (a lazy
         # `self.head = nn.Linear(...)`); `def to_vit(self): return ViT(...)` builds another model
         for sub in ast.walk(item):
-            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call) and any(
+            if (
+                isinstance(sub, ast.Assign)
+                and isinstance(sub.value, ast.Call)
+                and any(
                     isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                    for t in sub.targets):
+                    for t in sub.targets
+                )
+            ):
                 for call in ast.walk(sub.value):
                     if isinstance(call, ast.Call):
                         note_call(call, [], False)
     for sub in _walk_outside_forward(node):
-        if isinstance(sub, ast.Attribute) and sub.attr == "training" and isinstance(sub.value, ast.Name) \
-                and sub.value.id == "self":
+        if (
+            isinstance(sub, ast.Attribute)
+            and sub.attr == "training"
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id == "self"
+        ):
             uses_training = True
         elif isinstance(sub, ast.Assign):
             for t in sub.targets:
-                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
-                        and isinstance(sub.value, ast.Call):
+                if (
+                    isinstance(t, ast.Attribute)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                    and isinstance(sub.value, ast.Call)
+                ):
                     # self.decoder = nn.Sequential(...): an attribute holding what a call made (a submodule)
                     attrs.setdefault(t.attr, imports.resolve(sub.value.func))
             # self.x = something_unresolvable(...): a submodule we cannot see into
             for t in sub.targets:
-                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self" \
-                        and isinstance(sub.value, ast.Call) and imports.resolve(sub.value.func) is None \
-                        and not (isinstance(sub.value.func, ast.Attribute)
-                                 and isinstance(sub.value.func.value, ast.Name)
-                                 and sub.value.func.value.id == "self"):
+                if (
+                    isinstance(t, ast.Attribute)
+                    and isinstance(t.value, ast.Name)
+                    and t.value.id == "self"
+                    and isinstance(sub.value, ast.Call)
+                    and imports.resolve(sub.value.func) is None
+                    and not (
+                        isinstance(sub.value.func, ast.Attribute)
+                        and isinstance(sub.value.func.value, ast.Name)
+                        and sub.value.func.value.id == "self"
+                    )
+                ):
                     unknown += 1
     # class-level statements (a layer built as a class attribute)
     for class_stmt in node.body:
@@ -542,9 +639,18 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             for sub in ast.walk(class_stmt):
                 if isinstance(sub, ast.Call):
                     note_call(sub, [], False)
-    return {"bases": bases, "ctors": ctors, "unknown": unknown, "uses_training": uses_training,
-            "line": node.lineno, "init_params": init_params, "init_defaults": init_defaults, "attrs": attrs,
-            "loads": loads, "init_calls": init_calls}
+    return {
+        "bases": bases,
+        "ctors": ctors,
+        "unknown": unknown,
+        "uses_training": uses_training,
+        "line": node.lineno,
+        "init_params": init_params,
+        "init_defaults": init_defaults,
+        "attrs": attrs,
+        "loads": loads,
+        "init_calls": init_calls,
+    }
 
 
 # ------------------------------------------------------------------------------ the index
@@ -582,12 +688,18 @@ def _declared_scripts(root: Path) -> tuple[set, dict]:
             if name == "setup.py":
                 for node in ast.walk(ast.parse(text)):
                     if isinstance(node, ast.keyword) and node.arg == "entry_points":
-                        specs += [c.value for c in ast.walk(node.value)
-                                  if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                        specs += [
+                            c.value
+                            for c in ast.walk(node.value)
+                            if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                        ]
             elif name == "pyproject.toml":
                 doc = tomllib.loads(text)
-                for table in (doc.get("project", {}).get("scripts", {}), doc.get("project", {}).get("gui-scripts", {}),
-                              doc.get("tool", {}).get("poetry", {}).get("scripts", {})):
+                for table in (
+                    doc.get("project", {}).get("scripts", {}),
+                    doc.get("project", {}).get("gui-scripts", {}),
+                    doc.get("tool", {}).get("poetry", {}).get("scripts", {}),
+                ):
                     specs += [f"x = {v}" for v in table.values() if isinstance(v, str)]
             else:
                 cfg = configparser.ConfigParser()
@@ -615,7 +727,8 @@ class Project:
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
     _summaries: collections.OrderedDict[str, tuple[tuple, Any]] = field(
-        default_factory=lambda: collections.OrderedDict())
+        default_factory=lambda: collections.OrderedDict()
+    )
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
     _python_files: list[str] | None = None
@@ -673,7 +786,7 @@ class Project:
         folders = rel[:-1]
         for i in range(len(folders) - 1, -1, -1):
             if not folders[i].isidentifier():
-                rel = rel[i + 1:]
+                rel = rel[i + 1 :]
                 break
         return N.module_name_from_rel(tuple(rel)), p.name == "__init__.py"
 
@@ -688,8 +801,9 @@ class Project:
             rel = Path(*dotted.split("."))
             bases = [Path(from_dir)] if from_dir else []
             if from_dir:
-                bases += [Path(os.path.normpath(os.path.join(from_dir, extra)))
-                          for extra in self.sys_paths.get(from_dir, ())]
+                bases += [
+                    Path(os.path.normpath(os.path.join(from_dir, extra))) for extra in self.sys_paths.get(from_dir, ())
+                ]
             bases += [self.root, self.root / "src"]
             for base in bases:
                 for cand in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
@@ -701,8 +815,9 @@ class Project:
         self._module_paths[key] = found
         return found
 
-    def record_for_path(self, path: str, source: str | None = None,
-                        tree: ast.Module | None = None) -> ModuleRecord | None:
+    def record_for_path(
+        self, path: str, source: str | None = None, tree: ast.Module | None = None
+    ) -> ModuleRecord | None:
         path = str(Path(path).resolve()) if not os.path.isabs(path) else path
         if path in self._records and source is None:
             rec = self._records[path]
@@ -828,8 +943,9 @@ class Project:
         return self.record_for_path(path) if path else None
 
     # -------------------------------------------------------------- symbols
-    def locate(self, qualname: str, from_dir: str | None = None,
-               _depth: int = 0) -> tuple[str, ModuleRecord, str] | None:
+    def locate(
+        self, qualname: str, from_dir: str | None = None, _depth: int = 0
+    ) -> tuple[str, ModuleRecord, str] | None:
         """Find a project definition: ("class" | "function" | "constant", record, name)."""
         if _depth > 6 or not qualname:
             return None
@@ -969,8 +1085,7 @@ class Project:
         """Does this class's constructor certainly restore its weights (torch.load + load_state_dict, a
         pretrained builder, from_pretrained, a project loader such as attempt_load)? Then building it draws
         nothing that survives."""
-        return self._class_query("loads", qualname, from_dir,
-                                 args=self._bound_args(qualname, kwargs, from_dir)) == YES
+        return self._class_query("loads", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir)) == YES
 
     def _bound_args(self, qualname: str, kwargs: dict | None, from_dir: str | None) -> tuple:
         """A call's literal arguments bound to the constructor's parameters (positional ones by position),
@@ -1020,8 +1135,11 @@ class Project:
         facts, rec = hit
         here = str(Path(rec.path).parent)
         if what in ("is_module", "is_lightning"):
-            return YES if any(self._class_query(what, b, here, stack) == YES for b in facts["bases"]
-                              if not b.startswith("?")) else NO
+            return (
+                YES
+                if any(self._class_query(what, b, here, stack) == YES for b in facts["bases"] if not b.startswith("?"))
+                else NO
+            )
         bound = dict(facts.get("init_defaults", {}))
         bound.update(args)
         if what == "loads":
@@ -1030,8 +1148,15 @@ class Project:
             for fq, g in facts.get("init_calls", ()):
                 if _guards_hold(g, bound) is True and self._is_loader(fq, here):
                     return YES
-            return YES if any(self._class_query("loads", b, here, stack) == YES for b in facts["bases"]
-                              if not b.startswith("?") and b not in N.MODULE_BASES) else NO
+            return (
+                YES
+                if any(
+                    self._class_query("loads", b, here, stack) == YES
+                    for b in facts["bases"]
+                    if not b.startswith("?") and b not in N.MODULE_BASES
+                )
+                else NO
+            )
         if what == "params" and self._class_query("loads", q, from_dir, stack[:-1], tuple(sorted(args.items()))) == YES:
             return NO  # its weights are restored in the constructor: nothing random survives
         results = []
@@ -1056,8 +1181,10 @@ class Project:
                 # random only through its argument (torch.randn(...), or nn.init.* after torch.empty(...)),
                 # which the class body lists as constructions of its own
                 results.append(NO)
-            elif what == "params" and (ctor in RANDOM_TENSORS or (ctor.startswith("torch.nn.init.")
-                                                                 and ctor.rsplit(".", 1)[-1] not in CONSTANT_INITS)):
+            elif what == "params" and (
+                ctor in RANDOM_TENSORS
+                or (ctor.startswith("torch.nn.init.") and ctor.rsplit(".", 1)[-1] not in CONSTANT_INITS)
+            ):
                 results.append(YES)
             elif N.is_builder(ctor):
                 pretrained = kw.get("pretrained")
@@ -1068,8 +1195,7 @@ class Project:
             elif _unreadable_class(self, ctor, here):
                 results.append(MAYBE)  # a submodule from code we cannot read
             elif self.is_module_class(ctor, here):
-                results.append(self._class_query(what, ctor, here, stack,
-                                                 self._bound_args(ctor, kw, here)))
+                results.append(self._class_query(what, ctor, here, stack, self._bound_args(ctor, kw, here)))
             elif what == "mode" and ctor in ("torch.nn.functional.dropout", "torch.nn.functional.batch_norm"):
                 results.append(MAYBE)
         if what == "mode" and facts["uses_training"]:
@@ -1128,8 +1254,12 @@ class Project:
                     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
                         continue
                     if len(out) >= MAX_SCAN_FILES:
-                        self.widened.append(("project", f"only the first {MAX_SCAN_FILES} files of the project "
-                                                        f"are searched for callers"))
+                        self.widened.append(
+                            (
+                                "project",
+                                f"only the first {MAX_SCAN_FILES} files of the project are searched for callers",
+                            )
+                        )
                         break
                     out.append(p)
             self._python_files = out
@@ -1260,8 +1390,13 @@ class Project:
                             nxt.append(caller)
             frontier = nxt
         if bounded:
-            self.widened.append((Path(path).name, f"callers searched in {len(parsed)} files, up to {depth} calls "
-                                 "deep: functions reached only past that keep the state they have with no caller"))
+            self.widened.append(
+                (
+                    Path(path).name,
+                    f"callers searched in {len(parsed)} files, up to {depth} calls "
+                    "deep: functions reached only past that keep the state they have with no caller",
+                )
+            )
         files.discard(path)
         return sorted(files)
 
@@ -1341,7 +1476,7 @@ class Project:
                     return False
                 continue
             if path.startswith(MENTIONS_DEP):
-                if _paths_digest(self.mentions().get(path[len(MENTIONS_DEP):], ())) != digest:
+                if _paths_digest(self.mentions().get(path[len(MENTIONS_DEP) :], ())) != digest:
                     return False
                 continue
             # only project files are ever recorded; anything else is not read (and a device never is)
@@ -1375,9 +1510,11 @@ def _n_nodes(ctx) -> int:
 def _strip_unwalked(ctx) -> None:
     """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
     enters (not strongly relevant), after its summary was taken from the whole tree."""
+
     def stub(fn: ast.stmt) -> list[ast.stmt]:
-        return [ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno,
-                         end_col_offset=fn.col_offset)]
+        return [
+            ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)
+        ]
 
     # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
     # them): everything it holds is computed now, from the whole tree, never later from the stripped one
@@ -1412,8 +1549,12 @@ def _is_transformers_model(q: str) -> bool:
     if not q.startswith("transformers."):
         return False
     name = q.rsplit(".", 1)[-1]
-    return name[:1].isupper() and ("Model" in name or "For" in name) and not name.startswith("Auto") \
+    return (
+        name[:1].isupper()
+        and ("Model" in name or "For" in name)
+        and not name.startswith("Auto")
         and not name.endswith(("Config", "Output", "Tokenizer"))
+    )
 
 
 def _layer_has_params(layer: str, kw: dict) -> str:

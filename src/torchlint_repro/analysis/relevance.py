@@ -1,4 +1,5 @@
 """Which functions of a module can change what the rules read: only those are walked."""
+
 from __future__ import annotations
 
 import ast
@@ -7,20 +8,76 @@ from typing import TYPE_CHECKING
 from . import names as N
 from .syntax import FunctionNode, _call_func, _local_module_class
 
-RELEVANT_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
-                            "backward", "forward", "generate", "load", "save", "seed_everything", "set_seed",
-                            "manual_seed", "manual_seed_all", "spawn", "module", "step", "no_grad",
-                            "inference_mode", "set_grad_enabled", "to", "cuda", "parameters"})
-RELEVANT_ROOTS = ("torch", "lightning", "pytorch_lightning", "transformers", "accelerate", "timm", "torchvision",
-                  "fire", "absl", "typer", "multiprocessing", "numpy.random", "random")
+RELEVANT_ATTRS = frozenset(
+    {
+        "eval",
+        "train",
+        "load_state_dict",
+        "state_dict",
+        "from_pretrained",
+        "from_config",
+        "backward",
+        "forward",
+        "generate",
+        "load",
+        "save",
+        "seed_everything",
+        "set_seed",
+        "manual_seed",
+        "manual_seed_all",
+        "spawn",
+        "module",
+        "step",
+        "no_grad",
+        "inference_mode",
+        "set_grad_enabled",
+        "to",
+        "cuda",
+        "parameters",
+    }
+)
+RELEVANT_ROOTS = (
+    "torch",
+    "lightning",
+    "pytorch_lightning",
+    "transformers",
+    "accelerate",
+    "timm",
+    "torchvision",
+    "fire",
+    "absl",
+    "typer",
+    "multiprocessing",
+    "numpy.random",
+    "random",
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import ModuleCtx
 
 
-STRONG_ATTRS = frozenset({"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config",
-                          "backward", "generate", "load", "save", "seed_everything", "set_seed", "manual_seed",
-                          "manual_seed_all", "spawn", "no_grad", "inference_mode", "set_grad_enabled"})
+STRONG_ATTRS = frozenset(
+    {
+        "eval",
+        "train",
+        "load_state_dict",
+        "state_dict",
+        "from_pretrained",
+        "from_config",
+        "backward",
+        "generate",
+        "load",
+        "save",
+        "seed_everything",
+        "set_seed",
+        "manual_seed",
+        "manual_seed_all",
+        "spawn",
+        "no_grad",
+        "inference_mode",
+        "set_grad_enabled",
+    }
+)
 
 
 def _argparse_defaults(tree: ast.Module) -> dict[str, str]:
@@ -45,15 +102,26 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         out: set[str] = set()
         hit = any(_relevant_q(ctx.resolve(d.func if isinstance(d, ast.Call) else d)) for d in fn.decorator_list)
-        if not strong and cls is not None and fn.name == "__init__" and any(
+        if (
+            not strong
+            and cls is not None
+            and fn.name == "__init__"
+            and any(
                 isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                for sub in ast.walk(fn) if isinstance(sub, ast.Assign) for t in sub.targets):
+                for sub in ast.walk(fn)
+                if isinstance(sub, ast.Assign)
+                for t in sub.targets
+            )
+        ):
             hit = True  # `self.G = G`: the object holds what it is given (a model its methods run)
         for sub in ast.walk(fn):
             if hit:
                 break
-            if isinstance(sub, ast.Expr) and isinstance(sub.value, ast.Attribute) \
-                    and sub.value.attr in ("eval", "train"):
+            if (
+                isinstance(sub, ast.Expr)
+                and isinstance(sub.value, ast.Attribute)
+                and sub.value.attr in ("eval", "train")
+            ):
                 hit = True
             elif isinstance(sub, ast.withitem):
                 hit = _relevant_q(ctx.resolve(_call_func(sub.context_expr)))
@@ -69,11 +137,24 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                             hit = True  # self.model(x): an attribute called, maybe a forward
                     else:
                         q = ctx.resolve(f)
-                        hit = (q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS
-                                                  or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
-                                                  or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
-                                                  or q in ctx.seed_funcs)) \
-                            if strong else (_relevant_q(q) or q in ctx.seed_funcs)
+                        hit = (
+                            (
+                                q is not None
+                                and (
+                                    "seed" in q.rsplit(".", 1)[-1].lower()
+                                    or q in N.SEED_CALLS
+                                    or q in N.CUDA_SEEDS
+                                    or q in N.OTHER_SEEDS
+                                    or q in N.TORCH_LOAD
+                                    or q in N.TORCH_SAVE
+                                    or q in N.SET_GRAD
+                                    or N.is_builder(q)
+                                    or q in ctx.seed_funcs
+                                )
+                            )
+                            if strong
+                            else (_relevant_q(q) or q in ctx.seed_funcs)
+                        )
                 elif isinstance(f, ast.Name):
                     if f.id in params and not strong:
                         hit = True
@@ -84,20 +165,34 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                     elif f.id in ctx.classes:
                         out.add(f"{f.id}.__init__")
                         hit = _local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
-                            _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases)
+                            _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases
+                        )
                     else:
                         q = ctx.resolve(f)
                         if strong:
-                            hit = q is not None and ("seed" in q.rsplit(".", 1)[-1].lower() or q in N.SEED_CALLS
-                                                     or q in N.CUDA_SEEDS or q in N.OTHER_SEEDS or q in N.TORCH_LOAD
-                                                     or q in N.TORCH_SAVE or q in N.SET_GRAD or N.is_builder(q)
-                                                     or q in ctx.seed_funcs
-                                                     or q.startswith(("torch.nn.", "torch.multiprocessing."))
-                                                     or (ctx.project is not None
-                                                         and ctx.project.is_module_class(q, ctx.here)))
+                            hit = q is not None and (
+                                "seed" in q.rsplit(".", 1)[-1].lower()
+                                or q in N.SEED_CALLS
+                                or q in N.CUDA_SEEDS
+                                or q in N.OTHER_SEEDS
+                                or q in N.TORCH_LOAD
+                                or q in N.TORCH_SAVE
+                                or q in N.SET_GRAD
+                                or N.is_builder(q)
+                                or q in ctx.seed_funcs
+                                or q.startswith(("torch.nn.", "torch.multiprocessing."))
+                                or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
+                            )
                         else:
-                            hit = _relevant_q(q) or q in ctx.seed_funcs or (q is not None and ctx.project is not None
-                                                     and ctx.project.locate(q, ctx.here) is not None)
+                            hit = (
+                                _relevant_q(q)
+                                or q in ctx.seed_funcs
+                                or (
+                                    q is not None
+                                    and ctx.project is not None
+                                    and ctx.project.locate(q, ctx.here) is not None
+                                )
+                            )
                 elif isinstance(f, ast.Call):
                     hit = not strong
         if hit:
@@ -156,8 +251,12 @@ def _save_relevance(ctx: ModuleCtx) -> set[str]:
                 out.add(f.id)
                 if f.id in ctx.classes:
                     out.add(f"{f.id}.__init__")
-            elif isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") \
-                    and cls is not None:
+            elif (
+                isinstance(f, ast.Attribute)
+                and isinstance(f.value, ast.Name)
+                and f.value.id in ("self", "cls")
+                and cls is not None
+            ):
                 out.add(f"{cls.name}.{f.attr}")
         calls[key] = out
     return _closure(direct, calls)
@@ -177,15 +276,19 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         if cls is not None and cls.name not in holders:
             cls_q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
-            holders[cls.name] = not (_local_module_class(cls_q, ctx)
-                                     or (ctx.project is not None and ctx.project.is_module_class(cls_q, ctx.here)))
+            holders[cls.name] = not (
+                _local_module_class(cls_q, ctx)
+                or (ctx.project is not None and ctx.project.is_module_class(cls_q, ctx.here))
+            )
         holder = cls is not None and holders[cls.name]
         out: set[str] = set()
         hit = False
         # a forward of a received model matters where the mode does: in an inference region (a no_grad
         # block, an inference decorator or name) or a training step
-        regional = _has_region(ctx, fn) or any(isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
-                                               and c.func.attr == "backward" for c in ast.walk(fn))
+        regional = _has_region(ctx, fn) or any(
+            isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "backward"
+            for c in ast.walk(fn)
+        )
         for sub in ast.walk(fn):
             if not isinstance(sub, ast.Call):
                 continue

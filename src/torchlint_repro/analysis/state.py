@@ -4,6 +4,7 @@ seed: "no" | "maybe" | "yes" | "unknown" (unknown: a library function entered fr
 not see — never reported). grad: "on" | "off" | "maybe". Models' modes are sets of TRAIN / EVAL /
 UNKNOWN / ENTRY: a set with two members is "maybe". Variables map to sets of abstract values.
 """
+
 from __future__ import annotations
 
 from .values import ENTRY, EVAL, TRAIN, UNKNOWN, join_values
@@ -22,8 +23,19 @@ def join_flag(a: str, b: str, maybe: str = "maybe") -> str:
 
 
 class State:
-    __slots__ = ("seed", "cuda", "grad", "locals", "globals", "modes", "mode_src", "pending", "attrs",
-                 "global_names", "saved")
+    __slots__ = (
+        "seed",
+        "cuda",
+        "grad",
+        "locals",
+        "globals",
+        "modes",
+        "mode_src",
+        "pending",
+        "attrs",
+        "global_names",
+        "saved",
+    )
 
     def __init__(self) -> None:
         self.seed = "no"
@@ -54,7 +66,9 @@ class State:
     def key(self) -> tuple:
         """Everything a join can change, for fixpoint detection."""
         return (
-            self.seed, self.cuda, self.grad,
+            self.seed,
+            self.cuda,
+            self.grad,
             tuple(sorted(self.locals.items(), key=lambda kv: kv[0])),
             tuple(sorted(self.globals.items(), key=lambda kv: kv[0])) if self.globals is not self.locals else (),
             tuple(sorted(self.modes.items())),

@@ -1,4 +1,5 @@
 """Small, stateless helpers over ast nodes and abstract values, shared by the tracker's parts."""
+
 from __future__ import annotations
 
 import ast
@@ -33,11 +34,45 @@ def _on_cuda(node: ast.Call) -> bool:
 
 _MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
 
-_NOT_MODEL_ROOTS = frozenset({"numpy", "np", "pandas", "PIL", "tqdm", "sklearn", "matplotlib", "scipy", "yaml",
-                              "omegaconf", "hydra", "wandb", "tensorboard", "torch", "torchvision", "datasets",
-                              "tokenizers", "transformers", "accelerate", "lightning", "pytorch_lightning", "timm",
-                              "click", "fire", "absl", "typer", "rich", "requests", "cv2", "h5py", "mlflow",
-                              "torchmetrics", "torchaudio", "torchtext", "einops"})
+_NOT_MODEL_ROOTS = frozenset(
+    {
+        "numpy",
+        "np",
+        "pandas",
+        "PIL",
+        "tqdm",
+        "sklearn",
+        "matplotlib",
+        "scipy",
+        "yaml",
+        "omegaconf",
+        "hydra",
+        "wandb",
+        "tensorboard",
+        "torch",
+        "torchvision",
+        "datasets",
+        "tokenizers",
+        "transformers",
+        "accelerate",
+        "lightning",
+        "pytorch_lightning",
+        "timm",
+        "click",
+        "fire",
+        "absl",
+        "typer",
+        "rich",
+        "requests",
+        "cv2",
+        "h5py",
+        "mlflow",
+        "torchmetrics",
+        "torchaudio",
+        "torchtext",
+        "einops",
+    }
+)
 
 
 def _maybe_model_class(q: str) -> bool:
@@ -47,8 +82,24 @@ def _maybe_model_class(q: str) -> bool:
     last = q.rsplit(".", 1)[-1]
     if root in sys.stdlib_module_names or root in _NOT_MODEL_ROOTS or not last[:1].isupper() or "." not in q:
         return False
-    return not last.endswith(("Config", "Tokenizer", "Dataset", "DataLoader", "Loader", "Error", "Exception",
-                              "Args", "Arguments", "Parser", "Logger", "Writer", "Processor", "Transform"))
+    return not last.endswith(
+        (
+            "Config",
+            "Tokenizer",
+            "Dataset",
+            "DataLoader",
+            "Loader",
+            "Error",
+            "Exception",
+            "Args",
+            "Arguments",
+            "Parser",
+            "Logger",
+            "Writer",
+            "Processor",
+            "Transform",
+        )
+    )
 
 
 def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
@@ -219,8 +270,11 @@ def _is_load_state_dict(node: ast.Call) -> bool:
 
 def _strips_prefix(key: ast.expr) -> bool:
     for sub in ast.walk(key):
-        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in (
-                "replace", "removeprefix", "lstrip", "split", "partition", "sub"):
+        if (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Attribute)
+            and sub.func.attr in ("replace", "removeprefix", "lstrip", "split", "partition", "sub")
+        ):
             return True
         if isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
             return True
@@ -240,9 +294,14 @@ def _const_truth(node: ast.AST | None) -> bool | None:
 
 
 def _is_main_guard(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
-            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value == "__main__")
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -255,8 +314,20 @@ def _call_func(expr: ast.expr) -> ast.expr:
 
 def _callee(node: ast.Call) -> ast.expr:
     f = node.func
-    if isinstance(f, ast.Attribute) and f.attr in ("forward", "generate", "__call__", "eval", "train", "to", "cuda",
-                                                   "parameters", "state_dict", "cpu", "half", "float"):
+    if isinstance(f, ast.Attribute) and f.attr in (
+        "forward",
+        "generate",
+        "__call__",
+        "eval",
+        "train",
+        "to",
+        "cuda",
+        "parameters",
+        "state_dict",
+        "cpu",
+        "half",
+        "float",
+    ):
         return f.value
     return f
 
@@ -309,8 +380,11 @@ def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
     for item in cls.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
             for sub in ast.walk(item):
-                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
-                        and sub.func.attr in ("eval", "train"):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr in ("eval", "train")
+                ):
                     v = sub.func.value
                     if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
                         out.add(v.attr)

@@ -10,6 +10,7 @@ targets start afresh, as the new process they are.
 
 The rules never look at syntax: they read the events below.
 """
+
 from __future__ import annotations
 
 import ast
@@ -151,7 +152,8 @@ class Walker(CallsMixin, LoadsMixin):
             return
         # functions the module level never reached: judged on their own, with what we know of callers
         pending: list[tuple[ModuleCtx, FunctionNode, ast.ClassDef | None]] = [
-            (ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()]
+            (ctx, fn, None) for fn in {id(f): f for f in ctx.functions.values()}.values()
+        ]
         for cdef in {id(c): c for c in ctx.classes.values()}.values():
             for item in cdef.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -223,8 +225,9 @@ class Walker(CallsMixin, LoadsMixin):
         built and trained, in the modes it left them)."""
         if module_end is None:
             return
-        instances = sorted({v for vals in module_end.globals.values() for v in vals if isinstance(v, Instance)},
-                           key=lambda v: v.id)
+        instances = sorted(
+            {v for vals in module_end.globals.values() for v in vals if isinstance(v, Instance)}, key=lambda v: v.id
+        )
         self.frames.append(Frame(ctx, "<module>", node=ctx.tree))
         try:
             found = [(v, self._find_method(v.cls, "__init__")) for v in instances[:MAX_CONTINUED]]
@@ -237,16 +240,24 @@ class Walker(CallsMixin, LoadsMixin):
             if cls is None:
                 continue
             for m in cls.body:
-                if not isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) or m.name.startswith("_") \
-                        or (mctx.path or "", self._fname(m, cls)) in self.reached or not mctx.relevant(m, cls):
+                if (
+                    not isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    or m.name.startswith("_")
+                    or (mctx.path or "", self._fname(m, cls)) in self.reached
+                    or not mctx.relevant(m, cls)
+                ):
                     continue
                 self.current_root = (mctx.path or "", self._fname(m, cls))
-                self._root(lambda m=m, mctx=mctx, cls=cls, inst=inst:
-                           self._walk_continued(mctx, m, cls, inst, module_end, trained))
+                self._root(
+                    lambda m=m, mctx=mctx, cls=cls, inst=inst: self._walk_continued(
+                        mctx, m, cls, inst, module_end, trained
+                    )
+                )
                 self.current_root = None
 
-    def _walk_continued(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef, inst: Instance,
-                        module_end: State, trained: frozenset) -> State | None:
+    def _walk_continued(
+        self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef, inst: Instance, module_end: State, trained: frozenset
+    ) -> State | None:
         self.trained_ids |= trained
         st = module_end.copy()
         st.globals = dict(module_end.globals) if ctx is self.root_ctx else {}
@@ -276,8 +287,9 @@ class Walker(CallsMixin, LoadsMixin):
         finally:
             self.frames.pop()
 
-    def _walk_function_root(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None,
-                            fresh_process: bool = False) -> State:
+    def _walk_function_root(
+        self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None, fresh_process: bool = False
+    ) -> State:
         st = State()
         st.globals = {}
         entry = fresh_process or self._is_entry_decorated(ctx, fn)
@@ -288,9 +300,18 @@ class Walker(CallsMixin, LoadsMixin):
             module_method = self._class_is_module(ctx, cls)
             inst_id = f"{ctx.path}:{cls.name}:self"
             if module_method:
-                self_val = frozenset({Model(inst_id, f"{ctx.module}.{cls.name}", origin="param", name="self",
-                                            mode_dep=self._mode_dep(f"{ctx.module}.{cls.name}", ctx),
-                                            lightning=self._is_lightning(f"{ctx.module}.{cls.name}", ctx))})
+                self_val = frozenset(
+                    {
+                        Model(
+                            inst_id,
+                            f"{ctx.module}.{cls.name}",
+                            origin="param",
+                            name="self",
+                            mode_dep=self._mode_dep(f"{ctx.module}.{cls.name}", ctx),
+                            lightning=self._is_lightning(f"{ctx.module}.{cls.name}", ctx),
+                        )
+                    }
+                )
                 st.modes[inst_id] = frozenset({ENTRY})
             else:
                 self_val = frozenset({Instance(inst_id, f"{ctx.module}.{cls.name}")})
@@ -327,16 +348,20 @@ class Walker(CallsMixin, LoadsMixin):
             return hit
         self._memo[key] = _empty_state()  # a method that builds another instance of the class sees nothing
         inst = frozenset({Instance(inst_id, f"{ctx.module}.{cls.name}")})
-        methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-                   and m.name != "__init__" and ctx.relevant(m, cls)]
+        methods = [
+            m
+            for m in cls.body
+            if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name != "__init__" and ctx.relevant(m, cls)
+        ]
         self.mute += 1
         trained_before = set(self.ever_trained)
         try:
             state = _empty_state()
             init = ctx.method(cls.name, "__init__")
             if init is not None:
-                self._call_function(ctx, init, cls, self._param_values(ctx, init, cls, state, root=True), {}, state,
-                                    inst)
+                self._call_function(
+                    ctx, init, cls, self._param_values(ctx, init, cls, state, root=True), {}, state, inst
+                )
             # the modes the instance's attributes are built in keep where they came from; the modes other
             # methods leave them in do not (a `.train()` in train_epoch() is no deliberate choice of sample()),
             # and a mode that only the join of other methods makes possible is marked "joined": enough to
@@ -376,8 +401,12 @@ class Walker(CallsMixin, LoadsMixin):
         return False
 
     def _is_script(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
-        return self.project is not None and ctx.module is not None and ctx.functions.get(fn.name) is fn \
+        return (
+            self.project is not None
+            and ctx.module is not None
+            and ctx.functions.get(fn.name) is fn
             and self.project.is_script_entry(ctx.module, fn.name)
+        )
 
     def _class_is_module(self, ctx: ModuleCtx, cls: ast.ClassDef) -> bool:
         for b in cls.bases:
@@ -433,8 +462,11 @@ class Walker(CallsMixin, LoadsMixin):
         self.steps += 1
         if self.steps > STEP_BUDGET and not self.over_budget:
             self.over_budget = True  # from here on calls are applied through their summaries
-            self.widen(self.path, self.frames[-1].func if self.frames else "<module>",
-                       f"more than {STEP_BUDGET} statements from one entry point: later calls are summarised")
+            self.widen(
+                self.path,
+                self.frames[-1].func if self.frames else "<module>",
+                f"more than {STEP_BUDGET} statements from one entry point: later calls are summarised",
+            )
         method = getattr(self, "s_" + type(node).__name__, None)
         if method is None:
             for child in ast.iter_child_nodes(node):
@@ -448,9 +480,13 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(v, ast.Attribute) and v.attr in ("eval", "train"):
             self._bare_mode_attr(v, st)
             return st
-        elif isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and _is_load_state_dict(v) \
-                and _strict_false(v) is True \
-                and not self._keys_audited(v):
+        elif (
+            isinstance(v, ast.Call)
+            and isinstance(v.func, ast.Attribute)
+            and _is_load_state_dict(v)
+            and _strict_false(v) is True
+            and not self._keys_audited(v)
+        ):
             self.emit("nonstrict_ignored", v, name=_src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
         return st
@@ -493,8 +529,12 @@ class Walker(CallsMixin, LoadsMixin):
                     return True
                 if isinstance(sub.func, ast.Name) and sub.func.id in ctx.functions and node is not sub.func:
                     fn = ctx.functions[sub.func.id]
-                    if any(isinstance(x, (ast.Assert, ast.Raise)) or isinstance(x, ast.Call)
-                           and (N.dotted(x.func) or "").rsplit(".", 1)[-1] in _REPORTING for x in ast.walk(fn)):
+                    if any(
+                        isinstance(x, (ast.Assert, ast.Raise))
+                        or isinstance(x, ast.Call)
+                        and (N.dotted(x.func) or "").rsplit(".", 1)[-1] in _REPORTING
+                        for x in ast.walk(fn)
+                    ):
                         return True
         return False
 
@@ -508,8 +548,9 @@ class Walker(CallsMixin, LoadsMixin):
         vals = self.ev(node.value, st)
         lost = self._load_result_lost(node.value, node.targets)
         if lost:
-            vals = frozenset(LoadResult(x.site, x.line, x.col, x.strict, True) if isinstance(x, LoadResult) else x
-                             for x in vals)
+            vals = frozenset(
+                LoadResult(x.site, x.line, x.col, x.strict, True) if isinstance(x, LoadResult) else x for x in vals
+            )
         for t in node.targets:
             self.assign(t, vals, st, node.value)
         return st
@@ -523,8 +564,13 @@ class Walker(CallsMixin, LoadsMixin):
         for t in targets:
             tname = N.dotted(t)
             if tname is not None and (tname == recv_name or isinstance(recv, ast.Call)):
-                self.emit("load_result_as_model", value, name=tname, how="assigned",
-                          same_name=tname == recv_name and isinstance(t, ast.Name))
+                self.emit(
+                    "load_result_as_model",
+                    value,
+                    name=tname,
+                    how="assigned",
+                    same_name=tname == recv_name and isinstance(t, ast.Name),
+                )
                 return True
         return False
 
@@ -549,8 +595,11 @@ class Walker(CallsMixin, LoadsMixin):
             self._mark_read(vals)  # `missing, unexpected = m.load_state_dict(...)` reads the result
             tup = [v for v in vals if isinstance(v, TupleVal) and len(v.items) == len(target.elts)]
             for i, elt in enumerate(target.elts):
-                sub = frozenset().union(*(t.items[i] for t in tup)) if tup else frozenset(
-                    v for v in vals if isinstance(v, Out))
+                sub = (
+                    frozenset().union(*(t.items[i] for t in tup))
+                    if tup
+                    else frozenset(v for v in vals if isinstance(v, Out))
+                )
                 if isinstance(elt, ast.Starred):
                     elt = elt.value
                 self.assign(elt, sub, st)
@@ -565,8 +614,11 @@ class Walker(CallsMixin, LoadsMixin):
             outs = [v for v in vals if isinstance(v, Out)]
             if outs and isinstance(target.value, ast.Name):
                 # `values[mask] = model(x).max(1)[0]`: the tensor now holds the forward's output
-                st.bind(target.value.id, frozenset(v for v in base if not isinstance(v, Out))
-                        | {_merge_out(outs + [v for v in base if isinstance(v, Out)])})
+                st.bind(
+                    target.value.id,
+                    frozenset(v for v in base if not isinstance(v, Out))
+                    | {_merge_out(outs + [v for v in base if isinstance(v, Out)])},
+                )
         elif isinstance(target, ast.Starred):
             self.assign(target.value, vals, st)
 
@@ -645,8 +697,8 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, int))):
             return node.value
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and all(
-                isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (str, int)))
-                for e in node.elts):
+            isinstance(e, ast.Constant) and (e.value is None or isinstance(e.value, (str, int))) for e in node.elts
+        ):
             return tuple(e.value for e in node.elts)  # type: ignore[attr-defined]
         if isinstance(node, ast.Name):
             vals = st.lookup(node.id)
@@ -685,8 +737,12 @@ class Walker(CallsMixin, LoadsMixin):
                 if passes == max_passes:
                     # no fixpoint within the bound: what still changes becomes unknown (never guessed)
                     head = _widen_state(head, new_head)
-                    self.widen(self.path, frame.func, f"loop at line {node.lineno} not settled in {passes} "
-                                                      "passes: the modes it still changes are unknown")
+                    self.widen(
+                        self.path,
+                        frame.func,
+                        f"loop at line {node.lineno} not settled in {passes} "
+                        "passes: the modes it still changes are unknown",
+                    )
                 else:
                     head = new_head
         finally:
@@ -717,9 +773,12 @@ class Walker(CallsMixin, LoadsMixin):
                     for item in v.items:
                         items |= item
             elems = frozenset(v for v in items if isinstance(v, (Model, Loaded, LoadedItem)))
-            if isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Attribute) \
-                    and node.iter.func.attr in ("items", "keys", "values", "named_parameters", "parameters",
-                                                "modules", "children", "named_modules"):
+            if (
+                isinstance(node.iter, ast.Call)
+                and isinstance(node.iter.func, ast.Attribute)
+                and node.iter.func.attr
+                in ("items", "keys", "values", "named_parameters", "parameters", "modules", "children", "named_modules")
+            ):
                 elems = EMPTY
             self.assign(node.target, elems, s)
 
@@ -817,8 +876,9 @@ class Walker(CallsMixin, LoadsMixin):
     def s_With(self, node: ast.With, st: State) -> State | None:
         old_grad = st.grad
         region = None
-        forks = any(self.frames[-1].ctx.resolve(_call_func(i.context_expr)) in ("torch.random.fork_rng",)
-                    for i in node.items)
+        forks = any(
+            self.frames[-1].ctx.resolve(_call_func(i.context_expr)) in ("torch.random.fork_rng",) for i in node.items
+        )
         old_seed, old_cuda = st.seed, st.cuda
         for item in node.items:
             g = self._grad_context(item.context_expr, st)
@@ -953,8 +1013,10 @@ class Walker(CallsMixin, LoadsMixin):
         for v in node.values:
             if isinstance(v, ast.FormattedValue):
                 self._mark_read(self.ev(v.value, st))
-        if not any(isinstance(v, ast.Constant) and isinstance(v.value, str) and ("/" in v.value or "." in v.value)
-                   for v in node.values):
+        if not any(
+            isinstance(v, ast.Constant) and isinstance(v.value, str) and ("/" in v.value or "." in v.value)
+            for v in node.values
+        ):
             return EMPTY  # a message, not a path
         t = self._template(node, st)
         return frozenset({Str(t)}) if t is not None else EMPTY
@@ -1017,8 +1079,7 @@ class Walker(CallsMixin, LoadsMixin):
         base = self.ev(node.value, st)
         if not base:
             q = frame.ctx.resolve(node)
-            if q is not None and isinstance(node.value, (ast.Name, ast.Attribute)) \
-                    and st.lookup(_head(node)) is None:
+            if q is not None and isinstance(node.value, (ast.Name, ast.Attribute)) and st.lookup(_head(node)) is None:
                 return self._global_ref(node, frame.ctx)
             if isinstance(node.value, ast.Name):
                 default = self._argparse_default(node.attr)
@@ -1046,8 +1107,15 @@ class Walker(CallsMixin, LoadsMixin):
                     self.read_results.add(b.site)
                 elif node.attr in N.MODULE_USE_METHODS:
                     self._load_result_used(b, node)
-            elif isinstance(b, (Loaded, LoadedItem)) and node.attr in ("keys", "items", "values", "get", "pop",
-                                                                        "copy", "update"):
+            elif isinstance(b, (Loaded, LoadedItem)) and node.attr in (
+                "keys",
+                "items",
+                "values",
+                "get",
+                "pop",
+                "copy",
+                "update",
+            ):
                 loaded = b if isinstance(b, Loaded) else b.loaded
                 self.mapping_use.setdefault(loaded.site, set()).add(None)
             if isinstance(b, Model) and (b.id, node.attr) in st.attrs:
@@ -1057,8 +1125,11 @@ class Walker(CallsMixin, LoadsMixin):
             out.add(_merge_out(outs))
             if node.attr == "data":
                 _sampled(self, outs)  # `G(z).data`: the values, not the graph
-        if isinstance(node.value, ast.Name) and not out and node.value.id in ("args", "opt", "opts", "cfg", "config",
-                                                                              "hparams", "FLAGS", "flags"):
+        if (
+            isinstance(node.value, ast.Name)
+            and not out
+            and node.value.id in ("args", "opt", "opts", "cfg", "config", "hparams", "FLAGS", "flags")
+        ):
             default = self._argparse_default(node.attr)
             if default is not None:
                 out.add(Str(default))
@@ -1234,17 +1305,28 @@ def _handler_functions(ctx: ModuleCtx) -> list:
         if "@" in name:
             continue
         for d in fn.decorator_list:
-            if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr in _ROUTE_METHODS \
-                    and d.args and isinstance(d.args[0], (ast.Constant, ast.JoinedStr)):
+            if (
+                isinstance(d, ast.Call)
+                and isinstance(d.func, ast.Attribute)
+                and d.func.attr in _ROUTE_METHODS
+                and d.args
+                and isinstance(d.args[0], (ast.Constant, ast.JoinedStr))
+            ):
                 out.append(fn)  # `@app.get("/path")`: a route's path comes first
                 break
     for node in ast.walk(ctx.tree):
-        if isinstance(node, ast.Call) and (ctx.resolve(node.func) or "").startswith("gradio.") \
-                and (ctx.resolve(node.func) or "").endswith(("Interface", "ChatInterface")):
+        if (
+            isinstance(node, ast.Call)
+            and (ctx.resolve(node.func) or "").startswith("gradio.")
+            and (ctx.resolve(node.func) or "").endswith(("Interface", "ChatInterface"))
+        ):
             cands = [k.value for k in node.keywords if k.arg == "fn"] + node.args[:1]
             for c in cands:
-                if isinstance(c, ast.Name) and isinstance(ctx.functions.get(c.id), ast.FunctionDef) \
-                        and ctx.functions[c.id] not in out:
+                if (
+                    isinstance(c, ast.Name)
+                    and isinstance(ctx.functions.get(c.id), ast.FunctionDef)
+                    and ctx.functions[c.id] not in out
+                ):
                     out.append(ctx.functions[c.id])
     return out
 
@@ -1255,8 +1337,9 @@ def _by_flag(st: State, node: ast.If) -> None:
     end = getattr(node, "end_lineno", node.lineno)
     for mid, src in list(st.mode_src.items()):
         if any(k == "train" and node.lineno <= line <= end for k, line in src):
-            st.mode_src[mid] = frozenset(("train_by_flag", line) if k == "train" and node.lineno <= line <= end
-                                         else (k, line) for k, line in src)
+            st.mode_src[mid] = frozenset(
+                ("train_by_flag", line) if k == "train" and node.lineno <= line <= end else (k, line) for k, line in src
+            )
 
 
 def _definition_key(defs: dict, node: FunctionNode | ast.ClassDef) -> str:
@@ -1283,8 +1366,14 @@ def _widen_state(old: State, new: State) -> State:
 
 
 _NOT_KNOWN = object()  # what _literal_of answers for a value the code does not fix
-_COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-            ast.Gt: operator.gt, ast.GtE: operator.ge}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
 MAX_UNROLLED = 8  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
 MAX_CONTINUED = 16  # objects a program leaves behind whose uncalled public methods are walked after it
 
@@ -1316,8 +1405,7 @@ def _runs_at_least_once(node: ast.AST) -> bool:
 
 
 _SEED_ORDER: dict[str | None, int] = {"no": 3, "cuda": 2, "maybe": 1}
-_REPORTING = frozenset({"print", "info", "warning", "warn", "error", "debug", "log", "critical", "exception",
-                        "write"})
+_REPORTING = frozenset({"print", "info", "warning", "warn", "error", "debug", "log", "critical", "exception", "write"})
 
 
 def merge_event(events: dict, key: tuple, ev: Event) -> None:
@@ -1328,7 +1416,8 @@ def merge_event(events: dict, key: tuple, ev: Event) -> None:
         events[key] = ev
         return
     if ev.kind == "unseeded_build" and _SEED_ORDER.get(ev.data.get("seed"), 0) > _SEED_ORDER.get(
-            cur.data.get("seed"), 0):
+        cur.data.get("seed"), 0
+    ):
         ev, cur = cur, ev
         events[key] = cur
     # the other calls that reach the same finding are named too

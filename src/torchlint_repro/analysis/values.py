@@ -1,4 +1,5 @@
 """Abstract values the tracker computes for expressions. All frozen: states share them freely."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -151,6 +152,7 @@ class LitStr(Str):
 class Lit:
     """A bool, number or None the code spells (`iteration(epoch, loader, train=False)`), carried into the
     callee so that `if train:` is decided there."""
+
     value: object
 
 

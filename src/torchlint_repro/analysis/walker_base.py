@@ -6,6 +6,7 @@ loaded weights and saves. Both mixins derive from :class:`WalkerBase`, which dec
 only: no values, the methods behind ``TYPE_CHECKING``) the attributes ``Walker.__init__`` and
 ``Walker._reset_root`` set and the methods the mixins call on each other. It adds nothing at run time.
 """
+
 from __future__ import annotations
 
 import ast

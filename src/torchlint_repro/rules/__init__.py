@@ -1,4 +1,5 @@
 """The registry: every rule, in code order. Tests, docs and the CLI iterate ALL_RULES."""
+
 from __future__ import annotations
 
 from .base import Expect, Rule

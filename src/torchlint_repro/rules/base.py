@@ -1,4 +1,5 @@
 """The rule record. A rule is metadata plus a thin query over the tracker's events."""
+
 from __future__ import annotations
 
 import enum

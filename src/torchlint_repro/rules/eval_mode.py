@@ -1,4 +1,5 @@
 """TRP2xx: train/eval mode, from the tracker's forward and training-step events."""
+
 from __future__ import annotations
 
 from ..diagnostics import Fix
@@ -23,10 +24,15 @@ def _inference(d: dict) -> str:
     if d.get("iteration"):  # one iteration of an unrolled literal loop: which one
         name, value, line = d["iteration"]
         where += f" (the `{name} = {value!r}` iteration of the loop at line {line})"
-    called = f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)" \
-        if d.get("via") else ""
-    return (f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
-            f"call `{d['name']}.eval()` first")
+    called = (
+        f" (called from {via_text(d['via'], d.get('also_via', ()))} with the model in training mode)"
+        if d.get("via")
+        else ""
+    )
+    return (
+        f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
+        f"call `{d['name']}.eval()` first"
+    )
 
 
 def _bare(d: dict) -> str:
@@ -38,16 +44,23 @@ def _train(d: dict) -> str:
     why = ""
     if src:
         kind, line = src
-        why = f" after `.eval()` at line {line}" if kind == "eval" \
+        why = (
+            f" after `.eval()` at line {line}"
+            if kind == "eval"
             else f" (`from_pretrained` at line {line} returns it in eval mode)"
+        )
     maybe = "may still be" if d.get("maybe") else "is"
-    return (f"training step while `{d['name']}` {maybe} in eval mode{why}: dropout/batch-norm are off; "
-            f"call `{d['name']}.train()` before training")
+    return (
+        f"training step while `{d['name']}` {maybe} in eval mode{why}: dropout/batch-norm are off; "
+        f"call `{d['name']}.train()` before training"
+    )
 
 
 def _param(d: dict) -> str:
-    return (f"`{d['name']}` is a parameter run under `{d['region']}` without `.eval()` here; callers must "
-            f"put it in eval mode")
+    return (
+        f"`{d['name']}` is a parameter run under `{d['region']}` without `.eval()` here; callers must "
+        f"put it in eval mode"
+    )
 
 
 TRP201 = Rule(
@@ -55,8 +68,13 @@ TRP201 = Rule(
     name="inference-in-training-mode",
     summary="forward pass in an inference region while the model may be in training mode",
     verify=Expect.DIFFERS_FROM_EVAL,
-    check=lambda facts: diagnostics(facts, "forward_in_train", "TRP201", _inference,
-                                    fix=receiver_fix("Call `{name}.eval()` before the inference region", "region")),
+    check=lambda facts: diagnostics(
+        facts,
+        "forward_in_train",
+        "TRP201",
+        _inference,
+        fix=receiver_fix("Call `{name}.eval()` before the inference region", "region"),
+    ),
     fix="safe/unsafe",
     doc="""
 ## What it does
@@ -108,8 +126,9 @@ TRP202 = Rule(
     name="mode-method-not-called",
     summary="`model.eval` / `model.train` named but not called",
     verify=Expect.DIFFERS_FROM_EVAL,
-    check=lambda facts: diagnostics(facts, "mode_attr_not_called", "TRP202", _bare,
-                                    fix=lambda d: Fix(f"Call `{d['name']}.{d['attr']}()`")),
+    check=lambda facts: diagnostics(
+        facts, "mode_attr_not_called", "TRP202", _bare, fix=lambda d: Fix(f"Call `{d['name']}.{d['attr']}()`")
+    ),
     fix="safe",
     doc="""
 ## What it does
@@ -133,8 +152,13 @@ TRP203 = Rule(
     name="training-in-eval-mode",
     summary="training step while the model may still be in eval mode",
     verify=Expect.TRAINS_IN_EVAL_MODE,
-    check=lambda facts: diagnostics(facts, "train_in_eval", "TRP203", _train,
-                                    fix=receiver_fix("Call `{name}.train()` at the start of the training step")),
+    check=lambda facts: diagnostics(
+        facts,
+        "train_in_eval",
+        "TRP203",
+        _train,
+        fix=receiver_fix("Call `{name}.train()` at the start of the training step"),
+    ),
     fix="safe/unsafe",
     doc="""
 ## What it does

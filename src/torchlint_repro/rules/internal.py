@@ -1,4 +1,5 @@
 """TRP9xx: the tool's own errors, reported as diagnostics so the host never sees an exception."""
+
 from __future__ import annotations
 
 from .base import Expect, Rule

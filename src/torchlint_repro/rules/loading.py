@@ -1,4 +1,5 @@
 """TRP3xx: loading weights into uninstantiated or mismatched models."""
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,17 @@ def _rule(code, name, summary, kind, message, doc, default=True, fix=None, safet
         text = message(d)
         return f"{text} (called from {via_text(d['via'], d.get('also_via', ()))})" if d.get("via") else text
 
-    return Rule(code=code, name=name, summary=summary, verify=Expect.LOAD_INCOMPATIBLE, default_enabled=default,
-                check=lambda facts: diagnostics(facts, kind, code, located, fix), doc=doc, fix=safety,
-                fixed_verify=fixed_verify)
+    return Rule(
+        code=code,
+        name=name,
+        summary=summary,
+        verify=Expect.LOAD_INCOMPATIBLE,
+        default_enabled=default,
+        check=lambda facts: diagnostics(facts, kind, code, located, fix),
+        doc=doc,
+        fix=safety,
+        fixed_verify=fixed_verify,
+    )
 
 
 _NOT_A_MODEL = re.compile(r"optim|sched|scaler", re.IGNORECASE)
@@ -40,9 +49,14 @@ def _prefix_fix(d: dict) -> Fix | None:
 
 
 TRP301 = _rule(
-    "TRP301", "load-state-dict-on-class", "`load_state_dict` called on a class, not an instance", "load_on_class",
-    lambda d: f"`{d['cls']}.load_state_dict(...)` is called on the class, not on an instance: build the model "
-              f"first (`{d['cls']}(...)`)",
+    "TRP301",
+    "load-state-dict-on-class",
+    "`load_state_dict` called on a class, not an instance",
+    "load_on_class",
+    lambda d: (
+        f"`{d['cls']}.load_state_dict(...)` is called on the class, not on an instance: build the model "
+        f"first (`{d['cls']}(...)`)"
+    ),
     """
 ## What it does
 Reports `load_state_dict` called on something that resolves to a class — an `nn.Module` subclass of
@@ -59,10 +73,15 @@ Classes we cannot resolve (a star import, `getattr`) are not recognised.
 """,
 )
 TRP302 = _rule(
-    "TRP302", "load-result-used-as-model", "the result of `load_state_dict` used as the model", "load_result_as_model",
-    lambda d: (f"`{d['name']}` is assigned the result of `load_state_dict` (missing/unexpected keys), not the model"
-               if d["how"] == "assigned" else
-               f"`{d['name']}` holds the result of `load_state_dict` (missing/unexpected keys) and is used as a model"),
+    "TRP302",
+    "load-result-used-as-model",
+    "the result of `load_state_dict` used as the model",
+    "load_result_as_model",
+    lambda d: (
+        f"`{d['name']}` is assigned the result of `load_state_dict` (missing/unexpected keys), not the model"
+        if d["how"] == "assigned"
+        else f"`{d['name']}` holds the result of `load_state_dict` (missing/unexpected keys) and is used as a model"
+    ),
     """
 ## What it does
 Reports `model = model.load_state_dict(sd)` (and `model = Net().load_state_dict(sd)`), and any name
@@ -84,14 +103,22 @@ keeps the model, which is what the code went on to use. On a `strict=False` load
 and checked (`missing_keys, unexpected_keys = model.load_state_dict(sd, strict=False)` and a warning
 when either is non-empty), so that the fix does not leave a fresh TRP305 behind.
 """,
-    fix=lambda d: Fix("Drop the assignment: `load_state_dict` loads in place")
-    if d["how"] == "assigned" and d.get("same_name") else None,
+    fix=lambda d: (
+        Fix("Drop the assignment: `load_state_dict` loads in place")
+        if d["how"] == "assigned" and d.get("same_name")
+        else None
+    ),
     safety="safe",
 )
 TRP303 = _rule(
-    "TRP303", "state-dict-used-as-model", "a loaded state_dict used as a model", "state_dict_as_model",
-    lambda d: f"`{d['name']}` comes from `torch.load` of a state_dict ({d['why']}) and is used as a model "
-              f"({d['how']}): build the model and call `load_state_dict` instead",
+    "TRP303",
+    "state-dict-used-as-model",
+    "a loaded state_dict used as a model",
+    "state_dict_as_model",
+    lambda d: (
+        f"`{d['name']}` comes from `torch.load` of a state_dict ({d['why']}) and is used as a model "
+        f"({d['how']}): build the model and call `load_state_dict` instead"
+    ),
     """
 ## What it does
 Reports `m = torch.load(p)` followed by `m(x)`, `m.eval()`, `m.to(device)`, ... when `p` holds a
@@ -108,10 +135,14 @@ Paths are matched only when both sides normalise to the same template (literals,
 """,
 )
 TRP304 = _rule(
-    "TRP304", "checkpoint-as-state-dict", "a whole checkpoint dict passed to `load_state_dict`",
+    "TRP304",
+    "checkpoint-as-state-dict",
+    "a whole checkpoint dict passed to `load_state_dict`",
     "checkpoint_as_state_dict",
-    lambda d: f"`{d['name']}.load_state_dict` receives a whole checkpoint, not a state_dict ({d['why']}): "
-              f"pass the model's entry, e.g. `ckpt[\"model\"]`",
+    lambda d: (
+        f"`{d['name']}.load_state_dict` receives a whole checkpoint, not a state_dict ({d['why']}): "
+        f'pass the model\'s entry, e.g. `ckpt["model"]`'
+    ),
     """
 ## What it does
 Reports `model.load_state_dict(torch.load(p))` where the matching `torch.save` wrote a dict of
@@ -132,10 +163,14 @@ with the candidate keys in the fix's title (the first is used, `"model"` when no
     safety="safe/unsafe",
 )
 TRP305 = _rule(
-    "TRP305", "non-strict-load-ignored", "`load_state_dict(strict=False)` with its result ignored",
+    "TRP305",
+    "non-strict-load-ignored",
+    "`load_state_dict(strict=False)` with its result ignored",
     "nonstrict_ignored",
-    lambda d: f"`{d['name']}.load_state_dict(..., strict=False)` result is {d['how']}: missing and unexpected keys "
-              f"are dropped silently; check `missing_keys`/`unexpected_keys`",
+    lambda d: (
+        f"`{d['name']}.load_state_dict(..., strict=False)` result is {d['how']}: missing and unexpected keys "
+        f"are dropped silently; check `missing_keys`/`unexpected_keys`"
+    ),
     """
 ## What it does
 Reports `load_state_dict(..., strict=False)` whose result is discarded or assigned to a name that is
@@ -161,10 +196,14 @@ match; `verify --fixed` confirms that the fixed bad fixtures report the keys the
     fixed_verify=Expect.LOAD_MISMATCH_SILENT,
 )
 TRP306 = _rule(
-    "TRP306", "module-prefix-mismatch", "`module.` prefix of a DataParallel/DDP state_dict not matched at load",
+    "TRP306",
+    "module-prefix-mismatch",
+    "`module.` prefix of a DataParallel/DDP state_dict not matched at load",
     "prefix_mismatch",
-    lambda d: f"`{d['name']}.load_state_dict`: {d['why']}; strip or add the prefix "
-              f"(torch.nn.modules.utils.consume_prefix_in_state_dict_if_present)",
+    lambda d: (
+        f"`{d['name']}.load_state_dict`: {d['why']}; strip or add the prefix "
+        f"(torch.nn.modules.utils.consume_prefix_in_state_dict_if_present)"
+    ),
     """
 ## What it does
 Reports a state_dict saved from an `nn.DataParallel` / `DistributedDataParallel` wrapper
@@ -189,7 +228,9 @@ wrapped model: `wrapper.module.load_state_dict(...)`. Unsafe: the keys the progr
     safety="unsafe",
 )
 TRP307 = _rule(
-    "TRP307", "architecture-mismatch", "checkpoint saved from one architecture loaded into another",
+    "TRP307",
+    "architecture-mismatch",
+    "checkpoint saved from one architecture loaded into another",
     "arch_mismatch",
     lambda d: f"`{d['name']}.load_state_dict`: {d['why']}",
     """
@@ -208,7 +249,10 @@ their normalised paths.
 """,
 )
 TRP308 = _rule(
-    "TRP308", "model-as-state-dict", "a whole model passed to `load_state_dict`", "module_as_state_dict",
+    "TRP308",
+    "model-as-state-dict",
+    "a whole model passed to `load_state_dict`",
+    "module_as_state_dict",
     lambda d: f"`{d['name']}.load_state_dict` receives a whole model ({d['why']}): pass its `.state_dict()`",
     """
 ## What it does

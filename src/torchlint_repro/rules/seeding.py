@@ -1,4 +1,5 @@
 """TRP1xx: unseeded model construction, decided by the tracker's `unseeded_build` events."""
+
 from __future__ import annotations
 
 from ..diagnostics import Fix
@@ -36,8 +37,10 @@ def _check(seed: str, code: str):
         elif seed == "maybe":
             head = f"`{name}` is built where torch is seeded on some paths only"
         else:
-            head = (f"`{name}` is built with only the CUDA generator seeded: CPU parameter init stays random "
-                    f"(add torch.manual_seed)")
+            head = (
+                f"`{name}` is built with only the CUDA generator seeded: CPU parameter init stays random "
+                f"(add torch.manual_seed)"
+            )
         return head + _tail(d)
 
     return lambda facts: diagnostics(facts, "unseeded_build", code, message, fix=_seed_fix if seed != "maybe" else None)

@@ -3,6 +3,7 @@
 This module imports without torch; torch is looked up (not imported) when the command runs, and only
 the harness subprocesses import it.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,30 +31,60 @@ def _usage_error(message: str) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-              help="Fixture processes at a time (default 0: all cores).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
-              help="Seconds a fixture run may take before it is killed and reported.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=0, help="Fixture processes at a time (default 0: all cores)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds a fixture run may take before it is killed and reported.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--observations", is_flag=True, help="With --format json: include every run's raw observations.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the evidence of every fixture, not only of failures.")
-@click.option("-q", "--quiet", is_flag=True,
-              help="Show only the fixtures that are not confirmed, and the summary (no progress, no timing).")
-@click.option("--strict", is_flag=True,
-              help="Fail (exit 1) when a fixture is skipped because a module it imports is not installed "
-                   "(what CI uses).")
-@click.option("--fresh-interpreter", is_flag=True,
-              help="Start a new interpreter for every run instead of forking a torch-preloaded server (slower).")
-@click.option("--script", "scripts", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Observe your own script instead of fixtures (repeat to run several in order); "
-                   "reports which hazards torch showed.")
-@click.option("--fixed", is_flag=True,
-              help="Confirm the fixes: apply every fix (unsafe ones included) to a temporary copy of each bad "
-                   "fixture of a rule that has one, then run and lint the copy: torch must show no hazard "
-                   "and the linter must say nothing, as for a good twin.")
-def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, strict, fresh_interpreter, scripts,
-           fixed):
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Show only the fixtures that are not confirmed, and the summary (no progress, no timing).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a fixture is skipped because a module it imports is not installed (what CI uses).",
+)
+@click.option(
+    "--fresh-interpreter",
+    is_flag=True,
+    help="Start a new interpreter for every run instead of forking a torch-preloaded server (slower).",
+)
+@click.option(
+    "--script",
+    "scripts",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Observe your own script instead of fixtures (repeat to run several in order); "
+    "reports which hazards torch showed.",
+)
+@click.option(
+    "--fixed",
+    is_flag=True,
+    help="Confirm the fixes: apply every fix (unsafe ones included) to a temporary copy of each bad "
+    "fixture of a rule that has one, then run and lint the copy: torch must show no hazard "
+    "and the linter must say nothing, as for a good twin.",
+)
+def verify(
+    paths, jobs, timeout, output_format, observations, verbose, quiet, strict, fresh_interpreter, scripts, fixed
+):
     """Run fixtures in torch and confirm the linter on each.
 
     PATHS are fixture roots, rule folders (TRP201/) or single fixtures; default: the fixtures shipped
@@ -92,15 +123,28 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, st
     if not fixtures and not found.errors:
         _usage_error("no fixtures to verify")
     if fixed:
-        sys.exit(_verify_fixed(fixtures, found.errors, jobs, timeout, output_format, observations, verbose, quiet,
-                               strict, fresh_interpreter))
+        sys.exit(
+            _verify_fixed(
+                fixtures,
+                found.errors,
+                jobs,
+                timeout,
+                output_format,
+                observations,
+                verbose,
+                quiet,
+                strict,
+                fresh_interpreter,
+            )
+        )
 
     total = len(fixtures)
     progress = _progress_printer() if sys.stderr.isatty() and output_format == "text" and not quiet else None
 
     start = time.monotonic()
-    reports = verify_fixtures(fixtures, jobs=jobs, timeout=timeout, progress=progress,
-                              fork=False if fresh_interpreter else None)
+    reports = verify_fixtures(
+        fixtures, jobs=jobs, timeout=timeout, progress=progress, fork=False if fresh_interpreter else None
+    )
     seconds = time.monotonic() - start
     if progress is not None:
         click.echo("\r" + " " * 79 + "\r", err=True, nl=False)
@@ -125,8 +169,9 @@ def verify(paths, jobs, timeout, output_format, observations, verbose, quiet, st
     sys.exit(EXIT_DISAGREE if failed else EXIT_OK)
 
 
-def _verify_fixed(fixtures, errors, jobs, timeout, output_format, observations, verbose, quiet, strict,
-                  fresh_interpreter) -> int:
+def _verify_fixed(
+    fixtures, errors, jobs, timeout, output_format, observations, verbose, quiet, strict, fresh_interpreter
+) -> int:
     """``verify --fixed``: every bad fixture of a fixable rule, fixed in a temporary copy, must behave like
     its good twin. A fixture whose findings offer no fix (TRP302 on a result used later) is listed, not
     failed; one whose fix could not be applied fails."""
@@ -138,8 +183,9 @@ def _verify_fixed(fixtures, errors, jobs, timeout, output_format, observations, 
     with tempfile.TemporaryDirectory(prefix="trp-fixed-") as tmp:
         copies = fixed_copies(fixtures, Path(tmp))
         start = time.monotonic()
-        reports = verify_fixtures(copies.fixtures, jobs=jobs, timeout=timeout,
-                                  fork=False if fresh_interpreter else None)
+        reports = verify_fixtures(
+            copies.fixtures, jobs=jobs, timeout=timeout, fork=False if fresh_interpreter else None
+        )
         seconds = time.monotonic() - start
     problems = list(errors) + [f"{fx.code} {fx.name}: {why}" for fx, why in copies.unfixed]
     if output_format == "json":
@@ -160,8 +206,9 @@ def _progress_printer():
 
     def progress(fx) -> None:
         done[0] += 1
-        click.echo(f"\r  running fixtures ... {done[0]} runs done ({fx.code} {fx.name})".ljust(79)[:79],
-                   err=True, nl=False)
+        click.echo(
+            f"\r  running fixtures ... {done[0]} runs done ({fx.code} {fx.name})".ljust(79)[:79], err=True, nl=False
+        )
 
     return progress
 
@@ -185,12 +232,19 @@ def _verify_scripts(scripts: list[Path], extra: tuple[str, ...], timeout: float,
     errors = [r.error for r in runs if r.error]
     findings = [] if errors else list(all_findings([r.docs for r in runs]))
     if output_format == "json":
-        click.echo(json.dumps({
-            "scripts": rel,
-            "errors": errors,
-            "findings": [{"expect": e.name, "misbehaves": f.misbehaves, "summary": f.summary,
-                          "evidence": f.evidence} for e, f in findings],
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "scripts": rel,
+                    "errors": errors,
+                    "findings": [
+                        {"expect": e.name, "misbehaves": f.misbehaves, "summary": f.summary, "evidence": f.evidence}
+                        for e, f in findings
+                    ],
+                },
+                indent=2,
+            )
+        )
     else:
         from .report import _wrap
 

@@ -10,6 +10,7 @@ A *run* is one execution of a fixture in a fresh temporary directory: a list of 
 documents, one per script (see ``harness.py``), each with the documents of the processes it started
 under ``"children"``. Criteria are pure functions of these dicts: no torch, easy to unit-test.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
@@ -160,8 +161,9 @@ def differs_from_eval(runs: list[Run]) -> Finding:
         if f.get("stable") is False:
             what.append("differs between calls on the same input")
         if not what:
-            what.append(f"{f.get('mode_layers')} mode-dependent layer(s) in training mode "
-                        "(counterfactual not computed)")
+            what.append(
+                f"{f.get('mode_layers')} mode-dependent layer(s) in training mode (counterfactual not computed)"
+            )
         where = f" at {f['where']}" if f.get("where") else ""
         return Finding(
             True,
@@ -172,16 +174,23 @@ def differs_from_eval(runs: list[Run]) -> Finding:
     unstable = [f for f in fs if f.get("stable") is False]
     if unstable:
         f = unstable[0]
-        return Finding(None, f"{describe_model(f['model'])}: output unstable even in eval mode "
-                             "(randomness in forward, not a mode problem)")
+        return Finding(
+            None,
+            f"{describe_model(f['model'])}: output unstable even in eval mode "
+            "(randomness in forward, not a mode problem)",
+        )
     in_train = [f for f in fs if f.get("training")]
     models_seen = sorted({f["model"] for f in fs})
     names = ", ".join(describe_model(k) for k in models_seen[:2])
     if in_train:
-        return Finding(False, f"{names}: {_plural(len(fs), 'inference forward')}, "
-                              f"{len(in_train)} in training mode but mode-independent; outputs equal to eval mode")
-    return Finding(False, f"{names}: {_plural(len(fs), 'inference forward')} in eval mode, "
-                          "stable, equal to eval output")
+        return Finding(
+            False,
+            f"{names}: {_plural(len(fs), 'inference forward')}, "
+            f"{len(in_train)} in training mode but mode-independent; outputs equal to eval mode",
+        )
+    return Finding(
+        False, f"{names}: {_plural(len(fs), 'inference forward')} in eval mode, stable, equal to eval output"
+    )
 
 
 def trains_in_eval_mode(runs: list[Run]) -> Finding:
@@ -247,8 +256,11 @@ def load_incompatible(runs: list[Run]) -> Finding:
         where = f" at {ld['where']}" if ld.get("where") else ""
         recv = ld.get("receiver")
         if ld.get("error"):
-            who = (f"load_state_dict without a model instance (self was {_article(recv)}){where}"
-                   if ld.get("receiver_is_module") is False else f"load_state_dict on {recv}{where}")
+            who = (
+                f"load_state_dict without a model instance (self was {_article(recv)}){where}"
+                if ld.get("receiver_is_module") is False
+                else f"load_state_dict on {recv}{where}"
+            )
             problems.append(f"{who} raised {describe_exception(ld['error'])}")
             continue
         if ld.get("missing") or ld.get("unexpected"):
@@ -280,11 +292,15 @@ def load_incompatible(runs: list[Run]) -> Finding:
     for ld in loads:
         where = f" at {ld['where']}" if ld.get("where") else ""
         if ld.get("reproduces"):
-            good.append(f"{ld.get('receiver')} loaded{where}: no missing/unexpected keys, "
-                        f"reproduces the saved output of {describe_model(ld.get('source', '?'))}")
+            good.append(
+                f"{ld.get('receiver')} loaded{where}: no missing/unexpected keys, "
+                f"reproduces the saved output of {describe_model(ld.get('source', '?'))}"
+            )
         elif ld.get("matches_saved"):
-            good.append(f"{ld.get('receiver')} loaded{where}: no missing/unexpected keys, "
-                        f"holds the tensors of {describe_model(ld.get('source', '?'))}")
+            good.append(
+                f"{ld.get('receiver')} loaded{where}: no missing/unexpected keys, "
+                f"holds the tensors of {describe_model(ld.get('source', '?'))}"
+            )
         else:
             good.append(f"{ld.get('receiver')} loaded{where}: no missing/unexpected keys")
     return Finding(False, good[0] + (f" (+{len(good) - 1} more loads)" if len(good) > 1 else ""), good[1:])
@@ -322,28 +338,38 @@ def load_mismatch_silent(runs: list[Run]) -> Finding:
 # --------------------------------------------------------------------------- registry
 CRITERIA: dict[Expect, Criterion] = {
     Expect.DIFFERS_ACROSS_PROCESSES: Criterion(
-        Expect.DIFFERS_ACROSS_PROCESSES, 2, differs_across_processes,
+        Expect.DIFFERS_ACROSS_PROCESSES,
+        2,
+        differs_across_processes,
         bad="parameters that differ between two fresh runs",
         good="identical parameters in two fresh runs",
     ),
     Expect.DIFFERS_FROM_EVAL: Criterion(
-        Expect.DIFFERS_FROM_EVAL, 1, differs_from_eval,
+        Expect.DIFFERS_FROM_EVAL,
+        1,
+        differs_from_eval,
         bad="an inference forward in training mode whose output differs from eval mode",
         good="inference forwards that are stable and equal to eval-mode output",
     ),
     Expect.TRAINS_IN_EVAL_MODE: Criterion(
-        Expect.TRAINS_IN_EVAL_MODE, 1, trains_in_eval_mode,
+        Expect.TRAINS_IN_EVAL_MODE,
+        1,
+        trains_in_eval_mode,
         bad="a training forward with mode-dependent layers in eval mode",
         good="training forwards in training mode",
     ),
     Expect.LOAD_INCOMPATIBLE: Criterion(
-        Expect.LOAD_INCOMPATIBLE, 1, load_incompatible,
+        Expect.LOAD_INCOMPATIBLE,
+        1,
+        load_incompatible,
         bad="a load that raises or leaves parameters unloaded",
         good="a clean load that reproduces the saved model",
         handles_exceptions=True,
     ),
     Expect.LOAD_MISMATCH_SILENT: Criterion(
-        Expect.LOAD_MISMATCH_SILENT, 1, load_mismatch_silent,
+        Expect.LOAD_MISMATCH_SILENT,
+        1,
+        load_mismatch_silent,
         bad="a strict=False load that drops keys without a word",
         good="every key a strict=False load dropped reported by a warning or an error",
         handles_exceptions=True,

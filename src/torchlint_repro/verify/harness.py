@@ -34,6 +34,7 @@ torch, and each child writes its own observations beside the parent's.
 This module imports only the standard library at import time and torch when it runs; never the
 linter.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,7 @@ CF_BUDGET_NO_GRAD = 32  # counterfactuals per model for forwards with grad disab
 CF_BUDGET_GRAD = 12  # ... and with grad enabled (mostly training steps)
 MAX_INPUT_NUMEL = 1_000_000  # inputs larger than this are not kept for probes
 
-SITECUSTOMIZE = '''\
+SITECUSTOMIZE = """\
 import os
 if os.environ.get("TRP_VERIFY_CHILD_DIR") and os.environ.get("TRP_VERIFY_HARNESS"):
     try:
@@ -80,7 +81,7 @@ if os.environ.get("TRP_VERIFY_CHILD_DIR") and os.environ.get("TRP_VERIFY_HARNESS
         _mod.child_bootstrap()
     except Exception:
         pass
-'''
+"""
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -613,8 +614,13 @@ class Observer:
         import torch.nn as nn
 
         where = self._where()
-        rec: dict[str, Any] = {"where": where, "script": self.script, "object": type(obj).__name__, "models": [],
-               "whole_module": isinstance(obj, nn.Module)}
+        rec: dict[str, Any] = {
+            "where": where,
+            "script": self.script,
+            "object": type(obj).__name__,
+            "models": [],
+            "whole_module": isinstance(obj, nn.Module),
+        }
         for m in self._live_sources(obj):
             self.model(m, "save")
             entry = self._entry(m, where)
@@ -631,8 +637,11 @@ class Observer:
         doc["probe"] = None
         if probe is not None:
             try:
-                doc["probe"] = {"args": _plain(probe["args"]), "kwargs": _plain(probe["kwargs"]),
-                                "out": [t.detach().clone() for t in probe["out"]]}
+                doc["probe"] = {
+                    "args": _plain(probe["args"]),
+                    "kwargs": _plain(probe["kwargs"]),
+                    "out": [t.detach().clone() for t in probe["out"]],
+                }
             except TypeError as exc:
                 doc["probe_error"] = str(exc)
         self._save_n += 1
@@ -657,9 +666,7 @@ class Observer:
                 if name not in self._probe_files_seen:
                     self.busy += 1
                     try:
-                        self._probe_files_seen[name] = orig_load(
-                            os.path.join(self.probe_dir, name), weights_only=True
-                        )
+                        self._probe_files_seen[name] = orig_load(os.path.join(self.probe_dir, name), weights_only=True)
                     except Exception as exc:
                         self._internal("read probe", exc)
                         self._probe_files_seen[name] = None
@@ -1069,8 +1076,11 @@ def _warm_up(torch) -> None:
     import torch.nn.functional as F
 
     m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.1), torch.nn.BatchNorm1d(4))
-    for opt in (torch.optim.SGD(m.parameters(), lr=0.1), torch.optim.Adam(m.parameters()),
-                torch.optim.AdamW(m.parameters())):
+    for opt in (
+        torch.optim.SGD(m.parameters(), lr=0.1),
+        torch.optim.Adam(m.parameters()),
+        torch.optim.AdamW(m.parameters()),
+    ):
         loss = F.cross_entropy(m(torch.randn(5, 3)), torch.tensor([0, 1, 2, 3, 0]))
         loss = loss + F.mse_loss(m(torch.ones(2, 3)), torch.zeros(2, 4))
         opt.zero_grad()

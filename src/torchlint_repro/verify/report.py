@@ -1,4 +1,5 @@
 """The verifier's output: a plain-text table grouped by rule, or one JSON document."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,12 @@ def summary_counts(reports: list[FixtureReport]) -> Counter:
     return Counter(r.verdict for r in reports)
 
 
-def summary_line(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = None,
-                 problems: list[str] | None = None, fixed: bool = False) -> str:
+def summary_line(
+    reports: list[FixtureReport],
+    gaps: dict[str, list[str]] | None = None,
+    problems: list[str] | None = None,
+    fixed: bool = False,
+) -> str:
     """``14 rules, 92 fixtures: 78 confirmed, 14 skipped`` (disagreements and errors before the skips);
     with ``fixed`` (``verify --fixed``): ``9 rules, 36 fixed fixtures: 34 fixes confirmed, ...``."""
     counts = summary_counts(reports)
@@ -71,13 +76,19 @@ _INDENT = " " * 13  # under the fixture's name
 
 def _wrap(text: str, first: str = _INDENT, rest: str = _INDENT) -> list[str]:
     """``text`` after ``first``, continued under ``rest``, in lines of at most WIDTH columns."""
-    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=rest, break_long_words=True,
-                         break_on_hyphens=False) or [first.rstrip()]
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=first, subsequent_indent=rest, break_long_words=True, break_on_hyphens=False
+    ) or [first.rstrip()]
 
 
-def render_text(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = None,
-                problems: list[str] | None = None, verbose: bool = False, quiet: bool = False,
-                fixed: bool = False) -> str:
+def render_text(
+    reports: list[FixtureReport],
+    gaps: dict[str, list[str]] | None = None,
+    problems: list[str] | None = None,
+    verbose: bool = False,
+    quiet: bool = False,
+    fixed: bool = False,
+) -> str:
     """The confirmation table, grouped by rule, in lines of at most WIDTH columns: per fixture its
     verdict, its name and what the linter said, then what torch showed; for a fixture that is not
     confirmed, why, with the evidence. ``quiet`` keeps only the fixtures that are not confirmed."""
@@ -124,8 +135,13 @@ def render_text(reports: list[FixtureReport], gaps: dict[str, list[str]] | None 
     return "\n".join(out)
 
 
-def to_json(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = None,
-            problems: list[str] | None = None, observations: bool = False, seconds: float | None = None) -> str:
+def to_json(
+    reports: list[FixtureReport],
+    gaps: dict[str, list[str]] | None = None,
+    problems: list[str] | None = None,
+    observations: bool = False,
+    seconds: float | None = None,
+) -> str:
     counts = summary_counts(reports)
     rules = []
     for code in sorted({r.fixture.code for r in reports} | set(gaps or {})):
@@ -156,20 +172,25 @@ def to_json(reports: list[FixtureReport], gaps: dict[str, list[str]] | None = No
                     "summary": r.finding.summary,
                     "evidence": r.finding.evidence,
                     "runs": [
-                        {"seconds": round(run.seconds, 3), "error": run.error,
-                         **({"observations": run.docs} if observations else {})}
+                        {
+                            "seconds": round(run.seconds, 3),
+                            "error": run.error,
+                            **({"observations": run.docs} if observations else {}),
+                        }
                         for run in r.runs
                     ],
                 },
             }
             fixtures.append(entry)
-        rules.append({
-            "code": code,
-            "name": rule.name if rule else None,
-            "expect": rule.verify.name if rule else None,
-            "missing": (gaps or {}).get(code, []),
-            "fixtures": fixtures,
-        })
+        rules.append(
+            {
+                "code": code,
+                "name": rule.name if rule else None,
+                "expect": rule.verify.name if rule else None,
+                "missing": (gaps or {}).get(code, []),
+                "fixtures": fixtures,
+            }
+        )
     doc = {
         "summary": {
             "line": summary_line(reports, gaps, problems),

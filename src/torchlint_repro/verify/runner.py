@@ -6,6 +6,7 @@ each of which must lie inside the fixture folder. ``cases_*`` files are static-o
 Every run happens in a fresh temporary copy of the fixture (the working directory), so checkpoints
 land there and are removed with it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -255,8 +256,13 @@ class Zygote:
 
     def __init__(self, python: str | None = None, env: dict | None = None) -> None:
         self.proc = subprocess.Popen(
-            [python or sys.executable, str(HARNESS), "--zygote"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env, cwd=tempfile.gettempdir(), start_new_session=True,
+            [python or sys.executable, str(HARNESS), "--zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tempfile.gettempdir(),
+            start_new_session=True,
         )
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
@@ -332,13 +338,21 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def _run_one(cmd_argv: list[str], workdir: Path, env: dict, log: Path, timeout: float,
-             python: str, zygote: Zygote | None) -> tuple[int | None, bool]:
+def _run_one(
+    cmd_argv: list[str], workdir: Path, env: dict, log: Path, timeout: float, python: str, zygote: Zygote | None
+) -> tuple[int | None, bool]:
     """Run one harness invocation; (exit code or None, timed out?)."""
     if zygote is None:
         with open(log, "wb") as fh:
-            proc = subprocess.Popen([python, str(HARNESS), *cmd_argv], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [python, str(HARNESS), *cmd_argv],
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             try:
                 proc.wait(timeout=timeout)
                 return proc.returncode, False
@@ -383,8 +397,16 @@ def run_scripts(
     for i, script in enumerate(scripts):
         out = obsdir / f"{i}.json"
         log = obsdir / f"{i}.log"
-        argv = ["--out", str(out), "--root", str(workdir), "--probe-dir", str(probe_dir),
-                str(workdir / script), *(script_args or [])]
+        argv = [
+            "--out",
+            str(out),
+            "--root",
+            str(workdir),
+            "--probe-dir",
+            str(probe_dir),
+            str(workdir / script),
+            *(script_args or []),
+        ]
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             result.error = f"timed out after {timeout:g}s before {script}"
@@ -398,8 +420,13 @@ def run_scripts(
             result.error = f"{script} left without observations (os._exit?)"
             break
         if code != 0 or not out.is_file():
-            how = ("lost (the fork server died)" if code is None
-                   else f"killed by {_signal_name(code)}" if code < 0 else f"exit status {code}")
+            how = (
+                "lost (the fork server died)"
+                if code is None
+                else f"killed by {_signal_name(code)}"
+                if code < 0
+                else f"exit status {code}"
+            )
             result.error = f"the interpreter crashed in {script} ({how}); no observations"
             break
         try:
@@ -496,9 +523,13 @@ def _settings_for(path: Path, project: Path | None):
     opts = file_options(path)
     if opts:
         extra = settings_from_mapping(opts, f"{path.name} line 1")
-        base = replace(base, seed_functions=extra.seed_functions or base.seed_functions,
-                       inference_functions=extra.inference_functions if "inference-functions" in opts
-                       else base.inference_functions)
+        base = replace(
+            base,
+            seed_functions=extra.seed_functions or base.seed_functions,
+            inference_functions=extra.inference_functions
+            if "inference-functions" in opts
+            else base.inference_functions,
+        )
     return replace(base, select=("TRP",), ignore=(), extend_select=(), cache=False)
 
 
@@ -720,8 +751,9 @@ def verify_fixtures(
             z.close()
     reports = {id(fx): combine(fx, statics.get(id(fx), StaticResult()), results[id(fx)]) for fx in fixtures}
     for fx in skipped:
-        reports[id(fx)] = FixtureReport(fx, StaticResult(), [], Finding(None, f"needs {', '.join(needs[id(fx)])}"),
-                                        False, False, [], needs[id(fx)])
+        reports[id(fx)] = FixtureReport(
+            fx, StaticResult(), [], Finding(None, f"needs {', '.join(needs[id(fx)])}"), False, False, [], needs[id(fx)]
+        )
     return [reports[id(fx)] for fx in given]
 
 
