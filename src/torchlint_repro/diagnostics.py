@@ -46,6 +46,3 @@ class Diagnostic:
 
     def with_path(self, path: str) -> Diagnostic:
         return Diagnostic(self.line, self.col, self.code, self.message, path, self.fix)
-
-    def flake8_tuple(self) -> tuple[int, int, str]:
-        return self.line, self.col, f"{self.code} {self.message}"

@@ -76,24 +76,6 @@ def _syntax_message(exc: BaseException) -> str:
     return f"cannot parse: {exc}"
 
 
-def might_contain_findings(source: str) -> bool:
-    """The cheap screen: a file that never names torch, a model or a checkpoint has nothing to find.
-
-    Project classes that subclass ``nn.Module`` are used through imports, and every import of one
-    names its module, so a file without any of these words cannot reach a model.
-    """
-    return (
-        "torch" in source
-        or "nn." in source
-        or "Module" in source
-        or "model" in source.lower()
-        or "seed" in source
-        or "load_state_dict" in source
-        or "import" in source
-        and "." in source
-    )
-
-
 def lint_source(
     source: str,
     path: str | None = None,

@@ -28,7 +28,6 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ._io import atomic_write
 from .diagnostics import Diagnostic
 from .fixers import PLANNERS, SAFE, UNSAFE, Insertion, Lines, Plan, Source, plan_drop_rebinding
 
@@ -228,10 +227,6 @@ def unified_diff(path: str, before: str, after: str) -> str:
             before.splitlines(keepends=True), after.splitlines(keepends=True), fromfile=path, tofile=path
         )
     )
-
-
-def write_atomically(path: str, text: str, encoding: str = "utf-8") -> None:
-    atomic_write(path, text.encode(encoding), keep_mode=True)
 
 
 # ------------------------------------------------------------------------------ notebooks

@@ -30,7 +30,6 @@ from .pipeline import FileResult
 if TYPE_CHECKING:
     from .notebooks import SourceMap
 
-FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/torchlint-repro/torchlint-repro"
 

@@ -264,11 +264,6 @@ def _lint_star(args):
     return lint_one(*args)
 
 
-def lint_many(files: list[str], settings: Settings, jobs: int = 1, progress: bool = False) -> list[FileResult]:
-    """Lint ``files`` with one Settings (see :func:`lint_files` for a Settings per file)."""
-    return lint_files([(f, settings) for f in files], jobs=jobs, progress=progress)
-
-
 def lint_files(work: list[tuple[str, Settings]], jobs: int = 1, progress: bool | TextIO = False) -> list[FileResult]:
     """Lint every (file, settings) pair, in ``jobs`` processes; results in the order given.
 
