@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from .analysis.syntax import is_routed
 from .diagnostics import Diagnostic
 
 SAFE, UNSAFE = "safe", "unsafe"
@@ -401,11 +402,7 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
         # its mode back, or offer no fix
         edits = _restoring_region(src, fn, region, name)
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
-        routed = any(
-            isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr in _ROUTE_METHODS
-            for dec in fn.decorator_list
-        )
-        if edits is None and routed and name.split(".")[0] not in params:
+        if edits is None and is_routed(fn) and name.split(".")[0] not in params:
             # a module's model served by a handler that returns from inside the region (a web route): the
             # mode cannot be given back after a return, and nothing of this function trains it: eval() only
             first = src.before(region, code)
@@ -439,7 +436,6 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
 
 
 _FLAG, _OUTPUT = "was_training", "output"
-_ROUTE_METHODS = frozenset({"route", "get", "post", "put", "patch", "delete", "websocket", "api_route"})
 
 
 def _escapes(stmt: ast.stmt) -> bool:

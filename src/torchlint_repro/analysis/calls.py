@@ -213,8 +213,11 @@ class CallsMixin(WalkerBase):
                 self.other_seeds.append((self.seq, self.site_chain(node), q.replace("np.", "numpy.")))
             return EMPTY
         if q in EXPORT_CALLS and node.args:
-            args = self._eval_args(node, st)
-            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords if k.arg}
+            # each argument evaluated once (a keyword holding a call runs once), all of them read
+            args = [self.ev(a, st) for a in node.args]
+            kwargs = {k.arg or f"**{i}": self.ev(k.value, st) for i, k in enumerate(node.keywords)}
+            for vals in [*args, *kwargs.values()]:
+                self._mark_read(vals)
             new_exporter = q != "torch.onnx.export" or any(
                 k.arg == "dynamo" and _const_truth(k.value) is True for k in node.keywords
             )
@@ -717,24 +720,23 @@ class CallsMixin(WalkerBase):
         its architecture, as constructor arguments are (`("global:nz", 2)`)."""
         if not cls or not ctx.module or not cls.startswith(ctx.module + "."):
             return ()
-        cdef = ctx.classes.get(cls[len(ctx.module) + 1 :])
-        init = (
-            next((i for i in cdef.body if isinstance(i, ast.FunctionDef) and i.name == "__init__"), None)
-            if cdef is not None
-            else None
-        )
+        init = ctx.method(cls[len(ctx.module) + 1 :], "__init__")
         if init is None:
             return ()
-        local = {a.arg for a in init.args.posonlyargs + init.args.args + init.args.kwonlyargs}
-        loaded: set = set()
-        for sub in ast.walk(init):
-            if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
-                local.add(sub.id)
-            elif isinstance(sub, ast.Call):  # read as a layer's argument: a size, not a flag or a log level
-                for a in sub.args + [k.value for k in sub.keywords]:
-                    loaded |= {n.id for n in ast.walk(a) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        key = ("init-free-names", id(init))  # the same class is built many times: its names read once
+        free = self._memo.get(key)
+        if free is None:
+            local = {a.arg for a in init.args.posonlyargs + init.args.args + init.args.kwonlyargs}
+            loaded: set = set()
+            for sub in ast.walk(init):
+                if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
+                    local.add(sub.id)
+                elif isinstance(sub, ast.Call):  # read as a layer's argument: a size, not a flag or a log level
+                    for a in sub.args + [k.value for k in sub.keywords]:
+                        loaded |= {n.id for n in ast.walk(a) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            free = self._memo[key] = sorted(loaded - local)
         out = []
-        for name in sorted(loaded - local):
+        for name in free:
             vals = (st.globals or {}).get(name)
             if vals is not None and len(vals) == 1:
                 v = next(iter(vals))

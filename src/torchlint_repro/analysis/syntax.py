@@ -422,3 +422,19 @@ def _local_mode_dep(q: str, kw: dict) -> str:
 
 
 # ============================================================================ entry points
+
+
+ROUTE_METHODS = frozenset({"route", "get", "post", "put", "patch", "delete", "websocket", "api_route"})
+
+
+def is_routed(fn: ast.AST) -> bool:
+    """Is ``fn`` registered as a web route (Flask, FastAPI: `@app.get("/path")`, a route method called with
+    the route's path first)? Such a function runs per request, after its module was loaded."""
+    return any(
+        isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr in ROUTE_METHODS
+        and bool(d.args)
+        and isinstance(d.args[0], (ast.Constant, ast.JoinedStr))
+        for d in getattr(fn, "decorator_list", ())
+    )

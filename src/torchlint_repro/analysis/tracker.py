@@ -50,6 +50,7 @@ from .syntax import (
     _src_name,
     _strict_false,
     _strips_prefix,
+    is_routed,
 )
 from .values import (
     ENTRY,
@@ -215,7 +216,7 @@ class Walker(CallsMixin, LoadsMixin):
             if (ctx.path or "", fn.name) in self.reached:
                 continue
             self.current_root = (ctx.path or "", fn.name)
-            self._root(lambda fn=fn: self._walk_handler(ctx, fn, module_end))
+            self._root(lambda fn=fn: self._walk_after_module(ctx, fn, None, EMPTY, module_end))
             self.current_root = None
 
     def _continue_instances(self, ctx: ModuleCtx, module_end: State | None, trained: frozenset) -> None:
@@ -249,29 +250,30 @@ class Walker(CallsMixin, LoadsMixin):
                     continue
                 self.current_root = (mctx.path or "", self._fname(m, cls))
                 self._root(
-                    lambda m=m, mctx=mctx, cls=cls, inst=inst: self._walk_continued(
-                        mctx, m, cls, inst, module_end, trained
+                    lambda m=m, mctx=mctx, cls=cls, inst=inst: self._walk_after_module(
+                        mctx, m, cls, frozenset({inst}), module_end, trained
                     )
                 )
                 self.current_root = None
 
-    def _walk_continued(
-        self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef, inst: Instance, module_end: State, trained: frozenset
+    def _walk_after_module(
+        self,
+        ctx: ModuleCtx,
+        fn: FunctionNode,
+        cls: ast.ClassDef | None,
+        self_val: frozenset,
+        module_end: State,
+        trained: frozenset = frozenset(),
     ) -> State | None:
+        """Walk ``fn`` (a handler, or a method of an object the program left) as a root that starts where the
+        module level ended: its models, their modes and what it trained; the module's globals when ``fn``
+        is of this module."""
         self.trained_ids |= trained
         st = module_end.copy()
         st.globals = dict(module_end.globals) if ctx is self.root_ctx else {}
         st.locals = {}
         args = self._param_values(ctx, fn, cls, st, root=True)
-        self._call_function(ctx, fn, cls, args, {}, st, frozenset({inst}), root=True)
-        return st
-
-    def _walk_handler(self, ctx: ModuleCtx, fn: FunctionNode, module_end: State) -> State | None:
-        st = module_end.copy()
-        st.globals = dict(module_end.globals)
-        st.locals = {}
-        args = self._param_values(ctx, fn, None, st, root=True)
-        self._call_function(ctx, fn, None, args, {}, st, EMPTY, root=True)
+        self._call_function(ctx, fn, cls, args, {}, st, self_val, root=True)
         return st
 
     def widen(self, path: str | None, func: str, why: str) -> None:
@@ -1294,9 +1296,6 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
     return out
 
 
-_ROUTE_METHODS = frozenset({"route", "get", "post", "put", "patch", "delete", "websocket", "api_route"})
-
-
 def _handler_functions(ctx: ModuleCtx) -> list:
     """Module-level functions registered as web routes (Flask, FastAPI: `@app.post(...)`) or handed to a
     UI as its callback (`gradio.Interface(fn=...)`, `gr.Interface(predict, ...)`)."""
@@ -1304,22 +1303,12 @@ def _handler_functions(ctx: ModuleCtx) -> list:
     for name, fn in ctx.functions.items():
         if "@" in name:
             continue
-        for d in fn.decorator_list:
-            if (
-                isinstance(d, ast.Call)
-                and isinstance(d.func, ast.Attribute)
-                and d.func.attr in _ROUTE_METHODS
-                and d.args
-                and isinstance(d.args[0], (ast.Constant, ast.JoinedStr))
-            ):
-                out.append(fn)  # `@app.get("/path")`: a route's path comes first
-                break
+        if is_routed(fn):
+            out.append(fn)
     for node in ast.walk(ctx.tree):
-        if (
-            isinstance(node, ast.Call)
-            and (ctx.resolve(node.func) or "").startswith("gradio.")
-            and (ctx.resolve(node.func) or "").endswith(("Interface", "ChatInterface"))
-        ):
+        q = ctx.resolve(node.func) or "" if isinstance(node, ast.Call) else ""
+        if q.startswith("gradio.") and q.endswith(("Interface", "ChatInterface")):
+            assert isinstance(node, ast.Call)
             cands = [k.value for k in node.keywords if k.arg == "fn"] + node.args[:1]
             for c in cands:
                 if (
