@@ -732,3 +732,27 @@ def test_the_public_methods_of_an_object_a_program_leaves_are_walked_after_it(tm
     (tmp_path / "gan.py").write_text(_TRAINER + "G.eval()\n")
     reset_projects()
     assert findings(tmp_path / "gan.py") == []
+
+
+def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -> None:
+    """A program that leaves 17 objects behind: the methods of the first 16 are walked after it, and the
+    bound says so (never a silent drop)."""
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.tracker import MAX_CONTINUED, Walker
+
+    n = MAX_CONTINUED + 1
+    text = _TRAINER + "".join(f"t{i} = Trainer(G, D, None)\n" for i in range(n))
+    path = project(tmp_path, {"many.py": text}) / "many.py"
+    import ast
+
+    from torchlint_repro.analysis.project import project_for
+
+    ctx = ModuleCtx(str(path), ast.parse(text), project_for(str(path), ALL), linted=True)
+    walker = Walker(ctx, ALL)
+    walker.run()
+    assert (
+        str(path),
+        "<module>",
+        f"{n + 1} objects left by the program: the methods of the first "
+        f"{MAX_CONTINUED} are walked after it, those of the rest are not",
+    ) in walker.widened

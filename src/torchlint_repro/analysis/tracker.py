@@ -229,6 +229,13 @@ class Walker(CallsMixin, LoadsMixin):
         instances = sorted(
             {v for vals in module_end.globals.values() for v in vals if isinstance(v, Instance)}, key=lambda v: v.id
         )
+        if len(instances) > MAX_CONTINUED:
+            self.widen(
+                ctx.path,
+                "<module>",
+                f"{len(instances)} objects left by the program: the methods of the first "
+                f"{MAX_CONTINUED} are walked after it, those of the rest are not",
+            )
         self.frames.append(Frame(ctx, "<module>", node=ctx.tree))
         try:
             found = [(v, self._find_method(v.cls, "__init__")) for v in instances[:MAX_CONTINUED]]
