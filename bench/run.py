@@ -719,17 +719,18 @@ runner.lint_document = lint_document
 def _abs(path):
     return path if os.path.isabs(path) else str(P.Path(path).resolve())
 
-def _events_miss(project, path, settings):
-    rec = project.record_for_path(path)
-    return rec is not None and ("events", path, rec.digest, settings.fingerprint()) not in project._memo
-
 def _ctx_miss(self, path, seed):
     rec = self.record_for_path(path)
     return rec is not None and (id(self), path, rec.digest, seed) not in P._CTX_CACHE
 
-program.file_events = timed("caller walks (program.file_events)", program.file_events, _events_miss,
-                            lambda project, path, settings: path)
-P.Project.record_for_path = timed("module facts (parse + build_facts)", P.Project.record_for_path,
+# what is computed (a walk, a file's saves, a module's facts), not what is read from the cache or memo
+program._walk_program = timed("caller walks (program._walk_program)", program._walk_program,
+                              lambda project, path, settings: True, lambda project, path, settings: path)
+P.Project._scan_saves = timed("save-site scan, per file (_scan_saves)", P.Project._scan_saves,
+                              lambda self, path, key: True, lambda self, path, key: path)
+P.build_facts = timed("module facts computed (build_facts)", P.build_facts,
+                      lambda tree, module, is_pkg: True, lambda tree, module, is_pkg: module)
+P.Project.record_for_path = timed("module facts (read or parse + build)", P.Project.record_for_path,
                                   lambda self, path, source=None, tree=None:
                                    source is None and _abs(path) not in self._records,
                                   lambda self, path, *a, **k: _abs(path))
@@ -739,7 +740,7 @@ P.Project.caller_files = timed("caller search (caller_files)", P.Project.caller_
                                lambda self, path, units=None: True, lambda self, path, units=None: _abs(path))
 P.Project.mentions = timed("name index (mentions)", P.Project.mentions, lambda self: self._mentions is None,
                            lambda self: "project")
-P.Project.save_sites = timed("save-site scan (save_sites)", P.Project.save_sites,
+P.Project.save_sites = timed("save-site scan (save_sites, all files)", P.Project.save_sites,
                              lambda self: self._save_sites is None, lambda self: "project")
 
 sys.argv = ["torchlint-repro", *sys.argv[2:]]

@@ -434,7 +434,7 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
     """The readers trust an entry only if it has the shape of its kind (analysis/cache.py SCHEMAS): an
     entry the tool itself writes must pass, or the cache silently never serves it. When the facts, the
     results or the save sites change shape, this fails until SCHEMAS (and SCHEMA) follow."""
-    from torchlint_repro.analysis.cache import DiskCache, valid_value
+    from torchlint_repro.analysis.cache import DiskCache, decode_value, valid_value
 
     (bigger_project / "saves.py").write_text(SAVES)
     (bigger_project / "loads.py").write_text(LOADS)
@@ -449,5 +449,8 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
         entry = DiskCache(folder).read_entry(p, kind)
         assert entry is not None, f"{p} does not check out"
         assert valid_value(kind, entry[1]), f"{kind} entry of another shape: {json.dumps(entry[1])[:400]}"
+        if kind == "walks":  # its events are stored as tagged values: they must decode
+            events, reached, widened = decode_value(entry[1]["walk"])
+            assert all(len(row) == 5 for row in events) and all(len(r) == 2 for r in reached)
         kinds[kind] = kinds.get(kind, 0) + 1
-    assert set(kinds) == {"facts", "results", "saves"}, kinds
+    assert set(kinds) == {"facts", "results", "saves", "walks"}, kinds

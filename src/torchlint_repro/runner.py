@@ -10,6 +10,7 @@ does).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import itertools
@@ -23,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, TextIO
 
 from ._io import file_kind, is_regular_file, read_regular
+from .analysis.cache import run_scratch
 from .config import Settings, SettingsResolver
 from .pipeline import FileResult, lint_document
 
@@ -272,22 +274,31 @@ def lint_files(work: list[tuple[str, Settings]], jobs: int = 1, progress: bool |
     """
     bar = Progress(len(work), progress, weights=_line_counts([f for f, _ in work]) if progress else None)
     results: list[FileResult] = []
+    parallel = jobs > 1 and len(work) >= 8
+    # workers share the project's work (facts, programs' walks, checkpoint saves) through the cache; a
+    # run without the cache gives them a private one that goes with the run
+    scratch = run_scratch() if parallel and not all(s.cache for _, s in work) else contextlib.nullcontext()
     try:
-        if jobs > 1 and len(work) >= 8:
-            chunk = max(1, min(16, len(work) // (jobs * 8)))
-            try:
-                with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
-                    for r in pool.map(_lint_star, work, chunksize=chunk):
-                        results.append(r)
-                        bar.update(len(results))
-            except BrokenProcessPool:  # a worker died (killed, out of memory): finish in this process
-                pass
-        for item in work[len(results) :]:
-            results.append(lint_one(*item))
-            bar.update(len(results))
+        with scratch:
+            _lint_into(results, work, jobs if parallel else 1, bar)
     finally:
         bar.close()
     return results
+
+
+def _lint_into(results: list[FileResult], work: list[tuple[str, Settings]], jobs: int, bar: Progress) -> None:
+    if jobs > 1:
+        chunk = max(1, min(16, len(work) // (jobs * 8)))
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+                for r in pool.map(_lint_star, work, chunksize=chunk):
+                    results.append(r)
+                    bar.update(len(results))
+        except BrokenProcessPool:  # a worker died (killed, out of memory): finish in this process
+            pass
+    for item in work[len(results) :]:
+        results.append(lint_one(*item))
+        bar.update(len(results))
 
 
 def _line_counts(paths: list[str]) -> list[int]:

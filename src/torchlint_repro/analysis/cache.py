@@ -16,24 +16,30 @@ no cache content can raise, hang or change a result. Writes are atomic (a tempor
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import shutil
 import stat
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
+RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
 SCHEMA = "14"  # bump when the shape of cached facts changes
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
+CLAIM_WAIT = 30.0  # seconds a worker waits for an entry another worker claimed, at most
 
 
 def file_digest(data: bytes) -> str:
@@ -106,6 +112,28 @@ def _load_or_create_key(path: Path) -> bytes | None:
     return None
 
 
+@contextlib.contextmanager
+def run_scratch() -> Iterator[None]:
+    """A private, temporary cache for the workers of one parallel run (see DiskCache.for_run): a
+    folder of mode 0700 with a fresh key, removed with everything in it when the run ends."""
+    where = tempfile.mkdtemp(prefix="torchlint-repro-run-")
+    old = os.environ.get(RUN_ENV_VAR)
+    try:
+        fd = os.open(os.path.join(where, "key"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(_KEY_BYTES).hex().encode("ascii"))
+        finally:
+            os.close(fd)
+        os.environ[RUN_ENV_VAR] = where
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(RUN_ENV_VAR, None)
+        else:
+            os.environ[RUN_ENV_VAR] = old
+        shutil.rmtree(where, ignore_errors=True)
+
+
 def _read_key(path: Path) -> bytes | None:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
@@ -136,11 +164,14 @@ def _read_key(path: Path) -> bytes | None:
 # string keys, ("tuple", [S...]) a list of that length, ("obj", {key: S}) a dict with at least these keys,
 # ("opt", S) None or S, ("enum", values), SCALAR any JSON scalar. Depth is the schema's, never the data's.
 SCALAR = "scalar"
+ENCODED = "encoded"  # a value written by encode_value: checked by decode_value when read
 
 
 def conforms(value, schema) -> bool:
     if schema is SCALAR:
         return value is None or type(value) in (str, int, float, bool)
+    if schema is ENCODED:
+        return True
     if isinstance(schema, type):
         if schema is float:
             return type(value) in (int, float)
@@ -217,7 +248,63 @@ SCHEMAS = {
     ),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str), "widened": ("list", str)}),
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
+    # a program's walk (program.file_events): its events, the functions it entered, its widenings
+    "walks": ("obj", {"walk": ENCODED, "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))}),
 }
+
+
+# ------------------------------------------------------------------------------ tagged values
+# Analysis results hold tuples, sets and dicts with tuple keys, which JSON cannot tell from lists and
+# string-keyed objects. encode_value writes every container as a one-key object naming its type
+# ({"t": [...]} a tuple, {"d": [[k, v], ...]} a dict, ...); decode_value rebuilds exactly that and raises
+# ValueError on anything else, so a value of another shape is a cache miss, never a wrong result.
+_ENCODERS = ((tuple, "t"), (list, "l"), (frozenset, "f"), (set, "s"))
+
+
+def encode_value(value):
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    if type(value) is dict:
+        return {"d": [[encode_value(k), encode_value(v)] for k, v in value.items()]}
+    for cls, tag in _ENCODERS:
+        if type(value) is cls:
+            items = sorted(value, key=repr) if tag in ("f", "s") else value  # deterministic text
+            return {tag: [encode_value(v) for v in items]}
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def decode_value(data, depth: int = 0):
+    if data is None or type(data) in (str, int, float, bool):
+        return data
+    if depth > 200 or type(data) is not dict or len(data) != 1:
+        raise ValueError("not an encoded value")
+    ((tag, items),) = data.items()
+    if type(items) is not list:
+        raise ValueError("not an encoded value")
+    if tag == "d":
+        out = {}
+        for pair in items:
+            if type(pair) is not list or len(pair) != 2:
+                raise ValueError("not an encoded pair")
+            key = decode_value(pair[0], depth + 1)
+            try:
+                out[key] = decode_value(pair[1], depth + 1)
+            except TypeError as e:  # an unhashable key
+                raise ValueError("unhashable key") from e
+        return out
+    values = [decode_value(v, depth + 1) for v in items]
+    try:
+        if tag == "t":
+            return tuple(values)
+        if tag == "l":
+            return values
+        if tag == "f":
+            return frozenset(values)
+        if tag == "s":
+            return set(values)
+    except TypeError as e:
+        raise ValueError("unhashable member") from e
+    raise ValueError(f"unknown tag {tag!r}")
 
 
 def valid_value(kind: str, value) -> bool:
@@ -252,6 +339,17 @@ class DiskCache:
         else:
             base = user_cache_home()
         return cls(base / project_folder_name(root))
+
+    @classmethod
+    def for_run(cls, root: Path) -> DiskCache | None:
+        """The scratch cache of a parallel run made without the cache (``check -j2 --no-cache``): its
+        workers still share the project's work through it, and nothing outlives the run. The folder
+        (``$TORCHLINT_RUN_CACHE``, made by :func:`run_scratch`, mode 0700) holds its own key."""
+        where = os.environ.get(RUN_ENV_VAR)
+        if not where or not os.path.isabs(where):
+            return None
+        key = _read_key(Path(where) / "key")
+        return cls(Path(where) / project_folder_name(root), key) if key else None
 
     @property
     def key(self) -> bytes | None:
@@ -347,6 +445,100 @@ class DiskCache:
         except (TypeError, ValueError, RecursionError):
             return
         self.write_entry(kind, key, text)
+
+    # -------------------------------------------------------------- claims
+    # Parallel workers (``check -j``, flake8's ``-j``) share the project's work through the cache: a worker
+    # about to compute an entry another worker needs too (a module's facts, a program's walk, a file's
+    # checkpoint saves) first claims it with a file created exclusively beside the entry; a worker that
+    # finds the claim taken does other work, or waits for the entry, instead of computing it again. A
+    # claim only saves work, it is never trusted for a result: one whose process is gone, or which is
+    # not this user's, is ignored, and every wait is bounded (then the waiter computes it itself).
+    def _claim_path(self, kind: str, key: str) -> Path:
+        return self._path(kind, key).with_suffix(".claim")
+
+    def claim(self, kind: str, key: str) -> bool:
+        """True when this process should compute (kind, key): it holds the claim now (release it with
+        :meth:`release`), or claims do not work here. False: another live process is computing it."""
+        if os.name == "nt" or self.key is None or not self._prepare():
+            return True  # (on Windows a liveness probe would be os.kill, which terminates: no claims)
+        path = self._claim_path(kind, key)
+        for _ in range(2):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                if _claim_alive(path):
+                    return False
+                try:
+                    os.unlink(path)  # a dead worker's claim
+                except OSError:
+                    pass
+                continue
+            except OSError:
+                return True  # claims cannot be made here: compute
+            try:
+                os.write(fd, str(os.getpid()).encode())
+            finally:
+                os.close(fd)
+            return True
+        return True
+
+    def release(self, kind: str, key: str) -> None:
+        try:
+            os.unlink(self._claim_path(kind, key))
+        except OSError:
+            pass
+
+    def claimed(self, kind: str, key: str) -> bool:
+        return _claim_alive(self._claim_path(kind, key))
+
+    def wait_for(self, kind: str, key: str, timeout: float = CLAIM_WAIT):
+        """The entry another process is computing, once written; None when its claim goes away without
+        one, or after ``timeout`` seconds (the caller then computes it)."""
+        deadline = time.monotonic() + timeout
+        pause = 0.001
+        while True:
+            value = self.get_json(kind, key)
+            if value is not None:
+                return value
+            if not self.claimed(kind, key) or time.monotonic() >= deadline:
+                return self.get_json(kind, key)
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+
+def _claim_alive(path: Path) -> bool:
+    """Is this claim held by a live process of this user?"""
+    if os.name == "nt":
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            return False
+        data = os.read(fd, 32)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    try:
+        pid = int(data.decode("ascii"))
+    except ValueError:
+        return False
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # alive (another user's would have failed the owner check)
+    return True
 
 
 class ResultCache:

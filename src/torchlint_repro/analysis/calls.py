@@ -813,11 +813,14 @@ class CallsMixin(WalkerBase):
         modes = st.mode(m.id)
         src = st.mode_src.get(m.id, EMPTY)
         region = None
+        region_path = frame.ctx.path  # the file of the region's line (two files have a line 5 each)
         if export is not None:
             region = (export, node.lineno)  # traced or exported: the graph keeps the mode it ran in
         elif st.grad == "off":
             wr = getattr(frame, "_with_region", None)
             region = (wr[0], wr[1]) if wr else ("no_grad", 0)
+            if not wr:
+                region_path = None
         elif generate:
             region = ("generate", node.lineno)
         elif any(isinstance(v, Volatile) for a in list(args) + list(kwargs.values()) for v in a):
@@ -826,6 +829,7 @@ class CallsMixin(WalkerBase):
             for f in reversed(self.frames):
                 if f.region:
                     region = (f.region, f.region_line)
+                    region_path = f.ctx.path
                     break
         line, col = self.pos(node)
         # one run of this forward: the same line reached through train() and through test() (or in the
@@ -855,7 +859,7 @@ class CallsMixin(WalkerBase):
         if self.iteration is not None:
             data["iteration"] = self.iteration
         if region is not None and not m.lightning:
-            seen_key = (m.id, region[1])
+            seen_key = (m.id, region_path, region[1])
             if in_train and seen_key not in self.region_reports:
                 if not self.mute:
                     self.region_reports.add(seen_key)

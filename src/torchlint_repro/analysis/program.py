@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from ..config import Settings
+from .cache import decode_value, encode_value
 from .context import Event, FileFacts, ModuleCtx
 from .project import Project, project_for
 from .tracker import Walker, merge_event
@@ -30,27 +31,129 @@ def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) ->
     return list(walker.events.values()), walker.reached, list(walker.widened)
 
 
-def file_events(project: Project, path: str, settings: Settings) -> tuple[list[Event], set, list]:
+def file_events(project: Project, path: str, settings: Settings, defer: bool = False) -> Walked | None:
     """Every event (in any file) of walking the module level of the project file ``path`` (its program:
-    top-level code, the ``__main__`` block, the workers it spawns); memoised per process by content, with
-    the files the walk read noted as dependencies of the caller's result."""
+    top-level code, the ``__main__`` block, the workers it spawns), with the files the walk read noted as
+    dependencies of the caller's result. Memoised per process, and stored in the disk cache for the other
+    workers of a parallel run and for later runs, valid while every file the walk read is unchanged.
+    ``defer``: None instead of waiting when another worker is computing it (the caller comes back later)."""
     rec = project.record_for_path(path)
     if rec is None:
         return [], set(), []
     key = ("events", path, rec.digest, settings.fingerprint())
     hit = project._memo.get(key)
     if hit is None:
-        with project.recording() as deps:
-            tree = project.module_tree(path)
-            if tree is None:
-                walked: tuple[list[Event], set, list] = ([], set(), [])
-            else:
-                ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-                walked = _walk_file(ctx, settings, module_only=True)
-        hit = project._memo[key] = (walked, dict(deps))
-    for p, d in hit[1].items():
+        disk_key = f"{path}\0{rec.digest}\0{settings.fingerprint()}"
+        hit = _stored_walk(project, disk_key)
+        if hit is None:
+            cache = project.cache
+            holds = cache.claim("walks", disk_key) if cache else False
+            if cache and not holds:
+                if defer:
+                    return None
+                hit = _stored_walk(project, disk_key, wait=True)
+            if hit is None:
+                try:
+                    hit = _walk_program(project, path, settings)
+                    _store_walk(project, disk_key, hit)
+                finally:
+                    if holds and cache:
+                        cache.release("walks", disk_key)
+        project._memo[key] = hit
+    walked, deps, notes = hit
+    for p, d in deps.items():
         project._note(p, d)
-    return hit[0]
+    project.widened.extend(notes)
+    return walked
+
+
+Walked = tuple[list[Event], set, list]
+
+
+def caller_walks(project: Project, callers: list[str], settings: Settings) -> list[Walked]:
+    """:func:`file_events` of each caller file, in order; those another worker is walking are taken last,
+    when it has likely finished them, so that two workers never walk one program twice."""
+    out: dict[str, Walked] = {}
+    for caller in callers:
+        got = file_events(project, caller, settings, defer=True)
+        if got is not None:
+            out[caller] = got
+    for caller in callers:
+        if caller not in out:
+            got = file_events(project, caller, settings)
+            assert got is not None  # (without defer there is always an answer)
+            out[caller] = got
+    return [out[c] for c in callers]
+
+
+def _walk_program(project: Project, path: str, settings: Settings) -> tuple[Walked, dict, list]:
+    """Walk a file's program: (events, functions reached, widenings), {path: digest} of the files read,
+    and the project-level widenings noted meanwhile."""
+    before = len(project.widened)
+    with project.recording() as deps:
+        tree = project.module_tree(path)
+        if tree is None:
+            walked: Walked = ([], set(), [])
+        else:
+            ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
+            walked = _walk_file(ctx, settings, module_only=True)
+    return walked, dict(deps), list(project.widened[before:])
+
+
+def _stored_walk(project: Project, key: str, wait: bool = False) -> tuple[Walked, dict, list] | None:
+    cache = project.cache
+    if cache is None:
+        return None
+    value = cache.wait_for("walks", key) if wait else cache.get_json("walks", key)
+    if value is None or not project.deps_valid(value["deps"]):
+        return None
+    try:
+        events, reached, widened = decode_value(value["walk"])
+        walked = (
+            [_event_from(row) for row in events],
+            {_pair(r) for r in reached},
+            [_widening(w) for w in widened],
+        )
+    except (TypeError, ValueError):  # another shape: a miss
+        return None
+    return walked, dict(value["deps"]), [tuple(n) for n in value["notes"]]
+
+
+def _store_walk(project: Project, key: str, hit: tuple[Walked, dict, list]) -> None:
+    if project.cache is None:
+        return
+    (events, reached, widened), deps, notes = hit
+    try:
+        walk = encode_value(([(e.kind, e.line, e.col, e.data, e.path) for e in events], reached, widened))
+    except TypeError:
+        return  # a value the cache cannot hold: this walk is only memoised in the process
+    if all(isinstance(n, tuple) and len(n) == 2 and all(isinstance(x, str) for x in n) for n in notes):
+        project.cache.put_json("walks", key, {"walk": walk, "deps": deps, "notes": [list(n) for n in notes]})
+
+
+def _event_from(row) -> Event:
+    kind, line, col, data, path = row
+    if not (
+        isinstance(kind, str)
+        and type(line) is int
+        and type(col) is int
+        and isinstance(data, dict)
+        and (path is None or isinstance(path, str))
+    ):
+        raise ValueError("event row")
+    return Event(kind, line, col, data, path)
+
+
+def _pair(r) -> tuple:
+    if not (isinstance(r, tuple) and len(r) == 2):
+        raise ValueError("reached pair")
+    return r
+
+
+def _widening(w) -> tuple:
+    if not (isinstance(w, tuple) and len(w) == 3):
+        raise ValueError("widening")
+    return w
 
 
 def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings) -> FileFacts:
@@ -75,8 +178,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
         wanted = sorted(ctx.context_units())
-        for caller in project.caller_files(resolved, wanted) if wanted else ():
-            events, reached, caller_widened = file_events(project, caller, settings)
+        callers = project.caller_files(resolved, wanted) if wanted else []
+        for events, reached, caller_widened in caller_walks(project, callers, settings):
             widened += caller_widened
             called |= {name for p, name in reached if here(p)}
             for ev in events:

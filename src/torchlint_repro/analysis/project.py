@@ -52,6 +52,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024  # a larger .py file is data, not code: never 
 # up the chain or files read: a library's deepest helpers keep the state they would have with no caller
 MAX_CALLER_DEPTH = 12
 MAX_CALLER_FILES = 60
+FACTS_WAIT = 10.0  # seconds to wait for a module's facts another worker is computing, at most
 MENTIONS_DEP = "<mentions>"  # a result's dependency on which files spell a name (see Project.caller_files)
 _TOP_DEF = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
@@ -831,29 +832,48 @@ class Project:
             self._records[path] = None
             return None
         digest = file_digest(data)
-        facts = self.cache.get_json("facts", digest) if self.cache else None
-        if facts is None or facts.get("module") != self.module_name(path)[0]:
-            if tree is None:
+        module, is_pkg = self.module_name(path)
+        facts = self._stored_facts(digest, module)
+        if facts is None:
+            # a parallel worker computing the same facts is waited for, not repeated
+            holds = self.cache.claim("facts", digest) if self.cache else False
+            if self.cache and not holds:
+                facts = self._stored_facts(digest, module, wait=True)
+            if facts is None:
                 try:
-                    text = source if source is not None else data.decode("utf-8")
-                    tree = ast.parse(text)
-                except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
-                    self._records[path] = None
-                    return None
-            module, is_pkg = self.module_name(path)
-            facts = build_facts(tree, module, is_pkg)
-            if self.cache:
-                self.cache.put_json("facts", digest, facts)
+                    if tree is None:
+                        try:
+                            text = source if source is not None else data.decode("utf-8")
+                            tree = ast.parse(text)
+                        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+                            self._records[path] = None
+                            return None
+                    facts = build_facts(tree, module, is_pkg)
+                    if self.cache:
+                        self.cache.put_json("facts", digest, facts)
+                finally:
+                    if holds and self.cache:
+                        self.cache.release("facts", digest)
         facts = _interned(facts)
         self._note_sys_paths(path, facts)
         # Syntax trees are big (~1 KB per line): a record keeps one only for a module linted from memory
         # (stdin, a notebook), which cannot be parsed again from disk; no other tree outlives its use (a
         # whole tree left over pins MBs; module_ctx keeps what walks need).
-        in_memory = source is not None and (not path.endswith(".py") or not os.path.isfile(path))
+        # An editor's unsaved buffer of a file that exists is in memory too: the walks of the programs that
+        # call into it must read the buffer, not the disk's copy.
+        in_memory = source is not None and (
+            not path.endswith(".py") or not os.path.isfile(path) or current_digest(path) != digest
+        )
         rec = ModuleRecord(path, digest, facts, tree if in_memory else None)
         self._records[path] = rec
         self._note(path, digest)
         return rec
+
+    def _stored_facts(self, digest: str, module: str, wait: bool = False) -> dict | None:
+        if self.cache is None:
+            return None
+        facts = self.cache.wait_for("facts", digest, FACTS_WAIT) if wait else self.cache.get_json("facts", digest)
+        return facts if facts is not None and facts.get("module") == module else None
 
     def _note_sys_paths(self, path: str, facts: dict) -> None:
         """Folders this module (or a sibling module it imports for the purpose, the `import _init_path`
@@ -1427,27 +1447,36 @@ class Project:
             for p in self._scan_deps:
                 self._note(p, self._scan_deps[p])
             return self._save_sites
-        from .tracker import collect_saves
-
-        sites: list[dict] = []
         scan_deps: dict[str, str] = {}
+        found: dict[str, list[dict]] = {}
         with self.recording() as deps:
-            for path in self.candidate_save_files():
+            files = self.candidate_save_files()
+            deferred: list[tuple[str, str]] = []
+            for path in files:
                 rec = self.record_for_path(path)
                 if rec is None:
                     continue
-                key = "saves:" + rec.digest + ":" + self.settings.fingerprint()
-                cached = self.cache.get_json("saves", key) if self.cache else None
-                if cached is not None and self._deps_valid(cached.get("deps", {})):
-                    sites.extend(cached["sites"])
+                # the path is part of the key: a copy of a script elsewhere has its saves at its own path
+                key = "saves:" + path + "\0" + rec.digest + ":" + self.settings.fingerprint()
+                cached = self._stored_saves(key)
+                if cached is not None:
+                    found[path] = cached
                     continue
-                with self.recording() as fdeps:
-                    tree = self.module_tree(path)
-                    found = collect_saves(self, path, tree) if tree is not None else []
-                sites.extend(found)
-                if self.cache:
-                    self.cache.put_json("saves", key, {"sites": found, "deps": fdeps})
+                # a parallel worker scanning the same project: each file once, the other's waited for last
+                holds = self.cache.claim("saves", key) if self.cache else False
+                if self.cache and not holds:
+                    deferred.append((path, key))
+                    continue
+                try:
+                    found[path] = self._scan_saves(path, key)
+                finally:
+                    if holds and self.cache:
+                        self.cache.release("saves", key)
+            for path, key in deferred:
+                got = self._stored_saves(key, wait=True)
+                found[path] = got if got is not None else self._scan_saves(path, key)
             scan_deps = dict(deps)
+        sites = [site for path in files for site in found.get(path, ())]
         scan_deps["<tree>"] = self.tree_signature()
         self._scan_deps = scan_deps
         self._save_sites = sites
@@ -1456,6 +1485,27 @@ class Project:
         return sites
 
     _scan_deps: dict = field(default_factory=dict)
+
+    def _stored_saves(self, key: str, wait: bool = False) -> list[dict] | None:
+        """A file's save sites from the cache, while everything they were computed from is unchanged."""
+        if self.cache is None:
+            return None
+        cached = self.cache.wait_for("saves", key) if wait else self.cache.get_json("saves", key)
+        if cached is None or not self._deps_valid(cached["deps"]):
+            return None
+        for p, d in cached["deps"].items():
+            self._note(p, d)
+        return cached["sites"]
+
+    def _scan_saves(self, path: str, key: str) -> list[dict]:
+        from .tracker import collect_saves
+
+        with self.recording() as fdeps:
+            tree = self.module_tree(path)
+            found = collect_saves(self, path, tree) if tree is not None else []
+        if self.cache:
+            self.cache.put_json("saves", key, {"sites": found, "deps": fdeps})
+        return found
 
     def tree_signature(self) -> str:
         """Which .py files with torch saves exist (names, sizes, times): a new file changes it."""
@@ -1482,7 +1532,9 @@ class Project:
             # only project files are ever recorded; anything else is not read (and a device never is)
             if not os.path.isabs(path) or not os.path.normpath(path).startswith(root):
                 return False
-            if current_digest(path) != digest:
+            # this run's view of the file where it has one: an editor's unsaved buffer, not the disk's copy
+            rec = self._records.get(path)
+            if (rec.digest if rec is not None else current_digest(path)) != digest:
                 return False
         return True
 
@@ -1606,7 +1658,7 @@ def project_for(path: str | None, settings: Settings) -> Project | None:
     key = (str(root), settings.fingerprint() + str(settings.cache) + str(settings.cache_dir))
     proj = _PROJECTS.get(key)
     if proj is None:
-        cache = DiskCache.for_root(root, settings) if settings.cache else None
+        cache = DiskCache.for_root(root, settings) if settings.cache else DiskCache.for_run(root)
         proj = Project(root, settings, cache)
         _PROJECTS[key] = proj
     return proj

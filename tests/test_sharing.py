@@ -1,0 +1,312 @@
+"""Work shared between processes: a program's walk, a file's checkpoint saves and a module's facts are
+computed once and read by every other worker of a parallel run (and by later runs) from the cache,
+with claims so that two workers never compute the same entry at the same time, and a private scratch
+cache for a parallel run made with ``--no-cache``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from torchlint_repro.analysis import program
+from torchlint_repro.analysis.cache import RUN_ENV_VAR, DiskCache, decode_value, encode_value
+from torchlint_repro.analysis.project import project_for, reset_projects
+from torchlint_repro.config import Settings
+from torchlint_repro.engine import lint_file, lint_source
+from torchlint_repro.runner import lint_files
+
+KEY = bytes(range(32))
+
+
+# ------------------------------------------------------------------------------ tagged values
+def test_tagged_values_come_back_with_their_types():
+    value = {
+        ("a", 1): [(1, 2.5), {"x": None}, frozenset({("p", 3)})],
+        "s": {True, "t"},
+        "t": ((), [], {}),
+    }
+    back = decode_value(encode_value(value))
+    assert back == value
+    assert type(back[("a", 1)][0]) is tuple and type(back["s"]) is set
+    assert type(back[("a", 1)][2]) is frozenset and type(back["t"][1]) is list
+    # the written text does not depend on set order
+    assert encode_value({"b", "a", "c"}) == {"s": ["a", "b", "c"]}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"x": []},  # an unknown tag
+        {"t": 1},  # a tag without a list
+        {"t": [], "l": []},  # two tags
+        [1, 2],  # a bare JSON list: never written
+        {"d": [[{"l": []}, 1]]},  # an unhashable key
+        {"d": [[1]]},  # a pair of one
+        {"s": [{"l": []}]},  # an unhashable member
+    ],
+)
+def test_a_value_of_another_shape_is_refused(data):
+    with pytest.raises(ValueError):
+        decode_value(data)
+
+
+def test_what_cannot_be_cached_says_so():
+    with pytest.raises(TypeError):
+        encode_value({"a": object()})
+
+
+# ------------------------------------------------------------------------------ claims
+def test_a_claim_is_held_until_released(tmp_path):
+    cache = DiskCache(tmp_path, KEY)
+    assert cache.claim("walks", "k") is True
+    assert cache.claimed("walks", "k")
+    assert cache.claim("walks", "k") is False  # held (by this live process)
+    assert cache.claim("walks", "other") is True
+    cache.release("walks", "k")
+    assert not cache.claimed("walks", "k")
+    assert cache.claim("walks", "k") is True
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="no claims on Windows")
+@pytest.mark.parametrize("content", ["dead", b"not a pid", b"-3", b""])
+def test_a_dead_or_unreadable_claim_is_taken_over(tmp_path, content):
+    cache = DiskCache(tmp_path, KEY)
+    assert cache.claim("walks", "k")
+    claim = cache._claim_path("walks", "k")
+    claim.write_bytes(str(_dead_pid()).encode() if content == "dead" else content)
+    assert not cache.claimed("walks", "k")
+    assert cache.claim("walks", "k") is True
+    assert claim.read_bytes() == str(os.getpid()).encode()
+
+
+def test_waiting_ends_with_the_entry_or_with_the_claim(tmp_path):
+    cache = DiskCache(tmp_path, KEY)
+    # nobody computing it: no wait at all
+    start = time.monotonic()
+    assert cache.wait_for("saves", "k", timeout=5) is None
+    assert time.monotonic() - start < 1
+    # another thread writes it while this one waits
+    assert cache.claim("saves", "k")
+    value = {"sites": [], "deps": {}}
+
+    def write():
+        time.sleep(0.1)
+        cache.put_json("saves", "k", value)
+        cache.release("saves", "k")
+
+    t = threading.Thread(target=write)
+    t.start()
+    assert cache.wait_for("saves", "k", timeout=20) == value
+    t.join()
+    # a claim that never ends: the wait is bounded
+    assert cache.claim("saves", "never")
+    start = time.monotonic()
+    assert cache.wait_for("saves", "never", timeout=0.2) is None
+    assert 0.2 <= time.monotonic() - start < 5
+
+
+# ------------------------------------------------------------------------------ programs' walks
+HELPER = """\
+import torch
+
+
+def evaluate_{n}(model, x):
+    {eval_call}with torch.no_grad():
+        return model(x)
+"""
+TRAIN = """\
+import torch
+from torch import nn
+
+from helper_a import evaluate_a
+from helper_b import evaluate_b
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+x = torch.ones(2, 4)
+print(evaluate_a(model, x), evaluate_b(model, x))
+"""
+# helper_?.py:6 `        return model(x)`: the forward reached from train.py with the model in training mode
+FOUND = [(6, 15, "TRP201")]
+
+
+@pytest.fixture()
+def walks_project(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    for n in "ab":
+        (root / f"helper_{n}.py").write_text(HELPER.format(n=n, eval_call=""))
+    (root / "train.py").write_text(TRAIN)
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    reset_projects()
+    yield root
+    reset_projects()
+
+
+def _found(path: Path, source: str | None = None, settings: Settings | None = None) -> list[tuple[int, int, str]]:
+    settings = settings or Settings()
+    if source is None:
+        diags = lint_file(path, settings)
+    else:
+        diags = lint_source(source, str(path), settings)
+    return [(d.line, d.col, d.code) for d in diags]
+
+
+def _no_walks(monkeypatch) -> list[str]:
+    walked: list[str] = []
+    real = program._walk_program
+
+    def counting(project, path, settings):
+        walked.append(Path(path).name)
+        return real(project, path, settings)
+
+    monkeypatch.setattr(program, "_walk_program", counting)
+    return walked
+
+
+def test_a_programs_walk_is_read_back_by_another_process(walks_project, monkeypatch):
+    walked = _no_walks(monkeypatch)
+    assert _found(walks_project / "helper_a.py") == FOUND
+    assert walked == ["train.py"]
+    reset_projects()  # a new process: nothing in memory, the cache folder as it was left
+    assert _found(walks_project / "helper_b.py") == FOUND
+    assert walked == ["train.py"]  # train.py's program was not walked again
+
+
+def test_a_walk_is_not_read_once_a_file_it_read_changed(walks_project, monkeypatch):
+    walked = _no_walks(monkeypatch)
+    assert _found(walks_project / "helper_a.py") == FOUND
+    (walks_project / "helper_b.py").write_text(HELPER.format(n="b", eval_call="model.eval()\n    "))
+    reset_projects()
+    assert _found(walks_project / "helper_b.py") == []
+    assert walked == ["train.py", "train.py"]
+
+
+def test_an_editors_buffer_is_what_the_walk_must_have_read(walks_project, monkeypatch):
+    """The walk stored from the files on disk read helper_b.py as saved; an editor's unsaved buffer of
+    helper_b.py (stdin) differs, so the walk is done again with the buffer."""
+    walked = _no_walks(monkeypatch)
+    assert _found(walks_project / "helper_a.py") == FOUND
+    reset_projects()
+    buffer = HELPER.format(n="b", eval_call="model.eval()\n    ")
+    assert _found(walks_project / "helper_b.py", buffer) == []
+    assert walked == ["train.py", "train.py"]
+    reset_projects()
+    assert _found(walks_project / "helper_b.py") == FOUND  # the disk's copy again: the first walk serves
+
+
+# ------------------------------------------------------------------------------ checkpoint saves
+SAVER = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+model = nn.Linear(4, 2)
+torch.save(model.state_dict(), "w.pt")
+"""
+
+
+def test_two_copies_of_a_script_keep_their_own_save_sites(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    for d in ("a", "b"):
+        (root / d).mkdir(parents=True)
+        (root / d / "train.py").write_text(SAVER)
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    for _ in range(2):  # cold, then every file's sites from the cache
+        reset_projects()
+        project = project_for(str(root / "a" / "train.py"), Settings())
+        assert project is not None
+        sites = project.save_sites()
+        assert sorted((Path(s["file"]).parent.name, s["line"]) for s in sites) == [("a", 6), ("b", 6)]
+    reset_projects()
+
+
+# ------------------------------------------------------------------------------ parallel runs
+MODEL = """\
+import torch
+from torch import nn
+
+
+class Net{i}(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, {n})
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+"""
+USE = """\
+import torch
+
+from models{i} import Net{i}
+
+net = Net{i}()
+with torch.no_grad():
+    out = net(torch.ones(1, 4))
+torch.manual_seed(0)
+"""
+
+
+def test_a_parallel_run_without_the_cache_shares_a_scratch_that_goes_with_it(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    for i in range(6):
+        (root / f"models{i}.py").write_text(MODEL.format(i=i, n=i + 2))
+        (root / f"use{i}.py").write_text(USE.format(i=i))
+    scratch_parent = tmp_path / "tmp"
+    scratch_parent.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))
+    monkeypatch.delenv("TORCHLINT_CACHE_DIR", raising=False)
+    monkeypatch.delenv(RUN_ENV_VAR, raising=False)
+    settings = Settings(cache=False)
+    work = [(str(p), settings) for p in sorted(root.glob("*.py"))]
+
+    def findings(jobs: int) -> list[tuple[str, int, int, str]]:
+        reset_projects()
+        return [(Path(r.path).name, d.line, d.col, d.code) for r in lint_files(work, jobs=jobs) for d in r.diagnostics]
+
+    expected = sorted(
+        [(f"use{i}.py", 5, 6, "TRP101") for i in range(6)] + [(f"use{i}.py", 7, 10, "TRP201") for i in range(6)]
+    )
+    assert sorted(findings(1)) == expected
+    assert sorted(findings(2)) == expected
+    assert RUN_ENV_VAR not in os.environ
+    assert list(scratch_parent.iterdir()) == []  # the run's scratch cache is gone with it
+    reset_projects()
+
+
+def test_without_the_cache_a_process_uses_its_runs_scratch_only(tmp_path, monkeypatch, walks_project):
+    from torchlint_repro.analysis.cache import run_scratch
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("TORCHLINT_CACHE_DIR", raising=False)
+    with run_scratch():
+        where = Path(os.environ[RUN_ENV_VAR])
+        assert (where / "key").stat().st_mode & 0o777 == 0o600 and where.stat().st_mode & 0o777 == 0o700
+        reset_projects()
+        project = project_for(str(walks_project / "train.py"), Settings(cache=False))
+        assert project is not None and project.cache is not None
+        assert project.cache.directory.parent == where
+        assert _found(walks_project / "helper_a.py", settings=Settings(cache=False)) == FOUND
+        kinds = {p.parent.parent.name for p in where.rglob("*.json")}
+        assert kinds == {"facts", "walks"}
+    assert not where.exists()
+    reset_projects()
+    project = project_for(str(walks_project / "train.py"), Settings(cache=False))
+    assert project is not None and project.cache is None  # outside a run: no cache at all
