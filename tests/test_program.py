@@ -734,6 +734,21 @@ def test_the_public_methods_of_an_object_a_program_leaves_are_walked_after_it(tm
     assert findings(tmp_path / "gan.py") == []
 
 
+@pytest.mark.parametrize("called", [False, True])
+def test_what_a_constructor_in_another_module_stores_is_seen_by_its_methods(tmp_path: Path, called: bool) -> None:
+    """The class in one module, the program that builds and drives its object in another: ``__init__``
+    only stores what it is handed (`self.G = G`, nothing it runs itself), and the methods walked from
+    the program, called by it or left for a user to call, see the program's G (trained, in training
+    mode), as when both are in one file."""
+    cls, program = _TRAINER.split("\n\n\ntorch.manual_seed(0)\n")
+    main = "import torch\nimport torch.nn as nn\nfrom trainer import Trainer\n\ntorch.manual_seed(0)\n" + program
+    if called:
+        main += "print(trainer.sample(torch.zeros(4, 2)))\n"
+    root = project(tmp_path, {"trainer.py": cls + "\n", "main.py": main})
+    assert findings(root / "trainer.py") == [(19, 16, "TRP201")]
+    assert findings(root / "main.py") == []
+
+
 def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -> None:
     """A program that leaves 17 objects behind: the methods of the first 16 are walked after it, and the
     bound says so (never a silent drop)."""

@@ -108,6 +108,7 @@ class _Summary:
         "saving",
         "mode_changed",
         "context",
+        "storing",
     )
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
@@ -122,6 +123,7 @@ class _Summary:
         self.saving: set[str] | None = None
         self.mode_changed: dict[str, set[str]] = {}
         self.context: set[str] | None = None
+        self.storing: set[str] | None = None
 
 
 def _built_globals(tree: ast.Module) -> frozenset[str]:
@@ -208,14 +210,24 @@ class ModuleCtx:
         if self._summary.saving is None:
             self._summary.saving = _save_relevance(self)
         self.context_units()
+        self.storing_units()
         for cls in self.classes.values():
             self.attrs_mode_changed_outside_init(cls)
 
     def walkable(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Is ``fn`` of a module walked into from another file worth walking? Only when it can change what
-        the rules read (strongly relevant) or holds a finding that depends on the caller's state."""
+        the rules read (strongly relevant, or it keeps what its caller hands it on the object) or holds a
+        finding that depends on the caller's state."""
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return self.strongly_relevant(fn, cls) or key in self.context_units()
+        return self.strongly_relevant(fn, cls) or key in self.context_units() or key in self.storing_units()
+
+    def storing_units(self) -> set[str]:
+        """Methods that keep what their caller hands them on the object (see ``_storing_units``)."""
+        if self._summary.storing is None:
+            from .relevance import _storing_units
+
+            self._summary.storing = _storing_units(self)
+        return self._summary.storing
 
     def context_units(self) -> set[str]:
         """Units whose findings depend on their callers' state (see ``_context_units``)."""

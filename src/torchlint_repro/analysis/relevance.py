@@ -326,6 +326,54 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
     return _closure(direct, calls)
 
 
+def _storing_units(ctx: ModuleCtx) -> set[str]:
+    """Methods (``Class.m``) that keep on the object what their caller hands them (`self.G = generator` in
+    ``__init__``), directly or through the class's other methods: the object's other methods, and the
+    caller, read it back (`self.G(z)`, `trainer.G`), so walking such a method from another file changes
+    what the rules read even when it runs nothing itself."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    for key, fn, cls in _units(ctx):
+        if cls is None:
+            continue
+        positional = fn.args.posonlyargs + fn.args.args
+        if not positional:
+            continue
+        me = positional[0].arg
+        params = {a.arg for a in positional[1:] + fn.args.kwonlyargs}
+        for extra in (fn.args.vararg, fn.args.kwarg):
+            if extra is not None:
+                params.add(extra.arg)
+        methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        out: set[str] = set()
+        for sub in ast.walk(fn):
+            if isinstance(sub, (ast.Assign, ast.AnnAssign)) and sub.value is not None:
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                if any(_on_object(t, me) for t in targets) and any(
+                    isinstance(n, ast.Name) and n.id in params for n in ast.walk(sub.value)
+                ):
+                    direct.add(key)
+            elif (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and isinstance(sub.func.value, ast.Name)
+                and sub.func.value.id == me
+                and sub.func.attr in methods
+            ):
+                out.add(f"{cls.name}.{sub.func.attr}")
+        calls[key] = out
+    return _closure(direct, calls)
+
+
+def _on_object(target: ast.expr, me: str) -> bool:
+    """Is ``target`` an attribute of the object (`self.G`, `self.nets[0]`, `self.G, self.D` unpacked)?"""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_on_object(e, me) for e in target.elts)
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me
+
+
 def _builds(ctx: ModuleCtx, func: ast.expr) -> bool:
     """Is this callee a module class (a torch.nn layer, a project nn.Module) or a model builder?"""
     q = ctx.resolve(func)
