@@ -771,3 +771,58 @@ def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -
         f"{n + 1} objects left by the program: the methods of the first "
         f"{MAX_CONTINUED} are walked after it, those of the rest are not",
     ) in walker.widened
+
+
+# ---------------------------------------------------------------------------- argparse defaults as sizes
+_UPSAMPLER = """\
+import torch.nn as nn
+
+
+class Up(nn.Module):
+    def __init__(self, scale):
+        super().__init__()
+        self.up = nn.Linear(8, 8 * scale)
+"""
+
+
+def _script(default: str, extra: str = "", save: bool = False) -> str:
+    last = 'torch.save(net.state_dict(), "up.pt")' if save else 'net.load_state_dict(torch.load("up.pt"))'
+    return (
+        "import argparse\n\nimport torch\n\nfrom model import Up\n\n"
+        f"parser = argparse.ArgumentParser()\nparser.add_argument({default})\nargs = parser.parse_args()\n"
+        f"{extra}torch.manual_seed(0)\nnet = Up(scale=args.scale)\n{last}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("train_default", "test_default", "test_extra", "expected"),
+    [
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=4', "", [(12, 1, "TRP307")]),
+        ('"--scale", type=int, default=2', '"--scale", type=int, default="4"', "", [(12, 1, "TRP307")]),
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=2', "", []),
+        # the value the script runs with is not the declared default: nothing to compare
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=4', "args.scale = 2\n", []),
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=4', "parser.set_defaults(scale=2)\n", []),
+        ('"--scale", type=int, default=2', '"--scale", type=int', "", []),
+    ],
+)
+def test_architectures_built_from_each_scripts_argparse_default_are_compared(
+    tmp_path: Path, train_default: str, test_default: str, test_extra: str, expected: list
+) -> None:
+    """train.py builds `Up(scale=args.scale)` with its --scale default, test.py with its own: the checkpoint
+    train.py saves does not fit the model test.py builds when the defaults differ (TRP307, naming both)."""
+    root = project(
+        tmp_path,
+        {
+            "model.py": _UPSAMPLER,
+            "train.py": _script(train_default, save=True),
+            "test.py": _script(test_default, test_extra),
+        },
+    )
+    line = 12 + test_extra.count("\n")
+    assert findings(root / "test.py") == [(line, c, code) for _, c, code in expected]
+    if expected:
+        assert messages(root / "test.py") == [
+            "`net.load_state_dict`: saved from `Up(scale=2)` (`--scale` default at train.py:8), loaded into "
+            "`Up(scale=4)` (`--scale` default at test.py:8) (saved at train.py:12)"
+        ]

@@ -102,6 +102,7 @@ class _Summary:
         "imports",
         "constants",
         "argparse",
+        "argparse_literals",
         "built_globals",
         "relevant",
         "strong",
@@ -116,7 +117,9 @@ class _Summary:
         # the same names recur in every module: kept once
         self.imports.bindings = {sys.intern(k): sys.intern(v) for k, v in self.imports.bindings.items()}
         self.constants: dict[str, str] = _module_constants(tree, self.imports)
-        self.argparse: dict[str, str] = _argparse_defaults(tree)
+        self.argparse: dict[str, str]
+        self.argparse_literals: dict[str, tuple]  # option -> (default it runs with, line of add_argument)
+        self.argparse, self.argparse_literals = _argparse_defaults(tree)
         self.built_globals: frozenset[str] = _built_globals(tree)
         self.relevant: set[str] | None = None
         self.strong: set[str] | None = None
@@ -175,6 +178,7 @@ class ModuleCtx:
         self.imports = self._summary.imports
         self.constants = self._summary.constants
         self.argparse = self._summary.argparse
+        self.argparse_literals = self._summary.argparse_literals
         self.built_globals = self._summary.built_globals
         self.here = sys.intern(str(Path(path).resolve().parent)) if path else None  # a key of many memo entries
         self.functions: dict[str, FunctionNode] = {}

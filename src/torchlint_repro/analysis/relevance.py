@@ -80,16 +80,91 @@ STRONG_ATTRS = frozenset(
 )
 
 
-def _argparse_defaults(tree: ast.Module) -> dict[str, str]:
+def _argparse_defaults(tree: ast.Module) -> tuple[dict[str, str], dict[str, tuple]]:
+    """The module's argparse defaults: string ones (paths) by option, and every literal one a program
+    runs with when the option is not given, as ``(value, line)`` (see ``_option_default``). An option
+    the module also assigns (`args.scale = 4`), declares twice with different defaults, or a module that
+    rewrites its namespace wholesale (`set_defaults`, `setattr`, `vars(args).update`, `__dict__`) has
+    no literal default: the value it runs with is not the declared one."""
     from .project import _argparse_dest
 
     out: dict[str, str] = {}
+    literals: dict[str, tuple] = {}
+    ambiguous: set[str] = set()
+    stored: set[str] = set()
+    rewritten = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = _argparse_dest(node)
             if dest and default is not None:
                 out[dest] = default
-    return out
+            if dest:
+                found = _option_default(node)
+                if found is _NO_DEFAULT or (dest in literals and literals[dest][0] != found):
+                    ambiguous.add(dest)
+                elif dest not in literals:
+                    literals[dest] = (found, node.lineno)
+        elif isinstance(node, ast.Attribute):
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if node.attr == "set_defaults" or (node.attr == "__dict__" and not own):
+                rewritten = True
+            elif node.attr == "update" and isinstance(node.value, ast.Call) and _named(node.value.func, "vars"):
+                rewritten = True  # vars(args).update(config)
+            elif isinstance(node.ctx, ast.Store) and not own:
+                stored.add(node.attr)
+        elif isinstance(node, ast.Call) and _named(node.func, "setattr") and node.args:
+            first = node.args[0]
+            if not (isinstance(first, ast.Name) and first.id in ("self", "cls")):
+                rewritten = True
+    if rewritten:
+        return out, {}
+    return out, {k: v for k, v in literals.items() if k not in ambiguous and k not in stored}
+
+
+_NO_DEFAULT = object()
+
+
+def _named(func: ast.expr, name: str) -> bool:
+    return isinstance(func, ast.Name) and func.id == name
+
+
+def _option_default(call: ast.Call):
+    """The value an ``add_argument`` option holds when the command line does not give it: its literal
+    ``default`` (a string default converted by ``type=int``/``float`` as argparse does), ``False`` for
+    ``store_true`` and ``True`` for ``store_false`` without one; ``_NO_DEFAULT`` when it is not a literal
+    (or None: the option must then be given for a size to exist)."""
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    action = kw.get("action")
+    action_name = action.value if isinstance(action, ast.Constant) else None
+    if "default" not in kw:
+        if action_name == "store_true":
+            return False
+        if action_name == "store_false":
+            return True
+        return _NO_DEFAULT
+    try:
+        value = ast.literal_eval(kw["default"])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NO_DEFAULT
+    if isinstance(value, list):
+        value = tuple(value)
+    if value is None or not (
+        isinstance(value, (int, float, str, bool))
+        or (isinstance(value, tuple) and all(isinstance(x, (int, float, str, bool)) for x in value))
+    ):
+        return _NO_DEFAULT
+    typ = kw.get("type")
+    if isinstance(value, str) and typ is not None:
+        conv = {"int": int, "float": float, "str": str}.get(typ.id) if isinstance(typ, ast.Name) else None
+        if conv is None:
+            return _NO_DEFAULT
+        try:
+            value = conv(value)
+        except ValueError:
+            return _NO_DEFAULT
+    if action_name not in (None, "store", "store_true", "store_false", "store_const"):
+        return _NO_DEFAULT  # append, count, a custom action: not the literal
+    return value
 
 
 def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
