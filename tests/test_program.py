@@ -826,3 +826,88 @@ def test_architectures_built_from_each_scripts_argparse_default_are_compared(
             "`net.load_state_dict`: saved from `Up(scale=2)` (`--scale` default at train.py:8), loaded into "
             "`Up(scale=4)` (`--scale` default at test.py:8) (saved at train.py:12)"
         ]
+
+
+# ---------------------------------------------------------------------------- modules without random parameters
+_FIXED_FILTER = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, weight):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, kernel_size=3, bias=False)
+        self.conv.weight = nn.Parameter(weight)
+
+
+filters = torch.ones(4, 1, 3, 3)
+model = Net(filters)
+print(model(torch.ones(1, 1, 8, 8)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),  # every parameter replaced by a fixed one: nothing random survives
+        ("self.conv.weight = nn.Parameter(weight)", "self.conv.weight.data = weight", []),
+        # the bias keeps its random init
+        ("kernel_size=3, bias=False", "kernel_size=3", [(13, 9, "TRP101")]),
+        # replaced on some paths only
+        (
+            "        self.conv.weight = nn",
+            "        if weight is not None:\n            self.conv.weight = nn",
+            [(14, 9, "TRP101")],
+        ),
+        # computed from the layer's own random weight
+        ("nn.Parameter(weight)", "nn.Parameter(self.conv.weight * weight)", [(13, 9, "TRP101")]),
+    ],
+)
+def test_a_layer_whose_parameters_init_replaces_with_fixed_ones_is_not_random(
+    tmp_path: Path, old: str, new: str, expected: list
+) -> None:
+    text = _FIXED_FILTER.replace(old, new) if old else _FIXED_FILTER
+    path = project(tmp_path, {"viz.py": text}) / "viz.py"
+    assert findings(path) == expected
+
+
+_WRAPPER = """\
+import logging
+
+import torch
+import torch.nn as nn
+
+LOGGER = logging.getLogger(__name__)
+
+
+class Wrapper(nn.Module):
+    def __init__(self, model, verbose=True):
+        super().__init__()
+        if verbose:
+            LOGGER.info("wrapping")
+        self.plain = isinstance(model, nn.Sequential)
+        self.model = model.eval()
+
+    def forward(self, x):
+        return self.model(x)
+
+
+net = torch.load("net.pt", weights_only=False)
+wrapped = Wrapper(net)
+print(wrapped(torch.ones(1, 4)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),  # holds the module it is handed, in eval mode: no parameter of its own
+        ("model.eval()", "model.head()", [(22, 11, "TRP101")]),  # a call we cannot see into: maybe a new layer
+    ],
+)
+def test_a_wrapper_holding_the_model_it_is_handed_has_no_random_parameters(
+    tmp_path: Path, old: str, new: str, expected: list
+) -> None:
+    path = project(tmp_path, {"wrap.py": _WRAPPER.replace(old, new) if old else _WRAPPER}) / "wrap.py"
+    assert findings(path) == expected
