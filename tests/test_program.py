@@ -734,6 +734,21 @@ def test_the_public_methods_of_an_object_a_program_leaves_are_walked_after_it(tm
     assert findings(tmp_path / "gan.py") == []
 
 
+@pytest.mark.parametrize("called", [False, True])
+def test_what_a_constructor_in_another_module_stores_is_seen_by_its_methods(tmp_path: Path, called: bool) -> None:
+    """The class in one module, the program that builds and drives its object in another: ``__init__``
+    only stores what it is handed (`self.G = G`, nothing it runs itself), and the methods walked from
+    the program, called by it or left for a user to call, see the program's G (trained, in training
+    mode), as when both are in one file."""
+    cls, program = _TRAINER.split("\n\n\ntorch.manual_seed(0)\n")
+    main = "import torch\nimport torch.nn as nn\nfrom trainer import Trainer\n\ntorch.manual_seed(0)\n" + program
+    if called:
+        main += "print(trainer.sample(torch.zeros(4, 2)))\n"
+    root = project(tmp_path, {"trainer.py": cls + "\n", "main.py": main})
+    assert findings(root / "trainer.py") == [(19, 16, "TRP201")]
+    assert findings(root / "main.py") == []
+
+
 def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -> None:
     """A program that leaves 17 objects behind: the methods of the first 16 are walked after it, and the
     bound says so (never a silent drop)."""
@@ -756,3 +771,143 @@ def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -
         f"{n + 1} objects left by the program: the methods of the first "
         f"{MAX_CONTINUED} are walked after it, those of the rest are not",
     ) in walker.widened
+
+
+# ---------------------------------------------------------------------------- argparse defaults as sizes
+_UPSAMPLER = """\
+import torch.nn as nn
+
+
+class Up(nn.Module):
+    def __init__(self, scale):
+        super().__init__()
+        self.up = nn.Linear(8, 8 * scale)
+"""
+
+
+def _script(default: str, extra: str = "", save: bool = False) -> str:
+    last = 'torch.save(net.state_dict(), "up.pt")' if save else 'net.load_state_dict(torch.load("up.pt"))'
+    return (
+        "import argparse\n\nimport torch\n\nfrom model import Up\n\n"
+        f"parser = argparse.ArgumentParser()\nparser.add_argument({default})\nargs = parser.parse_args()\n"
+        f"{extra}torch.manual_seed(0)\nnet = Up(scale=args.scale)\n{last}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("train_default", "test_default", "test_extra", "expected"),
+    [
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=4', "", [(12, 1, "TRP307")]),
+        ('"--scale", type=int, default=2', '"--scale", type=int, default="4"', "", [(12, 1, "TRP307")]),
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=2', "", []),
+        # the value the script runs with is not the declared default: nothing to compare
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=4', "args.scale = 2\n", []),
+        ('"--scale", type=int, default=2', '"--scale", type=int, default=4', "parser.set_defaults(scale=2)\n", []),
+        ('"--scale", type=int, default=2', '"--scale", type=int', "", []),
+    ],
+)
+def test_architectures_built_from_each_scripts_argparse_default_are_compared(
+    tmp_path: Path, train_default: str, test_default: str, test_extra: str, expected: list
+) -> None:
+    """train.py builds `Up(scale=args.scale)` with its --scale default, test.py with its own: the checkpoint
+    train.py saves does not fit the model test.py builds when the defaults differ (TRP307, naming both)."""
+    root = project(
+        tmp_path,
+        {
+            "model.py": _UPSAMPLER,
+            "train.py": _script(train_default, save=True),
+            "test.py": _script(test_default, test_extra),
+        },
+    )
+    line = 12 + test_extra.count("\n")
+    assert findings(root / "test.py") == [(line, c, code) for _, c, code in expected]
+    if expected:
+        assert messages(root / "test.py") == [
+            "`net.load_state_dict`: saved from `Up(scale=2)` (`--scale` default at train.py:8), loaded into "
+            "`Up(scale=4)` (`--scale` default at test.py:8) (saved at train.py:12)"
+        ]
+
+
+# ---------------------------------------------------------------------------- modules without random parameters
+_FIXED_FILTER = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self, weight):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, kernel_size=3, bias=False)
+        self.conv.weight = nn.Parameter(weight)
+
+
+filters = torch.ones(4, 1, 3, 3)
+model = Net(filters)
+print(model(torch.ones(1, 1, 8, 8)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),  # every parameter replaced by a fixed one: nothing random survives
+        ("self.conv.weight = nn.Parameter(weight)", "self.conv.weight.data = weight", []),
+        # the bias keeps its random init
+        ("kernel_size=3, bias=False", "kernel_size=3", [(13, 9, "TRP101")]),
+        # replaced on some paths only
+        (
+            "        self.conv.weight = nn",
+            "        if weight is not None:\n            self.conv.weight = nn",
+            [(14, 9, "TRP101")],
+        ),
+        # computed from the layer's own random weight
+        ("nn.Parameter(weight)", "nn.Parameter(self.conv.weight * weight)", [(13, 9, "TRP101")]),
+    ],
+)
+def test_a_layer_whose_parameters_init_replaces_with_fixed_ones_is_not_random(
+    tmp_path: Path, old: str, new: str, expected: list
+) -> None:
+    text = _FIXED_FILTER.replace(old, new) if old else _FIXED_FILTER
+    path = project(tmp_path, {"viz.py": text}) / "viz.py"
+    assert findings(path) == expected
+
+
+_WRAPPER = """\
+import logging
+
+import torch
+import torch.nn as nn
+
+LOGGER = logging.getLogger(__name__)
+
+
+class Wrapper(nn.Module):
+    def __init__(self, model, verbose=True):
+        super().__init__()
+        if verbose:
+            LOGGER.info("wrapping")
+        self.plain = isinstance(model, nn.Sequential)
+        self.model = model.eval()
+
+    def forward(self, x):
+        return self.model(x)
+
+
+net = torch.load("net.pt", weights_only=False)
+wrapped = Wrapper(net)
+print(wrapped(torch.ones(1, 4)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("", "", []),  # holds the module it is handed, in eval mode: no parameter of its own
+        ("model.eval()", "model.head()", [(22, 11, "TRP101")]),  # a call we cannot see into: maybe a new layer
+    ],
+)
+def test_a_wrapper_holding_the_model_it_is_handed_has_no_random_parameters(
+    tmp_path: Path, old: str, new: str, expected: list
+) -> None:
+    path = project(tmp_path, {"wrap.py": _WRAPPER.replace(old, new) if old else _WRAPPER}) / "wrap.py"
+    assert findings(path) == expected

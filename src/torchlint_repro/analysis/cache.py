@@ -35,7 +35,7 @@ from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
-SCHEMA = "14"  # bump when the shape of cached facts changes
+SCHEMA = "16"  # bump when the shape of cached facts changes (16: class facts' fixed parameters, programs' walks)
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32

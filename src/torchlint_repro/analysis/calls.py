@@ -41,6 +41,7 @@ from .syntax import (
     _maybe_model_class,
     _merge_out,
     _on_cuda,
+    _rel,
     _seed_display,
     _src_name,
     _worse,
@@ -759,7 +760,7 @@ class CallsMixin(WalkerBase):
         line, col = self.pos(node)
         # an allocation site, told apart by the chain of calls that reached it (`G = build(); D = build()`)
         mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context()
-        arg_key = _ctor_args(node) + self._global_sizes(ctx, cls, st)
+        arg_key = self._with_option_defaults(ctx, node, st, _ctor_args(node)) + self._global_sizes(ctx, cls, st)
         name = cls.rsplit(".", 1)[-1] if cls else _src_name(node.func)
         m = Model(mid, cls, arg_key, False, "built", mode_dep, name, lightning)
         st.modes[mid] = frozenset({TRAIN})
@@ -791,6 +792,37 @@ class CallsMixin(WalkerBase):
                 }
             st.pending[mid] = frozenset({"fresh"})
         return frozenset({m})
+
+    def _with_option_defaults(self, ctx: ModuleCtx, node: ast.Call, st: State, arg_key: tuple) -> tuple:
+        """Constructor arguments read from the script's own command line (`Net(scale=args.scale)`, `args`
+        what ``parse_args()`` returned, a value we do not otherwise know) hold the option's default when the
+        script runs without it: that literal, and where it is declared (`("argparse:scale", "`--scale` default at
+        train.py:24")`),
+        so two scripts whose defaults build different architectures are told apart (TRP307)."""
+        if not ctx.argparse_literals:
+            return arg_key
+        nodes = [(str(i), a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords if k.arg]
+        by_key = dict(nodes)
+        out = []
+        extra = []
+        for key, value in arg_key:
+            a = by_key.get(key)
+            if (
+                isinstance(value, str)
+                and value.startswith("name:")
+                and isinstance(a, ast.Attribute)
+                and isinstance(a.value, ast.Name)
+                and a.value.id not in ("self", "cls")
+                and not st.lookup(a.value.id)
+                and ctx.resolve(a.value) is None  # not an imported module's constant (`config.depth`)
+                and a.attr in ctx.argparse_literals
+            ):
+                default, line = ctx.argparse_literals[a.attr]
+                out.append((key, default))
+                extra.append((f"argparse:{key}", f"`--{a.attr}` default at {_rel(ctx.path)}:{line}"))
+                continue
+            out.append((key, value))
+        return tuple(out + extra)
 
     def _in_module_init(self) -> bool:
         f = self.frames[-1]

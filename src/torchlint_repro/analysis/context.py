@@ -102,12 +102,14 @@ class _Summary:
         "imports",
         "constants",
         "argparse",
+        "argparse_literals",
         "built_globals",
         "relevant",
         "strong",
         "saving",
         "mode_changed",
         "context",
+        "storing",
     )
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
@@ -115,13 +117,16 @@ class _Summary:
         # the same names recur in every module: kept once
         self.imports.bindings = {sys.intern(k): sys.intern(v) for k, v in self.imports.bindings.items()}
         self.constants: dict[str, str] = _module_constants(tree, self.imports)
-        self.argparse: dict[str, str] = _argparse_defaults(tree)
+        self.argparse: dict[str, str]
+        self.argparse_literals: dict[str, tuple]  # option -> (default it runs with, line of add_argument)
+        self.argparse, self.argparse_literals = _argparse_defaults(tree)
         self.built_globals: frozenset[str] = _built_globals(tree)
         self.relevant: set[str] | None = None
         self.strong: set[str] | None = None
         self.saving: set[str] | None = None
         self.mode_changed: dict[str, set[str]] = {}
         self.context: set[str] | None = None
+        self.storing: set[str] | None = None
 
 
 def _built_globals(tree: ast.Module) -> frozenset[str]:
@@ -173,6 +178,7 @@ class ModuleCtx:
         self.imports = self._summary.imports
         self.constants = self._summary.constants
         self.argparse = self._summary.argparse
+        self.argparse_literals = self._summary.argparse_literals
         self.built_globals = self._summary.built_globals
         self.here = sys.intern(str(Path(path).resolve().parent)) if path else None  # a key of many memo entries
         self.functions: dict[str, FunctionNode] = {}
@@ -208,14 +214,24 @@ class ModuleCtx:
         if self._summary.saving is None:
             self._summary.saving = _save_relevance(self)
         self.context_units()
+        self.storing_units()
         for cls in self.classes.values():
             self.attrs_mode_changed_outside_init(cls)
 
     def walkable(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Is ``fn`` of a module walked into from another file worth walking? Only when it can change what
-        the rules read (strongly relevant) or holds a finding that depends on the caller's state."""
+        the rules read (strongly relevant, or it keeps what its caller hands it on the object) or holds a
+        finding that depends on the caller's state."""
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return self.strongly_relevant(fn, cls) or key in self.context_units()
+        return self.strongly_relevant(fn, cls) or key in self.context_units() or key in self.storing_units()
+
+    def storing_units(self) -> set[str]:
+        """Methods that keep what their caller hands them on the object (see ``_storing_units``)."""
+        if self._summary.storing is None:
+            from .relevance import _storing_units
+
+            self._summary.storing = _storing_units(self)
+        return self._summary.storing
 
     def context_units(self) -> set[str]:
         """Units whose findings depend on their callers' state (see ``_context_units``)."""

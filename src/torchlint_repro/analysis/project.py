@@ -316,6 +316,94 @@ def _argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
     return dest, default
 
 
+# nn.Module methods that return the module itself: `self.model = model.eval()` holds what it was handed
+_RETURNS_SELF = frozenset(
+    {"eval", "train", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_"}
+)
+# builtins that return a scalar (`self.dmb = isinstance(model, Wrapper)`): never a submodule
+_SCALAR_BUILTINS = frozenset(
+    {"isinstance", "issubclass", "len", "int", "float", "bool", "str", "hasattr", "callable", "id", "hash", "repr"}
+)
+# layers whose only parameters are `weight` and (unless bias=False) `bias`
+_WEIGHT_BIAS_LAYERS = frozenset(
+    {
+        "Linear",
+        "Bilinear",
+        "Conv1d",
+        "Conv2d",
+        "Conv3d",
+        "ConvTranspose1d",
+        "ConvTranspose2d",
+        "ConvTranspose3d",
+        "Embedding",
+    }
+)
+FIXED_PARAMS = "=fixed"  # a layer's facts key: its parameters __init__ replaces with fixed ones ("bias,weight")
+
+
+def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
+    """Does `self.x = call(...)` in a class body hold what a call we cannot see into made (maybe a
+    submodule with random parameters)? Not a method of the object itself, not a scalar builtin, and not
+    a module method that returns its receiver (`model.eval()`, `net.to(device)`): then what it holds is
+    the receiver, judged as it is (an object handed in was built elsewhere)."""
+    while isinstance(call.func, ast.Attribute) and call.func.attr in _RETURNS_SELF:
+        receiver = call.func.value
+        if not isinstance(receiver, ast.Call):
+            return False
+        call = receiver
+    func = call.func
+    if imports.resolve(func) is not None:
+        return False
+    if isinstance(func, ast.Name) and func.id in _SCALAR_BUILTINS:
+        return False
+    return not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self")
+
+
+def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, built_at: dict[int, int]) -> None:
+    """A layer built into an attribute whose parameters the same method then replaces, unconditionally,
+    with values that are not its own (`self.conv = nn.Conv2d(1, 4, 3, bias=False)` then
+    `self.conv.weight = nn.Parameter(filters)`, or `self.conv.weight.data = filters`): the replaced names
+    are noted on its construction (``FIXED_PARAMS``). A replacement drawn at random is a construction of
+    its own (`torch.randn`), counted as such."""
+    made: dict[str, int] = {}  # attribute -> index in ctors of the layer it holds, at this statement
+    for st in body:
+        if not isinstance(st, ast.Assign) or len(st.targets) != 1:
+            continue
+        t = st.targets[0]
+        holder = _self_attr(t)
+        if holder is not None:
+            idx = built_at.get(id(st.value)) if isinstance(st.value, ast.Call) else None
+            if idx is not None and N.torch_nn_layer(ctors[idx][0]) in _WEIGHT_BIAS_LAYERS:
+                made[holder] = idx
+            else:
+                made.pop(holder, None)
+            continue
+        data = isinstance(t, ast.Attribute) and t.attr == "data"
+        param = t.value if data and isinstance(t, ast.Attribute) else t
+        if not isinstance(param, ast.Attribute) or param.attr not in ("weight", "bias"):
+            continue
+        layer = _self_attr(param.value)
+        if layer is None or layer not in made:
+            continue
+        if any(isinstance(n, ast.Name) and n.id == "self" for n in ast.walk(st.value)):
+            continue  # computed from the layer's own (random) values
+        if not data and not (
+            isinstance(st.value, ast.Call)
+            and imports.resolve(st.value.func) in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
+        ):
+            continue
+        kw = ctors[made[layer]][1]
+        fixed = {p for p in str(kw.get(FIXED_PARAMS, "")).split(",") if p} | {param.attr}
+        kw[FIXED_PARAMS] = ",".join(sorted(fixed))
+
+
+def _self_attr(node: ast.expr) -> str | None:
+    """`x` for `self.x`, else None."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+        return node.attr
+    return None
+
+
 def _walk_outside_forward(cls: ast.ClassDef):
     """The class body's nodes, except what ``forward`` computes per call (a ``torch.randn`` there is data,
     not a parameter); ``self.training`` read in forward still counts, through the second walk below."""
@@ -490,6 +578,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     attrs: dict[str, str | None] = {}
     loads: list[list] = []  # the guards under which __init__ (or what it calls) restores weights
     init_calls: list[list] = []  # [qualname, guards] of the project functions __init__ calls
+    built_at: dict[int, int] = {}  # id of a construction call -> its index in ctors
     methods = {i.name: i for i in node.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
     init = methods.get("__init__")
     if init is not None:
@@ -544,6 +633,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             return  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
         else:
             kw = {}
+        built_at[id(sub)] = len(ctors)
         ctors.append([q, kw, list(guards)])
 
     def visit(stmts: list, guards: list, names: dict[str, str], in_init: bool) -> None:
@@ -601,6 +691,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                 for call in ast.walk(sub.value):
                     if isinstance(call, ast.Call):
                         note_call(call, [], False)
+    for name in from_init:
+        _note_fixed_params(methods[name].body, imports, ctors, built_at)
     for sub in _walk_outside_forward(node):
         if (
             isinstance(sub, ast.Attribute)
@@ -626,12 +718,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                     and isinstance(t.value, ast.Name)
                     and t.value.id == "self"
                     and isinstance(sub.value, ast.Call)
-                    and imports.resolve(sub.value.func) is None
-                    and not (
-                        isinstance(sub.value.func, ast.Attribute)
-                        and isinstance(sub.value.func.value, ast.Name)
-                        and sub.value.func.value.id == "self"
-                    )
+                    and _opaque_call(sub.value, imports)
                 ):
                     unknown += 1
     # class-level statements (a layer built as a class attribute)
@@ -1615,6 +1702,11 @@ def _layer_has_params(layer: str, kw: dict) -> str:
         return NO
     if layer in N.CONTAINERS:
         return MAYBE  # decided by the arguments at the construction site
+    fixed = kw.get(FIXED_PARAMS)
+    if isinstance(fixed, str) and layer in _WEIGHT_BIAS_LAYERS:
+        random = {"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"}
+        if random <= set(fixed.split(",")):
+            return NO  # every parameter replaced by a fixed one in __init__
     if layer in N.AFFINE_DEFAULT_OFF:
         return YES if kw.get("affine") is True else NO
     affine_kw = N.AFFINE_KW.get(layer)

@@ -80,16 +80,91 @@ STRONG_ATTRS = frozenset(
 )
 
 
-def _argparse_defaults(tree: ast.Module) -> dict[str, str]:
+def _argparse_defaults(tree: ast.Module) -> tuple[dict[str, str], dict[str, tuple]]:
+    """The module's argparse defaults: string ones (paths) by option, and every literal one a program
+    runs with when the option is not given, as ``(value, line)`` (see ``_option_default``). An option
+    the module also assigns (`args.scale = 4`), declares twice with different defaults, or a module that
+    rewrites its namespace wholesale (`set_defaults`, `setattr`, `vars(args).update`, `__dict__`) has
+    no literal default: the value it runs with is not the declared one."""
     from .project import _argparse_dest
 
     out: dict[str, str] = {}
+    literals: dict[str, tuple] = {}
+    ambiguous: set[str] = set()
+    stored: set[str] = set()
+    rewritten = False
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = _argparse_dest(node)
             if dest and default is not None:
                 out[dest] = default
-    return out
+            if dest:
+                found = _option_default(node)
+                if found is _NO_DEFAULT or (dest in literals and literals[dest][0] != found):
+                    ambiguous.add(dest)
+                elif dest not in literals:
+                    literals[dest] = (found, node.lineno)
+        elif isinstance(node, ast.Attribute):
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if node.attr == "set_defaults" or (node.attr == "__dict__" and not own):
+                rewritten = True
+            elif node.attr == "update" and isinstance(node.value, ast.Call) and _named(node.value.func, "vars"):
+                rewritten = True  # vars(args).update(config)
+            elif isinstance(node.ctx, ast.Store) and not own:
+                stored.add(node.attr)
+        elif isinstance(node, ast.Call) and _named(node.func, "setattr") and node.args:
+            first = node.args[0]
+            if not (isinstance(first, ast.Name) and first.id in ("self", "cls")):
+                rewritten = True
+    if rewritten:
+        return out, {}
+    return out, {k: v for k, v in literals.items() if k not in ambiguous and k not in stored}
+
+
+_NO_DEFAULT = object()
+
+
+def _named(func: ast.expr, name: str) -> bool:
+    return isinstance(func, ast.Name) and func.id == name
+
+
+def _option_default(call: ast.Call):
+    """The value an ``add_argument`` option holds when the command line does not give it: its literal
+    ``default`` (a string default converted by ``type=int``/``float`` as argparse does), ``False`` for
+    ``store_true`` and ``True`` for ``store_false`` without one; ``_NO_DEFAULT`` when it is not a literal
+    (or None: the option must then be given for a size to exist)."""
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    action = kw.get("action")
+    action_name = action.value if isinstance(action, ast.Constant) else None
+    if "default" not in kw:
+        if action_name == "store_true":
+            return False
+        if action_name == "store_false":
+            return True
+        return _NO_DEFAULT
+    try:
+        value = ast.literal_eval(kw["default"])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NO_DEFAULT
+    if isinstance(value, list):
+        value = tuple(value)
+    if value is None or not (
+        isinstance(value, (int, float, str, bool))
+        or (isinstance(value, tuple) and all(isinstance(x, (int, float, str, bool)) for x in value))
+    ):
+        return _NO_DEFAULT
+    typ = kw.get("type")
+    if isinstance(value, str) and typ is not None:
+        conv = {"int": int, "float": float, "str": str}.get(typ.id) if isinstance(typ, ast.Name) else None
+        if conv is None:
+            return _NO_DEFAULT
+        try:
+            value = conv(value)
+        except ValueError:
+            return _NO_DEFAULT
+    if action_name not in (None, "store", "store_true", "store_false", "store_const"):
+        return _NO_DEFAULT  # append, count, a custom action: not the literal
+    return value
 
 
 def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
@@ -324,6 +399,54 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
             direct.add(key)
         calls[key] = out
     return _closure(direct, calls)
+
+
+def _storing_units(ctx: ModuleCtx) -> set[str]:
+    """Methods (``Class.m``) that keep on the object what their caller hands them (`self.G = generator` in
+    ``__init__``), directly or through the class's other methods: the object's other methods, and the
+    caller, read it back (`self.G(z)`, `trainer.G`), so walking such a method from another file changes
+    what the rules read even when it runs nothing itself."""
+    direct: set[str] = set()
+    calls: dict[str, set[str]] = {}
+    for key, fn, cls in _units(ctx):
+        if cls is None:
+            continue
+        positional = fn.args.posonlyargs + fn.args.args
+        if not positional:
+            continue
+        me = positional[0].arg
+        params = {a.arg for a in positional[1:] + fn.args.kwonlyargs}
+        for extra in (fn.args.vararg, fn.args.kwarg):
+            if extra is not None:
+                params.add(extra.arg)
+        methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        out: set[str] = set()
+        for sub in ast.walk(fn):
+            if isinstance(sub, (ast.Assign, ast.AnnAssign)) and sub.value is not None:
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                if any(_on_object(t, me) for t in targets) and any(
+                    isinstance(n, ast.Name) and n.id in params for n in ast.walk(sub.value)
+                ):
+                    direct.add(key)
+            elif (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and isinstance(sub.func.value, ast.Name)
+                and sub.func.value.id == me
+                and sub.func.attr in methods
+            ):
+                out.add(f"{cls.name}.{sub.func.attr}")
+        calls[key] = out
+    return _closure(direct, calls)
+
+
+def _on_object(target: ast.expr, me: str) -> bool:
+    """Is ``target`` an attribute of the object (`self.G`, `self.nets[0]`, `self.G, self.D` unpacked)?"""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return any(_on_object(e, me) for e in target.elts)
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me
 
 
 def _builds(ctx: ModuleCtx, func: ast.expr) -> bool:

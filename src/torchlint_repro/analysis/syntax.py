@@ -180,6 +180,8 @@ def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=Non
     sargs = _bind_args(saved.get("args", []), sig)
     margs = _bind_args(m.args, sig)
     for k in sorted(set(sargs) & set(margs)):
+        if k.startswith(_FROM_OPTION):
+            continue  # where a value came from, not a value
         a, b = _seq(sargs[k]), _seq(margs[k])
         # floats (dropout, eps, momentum) shape no parameter; ints, strings and flags (sizes, variants,
         # bias=False) do
@@ -189,20 +191,31 @@ def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=Non
             if k.startswith("global:"):  # a module global the class's __init__ reads (`nz`)
                 g = k.split(":", 1)[1]
                 return f"saved from `{sname}` built with `{g} = {a!r}`, loaded into `{mname}` built with `{g} = {b!r}`"
-            return f"saved from `{sname}({k}={a!r})`, loaded into `{mname}({k}={b!r})`"
+            # a value that is a script's argparse default (what it builds when run without the option) says so
+            ssrc, msrc = (_source(args.get(_FROM_OPTION + k)) for args in (sargs, margs))
+            return f"saved from `{sname}({k}={a!r})`{ssrc}, loaded into `{mname}({k}={b!r})`{msrc}"
     return None
+
+
+_FROM_OPTION = "argparse:"  # `("argparse:scale", "`--scale` default at train.py:24")` beside `("scale", 2)`
+
+
+def _source(src) -> str:
+    return f" ({src})" if isinstance(src, str) else ""
 
 
 def _bind_args(args, sig: tuple[list, dict] | None) -> dict:
     params, defaults = sig if sig is not None else ([], {})
     out = dict(defaults) if sig is not None else {}
     for k, v in args:
-        if k.isdigit():
-            i = int(k)
-            key = params[i] if i < len(params) else k
+        source = k.startswith(_FROM_OPTION)
+        bare = k[len(_FROM_OPTION) :] if source else k
+        if bare.isdigit():
+            i = int(bare)
+            key = params[i] if i < len(params) else bare
         else:
-            key = k
-        out[key] = v
+            key = bare
+        out[_FROM_OPTION + key if source else key] = v
     return out
 
 

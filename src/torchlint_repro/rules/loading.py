@@ -244,8 +244,11 @@ The shapes differ: torch raises `RuntimeError: ... size mismatch for fc.weight`,
 `strict=False`, keeps the random init for every mismatched parameter.
 
 ## Known problems
-Constructor arguments are compared only where both sides are literals; sites are matched through
-their normalised paths.
+Constructor arguments are compared only where both sides are literals, or an option of the script
+that builds the model (`Net(scale=args.scale)`), taken at its argparse default: what the script builds
+when run without it (the message names both defaults). An option the script also assigns, or a
+namespace it rewrites (`set_defaults`, `vars(args).update`), is not compared. Sites are matched
+through their normalised paths.
 """,
 )
 TRP308 = _rule(
