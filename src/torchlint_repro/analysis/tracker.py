@@ -91,6 +91,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.iteration: tuple | None = None  # (name, value, line) of the innermost one, for messages
         self.current_root: tuple | None = None  # the uncalled function being walked as an entry point
         self.mute = 0
+        self.importing = 0  # walking a module as a spawned child imports it: its __main__ block does not run
         self.steps = 0
         self.seq = 0
         self.reached: set[tuple[str, str]] = set()  # (path, function) walked from some entry point
@@ -149,7 +150,7 @@ class Walker(CallsMixin, LoadsMixin):
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
                 seen_spawn += 1
-                self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+                self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
             return
         # functions the module level never reached: judged on their own, with what we know of callers
         pending: list[tuple[ModuleCtx, FunctionNode, ast.ClassDef | None]] = [
@@ -163,7 +164,7 @@ class Walker(CallsMixin, LoadsMixin):
         while seen_spawn < len(self.spawned):
             sctx, sfn = self.spawned[seen_spawn]
             seen_spawn += 1
-            self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+            self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
         called = _called_names(ctx.tree)
         pending.sort(key=lambda item: item[1].name in called)  # functions nobody calls first: they reach the rest
         for fctx, fn, cls in pending:
@@ -179,7 +180,7 @@ class Walker(CallsMixin, LoadsMixin):
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
                 seen_spawn += 1
-                self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+                self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
 
     @staticmethod
     def _fname(fn: FunctionNode, cls: ast.ClassDef | None) -> str:
@@ -297,12 +298,19 @@ class Walker(CallsMixin, LoadsMixin):
             self.frames.pop()
 
     def _walk_function_root(
-        self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None, fresh_process: bool = False
+        self,
+        ctx: ModuleCtx,
+        fn: FunctionNode,
+        cls: ast.ClassDef | None,
+        fresh_process: bool = False,
+        start: tuple[str, str] | None = None,
     ) -> State:
         st = State()
         st.globals = {}
         entry = fresh_process or self._is_entry_decorated(ctx, fn)
         st.seed = "no" if entry else "unknown"
+        if start is not None:  # what the new process ran before the function: see _walk_spawned
+            st.seed, st.cuda = start
         self_val: frozenset = EMPTY
         module_method = False
         if cls is not None:
@@ -329,6 +337,45 @@ class Walker(CallsMixin, LoadsMixin):
         args = self._param_values(ctx, fn, cls, st, root=True)
         self._call_function(ctx, fn, cls, args, {}, st, self_val, module_method=module_method, root=True)
         return st
+
+    def _walk_spawned(self, ctx: ModuleCtx, fn: FunctionNode) -> State:
+        """A worker started in a new process (`mp.spawn(worker)`, `Process(target=worker)`). Under the spawn
+        and forkserver start methods the child is a fresh interpreter that imports the program's main module
+        (as ``__mp_main__``: its ``__main__`` block does not run) and the worker's module, then calls the
+        worker: a seed at module level reaches it, one in ``main()`` or the ``__main__`` block does not.
+        (Under fork the child inherits the parent's generator as it is at ``start()``, past the module level
+        too: a module-level seed reaches the worker under every start method.)"""
+        return self._walk_function_root(ctx, fn, None, fresh_process=True, start=self._child_import(ctx))
+
+    def _child_import(self, worker_ctx: ModuleCtx) -> tuple[str, str]:
+        """(seed, cuda) of a spawned child once it has imported the program's main module and the worker's
+        module: their module levels walked muted, as an import (``if __name__ == "__main__"`` not taken)."""
+        key = ("child-import", id(self.root_ctx), id(worker_ctx))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        self._memo[key] = ("no", "no")  # a worker spawned while its own module is imported: nothing yet
+        reached, spawned, frames = set(self.reached), list(self.spawned), self.frames
+        st: State | None = State()
+        self.mute += 1
+        self.importing += 1
+        self.frames = []
+        try:
+            for mctx in dict.fromkeys((self.root_ctx, worker_ctx)):
+                if st is None:
+                    break
+                fresh = State()  # each module its own globals; the generator is the process's
+                fresh.globals = fresh.locals
+                fresh.seed, fresh.cuda = st.seed, st.cuda
+                st = self._walk_module(mctx, fresh)
+        finally:
+            self.mute -= 1
+            self.importing -= 1
+            self.reached, self.spawned, self.frames = reached, spawned, frames
+        # a module level that ends in no path (it raises, or exits) never calls the worker: nothing is known
+        result = (st.seed, st.cuda) if st is not None else ("no", "no")
+        self._memo[key] = result
+        return result
 
     def _init_instance_attrs(self, ctx: ModuleCtx, cls: ast.ClassDef, inst_id: str, st: State) -> None:
         """The object model of a class's instance, for a method nobody in the file calls: its attributes
@@ -634,6 +681,8 @@ class Walker(CallsMixin, LoadsMixin):
     def s_If(self, node: ast.If, st: State) -> State | None:
         test = node.test
         if _is_main_guard(test):
+            if self.importing:  # the module imported by a spawned child (see _child_import)
+                return self.block(node.orelse, st) if node.orelse else st
             return self.block(node.body, st)
         if _is_type_checking(test):
             return self.block(node.orelse, st) if node.orelse else st
