@@ -108,7 +108,7 @@ def test_the_wheel_ships_the_fixtures_the_rule_pages_the_licence_and_py_typed(di
         for e in d.iterdir()
         if e.name.startswith(("bad_", "good_"))
     )
-    assert fixtures == expected and len(fixtures) == 104
+    assert fixtures == expected and len(fixtures) == 106
     assert not [n for n in names if "/cases_" in n or "demo_project" in n or "__pycache__" in n]
     pages = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith(data + "docs/rules/"))
     assert pages == sorted(["README.md", *(f"{r.code}.md" for r in ALL_RULES)])

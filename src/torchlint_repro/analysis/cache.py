@@ -30,7 +30,7 @@ from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
-SCHEMA = "14"  # bump when the shape of cached facts changes
+SCHEMA = "15"  # bump when the shape of cached facts changes
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32

@@ -538,7 +538,10 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             if N.is_builder(q):
                 kw = {"pretrained": _builder_pretrained(sub)}
             elif N.torch_nn_layer(q) is None:
-                kw = {k: v for k, v in kw.items() if isinstance(v, (bool, int, str)) and v != NONLITERAL}
+                # a project class's arguments as a construction site gives them (see Project._bound_args):
+                # `UNetDown(256, 512, dropout=0.5)` or `dropout=opt.dropout` (unknown: its guards may hold)
+                # decide what its `if dropout:` builds, as they do for the class built at the top
+                kw = {k: v for k, v in kw.items() if isinstance(v, (bool, int, float, str, type(None)))}
         elif _ctor_irrelevant(q):
             return  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
         else:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin, _sampled
+from .calls import CallsMixin, _sampled, grown_list
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -639,6 +639,10 @@ class Walker(CallsMixin, LoadsMixin):
     def s_AugAssign(self, node: ast.AugAssign, st: State) -> State:
         right = self.ev(node.value, st)
         left = self.ev(node.target, st) if isinstance(node.target, ast.Name) else EMPTY
+        grown = _concatenated(left, right) if isinstance(node.op, ast.Add) else None
+        if grown is not None and isinstance(node.target, ast.Name):  # `layers += [nn.Dropout(p)]`
+            st.bind(node.target.id, grown)
+            return st
         outs = [v for v in left | right if isinstance(v, Out)]
         if outs and isinstance(node.target, ast.Name):
             st.bind(node.target.id, frozenset({_merge_out(outs)}))
@@ -1257,6 +1261,9 @@ class Walker(CallsMixin, LoadsMixin):
     def e_BinOp(self, node: ast.BinOp, st: State) -> frozenset:
         left = self.ev(node.left, st)
         right = self.ev(node.right, st)
+        grown = _concatenated(left, right) if isinstance(node.op, ast.Add) else None
+        if grown is not None:  # `layers + [nn.Dropout(p)]`
+            return grown
         outs = [v for v in left | right if isinstance(v, Out)]
         if outs:
             return frozenset({_merge_out(outs)})
@@ -1292,6 +1299,22 @@ class Walker(CallsMixin, LoadsMixin):
         vals = self.ev(node.value, st)
         self.assign(node.target, vals, st)
         return vals
+
+    def e_ListComp(self, node: ast.ListComp | ast.GeneratorExp, st: State) -> frozenset:
+        """`[nn.Dropout(p) for p in rates]`: a list of any length holding what the element builds (read
+        for each model it makes); otherwise, as any expression, the outputs it computes."""
+        for gen in node.generators:
+            self.ev(gen.iter, st)
+        elt = self.ev(node.elt, st)
+        for gen in node.generators:
+            for cond in gen.ifs:
+                self.ev(cond, st)
+        if any(isinstance(v, Model) for v in elt):
+            return frozenset({TupleVal((elt,))})
+        outs = [v for v in elt if isinstance(v, Out)]
+        return frozenset({_merge_out(outs)}) if outs else EMPTY
+
+    e_GeneratorExp = e_ListComp
 
     def e_Starred(self, node: ast.Starred, st: State) -> frozenset:
         return self.ev(node.value, st)
@@ -1392,6 +1415,19 @@ def _definition_key(defs: dict, node: FunctionNode | ast.ClassDef) -> str:
     than once (the definition in force is the one the walk last ran)."""
     key = f"{node.name}@{node.lineno}"
     return key if defs.get(key) is node else node.name
+
+
+def _concatenated(left: frozenset, right: frozenset) -> frozenset | None:
+    """``left + right`` when both are lists or tuples we track: ``left``'s items, then ``right``'s."""
+    lists = [v for v in left if isinstance(v, TupleVal)]
+    added = [v for v in right if isinstance(v, TupleVal)]
+    if not lists or not added:
+        return None
+    if len(added) == 1:
+        extra = list(added[0].items)
+    else:  # different lists on different paths: what any of them holds
+        extra = [frozenset().union(*(item for a in added for item in a.items))]
+    return frozenset(grown_list(v, extra) for v in lists) | (left - frozenset(lists))
 
 
 def _empty_state() -> State:
