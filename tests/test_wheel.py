@@ -153,12 +153,12 @@ def test_verify_from_the_wheel_outside_the_checkout(installed, tmp_path) -> None
         for ln in lines
         if ln.startswith("  ") and ln.split()[0] in ("confirmed", "skipped", "disagrees", "error", "missing")
     ]
-    assert len(verdicts) == 102 and set(verdicts) <= {"confirmed", "skipped"}
+    assert len(verdicts) == 106 and set(verdicts) <= {"confirmed", "skipped"}
     skipped = [ln for ln in lines if ln.startswith("  skipped ")]
     assert all(ln.rstrip().endswith(")") and "(needs " in ln for ln in skipped)
     rules = sum(1 for r in ALL_RULES if r.verify is not Expect.NONE)
     tail = f", {len(skipped)} skipped" if skipped else ""
-    assert lines[-1] == f"{rules} rules, 102 fixtures: {102 - len(skipped)} confirmed{tail}"
+    assert lines[-1] == f"{rules} rules, 106 fixtures: {106 - len(skipped)} confirmed{tail}"
     assert not list(tmp_path.iterdir()), "verify leaves nothing in the current folder"
 
 
