@@ -503,3 +503,123 @@ def test_flake8_disable_noqa_reaches_the_plugin(tmp_path):
     (tmp_path / "noqa_cases.py").write_text(NOQA)
     f8 = flake8("--disable-noqa", "--select", "TRP101", "noqa_cases.py", cwd=tmp_path, cache=tmp_path / "c")
     assert [line for line, _, _ in keys(findings(f8.stdout))] == [4, 5, 6, 7, 8, 9, 10, 11, 12]
+
+
+# ------------------------------------------------------------------------------ folders that are no Python names
+# A clone ("my-repo", "pytorch-cifar") or a chapter folder ("01-basics") is no package: what lies in it is
+# imported from that folder. Checked from its parent, the files keep the findings they have when checked
+# from inside: a class of the file itself, a sibling's class with a base in its own module, a package of a
+# `src` layout below the folder.
+NAMELESS_TRAIN = """\
+import torch, torch.nn as nn
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__(); self.fc = nn.Linear(4, 2); self.drop = nn.Dropout(0.5)
+    def forward(self, x): return self.drop(self.fc(x))
+def evaluate(model, x):
+    with torch.no_grad(): return model(x)
+model = Net()
+print(evaluate(model, torch.randn(3, 4)))
+"""
+NAMELESS_MODEL = """\
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+class Net(Block):
+    pass
+"""
+NAMELESS_MAIN = """\
+import torch
+from model import Net
+
+model = Net()
+with torch.no_grad():
+    print(model(torch.randn(2, 4)))
+"""
+NAMELESS_EVAL = """\
+import torch
+from pkg.model import Net
+
+torch.manual_seed(0)
+net = Net()
+with torch.no_grad():
+    print(net(torch.randn(2, 4)))
+"""
+# (path from the outer folder, line, printed column, code)
+NAMELESS_FINDINGS = [
+    ("01-basics/feedforward/main.py", 4, 9, "TRP101"),
+    ("01-basics/feedforward/main.py", 6, 11, "TRP201"),
+    ("my-repo/scripts/evaluate.py", 7, 11, "TRP201"),
+    ("my-repo/scripts/train.py", 7, 34, "TRP201"),
+    ("my-repo/scripts/train.py", 8, 9, "TRP101"),
+]
+
+
+def _nameless_tree(outer: Path) -> None:
+    for rel, text in {
+        "my-repo/scripts/train.py": NAMELESS_TRAIN,
+        "my-repo/scripts/evaluate.py": NAMELESS_EVAL,
+        "my-repo/src/pkg/__init__.py": "",
+        "my-repo/src/pkg/model.py": NAMELESS_MODEL,
+        "01-basics/feedforward/model.py": NAMELESS_MODEL,
+        "01-basics/feedforward/main.py": NAMELESS_MAIN,
+    }.items():
+        (outer / rel).parent.mkdir(parents=True, exist_ok=True)
+        (outer / rel).write_text(text)
+
+
+def _from_outer(stdout: str, cwd: Path, outer: Path) -> list[tuple[str, int, int, str]]:
+    return [
+        ((cwd / path).resolve().relative_to(outer).as_posix(), line, col, code)
+        for path, line, col, code, _ in findings(stdout)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cwd", "args", "expected"),
+    [
+        (".", ["."], NAMELESS_FINDINGS),
+        (".", ["my-repo", "01-basics"], NAMELESS_FINDINGS),
+        ("my-repo", ["."], NAMELESS_FINDINGS[2:]),
+        ("01-basics", ["."], NAMELESS_FINDINGS[:2]),
+        ("01-basics/feedforward", ["main.py"], NAMELESS_FINDINGS[:2]),
+        ("my-repo/scripts", ["train.py"], NAMELESS_FINDINGS[3:]),
+        (".", ["my-repo/scripts/train.py"], NAMELESS_FINDINGS[3:]),
+        (".", ["01-basics/feedforward/main.py"], NAMELESS_FINDINGS[:2]),
+    ],
+)
+def test_folders_that_are_no_python_names_do_not_change_the_findings(tmp_path, cwd, args, expected):
+    """Without a root marker the project is the common folder of the paths given: from the outer folder,
+    `my-repo/scripts/train.py` is module `scripts.train` of base `my-repo`, and is found there."""
+    outer = tmp_path / "x"
+    _nameless_tree(outer)
+    proc = check(*args, cwd=outer / cwd, cache=tmp_path / "c")
+    assert _from_outer(proc.stdout, outer / cwd, outer) == expected
+
+
+@pytest.mark.parametrize("cwd", [".", "my-repo", "my-repo/scripts", "01-basics/feedforward"])
+def test_folders_that_are_no_python_names_under_a_marked_root_in_flake8_and_check(tmp_path, cwd):
+    """A pyproject.toml above the nameless folders: flake8 (one file at a time) and check agree, from
+    every folder."""
+    outer = tmp_path / "x"
+    _nameless_tree(outer)
+    (outer / "pyproject.toml").write_text("")
+    here = outer / cwd
+    expected = [f for f in NAMELESS_FINDINGS if (outer / f[0]).is_relative_to(here)]
+    f8 = flake8(".", cwd=here, cache=tmp_path / "c8")
+    assert _from_outer(f8.stdout, here, outer) == expected
+    cli = check(".", cwd=here, cache=tmp_path / "cc")
+    assert _from_outer(cli.stdout, here, outer) == expected
+    for path, *_ in expected:  # one file alone
+        one = flake8(os.path.relpath(outer / path, here), cwd=here, cache=tmp_path / "c8")
+        assert _from_outer(one.stdout, here, outer) == [f for f in expected if f[0] == path]

@@ -600,7 +600,8 @@ def test_a_loop_that_does_not_settle_widens_what_still_changes_to_unknown() -> N
 
 
 def test_a_build_reached_unseeded_from_any_entry_point_is_reported_with_the_worse_verdict() -> None:
-    """Seeded on some paths from the module level, unseeded in the spawned worker: TRP101, not TRP102."""
+    """Seeded on some paths in the __main__ block, unseeded in the spawned worker (the child imports the
+    module: its __main__ block does not run there): TRP101, not TRP102."""
     src = """
         import sys
         import torch
@@ -613,10 +614,11 @@ def test_a_build_reached_unseeded_from_any_entry_point_is_reported_with_the_wors
         def worker(rank):
             build()
 
-        if len(sys.argv) > 1:
-            torch.manual_seed(0)
-        build()
-        mp.spawn(worker, nprocs=1)
+        if __name__ == "__main__":
+            if len(sys.argv) > 1:
+                torch.manual_seed(0)
+            build()
+            mp.spawn(worker, nprocs=1)
     """
     assert lint(src) == [
         (8, 11, "TRP101", "`Linear` is built before torch is seeded: its random init differs on every run"),

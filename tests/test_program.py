@@ -911,3 +911,70 @@ def test_a_wrapper_holding_the_model_it_is_handed_has_no_random_parameters(
 ) -> None:
     path = project(tmp_path, {"wrap.py": _WRAPPER.replace(old, new) if old else _WRAPPER}) / "wrap.py"
     assert findings(path) == expected
+
+
+# ---------------------------------------------------------------------------- spawned workers import the module
+_SPAWN_HEAD = """\
+import argparse
+import multiprocessing
+import torch
+import torch.multiprocessing as mp
+from torch import nn
+"""
+_SPAWN_WORKER = """
+def worker(rank):
+    model = nn.Linear(2, 1)
+    print(rank, model(torch.ones(1, 2)).sum().item())
+"""
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "main", "expected"),
+    [
+        # the child re-imports the module: a module-level seed runs in it before the worker
+        ("torch.manual_seed(0)\n", "", "mp.spawn(worker, nprocs=2)", []),
+        ("", "torch.manual_seed(0)\n", "mp.spawn(worker, nprocs=2)", []),
+        ("torch.manual_seed(0)\n", "", "multiprocessing.Process(target=worker, args=(0,)).start()", []),
+        ("torch.manual_seed(0)\n", "", "multiprocessing.get_context('spawn').Process(target=worker).start()", []),
+        ("torch.cuda.manual_seed_all(0)\n", "", "mp.spawn(worker, nprocs=2)", [(9, 13, "TRP103")]),
+        # the seed on some paths of the module level only: seeded on some paths in the child too
+        (
+            "args = argparse.ArgumentParser().parse_args()\nif args.seed:\n    torch.manual_seed(0)\n",
+            "",
+            "mp.spawn(worker, nprocs=2)",
+            [(11, 13, "TRP102")],
+        ),
+        # the __main__ block does not run in the child: its seed stays in the parent
+        ("", "", "torch.manual_seed(0)\n    mp.spawn(worker, nprocs=2)", [(8, 13, "TRP101")]),
+        (
+            "",
+            "",
+            "torch.manual_seed(0)\n    multiprocessing.Process(target=worker, args=(0,)).start()",
+            [(8, 13, "TRP101")],
+        ),
+        # nor does main(), called from it
+        (
+            "def main():\n    torch.manual_seed(0)\n    mp.spawn(worker, nprocs=2)\n",
+            "",
+            "main()",
+            [(11, 13, "TRP101")],
+        ),
+    ],
+    ids=[
+        "module-seed",
+        "module-seed-after-worker",
+        "module-seed-process",
+        "module-seed-spawn-context",
+        "module-cuda-seed-only",
+        "module-seed-some-paths",
+        "main-block-seed",
+        "main-block-seed-process",
+        "seed-in-main",
+    ],
+)
+def test_a_spawned_worker_starts_where_importing_the_module_leaves_the_generator(
+    tmp_path: Path, before: str, after: str, main: str, expected: list
+) -> None:
+    text = _SPAWN_HEAD + before + _SPAWN_WORKER + after + f'\n\nif __name__ == "__main__":\n    {main}\n'
+    path = project(tmp_path, {"train.py": text}) / "train.py"
+    assert findings(path, Settings(select=("TRP",), extend_select=("TRP102",), cache=False)) == expected

@@ -35,7 +35,8 @@ from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
-SCHEMA = "16"  # bump when the shape of cached facts changes (16: class facts' fixed parameters, programs' walks)
+SCHEMA = "17"  # bump when the shape of cached facts changes (17: class facts' fixed parameters and non-literal
+# arguments to project classes, programs' walks)
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32

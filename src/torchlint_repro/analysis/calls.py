@@ -343,6 +343,16 @@ class CallsMixin(WalkerBase):
         self, node: ast.Call, func: ast.Attribute, recv: frozenset, st: State, discard: bool
     ) -> tuple[bool, frozenset]:
         attr = func.attr
+        if attr in ("append", "extend", "insert") and isinstance(func.value, ast.Name):
+            lists = [v for v in recv if isinstance(v, TupleVal)]
+            if lists:  # `layers.append(nn.Dropout(p))`: what the list holds grows (see grown_list)
+                args = [self.ev(a, st) for a in node.args]
+                for k in node.keywords:
+                    self.ev(k.value, st)
+                added = args[-1:] if attr != "extend" else [_items_of(a) for a in args[:1]]
+                others = recv - frozenset(lists)
+                st.bind(func.value.id, others | frozenset(grown_list(v, added) for v in lists))
+                return True, EMPTY
         models = [v for v in recv if isinstance(v, Model)]
         # sorted: one answer, whatever the set's order
         classes = sorted((v for v in recv if isinstance(v, ClassRef)), key=lambda c: c.qualname)
@@ -1333,6 +1343,31 @@ EXPORT_CALLS = frozenset(
         "torch.onnx.dynamo_export",
     }
 )
+
+
+def _items_of(vals: frozenset) -> frozenset:
+    """What an iterable's elements may be: a list's or tuple's items, joined; anything else as it is."""
+    out: set = set()
+    for v in vals:
+        if isinstance(v, TupleVal):
+            for item in v.items:
+                out |= item
+        else:
+            out.add(v)
+    return frozenset(out)
+
+
+def grown_list(lst: TupleVal, added: list[frozenset]) -> TupleVal:
+    """``lst`` with ``added`` items after its own (`append`, `extend`, `+=`, `+`). An item whose values the
+    list already holds adds nothing: a list grown in a loop keeps what it may hold, not how many, and the
+    loop reaches its fixpoint."""
+    items = list(lst.items)
+    held = frozenset().union(*items) if items else frozenset()
+    for item in added:
+        if item and not item <= held:
+            items.append(item)
+            held |= item
+    return TupleVal(tuple(items))
 
 
 def _models_in(vals_list) -> list[Model]:

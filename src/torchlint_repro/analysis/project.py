@@ -628,7 +628,10 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             if N.is_builder(q):
                 kw = {"pretrained": _builder_pretrained(sub)}
             elif N.torch_nn_layer(q) is None:
-                kw = {k: v for k, v in kw.items() if isinstance(v, (bool, int, str)) and v != NONLITERAL}
+                # a project class's arguments as a construction site gives them (see Project._bound_args):
+                # `UNetDown(256, 512, dropout=0.5)` or `dropout=opt.dropout` (unknown: its guards may hold)
+                # decide what its `if dropout:` builds, as they do for the class built at the top
+                kw = {k: v for k, v in kw.items() if isinstance(v, (bool, int, float, str, type(None)))}
         elif _ctor_irrelevant(q):
             return  # torch.cat, torch.zeros...: tensors, never a parameter's random init nor a submodule
         else:
@@ -827,6 +830,7 @@ class Project:
     _resolved_refs: dict = field(default_factory=dict)
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
     widened: list = field(default_factory=list)
+    _bases: dict[Path, Path] = field(default_factory=dict)  # folder -> its import base (see _import_base)
     _scripts: tuple | None = None  # (declared entry points: {(module, function)}, {declaring file: digest})
     # {path: digest} of the project files the last analyze() read (program.analyze sets it, the cache stores it)
     last_deps: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -862,21 +866,37 @@ class Project:
 
     # -------------------------------------------------------------- modules
     def module_name(self, path: str | os.PathLike) -> tuple[str, bool]:
+        """A file's dotted module name, relative to its import base (see ``_import_base``)."""
         p = Path(path).resolve()
+        base = self._import_base(p.parent)
         try:
-            rel = p.relative_to(self.root).parts
+            rel = p.relative_to(base).parts
         except ValueError:
             rel = (p.name,)
         if len(rel) > 1 and rel[0] == "src":
             rel = rel[1:]
-        # a folder that is no Python name ("5-1.Transformer", "my-scripts") cannot be a package: what lies
-        # in it is imported from that folder itself (a script's own directory is on sys.path)
-        folders = rel[:-1]
-        for i in range(len(folders) - 1, -1, -1):
-            if not folders[i].isidentifier():
-                rel = rel[i + 1 :]
-                break
         return N.module_name_from_rel(tuple(rel)), p.name == "__init__.py"
+
+    def _import_base(self, folder: Path) -> Path:
+        """The folder the modules in ``folder`` are named from: the project root, or below it the deepest
+        folder whose name is no Python name ("my-repo", "01-basics", "5-1.Transformer"). Such a folder
+        cannot be a package: what lies in it is imported from that folder itself (a clone checked from its
+        parent folder is the project it would be when checked from inside; a script's own directory is on
+        sys.path). Like the root, its ``src`` folder is a base too. ``find_module`` searches from the base
+        of the folder it looks from, so every module keeps a name under which it is found."""
+        hit = self._bases.get(folder)
+        if hit is None:
+            hit = self.root
+            try:
+                folders = folder.relative_to(self.root).parts
+            except ValueError:
+                folders = ()
+            for i in range(len(folders) - 1, -1, -1):
+                if not folders[i].isidentifier():
+                    hit = self.root.joinpath(*folders[: i + 1])
+                    break
+            self._bases[folder] = hit
+        return hit
 
     def find_module(self, dotted: str, from_dir: str | None = None) -> str | None:
         key = (dotted, from_dir or "")
@@ -892,6 +912,9 @@ class Project:
                 bases += [
                     Path(os.path.normpath(os.path.join(from_dir, extra))) for extra in self.sys_paths.get(from_dir, ())
                 ]
+            base = self._import_base(Path(from_dir)) if from_dir else self.root
+            if base != self.root:
+                bases += [base, base / "src"]
             bases += [self.root, self.root / "src"]
             for base in bases:
                 for cand in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin, _sampled
+from .calls import CallsMixin, _sampled, grown_list
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -91,6 +91,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.iteration: tuple | None = None  # (name, value, line) of the innermost one, for messages
         self.current_root: tuple | None = None  # the uncalled function being walked as an entry point
         self.mute = 0
+        self.importing = 0  # walking a module as a spawned child imports it: its __main__ block does not run
         self.steps = 0
         self.seq = 0
         self.reached: set[tuple[str, str]] = set()  # (path, function) walked from some entry point
@@ -149,7 +150,7 @@ class Walker(CallsMixin, LoadsMixin):
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
                 seen_spawn += 1
-                self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+                self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
             return
         # functions the module level never reached: judged on their own, with what we know of callers
         pending: list[tuple[ModuleCtx, FunctionNode, ast.ClassDef | None]] = [
@@ -163,7 +164,7 @@ class Walker(CallsMixin, LoadsMixin):
         while seen_spawn < len(self.spawned):
             sctx, sfn = self.spawned[seen_spawn]
             seen_spawn += 1
-            self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+            self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
         called = _called_names(ctx.tree)
         pending.sort(key=lambda item: item[1].name in called)  # functions nobody calls first: they reach the rest
         for fctx, fn, cls in pending:
@@ -179,7 +180,7 @@ class Walker(CallsMixin, LoadsMixin):
             while seen_spawn < len(self.spawned):
                 sctx, sfn = self.spawned[seen_spawn]
                 seen_spawn += 1
-                self._root(lambda sctx=sctx, sfn=sfn: self._walk_function_root(sctx, sfn, None, fresh_process=True))
+                self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
 
     @staticmethod
     def _fname(fn: FunctionNode, cls: ast.ClassDef | None) -> str:
@@ -297,12 +298,19 @@ class Walker(CallsMixin, LoadsMixin):
             self.frames.pop()
 
     def _walk_function_root(
-        self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None, fresh_process: bool = False
+        self,
+        ctx: ModuleCtx,
+        fn: FunctionNode,
+        cls: ast.ClassDef | None,
+        fresh_process: bool = False,
+        start: tuple[str, str] | None = None,
     ) -> State:
         st = State()
         st.globals = {}
         entry = fresh_process or self._is_entry_decorated(ctx, fn)
         st.seed = "no" if entry else "unknown"
+        if start is not None:  # what the new process ran before the function: see _walk_spawned
+            st.seed, st.cuda = start
         self_val: frozenset = EMPTY
         module_method = False
         if cls is not None:
@@ -329,6 +337,45 @@ class Walker(CallsMixin, LoadsMixin):
         args = self._param_values(ctx, fn, cls, st, root=True)
         self._call_function(ctx, fn, cls, args, {}, st, self_val, module_method=module_method, root=True)
         return st
+
+    def _walk_spawned(self, ctx: ModuleCtx, fn: FunctionNode) -> State:
+        """A worker started in a new process (`mp.spawn(worker)`, `Process(target=worker)`). Under the spawn
+        and forkserver start methods the child is a fresh interpreter that imports the program's main module
+        (as ``__mp_main__``: its ``__main__`` block does not run) and the worker's module, then calls the
+        worker: a seed at module level reaches it, one in ``main()`` or the ``__main__`` block does not.
+        (Under fork the child inherits the parent's generator as it is at ``start()``, past the module level
+        too: a module-level seed reaches the worker under every start method.)"""
+        return self._walk_function_root(ctx, fn, None, fresh_process=True, start=self._child_import(ctx))
+
+    def _child_import(self, worker_ctx: ModuleCtx) -> tuple[str, str]:
+        """(seed, cuda) of a spawned child once it has imported the program's main module and the worker's
+        module: their module levels walked muted, as an import (``if __name__ == "__main__"`` not taken)."""
+        key = ("child-import", id(self.root_ctx), id(worker_ctx))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        self._memo[key] = ("no", "no")  # a worker spawned while its own module is imported: nothing yet
+        reached, spawned, frames = set(self.reached), list(self.spawned), self.frames
+        st: State | None = State()
+        self.mute += 1
+        self.importing += 1
+        self.frames = []
+        try:
+            for mctx in dict.fromkeys((self.root_ctx, worker_ctx)):
+                if st is None:
+                    break
+                fresh = State()  # each module its own globals; the generator is the process's
+                fresh.globals = fresh.locals
+                fresh.seed, fresh.cuda = st.seed, st.cuda
+                st = self._walk_module(mctx, fresh)
+        finally:
+            self.mute -= 1
+            self.importing -= 1
+            self.reached, self.spawned, self.frames = reached, spawned, frames
+        # a module level that ends in no path (it raises, or exits) never calls the worker: nothing is known
+        result = (st.seed, st.cuda) if st is not None else ("no", "no")
+        self._memo[key] = result
+        return result
 
     def _init_instance_attrs(self, ctx: ModuleCtx, cls: ast.ClassDef, inst_id: str, st: State) -> None:
         """The object model of a class's instance, for a method nobody in the file calls: its attributes
@@ -592,6 +639,10 @@ class Walker(CallsMixin, LoadsMixin):
     def s_AugAssign(self, node: ast.AugAssign, st: State) -> State:
         right = self.ev(node.value, st)
         left = self.ev(node.target, st) if isinstance(node.target, ast.Name) else EMPTY
+        grown = _concatenated(left, right) if isinstance(node.op, ast.Add) else None
+        if grown is not None and isinstance(node.target, ast.Name):  # `layers += [nn.Dropout(p)]`
+            st.bind(node.target.id, grown)
+            return st
         outs = [v for v in left | right if isinstance(v, Out)]
         if outs and isinstance(node.target, ast.Name):
             st.bind(node.target.id, frozenset({_merge_out(outs)}))
@@ -634,6 +685,8 @@ class Walker(CallsMixin, LoadsMixin):
     def s_If(self, node: ast.If, st: State) -> State | None:
         test = node.test
         if _is_main_guard(test):
+            if self.importing:  # the module imported by a spawned child (see _child_import)
+                return self.block(node.orelse, st) if node.orelse else st
             return self.block(node.body, st)
         if _is_type_checking(test):
             return self.block(node.orelse, st) if node.orelse else st
@@ -1208,6 +1261,9 @@ class Walker(CallsMixin, LoadsMixin):
     def e_BinOp(self, node: ast.BinOp, st: State) -> frozenset:
         left = self.ev(node.left, st)
         right = self.ev(node.right, st)
+        grown = _concatenated(left, right) if isinstance(node.op, ast.Add) else None
+        if grown is not None:  # `layers + [nn.Dropout(p)]`
+            return grown
         outs = [v for v in left | right if isinstance(v, Out)]
         if outs:
             return frozenset({_merge_out(outs)})
@@ -1243,6 +1299,22 @@ class Walker(CallsMixin, LoadsMixin):
         vals = self.ev(node.value, st)
         self.assign(node.target, vals, st)
         return vals
+
+    def e_ListComp(self, node: ast.ListComp | ast.GeneratorExp, st: State) -> frozenset:
+        """`[nn.Dropout(p) for p in rates]`: a list of any length holding what the element builds (read
+        for each model it makes); otherwise, as any expression, the outputs it computes."""
+        for gen in node.generators:
+            self.ev(gen.iter, st)
+        elt = self.ev(node.elt, st)
+        for gen in node.generators:
+            for cond in gen.ifs:
+                self.ev(cond, st)
+        if any(isinstance(v, Model) for v in elt):
+            return frozenset({TupleVal((elt,))})
+        outs = [v for v in elt if isinstance(v, Out)]
+        return frozenset({_merge_out(outs)}) if outs else EMPTY
+
+    e_GeneratorExp = e_ListComp
 
     def e_Starred(self, node: ast.Starred, st: State) -> frozenset:
         return self.ev(node.value, st)
@@ -1343,6 +1415,19 @@ def _definition_key(defs: dict, node: FunctionNode | ast.ClassDef) -> str:
     than once (the definition in force is the one the walk last ran)."""
     key = f"{node.name}@{node.lineno}"
     return key if defs.get(key) is node else node.name
+
+
+def _concatenated(left: frozenset, right: frozenset) -> frozenset | None:
+    """``left + right`` when both are lists or tuples we track: ``left``'s items, then ``right``'s."""
+    lists = [v for v in left if isinstance(v, TupleVal)]
+    added = [v for v in right if isinstance(v, TupleVal)]
+    if not lists or not added:
+        return None
+    if len(added) == 1:
+        extra = list(added[0].items)
+    else:  # different lists on different paths: what any of them holds
+        extra = [frozenset().union(*(item for a in added for item in a.items))]
+    return frozenset(grown_list(v, extra) for v in lists) | (left - frozenset(lists))
 
 
 def _empty_state() -> State:
