@@ -756,3 +756,69 @@ def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -
         f"{n + 1} objects left by the program: the methods of the first "
         f"{MAX_CONTINUED} are walked after it, those of the rest are not",
     ) in walker.widened
+
+
+# ---------------------------------------------------------------------------- whole-module checkpoints
+_WHOLE_NET = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x):
+            return self.drop(self.fc(x))
+"""
+_WHOLE_TRAIN = """
+    import torch
+    from model import Net
+
+    torch.manual_seed(0)
+    model = Net()
+    {mode}
+    torch.save(model, "whole.pt")
+"""
+_WHOLE_PREDICT = """
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.load("whole.pt", weights_only=False)
+    with torch.no_grad():
+        net(torch.ones(1, 4))
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("model.train()", [(7, 5, "TRP201")]), ("model.eval()", []), ("model.train() if len('') else model.eval()", [])],
+)
+def test_a_whole_module_loads_in_the_mode_its_save_site_left_it(tmp_path: Path, mode: str, expected: list) -> None:
+    files = {"model.py": _WHOLE_NET, "train.py": _WHOLE_TRAIN.format(mode=mode), "predict.py": _WHOLE_PREDICT}
+    root = project(tmp_path, files)
+    assert findings(root / "predict.py") == expected
+
+
+def test_a_whole_module_from_unknown_or_mixed_saves_keeps_an_unknown_mode(tmp_path: Path) -> None:
+    other = """
+        import torch
+        import torch.nn as nn
+
+        torch.save({"model": nn.Linear(4, 4).state_dict()}, "whole.pt")
+    """
+    files = {"model.py": _WHOLE_NET, "train.py": _WHOLE_TRAIN.format(mode=""), "other.py": other}
+    root = project(tmp_path, {**files, "predict.py": _WHOLE_PREDICT})
+    assert findings(root / "predict.py") == []
+    (root / "other.py").unlink()
+    (root / "predict.py").write_text(textwrap.dedent(_WHOLE_PREDICT).replace("whole.pt", "elsewhere.pt"))
+    reset_projects()
+    assert findings(root / "predict.py") == []
+
+
+def test_a_whole_module_of_a_class_without_mode_dependent_layers_is_not_reported(tmp_path: Path) -> None:
+    net = _WHOLE_NET.replace("self.drop = nn.Dropout(0.5)", "self.drop = nn.ReLU()")
+    files = {"model.py": net, "train.py": _WHOLE_TRAIN.format(mode=""), "predict.py": _WHOLE_PREDICT}
+    root = project(tmp_path, files)
+    assert findings(root / "predict.py") == []

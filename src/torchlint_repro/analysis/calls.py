@@ -239,11 +239,16 @@ class CallsMixin(WalkerBase):
                     wo = _const_truth(k.value)
             line, col = self.pos(node)
             site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
-            st.modes[site] = frozenset({UNKNOWN})  # a whole pickled module keeps the mode it was saved in
+            # a whole pickled module keeps the mode it was saved in: the save sites of the path say which
+            modes, saved_cls = self._whole_module_mode(path, st)
+            st.modes[site] = modes
+            mode_dep = MAYBE
+            if saved_cls and self.project is not None:
+                mode_dep = self.project.mode_dependent(saved_cls, None, self.frames[-1].ctx.here)
             return frozenset(
                 {
                     Loaded(site, path, line, col, wo, saved=st.saved.get(path, EMPTY) if path else EMPTY),
-                    Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node)),
+                    Model(site, None, origin="loaded", mode_dep=mode_dep, name=_src_name(node)),
                 }
             )
         if q in N.TORCH_SAVE:
