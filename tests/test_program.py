@@ -822,3 +822,44 @@ def test_a_whole_module_of_a_class_without_mode_dependent_layers_is_not_reported
     files = {"model.py": net, "train.py": _WHOLE_TRAIN.format(mode=""), "predict.py": _WHOLE_PREDICT}
     root = project(tmp_path, files)
     assert findings(root / "predict.py") == []
+
+
+# ---------------------------------------------------------------------------- phase loops
+_PHASES = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+
+
+def fit(model, loaders, optimizer, train=False):
+    for phase in ("train", "val"):
+        if phase == "train":
+            model.train()
+        {other}
+        for x, y in loaders[phase]:
+            with torch.set_grad_enabled(phase == "train"):
+                loss = F.cross_entropy(model(x), y)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+
+
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+fit(model, {{"train": [], "val": []}}, torch.optim.SGD(model.parameters(), lr=0.1))
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        ("", [(16, 40, "TRP201")]),  # the 'train' iteration's train() reaches the 'val' pass
+        ("else:\n            model.eval()", []),
+        ("if train:\n            model.train()", [(17, 40, "TRP201")]),
+    ],
+)
+def test_a_train_call_decided_by_the_phase_loop_is_no_callers_flag(other: str, expected: list) -> None:
+    source = _PHASES.format(other=other)
+    got = [(d.line, d.col + 1, d.code) for d in lint_source(source, "/nonexistent/phases.py", ALL)]
+    assert got == expected

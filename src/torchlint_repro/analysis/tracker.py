@@ -644,7 +644,7 @@ class Walker(CallsMixin, LoadsMixin):
         const = self._decided(test, st)
         if const is not None:
             out = self.block(node.body if const else node.orelse, st)
-            if out is not None and _const_truth(test) is None:
+            if out is not None and _const_truth(test) is None and not self._by_iteration(test):
                 _by_flag(out, node)  # `if train: model.train()` with the caller's train=True: its choice
             return out
         a = self.block(node.body, st.copy())
@@ -794,6 +794,15 @@ class Walker(CallsMixin, LoadsMixin):
         return self._loop(node, st, bind)
 
     s_AsyncFor = s_For
+
+    def _by_iteration(self, test: ast.expr) -> bool:
+        """Is ``test`` decided by the element of the literal loop being unrolled (`if phase == "train":`
+        in `for phase in ("train", "val")`)? Then a `.train()` under it is the 'train' iteration's own,
+        not a mode a caller asked for: the 'val' iteration that follows inherits it as a plain one."""
+        if self.iteration is None:
+            return False
+        name = self.iteration[0]
+        return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(test))
 
     def _unrolled(self, node: ast.For, st: State, literals: list[str]) -> State | None:
         """`for phase in ('train', 'val'):` runs its body once per element, in order: each iteration is
