@@ -376,3 +376,19 @@ def test_other_modules_keep_only_the_bodies_a_walk_can_enter(tmp_path: Path) -> 
     gc.collect()
     assert alive() is None
     reset_projects()
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "os.path.join(os.path.dirname(__file__), 'lib')",
+        "os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib')",
+        "os.path.join(os.path.dirname(os.path.realpath(__file__)), 'lib')",
+        "os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))",
+    ],
+)
+def test_sys_path_additions_relative_to_the_script_folder(expr: str) -> None:
+    from torchlint_repro.analysis.project import _sys_path_additions
+
+    tree = ast.parse(f"import os, sys\nsys.path.insert(0, {expr})\n")
+    assert _sys_path_additions(tree) == ["lib"]

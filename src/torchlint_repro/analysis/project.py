@@ -219,6 +219,12 @@ def _relative_dir(node: ast.AST | None) -> str | None:
             return _relative_dir(node.args[0])
         if f.endswith("path.dirname") and node.args:
             inner = node.args[0]
+            while (
+                isinstance(inner, ast.Call)
+                and (N.dotted(inner.func) or "").endswith(("path.abspath", "path.realpath", "path.normpath"))
+                and inner.args
+            ):
+                inner = inner.args[0]  # `os.path.dirname(os.path.abspath(__file__))`: the file's folder all the same
             if isinstance(inner, ast.Name) and inner.id == "__file__":
                 return "."
             base = _relative_dir(inner)
