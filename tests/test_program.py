@@ -863,3 +863,121 @@ def test_a_train_call_decided_by_the_phase_loop_is_no_callers_flag(other: str, e
     source = _PHASES.format(other=other)
     got = [(d.line, d.col + 1, d.code) for d in lint_source(source, "/nonexistent/phases.py", ALL)]
     assert got == expected
+
+
+# ---------------------------------------------------------------------------- overwritten on some paths
+def test_a_model_overwritten_on_the_resume_path_only_says_so() -> None:
+    source = textwrap.dedent(
+        """\
+        import sys
+        import torch
+        import torch.nn as nn
+
+        net = nn.Linear(2, 2)
+        if len(sys.argv) > 1:
+            net.load_state_dict(torch.load(sys.argv[1], weights_only=True))
+        net(torch.ones(1, 2)).sum().backward()
+        """
+    )
+    (diag,) = lint_source(source, "/nonexistent/resume.py", ALL)
+    assert (diag.line, diag.code) == (5, "TRP101")
+    assert "a load_state_dict overwrites it on some paths only, the others keep the random init" in diag.message
+    always = source.replace("if len(sys.argv) > 1:\n    ", "")
+    assert lint_source(always, "/nonexistent/resume.py", ALL) == []
+
+
+# ---------------------------------------------------------------------------- classes chosen by name
+_ARCHS = """
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+class Free(nn.Module):
+    def forward(self, x):
+        return x
+"""
+
+
+def test_a_class_chosen_by_name_from_a_project_module_is_a_construction(tmp_path: Path) -> None:
+    train = """
+        import sys
+        import torch
+        import archs
+
+        name = sys.argv[1]
+        a = archs.__dict__[name]()
+        b = getattr(archs, name)()
+        c = getattr(archs, "Free")()
+        d = getattr(sys, name)()
+        for m in (a, b, c):
+            m(1).backward()
+    """
+    root = project(tmp_path, {"archs.py": _ARCHS, "train.py": train})
+    assert findings(root / "train.py") == [(7, 5, "TRP101"), (8, 5, "TRP101")]
+    # a module whose classes have no random parameters: nothing to report
+    (root / "archs.py").write_text(textwrap.dedent(_ARCHS).replace("nn.Linear(4, 2)", "nn.ReLU()"))
+    reset_projects()
+    assert findings(root / "train.py") == []
+
+
+# ---------------------------------------------------------------------------- conditional DataParallel
+_DP = """
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+model = nn.Linear(2, 2)
+if torch.cuda.device_count() > 1:
+    model = nn.DataParallel(model)
+{save}
+restored = nn.Linear(2, 2)
+restored.load_state_dict(torch.load("dp.pt", weights_only=True))
+"""
+
+
+@pytest.mark.parametrize(
+    ("save", "hazard"),
+    [
+        ('torch.save(model.state_dict(), "dp.pt")', True),
+        ('torch.save(model.module.state_dict() if isinstance(model, nn.DataParallel) else model.state_dict(), "dp.pt")', False),
+        ('if hasattr(model, "module"):\n    torch.save(model.module.state_dict(), "dp.pt")\nelse:\n    torch.save(model.state_dict(), "dp.pt")', False),
+        ('if not isinstance(model, nn.DataParallel):\n    torch.save(model.state_dict(), "dp.pt")', False),
+    ],
+)
+def test_a_state_dict_saved_from_a_conditionally_wrapped_model(save: str, hazard: bool) -> None:
+    source = _DP.format(save=save)
+    load_line = source[: source.index("restored.load")].count("\n") + 1
+    got = lint_source(source, "/nonexistent/dp.py", ALL)
+    assert [(d.line, d.col + 1, d.code) for d in got] == ([(load_line, 1, "TRP306")] if hazard else [])
+    if hazard:
+        assert "wrapped conditionally, e.g. for more than one GPU" in got[0].message
+
+
+# ---------------------------------------------------------------------------- strict=False results unpacked
+_UNPACKED = """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+missing, unexpected = model.load_state_dict(torch.load("w.pt", weights_only=True), strict=False)
+{after}
+print("loaded", torch.equal(model(torch.ones(1, 2)), torch.ones(1, 2)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("after", "hazard"),
+    [
+        ("", True),  # neither name read (and a print naming torch and the model reports no keys)
+        ("_ = 1", True),
+        ("if missing:\n    raise RuntimeError('checkpoint does not fit')", False),
+        ("print(unexpected)", False),
+        ("report = [missing, unexpected]", False),
+    ],
+)
+def test_a_non_strict_result_unpacked_into_names_never_read_is_ignored(after: str, hazard: bool) -> None:
+    got = [(d.line, d.code) for d in lint_source(_UNPACKED.format(after=after), "/nonexistent/u.py", ALL)]
+    assert [g for g in got if g[1] == "TRP305"] == ([(6, "TRP305")] if hazard else [])

@@ -229,6 +229,8 @@ class LoadsMixin(WalkerBase):
                         {_here((chain, name), path) for seq, chain, name in self.other_seeds if seq < info["seq"]}
                     ),
                     "via": info.get("via"),
+                    # a strict load overwrites it on some paths (`if args.resume:`), the others keep its init
+                    "overwritten_some_paths": status is not None and "cleared" in status,
                 },
                 path,
             )
@@ -407,6 +409,27 @@ class LoadsMixin(WalkerBase):
                 via=call["via"],
                 why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
                 f"with 'module.' and `{call['receiver']}` is not wrapped",
+                prefix="strip",
+            )
+            return
+        # save sites, not state_dicts taken in memory: `if n_gpu > 1: m.load_state_dict(model.module.state_dict())
+        # else: m.load_state_dict(model.state_dict())` decides by the same test, which the walk does not relate
+        wrapped_sites = {(s["file"], s.get("line")) for s in saved if s.get("prefixed") and s.get("file")}
+        plain_sites = {(s["file"], s.get("line")) for s in saved if s.get("prefixed") is False and s.get("file")}
+        if not stripped and wrapped_sites and wrapped_sites <= plain_sites and not any(mm.wrapped for mm in models):
+            # one save writes either (`if args.ngpu > 1: model = nn.DataParallel(model)` before it): the
+            # checkpoints of a multi-GPU run carry 'module.' keys that this plain model rejects
+            where = _where(saved[0], call["path"])
+            self._emit_at(
+                "prefix_mismatch",
+                call["path"],
+                line,
+                col,
+                name=call["receiver"],
+                via=call["via"],
+                why=f"the state_dict{where} is taken from a DataParallel/DDP wrapper on some paths (the model is "
+                f"wrapped conditionally, e.g. for more than one GPU): its keys then start with 'module.' and "
+                f"`{call['receiver']}` is not wrapped, so checkpoints trained that way do not load",
                 prefix="strip",
             )
             return
