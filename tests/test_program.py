@@ -942,8 +942,16 @@ restored.load_state_dict(torch.load("dp.pt", weights_only=True))
     ("save", "hazard"),
     [
         ('torch.save(model.state_dict(), "dp.pt")', True),
-        ('torch.save(model.module.state_dict() if isinstance(model, nn.DataParallel) else model.state_dict(), "dp.pt")', False),
-        ('if hasattr(model, "module"):\n    torch.save(model.module.state_dict(), "dp.pt")\nelse:\n    torch.save(model.state_dict(), "dp.pt")', False),
+        (
+            "sd = model.module.state_dict() if isinstance(model, nn.DataParallel) else model.state_dict()\n"
+            'torch.save(sd, "dp.pt")',
+            False,
+        ),
+        (
+            'if hasattr(model, "module"):\n    sd = model.module.state_dict()\n'
+            'else:\n    sd = model.state_dict()\ntorch.save(sd, "dp.pt")',
+            False,
+        ),
         ('if not isinstance(model, nn.DataParallel):\n    torch.save(model.state_dict(), "dp.pt")', False),
     ],
 )
