@@ -122,6 +122,59 @@ def test_subclass_across_three_files(three_file_project: Path) -> None:
     assert facts["init_params"] == ["num_classes"] and facts["init_defaults"] == {"num_classes": 10}
 
 
+def test_submodules_from_project_factories_are_mode_dependent_when_the_factory_can_build_such_a_layer(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "pkg/__init__.py": "",
+            "pkg/layers.py": """
+            import torch.nn as nn
+            def make_norm(kind, width):
+                if kind == "batch":
+                    return nn.BatchNorm1d(width)
+                return nn.Identity()
+            def make_act(kind):
+                return nn.GELU() if kind == "gelu" else nn.ReLU()
+            def make_block(width, norm):
+                return nn.Sequential(nn.Linear(width, width), make_norm(norm, width))
+            def init_weights(module):
+                for m in module.modules():
+                    if isinstance(m, (nn.BatchNorm1d, nn.Dropout)):
+                        m.reset_parameters()
+        """,
+            "pkg/models.py": """
+            import torch.nn as nn
+            from .layers import init_weights, make_act, make_block, make_norm
+            class Normed(nn.Module):
+                def __init__(self, norm="batch"):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.norm = make_norm(norm, 4)
+            class Blocky(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.block = make_block(4, "batch")
+            class Activated(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.fc = nn.Linear(4, 4)
+                    self.act = make_act("gelu")
+                    init_weights(self)
+        """,
+        },
+    )
+    reset_projects()
+    proj = Project(tmp_path, Settings(cache=False), None)
+    here = str(tmp_path / "pkg")
+    assert proj.mode_dependent("pkg.models.Normed", None, here) == "maybe"
+    assert proj.mode_dependent("pkg.models.Blocky", None, here) == "maybe"  # a factory calling a factory
+    # only ReLU/GELU from its factory; a weight initialiser called for its effect builds no submodule
+    assert proj.mode_dependent("pkg.models.Activated", None, here) == "no"
+
+
 def test_reexport_through_package_init(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -323,3 +376,19 @@ def test_other_modules_keep_only_the_bodies_a_walk_can_enter(tmp_path: Path) -> 
     gc.collect()
     assert alive() is None
     reset_projects()
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "os.path.join(os.path.dirname(__file__), 'lib')",
+        "os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib')",
+        "os.path.join(os.path.dirname(os.path.realpath(__file__)), 'lib')",
+        "os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))",
+    ],
+)
+def test_sys_path_additions_relative_to_the_script_folder(expr: str) -> None:
+    from torchlint_repro.analysis.project import _sys_path_additions
+
+    tree = ast.parse(f"import os, sys\nsys.path.insert(0, {expr})\n")
+    assert _sys_path_additions(tree) == ["lib"]

@@ -445,6 +445,51 @@ CASES = [
 """),
         id="trp103",
     ),  # the file's own name for torch
+    pytest.param(
+        "TRP201",
+        "unsafe",
+        textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(0)
+
+
+    class Runner:
+        def __init__(self):
+            self.net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+        def sample(self, x):
+            with torch.no_grad():
+                return self.net(x)
+
+
+    Runner().sample(torch.randn(2, 4))
+"""),
+        textwrap.dedent("""\
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(0)
+
+
+    class Runner:
+        def __init__(self):
+            self.net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+        def sample(self, x):
+            was_training = self.net.training
+            self.net.eval()
+            with torch.no_grad():
+                output = self.net(x)
+                self.net.train(was_training)
+                return output
+
+
+    Runner().sample(torch.randn(2, 4))
+"""),
+        id="trp201_region_returns",
+    ),  # the region ends in a return: the mode given back between computing the value and returning it
 ]
 
 
@@ -724,3 +769,14 @@ def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_chan
     again = _fix("--unsafe-fixes", str(target))
     assert again.stderr == "fixed 0 findings\n" and target.read_text(encoding="utf-8") == after
     assert [d.code for d in lint_file(target, Settings(cache=False))] == ["TRP201"]  # encoder: left, reported
+
+
+def test_no_seed_fix_for_a_construction_reached_from_another_file(tmp_path: Path) -> None:
+    """A seed inserted into the module that builds the model would run when it is imported: no fix there."""
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "nets.py").write_text("import torch.nn as nn\n\n\ndef build():\n    return nn.Linear(2, 2)\n")
+    (tmp_path / "main.py").write_text(
+        "import torch\nfrom nets import build\n\nbuild()(torch.ones(1, 2)).sum().backward()\n"
+    )
+    (diag,) = [d for d in lint_file(tmp_path / "nets.py", Settings(cache=False)) if d.code == "TRP101"]
+    assert "reached from main.py:4" in diag.message and diag.fix is None

@@ -978,3 +978,236 @@ def test_a_spawned_worker_starts_where_importing_the_module_leaves_the_generator
     text = _SPAWN_HEAD + before + _SPAWN_WORKER + after + f'\n\nif __name__ == "__main__":\n    {main}\n'
     path = project(tmp_path, {"train.py": text}) / "train.py"
     assert findings(path, Settings(select=("TRP",), extend_select=("TRP102",), cache=False)) == expected
+
+
+# ---------------------------------------------------------------------------- whole-module checkpoints
+_WHOLE_NET = """
+    import torch
+    import torch.nn as nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x):
+            return self.drop(self.fc(x))
+"""
+_WHOLE_TRAIN = """
+    import torch
+    from model import Net
+
+    torch.manual_seed(0)
+    model = Net()
+    {mode}
+    torch.save(model, "whole.pt")
+"""
+_WHOLE_PREDICT = """
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.load("whole.pt", weights_only=False)
+    with torch.no_grad():
+        net(torch.ones(1, 4))
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("model.train()", [(7, 5, "TRP201")]), ("model.eval()", []), ("model.train() if len('') else model.eval()", [])],
+)
+def test_a_whole_module_loads_in_the_mode_its_save_site_left_it(tmp_path: Path, mode: str, expected: list) -> None:
+    files = {"model.py": _WHOLE_NET, "train.py": _WHOLE_TRAIN.format(mode=mode), "predict.py": _WHOLE_PREDICT}
+    root = project(tmp_path, files)
+    assert findings(root / "predict.py") == expected
+
+
+def test_a_whole_module_from_unknown_or_mixed_saves_keeps_an_unknown_mode(tmp_path: Path) -> None:
+    other = """
+        import torch
+        import torch.nn as nn
+
+        torch.save({"model": nn.Linear(4, 4).state_dict()}, "whole.pt")
+    """
+    files = {"model.py": _WHOLE_NET, "train.py": _WHOLE_TRAIN.format(mode=""), "other.py": other}
+    root = project(tmp_path, {**files, "predict.py": _WHOLE_PREDICT})
+    assert findings(root / "predict.py") == []
+    (root / "other.py").unlink()
+    (root / "predict.py").write_text(textwrap.dedent(_WHOLE_PREDICT).replace("whole.pt", "elsewhere.pt"))
+    reset_projects()
+    assert findings(root / "predict.py") == []
+
+
+def test_a_whole_module_of_a_class_without_mode_dependent_layers_is_not_reported(tmp_path: Path) -> None:
+    net = _WHOLE_NET.replace("self.drop = nn.Dropout(0.5)", "self.drop = nn.ReLU()")
+    files = {"model.py": net, "train.py": _WHOLE_TRAIN.format(mode=""), "predict.py": _WHOLE_PREDICT}
+    root = project(tmp_path, files)
+    assert findings(root / "predict.py") == []
+
+
+# ---------------------------------------------------------------------------- phase loops
+_PHASES = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+
+
+def fit(model, loaders, optimizer, train=False):
+    for phase in ("train", "val"):
+        if phase == "train":
+            model.train()
+        {other}
+        for x, y in loaders[phase]:
+            with torch.set_grad_enabled(phase == "train"):
+                loss = F.cross_entropy(model(x), y)
+                if phase == "train":
+                    loss.backward()
+                    optimizer.step()
+
+
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+fit(model, {{"train": [], "val": []}}, torch.optim.SGD(model.parameters(), lr=0.1))
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        ("", [(16, 40, "TRP201")]),  # the 'train' iteration's train() reaches the 'val' pass
+        ("else:\n            model.eval()", []),
+        ("if train:\n            model.train()", [(17, 40, "TRP201")]),
+    ],
+)
+def test_a_train_call_decided_by_the_phase_loop_is_no_callers_flag(other: str, expected: list) -> None:
+    source = _PHASES.format(other=other)
+    got = [(d.line, d.col + 1, d.code) for d in lint_source(source, "/nonexistent/phases.py", ALL)]
+    assert got == expected
+
+
+# ---------------------------------------------------------------------------- overwritten on some paths
+def test_a_model_overwritten_on_the_resume_path_only_says_so() -> None:
+    source = textwrap.dedent(
+        """\
+        import sys
+        import torch
+        import torch.nn as nn
+
+        net = nn.Linear(2, 2)
+        if len(sys.argv) > 1:
+            net.load_state_dict(torch.load(sys.argv[1], weights_only=True))
+        net(torch.ones(1, 2)).sum().backward()
+        """
+    )
+    (diag,) = lint_source(source, "/nonexistent/resume.py", ALL)
+    assert (diag.line, diag.code) == (5, "TRP101")
+    assert "a load_state_dict overwrites it on some paths only, the others keep the random init" in diag.message
+    always = source.replace("if len(sys.argv) > 1:\n    ", "")
+    assert lint_source(always, "/nonexistent/resume.py", ALL) == []
+
+
+# ---------------------------------------------------------------------------- classes chosen by name
+_ARCHS = """
+import torch.nn as nn
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+class Free(nn.Module):
+    def forward(self, x):
+        return x
+"""
+
+
+def test_a_class_chosen_by_name_from_a_project_module_is_a_construction(tmp_path: Path) -> None:
+    train = """
+        import sys
+        import torch
+        import archs
+
+        name = sys.argv[1]
+        a = archs.__dict__[name]()
+        b = getattr(archs, name)()
+        c = getattr(archs, "Free")()
+        d = getattr(sys, name)()
+        for m in (a, b, c):
+            m(1).backward()
+    """
+    root = project(tmp_path, {"archs.py": _ARCHS, "train.py": train})
+    assert findings(root / "train.py") == [(7, 5, "TRP101"), (8, 5, "TRP101")]
+    # a module whose classes have no random parameters: nothing to report
+    (root / "archs.py").write_text(textwrap.dedent(_ARCHS).replace("nn.Linear(4, 2)", "nn.ReLU()"))
+    reset_projects()
+    assert findings(root / "train.py") == []
+
+
+# ---------------------------------------------------------------------------- conditional DataParallel
+_DP = """
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+model = nn.Linear(2, 2)
+if torch.cuda.device_count() > 1:
+    model = nn.DataParallel(model)
+{save}
+restored = nn.Linear(2, 2)
+restored.load_state_dict(torch.load("dp.pt", weights_only=True))
+"""
+
+
+@pytest.mark.parametrize(
+    ("save", "hazard"),
+    [
+        ('torch.save(model.state_dict(), "dp.pt")', True),
+        (
+            "sd = model.module.state_dict() if isinstance(model, nn.DataParallel) else model.state_dict()\n"
+            'torch.save(sd, "dp.pt")',
+            False,
+        ),
+        (
+            'if hasattr(model, "module"):\n    sd = model.module.state_dict()\n'
+            'else:\n    sd = model.state_dict()\ntorch.save(sd, "dp.pt")',
+            False,
+        ),
+        ('if not isinstance(model, nn.DataParallel):\n    torch.save(model.state_dict(), "dp.pt")', False),
+    ],
+)
+def test_a_state_dict_saved_from_a_conditionally_wrapped_model(save: str, hazard: bool) -> None:
+    source = _DP.format(save=save)
+    load_line = source[: source.index("restored.load")].count("\n") + 1
+    got = lint_source(source, "/nonexistent/dp.py", ALL)
+    assert [(d.line, d.col + 1, d.code) for d in got] == ([(load_line, 1, "TRP306")] if hazard else [])
+    if hazard:
+        assert "wrapped conditionally, e.g. for more than one GPU" in got[0].message
+
+
+# ---------------------------------------------------------------------------- strict=False results unpacked
+_UNPACKED = """
+import torch
+import torch.nn as nn
+
+model = nn.Linear(2, 2)
+missing, unexpected = model.load_state_dict(torch.load("w.pt", weights_only=True), strict=False)
+{after}
+print("loaded", torch.equal(model(torch.ones(1, 2)), torch.ones(1, 2)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("after", "hazard"),
+    [
+        ("", True),  # neither name read (and a print naming torch and the model reports no keys)
+        ("_ = 1", True),
+        ("if missing:\n    raise RuntimeError('checkpoint does not fit')", False),
+        ("print(unexpected)", False),
+        ("report = [missing, unexpected]", False),
+    ],
+)
+def test_a_non_strict_result_unpacked_into_names_never_read_is_ignored(after: str, hazard: bool) -> None:
+    got = [(d.line, d.code) for d in lint_source(_UNPACKED.format(after=after), "/nonexistent/u.py", ALL)]
+    assert [g for g in got if g[1] == "TRP305"] == ([(6, "TRP305")] if hazard else [])

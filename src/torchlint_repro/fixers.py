@@ -474,6 +474,13 @@ def _restoring_region(src: Source, scope: _Scope, region: ast.stmt, name: str) -
     first = src.before(region, f"{_FLAG} = {name}.training\n{name}.eval()")
     if isinstance(region, ast.Return):
         rest = _restoring_return(src, scope, region, name)
+    elif (
+        isinstance(region, (ast.With, ast.AsyncWith))
+        and isinstance(region.body[-1], ast.Return)
+        and not any(_escapes(s) for s in region.body[:-1])
+    ):
+        # `with torch.no_grad(): ...; return net(x)`: the mode back between computing the value and returning
+        rest = _restoring_return(src, scope, region.body[-1], name)
     elif _escapes(region):
         return None
     else:

@@ -108,6 +108,13 @@ class CallsMixin(WalkerBase):
             # `models.__dict__[args.arch]()`: a torchvision builder chosen at run time
             self.ev(func.slice, st)
             return self._build_from_builder(node, "torchvision.models.<arch>", st)
+        by_name = self._class_by_name(func, st)
+        if by_name is not None:
+            # `models.__dict__[args.arch]()`, `getattr(models, name)()` over a project module: one of its
+            # classes, chosen at run time
+            mod, has, mode_dep = by_name
+            self._eval_args(node, st)
+            return self._new_model(node, None, st, [], {}, has_params=has, mode_dep=mode_dep)
         if (
             isinstance(func, ast.Attribute)
             and func.attr in ("Process", "start_processes")
@@ -240,11 +247,16 @@ class CallsMixin(WalkerBase):
                     wo = _const_truth(k.value)
             line, col = self.pos(node)
             site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
-            st.modes[site] = frozenset({UNKNOWN})  # a whole pickled module keeps the mode it was saved in
+            # a whole pickled module keeps the mode it was saved in: the save sites of the path say which
+            modes, saved_cls = self._whole_module_mode(path, st)
+            st.modes[site] = modes
+            mode_dep = MAYBE
+            if saved_cls and self.project is not None:
+                mode_dep = self.project.mode_dependent(saved_cls, None, self.frames[-1].ctx.here)
             return frozenset(
                 {
                     Loaded(site, path, line, col, wo, saved=st.saved.get(path, EMPTY) if path else EMPTY),
-                    Model(site, None, origin="loaded", mode_dep=MAYBE, name=_src_name(node)),
+                    Model(site, None, origin="loaded", mode_dep=mode_dep, name=_src_name(node)),
                 }
             )
         if q in N.TORCH_SAVE:
@@ -1011,6 +1023,44 @@ class CallsMixin(WalkerBase):
         if tctx is None or hit[2] not in tctx.functions:
             return None
         return self._inline(node, tctx, tctx.functions[hit[2]], None, args, kwargs, st, EMPTY)
+
+    def _class_by_name(self, func: ast.expr, st: State) -> tuple[str, str, str] | None:
+        """`models.__dict__[name]` or `getattr(models, name)` (the name not a literal) where `models` is a
+        project module with nn.Module classes: (module, has_params, mode_dep) over all of them, since any
+        may be the one chosen; None for anything else."""
+        ctx = self.frames[-1].ctx
+        holder: ast.expr | None = None
+        key: ast.expr | None = None
+        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__":
+            holder, key = func.value.value, func.slice
+        elif (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Name)
+            and func.func.id == "getattr"
+            and len(func.args) >= 2
+            and not self._head_bound(func.func, st)
+        ):
+            holder, key = func.args[0], func.args[1]
+        if (
+            self.project is None
+            or key is None
+            or isinstance(key, ast.Constant)
+            or not isinstance(holder, (ast.Name, ast.Attribute))
+            or self._head_bound(holder, st)
+        ):
+            return None
+        mod = ctx.resolve(holder)
+        rec = self.project.record_for_module(mod, ctx.here) if mod else None
+        if mod is None or rec is None:
+            return None
+        here = str(Path(rec.path).parent)
+        classes = [f"{mod}.{c}" for c in rec.facts["classes"] if self.project.is_module_class(f"{mod}.{c}", here)]
+        if not classes:
+            return None
+        self.ev(key, st)
+        has = _any_tri(self.project.has_params(c, None, here) for c in classes)
+        mode_dep = _any_tri(self.project.mode_dependent(c, None, here) for c in classes)
+        return mod, has, mode_dep
 
     def _build_from_builder(self, node: ast.Call, q: str, st: State) -> frozenset:
         self._eval_args(node, st)

@@ -14,6 +14,9 @@ from .project import MAYBE, NO, YES
 from .state import State
 from .syntax import Located, _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
 from .values import (
+    EVAL,
+    TRAIN,
+    UNKNOWN,
     DictVal,
     Loaded,
     LoadedItem,
@@ -23,6 +26,8 @@ from .values import (
     StateDict,
 )
 from .walker_base import WalkerBase
+
+_EVAL_OR_TRAIN = frozenset({TRAIN, EVAL})
 
 CHECKPOINT_KEYS = frozenset(
     {
@@ -119,14 +124,14 @@ class LoadsMixin(WalkerBase):
         template = self._template(path_expr, st)
         if template is None or not matchable(template):
             return
-        records = self._save_records(node, obj, template)
+        records = self._save_records(node, obj, template, st)
         # what the file holds from here on, on this path of the program: a later torch.load of the same
         # path in this program (the next cell of a notebook) reads this, whatever other saves write there
         st.saved[template] = frozenset(json_key(r) for r in records)
         if not self.mute and self.collect_saves:
             self.saves.extend(records)
 
-    def _save_records(self, node: ast.Call, obj: frozenset, template: str) -> list[dict]:
+    def _save_records(self, node: ast.Call, obj: frozenset, template: str, st: State) -> list[dict]:
         out = []
         for v in obj:
             if isinstance(v, Model) and v.origin == "loaded":
@@ -135,7 +140,8 @@ class LoadsMixin(WalkerBase):
             if isinstance(v, StateDict):
                 rec.update(kind="state_dict", cls=v.cls, args=list(map(list, v.args)), prefixed=v.prefixed)
             elif isinstance(v, Model):
-                rec.update(kind="module", cls=v.cls)
+                # a pickled module keeps its training flag: what a later torch.load of it gets back
+                rec.update(kind="module", cls=v.cls, mode=sorted(st.modes.get(v.id, frozenset({UNKNOWN}))))
             elif isinstance(v, DictVal):
                 entries: dict[str, dict | None] = {}
                 for k, vals in v.entries:
@@ -156,6 +162,25 @@ class LoadsMixin(WalkerBase):
                 continue
             out.append(rec)
         return out
+
+    def _whole_module_mode(self, path: str | None, st: State) -> tuple[frozenset, str | None]:
+        """The mode of what ``torch.load(path)`` returns when it is a whole module: the mode every save to
+        that path left the module in (a pickled module keeps its training flag), from this program's own
+        earlier saves or else the project's save sites, with the saved class when they agree. Unknown when
+        a save there is anything but a whole module, the saves do not agree on one mode, or none matches."""
+        unknown = frozenset({UNKNOWN})
+        if path is None or not matchable(path) or self.mute or self.collect_saves:
+            return unknown, None
+        recs = [json.loads(r) for r in st.saved.get(path, EMPTY)]
+        if not recs:
+            recs = [s for s in self.save_sites() if s["path"] == path]
+        if not recs or any(s["kind"] != "module" for s in recs):
+            return unknown, None
+        modes = frozenset(m for s in recs for m in s.get("mode") or [UNKNOWN])
+        if len(modes) != 1 or not modes <= _EVAL_OR_TRAIN:
+            return unknown, None  # a save on a path that chose the mode (`train() if ... else eval()`): no guess
+        classes = {s.get("cls") for s in recs}
+        return modes, (classes.pop() if len(classes) == 1 else None)
 
     def save_sites(self) -> list[dict]:
         if self._save_sites is None:
@@ -204,6 +229,8 @@ class LoadsMixin(WalkerBase):
                         {_here((chain, name), path) for seq, chain, name in self.other_seeds if seq < info["seq"]}
                     ),
                     "via": info.get("via"),
+                    # a strict load overwrites it on some paths (`if args.resume:`), the others keep its init
+                    "overwritten_some_paths": status is not None and "cleared" in status,
                 },
                 path,
             )
@@ -382,6 +409,27 @@ class LoadsMixin(WalkerBase):
                 via=call["via"],
                 why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
                 f"with 'module.' and `{call['receiver']}` is not wrapped",
+                prefix="strip",
+            )
+            return
+        # save sites, not state_dicts taken in memory: `if n_gpu > 1: m.load_state_dict(model.module.state_dict())
+        # else: m.load_state_dict(model.state_dict())` decides by the same test, which the walk does not relate
+        wrapped_sites = {(s["file"], s.get("line")) for s in saved if s.get("prefixed") and s.get("file")}
+        plain_sites = {(s["file"], s.get("line")) for s in saved if s.get("prefixed") is False and s.get("file")}
+        if not stripped and wrapped_sites and wrapped_sites <= plain_sites and not any(mm.wrapped for mm in models):
+            # one save writes either (`if args.ngpu > 1: model = nn.DataParallel(model)` before it): the
+            # checkpoints of a multi-GPU run carry 'module.' keys that this plain model rejects
+            where = _where(saved[0], call["path"])
+            self._emit_at(
+                "prefix_mismatch",
+                call["path"],
+                line,
+                col,
+                name=call["receiver"],
+                via=call["via"],
+                why=f"the state_dict{where} is taken from a DataParallel/DDP wrapper on some paths (the model is "
+                f"wrapped conditionally, e.g. for more than one GPU): its keys then start with 'module.' and "
+                f"`{call['receiver']}` is not wrapped, so checkpoints trained that way do not load",
                 prefix="strip",
             )
             return

@@ -220,6 +220,12 @@ def _relative_dir(node: ast.AST | None) -> str | None:
             return _relative_dir(node.args[0])
         if f.endswith("path.dirname") and node.args:
             inner = node.args[0]
+            while (
+                isinstance(inner, ast.Call)
+                and (N.dotted(inner.func) or "").endswith(("path.abspath", "path.realpath", "path.normpath"))
+                and inner.args
+            ):
+                inner = inner.args[0]  # `os.path.dirname(os.path.abspath(__file__))`: the file's folder all the same
             if isinstance(inner, ast.Name) and inner.id == "__file__":
                 return "."
             base = _relative_dir(inner)
@@ -1328,6 +1334,10 @@ class Project:
                 results.append(self._class_query(what, ctor, here, stack, self._bound_args(ctor, kw, here)))
             elif what == "mode" and ctor in ("torch.nn.functional.dropout", "torch.nn.functional.batch_norm"):
                 results.append(MAYBE)
+            elif what == "mode" and ctor in facts.get("attrs", {}).values() and not ctor.startswith(("torch.", "?")):
+                # `self.norm = make_norm(norm, width)`: a submodule from a project factory (a helper called
+                # for its effect, `init_weights(self)`, builds no submodule and is not asked)
+                results.append(self._factory_mode(ctor, here, stack))
         if what == "mode" and facts["uses_training"]:
             results.append(YES)
         if facts["unknown"]:
@@ -1336,6 +1346,33 @@ class Project:
             return YES
         if MAYBE in results:
             return MAYBE
+        return NO
+
+    def _factory_mode(self, qualname: str, from_dir: str, stack: tuple) -> str:
+        """A project function a class body calls (`self.norm1 = make_norm(norm, width)`): may the layers
+        it builds depend on the mode? MAYBE when its body names a layer that can (which one it builds,
+        with which rate, its arguments decide: unknown is mode-dependent), or a project module class or
+        factory that can; NO when it names none (a helper that builds nothing, or only ReLU/Linear)."""
+        if qualname in stack or len(stack) > 12:
+            return NO
+        hit = self.locate(qualname, from_dir)
+        if hit is None or hit[0] != "function":
+            return NO
+        _, rec, name = hit
+        there = str(Path(rec.path).parent)
+        unknown = {"p": NONLITERAL, "dropout": NONLITERAL, "track_running_stats": NONLITERAL}
+        for ref in rec.facts.get("refs", {}).get(name, ()):
+            layer = N.torch_nn_layer(ref)
+            if layer is not None:
+                if layer not in N.CONTAINERS and _layer_mode_dependent(layer, unknown) != NO:
+                    return MAYBE
+            elif ref.startswith("torch."):
+                continue
+            elif self.is_module_class(ref, there):
+                if self._class_query("mode", ref, there, stack) != NO:
+                    return MAYBE
+            elif self._factory_mode(ref, there, stack + (qualname,)) != NO:
+                return MAYBE
         return NO
 
     def _is_loader(self, qualname: str, from_dir: str) -> bool:

@@ -65,6 +65,7 @@ from .values import (
     LitStr,
     Loaded,
     LoadedItem,
+    LoadKeys,
     LoadResult,
     Model,
     ModuleRef,
@@ -558,7 +559,10 @@ class Walker(CallsMixin, LoadsMixin):
         node = frame.node if frame is not None else None
         if frame is None or node is None or not load.args or not isinstance(load.func, ast.Attribute):
             return False  # (callers pass `x.load_state_dict(...)` calls: func is an Attribute)
-        source = {n.id for n in ast.walk(load.args[0]) if isinstance(n, ast.Name)}
+        # the names the loaded mapping comes from; not imported modules and functions (`torch` of an inline
+        # `torch.load(path)`: a print naming torch and the model reports no keys)
+        bound = frame.ctx.imports.bindings
+        source = {n.id for n in ast.walk(load.args[0]) if isinstance(n, ast.Name) and n.id not in bound}
         receiver = N.dotted(load.func.value)
         if not source or not receiver or receiver.split(".")[0] in source:
             return False
@@ -652,14 +656,19 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(target, ast.Name):
             st.bind(target.id, vals)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            self._mark_read(vals)  # `missing, unexpected = m.load_state_dict(...)` reads the result
+            # `missing, unexpected = m.load_state_dict(...)`: the result is read when one of the names is
+            keys = frozenset(LoadKeys(v.site) for v in vals if isinstance(v, LoadResult))
+            if keys and not all(isinstance(e, (ast.Name, ast.Starred)) for e in target.elts):
+                self._mark_read(vals)  # `res.missing, res.unexpected = ...`: kept somewhere we do not follow
+                keys = EMPTY
+            self._mark_read(v for v in vals if not isinstance(v, LoadResult))
             tup = [v for v in vals if isinstance(v, TupleVal) and len(v.items) == len(target.elts)]
             for i, elt in enumerate(target.elts):
                 sub = (
                     frozenset().union(*(t.items[i] for t in tup))
                     if tup
                     else frozenset(v for v in vals if isinstance(v, Out))
-                )
+                ) | keys
                 if isinstance(elt, ast.Starred):
                     elt = elt.value
                 self.assign(elt, sub, st)
@@ -697,12 +706,42 @@ class Walker(CallsMixin, LoadsMixin):
         const = self._decided(test, st)
         if const is not None:
             out = self.block(node.body if const else node.orelse, st)
-            if out is not None and _const_truth(test) is None:
+            if out is not None and _const_truth(test) is None and not self._by_iteration(test):
                 _by_flag(out, node)  # `if train: model.train()` with the caller's train=True: its choice
             return out
-        a = self.block(node.body, st.copy())
-        b = self.block(node.orelse, st.copy()) if node.orelse else st
+        a = self.block(node.body, self._narrowed(test, st.copy(), True))
+        b = self.block(node.orelse, self._narrowed(test, st.copy(), False)) if node.orelse else st
         return _join_choice(a, b, node.lineno) if a is not None or b is not None else None
+
+    def _narrowed(self, test: ast.expr, st: State, holds: bool) -> State:
+        """The state on the branch where ``test`` is ``holds``, when the test asks whether a model name is
+        wrapped (`isinstance(model, nn.DataParallel)`, `hasattr(model, "module")`, `not ...`): the name then
+        holds only the wrapped (or only the plain) models it may be, as `model.module.state_dict() if
+        isinstance(model, DataParallel) else model.state_dict()` means."""
+        while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, holds = test.operand, not holds
+        if not (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Name)
+            and test.func.id in ("isinstance", "hasattr")
+            and len(test.args) == 2
+            and isinstance(test.args[0], ast.Name)
+        ):
+            return st
+        kind = test.args[1]
+        if test.func.id == "hasattr":
+            asks = isinstance(kind, ast.Constant) and kind.value == "module"
+        else:
+            ctx = self.frames[-1].ctx
+            names = kind.elts if isinstance(kind, ast.Tuple) else [kind]
+            asks = bool(names) and all(ctx.resolve(n) in N.WRAPPERS for n in names)
+        vals = st.lookup(test.args[0].id)
+        if not asks or vals is None or not any(isinstance(v, Model) for v in vals):
+            return st
+        kept = frozenset(v for v in vals if not isinstance(v, Model) or v.wrapped == holds)
+        if kept != vals and any(isinstance(v, Model) for v in kept):
+            st.bind(test.args[0].id, kept)
+        return st
 
     def _decided(self, test: ast.expr, st: State) -> bool | None:
         """The truth of a test when the code fixes it: a constant, or a comparison of a name holding one
@@ -847,6 +886,15 @@ class Walker(CallsMixin, LoadsMixin):
         return self._loop(node, st, bind)
 
     s_AsyncFor = s_For
+
+    def _by_iteration(self, test: ast.expr) -> bool:
+        """Is ``test`` decided by the element of the literal loop being unrolled (`if phase == "train":`
+        in `for phase in ("train", "val")`)? Then a `.train()` under it is the 'train' iteration's own,
+        not a mode a caller asked for: the 'val' iteration that follows inherits it as a plain one."""
+        if self.iteration is None:
+            return False
+        name = self.iteration[0]
+        return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(test))
 
     def _unrolled(self, node: ast.For, st: State, literals: list[str]) -> State | None:
         """`for phase in ('train', 'val'):` runs its body once per element, in order: each iteration is
@@ -1086,6 +1134,9 @@ class Walker(CallsMixin, LoadsMixin):
     def e_Name(self, node: ast.Name, st: State) -> frozenset:
         vals = st.lookup(node.id)
         if vals is not None:
+            for v in vals:
+                if isinstance(v, LoadKeys):
+                    self.read_results.add(v.site)  # `if missing:`, `print(unexpected)`: the load's keys read
             return vals
         frame = self.frames[-1]
         nested = getattr(frame, "nested", {})
@@ -1277,7 +1328,7 @@ class Walker(CallsMixin, LoadsMixin):
         const = self._decided(node.test, st)
         if const is not None:
             return self.ev(node.body if const else node.orelse, st)
-        a, b = st.copy(), st.copy()
+        a, b = self._narrowed(node.test, st.copy(), True), self._narrowed(node.test, st.copy(), False)
         vals = join_values(self.ev(node.body, a), self.ev(node.orelse, b))
         become(st, _join_choice(a, b, node.lineno))
         return vals

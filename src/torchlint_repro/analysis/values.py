@@ -106,6 +106,14 @@ class LoadResult:
 
 
 @dataclass(frozen=True)
+class LoadKeys:
+    """A name a non-strict load's result was unpacked into (`missing, unexpected = m.load_state_dict(...)`):
+    reading it reads the result."""
+
+    site: str
+
+
+@dataclass(frozen=True)
 class Out:
     """A forward's output, and anything computed from it (a loss): the taint behind TRP203."""
 

@@ -104,8 +104,9 @@ an output different from the eval-mode output on the same input.
 ## Known problems
 - Not reported when the model's class is known and has no mode-dependent layer at any depth
   (no dropout, batch-norm, ...): then `eval()` changes nothing.
-- Not reported when the mode is unknown: a model from `torch.load`, a model handed to a function we
-  cannot see, a function parameter with no visible caller (see TRP204).
+- Not reported when the mode is unknown: a model from `torch.load` of a path no save of the project
+  matches (a module the project saved whole comes back in the mode it was saved in), a model handed to
+  a function we cannot see, a function parameter with no visible caller (see TRP204).
 - `torch.set_grad_enabled(flag)` with a non-literal flag is not an inference region.
 
 ## Fix safety

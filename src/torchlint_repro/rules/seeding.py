@@ -14,6 +14,8 @@ def _at(seen) -> str:
 
 def _tail(d: dict) -> str:
     parts = []
+    if d.get("overwritten_some_paths"):
+        parts.append("a load_state_dict overwrites it on some paths only, the others keep the random init")
     if d.get("via"):
         parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
     if d.get("later_seed"):
@@ -46,7 +48,11 @@ def _check(seed: str, code: str):
     return lambda facts: diagnostics(facts, "unseeded_build", code, message, fix=_seed_fix if seed != "maybe" else None)
 
 
-def _seed_fix(d: dict) -> Fix:
+def _seed_fix(d: dict) -> Fix | None:
+    if d.get("via"):
+        # built in a module another file's program reaches (`Runner(cfg)` -> runner.py): a seed inserted
+        # there would run at import time, a side effect of importing it; the program's own file is the place
+        return None
     return Fix("Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`")
 
 
@@ -92,7 +98,10 @@ processes; their fixed twins' are identical.
 `torchlint-repro fix --unsafe-fixes` inserts `torch.manual_seed(<seed>)` before the first
 construction: at the top of `main()` when the construction is in it, otherwise after the file's
 imports (adding `import torch` when torch is not imported under that name). The seed is the
-`fix-seed` option (default 0). Unsafe: the model's initial weights, and so the results, change.
+`fix-seed` option (default 0). Unsafe: the model's initial weights, and so the results, change. No
+fix is offered for a construction reached from another file's program (a helper module's `build()`
+called from `train.py`): a seed inserted there would run when the module is imported; seed the
+program's own file instead.
 
 ## Options
 - `seed-functions`
@@ -148,7 +157,10 @@ constructions are still reported, because the CPU generator usually seeds someth
 `torchlint-repro fix --unsafe-fixes` inserts `torch.manual_seed(<seed>)` before the first
 construction: at the top of `main()` when the construction is in it, otherwise after the file's
 imports (adding `import torch` when torch is not imported under that name). The seed is the
-`fix-seed` option (default 0). Unsafe: the model's initial weights, and so the results, change.
+`fix-seed` option (default 0). Unsafe: the model's initial weights, and so the results, change. No
+fix is offered for a construction reached from another file's program (a helper module's `build()`
+called from `train.py`): a seed inserted there would run when the module is imported; seed the
+program's own file instead.
 
 ## Options
 - `seed-functions`

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import copy
 import functools
 import hashlib
@@ -240,6 +241,25 @@ def _is_mode_layer(mod, types) -> bool:
     return "Dropout" in type(mod).__name__ and not list(mod.children())
 
 
+@contextlib.contextmanager
+def _untraced():
+    """Suspend a ``torch.jit.trace`` in progress while the observer works: its input copies and its
+    counterfactual forwards must not be recorded into the program's traced graph."""
+    import torch
+
+    get = getattr(torch._C, "_get_tracing_state", None)
+    put = getattr(torch._C, "_set_tracing_state", None)
+    state = get() if get is not None and put is not None else None
+    if state is None:
+        yield
+        return
+    put(None)
+    try:
+        yield
+    finally:
+        put(state)
+
+
 def _seed_randomly(torch) -> None:
     torch.default_generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
 
@@ -406,13 +426,15 @@ class Observer:
     def top_forward(self, orig_call, m, args, kwargs):
         rec = cf = None
         try:
-            rec, cf = self._before_forward(m, args, kwargs)
+            with _untraced():
+                rec, cf = self._before_forward(m, args, kwargs)
         except Exception as exc:
             self._internal("before forward", exc)
         out = orig_call(m, *args, **kwargs)
         if rec is not None:
             try:
-                self._after_forward(rec, cf, out)
+                with _untraced():
+                    self._after_forward(rec, cf, out)
             except Exception as exc:
                 self._internal("after forward", exc)
         return out
