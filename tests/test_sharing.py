@@ -310,3 +310,17 @@ def test_without_the_cache_a_process_uses_its_runs_scratch_only(tmp_path, monkey
     reset_projects()
     project = project_for(str(walks_project / "train.py"), Settings(cache=False))
     assert project is not None and project.cache is None  # outside a run: no cache at all
+
+
+def test_another_build_of_the_same_version_does_not_read_this_ones_entries(tmp_path, monkeypatch):
+    """A development install keeps one version number over many commits: the entries are the build's."""
+    from torchlint_repro.analysis import cache as cache_module
+
+    cache = DiskCache(tmp_path, KEY)
+    monkeypatch.setattr(cache_module, "_TOOL_ID", ["0.1.0+aaaa"])
+    cache.put_json("saves", "k", {"sites": [], "deps": {}})
+    assert cache.get_json("saves", "k") == {"sites": [], "deps": {}}
+    monkeypatch.setattr(cache_module, "_TOOL_ID", ["0.1.0+bbbb"])
+    assert cache.get_json("saves", "k") is None
+    monkeypatch.setattr(cache_module, "_TOOL_ID", [])
+    assert cache_module.tool_id().startswith(cache_module.__version__ + "+")

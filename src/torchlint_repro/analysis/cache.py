@@ -43,6 +43,24 @@ _KEY_BYTES = 32
 CLAIM_WAIT = 30.0  # seconds a worker waits for an entry another worker claimed, at most
 
 
+_TOOL_ID: list[str] = []
+
+
+def tool_id() -> str:
+    """The version and a digest of the tool's own code: every build has its own entries, so a
+    development install (one version number over many commits) never reads another build's results."""
+    if not _TOOL_ID:
+        h = hashlib.sha256()
+        package = Path(__file__).resolve().parent.parent
+        for path in sorted(package.rglob("*.py")):
+            try:
+                h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+            except OSError:
+                h.update(b"unreadable\0")
+        _TOOL_ID.append(f"{__version__}+{h.hexdigest()[:16]}")
+    return _TOOL_ID[0]
+
+
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -372,7 +390,7 @@ class DiskCache:
         return True
 
     def _path(self, kind: str, key: str) -> Path:
-        digest = hashlib.sha256(f"{__version__}\0{SCHEMA}\0{kind}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()
+        digest = hashlib.sha256(f"{tool_id()}\0{SCHEMA}\0{kind}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()
         return self.directory / kind / digest[:2] / f"{digest}.json"
 
     @staticmethod
@@ -405,7 +423,7 @@ class DiskCache:
             return None
         if (
             (kind is not None and entry.get("kind") != kind)
-            or entry.get("version") != __version__
+            or entry.get("version") != tool_id()
             or entry.get("schema") != SCHEMA
         ):
             return None
@@ -416,7 +434,7 @@ class DiskCache:
         secret = self.key
         if secret is None or not self._prepare():
             return
-        header = json.dumps({"version": __version__, "schema": SCHEMA, "kind": kind, "key": key})
+        header = json.dumps({"version": tool_id(), "schema": SCHEMA, "kind": kind, "key": key})
         payload = (header[:-1] + ', "value": ' + value_json + "}").encode("utf-8", "surrogatepass")
         mac = self._mac(secret, payload)
         path = self._path(kind, key)
