@@ -108,7 +108,7 @@ def test_the_wheel_ships_the_fixtures_the_rule_pages_the_licence_and_py_typed(di
         for e in d.iterdir()
         if e.name.startswith(("bad_", "good_"))
     )
-    assert fixtures == expected and len(fixtures) == 102
+    assert fixtures == expected and len(fixtures) == 104
     assert not [n for n in names if "/cases_" in n or "demo_project" in n or "__pycache__" in n]
     pages = sorted(n.rsplit("/", 1)[1] for n in names if n.startswith(data + "docs/rules/"))
     assert pages == sorted(["README.md", *(f"{r.code}.md" for r in ALL_RULES)])
@@ -153,12 +153,12 @@ def test_verify_from_the_wheel_outside_the_checkout(installed, tmp_path) -> None
         for ln in lines
         if ln.startswith("  ") and ln.split()[0] in ("confirmed", "skipped", "disagrees", "error", "missing")
     ]
-    assert len(verdicts) == 102 and set(verdicts) <= {"confirmed", "skipped"}
+    assert len(verdicts) == 104 and set(verdicts) <= {"confirmed", "skipped"}
     skipped = [ln for ln in lines if ln.startswith("  skipped ")]
     assert all(ln.rstrip().endswith(")") and "(needs " in ln for ln in skipped)
     rules = sum(1 for r in ALL_RULES if r.verify is not Expect.NONE)
     tail = f", {len(skipped)} skipped" if skipped else ""
-    assert lines[-1] == f"{rules} rules, 102 fixtures: {102 - len(skipped)} confirmed{tail}"
+    assert lines[-1] == f"{rules} rules, 104 fixtures: {104 - len(skipped)} confirmed{tail}"
     assert not list(tmp_path.iterdir()), "verify leaves nothing in the current folder"
 
 
