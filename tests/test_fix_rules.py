@@ -192,7 +192,7 @@ CASES = [
     ),  # the caller's model: eval() for the region, its mode given back after (no new TRP203)
     pytest.param(
         "TRP203",
-        "safe",
+        "unsafe",
         textwrap.dedent("""\
     import torch
     import torch.nn as nn
@@ -202,6 +202,7 @@ CASES = [
     model.eval()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     for step in range(3):
+        # one step
         loss = model(torch.randn(2, 4)).sum()
         optimizer.zero_grad()
         loss.backward()
@@ -217,13 +218,15 @@ CASES = [
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     for step in range(3):
         model.train()
+        # one step
         loss = model(torch.randn(2, 4)).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 """),
         id="trp203",
-    ),  # train() at the start of the training step, the loop's first statement
+    ),  # train() at the start of the training step, above the comment on the loop's first statement;
+    # unsafe: training mode changes the loss and the trained weights
     pytest.param(
         "TRP302",
         "safe",
@@ -780,3 +783,186 @@ def test_no_seed_fix_for_a_construction_reached_from_another_file(tmp_path: Path
     )
     (diag,) = [d for d in lint_file(tmp_path / "nets.py", Settings(cache=False)) if d.code == "TRP101"]
     assert "reached from main.py:4" in diag.message and diag.fix is None
+
+
+def test_eval_goes_after_the_binding_of_the_model_in_an_inference_function(tmp_path: Path) -> None:
+    """`evaluate()` is the region, but its model is bound in it: `net.eval()` at the top of the function
+    would run before `net` exists (UnboundLocalError). It goes right after the binding."""
+    before = textwrap.dedent("""\
+        import torch, torch.nn as nn
+        def evaluate():
+            net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+            y = net(torch.randn(2, 4))
+            print(y)
+    """)
+    target = _project(tmp_path, before)
+    assert [(d.code, d.line, d.col) for d in lint_file(target, Settings(cache=False))] == [("TRP201", 4, 8)]
+    result = _fix("--unsafe-fixes", str(target))
+    assert target.read_text(encoding="utf-8") == before.replace("(0.5))\n", "(0.5))\n    net.eval()\n"), result.output
+    assert (result.exit_code, result.stderr) == (0, "fixed 1 finding\n")
+    assert lint_file(target, Settings(cache=False)) == []
+
+
+def test_eval_goes_after_a_binding_inside_the_region(tmp_path: Path) -> None:
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        torch.manual_seed(0)
+
+
+        def main():
+            x = torch.randn(2, 4)
+            with torch.no_grad():
+                if x.sum() > 0:
+                    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                else:
+                    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.1))
+                print(model(x))
+
+
+        main()
+    """)
+    target = _project(tmp_path, before)
+    assert [(d.code, d.line, d.col) for d in lint_file(target, Settings(cache=False))] == [("TRP201", 14, 14)]
+    result = _fix(str(target))
+    assert target.read_text(encoding="utf-8") == before.replace(
+        "        print(model(x))\n", "        model.eval()\n        print(model(x))\n"
+    ), result.output
+    assert (result.exit_code, result.stderr) == (0, "fixed 1 finding\n")
+
+
+def test_a_fix_that_leaves_its_finding_is_not_counted_nor_written(tmp_path: Path, monkeypatch) -> None:
+    """The count is what linting the fixed text shows gone, and the exit status follows `fix --help`: 1
+    while findings remain. A fix that removes nothing (here a planner that puts the mode before the
+    model's binding, as the TRP201 fix once did) leaves the file as it was."""
+    from torchlint_repro import fixers
+
+    def too_early(src, d):  # `net.eval()` first in the function, before `net` is bound
+        fn = src.chain(d)[1]
+        return fixers.Plan(fixers.SAFE, (src.before(fn.body[0], f"{d.fix.args[0]}.eval()"),))
+
+    monkeypatch.setitem(fixers.PLANNERS, "TRP201", too_early)
+    before = textwrap.dedent("""\
+        import torch, torch.nn as nn
+        def evaluate():
+            net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+            y = net(torch.randn(2, 4))
+            print(y)
+    """)
+    target = _project(tmp_path, before)
+    result = _fix(str(target))
+    assert (result.exit_code, result.stderr) == (1, "fixed 0 findings\n")
+    assert target.read_text(encoding="utf-8") == before
+
+
+def test_neighbouring_regions_share_one_eval_and_one_restore(tmp_path: Path) -> None:
+    """Regions of one model next to each other get one `eval()` before them and one restore after them:
+    no `was_training` block repeated back to back, no `train()` undone by the next line's `eval()`."""
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        torch.manual_seed(0)
+        generator = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        discriminator = nn.Sequential(nn.Linear(4, 1), nn.Dropout(0.5))
+
+
+        def show(g, z):
+            with torch.no_grad():
+                a = g(z)
+            with torch.no_grad():
+                b = g(z)
+            print(a, b)
+
+
+        opt = torch.optim.SGD([*generator.parameters(), *discriminator.parameters()], lr=0.1)
+        for epoch in range(3):
+            loss = discriminator(generator(torch.randn(2, 4))).sum()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                fake_score = discriminator(generator(torch.randn(2, 4)))
+            with torch.no_grad():
+                real_score = discriminator(torch.randn(2, 4))
+            print(fake_score, real_score)
+            show(generator, torch.randn(2, 4))
+    """)
+    target = _project(tmp_path, before)
+    assert [(d.code, d.line, d.col) for d in lint_file(target, Settings(cache=False))] == [
+        ("TRP201", 11, 12),
+        ("TRP201", 13, 12),
+        ("TRP201", 23, 21),
+        ("TRP201", 23, 35),
+        ("TRP201", 25, 21),
+    ]
+    result = _fix("--unsafe-fixes", str(target))
+    after = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        torch.manual_seed(0)
+        generator = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        discriminator = nn.Sequential(nn.Linear(4, 1), nn.Dropout(0.5))
+
+
+        def show(g, z):
+            was_training = g.training
+            g.eval()
+            with torch.no_grad():
+                a = g(z)
+            with torch.no_grad():
+                b = g(z)
+            g.train(was_training)
+            print(a, b)
+
+
+        opt = torch.optim.SGD([*generator.parameters(), *discriminator.parameters()], lr=0.1)
+        for epoch in range(3):
+            loss = discriminator(generator(torch.randn(2, 4))).sum()
+            loss.backward()
+            opt.step()
+            discriminator.eval()
+            generator.eval()
+            with torch.no_grad():
+                fake_score = discriminator(generator(torch.randn(2, 4)))
+            generator.train()
+            with torch.no_grad():
+                real_score = discriminator(torch.randn(2, 4))
+            discriminator.train()
+            print(fake_score, real_score)
+            show(generator, torch.randn(2, 4))
+    """)
+    assert target.read_text(encoding="utf-8") == after, result.output
+    assert (result.exit_code, result.stderr) == (0, "fixed 5 findings\n")
+    assert lint_file(target, Settings(cache=False)) == []
+
+
+def test_no_restore_just_before_the_code_sets_the_mode_itself(tmp_path: Path) -> None:
+    """`model.train()` after the region would be undone by the `model.eval()` that follows it: not
+    written (the training step's own fix, TRP203's, puts `train()` where the training starts)."""
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(3):
+            model(torch.randn(2, 4)).sum().backward()
+            opt.step()
+            with torch.no_grad():
+                print(model(torch.randn(2, 4)))
+            model.eval()
+            print(model(torch.randn(2, 4)).sum().item())
+    """)
+    target = _project(tmp_path, before)
+    assert [(d.code, d.line, d.col) for d in lint_file(target, Settings(cache=False))] == [
+        ("TRP203", 8, 4),
+        ("TRP201", 11, 14),
+    ]
+    result = _fix("--unsafe-fixes", str(target))
+    assert target.read_text(encoding="utf-8") == before.replace(
+        "    model(torch.randn(2, 4)).sum()", "    model.train()\n    model(torch.randn(2, 4)).sum()"
+    ).replace("    with torch.no_grad():\n", "    model.eval()\n    with torch.no_grad():\n"), result.output
+    assert (result.exit_code, result.stderr) == (0, "fixed 2 findings\n")

@@ -1211,3 +1211,71 @@ print("loaded", torch.equal(model(torch.ones(1, 2)), torch.ones(1, 2)))
 def test_a_non_strict_result_unpacked_into_names_never_read_is_ignored(after: str, hazard: bool) -> None:
     got = [(d.line, d.code) for d in lint_source(_UNPACKED.format(after=after), "/nonexistent/u.py", ALL)]
     assert [g for g in got if g[1] == "TRP305"] == ([(6, "TRP305")] if hazard else [])
+
+
+# ---------------------------------------------------------------------------- what is trained, what is looked at
+_PERCEPTUAL = """\
+    import torch, torch.nn as nn
+    torch.manual_seed(0)
+    gen = nn.Linear(4, 4)
+    feat = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)); feat.eval()
+    {freeze}
+    opt = torch.optim.Adam({params})
+    for _ in range(3):
+        loss = feat(gen(torch.randn(8, 4))).pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("freeze", "params", "expected"),
+    [
+        ("for p in feat.parameters(): p.requires_grad = False", "gen.parameters()", []),
+        ("feat.requires_grad_(False)", "[*gen.parameters(), *feat.parameters()]", []),
+        ("for n, p in feat.named_parameters(): p.requires_grad_(False)", "gen.parameters()", []),
+        ("pass", "gen.parameters()", []),  # no optimizer holds it: not trained
+        ("pass", "list(gen.parameters()) + list(feat.parameters())", [(8, 12, "TRP203")]),
+        ("pass", "[{'params': gen.parameters()}, {'params': feat.parameters(), 'lr': 1e-4}]", [(8, 12, "TRP203")]),
+        ("params = list(gen.parameters())", "params", [(8, 12, "TRP203")]),  # a list built elsewhere: unknown
+        ("feat.requires_grad_(False); feat.requires_grad_(True)", "gen.parameters()", []),
+        ("feat.requires_grad_(False); feat.requires_grad_(True)", "feat.parameters()", [(8, 12, "TRP203")]),
+    ],
+)
+def test_a_model_that_is_not_trained_is_not_trained_in_eval_mode(
+    tmp_path: Path, freeze: str, params: str, expected: list
+) -> None:
+    """A frozen feature extractor (a perceptual loss's VGG) in eval mode computes the loss; TRP203 is for
+    a model whose parameters an optimizer updates while it is in eval mode."""
+    root = project(tmp_path, {"train.py": _PERCEPTUAL.format(freeze=freeze, params=params)})
+    assert findings(root / "train.py") == expected
+
+
+def test_smoke_tests_that_look_only_at_metadata_are_not_inference(tmp_path: Path) -> None:
+    """`test()` in a model file: an output used only for its shape, dtype or device reaches no result."""
+    root = project(
+        tmp_path,
+        {
+            "model.py": """\
+            import torch, torch.nn as nn
+            torch.manual_seed(0)
+            def test():
+                net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                y = net(torch.randn(2, 4))
+                print(y.size())
+            def test_assert():
+                net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                y = net(torch.randn(2, 4))
+                assert y.shape == (2, 4) and y.dtype == torch.float32, y.device
+            def test_print():
+                net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                y = net(torch.randn(2, 4))
+                print(y)
+            def test_view():
+                net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                y = net(torch.randn(2, 4))
+                z = y.view(-1)
+                print(z.shape)
+            """
+        },
+    )
+    assert findings(root / "model.py") == [(13, 9, "TRP201"), (17, 9, "TRP201")]

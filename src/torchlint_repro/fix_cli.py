@@ -147,8 +147,8 @@ def _fix_python(path: str, real: str, settings, unsafe: bool):
     encoding = source_encoding(data)
     diags, (source, _) = _findings(data, path, settings)
     new, plan = fix_source(source, diags, unsafe=unsafe, seed=settings.fix_seed)
-    fixed, hidden = len(plan.fixed), len(plan.unsafe_skipped)
-    if not fixed:
+    hidden = len(plan.unsafe_skipped)
+    if not plan.fixed:
         return (data, source), (data, source), 0, len(diags), hidden
     try:
         # the file's own encoding (utf-8-sig puts the BOM back), and nothing it cannot say
@@ -157,7 +157,44 @@ def _fix_python(path: str, real: str, settings, unsafe: bool):
             raise UnicodeError("does not round-trip")
     except (UnicodeError, LookupError):
         return (data, source), (data, source), 0, len(diags), hidden
-    return (data, source), (new_data, new), fixed, len(diags) - fixed, hidden
+    fixed, left = _outcome(diags, plan.fixed, source, new_data, path, settings)
+    if not fixed:  # the edits removed no finding: the file stays as it is
+        return (data, source), (data, source), 0, len(diags), hidden
+    return (data, source), (new_data, new), fixed, left, hidden
+
+
+def _outcome(before: list, fixed: list, old: str, new, path: str, settings) -> tuple[int, int]:
+    """(findings the fixes really removed, findings left), of the findings ``before`` whose fixes are
+    ``fixed``: the fixed text is linted again, and a finding
+    of the old text counts as fixed only when the new text no longer has it (the same code at the same
+    place on a line that reads the same). A planned fix is no proof: an ``eval()`` that cannot reach the
+    forward leaves the finding where it was."""
+    from collections import Counter
+
+    from .engine import SourceError
+    from .fixes import REWRITES
+
+    if all(d.code in REWRITES for d in fixed):
+        return len(fixed), len(before) - len(fixed)
+    try:
+        after, (text, _) = _findings(new, path, settings)
+    except SourceError:
+        return 0, len(before)
+
+    def place(d, source: str) -> tuple:
+        lines = source.splitlines()
+        line = lines[d.line - 1] if 0 < d.line <= len(lines) else ""
+        indent = len(line) - len(line.lstrip())
+        return d.code, line.strip(), d.col - indent
+
+    still = Counter(place(d, text or "") for d in after)
+    kept = 0
+    for d in before:
+        key = place(d, old)
+        if still[key]:
+            still[key] -= 1
+            kept += 1
+    return len(before) - kept, len(after)
 
 
 def _fix_notebook(path: str, real: str, settings, unsafe: bool):
@@ -182,5 +219,10 @@ def _fix_notebook(path: str, real: str, settings, unsafe: bool):
     for d, why in result.unfixed:
         cell, line = where[d.line - 1] if 0 < d.line <= len(where) else (0, d.line)
         click.echo(f"torchlint-repro: notice: {path}: cell {cell}, line {line}: {d.code} not fixed: {why}", err=True)
-    new_data = ((b"\xef\xbb\xbf" if bom else b"") + result.text.encode("utf-8")) if result.fixed else data
-    return (data, raw), (new_data, result.text), result.fixed, len(diags) - result.fixed, len(result.unsafe_skipped)
+    if not result.fixed:
+        return (data, raw), (data, raw), 0, len(diags), len(result.unsafe_skipped)
+    fixed, left = _outcome(diags, result.fixed_findings, linted, result.text, path, settings)
+    if not fixed:
+        return (data, raw), (data, raw), 0, len(diags), len(result.unsafe_skipped)
+    new_data = (b"\xef\xbb\xbf" if bom else b"") + result.text.encode("utf-8")
+    return (data, raw), (new_data, result.text), fixed, left, len(result.unsafe_skipped)

@@ -15,7 +15,9 @@ notebook cells.
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -75,11 +77,13 @@ class Lines:
 class Source:
     """The file a planner works on: its text, tree, line ending and indentation unit."""
 
-    def __init__(self, source: str, tree: ast.Module, seed: int = 0) -> None:
+    def __init__(self, source: str, tree: ast.Module, seed: int = 0, findings: Iterable[Diagnostic] = ()) -> None:
         self.source = source
         self.tree = tree
         self.lines = Lines(source)
         self.seed = seed
+        self.findings = tuple(findings)  # every finding being fixed: a planner may join its neighbours'
+        self._comments: frozenset[int] | None = None
         nl = _NEWLINE.search(source)
         self.newline = nl.group(0) if nl else "\n"
         self.unit = self._indent_unit()
@@ -149,18 +153,41 @@ class Source:
             indent + self.unit * (len(ln) - len(ln.lstrip("\t"))) + ln.lstrip("\t") for ln in code.split("\n")
         )
 
+    def comment_lines(self) -> frozenset[int]:
+        """The lines that hold nothing but a comment (from the tokenizer: a ``#`` inside a string is none)."""
+        if self._comments is None:
+            found: set[int] = set()
+            try:
+                code_lines: set[int] = set()
+                comments: set[int] = set()
+                for tok in tokenize.generate_tokens(io.StringIO(self.source).readline):
+                    if tok.type == tokenize.COMMENT:
+                        comments.add(tok.start[0])
+                    elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+                        code_lines.update(range(tok.start[0], tok.end[0] + 1))
+                found = comments - code_lines
+            except (tokenize.TokenError, SyntaxError, ValueError):
+                found = set()
+            self._comments = frozenset(found)
+        return self._comments
+
     def before(self, stmt: ast.stmt, code: str) -> Insertion | None:
-        """``code`` on lines of its own just before ``stmt``, at its indentation (None when the previous
-        line already says it: a fix applied once is not applied again)."""
+        """``code`` on lines of its own just before ``stmt``, at its indentation, and above the comment
+        lines right over it, which describe it (None when the line above already says it: a fix applied
+        once is not applied again)."""
         indent = self.indent(stmt)
         if indent is None:
             return None
-        if stmt.lineno > 1 and self.lines.text(stmt.lineno - 1).split("#")[0].strip() in (
+        line = stmt.lineno
+        comments = self.comment_lines()
+        while line - 1 in comments and self.lines.text(line - 1).startswith(indent + "#"):
+            line -= 1  # a comment at the statement's own indentation stays attached to it
+        if line > 1 and self.lines.text(line - 1).split("#")[0].strip() in (
             code.split("\n")[-1].strip(),
             code.split("\n")[-1].strip().removesuffix("()"),
         ):
             return None  # already there, or there but not called (TRP202 fixes that one)
-        at = self.lines.starts[stmt.lineno - 1]
+        at = self.lines.starts[line - 1]
         return Insertion(at, at, self.lines_of(code, indent) + self.newline)
 
     def after(self, stmt: ast.stmt, code: str, indent: str | None = None) -> Insertion | None:
@@ -375,10 +402,111 @@ def _after(scope: _Scope, stmt: ast.stmt) -> list[ast.AST]:
 
 
 # ====================================================================== the planners
+def _blocks(parent: ast.AST) -> Iterator[list[ast.stmt]]:
+    """The statement lists directly under ``parent`` (a function, a module or a compound statement)."""
+    for name in _BLOCKS:
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield block
+    for h in getattr(parent, "handlers", ()) or ():
+        yield h.body
+    for c in getattr(parent, "cases", ()) or ():
+        yield c.body
+
+
+def _siblings(parent: ast.AST, stmt: ast.stmt) -> list[ast.stmt]:
+    """The block of ``parent`` that holds ``stmt``."""
+    return next((b for b in _blocks(parent) if any(s is stmt for s in b)), [stmt])
+
+
+def _binds(node: ast.AST, name: str) -> bool:
+    """Does ``node`` (a statement, with what it holds) bind the model's name, or the object it hangs on?"""
+    body = [node] if isinstance(node, ast.stmt) else []
+    return _binds_model(ast.Module(body=body, type_ignores=[]), name)
+
+
+def _binding(scope: _Scope, inner: list[ast.stmt], name: str) -> tuple[ast.stmt, bool] | None:
+    """Where the model is last bound before the forward, on the way from the scope to it: a statement
+    before one of the forward's enclosing statements in the same block (``net = Net()`` before
+    ``y = net(x)``, an ``if`` whose branches bind it), as (that statement, True); or the header of an
+    enclosing ``for``/``with`` (``for net in nets:``), as (the first statement of its body, False). A
+    mode set before it would be set on nothing (a name not bound yet) or on another object."""
+    parents: list[ast.AST] = [scope, *inner[:-1]]
+    for parent, stmt in reversed(list(zip(parents, inner, strict=True))):
+        block = _siblings(parent, stmt)
+        for prior in reversed(block[: next(i for i, s in enumerate(block) if s is stmt)]):
+            if _binds(prior, name):
+                return prior, True
+        targets = (
+            [parent.target]
+            if isinstance(parent, (ast.For, ast.AsyncFor))
+            else [i.optional_vars for i in parent.items if i.optional_vars is not None]
+            if isinstance(parent, (ast.With, ast.AsyncWith))
+            else []
+        )
+        header = ast.Module(body=[ast.Assign(targets=targets, value=ast.Constant(None))], type_ignores=[])
+        if targets and block is getattr(parent, "body", None) and _binds_model(header, name):
+            return block[0], False
+    return None
+
+
+def _after_binding(src: Source, bound_at: tuple[ast.stmt, bool], code: str) -> Insertion | None:
+    stmt, after = bound_at
+    return src.after(stmt, code) if after else src.before(stmt, code)
+
+
+def _holds(stmt: ast.stmt, d: Diagnostic) -> bool:
+    return stmt.lineno <= d.line <= _end(stmt)[0]
+
+
+def _run(src: Source, parent: ast.AST, region: ast.stmt, name: str) -> list[ast.stmt]:
+    """The run of neighbouring regions that ``region`` belongs to: the
+    statements next to it in its block that are inference regions of the same model too (another
+    finding's ``with torch.no_grad():`` block, or statement). One ``eval()`` before the run and one
+    restore after it serve them all: their fixes are the same edits, made once."""
+
+    def region_of_another(stmt: ast.stmt) -> bool:
+        if not (_inference_with(stmt) or not any(True for _ in _blocks(stmt))):
+            return False  # its finding's own region is inside it, not this statement
+        return any(
+            f.code == "TRP201" and f.fix is not None and f.fix.args[:1] == (name,) and _holds(stmt, f)
+            for f in src.findings
+        )
+
+    block = _siblings(parent, region)
+    at = next(i for i, s in enumerate(block) if s is region)
+    first = last = at
+    while first > 0 and region_of_another(block[first - 1]):
+        first -= 1
+    while last + 1 < len(block) and region_of_another(block[last + 1]):
+        last += 1
+    return block[first : last + 1]
+
+
+def _sets_mode(stmt: ast.stmt | None, name: str) -> bool:
+    """Is ``stmt`` a ``model.eval()`` / ``model.train(...)`` of this model (so a mode restored just before
+    it would be undone at once)?"""
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Attribute)
+        and stmt.value.func.attr in ("eval", "train")
+        and _dotted(stmt.value.func.value) == name
+    )
+
+
+def _next(parent: ast.AST, stmt: ast.stmt) -> ast.stmt | None:
+    block = _siblings(parent, stmt)
+    at = next(i for i, s in enumerate(block) if s is stmt)
+    return block[at + 1] if at + 1 < len(block) else None
+
+
+# ====================================================================== the planners
 def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     """TRP201: ``model.eval()`` before the inference region (and ``model.train()`` after it when the
     code goes on training). A model handed in by a caller gets its mode back after the region
-    (``model.train(was_training)``): the caller's own training goes on in the mode it had."""
+    (``model.train(was_training)``): the caller's own training goes on in the mode it had. Never above
+    the statement that binds the model: then ``eval()`` goes right after that binding."""
     chain = src.chain(d)
     scope, inner = _scope(chain)
     if not inner:
@@ -387,48 +515,58 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     code = f"{name}.eval()"
     fn = scope if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
     from_caller = fn is not None and not _binds_model(fn, name)
-    region = next((s for s in inner if _inference_with(s)), None)
-    if region is None and fn is not None and (_inference_decorated(fn) or kind == f"{fn.name}()"):
-        # the whole function is the region: eval() first thing in it, the caller's mode back at its end
+    bound_at = None if from_caller else _binding(scope, inner, name)
+    at = next((i for i, s in enumerate(inner) if _inference_with(s)), None)
+    if at is None and fn is not None and (_inference_decorated(fn) or kind == f"{fn.name}()"):
+        # the whole function is the region: eval() first thing in it (after the model is bound), the
+        # caller's mode back at its end
         if from_caller:
             edits = _restoring_function(src, fn, name)
         else:
-            edit = src.body_start(fn, code)
+            edit = _after_binding(src, bound_at, code) if bound_at is not None else src.body_start(fn, code)
             edits = [edit] if edit is not None else None
         return Plan(UNSAFE, tuple(edits)) if edits else None
-    region = region or inner[-1]
+    at = len(inner) - 1 if at is None else at
+    parent = inner[at - 1] if at else scope
+    run = _run(src, parent, inner[at], name)
+    start, end = run[0], run[-1]
     if fn is not None and from_caller:
         # left in eval mode, the caller's model would train in it afterwards (a fresh TRP203): give it
         # its mode back, or offer no fix
-        edits = _restoring_region(src, fn, region, name)
+        edits = _restoring_region(src, fn, run, name)
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         if edits is None and is_routed(fn) and name.split(".")[0] not in params:
             # a module's model served by a handler that returns from inside the region (a web route): the
             # mode cannot be given back after a return, and nothing of this function trains it: eval() only
-            first = src.before(region, code)
+            first = src.before(start, code)
             edits = [first] if first is not None else None
         return Plan(UNSAFE, tuple(edits)) if edits else None
-    first = src.before(region, code)
+    if bound_at is not None and bound_at[0].lineno >= start.lineno:
+        first = _after_binding(src, bound_at, code)  # bound inside the region: eval() once it is
+    else:
+        first = src.before(start, code)
     if first is None:
         return None
     loops = [
         s
         for s in inner
         if isinstance(s, (ast.For, ast.AsyncFor, ast.While))
-        and s is not region
-        and s.lineno <= region.lineno
-        and _end(s)[0] >= _end(region)[0]
+        and s.lineno <= start.lineno
+        and _end(s)[0] >= _end(end)[0]
+        and not any(s is r for r in run)
     ]
-    trains_later = _trains(_after(scope, region)) or any(_trains(_walk_all(loop.body)) for loop in loops)
+    trains_later = _trains(_after(scope, end)) or any(_trains(_walk_all(loop.body)) for loop in loops)
     retrains = any(
         isinstance(n, ast.Call)
         and isinstance(n.func, ast.Attribute)
         and n.func.attr == "train"
         and _dotted(n.func.value) == name
-        for n in [*_after(scope, region), *(x for loop in loops for x in _walk_all(loop.body))]
+        for n in [*_after(scope, end), *(x for loop in loops for x in _walk_all(loop.body))]
     )
     if trains_later and not retrains:
-        second = src.after(region, f"{name}.train()")
+        if _sets_mode(_next(parent, end), name):
+            return Plan(UNSAFE, (first,))  # the next statement sets the mode itself: nothing to give back
+        second = src.after(end, f"{name}.train()")
         if second is None:
             return None
         return Plan(UNSAFE, (first, second))
@@ -466,25 +604,29 @@ def _listed(edit: Insertion | None) -> list[Insertion] | None:
     return [edit] if edit is not None else None
 
 
-def _restoring_region(src: Source, scope: _Scope, region: ast.stmt, name: str) -> list[Insertion] | None:
-    """eval() before a region of a function whose model is the caller's, its mode back after it: after the
-    region, or, for a ``return`` that runs the forward, between computing the value and returning it."""
+def _restoring_region(src: Source, scope: _Scope, run: list[ast.stmt], name: str) -> list[Insertion] | None:
+    """eval() before a region (a run of neighbouring statements of one block) of a function whose model is
+    the caller's, its mode back after it: after the region, or, for a ``return`` that runs the forward,
+    between computing the value and returning it."""
     if _FLAG in _bound(scope):
         return None
-    first = src.before(region, f"{_FLAG} = {name}.training\n{name}.eval()")
-    if isinstance(region, ast.Return):
-        rest = _restoring_return(src, scope, region, name)
+    first = src.before(run[0], f"{_FLAG} = {name}.training\n{name}.eval()")
+    end = run[-1]
+    if any(_escapes(s) for s in run[:-1]):
+        return None
+    if isinstance(end, ast.Return):
+        rest = _restoring_return(src, scope, end, name)
     elif (
-        isinstance(region, (ast.With, ast.AsyncWith))
-        and isinstance(region.body[-1], ast.Return)
-        and not any(_escapes(s) for s in region.body[:-1])
+        isinstance(end, (ast.With, ast.AsyncWith))
+        and isinstance(end.body[-1], ast.Return)
+        and not any(_escapes(s) for s in end.body[:-1])
     ):
         # `with torch.no_grad(): ...; return net(x)`: the mode back between computing the value and returning
-        rest = _restoring_return(src, scope, region.body[-1], name)
-    elif _escapes(region):
+        rest = _restoring_return(src, scope, end.body[-1], name)
+    elif _escapes(end):
         return None
     else:
-        rest = _listed(src.after(region, f"{name}.train({_FLAG})"))
+        rest = _listed(src.after(end, f"{name}.train({_FLAG})"))
     return [first, *rest] if first is not None and rest else None
 
 
@@ -499,20 +641,18 @@ def _restoring_return(src: Source, scope: _Scope, ret: ast.stmt, name: str) -> l
 
 
 def plan_train(src: Source, d: Diagnostic) -> Plan | None:
-    """TRP203: ``model.train()`` at the start of the training step."""
+    """TRP203: ``model.train()`` at the start of the training step. Always unsafe: it changes what the
+    step computes (dropout drops, batch-norm uses batch statistics), so the loss and the trained
+    weights change, which is wrong where eval mode was deliberate (frozen batch-norm)."""
     name = _args(d)[0]
     chain = src.chain(d)
-    scope, inner = _scope(chain)
+    _, inner = _scope(chain)
     if not inner:
         return None
     code = f"{name}.train()"
     loops = [s for s in inner if isinstance(s, (ast.For, ast.AsyncFor, ast.While))]
-    step = loops[-1] if loops else inner[-1]
-    edit = src.body_start(loops[-1], code) if loops else src.before(step, code)
-    if edit is None:
-        return None
-    infers_later = any(_inference_with(n) for n in _after(scope, step))
-    return Plan(SAFE if _binds_model(scope, name) and not infers_later else UNSAFE, (edit,))
+    edit = src.body_start(loops[-1], code) if loops else src.before(inner[-1], code)
+    return Plan(UNSAFE, (edit,)) if edit is not None else None
 
 
 def _check(name: str, missing: str, unexpected: str, warnings: str) -> str:

@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 from .diagnostics import Diagnostic
 from .fixers import PLANNERS, SAFE, UNSAFE, Insertion, Lines, Plan, Source, plan_drop_rebinding
 
+# fixes that rewrite the very statement the finding is about into the one the rule asks for (TRP202's
+# `model.eval()`, TRP302's dropped rebinding): the finding is gone by construction. Every other fix
+# (a mode or a seed set somewhere before the finding) is proved only by linting the result again.
+REWRITES = frozenset({"TRP202", "TRP302"})
+
 
 def fixable_codes() -> frozenset[str]:
     """The codes whose rule offers a fix (``Rule.fix``)."""
@@ -77,7 +82,7 @@ def plan_fixes(
             tree = ast.parse(source)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return out
-    src = Source(source, tree, seed)
+    src = Source(source, tree, seed, wanted)
     taken: list[Insertion] = []
     owner: dict[Insertion, Diagnostic] = {}
     skipped: list[tuple[Diagnostic, Plan]] = []
@@ -236,6 +241,7 @@ class NotebookFix:
     fixed: int
     unfixed: list[tuple[Diagnostic, str]]  # fixable findings left, and why (for a notice)
     unsafe_skipped: list[Diagnostic] = field(default_factory=list)
+    fixed_findings: list[Diagnostic] = field(default_factory=list)  # the ``fixed`` findings themselves
 
 
 class _Cell:
@@ -378,7 +384,7 @@ def fix_notebook(
         return NotebookFix(
             raw, 0, unfixed + [(d, "the notebook could not be rewritten safely") for d in fixed], plan.unsafe_skipped
         )
-    return NotebookFix(new_raw, len(fixed), unfixed, plan.unsafe_skipped)
+    return NotebookFix(new_raw, len(fixed), unfixed, plan.unsafe_skipped, list(fixed))
 
 
 def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:

@@ -323,11 +323,107 @@ class CallsMixin(WalkerBase):
                         self._call_ref(node, fv, st, [], {})
             return EMPTY
         if q.startswith("torch.optim.") and last[:1].isupper():
+            held = self._optimized(node, st)  # before the arguments' own walk: their values, unchanged
             args = self._eval_args(node, st)
             ids = frozenset(v.id for a in args for v in a if isinstance(v, Model))
             self.module_evidence.update(ids)
+            if not _lr_scheduler(q):  # (in a muted walk, a summary's: it may hold anything)
+                self.optimizers.append(None if held is None or self.mute else held | ids)
             return frozenset({Optimizer(ids)})
         return None
+
+    def _optimized(self, node: ast.Call, st: State) -> frozenset | None:
+        """The models whose parameters an optimizer's arguments hold, when they can all be told:
+        ``model.parameters()``, ``self.G.named_parameters()``, a model itself, inside lists, ``*``,
+        ``list()``, ``itertools.chain()`` and ``{"params": ...}`` groups; None when any argument is
+        something else (a list built elsewhere, a filter): then the optimizer may hold any model."""
+        ids: set = set()
+
+        def held(e: ast.expr) -> bool:
+            if isinstance(e, ast.Starred):
+                return held(e.value)
+            if isinstance(e, (ast.List, ast.Tuple, ast.Set)):
+                return all(held(x) for x in e.elts)
+            if isinstance(e, ast.Dict):
+                return all(
+                    k is not None and held(v) if isinstance(k, ast.Constant) and k.value == "params" else k is not None
+                    for k, v in zip(e.keys, e.values, strict=True)
+                )
+            if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+                return held(e.left) and held(e.right)
+            if isinstance(e, ast.Call):
+                f = e.func
+                if (
+                    isinstance(f, ast.Attribute)
+                    and f.attr in ("parameters", "named_parameters")
+                    and isinstance(f.value, (ast.Name, ast.Attribute))
+                ):
+                    models = [v for v in self.ev(f.value, st) if isinstance(v, Model)]
+                    ids.update(m.id for m in models)
+                    return bool(models)
+                if (N.dotted(f) or "") in ("list", "tuple", "itertools.chain", "chain"):
+                    return all(held(a) for a in e.args) and not e.keywords
+                return False
+            if isinstance(e, (ast.Name, ast.Attribute)):
+                models = [v for v in self.ev(e, st) if isinstance(v, Model)]
+                ids.update(m.id for m in models)
+                return bool(models)
+            return False
+
+        params = node.args[:1] + [k.value for k in node.keywords if k.arg == "params"]
+        if not params or not all(held(a) for a in params):
+            return None
+        return frozenset(ids)
+
+    def _frozen_by_loop(self, node: ast.Call) -> bool | None:
+        """``for p in model.parameters(): p.requires_grad = False`` (or ``p.requires_grad_(False)``,
+        ``for name, p in model.named_parameters():``): True when the loop at ``node`` freezes every
+        parameter, False when it sets them all trainable, None otherwise (a condition picks some)."""
+        scope = self.frames[-1].node if self.frames else None
+        if scope is None:
+            return None
+        loop = self._parents(scope).get(id(node))
+        if not isinstance(loop, (ast.For, ast.AsyncFor)) or loop.iter is not node:
+            return None
+        target = loop.target
+        if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            target = target.elts[1]
+        if not isinstance(target, ast.Name):
+            return None
+        for s in loop.body:
+            flag: ast.expr | None = None
+            if (
+                isinstance(s, ast.Assign)
+                and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Attribute)
+                and s.targets[0].attr == "requires_grad"
+                and isinstance(s.targets[0].value, ast.Name)
+                and s.targets[0].value.id == target.id
+            ):
+                flag = s.value
+            elif (
+                isinstance(s, ast.Expr)
+                and isinstance(s.value, ast.Call)
+                and isinstance(s.value.func, ast.Attribute)
+                and s.value.func.attr == "requires_grad_"
+                and isinstance(s.value.func.value, ast.Name)
+                and s.value.func.value.id == target.id
+            ):
+                flag = s.value.args[0] if s.value.args else ast.Constant(True)
+            if flag is not None:
+                t = _const_truth(flag)
+                return None if t is None else not t
+        return None
+
+    def _parents(self, scope: ast.AST) -> dict:
+        """Each node's parent in ``scope`` (by id), made once per function or module."""
+        key = ("parents", id(scope))
+        parents = self._memo.get(key)
+        if parents is None:
+            parents = self._memo[key] = {
+                id(child): node for node in ast.walk(scope) for child in ast.iter_child_nodes(node)
+            }
+        return parents
 
     def _eval_args(self, node: ast.Call, st: State) -> list[frozenset]:
         args = [self.ev(a, st) for a in node.args]
@@ -524,6 +620,18 @@ class CallsMixin(WalkerBase):
                         continue
                 res |= self._forward(node, m, st, args, kwargs, generate=(attr == "generate"))
             return True, frozenset(res)
+        if attr == "requires_grad_" and not self.mute:
+            flag = (
+                node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
+            )
+            t = True if flag is None else _const_truth(flag)
+            for m in models:
+                self.frozen[m.id] = t is False and self.frozen.get(m.id, True)
+        if attr in ("parameters", "named_parameters") and not self.mute:
+            frozen = self._frozen_by_loop(node)
+            if frozen is not None:
+                for m in models:
+                    self.frozen[m.id] = frozen and self.frozen.get(m.id, True)
         if attr == "state_dict":
             return True, frozenset(StateDict(m.id, m.cls, m.args, m.wrapped) for m in models)
         if attr in N.SELF_RETURNING:
@@ -909,6 +1017,10 @@ class CallsMixin(WalkerBase):
             # training mode the caller asked for by a flag (`test(model, train=True)`)
             and not any(k in ("train_under_no_grad", "train_by_flag") for k, _ in src)
         )
+        if in_train and export is None and self._only_metadata(frame.node, node):
+            # a smoke test's forward (`y = net(x); print(y.shape)`): its numbers reach no result, whatever
+            # the mode
+            in_train = False
         data = dict(name=shown, model=m.name, maybe=EVAL in modes, via=self.via(), root=self.current_root)
         if self.iteration is not None:
             data["iteration"] = self.iteration
@@ -953,6 +1065,37 @@ class CallsMixin(WalkerBase):
         # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
         return frozenset({_merge_out([out] + upstream) if upstream else out})
 
+    def _only_metadata(self, scope: ast.AST | None, call: ast.Call) -> bool:
+        """Is every use of the forward's output a look at its metadata (shape, dtype, device: ``y.shape``,
+        ``y.size()``, ``len(y)``)? The output used in place, or bound to names (``y = net(x)``, ``y, h =
+        rnn(x)``) that the function (or module) reads only that way, at least once."""
+        if scope is None:
+            return False
+        parents = self._parents(scope)
+        if _metadata_use(call, parents):
+            return True
+        stmt = parents.get(id(call))
+        if not isinstance(stmt, ast.Assign) or stmt.value is not call:
+            return False
+        names: set[str] = set()
+        todo: list[ast.expr] = list(stmt.targets)
+        while todo:
+            e = todo.pop()
+            if isinstance(e, (ast.Tuple, ast.List)):
+                todo.extend(e.elts)
+            elif isinstance(e, ast.Name):
+                names.add(e.id)
+            else:
+                return False  # `self.out = net(x)`, `outs[i] = ...`: read elsewhere
+        reads = [
+            n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)
+        ]
+        return (
+            bool(reads)
+            and all(_metadata_use(n, parents) for n in reads)
+            and not any(isinstance(n, (ast.Global, ast.Nonlocal)) and names & set(n.names) for n in ast.walk(scope))
+        )
+
     def site_chain(self, node: ast.expr | ast.stmt) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
         first and ``node`` itself last (a message names the one in the file it speaks of)."""
@@ -986,16 +1129,11 @@ class CallsMixin(WalkerBase):
                     and not any(k in ("joined", "choice") for k, _ in src)
                 ):
                     srcs = sorted(x for x in src if not x[0].startswith("train"))
-                    self.emit_at(
-                        "train_in_eval",
-                        path,
-                        line,
-                        col,
-                        name=name,
-                        maybe=TRAIN in modes,
-                        src=srcs[0] if srcs else None,
-                        via=None,
-                    )
+                    if not self.mute:  # reported when the entry point ends, if the model is trained at all
+                        data = dict(name=name, maybe=TRAIN in modes, src=srcs[0] if srcs else None, via=None)
+                        data["root"] = self.current_root
+                        key = ("train_in_eval", path, line, col, None)
+                        self.eval_steps.append((mid, key, Event("train_in_eval", line, col, data, path)))
 
     # ------------------------------------------------------------------ calls into code we can read
     def _call_ref(self, node: ast.Call, fv: FuncRef, st: State, args, kwargs) -> frozenset | None:
@@ -1470,6 +1608,33 @@ SINK_FUNCS = frozenset(
 # fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
 # for every terminating run) and changes no mode.
 _IN_PROGRESS = {"seed": "yes", "cuda": "no", "modes": {}, "returns": []}
+
+
+# what a smoke test looks at: a tensor's metadata, the same whatever numbers it holds
+METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
+METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
+
+
+def _metadata_use(node: ast.expr, parents: dict) -> bool:
+    """Is ``node`` (an output) read only for its metadata where it stands (``node.shape``,
+    ``node.size(0)``, ``len(node)``, ``isinstance(node, ...)``)?"""
+    up = parents.get(id(node))
+    if isinstance(up, ast.Attribute) and up.value is node:
+        if up.attr in METADATA_ATTRS:
+            return True
+        call = parents.get(id(up))
+        return up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
+    return (
+        isinstance(up, ast.Call)
+        and isinstance(up.func, ast.Name)
+        and up.func.id in ("len", "isinstance", "type")
+        and bool(up.args)
+        and up.args[0] is node
+    )
+
+
+def _lr_scheduler(q: str) -> bool:
+    return q.startswith("torch.optim.lr_scheduler.") or q.startswith("torch.optim.swa_utils.")
 
 
 def _sampled(walker, vals) -> None:

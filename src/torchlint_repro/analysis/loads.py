@@ -193,6 +193,14 @@ class LoadsMixin(WalkerBase):
         self._finish_loads()
         for key, ev in self.tentative.values():
             self.root_events.append((key, ev))
+        for mid, key, ev in self.eval_steps:
+            # a model that is not trained is not trained in eval mode: a frozen feature extractor (a
+            # perceptual loss's VGG) kept in eval mode on purpose, or one no optimizer holds while every
+            # optimizer's parameters are known
+            frozen = self.frozen.get(mid) is True
+            held = not self.optimizers or any(ids is None or mid in ids for ids in self.optimizers)
+            if not frozen and held:
+                self.root_events.append((key, ev))
         reported: set = set()
         # several models may reach one forward (a variable bound on different paths): the first, by id, that
         # qualifies is reported, the same whatever order the walk met them in

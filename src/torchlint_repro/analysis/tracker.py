@@ -131,6 +131,9 @@ class Walker(CallsMixin, LoadsMixin):
         self.module_evidence: set = set()  # objects of unreadable classes used as modules
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
+        self.frozen: dict = {}  # model id -> whether its parameters are frozen (requires_grad False)
+        self.optimizers: list = []  # the model ids each optimizer holds the parameters of (None: unknown)
+        self.eval_steps: list = []  # training forwards in eval mode: reported if the model is trained
 
     def run(self, module_only: bool = False) -> None:
         ctx = self.root_ctx

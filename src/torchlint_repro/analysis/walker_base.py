@@ -68,6 +68,9 @@ class WalkerBase:
     module_evidence: set
     root_events: list[tuple[tuple, Event]]
     region_reports: set
+    frozen: dict  # model id -> True (its parameters frozen), False (unfrozen again somewhere)
+    optimizers: list  # per optimizer built: the model ids whose parameters it holds, or None (unknown)
+    eval_steps: list  # (model id, key, event): training forwards in eval mode, kept if the model trains
 
     if TYPE_CHECKING:
         # defined by Walker (tracker.py)

@@ -90,6 +90,10 @@ trains; web routes and UI callbacks (`@app.post("/predict")`, `gradio.Interface(
 model the module loaded; and traces/exports (`torch.jit.trace`, `torch.export.export`, and
 `torch.onnx.export` with `dynamo=True`: the legacy ONNX exporter switches to eval mode by itself).
 
+A forward whose output is only looked at for its metadata is not reported: `y = net(x)` followed by
+`print(y.shape)`, `y.size()`, `assert y.dtype == ...` and nothing else (a smoke test of a model
+file's `test()` function): its numbers reach no result, whatever the mode.
+
 The mode is tracked through the program: construction gives train, `from_pretrained` gives eval,
 `.eval()` / `.train(False)` give eval, `.train()` gives train; aliases, `self.model` attributes and
 wrappers (`DataParallel`, `DDP`, `torch.compile`, `.module`) share it; functions that receive the
@@ -160,7 +164,7 @@ TRP203 = Rule(
         _train,
         fix=receiver_fix("Call `{name}.train()` at the start of the training step"),
     ),
-    fix="safe/unsafe",
+    fix="unsafe",
     doc="""
 ## What it does
 Reports a training forward (one whose loss reaches `.backward()`) that runs while the model is, or
@@ -168,20 +172,31 @@ may be, in eval mode: typically an epoch loop that calls a validation step which
 and never switches back with `model.train()`, or a model from `from_pretrained` (returned in eval
 mode) trained by a hand-written loop.
 
+Only a model that is trained counts: one whose parameters are all frozen (`model.requires_grad_(False)`,
+`for p in model.parameters(): p.requires_grad = False`), or that no optimizer holds while every
+optimizer's parameters can be told (`torch.optim.Adam(gen.parameters())`), is not reported. A frozen
+feature extractor kept in eval mode for a perceptual loss computes the loss; it is not trained in eval
+mode.
+
 ## Why is this bad?
 From the second epoch on, the model trains with dropout disabled and batch-norm frozen on its
 running statistics: a different model than the one you meant to train. The verifier observes a
 forward with gradients enabled, followed by a backward, on a model with `training=False`.
 
 ## Known problems
-Deliberate eval-mode fine-tuning (frozen batch-norm) is reported too; silence it with `# noqa: TRP203`.
+Deliberate eval-mode fine-tuning of a model that is trained (frozen batch-norm statistics, the weights
+still optimised) is reported too; silence it with `# noqa: TRP203`. A model frozen by a condition over
+its parameters (`if "bn" in name: p.requires_grad = False`) counts as trained, and so does every model
+when an optimizer's parameters come from code the analysis cannot follow (a list built elsewhere).
 
 ## Fix safety
-`torchlint-repro fix` inserts `model.train()` at the start of the training step: the first statement
-of the innermost loop around the training forward, or before that forward outside a loop. Safe when
-the model is bound in the same function and no inference region follows the step there; unsafe
-otherwise (a later `with torch.no_grad():` would now run in training mode, or a caller's code may
-rely on eval mode).
+`torchlint-repro fix --unsafe-fixes` inserts `model.train()` at the start of the training step: the
+first statement of the innermost loop around the training forward, or before that forward outside a
+loop (above the comment lines that describe that statement). Always unsafe: training mode changes
+what the step computes (dropout drops, batch-norm normalises with batch statistics and updates its
+running averages), so the loss and the trained weights change. That is the point when eval mode was a
+mistake, and wrong when it was deliberate; a later `with torch.no_grad():` in the same loop would
+also run in training mode.
 """,
 )
 TRP204 = Rule(

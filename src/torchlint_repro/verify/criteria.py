@@ -124,8 +124,10 @@ def differs_across_processes(runs: list[Run]) -> Finding:
 
 # --------------------------------------------------------------------------- eval mode
 def is_training_forward(f: dict) -> bool:
-    """Grad enabled, and a backward pass reached its output or an optimizer step on it followed."""
-    return bool(f.get("grad")) and bool(f.get("backward") or f.get("step_after"))
+    """Grad enabled, and an optimizer step on its model followed, or a backward pass reached its output
+    and the model has parameters that take gradients (through a frozen feature extractor, a backward
+    trains the models before it, not this one)."""
+    return bool(f.get("grad")) and bool(f.get("step_after") or (f.get("backward") and f.get("trainable", True)))
 
 
 def is_inference_forward(f: dict) -> bool:

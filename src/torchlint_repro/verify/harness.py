@@ -459,6 +459,8 @@ class Observer:
             "mode_layers_training": sum(1 for s in layers if s.training),
             "backward": False,
             "step_after": False,
+            # a model with no parameter that takes gradients is not trained by a backward through it
+            "trainable": any(p.requires_grad for p in m.parameters()),
             "grad_output": False,
             "out": None,
             "mode_sensitive": None,
