@@ -1279,3 +1279,55 @@ def test_smoke_tests_that_look_only_at_metadata_are_not_inference(tmp_path: Path
         },
     )
     assert findings(root / "model.py") == [(13, 9, "TRP201"), (17, 9, "TRP201")]
+
+
+# ---------------------------------------------------------------------------- checkpoints saved by a project helper
+_SAVE_HELPER = """\
+import torch
+
+
+def save_checkpoint(state, filename="checkpoint.pth"):
+    torch.save(state, filename)
+"""
+_TRAIN_WITH_HELPER = """\
+import torch
+from torch import nn
+
+from utils import save_checkpoint
+
+torch.manual_seed(0)
+gen, disc = nn.Linear(4, 2), nn.Linear(2, 1)
+opt = torch.optim.SGD(gen.parameters(), lr=0.1)
+for epoch in range(2):
+    gen(torch.ones(1, 4)).sum().backward()
+    opt.step()
+    save_checkpoint({"epoch": epoch, "gen_state": gen.state_dict(), ENTRIES}, "ckpt.pth")
+"""
+_LOAD_WHOLE = """\
+import torch
+from torch import nn
+
+torch.manual_seed(0)
+gen = nn.Linear(4, 2)
+gen.load_state_dict(torch.load("ckpt.pth"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("entries", "hint"),
+    [
+        ('"opt": opt.state_dict()', "pass the model's entry, `ckpt['gen_state']`"),  # an optimizer is no model
+        ('"disc_state": disc.state_dict()', "pass the model's entry, one of `ckpt['disc_state']`, `ckpt['gen_state']`"),
+    ],
+)
+def test_a_checkpoint_written_by_a_project_helper_names_the_entry_to_load(tmp_path: Path, entries, hint) -> None:
+    """Issue 15, shape 2: the dict is built by the caller and saved by a helper in another file; the load
+    that passes the whole file to load_state_dict is TRP304, and the message names the key to use."""
+    root = project(
+        tmp_path,
+        {"utils.py": _SAVE_HELPER, "train.py": _TRAIN_WITH_HELPER.replace("ENTRIES", entries), "test.py": _LOAD_WHOLE},
+    )
+    assert findings(root / "test.py") == [(6, 1, "TRP304")]
+    (message,) = messages(root / "test.py")
+    assert "(utils.py:5 saved a dict with keys 'epoch', 'gen_state', " in message
+    assert message.endswith(hint), message

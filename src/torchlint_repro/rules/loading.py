@@ -40,6 +40,16 @@ def _entry_fix(d: dict) -> Fix | None:
     return Fix(f"Pass the checkpoint's model entry (candidates: {shown})", args=keys)
 
 
+def _entry_hint(d: dict) -> str:
+    """The key to use, as the save site names it: the one state_dict entry that is no optimizer's."""
+    keys = [k for k in d.get("sd_keys") or () if not _NOT_A_MODEL.search(k)]
+    if len(keys) == 1:
+        return f"`ckpt[{keys[0]!r}]`"
+    if keys:
+        return "one of " + ", ".join(f"`ckpt[{k!r}]`" for k in keys)
+    return 'e.g. `ckpt["model"]`'
+
+
 def _prefix_fix(d: dict) -> Fix | None:
     if d.get("prefix") == "strip":
         return receiver_fix("Strip the `module.` prefix with `consume_prefix_in_state_dict_if_present`", "prefix")(d)
@@ -141,7 +151,7 @@ TRP304 = _rule(
     "checkpoint_as_state_dict",
     lambda d: (
         f"`{d['name']}.load_state_dict` receives a whole checkpoint, not a state_dict ({d['why']}): "
-        f'pass the model\'s entry, e.g. `ckpt["model"]`'
+        f"pass the model's entry, {_entry_hint(d)}"
     ),
     """
 ## What it does
