@@ -324,3 +324,26 @@ def test_another_build_of_the_same_version_does_not_read_this_ones_entries(tmp_p
     assert cache.get_json("saves", "k") is None
     monkeypatch.setattr(cache_module, "_TOOL_ID", [])
     assert cache_module.tool_id().startswith(cache_module.__version__ + "+")
+
+
+def test_a_linted_file_already_read_by_another_files_walk_keeps_its_facts(walks_project, monkeypatch):
+    """Without a cache (`--no-cache`, -j1), a file read from disk as another file's dependency and then
+    linted with the same text is not parsed into facts twice; an editor's different buffer is."""
+    from torchlint_repro.analysis import project as project_module
+
+    built: list[str] = []
+    real = project_module.build_facts
+
+    def counting(tree, module, is_pkg):
+        built.append(module)
+        return real(tree, module, is_pkg)
+
+    monkeypatch.setattr(project_module, "build_facts", counting)
+    settings = Settings(cache=False)
+    assert _found(walks_project / "helper_a.py", settings=settings) == FOUND  # reads train.py and helper_b.py
+    assert _found(walks_project / "train.py", settings=settings) == []
+    assert _found(walks_project / "helper_b.py", settings=settings) == FOUND
+    assert sorted(built) == ["helper_a", "helper_b", "train"]
+    buffer = HELPER.format(n="b", eval_call="model.eval()\n    ")
+    assert _found(walks_project / "helper_b.py", buffer, settings) == []
+    assert sorted(built) == ["helper_a", "helper_b", "helper_b", "train"]

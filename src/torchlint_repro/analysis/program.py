@@ -42,6 +42,8 @@ def file_events(project: Project, path: str, settings: Settings, defer: bool = F
         return [], set(), []
     key = ("events", path, rec.digest, settings.fingerprint())
     hit = project._memo.get(key)
+    if hit is not None and not project.same_as_read(hit[1]):
+        hit = None  # a file the walk read is now another text (an editor's buffer of it): walk again
     if hit is None:
         disk_key = f"{path}\0{rec.digest}\0{settings.fingerprint()}"
         hit = _stored_walk(project, disk_key)

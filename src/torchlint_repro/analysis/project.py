@@ -948,6 +948,15 @@ class Project:
             self._records[path] = None
             return None
         digest = file_digest(data)
+        known = self._records.get(path)
+        if (
+            known is not None
+            and known.digest == digest
+            and (known.tree is not None or (path.endswith(".py") and os.path.isfile(path)))
+        ):
+            # the linted file's text is what another file's walk already read from disk: the same facts
+            self._note(path, digest)
+            return known
         module, is_pkg = self.module_name(path)
         facts = self._stored_facts(digest, module)
         if facts is None:
@@ -1682,6 +1691,15 @@ class Project:
             # this run's view of the file where it has one: an editor's unsaved buffer, not the disk's copy
             rec = self._records.get(path)
             if (rec.digest if rec is not None else current_digest(path)) != digest:
+                return False
+        return True
+
+    def same_as_read(self, deps: dict[str, str]) -> bool:
+        """Does this process still see every file of ``deps`` with the text it had then? (Only the files
+        it holds a record of: what a memoised result read can only have changed through a new record.)"""
+        for path, digest in deps.items():
+            rec = self._records.get(path)
+            if rec is not None and rec.digest != digest:
                 return False
         return True
 
