@@ -1331,3 +1331,51 @@ def test_a_checkpoint_written_by_a_project_helper_names_the_entry_to_load(tmp_pa
     (message,) = messages(root / "test.py")
     assert "(utils.py:5 saved a dict with keys 'epoch', 'gen_state', " in message
     assert message.endswith(hint), message
+
+
+# ---------------------------------------------------------------------------- a pretrained part, a random head
+_PRETRAINED_PARTS = """\
+import torch
+import torch.nn as nn
+import torchvision.models as models
+
+
+class EncoderCNN(nn.Module):
+    def __init__(self, embed_size):
+        super().__init__()
+        resnet = models.resnet152(pretrained=True)
+        self.resnet = nn.Sequential(*list(resnet.children())[:-1])
+        self.linear = nn.Linear(resnet.fc.in_features, embed_size)
+
+    def forward(self, images):
+        return self.linear(self.resnet(images).flatten(1))
+
+
+class Backbone(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = models.resnet50(pretrained=True)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class Restored(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 2)
+        self.load_state_dict(torch.load("head.pt"))
+
+
+for model in (EncoderCNN(256), Backbone(), Restored()):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(torch.randn(2, 3, 8, 8)).sum().backward()
+    opt.step()
+"""
+
+
+def test_a_pretrained_backbone_does_not_restore_the_new_layers_beside_it(tmp_path: Path) -> None:
+    """`models.resnet152(pretrained=True)` restores the backbone only: the new head keeps a random init, so
+    building the class is unseeded (issue 14's precision list names modules that load their *own* weights)."""
+    path = project(tmp_path, {"train.py": _PRETRAINED_PARTS}) / "train.py"
+    assert findings(path) == [(33, 15, "TRP101")]

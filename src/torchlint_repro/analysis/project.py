@@ -519,6 +519,12 @@ def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
     return N.is_builder(q) and _builder_pretrained(call) is True
 
 
+def _pretrained_part(call: ast.Call, imports: N.ImportMap) -> bool:
+    """A model builder called with pretrained weights: it builds and restores one part of a class."""
+    q = imports.resolve(call.func)
+    return q is not None and N.is_builder(q) and _builder_pretrained(call) is True
+
+
 def _builder_pretrained(call: ast.Call) -> bool | None:
     """A model builder's weights: True pretrained, False random, None unknown."""
     for k in call.keywords:
@@ -618,7 +624,10 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         dotted = N.dotted(sub.func)
         if q is None and imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
             q = "?" + dotted  # bound by a star import, maybe: resolved when the class is queried
-        if in_init and _loads_weights(sub, imports):
+        # a pretrained builder restores the part it builds (`models.resnet152(pretrained=True)` for a
+        # backbone), not the class: its other layers (a new head) keep their random init (its ctor entry
+        # below says the part has no random parameters)
+        if in_init and _loads_weights(sub, imports) and not _pretrained_part(sub, imports):
             loads.append(list(guards))
         if in_init and q is not None and not q.startswith("torch.") and not isinstance(sub.func, ast.Attribute):
             init_calls.append([q, list(guards)])
