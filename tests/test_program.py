@@ -1379,3 +1379,42 @@ def test_a_pretrained_backbone_does_not_restore_the_new_layers_beside_it(tmp_pat
     building the class is unseeded (issue 14's precision list names modules that load their *own* weights)."""
     path = project(tmp_path, {"train.py": _PRETRAINED_PARTS}) / "train.py"
     assert findings(path) == [(33, 15, "TRP101")]
+
+
+def test_a_from_pretrained_encoder_does_not_restore_the_classifier_beside_it(tmp_path: Path) -> None:
+    """The standard fine-tuning module: `BertModel.from_pretrained` restores the encoder, the new head is random."""
+    path = project(tmp_path, {"m.py": HF_PARTS}) / "m.py"
+    assert findings(path) == [(26, 15, "TRP101")]
+
+
+HF_PARTS = """\
+import torch
+import torch.nn as nn
+from transformers import AutoModel, BertModel
+
+
+class Classifier(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.bert = BertModel.from_pretrained("bert-base-uncased")
+        self.drop = nn.Dropout(0.1)
+        self.head = nn.Linear(768, n)
+
+    def forward(self, ids):
+        return self.head(self.drop(self.bert(ids).pooler_output))
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bert = AutoModel.from_pretrained("bert-base-uncased")
+
+    def forward(self, ids):
+        return self.bert(ids).last_hidden_state
+
+
+for model in (Classifier(3), Encoder()):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    model(torch.ones(2, 8, dtype=torch.long)).sum().backward()
+    opt.step()
+"""

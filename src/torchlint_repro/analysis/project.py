@@ -520,7 +520,11 @@ def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
 
 
 def _pretrained_part(call: ast.Call, imports: N.ImportMap) -> bool:
-    """A model builder called with pretrained weights: it builds and restores one part of a class."""
+    """A model built with pretrained weights (a builder's `pretrained=True`, another class's `from_pretrained`):
+    it builds and restores one part of a class."""
+    f = call.func
+    if isinstance(f, ast.Attribute) and f.attr == "from_pretrained":
+        return not (isinstance(f.value, ast.Name) and f.value.id in ("self", "cls"))  # `BertModel.from_pretrained`
     q = imports.resolve(call.func)
     return q is not None and N.is_builder(q) and _builder_pretrained(call) is True
 
