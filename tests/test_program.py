@@ -1103,7 +1103,7 @@ def test_a_model_overwritten_on_the_resume_path_only_says_so() -> None:
     )
     (diag,) = lint_source(source, "/nonexistent/resume.py", ALL)
     assert (diag.line, diag.code) == (5, "TRP101")
-    assert "a load_state_dict overwrites it on some paths only, the others keep the random init" in diag.message
+    assert "its weights are restored on some paths only, the others keep the random init" in diag.message
     always = source.replace("if len(sys.argv) > 1:\n    ", "")
     assert lint_source(always, "/nonexistent/resume.py", ALL) == []
 
@@ -1418,3 +1418,60 @@ for model in (Classifier(3), Encoder()):
     model(torch.ones(2, 8, dtype=torch.long)).sum().backward()
     opt.step()
 """
+
+
+# ---------------------------------------------------------------------------- a weights reader of the project's own
+_READER = """\
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class Darknet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def load_darknet_weights(self, weights):
+    with open(weights, "rb") as f:
+        w = np.fromfile(f, dtype=np.float32)
+    conv = self.conv
+    n = conv.weight.numel()
+    conv.weight.data.copy_(torch.from_numpy(w[:n]).view_as(conv.weight))
+    conv.bias.data.copy_(torch.from_numpy(w[n : n + 4]))
+
+
+def describe(self, path):
+    with open(path, "w") as f:
+        f.write(str(self.conv.weight.shape))
+"""
+_DETECT = """\
+import torch
+
+from models import Darknet, describe, load_darknet_weights
+
+model = Darknet()
+try:
+    model.load_state_dict(torch.load("w.pt")["model"])
+except Exception:
+    OTHER(model, "yolov4.weights")
+model.eval()
+with torch.no_grad():
+    print(model(torch.randn(1, 3, 8, 8)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("other", "expected"),
+    [
+        ("load_darknet_weights", []),  # reads the file into the parameters: every path restores weights
+        ("describe", [(5, 9, "TRP101")]),  # opens a file, copies nothing into the model: the random init stays
+    ],
+)
+def test_a_project_function_reading_a_file_into_parameters_restores_weights(tmp_path: Path, other, expected) -> None:
+    root = project(tmp_path, {"models.py": _READER, "detect.py": _DETECT.replace("OTHER", other)})
+    assert findings(root / "detect.py") == expected

@@ -35,8 +35,9 @@ from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
-SCHEMA = "17"  # bump when the shape of cached facts changes (17: class facts' fixed parameters and non-literal
-# arguments to project classes, programs' walks)
+# bump when the shape of cached facts changes (18: functions that read weights files; 17: class facts' fixed
+# parameters and non-literal arguments to project classes, programs' walks)
+SCHEMA = "18"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -263,6 +264,7 @@ SCHEMAS = {
             "stars": ("list", str),
             "syspath": ("list", str),
             "loaders": ("list", str),
+            "readers": ("list", str),
         },
     ),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str), "widened": ("list", str)}),

@@ -1250,6 +1250,15 @@ class CallsMixin(WalkerBase):
     ) -> frozenset | None:
         key = (ctx.path or "", self._fname(fn, cls))
         self.reached.add(key)
+        if cls is None and self._is_weights_reader(ctx, fn):
+            # a project function that reads a file into the parameters of the models it is given, without
+            # load_state_dict (Darknet's `load_darknet_weights(model, path)`: `conv.weight.data.copy_(...)`),
+            # overwrites their random init (one that calls load_state_dict is walked and judged by that call)
+            for a in list(args) + list(kwargs.values()):
+                for m in a:
+                    p = st.pending.get(m.id) if isinstance(m, Model) else None
+                    if p is not None and "fresh" in p:
+                        st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
         if not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls)):
             # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
             # we track (a model handed to it keeps its mode, as with a local helper that only computes); what
@@ -1394,6 +1403,13 @@ class CallsMixin(WalkerBase):
                     )
                 }
         return frozenset(out)
+
+    def _is_weights_reader(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
+        project = ctx.project
+        if project is None or ctx.path is None or fn.name not in ctx.functions:
+            return False
+        rec = project.record_for_path(ctx.path)
+        return rec is not None and fn.name in rec.facts.get("readers", ())
 
     def _call_function(
         self,

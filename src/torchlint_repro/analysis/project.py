@@ -182,6 +182,12 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "refs": _unit_refs(tree, imports),
         "stars": list(imports.stars),
         "loaders": _loaders(tree, imports),
+        # functions that read a file into the parameters of the model they are given, without load_state_dict
+        "readers": sorted(
+            n.name
+            for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _copies_file_into_parameters(n, imports)
+        ),
         "syspath": _sys_path_additions(tree),
     }
 
@@ -480,6 +486,35 @@ def _guards_hold(guards, bound: dict) -> bool | None:
     return result
 
 
+_FILE_READS = frozenset({"numpy.fromfile", "numpy.load", "open", "h5py.File", "pickle.load", "scipy.io.loadmat"})
+_PARAM_NAMES = frozenset({"weight", "bias", "running_mean", "running_var"})
+
+
+def _copies_file_into_parameters(fn: ast.AST, imports: N.ImportMap) -> bool:
+    """A weights reader of its own (Darknet's `load_darknet_weights(model, path)`): the function reads a file
+    and copies into parameters (`conv.weight.data.copy_(...)`, `bn.bias.data = ...`)."""
+    reads = copies = False
+    for sub in ast.walk(fn):
+        if isinstance(sub, ast.Call):
+            f = sub.func
+            q = imports.resolve(f) if not (isinstance(f, ast.Name) and f.id == "open") else "open"
+            if q in _FILE_READS:
+                reads = True
+            if isinstance(f, ast.Attribute) and f.attr == "copy_" and _param_target(f.value):
+                copies = True
+        elif isinstance(sub, ast.Assign):
+            if any(isinstance(t, ast.Attribute) and t.attr == "data" and _param_target(t) for t in sub.targets):
+                copies = True
+    return reads and copies
+
+
+def _param_target(node: ast.expr) -> bool:
+    """`x.weight`, `x.weight.data`, `x.bias.data`: a parameter or buffer of a layer."""
+    if isinstance(node, ast.Attribute) and node.attr == "data":
+        node = node.value
+    return isinstance(node, ast.Attribute) and node.attr in _PARAM_NAMES
+
+
 def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:
     """The module's top-level functions that restore weights (torch.load, load_state_dict, from_pretrained,
     a pretrained builder), directly or through the module's other functions: `attempt_load(path)`."""
@@ -488,6 +523,8 @@ def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:
     calls: dict[str, set[str]] = {}
     for name, fn in funcs.items():
         out = set()
+        if _copies_file_into_parameters(fn, imports):
+            direct.add(name)
         for sub in ast.walk(fn):
             if isinstance(sub, ast.Call):
                 if _loads_weights(sub, imports):

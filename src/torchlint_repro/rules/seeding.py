@@ -15,7 +15,7 @@ def _at(seen) -> str:
 def _tail(d: dict) -> str:
     parts = []
     if d.get("overwritten_some_paths"):
-        parts.append("a load_state_dict overwrites it on some paths only, the others keep the random init")
+        parts.append("its weights are restored on some paths only, the others keep the random init")
     if d.get("via"):
         parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
     if d.get("later_seed"):
