@@ -1475,3 +1475,52 @@ with torch.no_grad():
 def test_a_project_function_reading_a_file_into_parameters_restores_weights(tmp_path: Path, other, expected) -> None:
     root = project(tmp_path, {"models.py": _READER, "detect.py": _DETECT.replace("OTHER", other)})
     assert findings(root / "detect.py") == expected
+
+
+# ---------------------------------------------------------------------------- a module that seeds when imported
+_SEEDING_MODULE = """\
+import torch
+
+SEED
+
+def helper():
+    return 1
+"""
+_IMPORTER = """\
+import torch
+from torch import nn
+
+BEFORE
+model = nn.Linear(4, 2)
+AFTER
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+model(torch.ones(1, 4)).sum().backward()
+opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("seed", "before", "after", "expected"),
+    [
+        ("torch.manual_seed(0)", "import setup_env", "", []),
+        ("torch.manual_seed(0)", "from setup_env import helper", "", []),  # the module runs all the same
+        ("torch.manual_seed(0)", "from . import setup_env", "", []),
+        ("torch.manual_seed(0)", "", "import setup_env", [(5, 9, "TRP101")]),  # imported after the model
+        ('if __name__ == "__main__":\n    torch.manual_seed(0)', "import setup_env", "", [(5, 9, "TRP101")]),
+        ("torch.seed()", "import setup_env", "", [(5, 9, "TRP101")]),  # a random seed is no seed
+    ],
+)
+def test_a_project_module_that_seeds_at_import_seeds_its_importer(tmp_path: Path, seed, before, after, expected):
+    """Issue 14: a module that calls torch.manual_seed at import time seeds every importer from the import on."""
+    root = project(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/setup_env.py": _SEEDING_MODULE.replace("SEED", seed),
+            "pkg/train.py": _IMPORTER.replace("BEFORE", before).replace("AFTER", after),
+        },
+    )
+    assert findings(root / "pkg" / "train.py") == expected
+    if after:
+        (message,) = messages(root / "pkg" / "train.py")
+        assert message.endswith("; `import setup_env` (it seeds torch) runs at line 6, after this construction")

@@ -35,9 +35,10 @@ from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
-# bump when the shape of cached facts changes (18: functions that read weights files; 17: class facts' fixed
+# bump when the shape of cached facts changes (19: modules that seed when imported; 18: functions that read
+# weights files; 17: class facts' fixed
 # parameters and non-literal arguments to project classes, programs' walks)
-SCHEMA = "18"
+SCHEMA = "19"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -265,6 +266,7 @@ SCHEMAS = {
             "syspath": ("list", str),
             "loaders": ("list", str),
             "readers": ("list", str),
+            "seeds_on_import": bool,
         },
     ),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str), "widened": ("list", str)}),

@@ -189,7 +189,22 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _copies_file_into_parameters(n, imports)
         ),
         "syspath": _sys_path_additions(tree),
+        "seeds_on_import": _seeds_on_import(tree, imports),
     }
+
+
+def _seeds_on_import(tree: ast.Module, imports: N.ImportMap) -> bool:
+    """Does importing this module seed torch: a seed call among its top-level statements, run on every
+    path (not under an `if`, a `try` or the `__main__` block)?"""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            q = imports.resolve(stmt.value.func)
+            last = N.dotted(stmt.value.func) or ""
+            if q is not None and q in N.SEED_CALLS and q not in N.NONDETERMINISTIC_SEEDS and q not in N.CUDA_SEEDS:
+                return True
+            if q is not None and last.rsplit(".", 1)[-1] in N.SEED_METHODS and not q.startswith("?"):
+                return True
+    return False
 
 
 _BUILTINS = frozenset(dir(__import__("builtins")))

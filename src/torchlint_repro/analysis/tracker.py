@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import os
 from typing import Any
 
 from ..config import Settings
@@ -1066,12 +1067,41 @@ class Walker(CallsMixin, LoadsMixin):
     def s_Import(self, node, st: State) -> State:
         for alias in node.names:
             st.locals.pop((alias.asname or alias.name).split(".")[0], None)
+            self._imported(node, alias.name, 0, st)
         return st
 
     def s_ImportFrom(self, node, st: State) -> State:
         for alias in node.names:
             st.locals.pop(alias.asname or alias.name, None)
+        if node.module:
+            self._imported(node, node.module, node.level, st)
+        else:  # `from . import setup_env`: the names are modules
+            for alias in node.names:
+                self._imported(node, alias.name, node.level, st)
         return st
+
+    def _imported(self, node: ast.stmt, dotted: str, level: int, st: State) -> None:
+        """Importing a project module runs its top level: one that seeds torch there (a `setup_env.py` with
+        `torch.manual_seed(0)`) seeds the importer from this line on."""
+        ctx = self.frames[-1].ctx if self.frames else self.root_ctx
+        project = ctx.project
+        if project is None or ctx.path is None or st.seed == "yes":
+            return
+        here = os.path.dirname(ctx.path)
+        if level:
+            for _ in range(level - 1):
+                here = os.path.dirname(here)
+            path = project.find_module(dotted, here)
+        else:
+            path = project.find_module(dotted, here)
+        if path is None or os.path.realpath(path) == os.path.realpath(ctx.path):
+            return
+        rec = project.record_for_path(path)
+        if rec is not None and rec.facts.get("seeds_on_import"):
+            st.seed = "yes"
+            self.seq += 1
+            if not self.mute:
+                self.seed_calls.append((self.seq, self.site_chain(node), f"`import {dotted}` (it seeds torch)"))
 
     def s_Delete(self, node: ast.Delete, st: State) -> State:
         for t in node.targets:

@@ -20,7 +20,8 @@ def _tail(d: dict) -> str:
         parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
     if d.get("later_seed"):
         later = d["later_seed"]
-        parts.append(f"{later[1]} is called at {_at(later)}, after this construction")
+        runs = "runs" if str(later[1]).startswith("`import ") else "is called"  # a seeding import runs, not called
+        parts.append(f"{later[1]} {runs} at {_at(later)}, after this construction")
     others = d.get("other_seeds") or []
     if others:
         shown = others[:2]
