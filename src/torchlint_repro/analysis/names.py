@@ -36,6 +36,14 @@ SEED_CALLS = frozenset(
         "ignite.utils.manual_seed",  # pytorch-ignite: torch, random and numpy
         "timm.utils.random_seed",  # timm: torch.manual_seed(seed + rank), numpy, random
         "timm.utils.random.random_seed",
+        "mmengine.runner.set_random_seed",  # OpenMMLab: torch.manual_seed, cuda, numpy, random
+        "mmengine.runner.utils.set_random_seed",
+        "mmcv.runner.set_random_seed",
+        "mmcv.runner.utils.set_random_seed",
+        "mmdet.apis.set_random_seed",
+        "mmdet.apis.train.set_random_seed",
+        "detectron2.utils.env.seed_all_rng",  # detectron2: torch.manual_seed, numpy, random
+        "fastai.torch_core.set_seed",  # fastai: torch.manual_seed, cuda, numpy, random
     }
 )
 NONDETERMINISTIC_SEEDS = frozenset({"torch.seed", "torch.random.seed"})

@@ -73,8 +73,9 @@ any path of the program that reaches it.
 
 A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_everything`,
 `transformers.set_seed`, accelerate's `set_seed`, `ignite.utils.manual_seed`, `timm.utils.random_seed`,
-any function of your project that calls one of these on every path (followed across files), and the
-functions listed in `seed-functions`.
+OpenMMLab's `set_random_seed` (mmengine, mmcv, mmdet), detectron2's `seed_all_rng`, fastai's `set_seed`,
+any function of your project that calls one of these on every path (followed across files), importing a
+project module whose top level seeds, and the functions listed in `seed-functions`.
 
 ## Why is this bad?
 Parameters are drawn from torch's default CPU generator, which every new process seeds from the
