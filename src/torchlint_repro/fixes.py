@@ -263,7 +263,7 @@ class _Cell:
 def notebook_program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
     """The program of the code cells as ``check`` lints it, for each program line its (code cell, line)
     and its text as written in the cell (before IPython syntax is replaced)."""
-    from .notebooks import _run_cells, _split_lines, is_python, strip_magics
+    from .notebooks import _run_cells, _split_lines, cell_program, is_python
 
     if not is_python(nb):
         return "", [], []
@@ -272,7 +272,7 @@ def notebook_program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
     originals: list[str] = []
     for number, pieces in enumerate(_run_cells(nb), 1):
         cell_lines = _split_lines("".join(pieces))
-        lines.extend(strip_magics(cell_lines))
+        lines.extend(cell_program(cell_lines)[0])  # a cell that does not parse: blank, as check has it
         originals.extend(cell_lines)
         where.extend((number, i) for i in range(1, len(cell_lines) + 1))
     return ("\n".join(lines) + "\n" if lines else ""), where, originals

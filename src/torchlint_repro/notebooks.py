@@ -26,6 +26,7 @@ yields an empty program.
 
 from __future__ import annotations
 
+import ast
 import bisect
 import io
 import json
@@ -146,24 +147,50 @@ def _split_lines(text: str) -> list[str]:
 # ------------------------------------------------------------------------------ the program
 def notebook_source(path: str | Path) -> tuple[str, list[tuple[int, int]]]:
     """The code cells as one program, and ``cells[i] = (code cell, line in cell)`` for line ``i + 1``."""
-    return _program(read_notebook(path))
+    source, cells, _ = _program(read_notebook(path))
+    return source, cells
 
 
 def notebook_source_from_text(text: str) -> tuple[str, list[tuple[int, int]]]:
     """:func:`notebook_source` of a notebook's JSON text."""
-    return _program(parse_notebook_text(text))
+    source, cells, _ = _program(parse_notebook_text(text))
+    return source, cells
 
 
-def _program(nb: dict) -> tuple[str, list[tuple[int, int]]]:
+def notebook_program(path: str | Path | None, text: str | None = None) -> tuple[str, list[tuple[int, int]], list[str]]:
+    """:func:`notebook_source` (of the file, or of its JSON ``text``) and the cells it left out: a cell that
+    does not parse (an exercise's `x = # TODO`) fails alone when the notebook runs, so it is blanked (its
+    lines kept, empty) and the other cells are linted in order; each skipped cell is one line of notice."""
+    return _program(parse_notebook_text(text) if text is not None else read_notebook(path or ""))
+
+
+def _program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
     if not is_python(nb):
-        return "", []
+        return "", [], []
     lines: list[str] = []
     cells: list[tuple[int, int]] = []
+    skipped: list[str] = []
     for number, pieces in enumerate(_run_cells(nb), 1):
-        cell_lines = strip_magics(_split_lines("".join(pieces)))
+        cell_lines, why = cell_program(_split_lines("".join(pieces)))
+        if why is not None:
+            skipped.append(f"cell {number}{why}")
         lines.extend(cell_lines)
         cells.extend((number, i) for i in range(1, len(cell_lines) + 1))
-    return ("\n".join(lines) + "\n" if lines else ""), cells
+    return ("\n".join(lines) + "\n" if lines else ""), cells, skipped
+
+
+def cell_program(cell_lines: list[str]) -> tuple[list[str], str | None]:
+    """One code cell as the program has it: IPython syntax replaced (:func:`strip_magics`), and, when the
+    cell does not parse on its own (Jupyter compiles each cell alone: it fails alone), its lines blanked
+    with why (`, line 2: invalid syntax`). The line count never changes."""
+    lines = strip_magics(cell_lines)
+    try:
+        ast.parse("\n".join(lines) + "\n")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        where = f", line {exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else ""
+        why = exc.msg if isinstance(exc, SyntaxError) else type(exc).__name__
+        return [""] * len(lines), f"{where}: {why}"
+    return lines, None
 
 
 def strip_magics(lines: list[str]) -> list[str]:

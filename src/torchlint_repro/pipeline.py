@@ -28,7 +28,8 @@ class FileResult:
     cells: list[tuple[int, int]] | None = None
     # the decoded program that was linted (for notebooks the joined cells); kept only on request
     source: str | None = field(default=None, repr=False, compare=False)
-    # why the file was skipped on purpose (larger than a source file may be): a notice, not an error
+    # why the file, or part of it, was skipped on purpose (larger than a source file may be; a notebook cell
+    # that does not parse): a notice, not an error
     notice: str | None = None
     # where a bound made the analysis widen to *maybe* (no finding is dropped for one): `function: why`
     widened: list[str] = field(default_factory=list)
@@ -70,13 +71,16 @@ def lint_document(
 
     shown = display_path or path or "-"
     cells = None
+    notice = None
     try:
         if is_notebook(path):
-            from .notebooks import decode_notebook, notebook_source, notebook_source_from_text
+            from .notebooks import decode_notebook, notebook_program
 
             if isinstance(source, bytes):
                 source = decode_notebook(source)
-            source, cells = notebook_source(path) if source is None else notebook_source_from_text(source)
+            source, cells, skipped = notebook_program(path, source)
+            if skipped:
+                notice = "skipped cells that do not parse (" + "; ".join(skipped) + "); the other cells are linted"
             tree = None  # the tree of the JSON text, if a host parsed it, is not the program's
         elif isinstance(source, bytes):
             source = decode_source(source)
@@ -121,4 +125,4 @@ def lint_document(
 
         diags = [Diagnostic(d.line, d.col, d.code, cell_message(d.message, cells), d.path, d.fix) for d in diags]
     diags = sorted(d.with_path(shown) for d in diags)
-    return FileResult(shown, diags, None, cells, source if keep_source else None, widened=widened)
+    return FileResult(shown, diags, None, cells, source if keep_source else None, widened=widened, notice=notice)
