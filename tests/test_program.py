@@ -1524,3 +1524,40 @@ def test_a_project_module_that_seeds_at_import_seeds_its_importer(tmp_path: Path
     if after:
         (message,) = messages(root / "pkg" / "train.py")
         assert message.endswith("; `import setup_env` (it seeds torch) runs at line 6, after this construction")
+
+
+# ---------------------------------------------------------------------------- seed-functions by bare name
+_OWN_SEEDER = """\
+import mylib
+
+
+def seed_all(seed):
+    mylib.seed_everything_native(seed)  # seeds torch in C: nothing here says so
+"""
+_USES_OWN_SEEDER = """\
+import torch
+from torch import nn
+
+from tools.seeding import seed_all
+
+seed_all(0)
+model = nn.Linear(4, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+model(torch.ones(1, 4)).sum().backward()
+opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [
+        ((), [(7, 9, "TRP101")]),
+        (("seed_all",), []),  # a bare name: the function of that name in any module
+        (("tools.seeding.seed_all",), []),
+        (("other.seed_all",), [(7, 9, "TRP101")]),  # a dotted name is that function only
+    ],
+)
+def test_seed_functions_by_bare_name_match_any_module(tmp_path: Path, listed, expected) -> None:
+    root = project(tmp_path, {"tools/__init__.py": "", "tools/seeding.py": _OWN_SEEDER, "train.py": _USES_OWN_SEEDER})
+    settings = Settings(seed_functions=listed, cache=False)
+    assert findings(root / "train.py", settings) == expected

@@ -206,7 +206,12 @@ class CallsMixin(WalkerBase):
     def _qualified_call(self, node: ast.Call, q: str, st: State) -> frozenset | None:
         """Calls decided by their qualified name alone (seeds, grad switches, load/save, wrappers)."""
         last = q.rsplit(".", 1)[-1]
-        if q in N.SEED_CALLS and q not in N.NONDETERMINISTIC_SEEDS or q in self.seed_funcs or last in N.SEED_METHODS:
+        if (
+            q in N.SEED_CALLS
+            and q not in N.NONDETERMINISTIC_SEEDS
+            or N.is_listed_seed(q, self.seed_funcs)
+            or last in N.SEED_METHODS
+        ):
             self._eval_args(node, st)
             self._seed(node, q, st)
             return EMPTY
@@ -1140,7 +1145,7 @@ class CallsMixin(WalkerBase):
         ctx = self.frames[-1].ctx
         if fv.builder:
             return self._build_from_builder(node, fv.qualname, st)
-        if fv.qualname in N.SEED_CALLS or fv.qualname in self.seed_funcs:
+        if fv.qualname in N.SEED_CALLS or N.is_listed_seed(fv.qualname, self.seed_funcs):
             self._seed(node, fv.qualname, st)
             return EMPTY
         if fv.local and fv.local.startswith("<nested>:"):

@@ -56,6 +56,17 @@ CUDA_SEEDS = frozenset(
     }
 )
 OTHER_SEEDS = frozenset({"random.seed", "numpy.random.seed", "np.random.seed"})
+
+
+def is_listed_seed(q: str, listed: frozenset[str]) -> bool:
+    """Is ``q`` one of the configured ``seed-functions``? A dotted entry names one function
+    (`utils.seeding.seed_all`); a bare name (`seed_all`) matches a function of that name in any module."""
+    if q in listed:
+        return True
+    name = q.rsplit(".", 1)[-1].lstrip("?")
+    return name in listed
+
+
 # methods that seed whatever their receiver (Fabric().seed_everything, accelerator.set_seed)
 SEED_METHODS = frozenset({"seed_everything"})
 

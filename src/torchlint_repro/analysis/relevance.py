@@ -224,11 +224,11 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                                     or q in N.TORCH_SAVE
                                     or q in N.SET_GRAD
                                     or N.is_builder(q)
-                                    or q in ctx.seed_funcs
+                                    or N.is_listed_seed(q, ctx.seed_funcs)
                                 )
                             )
                             if strong
-                            else (_relevant_q(q) or q in ctx.seed_funcs)
+                            else (_relevant_q(q) or N.is_listed_seed(q, ctx.seed_funcs))
                         )
                 elif isinstance(f, ast.Name):
                     if f.id in params and not strong:
@@ -254,14 +254,14 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                                 or q in N.TORCH_SAVE
                                 or q in N.SET_GRAD
                                 or N.is_builder(q)
-                                or q in ctx.seed_funcs
+                                or N.is_listed_seed(q, ctx.seed_funcs)
                                 or q.startswith(("torch.nn.", "torch.multiprocessing."))
                                 or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
                             )
                         else:
                             hit = (
                                 _relevant_q(q)
-                                or q in ctx.seed_funcs
+                                or N.is_listed_seed(q, ctx.seed_funcs)
                                 or (
                                     q is not None
                                     and ctx.project is not None
