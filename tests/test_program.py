@@ -1561,3 +1561,14 @@ def test_seed_functions_by_bare_name_match_any_module(tmp_path: Path, listed, ex
     root = project(tmp_path, {"tools/__init__.py": "", "tools/seeding.py": _OWN_SEEDER, "train.py": _USES_OWN_SEEDER})
     settings = Settings(seed_functions=listed, cache=False)
     assert findings(root / "train.py", settings) == expected
+
+
+def test_an_unreadable_call_named_like_a_seeder_is_named_with_the_option_to_list_it(tmp_path: Path) -> None:
+    """Issue 14: when a call the analysis cannot read, whose name says seed, runs before a reported
+    construction, the message suggests `seed-functions`."""
+    root = project(tmp_path, {"tools/__init__.py": "", "tools/seeding.py": _OWN_SEEDER, "train.py": _USES_OWN_SEEDER})
+    (message,) = messages(root / "train.py")
+    assert message.endswith(
+        "; `mylib.seed_everything_native` (line 6) is not known to seed torch: if it does, "
+        "list it in `seed-functions`"
+    ), message

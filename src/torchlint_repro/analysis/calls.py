@@ -71,6 +71,8 @@ from .values import (
 )
 from .walker_base import WalkerBase
 
+_SEED_NAMED = re.compile(r"seed", re.IGNORECASE)
+
 
 @functools.lru_cache(maxsize=4096)
 def _real(path: str) -> str:
@@ -203,6 +205,15 @@ class CallsMixin(WalkerBase):
                 for item in v.items:
                     self._mark_read(item)
 
+    def _outside_project(self, q: str) -> bool:
+        """A call into code the analysis does not read: a module outside the project (not torch, not a
+        library whose seeders are known by name)."""
+        root = q.lstrip("?").split(".", 1)[0]
+        if root in ("torch", "numpy", "np", "random", "lightning", "pytorch_lightning", "transformers"):
+            return False
+        here = os.path.dirname(self.path) if self.path else None
+        return self.project is None or self.project.find_module(root, here) is None
+
     def _qualified_call(self, node: ast.Call, q: str, st: State) -> frozenset | None:
         """Calls decided by their qualified name alone (seeds, grad switches, load/save, wrappers)."""
         last = q.rsplit(".", 1)[-1]
@@ -225,6 +236,11 @@ class CallsMixin(WalkerBase):
                 self.seq += 1
                 self.other_seeds.append((self.seq, self.site_chain(node), q.replace("np.", "numpy.")))
             return EMPTY
+        if not self.mute and _SEED_NAMED.search(last) and self._outside_project(q):
+            # a seeder the analysis cannot read (`mylib.seed_everything_native(0)`): the message suggests
+            # `seed-functions` if a construction after it is reported
+            self.seq += 1
+            self.other_seeds.append((self.seq, self.site_chain(node), "?" + q.lstrip("?")))
         if q in EXPORT_CALLS and node.args:
             # each argument evaluated once (a keyword holding a call runs once), all of them read
             args = [self.ev(a, st) for a in node.args]

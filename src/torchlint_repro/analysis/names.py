@@ -58,9 +58,11 @@ CUDA_SEEDS = frozenset(
 OTHER_SEEDS = frozenset({"random.seed", "numpy.random.seed", "np.random.seed"})
 
 
-def is_listed_seed(q: str, listed: frozenset[str]) -> bool:
+def is_listed_seed(q: str | None, listed: frozenset[str]) -> bool:
     """Is ``q`` one of the configured ``seed-functions``? A dotted entry names one function
     (`utils.seeding.seed_all`); a bare name (`seed_all`) matches a function of that name in any module."""
+    if q is None:
+        return False
     if q in listed:
         return True
     name = q.rsplit(".", 1)[-1].lstrip("?")

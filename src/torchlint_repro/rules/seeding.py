@@ -22,11 +22,18 @@ def _tail(d: dict) -> str:
         later = d["later_seed"]
         runs = "runs" if str(later[1]).startswith("`import ") else "is called"  # a seeding import runs, not called
         parts.append(f"{later[1]} {runs} at {_at(later)}, after this construction")
-    others = d.get("other_seeds") or []
+    seen = d.get("other_seeds") or []
+    others = [o for o in seen if not str(o[1]).startswith("?")]
     if others:
         shown = others[:2]
         listed = " and ".join(f"{o[1]} ({_at(o)})" for o in shown)
         parts.append(f"{listed} {'does' if len(shown) == 1 else 'do'} not seed torch")
+    unknown = [o for o in seen if str(o[1]).startswith("?")]
+    if unknown:  # a call the analysis cannot read, named like a seeder: the user knows what it does
+        o = unknown[0]
+        parts.append(
+            f"`{str(o[1])[1:]}` ({_at(o)}) is not known to seed torch: if it does, list it in `seed-functions`"
+        )
     return ("; " + "; ".join(parts)) if parts else ""
 
 
