@@ -1569,6 +1569,5 @@ def test_an_unreadable_call_named_like_a_seeder_is_named_with_the_option_to_list
     root = project(tmp_path, {"tools/__init__.py": "", "tools/seeding.py": _OWN_SEEDER, "train.py": _USES_OWN_SEEDER})
     (message,) = messages(root / "train.py")
     assert message.endswith(
-        "; `mylib.seed_everything_native` (line 6) is not known to seed torch: if it does, "
-        "list it in `seed-functions`"
+        "; `mylib.seed_everything_native` (line 6) is not known to seed torch: if it does, list it in `seed-functions`"
     ), message
