@@ -406,8 +406,9 @@ class LoadsMixin(WalkerBase):
             return
         # Several values may reach the call (branches, callers): report only when no model that may be
         # loaded into fits any state_dict that may be loaded (`if isinstance(model, A): sd = A().state_dict()`).
-        if not stripped and all(s.get("prefixed") for s in saved) and not any(mm.wrapped for mm in models):
-            where = _where(saved[0], call["path"])
+        where = _where(saved[0], call["path"])
+
+        def prefix_mismatch(why: str, prefix: str) -> None:
             self._emit_at(
                 "prefix_mismatch",
                 call["path"],
@@ -415,9 +416,15 @@ class LoadsMixin(WalkerBase):
                 col,
                 name=call["receiver"],
                 via=call["via"],
-                why=f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
+                why=why,
+                prefix=prefix,
+            )
+
+        if not stripped and all(s.get("prefixed") for s in saved) and not any(mm.wrapped for mm in models):
+            prefix_mismatch(
+                f"the state_dict{where} was taken from a DataParallel/DDP wrapper: its keys start "
                 f"with 'module.' and `{call['receiver']}` is not wrapped",
-                prefix="strip",
+                "strip",
             )
             return
         # save sites, not state_dicts taken in memory: `if n_gpu > 1: m.load_state_dict(model.module.state_dict())
@@ -427,32 +434,18 @@ class LoadsMixin(WalkerBase):
         if not stripped and wrapped_sites and wrapped_sites <= plain_sites and not any(mm.wrapped for mm in models):
             # one save writes either (`if args.ngpu > 1: model = nn.DataParallel(model)` before it): the
             # checkpoints of a multi-GPU run carry 'module.' keys that this plain model rejects
-            where = _where(saved[0], call["path"])
-            self._emit_at(
-                "prefix_mismatch",
-                call["path"],
-                line,
-                col,
-                name=call["receiver"],
-                via=call["via"],
-                why=f"the state_dict{where} is taken from a DataParallel/DDP wrapper on some paths (the model is "
+            prefix_mismatch(
+                f"the state_dict{where} is taken from a DataParallel/DDP wrapper on some paths (the model is "
                 f"wrapped conditionally, e.g. for more than one GPU): its keys then start with 'module.' and "
                 f"`{call['receiver']}` is not wrapped, so checkpoints trained that way do not load",
-                prefix="strip",
+                "strip",
             )
             return
         if all(s.get("prefixed") is False for s in saved) and all(mm.wrapped for mm in models):
-            where = _where(saved[0], call["path"])
-            self._emit_at(
-                "prefix_mismatch",
-                call["path"],
-                line,
-                col,
-                name=call["receiver"],
-                via=call["via"],
-                why=f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
+            prefix_mismatch(
+                f"`{call['receiver']}` is wrapped in DataParallel/DDP and expects 'module.' keys, "
                 f"but the state_dict{where} came from the plain model",
-                prefix="add",
+                "add",
             )
             return
         first: list[str] = []
