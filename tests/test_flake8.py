@@ -415,6 +415,40 @@ def test_listed_library_function_without_seed_in_its_name(seed_project, tmp_path
     assert cli.returncode == 0 and cli.stdout == ""
 
 
+def test_a_seed_functions_entry_matching_nothing_is_a_warning(seed_project, tmp_path):
+    """An entry no call of the project can match (a typo) seeds nothing: both tools say so once on standard
+    error, whatever -j, and the findings and the exit status are those of the run without it. Entries
+    that match (a project function, a bare name a file spells, a library function a file calls) are quiet."""
+    cache = tmp_path / "c"
+    root = seed_project.resolve()
+    entries = "mypkg.seeding.fix_seed,fix_seed,somelib.seed_all,mypkg.seeding.fix_sed,fix_sed,somelib.seed_al"
+    expected = [
+        f"torchlint-repro: warning: seed-functions entry `mypkg.seeding.fix_sed` matches nothing in {root}: "
+        "the project's `mypkg.seeding` defines no `fix_sed`, so it seeds nothing here",
+        f"torchlint-repro: warning: seed-functions entry `fix_sed` matches nothing in {root}: "
+        "no file of the project spells `fix_sed`, so it seeds nothing here",
+        f"torchlint-repro: warning: seed-functions entry `somelib.seed_al` matches nothing in {root}: "
+        "no file of the project spells `seed_al`, so it seeds nothing here",
+    ]
+    for jobs in ("1", "2"):
+        run = flake8("-j", jobs, "--trp-seed-functions", entries, "train.py", "mypkg", cwd=seed_project, cache=cache)
+        assert (run.returncode, run.stdout) == (0, "")
+        assert run.stderr.splitlines() == expected
+    with open(seed_project / "pyproject.toml", "a") as fh:
+        listed = ", ".join(f'"{e}"' for e in entries.split(","))
+        fh.write(f"\n[tool.torchlint-repro]\nseed-functions = [{listed}]\n")
+    cli = check("train.py", cwd=seed_project, cache=cache)
+    assert (cli.returncode, cli.stdout) == (0, "")
+    assert cli.stderr.splitlines() == expected
+    assert check("-q", "train.py", cwd=seed_project, cache=cache).stderr == ""  # -q: findings and errors only
+    # matching entries only: not a word
+    (seed_project / "pyproject.toml").write_text(
+        '[tool.torchlint-repro]\nseed-functions = ["mypkg.seeding.fix_seed", "fix_seed", "somelib.seed_all"]\n'
+    )
+    quiet = check("train.py", cwd=seed_project, cache=cache)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
 # ------------------------------------------------------------------------------ [tool.torchlint-repro] in flake8
 SECTION = """\
 [tool.torchlint-repro]

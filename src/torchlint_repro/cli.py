@@ -252,6 +252,14 @@ def _check(
     if statistics and output_format != "text":
         click.echo(render_statistics(results), err=True)
 
+    if not quiet:
+        from .analysis.project import seed_function_warnings
+
+        checked = [(None, resolver.for_dir(os.getcwd()))] if paths == ("-",) and not stdin_filename else None
+        if checked is None:
+            checked = [(stdin_filename, resolver.for_path(stdin_filename))] if paths == ("-",) else work
+        for warning in seed_function_warnings(checked):
+            click.echo(f"torchlint-repro: warning: {warning}", err=True)
     for r in results:
         if r.notice:
             click.echo(f"torchlint-repro: notice: {r.path}: {r.notice}", err=True)

@@ -18,7 +18,9 @@ flake8's extended default ignore: a default ignore would also hide a rule the se
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -85,6 +87,29 @@ class Plugin:
         cls._overrides = overrides
         cls._noqa = not getattr(options, "disable_noqa", False)
         cls._resolver = None
+        if multiprocessing.parent_process() is None:  # once per run: flake8's workers parse options again
+            cls._warn_seed_functions(getattr(options, "filenames", None) or ["."])
+
+    @classmethod
+    def _warn_seed_functions(cls, filenames: list[str]) -> None:
+        """`seed-functions` entries that match nothing in the linted project, on standard error (flake8 has no
+        place for a warning that belongs to no file). Never fails the run."""
+        from .analysis.project import seed_function_warnings
+
+        try:
+            resolver = cls._settings_resolver()
+            work = []
+            for name in filenames[:1] or ["."]:
+                if name in ("-", "stdin"):
+                    work.append((None, resolver.for_dir(os.getcwd())))
+                else:
+                    full = os.path.abspath(name)
+                    anchor = full if os.path.isfile(full) else os.path.join(full, "-")
+                    work.append((anchor, resolver.for_path(anchor) if os.path.isfile(full) else resolver.for_dir(full)))
+            for warning in seed_function_warnings(work):
+                print(f"torchlint-repro: warning: {warning}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - a broken configuration is reported on the files (TRP901)
+            return
 
     @classmethod
     def _settings_resolver(cls) -> SettingsResolver:

@@ -236,9 +236,10 @@ class CallsMixin(WalkerBase):
                 self.seq += 1
                 self.other_seeds.append((self.seq, self.site_chain(node), q.replace("np.", "numpy.")))
             return EMPTY
-        if not self.mute and _SEED_NAMED.search(last) and self._outside_project(q):
+        if not self.mute and _SEED_NAMED.search(last) and "cuda" not in last.lower() and self._outside_project(q):
             # a seeder the analysis cannot read (`mylib.seed_everything_native(0)`): the message suggests
-            # `seed-functions` if a construction after it is reported
+            # `seed-functions` if a construction after it is reported (not for a CUDA seeder: those seed the
+            # GPU generators, and a construction on the CPU draws from the CPU one)
             self.seq += 1
             self.other_seeds.append((self.seq, self.site_chain(node), "?" + q.lstrip("?")))
         if q in EXPORT_CALLS and node.args:

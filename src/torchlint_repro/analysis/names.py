@@ -44,6 +44,8 @@ SEED_CALLS = frozenset(
         "mmdet.apis.train.set_random_seed",
         "detectron2.utils.env.seed_all_rng",  # detectron2: torch.manual_seed, numpy, random
         "fastai.torch_core.set_seed",  # fastai: torch.manual_seed, cuda, numpy, random
+        "deepspeed.runtime.utils.set_random_seed",  # DeepSpeed: torch.manual_seed, numpy, random
+        "stable_baselines3.common.utils.set_random_seed",  # Stable-Baselines3: torch.manual_seed, numpy, random
     }
 )
 NONDETERMINISTIC_SEEDS = frozenset({"torch.seed", "torch.random.seed"})
@@ -53,6 +55,12 @@ CUDA_SEEDS = frozenset(
         "torch.cuda.manual_seed_all",
         "torch.cuda.random.manual_seed",
         "torch.cuda.random.manual_seed_all",
+        # model-parallel trackers: torch.cuda.manual_seed and a CUDA RNG tracker, never the CPU generator
+        "deepspeed.checkpointing.model_parallel_cuda_manual_seed",
+        "deepspeed.runtime.activation_checkpointing.checkpointing.model_parallel_cuda_manual_seed",
+        "megatron.core.tensor_parallel.model_parallel_cuda_manual_seed",
+        "megatron.core.tensor_parallel.random.model_parallel_cuda_manual_seed",
+        "megatron.mpu.model_parallel_cuda_manual_seed",
     }
 )
 OTHER_SEEDS = frozenset({"random.seed", "numpy.random.seed", "np.random.seed"})

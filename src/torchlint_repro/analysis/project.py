@@ -1536,6 +1536,48 @@ class Project:
             self._mentions = index
         return self._mentions
 
+    def unmatched_seed_functions(self, entries: tuple[str, ...]) -> list[tuple[str, str]]:
+        """The ``seed-functions`` entries that can match no call of this project, each with the reason: a bare
+        name (`seed_all`) or a dotted one outside the project (`mylib.seed_all`) whose function name no file
+        of the project spells (.py files and notebooks), a dotted one into a project module that defines no
+        such function (`utils.seed_al`). Such an entry seeds nothing, and a typo in it is otherwise silent.
+        An entry into an installed library is not checked further (its package need not be installed where
+        the linter runs). Nothing is said when the project is larger than the scan bound (it cannot be known)."""
+        wanted: dict[str, str] = {}  # entry -> the name a file must spell for it to match anything
+        out: list[tuple[str, str]] = []
+        for entry in dict.fromkeys(e.strip() for e in entries if e.strip()):
+            if "." in entry:
+                hit = self.locate(entry)
+                if hit is not None and hit[0] in ("function", "method", "class"):
+                    continue
+                top = entry.split(".", 1)[0]
+                if self.find_module(top) is not None:
+                    module, _, name = entry.rpartition(".")
+                    out.append((entry, f"the project's `{module}` defines no `{name}`"))
+                    continue
+            wanted[entry] = entry.rsplit(".", 1)[-1]
+        if not wanted:
+            return out
+        names = {n.encode("ascii", "replace") for n in wanted.values()}
+        spelled: set[bytes] = set()
+        files = list(self.python_files())
+        if any(w[0] == "project" for w in self.widened):
+            return out  # past the scan bound: an entry may be spelled in a file not read
+        files += _notebook_files(self.root)
+        for path in files:
+            if spelled >= names:
+                break
+            try:
+                data = read_regular(path, MAX_FILE_BYTES)
+            except OSError:
+                continue
+            spelled.update(w for w in names - spelled if w in data and re.search(rb"\b" + re.escape(w) + rb"\b", data))
+        for entry, name in wanted.items():
+            if name.encode("ascii", "replace") not in spelled:
+                out.append((entry, f"no file of the project spells `{name}`"))
+        order = {e: i for i, e in enumerate(entries)}
+        return sorted(out, key=lambda o: order.get(o[0], 0))  # the configuration's order
+
     def _import_words(self, path: str) -> tuple[str, ...]:
         """The words an import of the module at ``path`` spells: its module and package names, without the
         top-level package when there is more below it (``torch`` is spelled by every file of torch)."""
@@ -1881,6 +1923,17 @@ def _layer_mode_dependent(layer: str, kw: dict) -> str:
     return NO
 
 
+def _notebook_files(root: Path) -> list[str]:
+    """The project's notebooks (the folders ``python_files`` skips skipped), for text searches."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        out.extend(os.path.join(dirpath, n) for n in sorted(filenames) if n.endswith(".ipynb"))
+        if len(out) > MAX_SCAN_FILES:
+            break
+    return out
+
+
 # ------------------------------------------------------------------------------ per process
 _PROJECTS: dict[tuple[str, str], Project] = {}
 
@@ -1897,6 +1950,29 @@ def project_for(path: str | None, settings: Settings) -> Project | None:
         proj = Project(root, settings, cache)
         _PROJECTS[key] = proj
     return proj
+
+
+def seed_function_warnings(work: list[tuple[str | None, Settings]]) -> list[str]:
+    """One warning per ``seed-functions`` entry that matches nothing in the project of a file linted (see
+    ``Project.unmatched_seed_functions``); ``None`` stands for a file on standard input (the working
+    directory's project). Each project and list is checked once."""
+    out: list[str] = []
+    done: set[tuple[str, tuple[str, ...]]] = set()
+    for path, settings in work:
+        if not settings.seed_functions:
+            continue
+        anchor = path or os.path.join(os.getcwd(), "-")
+        root = find_root(anchor, settings.project_root)
+        key = (str(root), tuple(settings.seed_functions))
+        if key in done:
+            continue
+        done.add(key)
+        proj = project_for(anchor, settings)
+        if proj is None:
+            continue
+        for entry, why in proj.unmatched_seed_functions(settings.seed_functions):
+            out.append(f"seed-functions entry `{entry}` matches nothing in {root}: {why}, so it seeds nothing here")
+    return out
 
 
 def reset_projects() -> None:

@@ -81,7 +81,8 @@ any path of the program that reaches it.
 A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_everything`,
 `transformers.set_seed`, accelerate's `set_seed`, `ignite.utils.manual_seed`, `timm.utils.random_seed`,
 OpenMMLab's `set_random_seed` (mmengine, mmcv, mmdet), detectron2's `seed_all_rng`, fastai's `set_seed`,
-any function of your project that calls one of these on every path (followed across files), importing a
+DeepSpeed's and Stable-Baselines3's `set_random_seed` (a CUDA-only seeder such as DeepSpeed's or Megatron's
+`model_parallel_cuda_manual_seed` is TRP103's case), any function of your project that calls one of these on every path (followed across files), importing a
 project module whose top level seeds, and the functions listed in `seed-functions`.
 
 ## Why is this bad?
