@@ -887,6 +887,7 @@ RULE_TABLE = [  # written out: code, name, family, what the verifier checks (the
     ("TRP101", "unseeded-model", "seeding", "differs across processes"),
     ("TRP102", "seeded-on-some-paths", "seeding", "differs across processes"),
     ("TRP103", "cuda-only-seed", "seeding", "differs across processes"),
+    ("TRP104", "unseeded-look-only-model", "seeding", "differs across processes"),
     ("TRP201", "inference-in-training-mode", "train/eval mode", "differs from eval-mode output"),
     ("TRP202", "mode-method-not-called", "train/eval mode", "differs from eval-mode output"),
     ("TRP203", "training-in-eval-mode", "train/eval mode", "trains with mode-dependent layers in eval mode"),

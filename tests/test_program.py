@@ -1571,3 +1571,187 @@ def test_an_unreadable_call_named_like_a_seeder_is_named_with_the_option_to_list
     assert message.endswith(
         "; `mylib.seed_everything_native` (line 6) is not known to seed torch: if it does, list it in `seed-functions`"
     ), message
+
+
+# ---------------------------------------------------------------------------- models only looked at (TRP104)
+NET_MODULE = """\
+    import torch
+    from torch import nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+
+    if __name__ == "__main__":
+        net = Net()
+        print(net(torch.ones(1, 4)).shape)
+    """
+
+
+def selected(path: Path) -> list[tuple[int, int, str]]:
+    """The findings of the default selection (TRP104 is off by default)."""
+    from torchlint_repro.pipeline import lint_document
+
+    result = lint_document(str(path), Settings(cache=False), result_cache=False)
+    return [(d.line, d.col + 1, d.code) for d in result.diagnostics]
+
+
+def test_a_model_files_smoke_test_is_trp104_and_silent_by_default(tmp_path: Path) -> None:
+    """Issue 14: a model built to print its shape is not reported by default; TRP104 (off) names it."""
+    root = project(tmp_path, {"model.py": NET_MODULE, "train.py": TRAIN_IMPORTING_NET})
+    assert findings(root / "model.py") == [(15, 11, "TRP104")]
+    assert selected(root / "model.py") == []
+    # the training script that imports Net is reported as ever
+    assert selected(root / "train.py") == [(4, 7, "TRP101")]
+    assert messages(root / "model.py") == [
+        "`Net` is built before torch is seeded, only to be looked at (its shape, parameters or profile): "
+        "nothing it computes is kept"
+    ]
+
+
+TRAIN_IMPORTING_NET = """\
+    import torch
+    from model import Net
+
+    net = Net()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    """
+
+
+def test_a_module_level_model_another_file_imports_is_kept(tmp_path: Path) -> None:
+    """A module-level model outside the `__main__` block of a module the project imports may be trained by
+    the importer: kept (TRP101), even though the module itself only prints its shape."""
+    shared = """\
+        import torch
+        from torch import nn
+
+        backbone = nn.Linear(4, 2)
+        print(backbone(torch.ones(1, 4)).shape)
+        """
+    user = """\
+        import torch
+        from shared import backbone
+
+        opt = torch.optim.SGD(backbone.parameters(), lr=0.1)
+        """
+    root = project(tmp_path, {"shared.py": shared, "use.py": user})
+    assert findings(root / "shared.py") == [(4, 12, "TRP101")]
+    (root / "use.py").unlink()
+    reset_projects()
+    assert findings(root / "shared.py") == [(4, 12, "TRP104")]
+
+
+def test_looks_through_project_functions_in_other_files_and_returns(tmp_path: Path) -> None:
+    """The model is followed into project functions of another file (their parameter read the same way)
+    and through `return` to the call site of the program that reached the construction."""
+    utils = """\
+        def count_parameters(model):
+            return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+        def freeze(model):
+            for p in model.parameters():
+                p.requires_grad = False
+        """
+    main = """\
+        import torch
+        from torch import nn
+
+        from utils import count_parameters, freeze
+
+
+        def build(width):
+            return nn.Linear(4, width)
+
+
+        def looks():
+            a = build(2)
+            print(a, count_parameters(a))
+
+
+        def keeps():
+            b = nn.Linear(4, 2)
+            freeze(b)
+            print(b)
+
+
+        if __name__ == "__main__":
+            looks()
+            keeps()
+        """
+    root = project(tmp_path, {"utils.py": utils, "main.py": main})
+    # build()'s construction only looked at (through looks()); b frozen for a training to come: kept
+    assert findings(root / "main.py") == [(8, 12, "TRP104"), (17, 9, "TRP101")]
+    # a second caller that trains what build() returns keeps it
+    (root / "main.py").write_text(
+        textwrap.dedent(main).replace(
+            "    keeps()\n", "    keeps()\n    opt = torch.optim.SGD(build(3).parameters(), lr=0.1)\n"
+        )
+    )
+    reset_projects()
+    assert findings(root / "main.py") == [(8, 12, "TRP101"), (17, 9, "TRP101")]
+
+
+@pytest.mark.parametrize(
+    "use, code",
+    [
+        ("print(net)", "TRP104"),
+        ("print(net(x).shape, net(x).dtype)", "TRP104"),
+        ("out = net(x)\nassert out.shape == (1, 2)", "TRP104"),
+        ("print(sum(p.numel() for p in net.parameters()))", "TRP104"),
+        ("net = net.to('cpu')\nprint(net)", "TRP104"),
+        ("for name, p in net.named_parameters():\n    print(name, p.shape)", "TRP104"),
+        ("print(net(x))", "TRP101"),  # output values
+        ("loss = net(x).sum()\nprint(loss.item())", "TRP101"),
+        ("torch.save(net.state_dict(), 'w.pt')\nprint(net)", "TRP101"),
+        ("models = [net]\nprint(net)", "TRP101"),
+        ("opt = torch.optim.SGD(net.parameters(), lr=0.1)\nprint(net)", "TRP101"),
+        ("other = net\nprint(other)", "TRP104"),  # an alias, followed
+        ("other = net\nopt = torch.optim.SGD(other.parameters(), lr=0.1)", "TRP101"),
+        ("net(x)", "TRP101"),  # a forward whose output is dropped says nothing in a script: kept
+        ("sd = net.state_dict()\nprint(type(sd), sd.keys())\nfor k, v in sd.items():\n    print(k, v.shape)", "TRP104"),
+        ("sd = net.state_dict()\ntorch.save(sd, 'w.pt')", "TRP101"),
+        ("pass", "TRP101"),  # never read: kept
+        ("def train():\n    opt = torch.optim.SGD(net.parameters(), lr=0.1)\nprint(net)", "TRP101"),
+        ("def show(net):\n    opt = torch.optim.SGD(net.parameters(), lr=0.1)\nprint(net)", "TRP104"),
+    ],
+)
+def test_what_counts_as_a_look(tmp_path: Path, use: str, code: str) -> None:
+    src = "import torch\nfrom torch import nn\n\nx = torch.ones(1, 4)\nnet = nn.Linear(4, 2)\n" + use + "\n"
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "demo.py").write_text(src)
+    reset_projects()
+    assert findings(tmp_path / "demo.py") == [(5, 7, code)]
+
+
+def test_a_package_modules_main_block_that_only_runs_the_model_is_a_look(tmp_path: Path) -> None:
+    """A model file of a package whose `__main__` block runs the model and reads nothing of the output (the
+    "does it run" check of a library) only looks at it; the same lines as a script of their own say nothing
+    either way, and the construction stays TRP101's."""
+    body = """\
+        import torch
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+
+
+        if __name__ == "__main__":
+            v = Net()
+            logits = v(torch.ones(3, 4))  # (3, 2)
+        """
+    root = project(tmp_path, {"pkg/__init__.py": "", "pkg/simple.py": body, "script.py": body})
+    assert findings(root / "pkg" / "simple.py") == [(15, 9, "TRP104")]
+    assert findings(root / "script.py") == [(15, 9, "TRP101")]

@@ -116,6 +116,6 @@ def test_check_flake8_and_pre_commit_agree_on_the_demo(tmp_path: Path, variant: 
     elif variant == "section-ignoring-a-rule":
         assert keys == [k for k in demo_keys if k[2] != "TRP305"]
     else:  # no exclude, no per-file-ignores: the scratch script reports too (the smoke tests look only at
-        # shapes, which the mode does not change: nothing to report there without per-file-ignores either)
+        # shapes, which neither the mode nor the seed changes: nothing to report there without per-file-ignores)
         assert set(demo_keys) < set(keys)
         assert {path for path, _, _ in keys} - {path for path, _, _ in demo_keys} == {"scratch/try_bigger_model.py"}

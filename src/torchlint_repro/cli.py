@@ -255,9 +255,13 @@ def _check(
     if not quiet:
         from .analysis.project import seed_function_warnings
 
-        checked = [(None, resolver.for_dir(os.getcwd()))] if paths == ("-",) and not stdin_filename else None
-        if checked is None:
-            checked = [(stdin_filename, resolver.for_path(stdin_filename))] if paths == ("-",) else work
+        checked: list[tuple[str | None, Settings]]
+        if paths != ("-",):
+            checked = list(work)
+        elif stdin_filename:
+            checked = [(stdin_filename, resolver.for_path(stdin_filename))]
+        else:
+            checked = [(None, resolver.for_dir(os.getcwd()))]
         for warning in seed_function_warnings(checked):
             click.echo(f"torchlint-repro: warning: {warning}", err=True)
     for r in results:

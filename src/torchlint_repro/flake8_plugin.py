@@ -98,7 +98,7 @@ class Plugin:
 
         try:
             resolver = cls._settings_resolver()
-            work = []
+            work: list[tuple[str | None, Settings]] = []
             for name in filenames[:1] or ["."]:
                 if name in ("-", "stdin"):
                     work.append((None, resolver.for_dir(os.getcwd())))

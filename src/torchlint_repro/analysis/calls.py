@@ -7,7 +7,7 @@ import fnmatch
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from . import names as N
@@ -35,9 +35,11 @@ from .syntax import (
     _const_truth,
     _ctor_args,
     _freeze,
+    _is_main_guard,
     _is_static,
     _local_has_params,
     _local_mode_dep,
+    _local_module_class,
     _maybe_model_class,
     _merge_out,
     _on_cuda,
@@ -941,6 +943,8 @@ class CallsMixin(WalkerBase):
                     "cuda": st.cuda,
                     "params": has_params,
                     "via": self.via(),
+                    # built only to be looked at (a shape check, a parameter count): TRP104's, not TRP101's
+                    "look_only": self._look_only(node),
                 }
             st.pending[mid] = frozenset({"fresh"})
         return frozenset({m})
@@ -975,6 +979,88 @@ class CallsMixin(WalkerBase):
                 continue
             out.append((key, value))
         return tuple(out + extra)
+
+    def _look_only(self, node: ast.Call) -> bool:
+        """Is the model ``node`` builds only looked at (see ``smoke``)?"""
+        from .smoke import LookOnly
+
+        q = LookOnly(self._parents, self._look_function, self._module_private, self._look_wrapper, self._library_main)
+        try:
+            return q.build(self.frames, node)
+        except RecursionError:
+            return False  # deeply nested code: kept, as every answer we cannot reach
+
+    def _look_function(self, ctx: ModuleCtx, call: ast.Call):
+        """The project function ``call`` (in module ``ctx``) runs, whole, with its module: (def, ctx)."""
+        f = call.func
+        project = ctx.project
+        if isinstance(f, ast.Name) and f.id in ctx.functions:
+            path, name = ctx.path, f.id
+        else:
+            q = ctx.resolve(f)
+            if q is None or project is None:
+                return None
+            hit = project.locate(q, ctx.here)
+            if hit is None or hit[0] != "function":
+                return None
+            path, name = hit[1].path, hit[2]
+        if path == ctx.path and (ctx.linted or project is None):
+            tree, fn_ctx = ctx.tree, ctx
+        else:
+            if project is None or path is None:
+                return None
+            key = ("look-tree", path)
+            if key not in self._memo:
+                # the whole module (another file's ModuleCtx drops the bodies no walk enters)
+                self._memo[key] = project.module_tree(path)
+            tree = self._memo[key]
+            fn_ctx = ctx if path == ctx.path else project.module_ctx(path, ctx.seed_funcs)
+            if tree is None or fn_ctx is None:
+                return None
+        for stmt in _top_statements(tree.body):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                return stmt, fn_ctx
+        return None
+
+    def _look_wrapper(self, ctx: ModuleCtx, call: ast.Call) -> bool:
+        """Does ``call`` build a module that holds its arguments (a project module class, a container or
+        parallel wrapper of torch.nn, ``torch.compile``)?"""
+        q = ctx.resolve(call.func)
+        if q is None:
+            return False
+        if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
+            return True
+        if q in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
+            return True
+        if _local_module_class(q, ctx):
+            return True
+        return ctx.project is not None and ctx.project.is_module_class(q, ctx.here)
+
+    def _library_main(self, ctx: ModuleCtx, node: ast.AST) -> bool:
+        """Is ``node`` in the ``if __name__ == "__main__":`` block of a library module: one of a package, or
+        one other project files import (a model file's own check, not a program of its own)?"""
+        parents = self._parents(ctx.tree)
+        cur = parents.get(id(node))
+        while cur is not None and not (isinstance(cur, ast.If) and _is_main_guard(cur.test)):
+            cur = parents.get(id(cur))
+        if cur is None or parents.get(id(cur)) is not ctx.tree or ctx.path is None or ctx.project is None:
+            return False
+        if os.path.isfile(os.path.join(os.path.dirname(ctx.path), "__init__.py")):
+            return True
+        return ctx.project.imported_elsewhere(ctx.path)
+
+    def _module_private(self, ctx: ModuleCtx, binding: ast.stmt) -> bool:
+        """Is a module-level binding out of other modules' reach: under ``if __name__ == "__main__":``, in a
+        notebook or a file linted alone, or in a module no other project file imports?"""
+        parents = self._parents(ctx.tree)
+        cur = parents.get(id(binding))
+        while cur is not None:
+            if isinstance(cur, ast.If) and _is_main_guard(cur.test):
+                return True
+            cur = parents.get(id(cur))
+        if ctx.path is None or ctx.project is None or ctx.path.endswith(".ipynb"):
+            return True
+        return not ctx.project.imported_elsewhere(ctx.path)
 
     def _in_module_init(self) -> bool:
         f = self.frames[-1]
@@ -1458,6 +1544,7 @@ class CallsMixin(WalkerBase):
             region_line=fn.lineno,
             call=(self.path, call_node.lineno) if call_node is not None and self.frames else None,
             node=fn,
+            call_node=call_node,
         )
         callee = st.copy()
         caller_locals = st.locals
@@ -1651,6 +1738,18 @@ _IN_PROGRESS = {"seed": "yes", "cuda": "no", "modes": {}, "returns": []}
 # what a smoke test looks at: a tensor's metadata, the same whatever numbers it holds
 METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
 METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
+
+
+def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A module's top-level statements, those under a top-level ``if``/``try`` included."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _top_statements(stmt.body + stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _top_statements(stmt.body + stmt.orelse + stmt.finalbody)
+            for h in stmt.handlers:
+                yield from _top_statements(h.body)
 
 
 def _metadata_use(node: ast.expr, parents: dict) -> bool:

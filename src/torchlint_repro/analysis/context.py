@@ -337,6 +337,7 @@ class Frame:
     loops: list = field(default_factory=list)  # [(breaks, continues)]
     call: tuple | None = None  # (path, line) of the call that entered this frame; None for a root
     node: ast.AST | None = None  # the function (or module) being walked
+    call_node: ast.AST | None = field(default=None, repr=False, compare=False)  # the call that entered it
     # the innermost no_grad/inference_mode region opened in this frame: (why, line) (a `with` or a decorator)
     _with_region: tuple[str, int] | None = field(default=None, repr=False, compare=False)
     nested: dict[str, ast.AST] = field(default_factory=dict, repr=False, compare=False)  # functions def'd here

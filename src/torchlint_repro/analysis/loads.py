@@ -239,6 +239,7 @@ class LoadsMixin(WalkerBase):
                     "via": info.get("via"),
                     # a strict load overwrites it on some paths (`if args.resume:`), the others keep its init
                     "overwritten_some_paths": status is not None and "cleared" in status,
+                    "look_only": bool(info.get("look_only")),
                 },
                 path,
             )

@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1536,6 +1536,46 @@ class Project:
             self._mentions = index
         return self._mentions
 
+    def imported_elsewhere(self, path: str) -> bool:
+        """May another project file import the module at ``path`` (an import statement that spells its module
+        or package name: `import model`, `from models.net import X`, `from . import net`)? Read as text among
+        the files that spell the name at all; past the scan bound, yes."""
+        key = ("imported-elsewhere", path)
+        if key in self._memo:
+            return self._remembered(key)
+        with self.recording() as deps:
+            found = self._imported_elsewhere(path)
+        self._memo[key] = (found, dict(deps))
+        return found
+
+    def _imported_elsewhere(self, path: str) -> bool:
+        words = self._import_words(path)
+        mentions = self.mentions()
+        found = any(w[0] == "project" for w in self.widened)
+        for w in words:  # a file that starts spelling the name may import it: the answer depends on which do
+            self._note(MENTIONS_DEP + w, _paths_digest(mentions.get(w, ())))
+        if not found and words:
+            here = str(Path(path).resolve())
+            pattern = re.compile(
+                rb"^[ \t]*(?:from[ \t]+[\w.]*\b(?:"
+                + b"|".join(re.escape(w.encode("utf-8", "replace")) for w in words)
+                + rb")\b|(?:from[ \t]+[\w.]+[ \t]+)?import[ \t][^\n]*\b(?:"
+                + b"|".join(re.escape(w.encode("utf-8", "replace")) for w in words)
+                + rb")\b)",
+                re.M,
+            )
+            candidates = sorted({f for w in words for f in mentions.get(w, ())} - {path, here})
+            for cand in candidates:
+                try:
+                    data = read_regular(cand, MAX_FILE_BYTES)
+                except OSError:
+                    continue
+                self._note(cand, file_digest(data))
+                if pattern.search(data):
+                    found = True
+                    break
+        return found
+
     def unmatched_seed_functions(self, entries: tuple[str, ...]) -> list[tuple[str, str]]:
         """The ``seed-functions`` entries that can match no call of this project, each with the reason: a bare
         name (`seed_all`) or a dotted one outside the project (`mylib.seed_all`) whose function name no file
@@ -1952,7 +1992,7 @@ def project_for(path: str | None, settings: Settings) -> Project | None:
     return proj
 
 
-def seed_function_warnings(work: list[tuple[str | None, Settings]]) -> list[str]:
+def seed_function_warnings(work: Sequence[tuple[str | None, Settings]]) -> list[str]:
     """One warning per ``seed-functions`` entry that matches nothing in the project of a file linted (see
     ``Project.unmatched_seed_functions``); ``None`` stands for a file on standard input (the working
     directory's project). Each project and list is checked once."""

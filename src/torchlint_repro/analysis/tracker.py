@@ -1585,6 +1585,9 @@ def merge_event(events: dict, key: tuple, ev: Event) -> None:
     ):
         ev, cur = cur, ev
         events[key] = cur
+    if ev.kind == "unseeded_build" and cur.data.get("look_only") and not ev.data.get("look_only"):
+        # only looked at on one path, kept on another: kept
+        cur.data = dict(cur.data, look_only=False)
     # the other calls that reach the same finding are named too
     vias = [v for v in (ev.data.get("via"), *ev.data.get("also_via", ())) if v]
     known = {tuple(v) for v in (cur.data.get("via"), *cur.data.get("also_via", ())) if v}

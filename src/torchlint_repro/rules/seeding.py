@@ -39,8 +39,8 @@ def _tail(d: dict) -> str:
 
 def _check(seed: str, code: str):
     def message(d: dict) -> str | None:
-        if d["seed"] != seed:
-            return None
+        if d["seed"] != seed or d.get("look_only"):
+            return None  # a model only looked at (a shape check, a parameter count) is TRP104's
         name = d["name"]
         if seed == "no":
             head = f"`{name}` is built before torch is seeded: its random init differs on every run"
@@ -82,8 +82,9 @@ A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_eve
 `transformers.set_seed`, accelerate's `set_seed`, `ignite.utils.manual_seed`, `timm.utils.random_seed`,
 OpenMMLab's `set_random_seed` (mmengine, mmcv, mmdet), detectron2's `seed_all_rng`, fastai's `set_seed`,
 DeepSpeed's and Stable-Baselines3's `set_random_seed` (a CUDA-only seeder such as DeepSpeed's or Megatron's
-`model_parallel_cuda_manual_seed` is TRP103's case), any function of your project that calls one of these on every path (followed across files), importing a
-project module whose top level seeds, and the functions listed in `seed-functions`.
+`model_parallel_cuda_manual_seed` is TRP103's case), any function of your project that calls one of these
+on every path (followed across files), importing a project module whose top level seeds, and the functions
+listed in `seed-functions`.
 
 ## Why is this bad?
 Parameters are drawn from torch's default CPU generator, which every new process seeds from the
@@ -101,6 +102,10 @@ processes; their fixed twins' are identical.
   is not reported when it has none.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
   forward is not reported.
+- A model whose random init reaches nothing anyone keeps is TRP104's (off by default): one only
+  printed, shape-checked, counted or profiled (a model file's `if __name__ == "__main__":` smoke test),
+  or built and dropped. Trained, saved, its output values used, or handed to code that may do any of
+  these (also through the project's functions and their `return`s), it is reported here.
 - Unresolvable seeding helpers from libraries we cannot read are not recognised: list them in
   `seed-functions`.
 
@@ -176,4 +181,54 @@ program's own file instead.
 - `seed-functions`
 """,
 )
-RULES = [TRP101, TRP102, TRP103]
+
+
+def _look_only_message(d: dict) -> str | None:
+    if not d.get("look_only") or d["seed"] not in ("no", "maybe", "cuda"):
+        return None
+    how = {"no": "before torch is seeded", "maybe": "where torch is seeded on some paths only"}.get(
+        d["seed"], "with only the CUDA generator seeded"
+    )
+    head = (
+        f"`{d['name']}` is built {how}, only to be looked at (its shape, parameters or profile): "
+        "nothing it computes is kept"
+    )
+    return head + _tail(d)
+
+
+TRP104 = Rule(
+    code="TRP104",
+    name="unseeded-look-only-model",
+    summary="model built unseeded only to be looked at (shape check, parameter count, profile)",
+    verify=Expect.DIFFERS_ACROSS_PROCESSES,
+    default_enabled=False,
+    check=lambda facts: diagnostics(facts, "unseeded_build", "TRP104", _look_only_message),
+    doc="""
+## What it does
+Reports what TRP101, TRP102 and TRP103 leave out: a model built unseeded whose random init reaches no
+result anyone keeps. Every read of it is a look: its architecture printed, an output's shape or dtype
+checked, its parameters counted, a summary or profile taken (torchinfo/torchsummary `summary`, thop
+`profile`, fvcore, ptflops), a move or mode switch (`.to(device)`, `.eval()`). A library module's
+`if __name__ == "__main__":` smoke test and a tutorial's "look at the network" cell are the usual cases.
+
+The model is followed through the names it is bound to (every read in its function, or in its whole
+module for a module-level name), through project functions it is handed to (their parameter read the
+same way) and through `return`s to the call sites of the program that reached it. Anything else keeps
+it, and the construction is TRP101's: an optimizer or a backward, a save, a forward whose output is used
+for its values (printed, compared, fed to a loss), a container or attribute, a call the analysis cannot
+read, a module-level model another module of the project imports.
+
+## Why is this bad?
+Mostly it is not: the printed shapes and counts are the same whatever the weights. It matters when the
+printed numbers are compared between runs by eye (a profile's timings do not depend on the weights,
+a forward's output values would, and those are TRP101's).
+
+## Known problems
+Off by default: a smoke test nobody acts on is noise in a report about results. Enable it with
+`extend-select = ["TRP104"]` to seed every construction.
+
+## Options
+- `seed-functions`
+""",
+)
+RULES = [TRP101, TRP102, TRP103, TRP104]

@@ -1,0 +1,399 @@
+"""Is a model built only to be looked at? (TRP104 rather than TRP101-TRP103.)
+
+A construction's randomness matters when it can reach a result someone keeps: the model is trained, saved,
+evaluated against data, handed to code that may do any of these, or its outputs are used for their values.
+A model built to print its architecture, check an output's shape, count its parameters or profile it (a
+library module's ``if __name__ == "__main__":`` smoke test, a tutorial's "look at the network" cell) is
+not: its random init changes no number anyone keeps.
+
+The question is answered from the syntax of the code that holds the model, following the value from the
+construction: through the names it is bound to (every read of the name in its function, or in its whole
+module), the calls that move it (``.to(device)``, ``.eval()``), the project functions it is handed to (their
+parameter read the same way) and the ``return`` that hands it to the caller of the walked chain (the call
+site read the same way). Every read must be one of the looks below; anything else (an optimizer, a save, a
+container, an attribute, a call we cannot read, a forward whose output is used for its values) keeps it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import Frame, ModuleCtx
+
+# NONE: not read at all (built and dropped, an output never read): no evidence either way, so not a look (a
+# model nobody reads is more often one the analysis cannot follow, or a minimal example, than a smoke test)
+NONE, LOOK, RETURNED, KEPT = "none", "look", "returned", "kept"
+_ORDER = {NONE: -1, LOOK: 0, RETURNED: 1, KEPT: 2}
+MAX_DEPTH = 4  # project functions followed and returns climbed, together
+
+# a tensor's metadata: the same whatever numbers it holds
+METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
+METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
+# calls that return the same module, moved or switched (`net = net.to(device)`)
+MOVES = frozenset(
+    {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16", "to_empty", "zero_grad", "type"}
+)
+# what a model holds, iterated to count or list (`sum(p.numel() for p in net.parameters())`)
+COLLECTIONS = frozenset(
+    {"parameters", "buffers", "modules", "children", "named_parameters", "named_buffers", "named_modules"}
+    | {"named_children", "state_dict"}
+)
+DICT_VIEWS = frozenset({"items", "keys", "values"})
+# builtins that look at an object without using its numbers for anything
+LOOK_BUILTINS = frozenset({"print", "str", "repr", "type", "isinstance", "id", "hasattr", "len", "format", "vars"})
+# library functions that summarise or profile a model (torchinfo/torchsummary, thop, ptflops, fvcore, ...):
+# trusted by name only when the name is not a project function (a project `summary()` is read instead)
+LOOK_LIBRARY = frozenset(
+    {
+        "summary",
+        "profile",
+        "profile_macs",
+        "get_model_complexity_info",
+        "FlopCountAnalysis",
+        "flop_count",
+        "flop_count_table",
+        "parameter_count",
+        "parameter_count_table",
+        "count_parameters",
+        "count_params",
+        "stat",
+        "model_info",
+        "get_model_summary",
+        "clever_format",
+    }
+)
+
+
+def _join(a: str, b: str) -> str:
+    return a if _ORDER[a] >= _ORDER[b] else b
+
+
+class LookOnly:
+    """One question per construction: see the module docstring. ``parents_of(scope)`` maps node ids to their
+    parent; ``resolve_function(ctx, call)`` is the project function a call in module ``ctx`` runs (its
+    whole ``FunctionDef`` and the module it lives in), or None; ``module_private(ctx, binding)`` says whether
+    a module-level binding is out of every other module's reach (under ``if __name__ == "__main__":``, in a
+    notebook, in a module no other file imports)."""
+
+    def __init__(
+        self,
+        parents_of: Callable[[ast.AST], dict],
+        resolve_function: Callable[[ModuleCtx, ast.Call], tuple[ast.AST, ModuleCtx] | None],
+        module_private: Callable[[ModuleCtx, ast.stmt], bool],
+        wraps: Callable[[ModuleCtx, ast.Call], bool] = lambda ctx, call: False,
+        library_main: Callable[[ModuleCtx, ast.AST], bool] = lambda ctx, node: False,
+    ) -> None:
+        self.wraps = wraps
+        self.library_main = library_main
+        self.parents_of = parents_of
+        self.resolve_function = resolve_function
+        self.module_private = module_private
+
+    def build(self, frames: list[Frame], node: ast.Call) -> bool:
+        """Is the model that ``node`` (a construction in the innermost frame) builds only looked at?"""
+        expr: ast.AST = node
+        depth = 0
+        for i in range(len(frames) - 1, -1, -1):
+            frame = frames[i]
+            scope = frame.node
+            if not isinstance(scope, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)):
+                return False
+            if _under_class(expr, scope, self.parents_of(scope)):
+                return False  # a class attribute (`head = nn.Linear(...)` in a class body): read as `C.head`
+            verdict = _Scope(self, frame.ctx, scope, depth).value_use(expr)
+            if verdict != RETURNED:
+                return verdict == LOOK
+            # handed to the caller: what the call site does with it decides
+            call = getattr(frame, "call_node", None)
+            depth += 1
+            if i == 0 or call is None or depth > MAX_DEPTH or isinstance(scope, ast.Module):
+                return False
+            expr = call
+        return False
+
+
+class _Scope:
+    def __init__(self, q: LookOnly, ctx: ModuleCtx, scope: ast.AST, depth: int) -> None:
+        self.q = q
+        self.ctx = ctx
+        self.scope = scope
+        self.parents = q.parents_of(scope)
+        self.depth = depth
+        self.names_done: set[str] = set()
+
+    # ------------------------------------------------------------------ a value that is the model
+    def value_use(self, expr: ast.AST) -> str:
+        up = self.parents.get(id(expr))
+        if isinstance(up, ast.Expr):
+            return NONE  # built or moved and dropped
+        if isinstance(up, ast.Return):
+            return RETURNED if isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else KEPT
+        if isinstance(up, ast.Assign) and up.value is expr:
+            verdict = NONE
+            for t in up.targets:
+                if not isinstance(t, ast.Name):
+                    return KEPT  # an attribute, an item, an unpacking: kept where we do not follow
+                verdict = _join(verdict, self.name_uses(t.id, up))
+            return verdict
+        if isinstance(up, ast.AnnAssign) and up.value is expr and isinstance(up.target, ast.Name):
+            return self.name_uses(up.target.id, up)
+        if isinstance(up, ast.Call) and up.func is expr:
+            return self.forward_use(up)
+        if isinstance(up, ast.Attribute) and up.value is expr:
+            return self.attribute_use(up)
+        if isinstance(up, ast.Call):
+            return self.argument_use(up, expr)
+        if isinstance(up, ast.keyword):
+            call = self.parents.get(id(up))
+            return self.argument_use(call, expr, up.arg) if isinstance(call, ast.Call) else KEPT
+        if isinstance(up, ast.FormattedValue):
+            return LOOK  # f"{net}": its text
+        return KEPT
+
+    def name_uses(self, name: str, binding: ast.stmt) -> str:
+        """Every read of ``name`` in the scope (the whole module for a module-level name) is a look."""
+        if name in self.names_done:
+            return NONE  # its reads are being judged already
+        self.names_done.add(name)
+        if isinstance(self.scope, ast.Module) and not self.q.module_private(self.ctx, binding):
+            return KEPT  # a module-level model other modules may import
+        verdict = NONE
+        for n in self._loads({name}):
+            if isinstance(n, (ast.Global, ast.Nonlocal)):
+                return KEPT  # rebound from a function we do not follow
+            verdict = _join(verdict, self.value_use(n))
+            if verdict == KEPT:
+                return KEPT
+        return verdict
+
+    def _loads(self, names: set[str]):
+        """The reads of ``names`` in this scope: a function's body (its nested functions included), or a
+        module's code and the functions and methods that read them as globals (not those that bind a
+        local of the same name); a ``global``/``nonlocal`` of one of them in a function, as itself."""
+        module = isinstance(self.scope, ast.Module)
+        todo: list[ast.AST] = [self.scope]
+        while todo:
+            node = todo.pop()
+            for child in ast.iter_child_nodes(node):
+                if module and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    if names & _local_names(child):
+                        continue  # its own local of that name
+                if isinstance(child, (ast.Global, ast.Nonlocal)) and names & set(child.names):
+                    yield child
+                if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
+                    yield child
+                todo.append(child)
+
+    # ------------------------------------------------------------------ the kinds of reads
+    def forward_use(self, call: ast.Call) -> str:
+        """``net(x)``: a look when its output is read only for its metadata; an output dropped or bound and
+        never read says nothing (a warm-up, a timing loop, or a use the analysis cannot see)."""
+        up = self.parents.get(id(call))
+        if isinstance(up, ast.Expr):
+            return self._unread_output(call)
+        if self._metadata(call):
+            return LOOK
+        if isinstance(up, ast.Assign) and up.value is call:
+            names: list[str] = []
+            todo: list[ast.expr] = list(up.targets)
+            while todo:
+                t = todo.pop()
+                if isinstance(t, (ast.Tuple, ast.List)):
+                    todo.extend(t.elts)
+                elif isinstance(t, ast.Name):
+                    names.append(t.id)
+                else:
+                    return KEPT
+            reads = list(self._loads(set(names)))
+            if not reads:
+                return self._unread_output(call)
+            if all(isinstance(n, ast.Name) and self._metadata(n) for n in reads):
+                return LOOK
+        return KEPT
+
+    def _unread_output(self, call: ast.Call) -> str:
+        """An output nobody reads: in the ``__main__`` block of a module the project imports (a model file's
+        "does it run" check) a look; elsewhere no evidence either way."""
+        return LOOK if self.q.library_main(self.ctx, call) else NONE
+
+    def attribute_use(self, attr: ast.Attribute) -> str:
+        call = self.parents.get(id(attr))
+        called = isinstance(call, ast.Call) and call.func is attr
+        if attr.attr == "forward" and called:
+            return self.forward_use(call)  # type: ignore[arg-type]
+        if attr.attr in MOVES and called:
+            return self.value_use(call)  # type: ignore[arg-type]  # the same module, moved: followed on
+        if attr.attr in COLLECTIONS and called:
+            return self.collection_use(call)  # type: ignore[arg-type]
+        if attr.attr == "training" and not called:
+            return LOOK
+        return LOOK if self._in_print(attr) else KEPT
+
+    def collection_use(self, call: ast.AST) -> str:
+        """``net.parameters()`` and the like, iterated to count or list: each element read for its
+        metadata (``p.numel()``, ``p.shape``, ``p.requires_grad``), a name freely; or printed."""
+        expr: ast.AST = call
+        up = self.parents.get(id(expr))
+        # `net.state_dict().items()`
+        if isinstance(up, ast.Attribute) and up.attr in DICT_VIEWS:
+            view = self.parents.get(id(up))
+            if isinstance(view, ast.Call) and view.func is up:
+                expr, up = view, self.parents.get(id(view))
+        if isinstance(up, ast.comprehension) and up.iter is expr:
+            owner = self.parents.get(id(up))
+            if owner is None:
+                return KEPT
+            return LOOK if self._elements_looked_at(up.target, owner, expr) else KEPT
+        if isinstance(up, ast.For) and up.iter is expr:
+            return LOOK if self._elements_looked_at(up.target, up, expr) else KEPT
+        if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id in ("len", "list", "print"):
+            return LOOK if up.func.id != "list" else self.value_use(up)  # `len(list(net.parameters()))`
+        if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id in ("type", "isinstance"):
+            return LOOK
+        if isinstance(up, ast.Assign) and up.value is expr and all(isinstance(t, ast.Name) for t in up.targets):
+            # `sd = net.state_dict()`: each read of the name is a read of the collection
+            verdict = NONE
+            for t in up.targets:
+                if t.id in self.names_done:  # type: ignore[attr-defined]
+                    continue
+                self.names_done.add(t.id)  # type: ignore[attr-defined]
+                for n in self._loads({t.id}):  # type: ignore[attr-defined]
+                    if not isinstance(n, ast.Name):
+                        return KEPT
+                    verdict = _join(verdict, self.collection_use(n))
+                    if verdict == KEPT:
+                        return KEPT
+            return verdict
+        return LOOK if self._in_print(expr) else KEPT
+
+    def _elements_looked_at(self, target: ast.AST, owner: ast.AST, iterated: ast.AST) -> bool:
+        free: set[str] = set()  # a parameter's name (`for name, p in net.named_parameters()`)
+        watched: set[str] = set()
+        if isinstance(target, ast.Name):
+            watched.add(target.id)
+        elif isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts):
+            names = [e.id for e in target.elts]  # type: ignore[attr-defined]
+            free.update(names[:-1])
+            watched.add(names[-1])
+        else:
+            return False
+        for n in ast.walk(owner):
+            if n is iterated:
+                continue
+            if isinstance(n, ast.Name) and n.id in watched:
+                if isinstance(n.ctx, ast.Store) and n in ast.walk(target):
+                    continue
+                if not isinstance(n.ctx, ast.Load):
+                    return False
+                up = self.parents.get(id(n))
+                if self._metadata(n) or (isinstance(up, ast.Attribute) and up.attr == "requires_grad"):
+                    if isinstance(up, ast.Attribute) and up.attr == "requires_grad":
+                        if not isinstance(up.ctx, ast.Load):
+                            return False  # `p.requires_grad = False`: freezing, for a training to come
+                    continue
+                return False
+        return True
+
+    def argument_use(self, call: ast.Call, expr: ast.AST, keyword: str | None = None) -> str:
+        """The model handed to a call: a look for the builtins that print or test it, for a project
+        function whose parameter is only looked at, and for a library profiler or summary by name."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in LOOK_BUILTINS:
+            return LOOK
+        if self.q.wraps(self.ctx, call):
+            # a module that holds it (`Extractor(vit)`, `nn.DataParallel(net)`, `torch.compile(net)`): the
+            # model goes where the wrapper goes
+            return self.value_use(call)
+        hit = self.q.resolve_function(self.ctx, call) if self.depth < MAX_DEPTH else None
+        if hit is not None:
+            fn, fn_ctx = hit
+            param = _param_for(fn, call, expr, keyword)
+            if param is None:
+                return KEPT
+            inner = _Scope(self.q, fn_ctx, fn, self.depth + 1)
+            verdict = inner.name_uses(param, fn)  # type: ignore[arg-type]
+            if verdict == RETURNED:
+                return self.value_use(call)  # the function hands it back: followed at this call
+            return verdict
+        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if last in LOOK_LIBRARY:
+            return LOOK
+        return KEPT
+
+    # ------------------------------------------------------------------ helpers
+    def _metadata(self, node: ast.AST) -> bool:
+        up = self.parents.get(id(node))
+        if isinstance(up, ast.Attribute) and up.value is node:
+            if up.attr in METADATA_ATTRS:
+                return True
+            call = self.parents.get(id(up))
+            return up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
+        return (
+            isinstance(up, ast.Call)
+            and isinstance(up.func, ast.Name)
+            and up.func.id in ("len", "isinstance", "type")
+            and bool(up.args)
+            and up.args[0] is node
+        )
+
+    def _in_print(self, node: ast.AST) -> bool:
+        """Is ``node`` (an attribute or collection of the model: its weights, its state_dict's keys) read
+        inside a ``print(...)``'s arguments, through attributes, items and calls on it only?"""
+        cur = node
+        while True:
+            up = self.parents.get(id(cur))
+            if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id == "print":
+                return cur is not up.func
+            if isinstance(up, (ast.Attribute, ast.Subscript, ast.FormattedValue, ast.JoinedStr)):
+                cur = up
+                continue
+            if isinstance(up, ast.Call) and up.func is cur:
+                cur = up
+                continue
+            return False
+
+
+def _under_class(expr: ast.AST, scope: ast.AST, parents: dict) -> bool:
+    cur = parents.get(id(expr))
+    while cur is not None and cur is not scope:
+        if isinstance(cur, ast.ClassDef):
+            return True
+        if isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        cur = parents.get(id(cur))
+    return False
+
+
+def _local_names(fn: ast.AST) -> set[str]:
+    """The names a function binds locally (its parameters and what it assigns), unless declared global."""
+    out: set[str] = set()
+    declared: set[str] = set()
+    args = fn.args  # type: ignore[attr-defined]
+    out.update(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs)
+    out.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, ast.Global):
+            declared.update(n.names)
+    return out - declared
+
+
+def _param_for(fn: ast.AST, call: ast.Call, expr: ast.AST, keyword: str | None) -> str | None:
+    """The parameter of ``fn`` that receives ``expr`` at ``call``."""
+    args = fn.args  # type: ignore[attr-defined]
+    params = [a.arg for a in args.posonlyargs + args.args]
+    if keyword is not None:
+        names = params + [a.arg for a in args.kwonlyargs]
+        return keyword if keyword in names else None
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    for i, a in enumerate(call.args):
+        if a is expr:
+            # a method called on an object: its first parameter is `self`
+            offset = 1 if isinstance(call.func, ast.Attribute) and params[:1] == ["self"] else 0
+            return params[i + offset] if i + offset < len(params) else None
+    return None
