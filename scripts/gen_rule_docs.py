@@ -58,15 +58,18 @@ OPTION_HELP = {
 
 
 def example_pair(code: str, fixtures: Path = FIXTURES) -> tuple[Path, Path] | None:
-    """The first bad_<case>.py (in name order) that has a good_<case>.py twin."""
+    """The first bad_<case>.py (in name order) that has a good_<case>.py twin, preferring a pair that
+    imports nothing beyond torch (no `# requires:`): its evidence can be recorded wherever torch is."""
     folder = fixtures / code
     if not folder.is_dir():
         return None
+    pairs = []
     for bad in sorted(folder.glob("bad_*.py")):
         good = folder / ("good_" + bad.name[len("bad_") :])
         if good.is_file():
-            return bad, good
-    return None
+            pairs.append((bad, good))
+    plain = [pair for pair in pairs if not any("# requires:" in f.read_text(encoding="utf-8") for f in pair)]
+    return (plain or pairs or [None])[0]
 
 
 def fixture_pairs(code: str, fixtures: Path = FIXTURES) -> list[str]:

@@ -1755,3 +1755,56 @@ def test_a_package_modules_main_block_that_only_runs_the_model_is_a_look(tmp_pat
     root = project(tmp_path, {"pkg/__init__.py": "", "pkg/simple.py": body, "script.py": body})
     assert findings(root / "pkg" / "simple.py") == [(15, 9, "TRP104")]
     assert findings(root / "script.py") == [(15, 9, "TRP101")]
+
+
+_PREPARED = """\
+import torch
+import torch.nn as nn
+{imports}
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))
+{setup}
+{before}
+with torch.no_grad():
+    model(torch.randn(2, 4))
+"""
+
+
+@pytest.mark.parametrize(
+    ("imports", "setup", "before", "expected"),
+    [
+        # Lightning Fabric: the module (and the optimizers) handed to setup come back, in order
+        (
+            "from lightning.fabric import Fabric",
+            "model, opt = Fabric().setup(net, torch.optim.SGD(net.parameters(), lr=0.1))",
+            "",
+            [(9, 5, "TRP201")],
+        ),
+        ("import lightning as L", "fabric = L.Fabric()\nmodel = fabric.setup_module(net)", "", [(10, 5, "TRP201")]),
+        ("import lightning_fabric as lf", "model = lf.Fabric().setup(net)", "", [(9, 5, "TRP201")]),
+        ("from lightning.fabric import Fabric", "model, opt = Fabric().setup(net, None)", "model.eval()", []),
+        ("from lightning.fabric import Fabric", "model, opt = Fabric().setup(net, None)", "net.eval()", []),
+        ("from lightning.fabric import Fabric", "model = Fabric().setup(net.eval())", "", []),
+        # accelerate: prepare returns what it is handed (one object: itself)
+        (
+            "from accelerate import Accelerator",
+            "acc = Accelerator()\nmodel, opt, loader = acc.prepare(net, None, [])",
+            "",
+            [(10, 5, "TRP201")],
+        ),
+        ("import accelerate", "model = accelerate.Accelerator().prepare_model(net)", "", [(9, 5, "TRP201")]),
+        ("from accelerate import Accelerator", "model = Accelerator().prepare(net)", "model.eval()", []),
+        # which object is which cannot be told through a starred argument: unknown, never a guess
+        ("from accelerate import Accelerator", "model, = Accelerator().prepare(*[net])", "", []),
+        # a setup() of anything else says nothing of what it returns
+        ("from mylib import Runner", "model = Runner().setup(net)", "", []),
+    ],
+)
+def test_fabric_setup_and_accelerate_prepare_return_the_model_in_its_mode(
+    imports: str, setup: str, before: str, expected: list
+) -> None:
+    """`fabric.setup` / `accelerator.prepare` hand back the module they were given (or a wrapper that runs
+    it and passes `.eval()`/`.train()` on): its mode is the module's (issue 13, shape 9)."""
+    source = _PREPARED.format(imports=imports, setup=setup, before=before)
+    got = [(d.line, d.col + 1, d.code) for d in lint_source(source, "/nonexistent/prepared.py", ALL)]
+    assert got == expected

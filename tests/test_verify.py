@@ -110,6 +110,44 @@ def test_eval_criterion_falls_back_to_layers_without_counterfactual() -> None:
     assert found.misbehaves is True and "counterfactual not computed" in found.summary
 
 
+def test_eval_criterion_leaves_out_forwards_that_feed_a_training_forward() -> None:
+    """A GAN's fake batch: drawn under no_grad with the generator in training mode, then the input of the
+    discriminator's training forward. It is part of training; the sample saved afterwards is judged."""
+    live = dict(training=True, mode_sensitive=True, stable=False, eval_equal=False, max_abs_diff=0.5)
+    fake = _fwd(index=0, model="G@a.py:5", where="a.py:10", **live)
+    disc = _fwd(index=1, model="D@a.py:6", grad=True, backward=True, step_after=True, fed_by=[0])
+    sample = _fwd(index=2, model="G@a.py:5", where="a.py:20", training=False)
+    found = C.differs_from_eval([[_doc(forwards=[fake, disc, sample])]])
+    assert found.misbehaves is False
+    assert found.evidence == ["1 untrained forward whose output a training forward took as input: not judged"]
+    # through a chain of forwards (an encoder's output into the generator into the discriminator)
+    enc = _fwd(index=3, model="E@a.py:4", **live)
+    fake2 = _fwd(index=4, model="G@a.py:5", fed_by=[3], **live)
+    disc2 = _fwd(index=5, model="D@a.py:6", grad=True, step_after=True, fed_by=[4])
+    assert C.differs_from_eval([[_doc(forwards=[enc, fake2, disc2, sample])]]).misbehaves is False
+    # ... but not when what takes the output is itself an inference forward, or nothing does
+    probe = _fwd(index=1, model="D@a.py:6", fed_by=[0])
+    found = C.differs_from_eval([[_doc(forwards=[fake, probe])]])
+    assert found.misbehaves is True and "a.py:10" in found.summary
+    assert C.differs_from_eval([[_doc(forwards=[fake, _fwd(index=1, grad=True, step_after=True)])]]).misbehaves
+    # indices are per process: a child's training forward says nothing of the parent's forward 0
+    child = _doc(forwards=[_fwd(index=0, grad=True, step_after=True, fed_by=[0])])
+    assert C.differs_from_eval([[_doc(forwards=[fake], children=[child])]]).misbehaves is True
+
+
+def test_eval_criterion_on_an_export() -> None:
+    """A `torch.export.export` is recorded as a forward whose output is the exported program's."""
+    export = _fwd(
+        kind="torch.export.export", grad=True, training=True, stable=False, eval_equal=False, max_abs_diff=0.1
+    )
+    found = C.differs_from_eval([[_doc(forwards=[export])]])
+    assert found.misbehaves is True
+    assert found.summary == (
+        "Net (a.py:9) at a.py:12: traced by torch.export.export with training=True; the exported program's "
+        "output differs from eval-mode output and differs between calls on the same input (max |diff| 0.1)"
+    )
+
+
 def test_training_in_eval_criterion() -> None:
     bad = _fwd(training=False, grad=True, backward=True, mode_sensitive=True)
     assert C.trains_in_eval_mode([[_doc(forwards=[bad])]]).misbehaves is True
@@ -249,8 +287,13 @@ def test_every_fixture_declares_what_it_imports_beyond_torch() -> None:
         if fx.requires:
             declared[f"{fx.code}/{fx.name}"] = fx.requires
     on_disk = [e for d in FIXTURES.glob("TRP*") for e in d.iterdir() if e.name.startswith(("bad_", "good_"))]
-    assert len(found.fixtures) == len(on_disk) >= 102 and len(declared) == 14
-    assert sorted({m for mods in declared.values() for m in mods}) == ["lightning", "numpy", "transformers"]
+    assert len(found.fixtures) == len(on_disk) >= 102 and len(declared) == 18
+    assert sorted({m for mods in declared.values() for m in mods}) == [
+        "accelerate",
+        "lightning",
+        "numpy",
+        "transformers",
+    ]
 
 
 def test_requires_comments_are_read_strictly(tmp_path: Path) -> None:
@@ -480,6 +523,81 @@ def test_harness_sees_eval_mode_inference_as_stable(tmp_path: Path, zygote) -> N
     assert [f["training"] for f in fwd] == [False, False]
     assert all(f["stable"] and f["eval_equal"] and f["mode_sensitive"] for f in fwd)
     assert C.differs_from_eval([run.docs]).misbehaves is False
+
+
+EXPORTED = """
+import torch
+import torch.nn as nn
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.Dropout(0.5), nn.Linear(16, 2))
+x = torch.randn(4, 6)
+{before}
+program = torch.export.export(net, (x,))
+mean = net[1].running_mean.clone()
+out = program.module()(x)
+print(repr(out.sum().item()), repr(mean.sum().item()), torch.rand(2).tolist())
+"""
+
+
+@runtime
+@pytest.mark.parametrize("before", ["", "net.eval()"])
+def test_harness_sees_the_mode_an_export_traces(tmp_path: Path, zygote, before: str) -> None:
+    """torch.export.export runs no Module.__call__ we can wrap: the export itself is the observed forward,
+    its output the exported program's on the export's inputs, computed on copies (the program's own run,
+    batch-norm statistics and random stream untouched)."""
+    text = EXPORTED.format(before=before)
+    _write(tmp_path / "plain" / "e.py", text)
+    plain = subprocess.run(
+        [sys.executable, "e.py"], cwd=tmp_path / "plain", env=R.run_env(), capture_output=True, text=True, timeout=120
+    )
+    assert plain.returncode == 0, plain.stderr
+    (run,) = _observe(tmp_path, {"e.py": text}, zygote=zygote)
+    assert run.error is None, run.output_tail
+    assert [ln for ln in run.output_tail.splitlines() if ln.strip()][-1] == plain.stdout.strip()
+    export, artefact = run.docs[0]["forwards"]
+    assert export["kind"] == "torch.export.export" and export["where"] == "e.py:8"
+    assert export["model"] == "Sequential@e.py:5" and export["training"] is (not before)
+    assert "kind" not in artefact and artefact["where"] == "e.py:10"
+    if before:
+        assert export["stable"] is True and export["eval_equal"] is True
+        assert C.differs_from_eval([run.docs]).misbehaves is False
+    else:
+        assert export["mode_sensitive"] is True and export["eval_equal"] is False and export["stable"] is False
+        found = C.differs_from_eval([run.docs])
+        assert found.misbehaves is True and found.summary.startswith(
+            "Sequential (e.py:5) at e.py:8: traced by torch.export.export with training=True"
+        )
+
+
+FAKE_BATCH = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+torch.manual_seed(0)
+gen = nn.Sequential(nn.Linear(2, 8), nn.Dropout(0.5), nn.Linear(8, 4))
+disc = nn.Linear(4, 1)
+opt = torch.optim.SGD(disc.parameters(), lr=0.1)
+with torch.no_grad():
+    fake = gen(torch.randn(8, 2))
+loss = F.binary_cross_entropy_with_logits(disc({fed}), torch.zeros(8, 1))
+opt.zero_grad()
+loss.backward()
+opt.step()
+"""
+
+
+@runtime
+@pytest.mark.parametrize(("fed", "judged"), [("fake", False), ("fake.detach()", False), ("fake * 1", True)])
+def test_harness_links_a_forward_to_the_forward_it_feeds(tmp_path: Path, zygote, fed: str, judged: bool) -> None:
+    """A forward's input that is an earlier forward's output (or a view of it) names that forward: a GAN's
+    fake batch. A tensor computed from the output is not followed (and the fake batch is judged)."""
+    (run,) = _observe(tmp_path, {"g.py": FAKE_BATCH.format(fed=fed)}, zygote=zygote)
+    assert run.error is None, run.output_tail
+    fake, d = run.docs[0]["forwards"]
+    assert (fake["index"], d["index"]) == (0, 1) and fake["training"] is True and fake["grad"] is False
+    assert d.get("fed_by") == (None if judged else [0]) and d["step_after"] is True
+    found = C.differs_from_eval([run.docs])
+    assert found.misbehaves is (True if judged else None)
 
 
 TRANSPARENT = """

@@ -131,7 +131,7 @@ def test_the_extras_declare_a_torch_range_and_everything_the_fixtures_import(dis
     requires = [ln.split(": ", 1)[1] for ln in metadata.splitlines() if ln.startswith("Requires-Dist: ")]
     assert 'torch<3,>=2.0; extra == "verify"' in requires
     assert not [r for r in requires if "torch==" in r]  # the exact pin lives in CI only
-    for module in ("numpy", "lightning", "transformers"):
+    for module in ("numpy", "lightning", "transformers", "accelerate"):
         assert any(r.startswith(module) and 'extra == "verify-all"' in r for r in requires), module
 
 

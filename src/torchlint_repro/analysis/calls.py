@@ -581,6 +581,20 @@ class CallsMixin(WalkerBase):
         if not models and attr in N.SELF_RETURNING and any(isinstance(v, Volatile) for v in recv):
             self._eval_args(node, st)
             return True, frozenset(v for v in recv if isinstance(v, (Volatile, Out)))
+        if attr in N.PREPARE_METHODS and any(i.cls in N.MODEL_PREPARERS for i in instances):
+            # `model, opt = fabric.setup(model, opt)`, `model = accelerator.prepare(model)`: what was handed
+            # in comes back in order (one argument: itself), each model wrapped in one sharing its mode
+            args = [self.ev(a, st) for a in node.args]
+            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+            for a in args + list(kwargs.values()):
+                self._mark_read(a)
+            if not args or any(isinstance(a, ast.Starred) for a in node.args):
+                return True, EMPTY  # `accelerator.prepare(*objs)`: which is which, we cannot tell
+            if "scheduler" in kwargs:  # (Fabric: returned after the optimizers)
+                args.append(kwargs["scheduler"])
+            if len(args) == 1:
+                return True, args[0]
+            return True, frozenset({TupleVal(tuple(args))})
         if instances and not models:  # `trainer.step(batch)`: the object's own method, whatever its name
             r = self._call_method_on_instance(node, attr, instances, st)
             if r is not None:

@@ -106,6 +106,21 @@ WRAPPERS = frozenset(
     }
 )
 TRANSPARENT_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.fx.symbolic_trace"})
+# objects whose setup/prepare methods hand back the modules (and optimizers ...) given to them, in order,
+# each module wrapped in one that runs it and shares its mode (Fabric's _FabricModule, accelerate's DDP or
+# the module itself): `model, opt = fabric.setup(model, opt)`, `model = accelerator.prepare(model)`
+MODEL_PREPARERS = frozenset(
+    {
+        "lightning.Fabric",
+        "lightning.fabric.Fabric",
+        "lightning.fabric.fabric.Fabric",
+        "lightning_fabric.Fabric",
+        "lightning_fabric.fabric.Fabric",
+        "accelerate.Accelerator",
+        "accelerate.accelerator.Accelerator",
+    }
+)
+PREPARE_METHODS = frozenset({"setup", "setup_module", "prepare", "prepare_model"})
 STRIP_PREFIX_FUNCS = frozenset(
     {
         "torch.nn.modules.utils.consume_prefix_in_state_dict_if_present",

@@ -56,6 +56,7 @@ _NOT_MODEL_ROOTS = frozenset(
         "transformers",
         "accelerate",
         "lightning",
+        "lightning_fabric",
         "pytorch_lightning",
         "timm",
         "click",

@@ -92,18 +92,22 @@ model the module loaded; and traces/exports (`torch.jit.trace`, `torch.export.ex
 
 A forward whose output is only looked at for its metadata is not reported: `y = net(x)` followed by
 `print(y.shape)`, `y.size()`, `assert y.dtype == ...` and nothing else (a smoke test of a model
-file's `test()` function): its numbers reach no result, whatever the mode.
+file's `test()` function): its numbers reach no result, whatever the mode. Nor is a `no_grad` forward
+whose output goes on to train something: a GAN's fake batch, drawn under `no_grad` for the
+discriminator's loss, is part of a training step and wants the generator in training mode.
 
 The mode is tracked through the program: construction gives train, `from_pretrained` gives eval,
 `.eval()` / `.train(False)` give eval, `.train()` gives train; aliases, `self.model` attributes and
-wrappers (`DataParallel`, `DDP`, `torch.compile`, `.module`) share it; functions that receive the
+wrappers (`DataParallel`, `DDP`, `torch.compile`, `.module`, what Lightning's `fabric.setup` and
+accelerate's `accelerator.prepare` hand back) share it; functions that receive the
 model are judged with their caller's state, reported at the forward inside them.
 
 ## Why is this bad?
 `torch.no_grad()` and `torch.inference_mode()` switch off gradients, not training behaviour: dropout
 still drops, batch-norm still normalises with batch statistics and updates its running averages.
 The verifier runs the bad fixtures and sees the forward under `no_grad` with `training=True` give
-an output different from the eval-mode output on the same input.
+an output different from the eval-mode output on the same input; for `torch.export.export`, the
+exported program's output (live dropout is an `aten.dropout(..., train=True)` node of its graph).
 
 ## Known problems
 - Not reported when the model's class is known and has no mode-dependent layer at any depth

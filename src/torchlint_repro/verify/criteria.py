@@ -88,6 +88,8 @@ def _diff(f: dict) -> str:
 
 
 def _region(f: dict) -> str:
+    if f.get("kind"):  # an export: its trace is the forward
+        return f"traced by {f['kind']}"
     if f.get("inference_mode"):
         return "under inference_mode"
     if not f.get("grad"):
@@ -135,6 +137,40 @@ def is_inference_forward(f: dict) -> bool:
     return not is_training_forward(f)
 
 
+def feeds_training(doc: dict) -> set[int]:
+    """Indices of the forwards of one process whose output became the input of a training forward (or of
+    a forward that did, and so on): a GAN's fake batch drawn under ``no_grad`` for the discriminator's
+    step is part of training, whatever the generator's mode."""
+    fs = doc.get("forwards") or []
+    by_index = {f["index"]: f for f in fs if isinstance(f.get("index"), int)}
+    todo = [i for f in fs if is_training_forward(f) for i in f.get("fed_by") or []]
+    seen: set[int] = set()
+    while todo:
+        i = todo.pop()
+        if i in seen or i not in by_index:
+            continue
+        seen.add(i)
+        todo.extend(by_index[i].get("fed_by") or [])
+    return seen
+
+
+def inference_forwards(run: Run) -> tuple[list[dict], int]:
+    """The inference forwards of a run (neither trained on nor feeding a training forward), and how many
+    untrained forwards were left out because they fed one."""
+    out: list[dict] = []
+    left_out = 0
+    for doc in processes(run):
+        feeding = feeds_training(doc)
+        for f in doc.get("forwards") or []:
+            if not is_inference_forward(f):
+                continue
+            if f.get("index") in feeding:
+                left_out += 1
+            else:
+                out.append(f)
+    return out, left_out
+
+
 def _mode_dependent(f: dict) -> bool:
     """The forward would compute something else in the other mode (counterfactual), or, where the
     counterfactual was not computed, the model contains dropout / batch-norm layers."""
@@ -145,21 +181,25 @@ def _mode_dependent(f: dict) -> bool:
 
 def differs_from_eval(runs: list[Run]) -> Finding:
     """Eval mode (TRP201/202/204): look at every top-level inference forward (grad disabled, or
-    grad enabled with no backward/step through its output).
+    grad enabled with no backward/step through its output; not one whose output a training forward
+    took as its input, as a GAN's discriminator takes the fake batch).
 
     Bad: one ran with ``training=True`` in a model whose output depends on the mode, and its output
     differs from the eval-mode output of the same module on the same input, or from a rerun (dropout).
     Good: every inference forward is stable and equal to the eval-mode output.
     """
-    fs = [f for f in forwards(runs[0]) if is_inference_forward(f)]
+    fs, feeding = inference_forwards(runs[0])
+    fed = [f"{_plural(feeding, 'untrained forward')} whose output a training forward took as input: not judged"]
+    fed = fed if feeding else []
     if not fs:
-        return Finding(None, "no inference forward was observed")
+        return Finding(None, "no inference forward was observed", fed)
     bad = [f for f in fs if f.get("training") and (_mode_dependent(f) or f.get("stable") is False)]
     if bad:
         f = bad[0]
         what = []
+        output = "the exported program's output" if f.get("kind") else "output"
         if f.get("eval_equal") is False:
-            what.append("output differs from eval-mode output")
+            what.append(f"{output} differs from eval-mode output")
         if f.get("stable") is False:
             what.append("differs between calls on the same input")
         if not what:
@@ -167,11 +207,12 @@ def differs_from_eval(runs: list[Run]) -> Finding:
                 f"{f.get('mode_layers')} mode-dependent layer(s) in training mode (counterfactual not computed)"
             )
         where = f" at {f['where']}" if f.get("where") else ""
+        used = "" if f.get("kind") else "forward "  # (an export says what traced it)
         return Finding(
             True,
-            f"{describe_model(f['model'])}{where}: forward {_region(f)} with training=True; "
+            f"{describe_model(f['model'])}{where}: {used}{_region(f)} with training=True; "
             f"{' and '.join(what)}{_diff(f)}",
-            [f"{_plural(len(bad), 'inference forward')} of {len(fs)} in training mode and mode-dependent"],
+            [f"{_plural(len(bad), 'inference forward')} of {len(fs)} in training mode and mode-dependent", *fed],
         )
     unstable = [f for f in fs if f.get("stable") is False]
     if unstable:
@@ -189,9 +230,10 @@ def differs_from_eval(runs: list[Run]) -> Finding:
             False,
             f"{names}: {_plural(len(fs), 'inference forward')}, "
             f"{len(in_train)} in training mode but mode-independent; outputs equal to eval mode",
+            fed,
         )
     return Finding(
-        False, f"{names}: {_plural(len(fs), 'inference forward')} in eval mode, stable, equal to eval output"
+        False, f"{names}: {_plural(len(fs), 'inference forward')} in eval mode, stable, equal to eval output", fed
     )
 
 

@@ -330,6 +330,9 @@ class Observer:
         self._site_counts: dict[tuple, int] = {}
         self._last_input = _IdTable()  # model -> (args, kwargs) of its last top-level forward
         self._last_forward = _IdTable()  # model -> the record of its last top-level forward
+        # storage of a recorded forward's output tensor -> (weak ref to the tensor, the forward's index):
+        # which earlier forward produced a later forward's input (a GAN's fake batch)
+        self._produced: dict[int, tuple] = {}
         self._cf_counts: dict[tuple, int] = {}
         self._opt_cache: dict[int, tuple] = {}
         self._save_n = 0
@@ -439,7 +442,7 @@ class Observer:
                 self._internal("after forward", exc)
         return out
 
-    def _before_forward(self, m, args, kwargs):
+    def _before_forward(self, m, args, kwargs, kind: str | None = None):
         import torch
 
         if not _has_state(m):  # a loss or an activation module: not a model
@@ -469,8 +472,15 @@ class Observer:
             "max_abs_diff": None,
             "cf_error": None,
         }
-        self._last_forward.set(m, rec)
+        if kind is not None:
+            rec["kind"] = kind
+        else:  # (an export is not a forward a later optimizer step trains on)
+            self._last_forward.set(m, rec)
+        fed_by = self._producers((args, kwargs))
+        if fed_by:
+            rec["fed_by"] = fed_by
         if len(self.forwards) < MAX_FORWARDS:
+            rec["index"] = len(self.forwards)
             self.forwards.append(rec)
         else:
             self.forwards_dropped += 1
@@ -483,6 +493,40 @@ class Observer:
             return rec, None
         self._cf_counts[n_key] = n + 1
         return rec, self._counterfactual(m, args, kwargs)
+
+    @staticmethod
+    def _storage(t) -> int | None:
+        try:
+            return int(t.untyped_storage().data_ptr()) or None
+        except Exception:  # (meta, sparse, a tensor subclass without storage)
+            return None
+
+    def _producers(self, inputs) -> list[int]:
+        """Indices of the recorded forwards whose output (or a view of it, ``.detach()``) is among the
+        tensors of ``inputs``."""
+        if not self._produced:
+            return []
+        found = set()
+        for t in _flatten(inputs):
+            hit = self._produced.get(self._storage(t) or 0)
+            if hit is not None:
+                ref, index = hit
+                held = ref()
+                if held is not None and self._storage(held) == self._storage(t):
+                    found.add(index)
+        return sorted(found)
+
+    def _note_outputs(self, rec, tensors) -> None:
+        index = rec.get("index")
+        if index is None:
+            return
+        for t in tensors:
+            ptr = self._storage(t)
+            if ptr is not None:
+                try:
+                    self._produced[ptr] = (weakref.ref(t), index)
+                except TypeError:
+                    pass
 
     def _counterfactual(self, m, args, kwargs):
         """Other-mode and same-mode outputs of a copy of ``m`` taken before the real call.
@@ -527,6 +571,8 @@ class Observer:
 
         tensors = _flatten(out)
         rec["out"] = _digest_many(tensors)
+        if not rec.get("kind"):
+            self._note_outputs(rec, tensors)
         if cf is not None:
             if "error" in cf:
                 rec["cf_error"] = cf["error"]
@@ -542,6 +588,52 @@ class Observer:
                 if t.requires_grad and t.grad_fn is not None:
                     t.register_hook(functools.partial(_mark_backward, rec))
                     rec["grad_output"] = True
+
+    # ------------------------------------------------------------------ export
+    def on_export(self, orig_export, m, args, kwargs):
+        """``torch.export.export(m, args, kwargs)``: tracing runs no ``Module.__call__`` we can see, so the
+        export is recorded as an inference forward of ``m`` (the mode it is in, its counterfactual on a
+        copy taken before the export) whose output is the exported program's, run on a copy of it."""
+        import torch.nn as nn
+
+        ex_args = args[0] if args else kwargs.get("args", ())
+        ex_kwargs = args[1] if len(args) > 1 else kwargs.get("kwargs")
+        rec = cf = None
+        if isinstance(m, nn.Module) and isinstance(ex_args, tuple) and isinstance(ex_kwargs, (dict, type(None))):
+            try:
+                rec, cf = self._before_forward(m, ex_args, ex_kwargs or {}, kind="torch.export.export")
+            except Exception as exc:
+                self._internal("before export", exc)
+        ep = orig_export(m, *args, **kwargs)
+        if rec is not None:
+            try:
+                out = self._run_exported(ep, ex_args, ex_kwargs or {})
+            except Exception as exc:
+                rec["cf_error"] = f"running the exported program: {type(exc).__name__}: {exc}"[:300]
+                cf = None
+                out = None
+            try:
+                self._after_forward(rec, cf, out)
+            except Exception as exc:
+                self._internal("after export", exc)
+        return ep
+
+    def _run_exported(self, ep, args, kwargs):
+        """The exported program's output on the export's own inputs, computed on a copy of it (its module
+        shares the exported model's buffers) with the program's RNG state saved and restored."""
+        import torch
+
+        rng = torch.random.get_rng_state()
+        self.busy += 1
+        try:
+            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                art = copy.deepcopy(ep.module())
+                _seed_randomly(torch)
+                return art(*_clone(args), **_clone(kwargs))
+        finally:
+            torch.random.set_rng_state(rng)
+            self.busy -= 1
 
     # ------------------------------------------------------------------ optimizer
     def _stepped_models(self, opt) -> list:
@@ -873,6 +965,8 @@ class Observer:
         orig_lsd = nn.Module.load_state_dict
         orig_save = torch.save
         orig_load = torch.load
+        export_mod = sys.modules.get("torch.export")
+        orig_export = getattr(export_mod, "export", None)
 
         @functools.wraps(orig_init)
         def __init__(self, *args, **kwargs):
@@ -918,6 +1012,18 @@ class Observer:
                 return orig_load(*args, **kwargs)
             return obs.on_torch_load(orig_load, args, kwargs)
 
+        def export(mod, *args, **kwargs):
+            if obs.busy or getattr(tls, "depth", 0):
+                return orig_export(mod, *args, **kwargs)
+            tls.depth = 1  # what the export's tracing calls is not a forward of the program
+            try:
+                return obs.on_export(orig_export, mod, args, kwargs)
+            finally:
+                tls.depth = 0
+
+        if orig_export is not None:
+            functools.update_wrapper(export, orig_export)
+
         def step_pre_hook(optimizer, args, kwargs):
             if not obs.busy:
                 try:
@@ -946,6 +1052,8 @@ class Observer:
         nn.Module.load_state_dict = load_state_dict  # type: ignore[method-assign]
         torch.save = serialization.save = save
         torch.load = serialization.load = load
+        if orig_export is not None:  # (also what torch.onnx.export(..., dynamo=True) calls)
+            setattr(export_mod, "export", export)  # noqa: B010 - torch.export's type has no settable attribute
         optim_mod.register_optimizer_step_pre_hook(step_pre_hook)
         optim_mod.register_optimizer_step_post_hook(step_post_hook)
         self.installed = True
