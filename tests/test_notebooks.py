@@ -326,3 +326,33 @@ def test_source_map_finds_the_file_line_of_each_code_line() -> None:
             assert json.dumps(line)[1:-1] in raw[pos[0] - 1], (i, line)
             # column 0 of the code line is the character after the opening quote
             assert raw[pos[0] - 1][pos[1] - 2] == '"'
+
+
+NET_WITH = (
+    "class Net(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.fc = nn.Linear(4, 2)\n"
+    "        self.drop = nn.Dropout(0.5)\n\n"
+    "    def forward(self, x):\n"
+    "        return self.drop(self.fc(x))\n"
+)
+NET_WITHOUT = NET_WITH.replace("        self.drop = nn.Dropout(0.5)\n", "").replace("self.drop(", "(")
+USE = "model = Net()\nwith torch.no_grad():\n    y = model(torch.ones(1, 4))\nprint(y)\n"
+
+
+@pytest.mark.parametrize(
+    "first, later, expected",
+    [
+        # the Net in force at cell 3 has dropout; the later cell's redefinition without it changes nothing
+        (NET_WITH, NET_WITHOUT, ["n.ipynb:cell 3:line 3:9: TRP201"]),
+        # the Net in force at cell 3 has none; a later cell adding dropout does not reach back
+        (NET_WITHOUT, NET_WITH, []),
+    ],
+)
+def test_a_name_means_the_definition_in_force_at_that_cell(tmp_path: Path, first, later, expected) -> None:
+    """Issue 13: in a notebook, a class redefined in a later cell does not decide what an earlier cell ran."""
+    setup = "import torch\nfrom torch import nn\n\ntorch.manual_seed(0)\n"
+    write_notebook(tmp_path / "n.ipynb", [setup, first, USE, later])
+    proc = run("check", "--no-cache", "n.ipynb", cwd=tmp_path)
+    assert [ln.split(" `")[0] for ln in proc.stdout.splitlines()] == expected
