@@ -24,6 +24,7 @@ from .context import (
 )
 from .paths import path_template
 from .project import MAYBE, NO, YES, arg_value
+from .smoke import LookOnly
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
     _MAPPING_METHODS,
@@ -996,8 +997,6 @@ class CallsMixin(WalkerBase):
 
     def _look_only(self, node: ast.Call) -> bool:
         """Is the model ``node`` builds only looked at (see ``smoke``)?"""
-        from .smoke import LookOnly
-
         q = LookOnly(self._parents, self._look_function, self._module_private, self._look_wrapper, self._library_main)
         try:
             return q.build(self.frames, node)
