@@ -1714,6 +1714,9 @@ def test_looks_through_project_functions_in_other_files_and_returns(tmp_path: Pa
         ("opt = torch.optim.SGD(net.parameters(), lr=0.1)\nprint(net)", "TRP101"),
         ("other = net\nprint(other)", "TRP104"),  # an alias, followed
         ("other = net\nopt = torch.optim.SGD(other.parameters(), lr=0.1)", "TRP101"),
+        ("out = net(x)\nprint(out[0].shape, out[0][1].dtype)", "TRP104"),  # an element's metadata
+        ("net.default_cfg = {}\nprint(net(x).shape)", "TRP104"),  # something stored on it
+        ("net.weight.data = torch.zeros(2, 4)\nprint(net(x).shape)", "TRP101"),  # its parameters written
         ("net(x)", "TRP101"),  # a forward whose output is dropped says nothing in a script: kept
         ("sd = net.state_dict()\nprint(type(sd), sd.keys())\nfor k, v in sd.items():\n    print(k, v.shape)", "TRP104"),
         ("sd = net.state_dict()\ntorch.save(sd, 'w.pt')", "TRP101"),
@@ -1808,3 +1811,57 @@ def test_fabric_setup_and_accelerate_prepare_return_the_model_in_its_mode(
     source = _PREPARED.format(imports=imports, setup=setup, before=before)
     got = [(d.line, d.col + 1, d.code) for d in lint_source(source, "/nonexistent/prepared.py", ALL)]
     assert got == expected
+
+
+def test_a_wrappers_sampling_method_is_read_like_a_forward(tmp_path: Path) -> None:
+    """`samples = diffusion.sample(4)` then only `samples.shape`: the wrapped model is only looked at."""
+    src = """\
+        import torch
+        from torch import nn
+
+
+        class Sampler(nn.Module):
+            def __init__(self, net):
+                super().__init__()
+                self.net = net
+
+            def sample(self, n):
+                return self.net(torch.ones(n, 4))
+
+
+        if __name__ == "__main__":
+            net = nn.Linear(4, 2)
+            sampler = Sampler(net)
+            samples = sampler.sample(3)
+            print(samples.shape)
+        """
+    root = project(tmp_path, {"sampling.py": src})
+    assert findings(root / "sampling.py") == [(15, 11, "TRP104")]
+    (root / "sampling.py").write_text(textwrap.dedent(src).replace("print(samples.shape)", "print(samples)"))
+    reset_projects()
+    assert findings(root / "sampling.py") == [(15, 11, "TRP101")]
+
+
+@pytest.mark.parametrize(
+    "factory, reported",
+    [
+        ("def make(c):\n    return nn.Conv2d(c, c, 1)\n", True),
+        ("def make(c):\n    return nn.Sequential(nn.Conv2d(c, c, 1), nn.ReLU())\n", True),
+        ("from layers import make\n", True),  # a factory in another file
+        ("def make(c):\n    return nn.ReLU()\n", False),  # nothing random
+        ("def make(c):\n    return nn.BatchNorm2d(c)\n", False),  # constant init
+    ],
+)
+def test_a_class_whose_layers_come_from_a_factory_has_random_parameters(tmp_path: Path, factory, reported) -> None:
+    """Issue 14 (found on pytorch-deeplab-xception): `self.conv = make_conv(3)` builds the class's random layer
+    in a project function; the class was judged parameter-free and a trained model went unreported."""
+    main = (
+        "import torch\nfrom torch import nn\n"
+        + factory
+        + "\n\nclass A(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = make(3)\n"
+        + "\n\nif __name__ == '__main__':\n    a = A()\n    opt = torch.optim.SGD(a.parameters(), lr=0.1)\n"
+    )
+    line = main.splitlines().index("    a = A()") + 1
+    layers = "from torch import nn\n\n\ndef make(c):\n    return nn.Conv2d(c, c, 1)\n"
+    root = project(tmp_path, {"main.py": main, "layers.py": layers})
+    assert findings(root / "main.py") == ([(line, 9, "TRP101")] if reported else [])

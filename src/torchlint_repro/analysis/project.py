@@ -1412,6 +1412,9 @@ class Project:
                 # `self.norm = make_norm(norm, width)`: a submodule from a project factory (a helper called
                 # for its effect, `init_weights(self)`, builds no submodule and is not asked)
                 results.append(self._factory_mode(ctor, here, stack))
+            elif what == "params" and ctor in facts.get("attrs", {}).values() and not ctor.startswith(("torch.", "?")):
+                # `self.conv = make_conv(3)`: the layers a project factory builds are the class's own
+                results.append(self._factory_params(ctor, here, stack))
         if what == "mode" and facts["uses_training"]:
             results.append(YES)
         if facts["unknown"]:
@@ -1446,6 +1449,36 @@ class Project:
                 if self._class_query("mode", ref, there, stack) != NO:
                     return MAYBE
             elif self._factory_mode(ref, there, stack + (qualname,)) != NO:
+                return MAYBE
+        return NO
+
+    def _factory_params(self, qualname: str, from_dir: str, stack: tuple) -> str:
+        """A project function a class body calls for a submodule (`self.conv = make_conv(c)`): may what it
+        builds draw random parameters? MAYBE when its body names a layer with random parameters, a random
+        tensor or init, a builder, or a project module class or factory that may (which one it builds, its
+        arguments decide); NO when it names none (a helper that returns ReLU or a norm layer)."""
+        if qualname in stack or len(stack) > 12:
+            return NO
+        hit = self.locate(qualname, from_dir)
+        if hit is None or hit[0] != "function":
+            return NO
+        _, rec, name = hit
+        there = str(Path(rec.path).parent)
+        for ref in rec.facts.get("refs", {}).get(name, ()):
+            layer = N.torch_nn_layer(ref)
+            if layer is not None:
+                if layer not in N.CONTAINERS and _layer_has_params(layer, {}) != NO:
+                    return MAYBE
+            elif ref in RANDOM_TENSORS or N.is_builder(ref):
+                return MAYBE
+            elif ref.startswith("torch.nn.init.") and ref.rsplit(".", 1)[-1] not in CONSTANT_INITS:
+                return MAYBE
+            elif ref.startswith("torch."):
+                continue
+            elif self.is_module_class(ref, there):
+                if self._class_query("params", ref, there, stack) != NO:
+                    return MAYBE
+            elif self._factory_params(ref, there, stack + (qualname,)) != NO:
                 return MAYBE
         return NO
 

@@ -42,6 +42,8 @@ COLLECTIONS = frozenset(
     | {"named_children", "state_dict"}
 )
 DICT_VIEWS = frozenset({"items", "keys", "values"})
+# methods that run the model and return what it computes (`diffusion.sample(4)`): read like `net(x)`
+FORWARDS = frozenset({"forward", "sample", "generate"})
 # builtins that look at an object without using its numbers for anything
 LOOK_BUILTINS = frozenset({"print", "str", "repr", "type", "isinstance", "id", "hasattr", "len", "format", "vars"})
 # library functions that summarise or profile a model (torchinfo/torchsummary, thop, ptflops, fvcore, ...):
@@ -222,7 +224,9 @@ class _Scope:
     def attribute_use(self, attr: ast.Attribute) -> str:
         call = self.parents.get(id(attr))
         called = isinstance(call, ast.Call) and call.func is attr
-        if attr.attr == "forward" and called:
+        if not isinstance(attr.ctx, ast.Load):
+            return NONE  # `net.default_cfg = cfg`: something stored on it, its parameters not read
+        if attr.attr in FORWARDS and called:
             return self.forward_use(call)  # type: ignore[arg-type]
         if attr.attr in MOVES and called:
             return self.value_use(call)  # type: ignore[arg-type]  # the same module, moved: followed on
@@ -326,6 +330,8 @@ class _Scope:
     # ------------------------------------------------------------------ helpers
     def _metadata(self, node: ast.AST) -> bool:
         up = self.parents.get(id(node))
+        while isinstance(up, ast.Subscript) and up.value is node:
+            node, up = up, self.parents.get(id(up))  # `out[0].shape`: an element's metadata
         if isinstance(up, ast.Attribute) and up.value is node:
             if up.attr in METADATA_ATTRS:
                 return True
