@@ -141,8 +141,9 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         return constants.get(key)
 
     seen_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = {}
+    top = {id(n) for n in tree.body}  # constants: the module's own top level only (not an `if`'s branch)
     node: ast.AST
-    for node in tree.body:
+    for node in _module_statements(tree.body):
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             earlier = seen_defs.get(node.name)
             if earlier is not None:  # defined again (a notebook's later cell): each one by its line too
@@ -159,7 +160,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
             classes[node.name] = _class_facts(node, imports)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions.append(node.name)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and id(node) in top:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if node.value is not None and len(targets) == 1 and isinstance(targets[0], ast.Name):
                 t = path_template(node.value, imports.resolve, lookup_const)
@@ -191,6 +192,19 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "syspath": _sys_path_additions(tree),
         "seeds_on_import": _seeds_on_import(tree, imports),
     }
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A module's statements, with those under a top-level ``if``/``try`` (a class defined in the
+    ``__main__`` block, a fallback under ``except ImportError``), as the walk collects its definitions."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _module_statements(stmt.body + stmt.orelse)
+        elif isinstance(stmt, ast.Try):
+            yield from _module_statements(stmt.body + stmt.orelse + stmt.finalbody)
+            for h in stmt.handlers:
+                yield from _module_statements(h.body)
 
 
 def _seeds_on_import(tree: ast.Module, imports: N.ImportMap) -> bool:
@@ -1330,6 +1344,8 @@ class Project:
         if what == "is_module":
             if q in N.MODULE_BASES or N.torch_nn_layer(q) is not None or _is_transformers_model(q):
                 return YES
+            if _is_zoo_model_class(q):
+                return YES
         if what == "is_lightning":
             if q in N.LIGHTNING_BASES:
                 return YES
@@ -1940,6 +1956,15 @@ def current_digest(path: str) -> str | None:
         return file_digest(read_regular(path))
     except OSError:
         return None
+
+
+def _is_zoo_model_class(q: str) -> bool:
+    """A model class of timm or torchvision (`timm.models.vision_transformer.VisionTransformer`,
+    `torchvision.models.resnet.ResNet`): an nn.Module, subclassed by projects (DeiT's distilled ViT)."""
+    if not q.startswith(("timm.models.", "torchvision.models.")):
+        return False
+    name = q.rsplit(".", 1)[-1]
+    return name[:1].isupper() and not name.endswith(("Weights", "Config", "Cfg", "Enum"))
 
 
 def _is_transformers_model(q: str) -> bool:
