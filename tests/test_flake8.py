@@ -247,6 +247,33 @@ def test_stdin_edit_not_yet_saved_is_linted_not_the_file_on_disk(project, tmp_pa
 
 
 # ------------------------------------------------------------------------------ off-by-default rules
+SMOKE = """\
+import torch
+from torch import nn
+
+if __name__ == "__main__":
+    net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    print(net(torch.ones(1, 4)).shape)
+    print(sum(p.numel() for p in net.parameters()))
+"""
+
+
+def test_a_model_only_looked_at_is_trp104_off_by_default_in_flake8(tmp_path):
+    """Issue 14: a smoke test that prints a shape and a parameter count is silent by default in flake8 and
+    `check` alike, and TRP104 when selected, at the construction."""
+    cache = tmp_path / "c"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "s"\nversion = "0"\n')
+    (tmp_path / "smoke.py").write_text(SMOKE)
+    default = flake8("smoke.py", cwd=tmp_path, cache=cache)
+    assert (default.returncode, default.stdout) == (0, "")
+    assert check("smoke.py", cwd=tmp_path, cache=cache).stdout == ""
+    selected = flake8("--extend-select", "TRP104", "smoke.py", cwd=tmp_path, cache=cache)
+    assert keys(findings(selected.stdout)) == [(5, 11, "TRP104")]
+    assert findings(check("--extend-select", "TRP104", "smoke.py", cwd=tmp_path, cache=cache).stdout) == findings(
+        selected.stdout
+    )
+
+
 def test_off_by_default_rules_need_extend_select(project, tmp_path):
     cache = tmp_path / "c"
     default = flake8("src/hazards.py", cwd=project, cache=cache)

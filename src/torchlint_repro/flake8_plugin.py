@@ -11,7 +11,7 @@ configuration) form the same "command line" layer, and ``--trp-seed-functions`` 
 as one TRP901 diagnostic on line 1 of every file it governs, and nothing else is reported for them
 (``check`` exits 2 in that case).
 
-The rules that are off by default (TRP102, TRP204) are kept off by the plugin itself rather than by
+The rules that are off by default (TRP102, TRP104, TRP204) are kept off by the plugin itself rather than by
 flake8's extended default ignore: a default ignore would also hide a rule the section enables.
 """
 
