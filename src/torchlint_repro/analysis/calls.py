@@ -1208,14 +1208,25 @@ class CallsMixin(WalkerBase):
                 names.add(e.id)
             else:
                 return False  # `self.out = net(x)`, `outs[i] = ...`: read elsewhere
-        reads = [
-            n for n in ast.walk(scope) if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)
-        ]
-        return (
-            bool(reads)
-            and all(_metadata_use(n, parents) for n in reads)
-            and not any(isinstance(n, (ast.Global, ast.Nonlocal)) and names & set(n.names) for n in ast.walk(scope))
-        )
+        loads, declared = self._name_reads(scope)
+        reads = [n for name in names for n in loads.get(name, ())]
+        return bool(reads) and all(_metadata_use(n, parents) for n in reads) and not (names & declared)
+
+    def _name_reads(self, scope: ast.AST) -> tuple[dict[str, list[ast.Name]], set[str]]:
+        """The reads of each name in ``scope`` and the names it declares global/nonlocal, made once per
+        function or module (a training loop's forwards each ask about their own outputs)."""
+        key = ("name-reads", id(scope))
+        hit = self._memo.get(key)
+        if hit is None:
+            loads: dict[str, list[ast.Name]] = {}
+            declared: set[str] = set()
+            for n in ast.walk(scope):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                    loads.setdefault(n.id, []).append(n)
+                elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                    declared.update(n.names)
+            hit = self._memo[key] = (loads, declared)
+        return hit
 
     def site_chain(self, node: ast.expr | ast.stmt) -> tuple:
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
