@@ -689,6 +689,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             ):
                 todo.append(sub.func.attr)
 
+    self_calls: list[tuple[str, list]] = []  # (method, guards) of the `self.m()` calls __init__ makes
+
     def note_call(sub: ast.Call, guards: list, in_init: bool) -> None:
         q = imports.resolve(sub.func)
         dotted = N.dotted(sub.func)
@@ -699,6 +701,10 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         # below says the part has no random parameters)
         if in_init and _loads_weights(sub, imports) and not _pretrained_part(sub, imports):
             loads.append(list(guards))
+        f = sub.func
+        if in_init and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
+            # `if pretrained: self._load()`: the method runs under the guards of its call
+            self_calls.append((f.attr, list(guards)))
         if in_init and q is not None and not q.startswith("torch.") and not isinstance(sub.func, ast.Attribute):
             init_calls.append([q, list(guards)])
         if q is None:
@@ -763,7 +769,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         if name == "forward":
             continue
         if name in from_init:
-            visit(item.body, [], {p: p for p in init_params} if name == "__init__" else {}, True)
+            if name == "__init__":
+                visit(item.body, [], {p: p for p in init_params}, True)
             continue
         # another method builds the instance's parts only where it assigns them to it (a lazy
         # `self.head = nn.Linear(...)`); `def to_vit(self): return ViT(...)` builds another model
@@ -779,6 +786,23 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                 for call in ast.walk(sub.value):
                     if isinstance(call, ast.Call):
                         note_call(call, [], False)
+    # the methods __init__ runs, each under the guards of the call that runs it (`if pretrained:
+    # self._load()` loads only when `pretrained` holds), in call order; a method reached only through a call
+    # not seen that way runs unguarded, as before
+    visited: set[tuple[str, str]] = set()
+    i = 0
+    while i < len(self_calls) and len(visited) < 64:
+        m, g = self_calls[i]
+        i += 1
+        key = (m, repr(g))
+        if m not in from_init or m in ("__init__", "forward") or key in visited:
+            continue
+        visited.add(key)
+        visit(methods[m].body, g, {}, True)
+    reached = {m for m, _ in visited}
+    for name in methods:
+        if name in from_init and name not in ("__init__", "forward") and name not in reached:
+            visit(methods[name].body, [], {}, True)
     for name in from_init:
         _note_fixed_params(methods[name].body, imports, ctors, built_at)
     for sub in _walk_outside_forward(node):
