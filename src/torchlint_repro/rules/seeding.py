@@ -218,10 +218,15 @@ it, and the construction is TRP101's: an optimizer or a backward, a save, a forw
 for its values (printed, compared, fed to a loss), a container or attribute, a call the analysis cannot
 read, a module-level model another module of the project imports.
 
+A model built and dropped, or a forward whose output nobody reads, is no evidence of a look (more often it
+is a use the analysis cannot see): TRP101's. The exception is the `__main__` block of a package module or
+of a module the project imports, where running the model and reading nothing is the library's "does it
+run" check.
+
 ## Why is this bad?
-Mostly it is not: the printed shapes and counts are the same whatever the weights. It matters when the
-printed numbers are compared between runs by eye (a profile's timings do not depend on the weights,
-a forward's output values would, and those are TRP101's).
+Mostly it is not: the printed shapes and counts are the same whatever the weights. It is here for a
+team that wants every construction seeded (a printed sample of the weights differs between runs), and
+so that turning it off hides nothing that reaches a result: those constructions are TRP101.
 
 ## Known problems
 Off by default: a smoke test nobody acts on is noise in a report about results. Enable it with
