@@ -7,7 +7,7 @@ import fnmatch
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from . import names as N
@@ -23,8 +23,8 @@ from .context import (
     ModuleCtx,
 )
 from .paths import path_template
-from .project import MAYBE, NO, YES, arg_value
-from .smoke import LookOnly
+from .project import MAYBE, NO, YES, arg_value, module_statements
+from .smoke import LookOnly, metadata_use
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
     _MAPPING_METHODS,
@@ -1030,7 +1030,7 @@ class CallsMixin(WalkerBase):
             fn_ctx = ctx if path == ctx.path else project.module_ctx(path, ctx.seed_funcs)
             if tree is None or fn_ctx is None:
                 return None
-        for stmt in _top_statements(tree.body):
+        for stmt in module_statements(tree.body):
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
                 return stmt, fn_ctx
         return None
@@ -1193,7 +1193,7 @@ class CallsMixin(WalkerBase):
         if scope is None:
             return False
         parents = self._parents(scope)
-        if _metadata_use(call, parents):
+        if metadata_use(call, parents):
             return True
         stmt = parents.get(id(call))
         if not isinstance(stmt, ast.Assign) or stmt.value is not call:
@@ -1210,7 +1210,7 @@ class CallsMixin(WalkerBase):
                 return False  # `self.out = net(x)`, `outs[i] = ...`: read elsewhere
         loads, declared = self._name_reads(scope)
         reads = [n for name in names for n in loads.get(name, ())]
-        return bool(reads) and all(_metadata_use(n, parents) for n in reads) and not (names & declared)
+        return bool(reads) and all(metadata_use(n, parents) for n in reads) and not (names & declared)
 
     def _name_reads(self, scope: ast.AST) -> tuple[dict[str, list[ast.Name]], set[str]]:
         """The reads of each name in ``scope`` and the names it declares global/nonlocal, made once per
@@ -1757,41 +1757,6 @@ SINK_FUNCS = frozenset(
 # fixpoint from the top for "seeds on every path" (a must property: the base case decides, as it does
 # for every terminating run) and changes no mode.
 _IN_PROGRESS = {"seed": "yes", "cuda": "no", "modes": {}, "returns": []}
-
-
-# what a smoke test looks at: a tensor's metadata, the same whatever numbers it holds
-METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
-METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
-
-
-def _top_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """A module's top-level statements, those under a top-level ``if``/``try`` included."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, ast.If):
-            yield from _top_statements(stmt.body + stmt.orelse)
-        elif isinstance(stmt, ast.Try):
-            yield from _top_statements(stmt.body + stmt.orelse + stmt.finalbody)
-            for h in stmt.handlers:
-                yield from _top_statements(h.body)
-
-
-def _metadata_use(node: ast.expr, parents: dict) -> bool:
-    """Is ``node`` (an output) read only for its metadata where it stands (``node.shape``,
-    ``node.size(0)``, ``len(node)``, ``isinstance(node, ...)``)?"""
-    up = parents.get(id(node))
-    if isinstance(up, ast.Attribute) and up.value is node:
-        if up.attr in METADATA_ATTRS:
-            return True
-        call = parents.get(id(up))
-        return up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
-    return (
-        isinstance(up, ast.Call)
-        and isinstance(up.func, ast.Name)
-        and up.func.id in ("len", "isinstance", "type")
-        and bool(up.args)
-        and up.args[0] is node
-    )
 
 
 def _lr_scheduler(q: str) -> bool:

@@ -143,7 +143,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
     seen_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef] = {}
     top = {id(n) for n in tree.body}  # constants: the module's own top level only (not an `if`'s branch)
     node: ast.AST
-    for node in _module_statements(tree.body):
+    for node in module_statements(tree.body):
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             earlier = seen_defs.get(node.name)
             if earlier is not None:  # defined again (a notebook's later cell): each one by its line too
@@ -194,17 +194,17 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
     }
 
 
-def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """A module's statements, with those under a top-level ``if``/``try`` (a class defined in the
     ``__main__`` block, a fallback under ``except ImportError``), as the walk collects its definitions."""
     for stmt in body:
         yield stmt
         if isinstance(stmt, ast.If):
-            yield from _module_statements(stmt.body + stmt.orelse)
+            yield from module_statements(stmt.body + stmt.orelse)
         elif isinstance(stmt, ast.Try):
-            yield from _module_statements(stmt.body + stmt.orelse + stmt.finalbody)
+            yield from module_statements(stmt.body + stmt.orelse + stmt.finalbody)
             for h in stmt.handlers:
-                yield from _module_statements(h.body)
+                yield from module_statements(h.body)
 
 
 def _seeds_on_import(tree: ast.Module, imports: N.ImportMap) -> bool:
@@ -1448,13 +1448,15 @@ class Project:
                 results.append(self._class_query(what, ctor, here, stack, self._bound_args(ctor, kw, here)))
             elif what == "mode" and ctor in ("torch.nn.functional.dropout", "torch.nn.functional.batch_norm"):
                 results.append(MAYBE)
-            elif what == "mode" and ctor in facts.get("attrs", {}).values() and not ctor.startswith(("torch.", "?")):
-                # `self.norm = make_norm(norm, width)`: a submodule from a project factory (a helper called
-                # for its effect, `init_weights(self)`, builds no submodule and is not asked)
-                results.append(self._factory_mode(ctor, here, stack))
-            elif what == "params" and ctor in facts.get("attrs", {}).values() and not ctor.startswith(("torch.", "?")):
-                # `self.conv = make_conv(3)`: the layers a project factory builds are the class's own
-                results.append(self._factory_params(ctor, here, stack))
+            elif (
+                what in ("mode", "params")
+                and ctor in facts.get("attrs", {}).values()
+                and not ctor.startswith(("torch.", "?"))
+            ):
+                # `self.norm = make_norm(norm, width)`, `self.conv = make_conv(3)`: a submodule from a project
+                # factory (a helper called for its effect, `init_weights(self)`, builds no submodule and is not
+                # asked)
+                results.append(self._factory(what, ctor, here, stack))
         if what == "mode" and facts["uses_training"]:
             results.append(YES)
         if facts["unknown"]:
@@ -1465,11 +1467,13 @@ class Project:
             return MAYBE
         return NO
 
-    def _factory_mode(self, qualname: str, from_dir: str, stack: tuple) -> str:
-        """A project function a class body calls (`self.norm1 = make_norm(norm, width)`): may the layers
-        it builds depend on the mode? MAYBE when its body names a layer that can (which one it builds,
-        with which rate, its arguments decide: unknown is mode-dependent), or a project module class or
-        factory that can; NO when it names none (a helper that builds nothing, or only ReLU/Linear)."""
+    def _factory(self, what: str, qualname: str, from_dir: str, stack: tuple) -> str:
+        """A project function a class body calls for a submodule (`self.norm1 = make_norm(norm, width)`,
+        `self.conv = make_conv(c)`): may what it builds depend on the mode (``what`` "mode"), or draw random
+        parameters ("params")? MAYBE when its body names a layer that can (which one it builds, with which
+        rate, its arguments decide: unknown counts), a random tensor or init or a builder ("params"), or a
+        project module class or factory that can; NO when it names none (a helper that builds nothing, or
+        only ReLU, or a norm layer)."""
         if qualname in stack or len(stack) > 12:
             return NO
         hit = self.locate(qualname, from_dir)
@@ -1481,44 +1485,22 @@ class Project:
         for ref in rec.facts.get("refs", {}).get(name, ()):
             layer = N.torch_nn_layer(ref)
             if layer is not None:
-                if layer not in N.CONTAINERS and _layer_mode_dependent(layer, unknown) != NO:
+                if layer in N.CONTAINERS:
+                    continue
+                if (_layer_mode_dependent(layer, unknown) if what == "mode" else _layer_has_params(layer, {})) != NO:
                     return MAYBE
-            elif ref.startswith("torch."):
-                continue
-            elif self.is_module_class(ref, there):
-                if self._class_query("mode", ref, there, stack) != NO:
-                    return MAYBE
-            elif self._factory_mode(ref, there, stack + (qualname,)) != NO:
-                return MAYBE
-        return NO
-
-    def _factory_params(self, qualname: str, from_dir: str, stack: tuple) -> str:
-        """A project function a class body calls for a submodule (`self.conv = make_conv(c)`): may what it
-        builds draw random parameters? MAYBE when its body names a layer with random parameters, a random
-        tensor or init, a builder, or a project module class or factory that may (which one it builds, its
-        arguments decide); NO when it names none (a helper that returns ReLU or a norm layer)."""
-        if qualname in stack or len(stack) > 12:
-            return NO
-        hit = self.locate(qualname, from_dir)
-        if hit is None or hit[0] != "function":
-            return NO
-        _, rec, name = hit
-        there = str(Path(rec.path).parent)
-        for ref in rec.facts.get("refs", {}).get(name, ()):
-            layer = N.torch_nn_layer(ref)
-            if layer is not None:
-                if layer not in N.CONTAINERS and _layer_has_params(layer, {}) != NO:
-                    return MAYBE
-            elif ref in RANDOM_TENSORS or N.is_builder(ref):
-                return MAYBE
-            elif ref.startswith("torch.nn.init.") and ref.rsplit(".", 1)[-1] not in CONSTANT_INITS:
+            elif what == "params" and (
+                ref in RANDOM_TENSORS
+                or N.is_builder(ref)
+                or (ref.startswith("torch.nn.init.") and ref.rsplit(".", 1)[-1] not in CONSTANT_INITS)
+            ):
                 return MAYBE
             elif ref.startswith("torch."):
                 continue
             elif self.is_module_class(ref, there):
-                if self._class_query("params", ref, there, stack) != NO:
+                if self._class_query(what, ref, there, stack) != NO:
                     return MAYBE
-            elif self._factory_params(ref, there, stack + (qualname,)) != NO:
+            elif self._factory(what, ref, there, stack + (qualname,)) != NO:
                 return MAYBE
         return NO
 

@@ -332,18 +332,7 @@ class _Scope:
         up = self.parents.get(id(node))
         while isinstance(up, ast.Subscript) and up.value is node:
             node, up = up, self.parents.get(id(up))  # `out[0].shape`: an element's metadata
-        if isinstance(up, ast.Attribute) and up.value is node:
-            if up.attr in METADATA_ATTRS:
-                return True
-            call = self.parents.get(id(up))
-            return up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
-        return (
-            isinstance(up, ast.Call)
-            and isinstance(up.func, ast.Name)
-            and up.func.id in ("len", "isinstance", "type")
-            and bool(up.args)
-            and up.args[0] is node
-        )
+        return metadata_use(node, self.parents)
 
     def _in_print(self, node: ast.AST) -> bool:
         """Is ``node`` (an attribute or collection of the model: its weights, its state_dict's keys) read
@@ -360,6 +349,25 @@ class _Scope:
                 cur = up
                 continue
             return False
+
+
+def metadata_use(node: ast.AST, parents: dict) -> bool:
+    """Is ``node`` (an output) read only for its metadata where it stands (``node.shape``,
+    ``node.size(0)``, ``len(node)``, ``isinstance(node, ...)``)? (Also TRP201's test of a smoke test's
+    forward.)"""
+    up = parents.get(id(node))
+    if isinstance(up, ast.Attribute) and up.value is node:
+        if up.attr in METADATA_ATTRS:
+            return True
+        call = parents.get(id(up))
+        return up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
+    return (
+        isinstance(up, ast.Call)
+        and isinstance(up.func, ast.Name)
+        and up.func.id in ("len", "isinstance", "type")
+        and bool(up.args)
+        and up.args[0] is node
+    )
 
 
 def _under_class(expr: ast.AST, scope: ast.AST, parents: dict) -> bool:
