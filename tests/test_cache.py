@@ -453,4 +453,4 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
             events, reached, widened = decode_value(entry[1]["walk"])
             assert all(len(row) == 5 for row in events) and all(len(r) == 2 for r in reached)
         kinds[kind] = kinds.get(kind, 0) + 1
-    assert set(kinds) == {"facts", "results", "saves", "walks"}, kinds
+    assert set(kinds) == {"facts", "results", "saves", "walks", "words"}, kinds

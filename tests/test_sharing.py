@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from torchlint_repro.analysis import program
+from torchlint_repro.analysis import project as P
 from torchlint_repro.analysis.cache import RUN_ENV_VAR, DiskCache, decode_value, encode_value
 from torchlint_repro.analysis.project import project_for, reset_projects
 from torchlint_repro.config import Settings
@@ -208,6 +209,59 @@ def test_an_editors_buffer_is_what_the_walk_must_have_read(walks_project, monkey
     assert _found(walks_project / "helper_b.py") == FOUND  # the disk's copy again: the first walk serves
 
 
+# ------------------------------------------------------------------------------ the word index (callers' search)
+def _reads_during_mentions(root: Path, monkeypatch) -> tuple[list[str], dict[str, list[str]]]:
+    """A new process's Project.mentions(): the project files it read, and the index."""
+    reset_projects()
+    project = project_for(str(root / "train.py"), Settings())
+    assert project is not None
+    read: list[str] = []
+    real = P.read_regular
+
+    def counting(path, *args):
+        read.append(Path(path).name)
+        return real(path, *args)
+
+    monkeypatch.setattr(P, "read_regular", counting)
+    index = project.mentions()
+    monkeypatch.setattr(P, "read_regular", real)
+    return sorted(read), {w: sorted(Path(p).name for p in ps) for w, ps in index.items()}
+
+
+def test_the_word_index_reads_again_only_the_files_that_changed(walks_project, monkeypatch):
+    """An editor lints on every save: the search for callers must not read the whole project each time.
+    The identifiers of each file are kept in the cache with its size, times and inode."""
+    monkeypatch.setattr(P, "_RACY_NS", 0)  # (files written by the test are otherwise too new to trust)
+    read, index = _reads_during_mentions(walks_project, monkeypatch)
+    assert read == ["helper_a.py", "helper_b.py", "train.py"]
+    assert index["evaluate_a"] == ["helper_a.py", "train.py"]
+    read, again = _reads_during_mentions(walks_project, monkeypatch)
+    assert read == [] and again == index
+    (walks_project / "helper_a.py").write_text(HELPER.format(n="a", eval_call="") + "\nevaluate_c(None)\n")
+    (walks_project / "helper_c.py").write_text("def evaluate_c(m):\n    return m\n")
+    (walks_project / "helper_b.py").unlink()
+    read, index = _reads_during_mentions(walks_project, monkeypatch)
+    assert read == ["helper_a.py", "helper_c.py"]
+    assert "evaluate_b" not in index  # helper_b.py, which defined it, is gone
+    assert index["evaluate_c"] == ["helper_a.py", "helper_c.py"]  # a new file, spelled by a changed one
+    assert _reads_during_mentions(walks_project, monkeypatch)[0] == []
+
+
+def test_a_file_changed_in_the_same_tick_as_the_index_is_read_again(walks_project, monkeypatch):
+    """Same size, same modification time (restored), other words: a file touched within _RACY_NS of the
+    stored index is never trusted by its signature alone."""
+    _reads_during_mentions(walks_project, monkeypatch)
+    path = walks_project / "helper_b.py"
+    st = path.stat()
+    text = path.read_text()
+    path.write_text(text.replace("evaluate_b", "evaluate_a"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    read, index = _reads_during_mentions(walks_project, monkeypatch)
+    assert "helper_b.py" in read
+    assert index["evaluate_a"] == ["helper_a.py", "helper_b.py", "train.py"] and "evaluate_b" not in index
+
+
 # ------------------------------------------------------------------------------ checkpoint saves
 SAVER = """\
 import torch
@@ -305,7 +359,7 @@ def test_without_the_cache_a_process_uses_its_runs_scratch_only(tmp_path, monkey
         assert project.cache.directory.parent == where
         assert _found(walks_project / "helper_a.py", settings=Settings(cache=False)) == FOUND
         kinds = {p.parent.parent.name for p in where.rglob("*.json")}
-        assert kinds == {"facts", "walks"}
+        assert kinds == {"facts", "walks", "words"}
     assert not where.exists()
     reset_projects()
     project = project_for(str(walks_project / "train.py"), Settings(cache=False))

@@ -273,6 +273,15 @@ SCHEMAS = {
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
     # a program's walk (program.file_events): its events, the functions it entered, its widenings
     "walks": ("obj", {"walk": ENCODED, "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))}),
+    # the identifiers of every project file (Project.mentions): [size, mtime, ctime, inode], defined, spelled
+    "words": (
+        "obj",
+        {
+            "written": int,
+            "vocab": ("list", str),
+            "files": ("dict", ("tuple", [("list", int), ("list", int), ("list", int)])),
+        },
+    ),
 }
 
 
