@@ -670,7 +670,7 @@ ATTRIBUTE_SCRIPT = r"""
 import collections, json, os, sys, time
 out_dir = sys.argv[1]
 from torchlint_repro import cli, pipeline, runner
-from torchlint_repro.analysis import program, project as P
+from torchlint_repro.analysis import calls as C, program, project as P
 
 clock = time.process_time
 stack = []  # [step, start, time of nested steps]
@@ -719,9 +719,9 @@ runner.lint_document = lint_document
 def _abs(path):
     return path if os.path.isabs(path) else str(P.Path(path).resolve())
 
-def _ctx_miss(self, path, seed):
-    rec = self.record_for_path(path)
-    return rec is not None and (id(self), path, rec.digest, seed) not in P._CTX_CACHE
+def _ctx_miss(project, path, seed):
+    rec = project.record_for_path(path)
+    return rec is not None and (id(project), path, rec.digest, seed) not in P.CONTEXTS.items
 
 # what is computed (a walk, a file's saves, a module's facts), not what is read from the cache or memo
 program._walk_program = timed("caller walks (program._walk_program)", program._walk_program,
@@ -734,8 +734,8 @@ P.Project.record_for_path = timed("module facts (read or parse + build)", P.Proj
                                   lambda self, path, source=None, tree=None:
                                    source is None and _abs(path) not in self._records,
                                   lambda self, path, *a, **k: _abs(path))
-P.Project.module_ctx = timed("other modules' contexts (module_ctx)", P.Project.module_ctx, _ctx_miss,
-                             lambda self, path, seed: path)
+C.module_ctx = timed("other modules' contexts (module_ctx)", C.module_ctx, _ctx_miss,
+                     lambda project, path, seed: path)
 P.Project.caller_files = timed("caller search (caller_files)", P.Project.caller_files,
                                lambda self, path, units=None: True, lambda self, path, units=None: _abs(path))
 P.Project.mentions = timed("name index (mentions)", P.Project.mentions, lambda self: self._mentions is None,

@@ -435,6 +435,7 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
     entry the tool itself writes must pass, or the cache silently never serves it. When the facts, the
     results or the save sites change shape, this fails until SCHEMAS (and SCHEMA) follow."""
     from torchlint_repro.analysis.cache import DiskCache, decode_value, valid_value
+    from torchlint_repro.analysis.context import _Summary
 
     (bigger_project / "saves.py").write_text(SAVES)
     (bigger_project / "loads.py").write_text(LOADS)
@@ -452,5 +453,7 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
         if kind == "walks":  # its events are stored as tagged values: they must decode
             events, reached, widened = decode_value(entry[1]["walk"])
             assert all(len(row) == 5 for row in events) and all(len(r) == 2 for r in reached)
+        if kind == "summaries":  # so is a module's summary, and its reader must accept it
+            assert _Summary.from_entry(entry[1]).complete()
         kinds[kind] = kinds.get(kind, 0) + 1
-    assert set(kinds) == {"facts", "results", "saves", "walks", "words"}, kinds
+    assert set(kinds) == {"facts", "results", "saves", "summaries", "walks", "words"}, kinds

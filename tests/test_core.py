@@ -359,7 +359,7 @@ def test_other_modules_keep_only_the_bodies_a_walk_can_enter(tmp_path: Path) -> 
     assert [e.kind for e in facts.events] == []
     from torchlint_repro.analysis import project as P
 
-    ctxs = [c for c, _ in P._CTX_CACHE.values() if c.path.endswith("helpers.py")]
+    ctxs = [c for c, _ in P.CONTEXTS.items.values() if c.path.endswith("helpers.py")]
     assert len(ctxs) == 1
     ctx = ctxs[0]
     assert ctx.tree.body == []

@@ -273,6 +273,8 @@ SCHEMAS = {
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
     # a program's walk (program.file_events): its events, the functions it entered, its widenings
     "walks": ("obj", {"walk": ENCODED, "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))}),
+    # another module's summary (context.module_ctx): imports, constants, which units matter, what it read
+    "summaries": ("obj", {"summary": ENCODED, "deps": ("dict", str)}),
     # the identifiers of every project file (Project.mentions): [size, mtime, ctime, inode], defined, spelled
     "words": (
         "obj",

@@ -21,6 +21,7 @@ from .context import (
     Event,
     Frame,
     ModuleCtx,
+    module_ctx,
 )
 from .paths import path_template
 from .project import MAYBE, NO, YES, arg_value, module_statements
@@ -791,7 +792,7 @@ class CallsMixin(WalkerBase):
         if self.root_ctx.path and _real(path) == _real(self.root_ctx.path):
             ctx = self.root_ctx
         else:
-            ctx = self.project.module_ctx(path, self.seed_funcs) if self.project else None
+            ctx = module_ctx(self.project, path, self.seed_funcs) if self.project else None
         cache[path] = ctx
         return ctx
 
@@ -1027,7 +1028,7 @@ class CallsMixin(WalkerBase):
                 # the whole module (another file's ModuleCtx drops the bodies no walk enters)
                 self._memo[key] = project.module_tree(path)
             tree = self._memo[key]
-            fn_ctx = ctx if path == ctx.path else project.module_ctx(path, ctx.seed_funcs)
+            fn_ctx = ctx if path == ctx.path else module_ctx(project, path, ctx.seed_funcs)
             if tree is None or fn_ctx is None:
                 return None
         for stmt in module_statements(tree.body):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Settings
 from . import names as N
-from .project import Project
-from .relevance import _argparse_defaults, _units
+from .cache import decode_value, encode_value
+from .project import CONTEXTS, Project
+from .relevance import _argparse_defaults, _context_units, _relevance, _save_relevance, _storing_units, _units
 from .syntax import FunctionNode, _attrs_mode_changed_outside_init, _module_constants
 
 EMPTY: frozenset = frozenset()
@@ -110,6 +112,7 @@ class _Summary:
         "mode_changed",
         "context",
         "storing",
+        "deps",
     )
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
@@ -127,6 +130,74 @@ class _Summary:
         self.mode_changed: dict[str, set[str]] = {}
         self.context: set[str] | None = None
         self.storing: set[str] | None = None
+        # {path: digest} of the project files its lazily computed parts read (the classes it asked about)
+        self.deps: dict[str, str] = {}
+
+    def complete(self) -> bool:
+        return None not in (self.relevant, self.strong, self.saving, self.context, self.storing)
+
+    def to_entry(self) -> dict | None:
+        """The disk cache's entry for a complete summary (None: a value the cache cannot hold)."""
+        im = self.imports
+        try:
+            value = encode_value(
+                (
+                    (im.module, im.is_package, im.bindings, im.local_defs, im.stars),
+                    self.constants,
+                    self.argparse,
+                    self.argparse_literals,
+                    self.built_globals,
+                    (self.relevant, self.strong, self.saving, self.context, self.storing),
+                    self.mode_changed,
+                )
+            )
+        except TypeError:
+            return None
+        return {"summary": value, "deps": dict(self.deps)}
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> _Summary:
+        """The inverse of :meth:`to_entry`; raises ValueError on a value of another shape."""
+        try:
+            imports, constants, argparse, literals, built, units, mode_changed = decode_value(entry["summary"])
+            module, is_package, bindings, local_defs, stars = imports
+            relevant, strong, saving, context, storing = units
+        except (TypeError, ValueError) as e:
+            raise ValueError("summary entry") from e
+        if not (
+            isinstance(module, str)
+            and isinstance(is_package, bool)
+            and _str_map(bindings)
+            and _strs(local_defs, set)
+            and _strs(stars, list)
+            and _str_map(constants)
+            and _str_map(argparse)
+            and isinstance(literals, dict)
+            and all(isinstance(k, str) and isinstance(v, tuple) for k, v in literals.items())
+            and _strs(built, frozenset)
+            and all(_strs(u, set) for u in units)
+            and isinstance(mode_changed, dict)
+            and all(isinstance(k, str) and _strs(v, set) for k, v in mode_changed.items())
+        ):
+            raise ValueError("summary entry")
+        out = cls.__new__(cls)
+        out.imports = N.ImportMap(module, is_package)
+        out.imports.bindings = {sys.intern(k): sys.intern(v) for k, v in bindings.items()}
+        out.imports.local_defs = local_defs
+        out.imports.stars = stars
+        out.constants, out.argparse, out.argparse_literals, out.built_globals = constants, argparse, literals, built
+        out.relevant, out.strong, out.saving, out.context, out.storing = relevant, strong, saving, context, storing
+        out.mode_changed = mode_changed
+        out.deps = dict(entry["deps"])
+        return out
+
+
+def _str_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _strs(value, kind: type) -> bool:
+    return type(value) is kind and all(isinstance(v, str) for v in value)
 
 
 def _built_globals(tree: ast.Module) -> frozenset[str]:
@@ -158,6 +229,7 @@ class ModuleCtx:
         module: str | None = None,
         is_package: bool = False,
         seed_funcs: frozenset[str] = frozenset(),
+        summary: _Summary | None = None,
     ) -> None:
         self.path = path
         self.tree = tree
@@ -171,9 +243,8 @@ class ModuleCtx:
         self.module = module
         # listed by the user (settings): they make a helper relevant, so they are part of the summary's key
         self.seed_funcs = seed_funcs
-        summary = (
-            project.summary_for(path, tree, module, is_package, seed_funcs) if project is not None and path else None
-        )
+        if summary is None and project is not None and path:
+            summary = summary_for(project, path, tree, module, is_package, seed_funcs)
         self._summary = summary if summary is not None else _Summary(tree, module, is_package)
         self.imports = self._summary.imports
         self.constants = self._summary.constants
@@ -196,27 +267,31 @@ class ModuleCtx:
     def strongly_relevant(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Does ``fn`` (transitively in this module) set a mode, seed, load or save, or open an inference region?
         Methods of models are walked only then: a model's ``forward`` helpers change nothing we track."""
-        if self._summary.strong is None:
-            from .relevance import _relevance
-
-            self._summary.strong = _relevance(self, strong=True)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return key in self._summary.strong
+        return key in self._part("strong")
 
     def complete_summary(self) -> None:
         """Compute every lazily computed part of the shared summary from this (whole) tree."""
-        from .relevance import _relevance, _save_relevance
-
-        if self._summary.relevant is None:
-            self._summary.relevant = _relevance(self)
-        if self._summary.strong is None:
-            self._summary.strong = _relevance(self, strong=True)
-        if self._summary.saving is None:
-            self._summary.saving = _save_relevance(self)
-        self.context_units()
-        self.storing_units()
+        for part in ("relevant", "strong", "saving", "context", "storing"):
+            self._part(part)
         for cls in self.classes.values():
             self.attrs_mode_changed_outside_init(cls)
+
+    def _part(self, name: str) -> set[str]:
+        """A lazily computed set of the shared summary (which units are relevant, strongly relevant, may
+        save, depend on their callers' state, keep what they are handed), computed once; the project files
+        it reads (classes asked about in other modules) are kept as the summary's dependencies."""
+        value = getattr(self._summary, name)
+        if value is None:
+            compute = _PARTS[name]
+            if self.project is not None:
+                with self.project.recording() as deps:
+                    value = compute(self)
+                self._summary.deps.update(deps)
+            else:
+                value = compute(self)
+            setattr(self._summary, name, value)
+        return value
 
     def walkable(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Is ``fn`` of a module walked into from another file worth walking? Only when it can change what
@@ -227,27 +302,15 @@ class ModuleCtx:
 
     def storing_units(self) -> set[str]:
         """Methods that keep what their caller hands them on the object (see ``_storing_units``)."""
-        if self._summary.storing is None:
-            from .relevance import _storing_units
-
-            self._summary.storing = _storing_units(self)
-        return self._summary.storing
+        return self._part("storing")
 
     def context_units(self) -> set[str]:
         """Units whose findings depend on their callers' state (see ``_context_units``)."""
-        if self._summary.context is None:
-            from .relevance import _context_units
-
-            self._summary.context = _context_units(self)
-        return self._summary.context
+        return self._part("context")
 
     def may_save(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """May ``fn`` (transitively in this module) save a checkpoint? See ``_save_relevance``."""
-        if self._summary.saving is None:
-            from .relevance import _save_relevance
-
-            self._summary.saving = _save_relevance(self)
-        return (f"{cls.name}.{fn.name}" if cls is not None else fn.name) in self._summary.saving
+        return (f"{cls.name}.{fn.name}" if cls is not None else fn.name) in self._part("saving")
 
     def attrs_mode_changed_outside_init(self, cls: ast.ClassDef) -> set[str]:
         hit = self._summary.mode_changed.get(cls.name)
@@ -258,12 +321,8 @@ class ModuleCtx:
     def relevant(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
         """Can walking ``fn`` change anything the rules read? Functions that never touch a model, a seed,
         a grad mode or a checkpoint (most of a library) are not walked: calling them changes nothing."""
-        if self._summary.relevant is None:
-            from .relevance import _relevance
-
-            self._summary.relevant = _relevance(self)
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
-        return key in self._summary.relevant or key not in self._known_funcs or self.strongly_relevant(fn, cls)
+        return key in self._part("relevant") or key not in self._known_funcs or self.strongly_relevant(fn, cls)
 
     @functools.cached_property
     def _known_funcs(self) -> set[str]:
@@ -322,6 +381,121 @@ class ModuleCtx:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
                 return item
         return None
+
+
+_PARTS = {
+    "relevant": _relevance,
+    "strong": lambda ctx: _relevance(ctx, strong=True),
+    "saving": _save_relevance,
+    "context": _context_units,
+    "storing": _storing_units,
+}
+
+
+def summary_for(project: Project, path: str, tree: ast.Module, module: str, is_package: bool, seed_funcs: frozenset):
+    """The summary this process already made of the module at ``path`` as its current content says (its
+    parts computed so far), or None: the caller makes one. Using it counts what it read as read."""
+    rec = project.known_record(path)
+    if rec is None:
+        return None
+    summary = project.summary_memo(os.path.abspath(path), (rec.digest, module, is_package, seed_funcs))
+    if summary is not None:
+        project.note_deps(summary.deps)
+        return summary
+    summary = _Summary(tree, module, is_package)
+    if summary.imports.bindings == rec.facts.get("imports"):
+        summary.imports.bindings = rec.facts["imports"]  # one dict for both (the facts' is interned)
+    project.keep_summary(os.path.abspath(path), (rec.digest, module, is_package, seed_funcs), summary)
+    return summary
+
+
+def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx | None:
+    """A ModuleCtx for another project file (not the one linted), from a process-wide LRU. Its tree keeps
+    only the bodies of the functions a walk can enter (the strongly relevant ones, see ``_inline``): a
+    library module reached from every file costs the few functions that matter, not its whole tree. Its
+    summary, computed whole, is shared through the disk cache (keyed by the module's content, name and
+    settings; valid while the files it read are unchanged): a worker or a later run (an editor's lint
+    after each save) parses the module but does not summarise it again."""
+    rec = project.record_for_path(path)
+    if rec is None:
+        return None
+    key = (id(project), path, rec.digest, seed_funcs)
+    hit = CONTEXTS.get(key)
+    if hit is not None:
+        project.note_deps(hit._summary.deps)
+        return hit
+    tree = project.module_tree(path)
+    if tree is None:
+        return None
+    if rec.tree is not None:  # an in-memory module (an editor's buffer): its tree is shared, never stripped
+        ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs)
+        CONTEXTS.put(key, ctx, _n_nodes(ctx))
+        return ctx
+    module, is_package = project.module_name(path)
+    ident = (rec.digest, module, is_package, seed_funcs)
+    memo = project.summary_memo(os.path.abspath(path), ident)
+    built: list[ModuleCtx] = []
+    if memo is not None and memo.complete():
+        summary = memo
+        project.note_deps(memo.deps)
+    else:
+
+        def compute() -> _Summary:
+            ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=memo)
+            ctx.complete_summary()
+            built.append(ctx)
+            return ctx._summary
+
+        def read(entry) -> _Summary | None:
+            if entry is None or not project.deps_valid(entry["deps"]):
+                return None
+            try:
+                return _Summary.from_entry(entry)
+            except ValueError:
+                return None  # another shape: a miss
+
+        disk_key = "\0".join(
+            (path, rec.digest, module, str(is_package), ",".join(sorted(seed_funcs)), project.settings.fingerprint())
+        )
+        summary = project.stored_or_computed("summaries", disk_key, read, compute, lambda s: s.to_entry())
+        assert summary is not None  # (without defer there is always an answer)
+        if not built:
+            project.note_deps(summary.deps)
+        project.keep_summary(os.path.abspath(path), ident, summary)
+    ctx = built[0] if built else ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=summary)
+    _strip_unwalked(ctx)
+    CONTEXTS.put(key, ctx, _n_nodes(ctx))
+    return ctx
+
+
+def _n_nodes(ctx: ModuleCtx) -> int:
+    """Syntax nodes a (stripped) ModuleCtx holds: its functions and classes."""
+    return sum(1 for top in (*ctx.functions.values(), *ctx.classes.values()) for _ in ast.walk(top))
+
+
+def _strip_unwalked(ctx: ModuleCtx) -> None:
+    """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
+    enters (not strongly relevant), after its summary was taken from the whole tree."""
+
+    def stub(fn: ast.stmt) -> list[ast.stmt]:
+        return [
+            ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)
+        ]
+
+    # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
+    # them): everything it holds is computed now, from the whole tree, never later from the stripped one
+    # (a helper stubbed here would otherwise read as irrelevant to the file's own analysis).
+    ctx.complete_summary()
+    for fn in ctx.functions.values():
+        if not ctx.walkable(fn, None):
+            fn.body = stub(fn)
+    for cls in ctx.classes.values():
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.walkable(item, cls):
+                item.body = stub(item)
+    # The module level of another file is never walked (its constants are in the summary): only the
+    # functions and classes collected above are kept (timm's model files hold thousand-line config dicts).
+    ctx.tree.body = []
 
 
 @dataclass

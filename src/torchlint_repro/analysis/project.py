@@ -17,15 +17,15 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._io import read_regular
 from ..config import Settings
 from . import names as N
-from .cache import DiskCache, file_digest
+from .cache import CLAIM_WAIT, DiskCache, file_digest
 from .paths import path_template
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -62,20 +62,44 @@ _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
 CTX_CACHE_NODES = 60_000
 SUMMARY_CACHE_SIZE = 128  # module summaries (imports, constants, relevance: ~6 KB each) per project
-_CTX_CACHE: collections.OrderedDict[tuple, tuple[Any, int]] = collections.OrderedDict()
-_ctx_cache_total = 0
 
 
-def _ctx_cache_put(key: tuple, ctx) -> None:
-    global _ctx_cache_total
-    size = _n_nodes(ctx)
-    _CTX_CACHE[key] = (ctx, size)
-    _ctx_cache_total += size
-    while _ctx_cache_total > CTX_CACHE_NODES and len(_CTX_CACHE) > 1:
-        _, (_, old) = _CTX_CACHE.popitem(last=False)
-        _ctx_cache_total -= old
+class SizedLRU:
+    """A process-wide LRU bounded by the total size of its values (the caller says each one's size). The
+    project layer owns the store so that ``reset_projects`` empties it; what goes in (another module's
+    walkable context) is built by the layer above (context.module_ctx)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.items: collections.OrderedDict[tuple, tuple[Any, int]] = collections.OrderedDict()
+        self.total = 0
+
+    def get(self, key: tuple) -> Any:
+        hit = self.items.get(key)
+        if hit is None:
+            return None
+        self.items.move_to_end(key)
+        return hit[0]
+
+    def put(self, key: tuple, value: Any, size: int) -> None:
+        old = self.items.pop(key, None)
+        if old is not None:
+            self.total -= old[1]
+        self.items[key] = (value, size)
+        self.total += size
+        while self.total > self.capacity and len(self.items) > 1:
+            _, (_, dropped) = self.items.popitem(last=False)
+            self.total -= dropped
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.total = 0
 
 
+CONTEXTS = SizedLRU(CTX_CACHE_NODES)
+
+
+T = TypeVar("T")
 YES, NO, MAYBE = "yes", "no", "maybe"
 
 
@@ -1140,53 +1164,66 @@ class Project:
         except (OSError, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
             return None
 
-    def module_ctx(self, path: str, seed_funcs: frozenset):
-        """A ModuleCtx for another project file (not the one linted), from an LRU. Its tree keeps only the
-        bodies of the functions a walk can enter (the strongly relevant ones, see ``_inline``): a library
-        module reached from every file costs the few functions that matter, not its whole tree."""
-        from .context import ModuleCtx
+    def known_record(self, path: str) -> ModuleRecord | None:
+        """The record this process holds for ``path`` (as given, or resolved), without reading anything."""
+        rec = self._records.get(os.path.abspath(path))
+        return rec if rec is not None else self._records.get(str(Path(path).resolve()))
 
-        rec = self.record_for_path(path)
-        if rec is None:
-            return None
-        key = (id(self), path, rec.digest, seed_funcs)
-        hit = _CTX_CACHE.get(key)
-        if hit is not None:
-            _CTX_CACHE.move_to_end(key)
-            return hit[0]
-        tree = self.module_tree(path)
-        if tree is None:
-            return None
-        ctx = ModuleCtx(path, tree, self, linted=False, seed_funcs=seed_funcs)
-        if rec.tree is None:  # a tree of our own (not an in-memory module's, which others may read)
-            _strip_unwalked(ctx)
-        _ctx_cache_put(key, ctx)
-        return ctx
-
-    def summary_for(self, path: str, tree: ast.Module, module: str, is_package: bool, seed_funcs: frozenset):
-        """The shared summary (imports, constants, relevance...) of the module at ``path`` as its current
-        content says; None when the module has no record (unreadable): the caller summarises it alone."""
-        from .context import _Summary
-
-        key = os.path.abspath(path)
-        rec = self._records.get(key)
-        if rec is None:
-            rec = self._records.get(str(Path(path).resolve()))
-        if rec is None:
-            return None
-        ident = (rec.digest, module, is_package, seed_funcs)
+    def summary_memo(self, key: str, ident: tuple) -> Any:
+        """The module summary (context.ModuleSummary) memoised for ``key`` if it was made for ``ident``."""
         hit = self._summaries.get(key)
-        if hit is not None and hit[0] == ident:
-            self._summaries.move_to_end(key)
-            return hit[1]
-        summary = _Summary(tree, module, is_package)
-        if summary.imports.bindings == rec.facts.get("imports"):
-            summary.imports.bindings = rec.facts["imports"]  # one dict for both (the facts' is interned)
+        if hit is None or hit[0] != ident:
+            return None
+        self._summaries.move_to_end(key)
+        return hit[1]
+
+    def keep_summary(self, key: str, ident: tuple, summary: Any) -> None:
         self._summaries[key] = (ident, summary)
         self._summaries.move_to_end(key)
         while len(self._summaries) > SUMMARY_CACHE_SIZE:
             self._summaries.popitem(last=False)
-        return summary
+
+    def stored_or_computed(
+        self,
+        kind: str,
+        key: str,
+        read: Callable[[Any], T | None],
+        compute: Callable[[], T],
+        write: Callable[[T], Any],
+        defer: bool = False,
+        wait: float = CLAIM_WAIT,
+    ) -> T | None:
+        """A value shared through the disk cache by every worker and later run: the stored one if ``read``
+        accepts it (it gets the raw entry, or None), else computed once. A worker about to compute claims
+        the key; one that finds it claimed waits (bounded, then computes itself) or, with ``defer``, gets
+        None and comes back later. ``write`` turns the value into its entry (None: not stored)."""
+        cache = self.cache
+        if cache is None:
+            return compute()
+        got = read(cache.get_json(kind, key))
+        if got is not None:
+            return got
+        holds = cache.claim(kind, key)
+        try:
+            if not holds:
+                if defer:
+                    return None
+                got = read(cache.wait_for(kind, key, wait))
+                if got is not None:
+                    return got
+            value = compute()
+            entry = write(value)
+            if entry is not None:
+                cache.put_json(kind, key, entry)
+            return value
+        finally:
+            if holds:
+                cache.release(kind, key)
+
+    def note_deps(self, deps: dict[str, str]) -> None:
+        """What a reused result read counts as read by every result being recorded now."""
+        for path, digest in deps.items():
+            self._note(path, digest)
 
     def record_for_module(self, dotted: str, from_dir: str | None = None) -> ModuleRecord | None:
         path = self.find_module(dotted, from_dir)
@@ -1975,36 +2012,6 @@ def _interned(obj: Any) -> Any:
     return obj
 
 
-def _n_nodes(ctx) -> int:
-    """Syntax nodes a (stripped) ModuleCtx holds: its functions and classes."""
-    return sum(1 for top in (*ctx.functions.values(), *ctx.classes.values()) for _ in ast.walk(top))
-
-
-def _strip_unwalked(ctx) -> None:
-    """Drop the bodies of the functions and methods of a module walked from elsewhere that a walk never
-    enters (not strongly relevant), after its summary was taken from the whole tree."""
-
-    def stub(fn: ast.stmt) -> list[ast.stmt]:
-        return [
-            ast.Pass(lineno=fn.lineno, col_offset=fn.col_offset, end_lineno=fn.lineno, end_col_offset=fn.col_offset)
-        ]
-
-    # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
-    # them): everything it holds is computed now, from the whole tree, never later from the stripped one
-    # (a helper stubbed here would otherwise read as irrelevant to the file's own analysis).
-    ctx.complete_summary()
-    for fn in ctx.functions.values():
-        if not ctx.walkable(fn, None):
-            fn.body = stub(fn)
-    for cls in ctx.classes.values():
-        for item in cls.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.walkable(item, cls):
-                item.body = stub(item)
-    # The module level of another file is never walked (its constants are in the summary): only the
-    # functions and classes collected above are kept (timm's model files hold thousand-line config dicts).
-    ctx.tree.body = []
-
-
 def _unreadable_class(project: Project, q: str, here: str | None) -> bool:
     from .syntax import _maybe_model_class
 
@@ -2135,10 +2142,8 @@ def seed_function_warnings(work: Sequence[tuple[str | None, Settings]]) -> list[
 
 def reset_projects() -> None:
     """Forget in-process state (tests; long-lived processes after files changed)."""
-    global _ctx_cache_total
     _PROJECTS.clear()
-    _CTX_CACHE.clear()
-    _ctx_cache_total = 0
+    CONTEXTS.clear()
 
 
 def _units_of(facts: dict) -> list[str]:
