@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from torchlint_repro.analysis import context as C
 from torchlint_repro.analysis import program
 from torchlint_repro.analysis import project as P
 from torchlint_repro.analysis.cache import RUN_ENV_VAR, DiskCache, decode_value, encode_value
@@ -207,6 +208,72 @@ def test_an_editors_buffer_is_what_the_walk_must_have_read(walks_project, monkey
     assert walked == ["train.py", "train.py"]
     reset_projects()
     assert _found(walks_project / "helper_b.py") == FOUND  # the disk's copy again: the first walk serves
+
+
+# ------------------------------------------------------------------------------ other modules' summaries
+def _summarised(monkeypatch) -> list[str]:
+    """The modules whose summary parts (relevance, context units, ...) this process computes."""
+    done: list[str] = []
+    for name, compute in list(C._PARTS.items()):
+
+        def counting(ctx, _compute=compute, _name=name):
+            done.append(Path(ctx.path).name)
+            return _compute(ctx)
+
+        monkeypatch.setitem(C._PARTS, name, counting)
+    return done
+
+
+def test_another_modules_summary_is_read_back_by_another_process(walks_project, monkeypatch):
+    """An editor's buffer of train.py is walked again on every edit; the helpers it enters are not
+    summarised again: their summaries come from the cache another process filled."""
+    done = _summarised(monkeypatch)
+    assert _found(walks_project / "train.py") == []
+    assert {"helper_a.py", "helper_b.py"} <= set(done)
+    reset_projects()
+    done.clear()
+    buffer = TRAIN + "# edited\n"
+    assert _found(walks_project / "train.py", buffer) == []
+    assert "helper_a.py" not in done and "helper_b.py" not in done
+    assert _found(walks_project / "helper_a.py") == FOUND  # the same answer from the stored summaries
+
+
+LAYERS_PY = """\
+from torch import nn
+
+
+class Block({base}):
+    def __init__(self):
+        super().__init__()
+"""
+BUILD_PY = """\
+import torch
+from layers import Block
+
+
+def build():
+    return Block()
+"""
+
+
+def test_a_stored_summary_is_not_read_once_a_class_it_asked_about_changed(walks_project, monkeypatch):
+    """build.py's summary asks whether layers.Block is an nn.Module (does `build` build a model?): when
+    layers.py changes, the stored summary of build.py, whose own text did not change, is a miss."""
+    (walks_project / "layers.py").write_text(LAYERS_PY.format(base="nn.Module"))
+    (walks_project / "build.py").write_text(BUILD_PY)
+    (walks_project / "run.py").write_text("import torch\nfrom build import build\n\nmodel = build()\n")
+    done = _summarised(monkeypatch)
+    _found(walks_project / "run.py")
+    assert "build.py" in done
+    reset_projects()
+    done.clear()
+    _found(walks_project / "run.py", "import torch\nfrom build import build\n\nmodel = build()\n\n")
+    assert "build.py" not in done  # read back
+    (walks_project / "layers.py").write_text(LAYERS_PY.format(base="object"))
+    reset_projects()
+    done.clear()
+    _found(walks_project / "run.py", "import torch\nfrom build import build\n\nmodel = build()\n\n\n")
+    assert "build.py" in done  # what it read changed: summarised again
 
 
 # ------------------------------------------------------------------------------ the word index (callers' search)
