@@ -304,6 +304,11 @@ def test_the_word_index_reads_again_only_the_files_that_changed(walks_project, m
     assert index["evaluate_a"] == ["helper_a.py", "train.py"]
     read, again = _reads_during_mentions(walks_project, monkeypatch)
     assert read == [] and again == index
+    # nothing changed: the stored index itself is read, not rebuilt from the files' words
+    real = P.Project._file_words
+    monkeypatch.setattr(P.Project, "_file_words", lambda self, sigs: pytest.fail("rebuilt"))
+    assert _reads_during_mentions(walks_project, monkeypatch)[1] == index
+    monkeypatch.setattr(P.Project, "_file_words", real)
     (walks_project / "helper_a.py").write_text(HELPER.format(n="a", eval_call="") + "\nevaluate_c(None)\n")
     (walks_project / "helper_c.py").write_text("def evaluate_c(m):\n    return m\n")
     (walks_project / "helper_b.py").unlink()
@@ -426,7 +431,7 @@ def test_without_the_cache_a_process_uses_its_runs_scratch_only(tmp_path, monkey
         assert project.cache.directory.parent == where
         assert _found(walks_project / "helper_a.py", settings=Settings(cache=False)) == FOUND
         kinds = {p.parent.parent.name for p in where.rglob("*.json")}
-        assert kinds == {"facts", "summaries", "walks", "words"}
+        assert kinds == {"facts", "mentions", "summaries", "walks", "words"}
     assert not where.exists()
     reset_projects()
     project = project_for(str(walks_project / "train.py"), Settings(cache=False))

@@ -199,7 +199,12 @@ def conforms(value, schema) -> bool:
         return type(value) is schema
     tag = schema[0]
     if tag == "list":
-        return type(value) is list and all(conforms(v, schema[1]) for v in value)
+        if type(value) is not list:
+            return False
+        item = schema[1]
+        if item is str or item is int or item is bool:  # (the long lists: one test per item, no call)
+            return all(type(v) is item for v in value)
+        return all(conforms(v, item) for v in value)
     if tag == "dict":
         return type(value) is dict and all(type(k) is str and conforms(v, schema[1]) for k, v in value.items())
     if tag == "tuple":
@@ -275,6 +280,16 @@ SCHEMAS = {
     "walks": ("obj", {"walk": ENCODED, "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))}),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read
     "summaries": ("obj", {"summary": ENCODED, "deps": ("dict", str)}),
+    # which files spell each name defined in the project (Project.mentions), with the files' signatures
+    "mentions": (
+        "obj",
+        {
+            "written": int,
+            "paths": ("list", str),
+            "sigs": ("list", ("tuple", [int, int, int, int])),
+            "index": ("dict", ("list", int)),
+        },
+    ),
     # the identifiers of every project file (Project.mentions): [size, mtime, ctime, inode], defined, spelled
     "words": (
         "obj",

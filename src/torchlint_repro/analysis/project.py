@@ -1611,48 +1611,86 @@ class Project:
         """Name -> the project files whose text mentions it, for every name some project file defines at
         its top level (``def f`` / ``class C``) or an import of it spells: a file that never spells a
         function's or class's name cannot call it, so only these are parsed when looking for callers.
-        Built once per process from each file's identifiers, which the disk cache keeps per file (see
-        ``_file_words``): an editor's lint re-reads only the files changed since, not the whole project."""
+        Built once per process. The disk cache keeps the index with every file's size, times and inode:
+        while none changed (an editor's lint of an unsaved buffer), it is read back as it is; else it is
+        rebuilt from each file's identifiers, also kept per file (see ``_file_words``), so only the files
+        changed since are read."""
         if self._mentions is None:
-            per_file = self._file_words()
-            defined: set[str] = set()
-            for path, (defs, _) in per_file.items():
-                defined.update(defs)
-                defined.update(self._import_words(path))
-            index: dict[str, list[str]] = {}
-            for path, (_, words) in per_file.items():
-                for word in words & defined:
-                    index.setdefault(sys.intern(word), []).append(path)
+            written = time.time_ns()
+            sigs = self._signatures()
+            key = f"mentions\0{self.root}"
+            index = self._stored_index(key, sigs)
+            if index is None:
+                per_file = self._file_words(sigs)
+                defined: set[str] = set()
+                for path, (defs, _) in per_file.items():
+                    defined.update(defs)
+                    defined.update(self._import_words(path))
+                index = {}
+                for path, (_, words) in per_file.items():
+                    for word in words & defined:
+                        index.setdefault(sys.intern(word), []).append(path)
+                if self.cache is not None:
+                    order = {p: i for i, p in enumerate(sigs)}
+                    entry = {
+                        "written": written,
+                        "paths": list(sigs),
+                        "sigs": list(sigs.values()),
+                        "index": {w: [order[p] for p in ps] for w, ps in index.items()},
+                    }
+                    self.cache.put_json("mentions", key, entry)
             self._mentions = index
         return self._mentions
 
-    def _file_words(self) -> dict[str, tuple[list[str], set[str]]]:
-        """path -> (the names it defines at top level, every identifier it spells), for each project file in
-        ``python_files`` order. A file whose size, times and inode are those stored is not read again; one
-        modified within ``_RACY_NS`` of the stored index is (its time cannot tell an edit made in the same
-        tick). The index is stored again when any file was read, added or removed."""
-        key = f"words\0{self.root}"
-        stored = self._stored_words(key)
-        written = time.time_ns()
-        out: dict[str, tuple[list[str], set[str]]] = {}
-        sigs: dict[str, list[int]] = {}
-        dirty = stored is None
+    def _signatures(self) -> dict[str, list[int]]:
+        """[size, mtime, ctime, inode] of every project file (``python_files`` order) that can be stat'ed."""
+        out: dict[str, list[int]] = {}
         for path in self.python_files():
             try:
                 st = os.stat(path)
             except OSError:
                 continue
-            sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            out[path] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        return out
+
+    def _stored_index(self, key: str, sigs: dict[str, list[int]]) -> dict[str, list[str]] | None:
+        """The stored index if the project's files are those it was built from, none changed near the time
+        it was built (``_RACY_NS``), and it has its shape; else None."""
+        value = self.cache.get_json("mentions", key) if self.cache is not None else None
+        if value is None or value["paths"] != list(sigs) or value["sigs"] != list(sigs.values()):
+            return None
+        if any(max(sig[1], sig[2]) >= value["written"] - _RACY_NS for sig in value["sigs"]):
+            return None
+        paths = value["paths"]
+        n = len(paths)
+        index: dict[str, list[str]] = {}
+        for word, ids in value["index"].items():
+            if not all(0 <= i < n for i in ids):
+                return None
+            index[sys.intern(word)] = [paths[i] for i in ids]
+        return index
+
+    def _file_words(self, sigs: dict[str, list[int]]) -> dict[str, tuple[list[str], set[str]]]:
+        """path -> (the names it defines at top level, every identifier it spells), for each project file of
+        ``sigs`` (its signature now). A file whose signature is the one stored is not read again; one
+        modified within ``_RACY_NS`` of the stored words is (its time cannot tell an edit made in the same
+        tick). The words are stored again when any file was read, added or removed."""
+        key = f"words\0{self.root}"
+        stored = self._stored_words(key)
+        written = time.time_ns()
+        out: dict[str, tuple[list[str], set[str]]] = {}
+        dirty = stored is None
+        for path, sig in sigs.items():
             old = stored[1].get(path) if stored is not None else None
             if old is not None and old[0] == sig and max(sig[1], sig[2]) < stored[0] - _RACY_NS:
-                out[path], sigs[path] = (old[1], old[2]), sig
+                out[path] = (old[1], old[2])
                 continue
             try:
                 data = read_regular(path, MAX_FILE_BYTES)  # never blocks on a file swapped for a FIFO
             except OSError:
                 continue
             defs = sorted({w.decode("ascii") for w in _TOP_DEF.findall(data)})
-            out[path], sigs[path] = (defs, {w.decode("ascii") for w in _IDENT.findall(data)}), sig
+            out[path] = (defs, {w.decode("ascii") for w in _IDENT.findall(data)})
             dirty = True
         if stored is not None and set(stored[1]) != set(out):
             dirty = True
