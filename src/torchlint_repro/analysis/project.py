@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import configparser
 import contextlib
 import hashlib
 import os
@@ -20,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from .._io import read_regular
 from ..config import Settings
@@ -869,10 +872,6 @@ def _declared_scripts(root: Path) -> tuple[set, dict]:
     """The ``module:function`` entry points a project's packaging files declare, and those files' digests
     (their dependents are redone when they change). setup.py is parsed, not run: only string literals in
     its ``entry_points`` count."""
-    import configparser
-
-    import tomllib
-
     entries: set = set()
     sources: dict = {}
     specs: list[str] = []
