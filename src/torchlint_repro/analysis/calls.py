@@ -22,8 +22,9 @@ from .context import (
     Frame,
     ModuleCtx,
 )
+from .names import MAYBE, NO, YES
 from .paths import path_template
-from .project import MAYBE, NO, YES, arg_value, module_statements
+from .project import arg_value, module_statements
 from .smoke import LookOnly, metadata_use
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
@@ -41,7 +42,6 @@ from .syntax import (
     _local_has_params,
     _local_mode_dep,
     _local_module_class,
-    _maybe_model_class,
     _merge_out,
     _on_cuda,
     _rel,
@@ -850,7 +850,7 @@ class CallsMixin(WalkerBase):
         found = self._find_method(q, "__init__")
         if (
             found is None
-            and _maybe_model_class(q)
+            and N.maybe_model_class(q)
             and (self.project is None or self.project.locate(q, ctx.here) is None)
         ):
             # a class from code we cannot read (`from my_project.models import Encoder` that is not there):

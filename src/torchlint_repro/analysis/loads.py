@@ -9,8 +9,8 @@ from pathlib import Path
 
 from . import names as N
 from .context import EMPTY, Event
+from .names import MAYBE, NO, YES
 from .paths import matchable
-from .project import MAYBE, NO, YES
 from .state import State
 from .syntax import Located, _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
 from .values import (

@@ -28,6 +28,7 @@ from .._io import read_regular
 from ..config import Settings
 from . import names as N
 from .cache import DiskCache, file_digest
+from .names import FIXED_PARAMS, MAYBE, NO, NONLITERAL, YES
 from .paths import path_template
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -77,9 +78,6 @@ def _ctx_cache_put(key: tuple, ctx) -> None:
         _ctx_cache_total -= old
 
 
-YES, NO, MAYBE = "yes", "no", "maybe"
-
-
 RANDOM_TENSORS = frozenset(
     {
         "torch.randn",
@@ -113,9 +111,6 @@ def find_root(path: str | os.PathLike, fallback: str | os.PathLike | None = None
 
 
 # ------------------------------------------------------------------------------ per-file facts
-# an argument that is no literal (a constructor parameter, a config value): its value is unknown, which
-# is not the same as absent (`nn.GRU(..., dropout=dropout_p)` may drop; `nn.GRU(...)` does not)
-NONLITERAL = "<?>"
 
 
 def arg_value(node: ast.AST) -> Any:
@@ -368,21 +363,6 @@ _RETURNS_SELF = frozenset(
 _SCALAR_BUILTINS = frozenset(
     {"isinstance", "issubclass", "len", "int", "float", "bool", "str", "hasattr", "callable", "id", "hash", "repr"}
 )
-# layers whose only parameters are `weight` and (unless bias=False) `bias`
-_WEIGHT_BIAS_LAYERS = frozenset(
-    {
-        "Linear",
-        "Bilinear",
-        "Conv1d",
-        "Conv2d",
-        "Conv3d",
-        "ConvTranspose1d",
-        "ConvTranspose2d",
-        "ConvTranspose3d",
-        "Embedding",
-    }
-)
-FIXED_PARAMS = "=fixed"  # a layer's facts key: its parameters __init__ replaces with fixed ones ("bias,weight")
 
 
 def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
@@ -417,7 +397,7 @@ def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, 
         holder = _self_attr(t)
         if holder is not None:
             idx = built_at.get(id(st.value)) if isinstance(st.value, ast.Call) else None
-            if idx is not None and N.torch_nn_layer(ctors[idx][0]) in _WEIGHT_BIAS_LAYERS:
+            if idx is not None and N.torch_nn_layer(ctors[idx][0]) in N.WEIGHT_BIAS_LAYERS:
                 made[holder] = idx
             else:
                 made.pop(holder, None)
@@ -1318,14 +1298,14 @@ class Project:
         """Does building this class draw parameters from the random generator (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
         if layer is not None:
-            return _layer_has_params(layer, kwargs or {})
+            return N.layer_has_params(layer, kwargs or {})
         return self._class_query("params", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir))
 
     def mode_dependent(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
         """Does `.eval()` change what this class computes (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
         if layer is not None:
-            return _layer_mode_dependent(layer, kwargs or {})
+            return N.layer_mode_dependent(layer, kwargs or {})
         return self._class_query("mode", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir))
 
     def loads_own_weights(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> bool:
@@ -1425,7 +1405,7 @@ class Project:
             if layer in N.CONTAINERS:
                 continue  # its contents are constructions of the class body too, counted on their own
             if layer is not None:
-                results.append(_layer_has_params(layer, kw) if what == "params" else _layer_mode_dependent(layer, kw))
+                results.append(N.layer_has_params(layer, kw) if what == "params" else N.layer_mode_dependent(layer, kw))
             elif ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
                 # random only through its argument (torch.randn(...), or nn.init.* after torch.empty(...)),
                 # which the class body lists as constructions of its own
@@ -1486,7 +1466,7 @@ class Project:
             if layer is not None:
                 if layer in N.CONTAINERS:
                     continue
-                if (_layer_mode_dependent(layer, unknown) if what == "mode" else _layer_has_params(layer, {})) != NO:
+                if (N.layer_mode_dependent(layer, unknown) if what == "mode" else N.layer_has_params(layer, {})) != NO:
                     return MAYBE
             elif what == "params" and (
                 ref in RANDOM_TENSORS
@@ -1951,9 +1931,7 @@ def _strip_unwalked(ctx) -> None:
 
 
 def _unreadable_class(project: Project, q: str, here: str | None) -> bool:
-    from .syntax import _maybe_model_class
-
-    return _maybe_model_class(q) and project.locate(q, here) is None
+    return N.maybe_model_class(q) and project.locate(q, here) is None
 
 
 def current_digest(path: str) -> str | None:
@@ -1982,48 +1960,6 @@ def _is_transformers_model(q: str) -> bool:
         and not name.startswith("Auto")
         and not name.endswith(("Config", "Output", "Tokenizer"))
     )
-
-
-def _layer_has_params(layer: str, kw: dict) -> str:
-    """Does building this torch.nn layer draw parameters from the random generator?"""
-    if layer in N.PARAM_FREE_LAYERS or layer in N.CONSTANT_INIT_LAYERS:
-        return NO
-    if layer in N.CONTAINERS:
-        return MAYBE  # decided by the arguments at the construction site
-    fixed = kw.get(FIXED_PARAMS)
-    if isinstance(fixed, str) and layer in _WEIGHT_BIAS_LAYERS:
-        random = {"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"}
-        if random <= set(fixed.split(",")):
-            return NO  # every parameter replaced by a fixed one in __init__
-    if layer in N.AFFINE_DEFAULT_OFF:
-        return YES if kw.get("affine") is True else NO
-    affine_kw = N.AFFINE_KW.get(layer)
-    if affine_kw and kw.get(affine_kw) is False:
-        return NO
-    if layer.endswith("Loss"):
-        return NO
-    return YES
-
-
-def _layer_mode_dependent(layer: str, kw: dict) -> str:
-    if layer in N.MODE_DEPENDENT_LAYERS:
-        if layer.startswith("Dropout") or layer.endswith("Dropout"):
-            p = kw.get("p", kw.get("#0", 0.5))
-            return NO if p == 0 else YES  # only a provable 0 does not drop
-        if "BatchNorm" in layer and kw.get("track_running_stats") is False:
-            return NO
-        if layer.startswith("Transformer") and kw.get("dropout") == 0:
-            return NO
-        return YES
-    if layer in N.DROPOUT_KW_LAYERS:
-        d = kw.get("dropout", kw.get("#2", 0.0) if layer == "MultiheadAttention" else 0.0)
-        return YES if isinstance(d, (int, float)) and d > 0 else (NO if d in (0, 0.0, None) else MAYBE)
-    if layer in N.RUNNING_STATS_LAYERS:
-        t = kw.get("track_running_stats")
-        return YES if t is True else MAYBE if t == NONLITERAL else NO
-    if layer in N.CONTAINERS:
-        return MAYBE
-    return NO
 
 
 def _notebook_files(root: Path) -> list[str]:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import names as N
+from .names import MAYBE, NO, YES
 from .paths import path_template
-from .project import MAYBE, NO, YES
 from .state import State
 from .values import Model, Out
 
@@ -33,74 +33,6 @@ def _on_cuda(node: ast.Call) -> bool:
 
 
 _MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
-
-_NOT_MODEL_ROOTS = frozenset(
-    {
-        "numpy",
-        "np",
-        "pandas",
-        "PIL",
-        "tqdm",
-        "sklearn",
-        "matplotlib",
-        "scipy",
-        "yaml",
-        "omegaconf",
-        "hydra",
-        "wandb",
-        "tensorboard",
-        "torch",
-        "torchvision",
-        "datasets",
-        "tokenizers",
-        "transformers",
-        "accelerate",
-        "lightning",
-        "lightning_fabric",
-        "pytorch_lightning",
-        "timm",
-        "click",
-        "fire",
-        "absl",
-        "typer",
-        "rich",
-        "requests",
-        "cv2",
-        "h5py",
-        "mlflow",
-        "torchmetrics",
-        "torchaudio",
-        "torchtext",
-        "einops",
-    }
-)
-
-
-def _maybe_model_class(q: str) -> bool:
-    import sys
-
-    root = q.split(".", 1)[0]
-    last = q.rsplit(".", 1)[-1]
-    if root in sys.stdlib_module_names or root in _NOT_MODEL_ROOTS or not last[:1].isupper() or "." not in q:
-        return False
-    return not last.endswith(
-        (
-            "Config",
-            "Tokenizer",
-            "Dataset",
-            "DataLoader",
-            "Loader",
-            "Error",
-            "Exception",
-            "Args",
-            "Arguments",
-            "Parser",
-            "Logger",
-            "Writer",
-            "Processor",
-            "Transform",
-        )
-    )
 
 
 def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
@@ -422,17 +354,13 @@ def _local_module_class(q: str, ctx: ModuleCtx) -> bool:
 
 
 def _local_has_params(q: str, kw: dict) -> str:
-    from .project import _layer_has_params
-
     layer = N.torch_nn_layer(q)
-    return _layer_has_params(layer, kw) if layer else MAYBE
+    return N.layer_has_params(layer, kw) if layer else MAYBE
 
 
 def _local_mode_dep(q: str, kw: dict) -> str:
-    from .project import _layer_mode_dependent
-
     layer = N.torch_nn_layer(q)
-    return _layer_mode_dependent(layer, kw) if layer else MAYBE
+    return N.layer_mode_dependent(layer, kw) if layer else MAYBE
 
 
 # ============================================================================ entry points

@@ -33,8 +33,9 @@ from .context import (
     ModuleCtx,
 )
 from .loads import LoadsMixin, json_key
+from .names import MAYBE
 from .paths import path_template
-from .project import MAYBE, Project
+from .project import Project
 from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
     FunctionNode,
