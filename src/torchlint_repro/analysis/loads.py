@@ -182,11 +182,6 @@ class LoadsMixin(WalkerBase):
         classes = {s.get("cls") for s in recs}
         return modes, (classes.pop() if len(classes) == 1 else None)
 
-    def save_sites(self) -> list[dict]:
-        if self._save_sites is None:
-            self._save_sites = self.project.save_sites() if self.project is not None else []
-        return self._save_sites
-
     # ------------------------------------------------------------------ end of an entry point
     def _finish_root(self) -> None:
         self._finish_builds()

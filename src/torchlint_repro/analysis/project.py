@@ -17,7 +17,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -893,6 +893,10 @@ def _declared_scripts(root: Path) -> tuple[set, dict]:
             if m:
                 entries.add((m.group(1), m.group(2)))
     return entries, sources
+
+
+# finds the torch.save sites of one project file (its path and tree): the tracker's collect_saves
+SaveScan = Callable[["Project", str, ast.Module], list[dict]]
 
 
 @dataclass
@@ -1778,8 +1782,9 @@ class Project:
                     out.append(p)
         return sorted(out)
 
-    def save_sites(self) -> list[dict]:
-        """Every torch.save of the project, as recorded by the tracker (cached per file)."""
+    def save_sites(self, scan: SaveScan) -> list[dict]:
+        """Every torch.save of the project, as ``scan(project, path, tree)`` finds them in each candidate
+        file (the tracker's ``collect_saves``: the index cannot walk a file itself), cached per file."""
         if self._save_sites is not None:
             for p in self._scan_deps:
                 self._note(p, self._scan_deps[p])
@@ -1805,13 +1810,13 @@ class Project:
                     deferred.append((path, key))
                     continue
                 try:
-                    found[path] = self._scan_saves(path, key)
+                    found[path] = self._scan_saves(path, key, scan)
                 finally:
                     if holds and self.cache:
                         self.cache.release("saves", key)
             for path, key in deferred:
                 got = self._stored_saves(key, wait=True)
-                found[path] = got if got is not None else self._scan_saves(path, key)
+                found[path] = got if got is not None else self._scan_saves(path, key, scan)
             scan_deps = dict(deps)
         sites = [site for path in files for site in found.get(path, ())]
         scan_deps["<tree>"] = self.tree_signature()
@@ -1834,12 +1839,10 @@ class Project:
             self._note(p, d)
         return cached["sites"]
 
-    def _scan_saves(self, path: str, key: str) -> list[dict]:
-        from .tracker import collect_saves
-
+    def _scan_saves(self, path: str, key: str, scan: SaveScan) -> list[dict]:
         with self.recording() as fdeps:
             tree = self.module_tree(path)
-            found = collect_saves(self, path, tree) if tree is not None else []
+            found = scan(self, path, tree) if tree is not None else []
         if self.cache:
             self.cache.put_json("saves", key, {"sites": found, "deps": fdeps})
         return found

@@ -296,6 +296,13 @@ class Walker(CallsMixin, LoadsMixin):
         if entry not in self.widened:
             self.widened.append(entry)
 
+    def save_sites(self) -> list[dict]:
+        """Every torch.save of the project (see ``Project.save_sites``): each file's found by walking it
+        with :func:`collect_saves`."""
+        if self._save_sites is None:
+            self._save_sites = self.project.save_sites(collect_saves) if self.project is not None else []
+        return self._save_sites
+
     def _walk_module(self, ctx: ModuleCtx, st: State) -> State | None:
         self.frames.append(Frame(ctx, "<module>", node=ctx.tree))
         try:
