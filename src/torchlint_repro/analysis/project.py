@@ -166,7 +166,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
                     constants[targets[0].id] = t
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-            dest, default = _argparse_dest(node)
+            dest, default = argparse_dest(node)
             if dest and default is not None:
                 argparse_defaults[dest] = default
     return {
@@ -340,7 +340,7 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
     return {k: v for k, v in units.items() if v}
 
 
-def _argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
+def argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
     dest = None
     for a in call.args:
         if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("--"):

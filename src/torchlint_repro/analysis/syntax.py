@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from . import names as N
 from .names import MAYBE, NO, YES
-from .paths import path_template
 from .state import State
 from .values import Model, Out
 
@@ -33,18 +32,6 @@ def _on_cuda(node: ast.Call) -> bool:
 
 
 _MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
-
-
-def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if len(targets) == 1 and isinstance(targets[0], ast.Name):
-                t = path_template(node.value, imports.resolve, out.get)
-                if t is not None:
-                    out[targets[0].id] = t
-    return out
 
 
 def _called_names(tree: ast.Module) -> set[str]:
@@ -319,26 +306,6 @@ def _seed_display(q: str, node: ast.Call) -> str:
 
 def _is_static(fn: FunctionNode) -> bool:
     return any(N.dotted(d) == "staticmethod" for d in fn.decorator_list)
-
-
-def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
-    out = set()
-    for item in cls.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
-            for sub in ast.walk(item):
-                if (
-                    isinstance(sub, ast.Call)
-                    and isinstance(sub.func, ast.Attribute)
-                    and sub.func.attr in ("eval", "train")
-                ):
-                    v = sub.func.value
-                    if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
-                        out.add(v.attr)
-                if isinstance(sub, ast.Assign):
-                    for t in sub.targets:
-                        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                            out.add(t.attr)
-    return out
 
 
 def _local_module_class(q: str, ctx: ModuleCtx) -> bool:
