@@ -7,7 +7,7 @@ import fnmatch
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .syntax import FunctionNode, _call_func, _local_module_class
+from .syntax import FunctionNode, call_func, local_module_class
 
 RELEVANT_ATTRS = frozenset(
     {
@@ -113,7 +113,7 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
             ):
                 hit = True
             elif isinstance(sub, ast.withitem):
-                hit = _relevant_q(ctx.resolve(_call_func(sub.context_expr)))
+                hit = _relevant_q(ctx.resolve(call_func(sub.context_expr)))
             elif isinstance(sub, ast.Call):
                 f = sub.func
                 if isinstance(f, ast.Attribute):
@@ -153,7 +153,7 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                         out.add(f.id)
                     elif f.id in ctx.classes:
                         out.add(f"{f.id}.__init__")
-                        hit = _local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
+                        hit = local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
                             _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases
                         )
                     else:
@@ -266,7 +266,7 @@ def context_units(ctx: ModuleCtx) -> set[str]:
         if cls is not None and cls.name not in holders:
             cls_q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
             holders[cls.name] = not (
-                _local_module_class(cls_q, ctx)
+                local_module_class(cls_q, ctx)
                 or (ctx.project is not None and ctx.project.is_module_class(cls_q, ctx.here))
             )
         holder = cls is not None and holders[cls.name]
@@ -371,7 +371,7 @@ def _builds(ctx: ModuleCtx, func: ast.expr) -> bool:
     if N.torch_nn_layer(q) is not None or N.is_builder(q):
         return True
     if isinstance(func, ast.Name) and func.id in ctx.classes:
-        return _local_module_class(q, ctx) or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
+        return local_module_class(q, ctx) or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
     return ctx.project is not None and ctx.project.is_module_class(q, ctx.here)
 
 
@@ -385,6 +385,6 @@ def _has_region(ctx: ModuleCtx, fn: FunctionNode) -> bool:
         if ctx.resolve(d.func if isinstance(d, ast.Call) else d) in N.NO_GRAD_CTX:
             return True
     for sub in ast.walk(fn):
-        if isinstance(sub, ast.withitem) and ctx.resolve(_call_func(sub.context_expr)) in N.NO_GRAD_CTX | N.SET_GRAD:
+        if isinstance(sub, ast.withitem) and ctx.resolve(call_func(sub.context_expr)) in N.NO_GRAD_CTX | N.SET_GRAD:
             return True
     return False
