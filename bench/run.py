@@ -727,7 +727,7 @@ def _ctx_miss(project, path, seed):
 program._walk_program = timed("caller walks (program._walk_program)", program._walk_program,
                               lambda project, path, settings: True, lambda project, path, settings: path)
 P.Project._scan_saves = timed("save-site scan, per file (_scan_saves)", P.Project._scan_saves,
-                              lambda self, path, key: True, lambda self, path, key: path)
+                              lambda self, path, key, scan: True, lambda self, path, key, scan: path)
 P.build_facts = timed("module facts computed (build_facts)", P.build_facts,
                       lambda tree, module, is_pkg: True, lambda tree, module, is_pkg: module)
 P.Project.record_for_path = timed("module facts (read or parse + build)", P.Project.record_for_path,
@@ -741,7 +741,7 @@ P.Project.caller_files = timed("caller search (caller_files)", P.Project.caller_
 P.Project.mentions = timed("name index (mentions)", P.Project.mentions, lambda self: self._mentions is None,
                            lambda self: "project")
 P.Project.save_sites = timed("save-site scan (save_sites, all files)", P.Project.save_sites,
-                             lambda self: self._save_sites is None, lambda self: "project")
+                             lambda self, scan: self._save_sites is None, lambda self, scan: "project")
 
 sys.argv = ["torchlint-repro", *sys.argv[2:]]
 try:

@@ -20,6 +20,7 @@ from torchlint_repro.analysis import program
 from torchlint_repro.analysis import project as P
 from torchlint_repro.analysis.cache import RUN_ENV_VAR, DiskCache, decode_value, encode_value
 from torchlint_repro.analysis.project import project_for, reset_projects
+from torchlint_repro.analysis.tracker import collect_saves
 from torchlint_repro.config import Settings
 from torchlint_repro.engine import lint_file, lint_source
 from torchlint_repro.runner import lint_files
@@ -356,7 +357,7 @@ def test_two_copies_of_a_script_keep_their_own_save_sites(tmp_path, monkeypatch)
         reset_projects()
         project = project_for(str(root / "a" / "train.py"), Settings())
         assert project is not None
-        sites = project.save_sites()
+        sites = project.save_sites(collect_saves)
         assert sorted((Path(s["file"]).parent.name, s["line"]) for s in sites) == [("a", 6), ("b", 6)]
     reset_projects()
 

@@ -215,7 +215,7 @@ def _check(
         _usage_error("--stdin-filename needs the path `-`")
     missing: list[str] = []
     try:
-        overrides = _cli_overrides(select, ignore, extend_select, no_cache)
+        overrides = cli_overrides(select, ignore, extend_select, no_cache)
         resolver = SettingsResolver(config_path, adjust=overrides, force_exclude=force_exclude)
         if paths == ("-",):
             results = [_lint_stdin(resolver, stdin_filename, force_exclude)]
@@ -224,7 +224,7 @@ def _check(
                 if os.path.exists(p):
                     resolver.for_path(p)
             files, missing = collect_files(paths, resolver)
-            work = _with_run_root([(f, resolver.for_path(f)) for f in files], paths)
+            work = with_run_root([(f, resolver.for_path(f)) for f in files], paths)
     except ConfigError as exc:
         _usage_error(str(exc))
     if paths != ("-",):
@@ -330,7 +330,7 @@ def run_root(paths, files) -> str | None:
     return common
 
 
-def _with_run_root(work: list[tuple[str, Settings]], paths) -> list[tuple[str, Settings]]:
+def with_run_root(work: list[tuple[str, Settings]], paths) -> list[tuple[str, Settings]]:
     root = run_root(paths, [f for f, _ in work])
     if root is None:
         return work
@@ -343,15 +343,15 @@ def _with_run_root(work: list[tuple[str, Settings]], paths) -> list[tuple[str, S
     return out
 
 
-def _cli_overrides(select, ignore, extend_select, no_cache):
+def cli_overrides(select, ignore, extend_select, no_cache):
     """The command line's options as a function applied to every configuration file's settings:
     they form a layer on top of the file's selection (ruff's order), so `--ignore TRP2` wins over a
     configured `select = ["TRP201"]` and `--select` replaces the configured selection."""
-    from .config import _check_codes
+    from .config import check_codes
 
     select, ignore, extend_select = _split_codes(select), _split_codes(ignore), _split_codes(extend_select)
     for values, key in ((select, "--select"), (ignore, "--ignore"), (extend_select, "--extend-select")):
-        _check_codes(values, key)
+        check_codes(values, key)
 
     def adjust(settings: Settings) -> Settings:
         settings = replace(settings, cli_select=select, cli_ignore=ignore, cli_extend_select=extend_select)

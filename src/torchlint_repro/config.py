@@ -186,7 +186,7 @@ _KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "cache", "cache-dir", "fix-seed"
 KNOWN_KEYS = frozenset(_KNOWN_KEYS)
 
 
-def _check_codes(values: tuple[str, ...], key: str) -> None:
+def check_codes(values: tuple[str, ...], key: str) -> None:
     from .rules import ALL_RULES
 
     codes = [r.code for r in ALL_RULES]
@@ -217,7 +217,7 @@ def settings_from_mapping(data: dict, source: str = "pyproject.toml") -> Setting
         values = _string_list(data[key], key, source)
         if key in ("select", "ignore", "extend-select"):
             values = tuple(v.upper() for v in values)
-            _check_codes(values, f"{source}: {key}")
+            check_codes(values, f"{source}: {key}")
         kwargs[key.replace("-", "_")] = values
     if "per-file-ignores" in data:
         pfi = data["per-file-ignores"]
@@ -226,7 +226,7 @@ def settings_from_mapping(data: dict, source: str = "pyproject.toml") -> Setting
         items = []
         for pattern, codes in pfi.items():
             codes = tuple(c.upper() for c in _string_list(codes, f"per-file-ignores.{pattern}", source))
-            _check_codes(codes, f"{source}: per-file-ignores.{pattern}")
+            check_codes(codes, f"{source}: per-file-ignores.{pattern}")
             items.append((pattern, codes))
         kwargs["per_file_ignores"] = tuple(items)
     if "cache" in data:

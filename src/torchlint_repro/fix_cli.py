@@ -50,15 +50,15 @@ def run_fix(
 
     ``report_left``: whether findings left after the fixes make the status 1 (`check --fix` reports
     them itself after the fixes)."""
-    from .cli import _cli_overrides, _with_run_root
+    from .cli import cli_overrides, with_run_root
     from .config import ConfigError, SettingsResolver
     from .runner import collect_files, path_problem
 
     paths = paths or (".",)
     try:
-        resolver = SettingsResolver(config_path, adjust=_cli_overrides(select, ignore, extend_select, True))
+        resolver = SettingsResolver(config_path, adjust=cli_overrides(select, ignore, extend_select, True))
         files, missing = collect_files(paths, resolver)
-        work = _with_run_root([(f, resolver.for_path(f)) for f in files], paths)
+        work = with_run_root([(f, resolver.for_path(f)) for f in files], paths)
     except ConfigError as exc:
         click.echo(f"torchlint-repro: error: {exc}", err=True)
         return 2
@@ -201,7 +201,7 @@ def _fix_notebook(path: str, real: str, settings, unsafe: bool):
     """The same for a notebook: the fixes go into the code cells' source strings."""
     from .engine import SourceError
     from .fixes import fix_notebook, notebook_program
-    from .notebooks import _parse, read_notebook_bytes
+    from .notebooks import parse_notebook, read_notebook_bytes
 
     data = read_notebook_bytes(real)
     bom = data.startswith(b"\xef\xbb\xbf")
@@ -211,7 +211,7 @@ def _fix_notebook(path: str, real: str, settings, unsafe: bool):
         raise SourceError(f"invalid notebook: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     import json
 
-    program, where, originals = notebook_program(_parse(raw, json.loads))
+    program, where, originals = notebook_program(parse_notebook(raw, json.loads))
     diags, (linted, cells) = _findings(raw, path, settings)
     if linted != program or (cells or []) != where:  # pragma: no cover - both come from the same cells
         raise SourceError("the notebook's cells could not be mapped back for fixing")

@@ -263,15 +263,15 @@ class _Cell:
 def notebook_program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
     """The program of the code cells as ``check`` lints it, for each program line its (code cell, line)
     and its text as written in the cell (before IPython syntax is replaced)."""
-    from .notebooks import _run_cells, _split_lines, cell_program, is_python
+    from .notebooks import cell_program, is_python, run_cells, split_lines
 
     if not is_python(nb):
         return "", [], []
     lines: list[str] = []
     where: list[tuple[int, int]] = []
     originals: list[str] = []
-    for number, pieces in enumerate(_run_cells(nb), 1):
-        cell_lines = _split_lines("".join(pieces))
+    for number, pieces in enumerate(run_cells(nb), 1):
+        cell_lines = split_lines("".join(pieces))
         lines.extend(cell_program(cell_lines)[0])  # a cell that does not parse: blank, as check has it
         originals.extend(cell_lines)
         where.extend((number, i) for i in range(1, len(cell_lines) + 1))
@@ -291,7 +291,7 @@ def fix_notebook(
     """Apply the fixable ``diagnostics`` of ``program`` (see :func:`notebook_program`) inside the cells
     of the notebook whose JSON text is ``raw``. Only the source strings of the affected cells change; a
     finding whose edits cannot all be mapped into cells is left whole."""
-    from .notebooks import _parse, _PositionParser, _run_cells
+    from .notebooks import PositionParser, parse_notebook, run_cells
 
     codes = fixable_codes()
     fixable = [d for d in diagnostics if d.code in codes and d.fix is not None]
@@ -300,8 +300,8 @@ def fix_notebook(
     unfixed = [(d, "no fix could be written for it here") for d in fixable if id(d) not in planned]
     if not plan.edits:
         return NotebookFix(raw, 0, unfixed, plan.unsafe_skipped)
-    nb = _parse(raw, lambda t: _PositionParser(t).parse())
-    cells = [_Cell(i, pieces) for i, pieces in enumerate(_run_cells(nb), 1)]
+    nb = parse_notebook(raw, lambda t: PositionParser(t).parse())
+    cells = [_Cell(i, pieces) for i, pieces in enumerate(run_cells(nb), 1)]
     plines = Lines(program)
     mapped: list[tuple[TextEdit, int, int, int]] = []  # edit, cell, start, end in the cell's text
     failed: dict[int, tuple[Diagnostic, str]] = {}
@@ -334,7 +334,7 @@ def fix_notebook(
     fixed = [d for d in plan.fixed if id(d) not in failed]
     replacements: list[tuple[int, int, str]] = []  # in the raw JSON text
     expected = json.loads(raw)
-    expected_cells = _run_cells(expected)
+    expected_cells = run_cells(expected)
     ascii_only = raw.isascii()
     for number, cell_edits in by_cell.items():
         cell = cells[number - 1]
@@ -417,14 +417,14 @@ def _indent_before(raw: str, pos: int) -> str:
 def _set_cell_source(nb: dict, number: int, pieces: list[str]) -> None:
     """Set the source of code cell ``number`` (1-based, counted as ``check`` counts them: the cells *Run
     All* executes) in a plain-JSON notebook, keeping its form (a string or a list of strings)."""
-    from .notebooks import _code_cells
+    from .notebooks import code_cells
 
     if "cells" in nb:
         cells = nb["cells"]
     else:
         cells = [c for ws in nb["worksheets"] if isinstance(ws, dict) for c in ws.get("cells", []) or []]
     code = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
-    run = [k for k, pieces_k in enumerate(_code_cells(nb)) if "".join(pieces_k).strip()]
+    run = [k for k, pieces_k in enumerate(code_cells(nb)) if "".join(pieces_k).strip()]
     cell = code[run[number - 1]]
     field = "source" if "source" in cell or "input" not in cell else "input"
     if isinstance(cell.get(field), str):

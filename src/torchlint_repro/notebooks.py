@@ -51,7 +51,7 @@ _LINE_REF = re.compile(r"\bline (\d+)")
 # ------------------------------------------------------------------------------ reading
 def read_notebook(path: str | Path) -> dict:
     """The notebook's JSON; :class:`SourceError` with a clear message when it is not a notebook."""
-    return _parse(decode_notebook(read_notebook_bytes(path)), json.loads)
+    return parse_notebook(decode_notebook(read_notebook_bytes(path)), json.loads)
 
 
 def decode_notebook(data: bytes) -> str:
@@ -64,7 +64,7 @@ def decode_notebook(data: bytes) -> str:
 
 def parse_notebook_text(text: str) -> dict:
     """The JSON of a notebook already decoded (stdin, an editor's buffer)."""
-    return _parse(text.removeprefix("\ufeff"), json.loads)
+    return parse_notebook(text.removeprefix("\ufeff"), json.loads)
 
 
 def read_notebook_bytes(path: str | Path) -> bytes:
@@ -78,7 +78,7 @@ def read_notebook_bytes(path: str | Path) -> bytes:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from exc
 
 
-def _parse(text: str, loads) -> dict:
+def parse_notebook(text: str, loads) -> dict:
     try:
         nb = loads(text)
     except json.JSONDecodeError as exc:
@@ -92,7 +92,7 @@ def _parse(text: str, loads) -> dict:
     return nb
 
 
-def _code_cells(nb: dict) -> list[list[str]]:
+def code_cells(nb: dict) -> list[list[str]]:
     """The source pieces of every code cell, in order (nbformat 4 ``source``, nbformat 3 ``input``)."""
     if "cells" in nb:
         cells = nb["cells"]
@@ -119,9 +119,9 @@ def _code_cells(nb: dict) -> list[list[str]]:
     return out
 
 
-def _run_cells(nb: dict) -> list[list[str]]:
+def run_cells(nb: dict) -> list[list[str]]:
     """The code cells *Run All* executes and numbers: not those that are empty or only whitespace."""
-    return [pieces for pieces in _code_cells(nb) if "".join(pieces).strip()]
+    return [pieces for pieces in code_cells(nb) if "".join(pieces).strip()]
 
 
 def is_python(nb: dict) -> bool:
@@ -135,7 +135,7 @@ def is_python(nb: dict) -> bool:
     return True
 
 
-def _split_lines(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
     if not text:
         return []
     lines = text.split("\n")
@@ -170,8 +170,8 @@ def _program(nb: dict) -> tuple[str, list[tuple[int, int]], list[str]]:
     lines: list[str] = []
     cells: list[tuple[int, int]] = []
     skipped: list[str] = []
-    for number, pieces in enumerate(_run_cells(nb), 1):
-        cell_lines, why = cell_program(_split_lines("".join(pieces)))
+    for number, pieces in enumerate(run_cells(nb), 1):
+        cell_lines, why = cell_program(split_lines("".join(pieces)))
         if why is not None:
             skipped.append(f"cell {number}{why}")
         lines.extend(cell_lines)
@@ -283,7 +283,7 @@ class _Str(str):
     pos: int
 
 
-class _PositionParser:
+class PositionParser:
     """A small JSON parser that keeps the position of every string (json.loads forgets them)."""
 
     _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
@@ -388,15 +388,15 @@ class SourceMap:
             text = read_notebook_bytes(path).decode("utf-8-sig")
         text = text.removeprefix("\ufeff")
         self.text = text
-        nb = _parse(text, lambda t: _PositionParser(t).parse())
+        nb = parse_notebook(text, lambda t: PositionParser(t).parse())
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.starts: list[int | None] = []  # file offset of each program line's first character
         self.originals: list[str] = []  # each program line as written in the cell (before magics)
         if not is_python(nb):
             return
-        for pieces in _run_cells(nb):
+        for pieces in run_cells(nb):
             joined = "".join(pieces)
-            cell_lines = _split_lines(joined)
+            cell_lines = split_lines(joined)
             self.originals.extend(cell_lines)
             # (piece, index in piece) of the first character of each line of the cell
             origins: list[tuple[int, int]] = []

@@ -89,9 +89,10 @@ def lint_document(
         cache = None
         if path and result_cache and settings.cache:
             from .analysis.cache import ResultCache
+            from .analysis.project import project_for
 
             try:
-                cache = ResultCache.for_path(path, settings)
+                cache = ResultCache.for_project(project_for(path, settings))
             except Exception:  # noqa: BLE001 - a broken cache is only a slower run
                 cache = None
         hit = cache.get(path, source) if cache is not None and path else None

@@ -29,9 +29,14 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
+from ..diagnostics import Diagnostic, Edit, Fix
+
+if TYPE_CHECKING:  # the index (project.py) is built on this module: only its type here
+    from .project import Project
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
@@ -597,13 +602,10 @@ class ResultCache:
         self.project = project
 
     @classmethod
-    def for_path(cls, path: str, settings) -> ResultCache | None:
-        if not settings.cache:
-            return None
-        from .project import project_for
-
-        project = project_for(path, settings)
-        if project is None or project.cache is None:
+    def for_project(cls, project: Project | None) -> ResultCache | None:
+        """The result cache of a file's project (``project_for(path, settings)``); None without a project
+        or when the cache is off."""
+        if project is None or not project.settings.cache or project.cache is None:
             return None
         return cls(project)
 
@@ -640,8 +642,6 @@ def _diagnostic_to_json(d) -> list:
 
 def _diagnostic_from_json(row):
     """The inverse of :func:`_diagnostic_to_json`; raises ValueError on anything of another shape."""
-    from ..diagnostics import Diagnostic, Edit, Fix
-
     if not conforms(row, _DIAG):
         raise ValueError("diagnostic row")
     line, col, code, message, fix = row

@@ -23,32 +23,32 @@ from .context import (
     ModuleCtx,
     module_ctx,
 )
+from .names import MAYBE, NO, YES
 from .paths import path_template
-from .project import MAYBE, NO, YES, arg_value, module_statements
+from .project import arg_value, module_statements
 from .smoke import LookOnly, metadata_use
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
-    _MAPPING_METHODS,
-    _OPTIM_NAME,
+    MAPPING_METHODS,
+    OPTIM_NAME,
     FunctionNode,
-    _any_tri,
-    _apply_exit,
-    _callee,
-    _const_truth,
-    _ctor_args,
-    _freeze,
-    _is_main_guard,
-    _is_static,
-    _local_has_params,
-    _local_mode_dep,
-    _local_module_class,
-    _maybe_model_class,
-    _merge_out,
-    _on_cuda,
-    _rel,
-    _seed_display,
-    _src_name,
-    _worse,
+    any_tri,
+    apply_exit,
+    callee_expr,
+    const_truth,
+    ctor_args,
+    freeze,
+    is_main_guard,
+    is_static,
+    local_has_params,
+    local_mode_dep,
+    local_module_class,
+    merge_out,
+    on_cuda,
+    seed_display,
+    short_path,
+    src_name,
+    worse,
 )
 from .values import (
     ENTRY,
@@ -172,7 +172,7 @@ class CallsMixin(WalkerBase):
         # what is computed from a forward's output (`d_fake.mean()`, `torch.cat([out, x])`) is still its output
         outs = [v for a in [recv] + args + list(kwargs.values()) for v in a if isinstance(v, Out)]
         if outs and not any(isinstance(v, (Model,)) for v in result):
-            result.add(_merge_out(outs))
+            result.add(merge_out(outs))
         return frozenset(result)
 
     def _unknown_call(self, node: ast.Call, q: str | None, args, kwargs, st: State) -> None:
@@ -183,7 +183,7 @@ class CallsMixin(WalkerBase):
             self._training_step(node, [v for a in args for v in a], st)
         if last in SINK_FUNCS or name.startswith(("numpy.", "np.", "matplotlib.", "plt.", "PIL.", "imageio.", "cv2.")):
             for a in list(args) + list(kwargs.values()):
-                _sampled(self, a)
+                sampled(self, a)
         if (
             name in NO_EFFECT_FUNCS
             or name.startswith(
@@ -253,7 +253,7 @@ class CallsMixin(WalkerBase):
             for vals in [*args, *kwargs.values()]:
                 self._mark_read(vals)
             new_exporter = q != "torch.onnx.export" or any(
-                k.arg == "dynamo" and _const_truth(k.value) is True for k in node.keywords
+                k.arg == "dynamo" and const_truth(k.value) is True for k in node.keywords
             )
             if new_exporter:  # the legacy ONNX exporter switched to eval mode by itself (training=EVAL)
                 for m in _models_in([args[0]]):
@@ -270,7 +270,7 @@ class CallsMixin(WalkerBase):
             wo = None
             for k in node.keywords:
                 if k.arg == "weights_only":
-                    wo = _const_truth(k.value)
+                    wo = const_truth(k.value)
             line, col = self.pos(node)
             site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
             # a whole pickled module keeps the mode it was saved in: the save sites of the path say which
@@ -282,7 +282,7 @@ class CallsMixin(WalkerBase):
             return frozenset(
                 {
                     Loaded(site, path, line, col, wo, saved=st.saved.get(path, EMPTY) if path else EMPTY),
-                    Model(site, None, origin="loaded", mode_dep=mode_dep, name=_src_name(node)),
+                    Model(site, None, origin="loaded", mode_dep=mode_dep, name=src_name(node)),
                 }
             )
         if q in N.TORCH_SAVE:
@@ -301,7 +301,7 @@ class CallsMixin(WalkerBase):
         if q in ("torch.autograd.Variable", "torch.autograd.variable.Variable"):
             args = self._eval_args(node, st)
             out = set(args[0]) if args else set()
-            if any(k.arg == "volatile" and _const_truth(k.value) is True for k in node.keywords):
+            if any(k.arg == "volatile" and const_truth(k.value) is True for k in node.keywords):
                 out.add(Volatile())
             return frozenset(out)
         if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
@@ -437,7 +437,7 @@ class CallsMixin(WalkerBase):
             ):
                 flag = s.value.args[0] if s.value.args else ast.Constant(True)
             if flag is not None:
-                t = _const_truth(flag)
+                t = const_truth(flag)
                 return None if t is None else not t
         return None
 
@@ -470,7 +470,7 @@ class CallsMixin(WalkerBase):
         st.seed = "yes"
         self.seq += 1
         if not self.mute:
-            self.seed_calls.append((self.seq, self.site_chain(node), _seed_display(q, node)))
+            self.seed_calls.append((self.seq, self.site_chain(node), seed_display(q, node)))
 
     # ------------------------------------------------------------------ methods on tracked values
     def _method_call(
@@ -500,12 +500,12 @@ class CallsMixin(WalkerBase):
             if (classes or builders) and len(node.args) < 2:
                 for c in classes:
                     if c.module_class:
-                        self.emit("load_on_class", node, cls=_src_name(func.value))
+                        self.emit("load_on_class", node, cls=src_name(func.value))
                         break
                 else:
                     if builders:
-                        self.emit("load_on_class", node, cls=_src_name(func.value))
-            if any(isinstance(v, Optimizer) for v in recv) or _OPTIM_NAME.search(_src_name(func.value)):
+                        self.emit("load_on_class", node, cls=src_name(func.value))
+            if any(isinstance(v, Optimizer) for v in recv) or OPTIM_NAME.search(src_name(func.value)):
                 return False, EMPTY
             if models or (not classes and not builders and not instances):
                 return True, self._load_state_dict(node, models, st, discard)
@@ -525,7 +525,7 @@ class CallsMixin(WalkerBase):
             st.modes[mid] = frozenset({EVAL})
             st.mode_src[mid] = frozenset({("from_pretrained", line)})
             cls = classes[0].qualname if classes else None
-            return True, frozenset({Model(mid, cls, origin="pretrained", mode_dep=MAYBE, name=_src_name(func.value))})
+            return True, frozenset({Model(mid, cls, origin="pretrained", mode_dep=MAYBE, name=src_name(func.value))})
         if attr in ("from_config", "_from_config") and (classes or N.dotted(func.value)):
             args = self._eval_args(node, st)
             cls = classes[0].qualname if classes else None
@@ -535,7 +535,7 @@ class CallsMixin(WalkerBase):
             for lr in results:
                 self._load_result_used(lr, node)
             return True, EMPTY
-        if loaded and attr in _MAPPING_METHODS:
+        if loaded and attr in MAPPING_METHODS:
             self._eval_args(node, st)
             for lv in loaded:
                 lo = lv if isinstance(lv, Loaded) else lv.loaded
@@ -579,7 +579,7 @@ class CallsMixin(WalkerBase):
             self._training_step(node, outs, st)
             return True, EMPTY
         if outs and attr in SINK_METHODS:
-            _sampled(self, outs)
+            sampled(self, outs)
         if not models and attr in N.SELF_RETURNING and any(isinstance(v, Volatile) for v in recv):
             self._eval_args(node, st)
             return True, frozenset(v for v in recv if isinstance(v, (Volatile, Out)))
@@ -606,7 +606,7 @@ class CallsMixin(WalkerBase):
         if not models:
             if outs:
                 self._eval_args(node, st)
-                return True, frozenset({_merge_out(outs)})
+                return True, frozenset({merge_out(outs)})
             return False, EMPTY
         # ---- a model's own methods
         if attr in N.MODULE_USE_METHODS:
@@ -623,7 +623,7 @@ class CallsMixin(WalkerBase):
                 if flag is not None:
                     t = self._decided(flag, st)  # `model.train(train)` with the flag the caller passed
                     mode = TRAIN if t is True else EVAL if t is False else UNKNOWN
-                    by_flag = t is not None and _const_truth(flag) is None
+                    by_flag = t is not None and const_truth(flag) is None
             line, _ = self.pos(node)
             for m in models:
                 st.modes[m.id] = frozenset({mode})
@@ -664,7 +664,7 @@ class CallsMixin(WalkerBase):
             flag = (
                 node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "requires_grad"), None)
             )
-            t = True if flag is None else _const_truth(flag)
+            t = True if flag is None else const_truth(flag)
             for m in models:
                 self.frozen[m.id] = t is False and self.frozen.get(m.id, True)
         if attr in ("parameters", "named_parameters") and not self.mute:
@@ -811,22 +811,22 @@ class CallsMixin(WalkerBase):
                 if any(isinstance(v, DictVal) for a in args for v in a):
                     inner_has = MAYBE
                 else:
-                    inner_has = _any_tri(self._fresh_params.get(v.id, MAYBE) for v in inner) if inner else NO
+                    inner_has = any_tri(self._fresh_params.get(v.id, MAYBE) for v in inner) if inner else NO
                 if inner_has == NO and built_before is not None and self._built_since(built_before):
                     inner_has = YES  # `nn.Sequential(OrderedDict([...]))`: layers built inside the arguments
                 has = inner_has
-                mode_dep = _any_tri(v.mode_dep for v in inner) if inner else NO
+                mode_dep = any_tri(v.mode_dep for v in inner) if inner else NO
                 self_loading = False
             else:
-                has = self.project.has_params(q, kw_lit, ctx.here) if self.project else _local_has_params(q, kw_lit)
+                has = self.project.has_params(q, kw_lit, ctx.here) if self.project else local_has_params(q, kw_lit)
                 self_loading = self.project is not None and self.project.loads_own_weights(q, kw_lit, ctx.here)
                 mode_dep = (
-                    self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else _local_mode_dep(q, kw_lit)
+                    self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else local_mode_dep(q, kw_lit)
                 )
                 if inner and mode_dep != YES:
                     # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
                     # dropout/batch-norm are the new model's too
-                    mode_dep = _any_tri([mode_dep] + [v.mode_dep for v in inner])
+                    mode_dep = any_tri([mode_dep] + [v.mode_dep for v in inner])
             if has != NO:
                 # one report per outermost construction: what its arguments built is part of it, and so are
                 # the layers a container gathers (`nn.Sequential(*layers)`); a model built in its own
@@ -851,7 +851,7 @@ class CallsMixin(WalkerBase):
         found = self._find_method(q, "__init__")
         if (
             found is None
-            and _maybe_model_class(q)
+            and N.maybe_model_class(q)
             and (self.project is None or self.project.locate(q, ctx.here) is None)
         ):
             # a class from code we cannot read (`from my_project.models import Encoder` that is not there):
@@ -861,7 +861,7 @@ class CallsMixin(WalkerBase):
             mid = f"{ctx.path}:{node.lineno}:{node.col_offset}"
             st.modes[mid] = frozenset({TRAIN})
             return frozenset(
-                {Model(mid, q, _ctor_args(node), origin="unknown_class", mode_dep=MAYBE, name=q.rsplit(".", 1)[-1])}
+                {Model(mid, q, ctor_args(node), origin="unknown_class", mode_dep=MAYBE, name=q.rsplit(".", 1)[-1])}
             )
         inst = Instance(f"{ctx.path}:{node.lineno}:{node.col_offset}", q)
         if found is not None:
@@ -930,8 +930,8 @@ class CallsMixin(WalkerBase):
         line, col = self.pos(node)
         # an allocation site, told apart by the chain of calls that reached it (`G = build(); D = build()`)
         mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context()
-        arg_key = self._with_option_defaults(ctx, node, st, _ctor_args(node)) + self._global_sizes(ctx, cls, st)
-        name = cls.rsplit(".", 1)[-1] if cls else _src_name(node.func)
+        arg_key = self._with_option_defaults(ctx, node, st, ctor_args(node)) + self._global_sizes(ctx, cls, st)
+        name = cls.rsplit(".", 1)[-1] if cls else src_name(node.func)
         m = Model(mid, cls, arg_key, False, "built", mode_dep, name, lightning)
         st.modes[mid] = frozenset({TRAIN})
         st.mode_src.pop(mid, None)
@@ -945,10 +945,10 @@ class CallsMixin(WalkerBase):
         ):
             self.seq += 1
             verdict = "cuda" if st.cuda == "yes" and st.seed == "no" else st.seed
-            if verdict == "cuda" and _on_cuda(node):
+            if verdict == "cuda" and on_cuda(node):
                 verdict = "yes"
             info = self.builds.get(mid)
-            if verdict != "yes" and (info is None or _worse(verdict, info["seed"])):
+            if verdict != "yes" and (info is None or worse(verdict, info["seed"])):
                 self.builds[mid] = {
                     "path": ctx.path,
                     "line": line,
@@ -991,7 +991,7 @@ class CallsMixin(WalkerBase):
             ):
                 default, line = ctx.argparse_literals[a.attr]
                 out.append((key, default))
-                extra.append((f"argparse:{key}", f"`--{a.attr}` default at {_rel(ctx.path)}:{line}"))
+                extra.append((f"argparse:{key}", f"`--{a.attr}` default at {short_path(ctx.path)}:{line}"))
                 continue
             out.append((key, value))
         return tuple(out + extra)
@@ -1018,6 +1018,7 @@ class CallsMixin(WalkerBase):
             if hit is None or hit[0] != "function":
                 return None
             path, name = hit[1].path, hit[2]
+        fn_ctx: ModuleCtx | None
         if path == ctx.path and (ctx.linted or project is None):
             tree, fn_ctx = ctx.tree, ctx
         else:
@@ -1046,7 +1047,7 @@ class CallsMixin(WalkerBase):
             return True
         if q in ("torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"):
             return True
-        if _local_module_class(q, ctx):
+        if local_module_class(q, ctx):
             return True
         return ctx.project is not None and ctx.project.is_module_class(q, ctx.here)
 
@@ -1055,7 +1056,7 @@ class CallsMixin(WalkerBase):
         one other project files import (a model file's own check, not a program of its own)?"""
         parents = self._parents(ctx.tree)
         cur = parents.get(id(node))
-        while cur is not None and not (isinstance(cur, ast.If) and _is_main_guard(cur.test)):
+        while cur is not None and not (isinstance(cur, ast.If) and is_main_guard(cur.test)):
             cur = parents.get(id(cur))
         if cur is None or parents.get(id(cur)) is not ctx.tree or ctx.path is None or ctx.project is None:
             return False
@@ -1069,7 +1070,7 @@ class CallsMixin(WalkerBase):
         parents = self._parents(ctx.tree)
         cur = parents.get(id(binding))
         while cur is not None:
-            if isinstance(cur, ast.If) and _is_main_guard(cur.test):
+            if isinstance(cur, ast.If) and is_main_guard(cur.test):
                 return True
             cur = parents.get(id(cur))
         if ctx.path is None or ctx.project is None or ctx.path.endswith(".ipynb"):
@@ -1090,7 +1091,7 @@ class CallsMixin(WalkerBase):
         self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False, export: str | None = None
     ) -> frozenset:
         self._use_model(m, st)
-        shown = _src_name(node.args[0]) if export is not None else _src_name(_callee(node))  # the model's name
+        shown = src_name(node.args[0]) if export is not None else src_name(callee_expr(node))  # the model's name
         for a in list(args) + list(kwargs.values()):
             self._mark_read(a)
         frame = self.frames[-1]
@@ -1185,7 +1186,7 @@ class CallsMixin(WalkerBase):
         upstream = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
         out = Out(frozenset({(m.id, self.path, line, col, modes, shown, src, m.mode_dep, grad_on, use)}))
         # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
-        return frozenset({_merge_out([out] + upstream) if upstream else out})
+        return frozenset({merge_out([out] + upstream) if upstream else out})
 
     def _only_metadata(self, scope: ast.AST | None, call: ast.Call) -> bool:
         """Is every use of the forward's output a look at its metadata (shape, dtype, device: ``y.shape``,
@@ -1329,8 +1330,8 @@ class CallsMixin(WalkerBase):
         if not classes:
             return None
         self.ev(key, st)
-        has = _any_tri(self.project.has_params(c, None, here) for c in classes)
-        mode_dep = _any_tri(self.project.mode_dependent(c, None, here) for c in classes)
+        has = any_tri(self.project.has_params(c, None, here) for c in classes)
+        mode_dep = any_tri(self.project.mode_dependent(c, None, here) for c in classes)
         return mod, has, mode_dep
 
     def _build_from_builder(self, node: ast.Call, q: str, st: State) -> frozenset:
@@ -1338,12 +1339,12 @@ class CallsMixin(WalkerBase):
         pretrained = False
         for k in node.keywords:
             if k.arg in ("pretrained", "weights", "pretrained_backbone", "weights_backbone"):
-                t = _const_truth(k.value)
+                t = const_truth(k.value)
                 if t is None and not (isinstance(k.value, ast.Constant) and k.value.value is None):
                     pretrained = True  # a variable: might be weights; precision first
                 elif t:
                     pretrained = True
-        if q in N.TIMM_CREATE and len(node.args) > 1 and _const_truth(node.args[1]) is True:
+        if q in N.TIMM_CREATE and len(node.args) > 1 and const_truth(node.args[1]) is True:
             pretrained = True
         if pretrained:
             mid = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
@@ -1399,7 +1400,7 @@ class CallsMixin(WalkerBase):
             for a in list(args) + list(kwargs.values()):
                 self._mark_read(a)
             outs = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
-            return frozenset({_merge_out(outs)}) if outs else EMPTY
+            return frozenset({merge_out(outs)}) if outs else EMPTY
         recursive = any(
             f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None) for f in self.frames
         )
@@ -1412,7 +1413,7 @@ class CallsMixin(WalkerBase):
         memo_key = (
             id(fn),
             id(ctx),
-            _freeze(args),
+            freeze(args),
             tuple(sorted(kwargs.items(), key=lambda kv: str(kv[0]))),
             self_val,
             module_method,
@@ -1423,7 +1424,7 @@ class CallsMixin(WalkerBase):
         hit = self._memo.get(memo_key)
         if hit is not None:
             out, values = hit
-            _apply_exit(st, out)
+            apply_exit(st, out)
             return values
         count = self.inline_counts.get(key, 0) + 1
         self.inline_counts[key] = count
@@ -1580,7 +1581,7 @@ class CallsMixin(WalkerBase):
         callee.locals = {}
         callee.global_names = frozenset()
         params = fn.args.posonlyargs + fn.args.args
-        if cls is not None and params and not _is_static(fn):
+        if cls is not None and params and not is_static(fn):
             callee.locals[params[0].arg] = self_val
             params = params[1:]
         defaults = [None] * (len(params) - len(fn.args.defaults)) + list(fn.args.defaults)
@@ -1764,7 +1765,7 @@ def _lr_scheduler(q: str) -> bool:
     return q.startswith("torch.optim.lr_scheduler.") or q.startswith("torch.optim.swa_utils.")
 
 
-def _sampled(walker, vals) -> None:
+def sampled(walker, vals) -> None:
     """A forward's output is looked at (saved, logged, turned into numbers): an inference use, unless it
     also reaches a training step."""
     if walker.mute:

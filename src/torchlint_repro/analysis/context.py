@@ -8,13 +8,15 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import Settings
 from . import names as N
+from . import relevance
 from .cache import decode_value, encode_value
-from .project import CONTEXTS, Project
-from .relevance import _argparse_defaults, _context_units, _relevance, _save_relevance, _storing_units, _units
-from .syntax import FunctionNode, _attrs_mode_changed_outside_init, _module_constants
+from .paths import path_template
+from .project import CONTEXTS, Project, argparse_dest
+from .syntax import FunctionNode
 
 EMPTY: frozenset = frozenset()
 # Bounds. None of them drops a finding: past a bound the analysis widens (a call is applied through its
@@ -192,12 +194,13 @@ class _Summary:
         return out
 
 
-def _str_map(value) -> bool:
+def _str_map(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
-def _strs(value, kind: type) -> bool:
-    return type(value) is kind and all(isinstance(v, str) for v in value)
+def _strs(value: Any, kind: type) -> bool:
+    items: Any = value  # (a test of type() narrows to `object` for the checker)
+    return type(value) is kind and all(isinstance(v, str) for v in items)
 
 
 def _built_globals(tree: ast.Module) -> frozenset[str]:
@@ -217,6 +220,123 @@ def _built_globals(tree: ast.Module) -> frozenset[str]:
             for h in getattr(node, "handlers", []):
                 todo.extend(h.body)
     return frozenset(out)
+
+
+def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                t = path_template(node.value, imports.resolve, out.get)
+                if t is not None:
+                    out[targets[0].id] = t
+    return out
+
+
+def _argparse_defaults(tree: ast.Module) -> tuple[dict[str, str], dict[str, tuple]]:
+    """The module's argparse defaults: string ones (paths) by option, and every literal one a program
+    runs with when the option is not given, as ``(value, line)`` (see ``_option_default``). An option
+    the module also assigns (`args.scale = 4`), declares twice with different defaults, or a module that
+    rewrites its namespace wholesale (`set_defaults`, `setattr`, `vars(args).update`, `__dict__`) has
+    no literal default: the value it runs with is not the declared one."""
+    out: dict[str, str] = {}
+    literals: dict[str, tuple] = {}
+    ambiguous: set[str] = set()
+    stored: set[str] = set()
+    rewritten = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+            dest, default = argparse_dest(node)
+            if dest and default is not None:
+                out[dest] = default
+            if dest:
+                found = _option_default(node)
+                if found is _NO_DEFAULT or (dest in literals and literals[dest][0] != found):
+                    ambiguous.add(dest)
+                elif dest not in literals:
+                    literals[dest] = (found, node.lineno)
+        elif isinstance(node, ast.Attribute):
+            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+            if node.attr == "set_defaults" or (node.attr == "__dict__" and not own):
+                rewritten = True
+            elif node.attr == "update" and isinstance(node.value, ast.Call) and _named(node.value.func, "vars"):
+                rewritten = True  # vars(args).update(config)
+            elif isinstance(node.ctx, ast.Store) and not own:
+                stored.add(node.attr)
+        elif isinstance(node, ast.Call) and _named(node.func, "setattr") and node.args:
+            first = node.args[0]
+            if not (isinstance(first, ast.Name) and first.id in ("self", "cls")):
+                rewritten = True
+    if rewritten:
+        return out, {}
+    return out, {k: v for k, v in literals.items() if k not in ambiguous and k not in stored}
+
+
+_NO_DEFAULT = object()
+
+
+def _named(func: ast.expr, name: str) -> bool:
+    return isinstance(func, ast.Name) and func.id == name
+
+
+def _option_default(call: ast.Call):
+    """The value an ``add_argument`` option holds when the command line does not give it: its literal
+    ``default`` (a string default converted by ``type=int``/``float`` as argparse does), ``False`` for
+    ``store_true`` and ``True`` for ``store_false`` without one; ``_NO_DEFAULT`` when it is not a literal
+    (or None: the option must then be given for a size to exist)."""
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    action = kw.get("action")
+    action_name = action.value if isinstance(action, ast.Constant) else None
+    if "default" not in kw:
+        if action_name == "store_true":
+            return False
+        if action_name == "store_false":
+            return True
+        return _NO_DEFAULT
+    try:
+        value = ast.literal_eval(kw["default"])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NO_DEFAULT
+    if isinstance(value, list):
+        value = tuple(value)
+    if value is None or not (
+        isinstance(value, (int, float, str, bool))
+        or (isinstance(value, tuple) and all(isinstance(x, (int, float, str, bool)) for x in value))
+    ):
+        return _NO_DEFAULT
+    typ = kw.get("type")
+    if isinstance(value, str) and typ is not None:
+        conv = {"int": int, "float": float, "str": str}.get(typ.id) if isinstance(typ, ast.Name) else None
+        if conv is None:
+            return _NO_DEFAULT
+        try:
+            value = conv(value)
+        except ValueError:
+            return _NO_DEFAULT
+    if action_name not in (None, "store", "store_true", "store_false", "store_const"):
+        return _NO_DEFAULT  # append, count, a custom action: not the literal
+    return value
+
+
+def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
+    out = set()
+    for item in cls.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
+            for sub in ast.walk(item):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Attribute)
+                    and sub.func.attr in ("eval", "train")
+                ):
+                    v = sub.func.value
+                    if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
+                        out.add(v.attr)
+                if isinstance(sub, ast.Assign):
+                    for t in sub.targets:
+                        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                            out.add(t.attr)
+    return out
 
 
 class ModuleCtx:
@@ -301,15 +421,15 @@ class ModuleCtx:
         return self.strongly_relevant(fn, cls) or key in self.context_units() or key in self.storing_units()
 
     def storing_units(self) -> set[str]:
-        """Methods that keep what their caller hands them on the object (see ``_storing_units``)."""
+        """Methods that keep what their caller hands them on the object (see ``relevance.storing_units``)."""
         return self._part("storing")
 
     def context_units(self) -> set[str]:
-        """Units whose findings depend on their callers' state (see ``_context_units``)."""
+        """Units whose findings depend on their callers' state (see ``relevance.context_units``)."""
         return self._part("context")
 
     def may_save(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
-        """May ``fn`` (transitively in this module) save a checkpoint? See ``_save_relevance``."""
+        """May ``fn`` (transitively in this module) save a checkpoint? See ``relevance.saving_units``."""
         return (f"{cls.name}.{fn.name}" if cls is not None else fn.name) in self._part("saving")
 
     def attrs_mode_changed_outside_init(self, cls: ast.ClassDef) -> set[str]:
@@ -326,7 +446,7 @@ class ModuleCtx:
 
     @functools.cached_property
     def _known_funcs(self) -> set[str]:
-        return {key for key, _, _ in _units(self)}
+        return {key for key, _, _ in relevance.module_units(self)}
 
     def _collect(self, node: ast.stmt) -> None:
         # a name defined twice (a notebook's later cell redefining a model) is also kept per definition,
@@ -384,11 +504,11 @@ class ModuleCtx:
 
 
 _PARTS = {
-    "relevant": _relevance,
-    "strong": lambda ctx: _relevance(ctx, strong=True),
-    "saving": _save_relevance,
-    "context": _context_units,
-    "storing": _storing_units,
+    "relevant": relevance.relevant_units,
+    "strong": lambda ctx: relevance.relevant_units(ctx, strong=True),
+    "saving": relevance.saving_units,
+    "context": relevance.context_units,
+    "storing": relevance.storing_units,
 }
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from . import names as N
 from .context import EMPTY, Event
+from .names import MAYBE, NO, YES
 from .paths import matchable
-from .project import MAYBE, NO, YES
 from .state import State
-from .syntax import Located, _arch_diff, _callee, _checkpoint_key, _rel, _src_name, _strict_false, _where
+from .syntax import Located, arch_diff, callee_expr, checkpoint_key, saved_where, short_path, src_name, strict_false
 from .values import (
     EVAL,
     TRAIN,
@@ -66,7 +66,7 @@ class LoadsMixin(WalkerBase):
                 src_vals = self.ev(k.value, st)
             else:
                 self.ev(k.value, st)
-        strict = _strict_false(node)
+        strict = strict_false(node)
         strict_flag = None if strict is None else (not strict)
         line, col = self.pos(node)
         site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
@@ -88,7 +88,7 @@ class LoadsMixin(WalkerBase):
                 "models": models,
                 "src": src_vals,
                 "node": node,
-                "receiver": _src_name(node.func.value),
+                "receiver": src_name(node.func.value),
                 "strict": strict_flag,
                 "via": self.via(),
             }
@@ -98,7 +98,7 @@ class LoadsMixin(WalkerBase):
                 "path": self.path,
                 "line": line,
                 "col": col,
-                "name": _src_name(node.func.value),
+                "name": src_name(node.func.value),
                 "via": self.via(),
             }
         return frozenset({LoadResult(site, line, col, strict_flag)})
@@ -109,7 +109,7 @@ class LoadsMixin(WalkerBase):
             self.emit(
                 "load_result_as_model",
                 node,
-                name=_src_name(_callee(node) if isinstance(node, ast.Call) else node),
+                name=src_name(callee_expr(node) if isinstance(node, ast.Call) else node),
                 how="used",
             )
 
@@ -117,7 +117,7 @@ class LoadsMixin(WalkerBase):
         line, col = self.pos(node)
         if not self.mute:
             self.loaded_uses.append(
-                (lo, self.path, line, col, how, _src_name(_callee(node) if isinstance(node, ast.Call) else node))
+                (lo, self.path, line, col, how, src_name(callee_expr(node) if isinstance(node, ast.Call) else node))
             )
 
     def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None:
@@ -181,11 +181,6 @@ class LoadsMixin(WalkerBase):
             return unknown, None  # a save on a path that chose the mode (`train() if ... else eval()`): no guess
         classes = {s.get("cls") for s in recs}
         return modes, (classes.pop() if len(classes) == 1 else None)
-
-    def save_sites(self) -> list[dict]:
-        if self._save_sites is None:
-            self._save_sites = self.project.save_sites() if self.project is not None else []
-        return self._save_sites
 
     # ------------------------------------------------------------------ end of an entry point
     def _finish_root(self) -> None:
@@ -257,7 +252,7 @@ class LoadsMixin(WalkerBase):
                     ):
                         continue  # the code tells a checkpoint from a state_dict itself
                     keys = self.mapping_use.get(v.site, set())
-                    other = sorted(k for k in keys if isinstance(k, str) and _checkpoint_key(k))
+                    other = sorted(k for k in keys if isinstance(k, str) and checkpoint_key(k))
                     if other:
                         self._emit_at(
                             "checkpoint_as_state_dict",
@@ -281,7 +276,7 @@ class LoadsMixin(WalkerBase):
                                 col,
                                 name=call["receiver"],
                                 via=call["via"],
-                                why=f"{_rel(s['file'])}:{s['line']} saved a dict with keys "
+                                why=f"{short_path(s['file'])}:{s['line']} saved a dict with keys "
                                 f"{', '.join(repr(k) for k in s['keys'])}",
                                 sd_keys=sorted(
                                     {
@@ -303,7 +298,7 @@ class LoadsMixin(WalkerBase):
                                 col,
                                 name=call["receiver"],
                                 via=call["via"],
-                                why=f"{_rel(s['file'])}:{s['line']} saved the whole "
+                                why=f"{short_path(s['file'])}:{s['line']} saved the whole "
                                 f"module (`{cls}`), not its state_dict",
                             )
                             continue
@@ -354,7 +349,7 @@ class LoadsMixin(WalkerBase):
                     and any(isinstance(x, StateDict) for _, vals in v.entries for x in vals)
                 ):
                     sd_keys = [k for k, vals in v.entries if any(isinstance(x, StateDict) for x in vals)]
-                    if sd_keys and any(_checkpoint_key(k) for k in v.keys):
+                    if sd_keys and any(checkpoint_key(k) for k in v.keys):
                         self._emit_at(
                             "checkpoint_as_state_dict",
                             path,
@@ -397,7 +392,7 @@ class LoadsMixin(WalkerBase):
                 if match and all(s["kind"] in ("state_dict", "checkpoint") for s in match):
                     s = match[0]
                     what = "a state_dict" if s["kind"] == "state_dict" else "a checkpoint dict"
-                    why = f"{_rel(s['file'])}:{s['line']} saved {what} to {lo.path!r}"
+                    why = f"{short_path(s['file'])}:{s['line']} saved {what} to {lo.path!r}"
             if why:
                 self._emit_at("state_dict_as_model", path, line, col, name=name, how=how, why=why)
 
@@ -407,7 +402,7 @@ class LoadsMixin(WalkerBase):
             return
         # Several values may reach the call (branches, callers): report only when no model that may be
         # loaded into fits any state_dict that may be loaded (`if isinstance(model, A): sd = A().state_dict()`).
-        where = _where(saved[0], call["path"])
+        where = saved_where(saved[0], call["path"])
 
         def prefix_mismatch(why: str, prefix: str) -> None:
             self._emit_at(
@@ -455,7 +450,7 @@ class LoadsMixin(WalkerBase):
             diffs = [
                 d
                 for s in saved
-                if (d := _arch_diff(s, mm, sig, self._flag_shapes)) is not None
+                if (d := arch_diff(s, mm, sig, self._flag_shapes)) is not None
                 and not self._same_layout(s.get("cls"), mm.cls)
                 and not self._subclass_adds_nothing(s.get("cls"), mm.cls)
             ]
@@ -470,7 +465,7 @@ class LoadsMixin(WalkerBase):
                 col,
                 name=call["receiver"],
                 via=call["via"],
-                why=first[0] + _where(saved[0], call["path"]),
+                why=first[0] + saved_where(saved[0], call["path"]),
             )
 
     def _flag_shapes(self, cls: str, param: str) -> bool:

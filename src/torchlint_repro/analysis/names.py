@@ -10,6 +10,7 @@ almost nothing. The semantics follow QualifiedNameProvider's: ``import torch.nn 
 from __future__ import annotations
 
 import ast
+import sys
 
 # ----------------------------------------------------------------------------- canonical names
 SEED_CALLS = frozenset(
@@ -210,6 +211,73 @@ MODE_DEPENDENT_LAYERS = frozenset(
 )
 DROPOUT_KW_LAYERS = frozenset({"RNN", "LSTM", "GRU", "MultiheadAttention"})  # mode-dependent when dropout > 0
 RUNNING_STATS_LAYERS = frozenset({"InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"})  # with track_running_stats
+# layers whose only parameters are `weight` and (unless bias=False) `bias`
+WEIGHT_BIAS_LAYERS = frozenset(
+    {
+        "Linear",
+        "Bilinear",
+        "Conv1d",
+        "Conv2d",
+        "Conv3d",
+        "ConvTranspose1d",
+        "ConvTranspose2d",
+        "ConvTranspose3d",
+        "Embedding",
+    }
+)
+
+# what a question about a layer or a class answers (does it draw parameters, does .eval() change it): "maybe"
+# when it depends on arguments or code the analysis cannot read
+YES, NO, MAYBE = "yes", "no", "maybe"
+# an argument that is no literal (a constructor parameter, a config value): its value is unknown, which
+# is not the same as absent (`nn.GRU(..., dropout=dropout_p)` may drop; `nn.GRU(...)` does not)
+NONLITERAL = "<?>"
+# a layer's facts key: its parameters __init__ replaces with fixed ones ("bias,weight")
+FIXED_PARAMS = "=fixed"
+
+
+def layer_has_params(layer: str, kw: dict) -> str:
+    """Does building this torch.nn layer draw parameters from the random generator?"""
+    if layer in PARAM_FREE_LAYERS or layer in CONSTANT_INIT_LAYERS:
+        return NO
+    if layer in CONTAINERS:
+        return MAYBE  # decided by the arguments at the construction site
+    fixed = kw.get(FIXED_PARAMS)
+    if isinstance(fixed, str) and layer in WEIGHT_BIAS_LAYERS:
+        random = {"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"}
+        if random <= set(fixed.split(",")):
+            return NO  # every parameter replaced by a fixed one in __init__
+    if layer in AFFINE_DEFAULT_OFF:
+        return YES if kw.get("affine") is True else NO
+    affine_kw = AFFINE_KW.get(layer)
+    if affine_kw and kw.get(affine_kw) is False:
+        return NO
+    if layer.endswith("Loss"):
+        return NO
+    return YES
+
+
+def layer_mode_dependent(layer: str, kw: dict) -> str:
+    """Does `.eval()` change what this torch.nn layer computes (with these literal arguments)?"""
+    if layer in MODE_DEPENDENT_LAYERS:
+        if layer.startswith("Dropout") or layer.endswith("Dropout"):
+            p = kw.get("p", kw.get("#0", 0.5))
+            return NO if p == 0 else YES  # only a provable 0 does not drop
+        if "BatchNorm" in layer and kw.get("track_running_stats") is False:
+            return NO
+        if layer.startswith("Transformer") and kw.get("dropout") == 0:
+            return NO
+        return YES
+    if layer in DROPOUT_KW_LAYERS:
+        d = kw.get("dropout", kw.get("#2", 0.0) if layer == "MultiheadAttention" else 0.0)
+        return YES if isinstance(d, (int, float)) and d > 0 else (NO if d in (0, 0.0, None) else MAYBE)
+    if layer in RUNNING_STATS_LAYERS:
+        t = kw.get("track_running_stats")
+        return YES if t is True else MAYBE if t == NONLITERAL else NO
+    if layer in CONTAINERS:
+        return MAYBE
+    return NO
+
 
 # methods returning the module itself (the mode and identity carry over)
 SELF_RETURNING = frozenset(
@@ -417,3 +485,72 @@ def is_builder(qualname: str) -> bool:
     if module in TORCHVISION_MODEL_MODULES:
         return last[:1].islower() and last not in ("get_weight", "get_model_weights", "list_models", "utils")
     return False
+
+
+_NOT_MODEL_ROOTS = frozenset(
+    {
+        "numpy",
+        "np",
+        "pandas",
+        "PIL",
+        "tqdm",
+        "sklearn",
+        "matplotlib",
+        "scipy",
+        "yaml",
+        "omegaconf",
+        "hydra",
+        "wandb",
+        "tensorboard",
+        "torch",
+        "torchvision",
+        "datasets",
+        "tokenizers",
+        "transformers",
+        "accelerate",
+        "lightning",
+        "lightning_fabric",
+        "pytorch_lightning",
+        "timm",
+        "click",
+        "fire",
+        "absl",
+        "typer",
+        "rich",
+        "requests",
+        "cv2",
+        "h5py",
+        "mlflow",
+        "torchmetrics",
+        "torchaudio",
+        "torchtext",
+        "einops",
+    }
+)
+
+
+def maybe_model_class(q: str) -> bool:
+    """Could ``q`` be a model class of a library we do not read (capitalised, dotted, not of the standard
+    library nor of a library that holds no models, not named like a config, a dataset or a tokenizer)?"""
+    root = q.split(".", 1)[0]
+    last = q.rsplit(".", 1)[-1]
+    if root in sys.stdlib_module_names or root in _NOT_MODEL_ROOTS or not last[:1].isupper() or "." not in q:
+        return False
+    return not last.endswith(
+        (
+            "Config",
+            "Tokenizer",
+            "Dataset",
+            "DataLoader",
+            "Loader",
+            "Error",
+            "Exception",
+            "Args",
+            "Arguments",
+            "Parser",
+            "Logger",
+            "Writer",
+            "Processor",
+            "Transform",
+        )
+    )

@@ -8,7 +8,10 @@ Two sites match only when their templates are equal and not entirely holes (prec
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
+
+from .names import dotted
 
 HOLE = "{}"
 JOIN_FUNCS = frozenset({"os.path.join", "posixpath.join", "ntpath.join"})
@@ -85,8 +88,6 @@ def path_template(
             and isinstance(expr.func.value, ast.Constant)
             and isinstance(expr.func.value.value, str)
         ):
-            import re
-
             return _norm(re.sub(r"\{[^{}]*\}", HOLE, expr.func.value.value))
         if isinstance(expr.func, ast.Attribute) and expr.func.attr in ("joinpath",):
             base = rec(expr.func.value)
@@ -96,8 +97,6 @@ def path_template(
 
 
 def _key(expr: ast.AST) -> str:
-    from .names import dotted
-
     return dotted(expr) or ""
 
 

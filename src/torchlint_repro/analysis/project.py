@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import configparser
 import contextlib
 import hashlib
 import os
@@ -22,10 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import tomllib
+
 from .._io import read_regular
 from ..config import Settings
 from . import names as N
 from .cache import CLAIM_WAIT, DiskCache, file_digest
+from .names import FIXED_PARAMS, MAYBE, NO, NONLITERAL, YES
 from .paths import path_template
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
@@ -100,7 +104,6 @@ CONTEXTS = SizedLRU(CTX_CACHE_NODES)
 
 
 T = TypeVar("T")
-YES, NO, MAYBE = "yes", "no", "maybe"
 
 
 RANDOM_TENSORS = frozenset(
@@ -136,9 +139,6 @@ def find_root(path: str | os.PathLike, fallback: str | os.PathLike | None = None
 
 
 # ------------------------------------------------------------------------------ per-file facts
-# an argument that is no literal (a constructor parameter, a config value): its value is unknown, which
-# is not the same as absent (`nn.GRU(..., dropout=dropout_p)` may drop; `nn.GRU(...)` does not)
-NONLITERAL = "<?>"
 
 
 def arg_value(node: ast.AST) -> Any:
@@ -194,7 +194,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
                     constants[targets[0].id] = t
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-            dest, default = _argparse_dest(node)
+            dest, default = argparse_dest(node)
             if dest and default is not None:
                 argparse_defaults[dest] = default
     return {
@@ -368,7 +368,7 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
     return {k: v for k, v in units.items() if v}
 
 
-def _argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
+def argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
     dest = None
     for a in call.args:
         if isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.startswith("--"):
@@ -391,21 +391,6 @@ _RETURNS_SELF = frozenset(
 _SCALAR_BUILTINS = frozenset(
     {"isinstance", "issubclass", "len", "int", "float", "bool", "str", "hasattr", "callable", "id", "hash", "repr"}
 )
-# layers whose only parameters are `weight` and (unless bias=False) `bias`
-_WEIGHT_BIAS_LAYERS = frozenset(
-    {
-        "Linear",
-        "Bilinear",
-        "Conv1d",
-        "Conv2d",
-        "Conv3d",
-        "ConvTranspose1d",
-        "ConvTranspose2d",
-        "ConvTranspose3d",
-        "Embedding",
-    }
-)
-FIXED_PARAMS = "=fixed"  # a layer's facts key: its parameters __init__ replaces with fixed ones ("bias,weight")
 
 
 def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
@@ -440,7 +425,7 @@ def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, 
         holder = _self_attr(t)
         if holder is not None:
             idx = built_at.get(id(st.value)) if isinstance(st.value, ast.Call) else None
-            if idx is not None and N.torch_nn_layer(ctors[idx][0]) in _WEIGHT_BIAS_LAYERS:
+            if idx is not None and N.torch_nn_layer(ctors[idx][0]) in N.WEIGHT_BIAS_LAYERS:
                 made[holder] = idx
             else:
                 made.pop(holder, None)
@@ -895,10 +880,6 @@ def _declared_scripts(root: Path) -> tuple[set, dict]:
     """The ``module:function`` entry points a project's packaging files declare, and those files' digests
     (their dependents are redone when they change). setup.py is parsed, not run: only string literals in
     its ``entry_points`` count."""
-    import configparser
-
-    import tomllib
-
     entries: set = set()
     sources: dict = {}
     specs: list[str] = []
@@ -940,6 +921,10 @@ def _declared_scripts(root: Path) -> tuple[set, dict]:
             if m:
                 entries.add((m.group(1), m.group(2)))
     return entries, sources
+
+
+# finds the torch.save sites of one project file (its path and tree): the tracker's collect_saves
+SaveScan = Callable[["Project", str, ast.Module], list[dict]]
 
 
 @dataclass
@@ -1358,14 +1343,14 @@ class Project:
         """Does building this class draw parameters from the random generator (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
         if layer is not None:
-            return _layer_has_params(layer, kwargs or {})
+            return N.layer_has_params(layer, kwargs or {})
         return self._class_query("params", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir))
 
     def mode_dependent(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
         """Does `.eval()` change what this class computes (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
         if layer is not None:
-            return _layer_mode_dependent(layer, kwargs or {})
+            return N.layer_mode_dependent(layer, kwargs or {})
         return self._class_query("mode", qualname, from_dir, args=self._bound_args(qualname, kwargs, from_dir))
 
     def loads_own_weights(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> bool:
@@ -1465,7 +1450,7 @@ class Project:
             if layer in N.CONTAINERS:
                 continue  # its contents are constructions of the class body too, counted on their own
             if layer is not None:
-                results.append(_layer_has_params(layer, kw) if what == "params" else _layer_mode_dependent(layer, kw))
+                results.append(N.layer_has_params(layer, kw) if what == "params" else N.layer_mode_dependent(layer, kw))
             elif ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
                 # random only through its argument (torch.randn(...), or nn.init.* after torch.empty(...)),
                 # which the class body lists as constructions of its own
@@ -1526,7 +1511,7 @@ class Project:
             if layer is not None:
                 if layer in N.CONTAINERS:
                     continue
-                if (_layer_mode_dependent(layer, unknown) if what == "mode" else _layer_has_params(layer, {})) != NO:
+                if (N.layer_mode_dependent(layer, unknown) if what == "mode" else N.layer_has_params(layer, {})) != NO:
                     return MAYBE
             elif what == "params" and (
                 ref in RANDOM_TENSORS
@@ -1682,7 +1667,7 @@ class Project:
         dirty = stored is None
         for path, sig in sigs.items():
             old = stored[1].get(path) if stored is not None else None
-            if old is not None and old[0] == sig and max(sig[1], sig[2]) < stored[0] - _RACY_NS:
+            if stored is not None and old is not None and old[0] == sig and max(sig[1], sig[2]) < stored[0] - _RACY_NS:
                 out[path] = (old[1], old[2])
                 continue
             try:
@@ -1928,8 +1913,9 @@ class Project:
                     out.append(p)
         return sorted(out)
 
-    def save_sites(self) -> list[dict]:
-        """Every torch.save of the project, as recorded by the tracker (cached per file)."""
+    def save_sites(self, scan: SaveScan) -> list[dict]:
+        """Every torch.save of the project, as ``scan(project, path, tree)`` finds them in each candidate
+        file (the tracker's ``collect_saves``: the index cannot walk a file itself), cached per file."""
         if self._save_sites is not None:
             for p in self._scan_deps:
                 self._note(p, self._scan_deps[p])
@@ -1955,13 +1941,13 @@ class Project:
                     deferred.append((path, key))
                     continue
                 try:
-                    found[path] = self._scan_saves(path, key)
+                    found[path] = self._scan_saves(path, key, scan)
                 finally:
                     if holds and self.cache:
                         self.cache.release("saves", key)
             for path, key in deferred:
                 got = self._stored_saves(key, wait=True)
-                found[path] = got if got is not None else self._scan_saves(path, key)
+                found[path] = got if got is not None else self._scan_saves(path, key, scan)
             scan_deps = dict(deps)
         sites = [site for path in files for site in found.get(path, ())]
         scan_deps["<tree>"] = self.tree_signature()
@@ -1984,12 +1970,10 @@ class Project:
             self._note(p, d)
         return cached["sites"]
 
-    def _scan_saves(self, path: str, key: str) -> list[dict]:
-        from .tracker import collect_saves
-
+    def _scan_saves(self, path: str, key: str, scan: SaveScan) -> list[dict]:
         with self.recording() as fdeps:
             tree = self.module_tree(path)
-            found = collect_saves(self, path, tree) if tree is not None else []
+            found = scan(self, path, tree) if tree is not None else []
         if self.cache:
             self.cache.put_json("saves", key, {"sites": found, "deps": fdeps})
         return found
@@ -2051,9 +2035,7 @@ def _interned(obj: Any) -> Any:
 
 
 def _unreadable_class(project: Project, q: str, here: str | None) -> bool:
-    from .syntax import _maybe_model_class
-
-    return _maybe_model_class(q) and project.locate(q, here) is None
+    return N.maybe_model_class(q) and project.locate(q, here) is None
 
 
 def current_digest(path: str) -> str | None:
@@ -2082,48 +2064,6 @@ def _is_transformers_model(q: str) -> bool:
         and not name.startswith("Auto")
         and not name.endswith(("Config", "Output", "Tokenizer"))
     )
-
-
-def _layer_has_params(layer: str, kw: dict) -> str:
-    """Does building this torch.nn layer draw parameters from the random generator?"""
-    if layer in N.PARAM_FREE_LAYERS or layer in N.CONSTANT_INIT_LAYERS:
-        return NO
-    if layer in N.CONTAINERS:
-        return MAYBE  # decided by the arguments at the construction site
-    fixed = kw.get(FIXED_PARAMS)
-    if isinstance(fixed, str) and layer in _WEIGHT_BIAS_LAYERS:
-        random = {"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"}
-        if random <= set(fixed.split(",")):
-            return NO  # every parameter replaced by a fixed one in __init__
-    if layer in N.AFFINE_DEFAULT_OFF:
-        return YES if kw.get("affine") is True else NO
-    affine_kw = N.AFFINE_KW.get(layer)
-    if affine_kw and kw.get(affine_kw) is False:
-        return NO
-    if layer.endswith("Loss"):
-        return NO
-    return YES
-
-
-def _layer_mode_dependent(layer: str, kw: dict) -> str:
-    if layer in N.MODE_DEPENDENT_LAYERS:
-        if layer.startswith("Dropout") or layer.endswith("Dropout"):
-            p = kw.get("p", kw.get("#0", 0.5))
-            return NO if p == 0 else YES  # only a provable 0 does not drop
-        if "BatchNorm" in layer and kw.get("track_running_stats") is False:
-            return NO
-        if layer.startswith("Transformer") and kw.get("dropout") == 0:
-            return NO
-        return YES
-    if layer in N.DROPOUT_KW_LAYERS:
-        d = kw.get("dropout", kw.get("#2", 0.0) if layer == "MultiheadAttention" else 0.0)
-        return YES if isinstance(d, (int, float)) and d > 0 else (NO if d in (0, 0.0, None) else MAYBE)
-    if layer in N.RUNNING_STATS_LAYERS:
-        t = kw.get("track_running_stats")
-        return YES if t is True else MAYBE if t == NONLITERAL else NO
-    if layer in N.CONTAINERS:
-        return MAYBE
-    return NO
 
 
 def _notebook_files(root: Path) -> list[str]:

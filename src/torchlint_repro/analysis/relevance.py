@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .syntax import FunctionNode, _call_func, _local_module_class
+from .syntax import FunctionNode, call_func, local_module_class
 
 RELEVANT_ATTRS = frozenset(
     {
@@ -80,99 +81,12 @@ STRONG_ATTRS = frozenset(
 )
 
 
-def _argparse_defaults(tree: ast.Module) -> tuple[dict[str, str], dict[str, tuple]]:
-    """The module's argparse defaults: string ones (paths) by option, and every literal one a program
-    runs with when the option is not given, as ``(value, line)`` (see ``_option_default``). An option
-    the module also assigns (`args.scale = 4`), declares twice with different defaults, or a module that
-    rewrites its namespace wholesale (`set_defaults`, `setattr`, `vars(args).update`, `__dict__`) has
-    no literal default: the value it runs with is not the declared one."""
-    from .project import _argparse_dest
-
-    out: dict[str, str] = {}
-    literals: dict[str, tuple] = {}
-    ambiguous: set[str] = set()
-    stored: set[str] = set()
-    rewritten = False
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-            dest, default = _argparse_dest(node)
-            if dest and default is not None:
-                out[dest] = default
-            if dest:
-                found = _option_default(node)
-                if found is _NO_DEFAULT or (dest in literals and literals[dest][0] != found):
-                    ambiguous.add(dest)
-                elif dest not in literals:
-                    literals[dest] = (found, node.lineno)
-        elif isinstance(node, ast.Attribute):
-            own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-            if node.attr == "set_defaults" or (node.attr == "__dict__" and not own):
-                rewritten = True
-            elif node.attr == "update" and isinstance(node.value, ast.Call) and _named(node.value.func, "vars"):
-                rewritten = True  # vars(args).update(config)
-            elif isinstance(node.ctx, ast.Store) and not own:
-                stored.add(node.attr)
-        elif isinstance(node, ast.Call) and _named(node.func, "setattr") and node.args:
-            first = node.args[0]
-            if not (isinstance(first, ast.Name) and first.id in ("self", "cls")):
-                rewritten = True
-    if rewritten:
-        return out, {}
-    return out, {k: v for k, v in literals.items() if k not in ambiguous and k not in stored}
-
-
-_NO_DEFAULT = object()
-
-
-def _named(func: ast.expr, name: str) -> bool:
-    return isinstance(func, ast.Name) and func.id == name
-
-
-def _option_default(call: ast.Call):
-    """The value an ``add_argument`` option holds when the command line does not give it: its literal
-    ``default`` (a string default converted by ``type=int``/``float`` as argparse does), ``False`` for
-    ``store_true`` and ``True`` for ``store_false`` without one; ``_NO_DEFAULT`` when it is not a literal
-    (or None: the option must then be given for a size to exist)."""
-    kw = {k.arg: k.value for k in call.keywords if k.arg}
-    action = kw.get("action")
-    action_name = action.value if isinstance(action, ast.Constant) else None
-    if "default" not in kw:
-        if action_name == "store_true":
-            return False
-        if action_name == "store_false":
-            return True
-        return _NO_DEFAULT
-    try:
-        value = ast.literal_eval(kw["default"])
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _NO_DEFAULT
-    if isinstance(value, list):
-        value = tuple(value)
-    if value is None or not (
-        isinstance(value, (int, float, str, bool))
-        or (isinstance(value, tuple) and all(isinstance(x, (int, float, str, bool)) for x in value))
-    ):
-        return _NO_DEFAULT
-    typ = kw.get("type")
-    if isinstance(value, str) and typ is not None:
-        conv = {"int": int, "float": float, "str": str}.get(typ.id) if isinstance(typ, ast.Name) else None
-        if conv is None:
-            return _NO_DEFAULT
-        try:
-            value = conv(value)
-        except ValueError:
-            return _NO_DEFAULT
-    if action_name not in (None, "store", "store_true", "store_false", "store_const"):
-        return _NO_DEFAULT  # append, count, a custom action: not the literal
-    return value
-
-
-def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
+def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     """Functions (``f``) and methods (``Class.m``) of a module that touch what the rules track, directly or
     through the module's other functions."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
-    for key, fn, cls in _units(ctx):
+    for key, fn, cls in module_units(ctx):
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         out: set[str] = set()
@@ -199,7 +113,7 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
             ):
                 hit = True
             elif isinstance(sub, ast.withitem):
-                hit = _relevant_q(ctx.resolve(_call_func(sub.context_expr)))
+                hit = _relevant_q(ctx.resolve(call_func(sub.context_expr)))
             elif isinstance(sub, ast.Call):
                 f = sub.func
                 if isinstance(f, ast.Attribute):
@@ -239,7 +153,7 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                         out.add(f.id)
                     elif f.id in ctx.classes:
                         out.add(f"{f.id}.__init__")
-                        hit = _local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
+                        hit = local_module_class(f"{ctx.module}.{f.id}", ctx) or any(
                             _relevant_q(ctx.resolve(b)) for b in ctx.classes[f.id].bases
                         )
                     else:
@@ -276,7 +190,7 @@ def _relevance(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     return _closure(direct, calls)
 
 
-def _units(ctx: ModuleCtx) -> list[tuple[str, FunctionNode, ast.ClassDef | None]]:
+def module_units(ctx: ModuleCtx) -> list[tuple[str, FunctionNode, ast.ClassDef | None]]:
     """The module's functions (``f``) and methods (``Class.m``), keyed as the relevance sets are."""
     units: list[tuple[str, FunctionNode, ast.ClassDef | None]] = [(n, f, None) for n, f in ctx.functions.items()]
     for cname, c in ctx.classes.items():
@@ -305,14 +219,14 @@ def _relevant_q(q: str | None) -> bool:
     return q.split(".", 1)[0] in RELEVANT_ROOTS or q.startswith("numpy.random.") or q in N.SEED_CALLS
 
 
-def _save_relevance(ctx: ModuleCtx) -> set[str]:
+def saving_units(ctx: ModuleCtx) -> set[str]:
     """Functions and methods of a module that may save a checkpoint: they call something named like a save
     (``torch.save``, ``save_checkpoint``, ``accelerator.save``), directly or through the module's other
     functions. The save-site scan walks only these (and the module level): a file is a candidate for the
     scan by the same test on its text."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
-    for key, fn, cls in _units(ctx):
+    for key, fn, cls in module_units(ctx):
         out: set[str] = set()
         for sub in ast.walk(fn):
             if not isinstance(sub, ast.Call):
@@ -337,7 +251,7 @@ def _save_relevance(ctx: ModuleCtx) -> set[str]:
     return _closure(direct, calls)
 
 
-def _context_units(ctx: ModuleCtx) -> set[str]:
+def context_units(ctx: ModuleCtx) -> set[str]:
     """Units (``f``, ``Class.m``) whose findings depend on the state their callers hand them, directly or
     through the module's other units: they build a module (seeded or not is the caller's state), run a
     forward of something they received (a parameter, ``self.X``: its mode is the caller's), train it
@@ -346,13 +260,13 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
     holders: dict[str, bool] = {}  # class -> is it a holder of models (not itself an nn.Module)?
-    for key, fn, cls in _units(ctx):
+    for key, fn, cls in module_units(ctx):
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         if cls is not None and cls.name not in holders:
             cls_q = f"{ctx.module}.{cls.name}" if ctx.module else cls.name
             holders[cls.name] = not (
-                _local_module_class(cls_q, ctx)
+                local_module_class(cls_q, ctx)
                 or (ctx.project is not None and ctx.project.is_module_class(cls_q, ctx.here))
             )
         holder = cls is not None and holders[cls.name]
@@ -401,14 +315,14 @@ def _context_units(ctx: ModuleCtx) -> set[str]:
     return _closure(direct, calls)
 
 
-def _storing_units(ctx: ModuleCtx) -> set[str]:
+def storing_units(ctx: ModuleCtx) -> set[str]:
     """Methods (``Class.m``) that keep on the object what their caller hands them (`self.G = generator` in
     ``__init__``), directly or through the class's other methods: the object's other methods, and the
     caller, read it back (`self.G(z)`, `trainer.G`), so walking such a method from another file changes
     what the rules read even when it runs nothing itself."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
-    for key, fn, cls in _units(ctx):
+    for key, fn, cls in module_units(ctx):
         if cls is None:
             continue
         positional = fn.args.posonlyargs + fn.args.args
@@ -457,15 +371,13 @@ def _builds(ctx: ModuleCtx, func: ast.expr) -> bool:
     if N.torch_nn_layer(q) is not None or N.is_builder(q):
         return True
     if isinstance(func, ast.Name) and func.id in ctx.classes:
-        return _local_module_class(q, ctx) or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
+        return local_module_class(q, ctx) or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
     return ctx.project is not None and ctx.project.is_module_class(q, ctx.here)
 
 
 def _has_region(ctx: ModuleCtx, fn: FunctionNode) -> bool:
     """Does ``fn`` hold an inference region: a no_grad/inference_mode block or decorator, or a name listed
     in ``inference-functions``?"""
-    import fnmatch
-
     patterns = ctx.project.settings.inference_functions if ctx.project is not None else ()
     if any(fnmatch.fnmatchcase(fn.name, p) for p in patterns):
         return True
@@ -473,6 +385,6 @@ def _has_region(ctx: ModuleCtx, fn: FunctionNode) -> bool:
         if ctx.resolve(d.func if isinstance(d, ast.Call) else d) in N.NO_GRAD_CTX:
             return True
     for sub in ast.walk(fn):
-        if isinstance(sub, ast.withitem) and ctx.resolve(_call_func(sub.context_expr)) in N.NO_GRAD_CTX | N.SET_GRAD:
+        if isinstance(sub, ast.withitem) and ctx.resolve(call_func(sub.context_expr)) in N.NO_GRAD_CTX | N.SET_GRAD:
             return True
     return False

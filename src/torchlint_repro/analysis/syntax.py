@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .paths import path_template
-from .project import MAYBE, NO, YES
+from .names import MAYBE, NO, YES
 from .state import State
 from .values import Model, Out
 
@@ -22,100 +21,20 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 Located = ast.expr | ast.stmt
 
 
-_OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
+OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
 
 
-def _on_cuda(node: ast.Call) -> bool:
+def on_cuda(node: ast.Call) -> bool:
     for k in node.keywords:
         if k.arg == "device" and isinstance(k.value, ast.Constant) and "cuda" in str(k.value.value):
             return True
     return False
 
 
-_MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
-
-_NOT_MODEL_ROOTS = frozenset(
-    {
-        "numpy",
-        "np",
-        "pandas",
-        "PIL",
-        "tqdm",
-        "sklearn",
-        "matplotlib",
-        "scipy",
-        "yaml",
-        "omegaconf",
-        "hydra",
-        "wandb",
-        "tensorboard",
-        "torch",
-        "torchvision",
-        "datasets",
-        "tokenizers",
-        "transformers",
-        "accelerate",
-        "lightning",
-        "lightning_fabric",
-        "pytorch_lightning",
-        "timm",
-        "click",
-        "fire",
-        "absl",
-        "typer",
-        "rich",
-        "requests",
-        "cv2",
-        "h5py",
-        "mlflow",
-        "torchmetrics",
-        "torchaudio",
-        "torchtext",
-        "einops",
-    }
-)
+MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "update", "__getitem__", "setdefault"})
 
 
-def _maybe_model_class(q: str) -> bool:
-    import sys
-
-    root = q.split(".", 1)[0]
-    last = q.rsplit(".", 1)[-1]
-    if root in sys.stdlib_module_names or root in _NOT_MODEL_ROOTS or not last[:1].isupper() or "." not in q:
-        return False
-    return not last.endswith(
-        (
-            "Config",
-            "Tokenizer",
-            "Dataset",
-            "DataLoader",
-            "Loader",
-            "Error",
-            "Exception",
-            "Args",
-            "Arguments",
-            "Parser",
-            "Logger",
-            "Writer",
-            "Processor",
-            "Transform",
-        )
-    )
-
-
-def _module_constants(tree: ast.Module, imports: N.ImportMap) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if len(targets) == 1 and isinstance(targets[0], ast.Name):
-                t = path_template(node.value, imports.resolve, out.get)
-                if t is not None:
-                    out[targets[0].id] = t
-    return out
-
-
-def _called_names(tree: ast.Module) -> set[str]:
+def called_names(tree: ast.Module) -> set[str]:
     """Names of everything called (``f(...)``, ``x.m(...)``) or handed on as a value anywhere in the module."""
     out = set()
     for node in ast.walk(tree):
@@ -134,13 +53,13 @@ def _called_names(tree: ast.Module) -> set[str]:
     return out
 
 
-def _freeze(obj):
+def freeze(obj):
     if isinstance(obj, (list, tuple)):
-        return tuple(_freeze(o) for o in obj)
+        return tuple(freeze(o) for o in obj)
     return obj
 
 
-def _apply_exit(st: State, out: State) -> None:
+def apply_exit(st: State, out: State) -> None:
     """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
     st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad
     st.modes, st.mode_src = dict(out.modes), dict(out.mode_src)
@@ -152,23 +71,23 @@ def _apply_exit(st: State, out: State) -> None:
         st.globals = dict(out.globals)
 
 
-def _rel(path: str | None) -> str:
+def short_path(path: str | None) -> str:
     if not path:
         return "?"
     return Path(path).name
 
 
-def _where(s: dict, here: str | None = None) -> str:
+def saved_where(s: dict, here: str | None = None) -> str:
     """Where a state_dict was saved, for a message: `line 12` in the same file (a notebook turns it into
     `cell 3, line 2`), `train.py:54` in another."""
     if s.get("file"):
         if here is not None and s["file"] == here:
             return f" (saved at line {s['line']})"
-        return f" (saved at {_rel(s['file'])}:{s['line']})"
+        return f" (saved at {short_path(s['file'])}:{s['line']})"
     return ""
 
 
-def _arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=None) -> str | None:
+def arch_diff(saved: dict, m: Model, sig: tuple[list, dict] | None, affects=None) -> str | None:
     """How the architecture a state_dict was saved from differs from the model it is loaded into: another
     class, or the same class with a constructor argument that shapes parameters (``affects(cls, param)``
     says whether a flag does)."""
@@ -231,7 +150,7 @@ def _shape_like(v) -> bool:
     return isinstance(v, (int, str, bool)) and not (isinstance(v, str) and v.startswith("name:"))
 
 
-def _ctor_args(node: ast.Call) -> tuple:
+def ctor_args(node: ast.Call) -> tuple:
     out = []
     for i, a in enumerate(node.args):
         out.append((str(i), _arg_key(a)))
@@ -261,28 +180,28 @@ def _literal(node: ast.AST):
     return v if isinstance(v, (int, float, str, bool, type(None))) else None
 
 
-def _checkpoint_key(k: str) -> bool:
+def checkpoint_key(k: str) -> bool:
     """A key of a training checkpoint (epoch, optimizer, ...), not of a state_dict ("fc.weight")."""
     return "." not in k and not k.endswith(("weight", "bias", "running_mean", "running_var"))
 
 
-def _strict_false(node: ast.Call) -> bool | None:
+def strict_false(node: ast.Call) -> bool | None:
     """True for strict=False, False for strict=True / default, None when we cannot tell."""
     for k in node.keywords:
         if k.arg == "strict":
-            t = _const_truth(k.value)
+            t = const_truth(k.value)
             return None if t is None else (not t)
     if len(node.args) >= 2:
-        t = _const_truth(node.args[1])
+        t = const_truth(node.args[1])
         return None if t is None else (not t)
     return False
 
 
-def _is_load_state_dict(node: ast.Call) -> bool:
+def is_load_state_dict(node: ast.Call) -> bool:
     return isinstance(node.func, ast.Attribute) and node.func.attr == "load_state_dict"
 
 
-def _strips_prefix(key: ast.expr) -> bool:
+def strips_prefix(key: ast.expr) -> bool:
     for sub in ast.walk(key):
         if (
             isinstance(sub, ast.Call)
@@ -297,17 +216,17 @@ def _strips_prefix(key: ast.expr) -> bool:
     return False
 
 
-def _const_truth(node: ast.AST | None) -> bool | None:
+def const_truth(node: ast.AST | None) -> bool | None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, (bool, int, type(None))):
             return bool(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        t = _const_truth(node.operand)
+        t = const_truth(node.operand)
         return None if t is None else not t
     return None
 
 
-def _is_main_guard(test: ast.expr) -> bool:
+def is_main_guard(test: ast.expr) -> bool:
     return (
         isinstance(test, ast.Compare)
         and isinstance(test.left, ast.Name)
@@ -318,15 +237,15 @@ def _is_main_guard(test: ast.expr) -> bool:
     )
 
 
-def _is_type_checking(test: ast.expr) -> bool:
+def is_type_checking(test: ast.expr) -> bool:
     return N.dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
-def _call_func(expr: ast.expr) -> ast.expr:
+def call_func(expr: ast.expr) -> ast.expr:
     return expr.func if isinstance(expr, ast.Call) else expr
 
 
-def _callee(node: ast.Call) -> ast.expr:
+def callee_expr(node: ast.Call) -> ast.expr:
     f = node.func
     if isinstance(f, ast.Attribute) and f.attr in (
         "forward",
@@ -346,7 +265,7 @@ def _callee(node: ast.Call) -> ast.expr:
     return f
 
 
-def _src_name(node: ast.AST) -> str:
+def src_name(node: ast.AST) -> str:
     try:
         text = ast.unparse(node)
     except Exception:  # noqa: BLE001
@@ -354,20 +273,20 @@ def _src_name(node: ast.AST) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _head(node: ast.expr) -> str:
+def head_name(node: ast.expr) -> str:
     while isinstance(node, ast.Attribute):
         node = node.value
     return node.id if isinstance(node, ast.Name) else ""
 
 
-def _merge_out(outs) -> Out:
+def merge_out(outs) -> Out:
     fw: frozenset = frozenset()
     for o in outs:
         fw = fw | o.forwards
     return Out(fw)
 
 
-def _any_tri(values) -> str:
+def any_tri(values) -> str:
     vals = list(values)
     if YES in vals:
         return YES
@@ -376,40 +295,20 @@ def _any_tri(values) -> str:
     return NO
 
 
-def _worse(a: str, b: str) -> bool:
+def worse(a: str, b: str) -> bool:
     order = {"no": 3, "cuda": 2, "maybe": 1, "yes": 0, "unknown": 0}
     return order.get(a, 0) > order.get(b, 0)
 
 
-def _seed_display(q: str, node: ast.Call) -> str:
+def seed_display(q: str, node: ast.Call) -> str:
     return q
 
 
-def _is_static(fn: FunctionNode) -> bool:
+def is_static(fn: FunctionNode) -> bool:
     return any(N.dotted(d) == "staticmethod" for d in fn.decorator_list)
 
 
-def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
-    out = set()
-    for item in cls.body:
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
-            for sub in ast.walk(item):
-                if (
-                    isinstance(sub, ast.Call)
-                    and isinstance(sub.func, ast.Attribute)
-                    and sub.func.attr in ("eval", "train")
-                ):
-                    v = sub.func.value
-                    if isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) and v.value.id == "self":
-                        out.add(v.attr)
-                if isinstance(sub, ast.Assign):
-                    for t in sub.targets:
-                        if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
-                            out.add(t.attr)
-    return out
-
-
-def _local_module_class(q: str, ctx: ModuleCtx) -> bool:
+def local_module_class(q: str, ctx: ModuleCtx) -> bool:
     name = q.rsplit(".", 1)[-1]
     cls = ctx.classes.get(name)
     if cls is None or not q.startswith(ctx.module + "."):
@@ -421,18 +320,14 @@ def _local_module_class(q: str, ctx: ModuleCtx) -> bool:
     return False
 
 
-def _local_has_params(q: str, kw: dict) -> str:
-    from .project import _layer_has_params
-
+def local_has_params(q: str, kw: dict) -> str:
     layer = N.torch_nn_layer(q)
-    return _layer_has_params(layer, kw) if layer else MAYBE
+    return N.layer_has_params(layer, kw) if layer else MAYBE
 
 
-def _local_mode_dep(q: str, kw: dict) -> str:
-    from .project import _layer_mode_dependent
-
+def local_mode_dep(q: str, kw: dict) -> str:
     layer = N.torch_nn_layer(q)
-    return _layer_mode_dependent(layer, kw) if layer else MAYBE
+    return N.layer_mode_dependent(layer, kw) if layer else MAYBE
 
 
 # ============================================================================ entry points

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin, _sampled, grown_list
+from .calls import CallsMixin, grown_list, sampled
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -33,25 +33,26 @@ from .context import (
     ModuleCtx,
 )
 from .loads import LoadsMixin, json_key
+from .names import MAYBE
 from .paths import path_template
-from .project import MAYBE, Project
+from .project import Project
 from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
     FunctionNode,
     Located,
-    _call_func,
-    _called_names,
-    _const_truth,
-    _head,
-    _is_load_state_dict,
-    _is_main_guard,
-    _is_type_checking,
-    _local_module_class,
-    _merge_out,
-    _src_name,
-    _strict_false,
-    _strips_prefix,
+    call_func,
+    called_names,
+    const_truth,
+    head_name,
+    is_load_state_dict,
+    is_main_guard,
     is_routed,
+    is_type_checking,
+    local_module_class,
+    merge_out,
+    src_name,
+    strict_false,
+    strips_prefix,
 )
 from .values import (
     ENTRY,
@@ -170,7 +171,7 @@ class Walker(CallsMixin, LoadsMixin):
             sctx, sfn = self.spawned[seen_spawn]
             seen_spawn += 1
             self._root(lambda sctx=sctx, sfn=sfn: self._walk_spawned(sctx, sfn))
-        called = _called_names(ctx.tree)
+        called = called_names(ctx.tree)
         pending.sort(key=lambda item: item[1].name in called)  # functions nobody calls first: they reach the rest
         for fctx, fn, cls in pending:
             if (fctx.path or "", self._fname(fn, cls)) in self.reached or not fctx.relevant(fn, cls):
@@ -294,6 +295,13 @@ class Walker(CallsMixin, LoadsMixin):
         entry = (path, func, why)
         if entry not in self.widened:
             self.widened.append(entry)
+
+    def save_sites(self) -> list[dict]:
+        """Every torch.save of the project (see ``Project.save_sites``): each file's found by walking it
+        with :func:`collect_saves`."""
+        if self._save_sites is None:
+            self._save_sites = self.project.save_sites(collect_saves) if self.project is not None else []
+        return self._save_sites
 
     def _walk_module(self, ctx: ModuleCtx, st: State) -> State | None:
         self.frames.append(Frame(ctx, "<module>", node=ctx.tree))
@@ -544,11 +552,11 @@ class Walker(CallsMixin, LoadsMixin):
         elif (
             isinstance(v, ast.Call)
             and isinstance(v.func, ast.Attribute)
-            and _is_load_state_dict(v)
-            and _strict_false(v) is True
+            and is_load_state_dict(v)
+            and strict_false(v) is True
             and not self._keys_audited(v)
         ):
-            self.emit("nonstrict_ignored", v, name=_src_name(v.func.value), how="discarded")
+            self.emit("nonstrict_ignored", v, name=src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
         return st
 
@@ -606,7 +614,7 @@ class Walker(CallsMixin, LoadsMixin):
         vals = self.ev(v.value, st)
         if not any(isinstance(x, (Model, LoadResult, Loaded, LoadedItem)) for x in vals):
             return  # `args.eval`, an argparse flag: only a known model's method counts
-        self.emit("mode_attr_not_called", v, name=_src_name(v.value), attr=v.attr)
+        self.emit("mode_attr_not_called", v, name=src_name(v.value), attr=v.attr)
 
     def s_Assign(self, node: ast.Assign, st: State) -> State:
         vals = self.ev(node.value, st)
@@ -621,7 +629,7 @@ class Walker(CallsMixin, LoadsMixin):
 
     def _load_result_lost(self, value: ast.expr, targets: list[ast.expr]) -> bool:
         """`model = model.load_state_dict(sd)` / `model = Net().load_state_dict(sd)`: the model is gone."""
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and _is_load_state_dict(value)):
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and is_load_state_dict(value)):
             return False
         recv = value.func.value
         recv_name = N.dotted(recv)
@@ -653,7 +661,7 @@ class Walker(CallsMixin, LoadsMixin):
             return st
         outs = [v for v in left | right if isinstance(v, Out)]
         if outs and isinstance(node.target, ast.Name):
-            st.bind(node.target.id, frozenset({_merge_out(outs)}))
+            st.bind(node.target.id, frozenset({merge_out(outs)}))
         return st
 
     def assign(self, target: ast.expr, vals: frozenset, st: State, value: ast.expr | None = None) -> None:
@@ -690,18 +698,18 @@ class Walker(CallsMixin, LoadsMixin):
                 st.bind(
                     target.value.id,
                     frozenset(v for v in base if not isinstance(v, Out))
-                    | {_merge_out(outs + [v for v in base if isinstance(v, Out)])},
+                    | {merge_out(outs + [v for v in base if isinstance(v, Out)])},
                 )
         elif isinstance(target, ast.Starred):
             self.assign(target.value, vals, st)
 
     def s_If(self, node: ast.If, st: State) -> State | None:
         test = node.test
-        if _is_main_guard(test):
+        if is_main_guard(test):
             if self.importing:  # the module imported by a spawned child (see _child_import)
                 return self.block(node.orelse, st) if node.orelse else st
             return self.block(node.body, st)
-        if _is_type_checking(test):
+        if is_type_checking(test):
             return self.block(node.orelse, st) if node.orelse else st
         if isinstance(test, ast.Attribute) and test.attr in ("eval", "train"):
             self._bare_mode_attr(test, st)
@@ -710,7 +718,7 @@ class Walker(CallsMixin, LoadsMixin):
         const = self._decided(test, st)
         if const is not None:
             out = self.block(node.body if const else node.orelse, st)
-            if out is not None and _const_truth(test) is None and not self._by_iteration(test):
+            if out is not None and const_truth(test) is None and not self._by_iteration(test):
                 _by_flag(out, node)  # `if train: model.train()` with the caller's train=True: its choice
             return out
         a = self.block(node.body, self._narrowed(test, st.copy(), True))
@@ -750,7 +758,7 @@ class Walker(CallsMixin, LoadsMixin):
     def _decided(self, test: ast.expr, st: State) -> bool | None:
         """The truth of a test when the code fixes it: a constant, or a comparison of a name holding one
         literal of an unrolled loop (`phase == 'train'`) with string constants; else None."""
-        const = _const_truth(test)
+        const = const_truth(test)
         if const is not None:
             return const
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
@@ -859,7 +867,7 @@ class Walker(CallsMixin, LoadsMixin):
         end = self.block(node.body, body_state)
         breaks, continues = frame.loops.pop()
         after = join_all([end, *continues] if _runs_at_least_once(node) else [head, end, *continues])
-        if isinstance(node, ast.While) and _const_truth(node.test) is True:
+        if isinstance(node, ast.While) and const_truth(node.test) is True:
             after = None  # `while True:` leaves only through break
         if after is not None and node.orelse:
             after = self.block(node.orelse, after)
@@ -991,7 +999,7 @@ class Walker(CallsMixin, LoadsMixin):
         old_grad = st.grad
         region = None
         forks = any(
-            self.frames[-1].ctx.resolve(_call_func(i.context_expr)) in ("torch.random.fork_rng",) for i in node.items
+            self.frames[-1].ctx.resolve(call_func(i.context_expr)) in ("torch.random.fork_rng",) for i in node.items
         )
         old_seed, old_cuda = st.seed, st.cuda
         for item in node.items:
@@ -999,7 +1007,7 @@ class Walker(CallsMixin, LoadsMixin):
             if g is not None:
                 st.grad = g
                 if g == "off":
-                    region = N.dotted(_call_func(item.context_expr)) or "no_grad"
+                    region = N.dotted(call_func(item.context_expr)) or "no_grad"
             vals = self.ev(item.context_expr, st) if g is None else EMPTY
             if item.optional_vars is not None:
                 self.assign(item.optional_vars, vals, st)
@@ -1025,7 +1033,7 @@ class Walker(CallsMixin, LoadsMixin):
         func = call.func if call else expr
         q = self.frames[-1].ctx.resolve(func)
         if q in N.NO_GRAD_CTX:
-            if q.endswith("inference_mode") and call and call.args and _const_truth(call.args[0]) is False:
+            if q.endswith("inference_mode") and call and call.args and const_truth(call.args[0]) is False:
                 return None
             return "off"
         if q in N.ENABLE_GRAD:
@@ -1126,7 +1134,7 @@ class Walker(CallsMixin, LoadsMixin):
                 self.ev(child.iter, st)
                 for cond in child.ifs:
                     self.ev(cond, st)
-        return frozenset({_merge_out(outs)}) if outs else EMPTY
+        return frozenset({merge_out(outs)}) if outs else EMPTY
 
     def e_Compare(self, node: ast.Compare, st: State) -> frozenset:
         left = self.ev(node.left, st)
@@ -1178,7 +1186,7 @@ class Walker(CallsMixin, LoadsMixin):
         return self._global_ref(node, frame.ctx)
 
     def _head_bound(self, node: ast.expr, st: State) -> bool:
-        head = _head(node)
+        head = head_name(node)
         if not head:
             return True
         if st.lookup(head) is not None:
@@ -1225,7 +1233,11 @@ class Walker(CallsMixin, LoadsMixin):
         base = self.ev(node.value, st)
         if not base:
             q = frame.ctx.resolve(node)
-            if q is not None and isinstance(node.value, (ast.Name, ast.Attribute)) and st.lookup(_head(node)) is None:
+            if (
+                q is not None
+                and isinstance(node.value, (ast.Name, ast.Attribute))
+                and st.lookup(head_name(node)) is None
+            ):
                 return self._global_ref(node, frame.ctx)
             if isinstance(node.value, ast.Name):
                 default = self._argparse_default(node.attr)
@@ -1268,9 +1280,9 @@ class Walker(CallsMixin, LoadsMixin):
                 out |= st.attrs[(b.id, node.attr)]
         outs = [v for v in base if isinstance(v, Out)]
         if outs:
-            out.add(_merge_out(outs))
+            out.add(merge_out(outs))
             if node.attr == "data":
-                _sampled(self, outs)  # `G(z).data`: the values, not the graph
+                sampled(self, outs)  # `G(z).data`: the values, not the graph
         if (
             isinstance(node.value, ast.Name)
             and not out
@@ -1328,7 +1340,7 @@ class Walker(CallsMixin, LoadsMixin):
         srcs: set = set()
         for gen in node.generators:
             srcs |= self._comp_source(gen.iter, st)
-        strips = _strips_prefix(node.key)
+        strips = strips_prefix(node.key)
         out: set = set()
         for s in srcs:
             if isinstance(s, (StateDict, Loaded, LoadedItem)):
@@ -1350,7 +1362,7 @@ class Walker(CallsMixin, LoadsMixin):
             return grown
         outs = [v for v in left | right if isinstance(v, Out)]
         if outs:
-            return frozenset({_merge_out(outs)})
+            return frozenset({merge_out(outs)})
         t = self._template(node, st)
         return frozenset({Str(t)}) if t is not None else EMPTY
 
@@ -1396,7 +1408,7 @@ class Walker(CallsMixin, LoadsMixin):
         if any(isinstance(v, Model) for v in elt):
             return frozenset({TupleVal((elt,))})
         outs = [v for v in elt if isinstance(v, Out)]
-        return frozenset({_merge_out(outs)}) if outs else EMPTY
+        return frozenset({merge_out(outs)}) if outs else EMPTY
 
     e_GeneratorExp = e_ListComp
 
@@ -1437,7 +1449,7 @@ class Walker(CallsMixin, LoadsMixin):
     def _is_module_class(self, q: str, ctx: ModuleCtx) -> bool:
         if self.project is not None:
             return self.project.is_module_class(q, ctx.here)
-        return q in N.MODULE_BASES or N.torch_nn_layer(q) is not None or _local_module_class(q, ctx)
+        return q in N.MODULE_BASES or N.torch_nn_layer(q) is not None or local_module_class(q, ctx)
 
 
 # ============================================================================ small helpers

@@ -246,15 +246,15 @@ def _verify_scripts(scripts: list[Path], extra: tuple[str, ...], timeout: float,
             )
         )
     else:
-        from .report import _wrap
+        from .report import wrap_lines
 
-        out = _wrap(f"{' '.join(rel)}: 2 fresh runs in {root}", "", "    ")
+        out = wrap_lines(f"{' '.join(rel)}: 2 fresh runs in {root}", "", "    ")
         for err in errors:
-            out += _wrap(err, "  error   ", " " * 10)
+            out += wrap_lines(err, "  error   ", " " * 10)
         for expect, f in findings:
             state = {True: "HAZARD", False: "ok", None: "-"}[f.misbehaves]
-            out += _wrap(expect.value, f"  {state:<7} ", " " * 10)
-            out += _wrap(f.summary, " " * 10, " " * 10)
+            out += wrap_lines(expect.value, f"  {state:<7} ", " " * 10)
+            out += wrap_lines(f.summary, " " * 10, " " * 10)
         click.echo("\n".join(out))
     if errors:
         return EXIT_ERROR

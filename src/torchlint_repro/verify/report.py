@@ -74,7 +74,7 @@ WIDTH = 100  # the text report fits a 100-column terminal or CI log
 _INDENT = " " * 13  # under the fixture's name
 
 
-def _wrap(text: str, first: str = _INDENT, rest: str = _INDENT) -> list[str]:
+def wrap_lines(text: str, first: str = _INDENT, rest: str = _INDENT) -> list[str]:
     """``text`` after ``first``, continued under ``rest``, in lines of at most WIDTH columns."""
     return textwrap.wrap(
         text, WIDTH, initial_indent=first, subsequent_indent=rest, break_long_words=True, break_on_hyphens=False
@@ -103,32 +103,32 @@ def render_text(
             continue
         rule = RULES_BY_CODE.get(code)
         title = f"{code} {rule.name} (runtime: {rule.verify.value})" if rule else code
-        out.extend(_wrap(title, "", "    "))
+        out.extend(wrap_lines(title, "", "    "))
         for r in rows:
             fx_file = None if r.fixture.is_dir else r.fixture.path.name
             head = f"  {r.verdict:<10} {names[id(r)]:<{name_w}}  "
             if r.verdict == "skipped":
-                out.extend(_wrap(f"(needs {', '.join(r.needs)})", head))
+                out.extend(wrap_lines(f"(needs {', '.join(r.needs)})", head))
                 continue
-            out.extend(_wrap(f"linter: {static_cell(r)}", head))
-            out.extend(_wrap(f"torch: {runtime_cell(r)}"))
+            out.extend(wrap_lines(f"linter: {static_cell(r)}", head))
+            out.extend(wrap_lines(f"torch: {runtime_cell(r)}"))
             if r.verdict != "confirmed":
                 for reason in r.reasons:
-                    out.extend(_wrap(f"-> {_short(reason, fx_file)}"))
+                    out.extend(wrap_lines(f"-> {_short(reason, fx_file)}"))
             if verbose or r.verdict != "confirmed":
                 for ev in r.finding.evidence[:4]:
-                    out.extend(_wrap(ev, _INDENT + "   ", _INDENT + "     "))
+                    out.extend(wrap_lines(ev, _INDENT + "   ", _INDENT + "     "))
             if r.verdict == "error" or (verbose and r.verdict != "confirmed"):
                 tail = next((run.output_tail for run in r.runs if run.output_tail), "")
                 if tail:
                     out.append(f"{_INDENT}   program output (last lines):")
                     for ln in tail.strip().splitlines()[-6:]:
-                        out.extend(_wrap(ln, _INDENT + "     ", _INDENT + "       "))
+                        out.extend(wrap_lines(ln, _INDENT + "     ", _INDENT + "       "))
         for lab in missing:
-            out.extend(_wrap(f"no {lab}_*.py or {lab}_*/ fixture for {code}", f"  {'missing':<10} "))
+            out.extend(wrap_lines(f"no {lab}_*.py or {lab}_*/ fixture for {code}", f"  {'missing':<10} "))
         out.append("")
     for p in problems or []:
-        out.extend(_wrap(f"error: {p}", "", "    "))
+        out.extend(wrap_lines(f"error: {p}", "", "    "))
     if problems:
         out.append("")
     out.append(summary_line(reports, gaps, problems, fixed))
