@@ -71,6 +71,7 @@ bench's own memory must not leak into the children's figures).
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as _dt
 import hashlib
 import json
@@ -844,18 +845,52 @@ def editor_files(root: Path, n: int = 5) -> list[Path]:
 EDITOR_COMMANDS = ("flake8 alone", "flake8 --select TRP", "check --stdin-filename")
 
 
-def measure_editor(name: str, src: Path, runs: int, scratch: Path, flake8_bin: Path) -> dict:
-    """The editor case: one buffer of the project, edited (a comment appended, so no cached result of the file
-    answers), linted on stdin with the project's cache warm; flake8 alone, flake8 with the plugin, the CLI."""
+def edited(text: bytes, edit: str, tag: str) -> bytes:
+    """The buffer after an edit: ``comment`` appends a comment (the text's code is unchanged); ``code`` adds a
+    statement at the end of the first function of 10+ lines (what a user types: the file's program changes,
+    so no result keyed by its code, nor by its syntax tree without positions, can answer)."""
+    if edit == "comment":
+        return text + f"\n# edited in the editor ({tag})\n".encode()
+    lines = text.decode("utf-8").splitlines(keepends=True)
+    tree = ast.parse(text)
+    fn = next(
+        (
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and (n.end_lineno or 0) - n.lineno >= 10
+        ),
+        None,
+    )
+    if fn is None:  # no such function: a statement at the end of the module
+        return text + f"\n_edited = {tag!r}\n".encode()
+    last = fn.body[-1]
+    lines.insert(last.end_lineno or 0, " " * last.col_offset + f"_edited = {tag!r}\n")
+    return "".join(lines).encode("utf-8")
+
+
+def measure_editor(
+    name: str,
+    src: Path,
+    runs: int,
+    scratch: Path,
+    flake8_bin: Path,
+    buffers: list[str] | None = None,
+    edit: str = "comment",
+) -> dict:
+    """The editor case: one buffer of the project, edited (see ``edited``: no cached result of the file
+    answers), linted on stdin with the project's cache warm; flake8 alone, flake8 with the plugin, the CLI.
+    ``buffers``: these files (relative to the project) instead of the 5 largest that mention torch."""
     root = project_copy(src, scratch / "editor")
     cache = scratch / "editor-cache"
     files = corpus_files(root)
-    res: dict = {"project": name, "files": len(files), "lines": count_lines(files), "buffers": []}
+    res: dict = {"project": name, "files": len(files), "lines": count_lines(files), "buffers": [], "edit": edit}
     # warm the project's cache as a previous whole-project lint leaves it: the CLI's, then the plugin's
     log(f"{name}: warming the cache (check -j1 ., flake8 --select TRP -j1 .)")
     run_cmd([str(CHECK), "check", "-j1", "-q", "--exit-zero", "."], root, src_env(cache))
     run_cmd([str(FLAKE8), "--isolated", "-j1", "--exit-zero", "--select", "TRP", "."], root, src_env(cache))
-    for path in editor_files(root):
+    for path in [root / b for b in buffers] if buffers else editor_files(root):
+        if not path.is_file():
+            raise RuntimeError(f"--editor-file: no such file in {name}: {path.relative_to(root)}")
         rel = path.relative_to(root).as_posix()
         text = path.read_bytes()
         cmds = {
@@ -877,7 +912,7 @@ def measure_editor(name: str, src: Path, runs: int, scratch: Path, flake8_bin: P
             log(f"{name}: {rel}, run {i + 1}/{runs}")
             for key, (cmd, env) in cmds.items():
                 # a new edit for every command: none may answer from a result another one cached
-                buffer = text + f"\n# edited in the editor ({key}, {i})\n".encode()
+                buffer = edited(text, edit, f"{key}, {i}")
                 r = run_cmd(cmd, root, env, stdin=buffer)
                 if r.code != 0 or "Traceback" in r.stderr:
                     raise RuntimeError(f"{key} failed on {rel}: {r.stderr[-2000:]}")
@@ -907,7 +942,8 @@ def fmt_editor(results: list[dict], runs: int) -> str:
             ratio = c["flake8 --select TRP"] / c["flake8 alone"]
             ratios.append(ratio)
             lines.append(
-                f"| {res['project']}: {b['file']} | {b['lines']:,} | {c['flake8 alone']:.2f} "
+                f"| {res['project']}: {b['file']} ({res.get('edit', 'comment')} edit) | {b['lines']:,} "
+                f"| {c['flake8 alone']:.2f} "
                 f"| {c['flake8 --select TRP']:.2f} | {c['check --stdin-filename']:.2f} | {ratio:.2f}x "
                 f"| {c['check --stdin-filename'] / c['flake8 alone']:.2f}x "
                 f"| {w['flake8 alone']:.2f} / {w['flake8 --select TRP']:.2f} "
@@ -953,7 +989,8 @@ def _main_parallel_editor(args, runs: int, stamp: str, info: str) -> int:
                 if args.attribute:
                     attr.append(attribute_parallel(names[p], p, scratch))
             if args.editor:
-                edit.append(measure_editor(names[p], p, runs, scratch, flake8_bin))
+                for kind in args.edit.split(","):
+                    edit.append(measure_editor(names[p], p, runs, scratch, flake8_bin, args.editor_file, kind))
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         if args.json:  # written after each project: a long run interrupted keeps what it measured
@@ -1314,6 +1351,18 @@ def main(argv: list[str] | None = None) -> int:
         "--editor",
         action="store_true",
         help="only the editor case on --project: an edited buffer on stdin, flake8 +TRP against flake8 alone",
+    )
+    ap.add_argument(
+        "--editor-file",
+        action="append",
+        metavar="REL",
+        help="--editor: lint this file of the project (repeatable) instead of its 5 largest that mention torch",
+    )
+    ap.add_argument(
+        "--edit",
+        default="comment",
+        help="--editor: the edits to measure, comma-separated: comment (appended), code (a statement added "
+        "in a function); default: comment",
     )
     ap.add_argument(
         "--project",
