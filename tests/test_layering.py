@@ -34,7 +34,9 @@ LAYER_NAME = {module: name for name, modules in LAYERS for module in modules}
 
 # Modules outside analysis/ that the analysis may import: they are below it (none imports the analysis
 # when it is imported). Anything else of the package (engine, pipeline, rules, ...) is above it.
-BELOW_ANALYSIS = frozenset({PACKAGE, f"{PACKAGE}.config", f"{PACKAGE}._io", f"{PACKAGE}.diagnostics"})
+BELOW_ANALYSIS = frozenset(
+    {PACKAGE, f"{PACKAGE}.config", f"{PACKAGE}._io", f"{PACKAGE}._digest", f"{PACKAGE}.diagnostics"}
+)
 
 # Imports excused from the rules: (module, function, imported module, name). None today; an entry must
 # say why the import cannot go.

@@ -17,11 +17,8 @@ no cache content can raise, hang or change a result. Writes are atomic (a tempor
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
-import secrets
 import shutil
 import stat
 import sys
@@ -32,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
+from .._digest import hmac_sha256_hex, random_hex, same_digest, sha256, sha256_hex
 from .._io import MAX_FILE_BYTES, atomic_write, read_regular
 from ..diagnostics import Diagnostic, Edit, Fix
 
@@ -57,7 +55,7 @@ def tool_id() -> str:
     """The version and a digest of the tool's own code: every build has its own entries, so a
     development install (one version number over many commits) never reads another build's results."""
     if not _TOOL_ID:
-        h = hashlib.sha256()
+        h = sha256()
         package = Path(__file__).resolve().parent.parent
         for path in sorted(package.rglob("*.py")):
             try:
@@ -69,7 +67,7 @@ def tool_id() -> str:
 
 
 def file_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return sha256_hex(data)
 
 
 # ------------------------------------------------------------------------------ where, and the key
@@ -88,7 +86,7 @@ def user_cache_home() -> Path:
 
 def project_folder_name(root: str | os.PathLike) -> str:
     """One cache folder can serve several projects: each root gets a subfolder of its own."""
-    return hashlib.sha256(str(root).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return sha256_hex(str(root).encode("utf-8", "surrogatepass"))[:16]
 
 
 _KEYS: dict[str, bytes | None] = {}  # key file -> key, once per process
@@ -116,10 +114,10 @@ def _load_or_create_key(path: Path) -> bytes | None:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if os.path.lexists(path):
                 os.unlink(path)  # ours but unusable (malformed, or readable by others): a new one
-            tmp = path.with_name(f".key.{os.getpid()}.{secrets.token_hex(4)}")
+            tmp = path.with_name(f".key.{os.getpid()}.{random_hex(4)}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
             try:
-                os.write(fd, secrets.token_hex(_KEY_BYTES).encode() + b"\n")
+                os.write(fd, random_hex(_KEY_BYTES).encode() + b"\n")
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -147,7 +145,7 @@ def run_scratch() -> Iterator[None]:
     try:
         fd = os.open(os.path.join(where, "key"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         try:
-            os.write(fd, secrets.token_bytes(_KEY_BYTES).hex().encode("ascii"))
+            os.write(fd, random_hex(_KEY_BYTES).encode("ascii"))
         finally:
             os.close(fd)
         os.environ[RUN_ENV_VAR] = where
@@ -425,13 +423,13 @@ class DiskCache:
         return True
 
     def _path(self, kind: str, key: str) -> Path:
-        digest = hashlib.sha256(f"{tool_id()}\0{SCHEMA}\0{kind}\0{key}".encode("utf-8", "surrogatepass")).hexdigest()
+        digest = sha256_hex(f"{tool_id()}\0{SCHEMA}\0{kind}\0{key}".encode("utf-8", "surrogatepass"))
         return self.directory / kind / digest[:2] / f"{digest}.json"
 
     @staticmethod
     def _mac(secret: bytes, payload: bytes) -> str:
         # the payload holds the entry's kind and key: an entry cannot be moved to another key either
-        return hmac.new(secret, payload, hashlib.sha256).hexdigest()
+        return hmac_sha256_hex(secret, payload)
 
     # -------------------------------------------------------------- raw entries
     def read_entry(self, path: Path, kind: str | None = None) -> tuple[str, object] | None:
@@ -448,7 +446,7 @@ class DiskCache:
         if not sep or not head.startswith(_MAGIC):
             return None
         mac = head[len(_MAGIC) :].decode("ascii", "replace")
-        if not hmac.compare_digest(mac, self._mac(secret, payload)):
+        if not same_digest(mac, self._mac(secret, payload)):
             return None  # not written by this user's tool (or changed since): never parsed
         try:
             entry = json.loads(payload)

@@ -12,7 +12,6 @@ import ast
 import collections
 import configparser
 import contextlib
-import hashlib
 import os
 import re
 import stat
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 
 import tomllib
 
+from .._digest import sha256, sha256_hex
 from .._io import read_regular
 from ..config import Settings
 from . import names as N
@@ -1980,7 +1980,7 @@ class Project:
 
     def tree_signature(self) -> str:
         """Which .py files with torch saves exist (names, sizes, times): a new file changes it."""
-        h = hashlib.sha256()
+        h = sha256()
         for p in self.candidate_save_files():
             try:
                 st = os.stat(p)
@@ -2134,7 +2134,7 @@ def _units_of(facts: dict) -> list[str]:
 
 
 def _paths_digest(paths) -> str:
-    return hashlib.sha256("\0".join(sorted(paths)).encode()).hexdigest()[:32]
+    return sha256_hex("\0".join(sorted(paths)).encode())[:32]
 
 
 def _shared_prefix(a: str, b: str) -> int:
