@@ -245,7 +245,7 @@ def _argparse_defaults(tree: ast.Module) -> tuple[dict[str, str], dict[str, tupl
     ambiguous: set[str] = set()
     stored: set[str] = set()
     rewritten = False
-    for node in ast.walk(tree):
+    for node in N.module_nodes(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = argparse_dest(node)
             if dest and default is not None:
@@ -589,8 +589,17 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
 
 
 def _n_nodes(ctx: ModuleCtx) -> int:
-    """Syntax nodes a (stripped) ModuleCtx holds: its functions and classes."""
-    return sum(1 for top in (*ctx.functions.values(), *ctx.classes.values()) for _ in ast.walk(top))
+    """About how many syntax nodes a stripped ModuleCtx holds (the LRU's measure): ~6 a line of what it keeps,
+    counted from line numbers (walking every kept node cost an editor's lint 14 ms for 28 modules)."""
+
+    def kept(node: ast.stmt) -> int:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(node.body[0], ast.Pass):
+            return node.body[0].lineno - node.lineno + 1  # a stub: its signature
+        if isinstance(node, ast.ClassDef):
+            return 1 + sum(kept(item) for item in node.body)
+        return (node.end_lineno or node.lineno) - node.lineno + 1
+
+    return 6 * sum(kept(top) for top in (*ctx.functions.values(), *ctx.classes.values()))
 
 
 def _strip_unwalked(ctx: ModuleCtx) -> None:
@@ -606,6 +615,7 @@ def _strip_unwalked(ctx: ModuleCtx) -> None:
     # them): everything it holds is computed now, from the whole tree, never later from the stripped one
     # (a helper stubbed here would otherwise read as irrelevant to the file's own analysis).
     ctx.complete_summary()
+    N.forget_nodes(ctx.tree)  # (the whole tree's node list would keep every stripped body alive)
     for fn in ctx.functions.values():
         if not ctx.walkable(fn, None):
             fn.body = stub(fn)

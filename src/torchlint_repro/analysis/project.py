@@ -192,7 +192,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
                 t = path_template(node.value, imports.resolve, lookup_const)
                 if t is not None:
                     constants[targets[0].id] = t
-    for node in ast.walk(tree):
+    for node in N.module_nodes(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = argparse_dest(node)
             if dest and default is not None:
@@ -255,7 +255,7 @@ def _sys_path_additions(tree: ast.Module) -> list[str]:
     os.path.dirname(__file__), 'lib'))`), relative to the script's own folder: its imports resolve there
     too."""
     out: list[str] = []
-    for node in ast.walk(tree):
+    for node in N.module_nodes(tree):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
