@@ -1865,3 +1865,50 @@ def test_a_class_whose_layers_come_from_a_factory_has_random_parameters(tmp_path
     layers = "from torch import nn\n\n\ndef make(c):\n    return nn.Conv2d(c, c, 1)\n"
     root = project(tmp_path, {"main.py": main, "layers.py": layers})
     assert findings(root / "main.py") == ([(line, 9, "TRP101")] if reported else [])
+
+
+# ------------------------------------------------------------------------------ widenings in a long-lived process
+def test_a_bound_hit_once_is_reported_for_every_file_it_serves_and_never_piles_up(tmp_path: Path, monkeypatch) -> None:
+    """flake8 lints many files in one process. The callers' search of helpers.py stops at its depth bound;
+    the memoised answer serves the second analysis too, which must report the same widening, and the
+    project's list of widenings is emptied after each file (it grew with every file before)."""
+    import ast
+
+    from torchlint_repro.analysis import program
+    from torchlint_repro.analysis import project as P
+
+    monkeypatch.setattr(P, "MAX_CALLER_DEPTH", 1)
+    (tmp_path / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    helpers = "import torch\n\n\ndef f0(model, x):\n    with torch.no_grad():\n        return model(x)\n"
+    (tmp_path / "helpers.py").write_text(helpers)
+    (tmp_path / "mid.py").write_text("from helpers import f0\n\n\ndef f1(model, x):\n    return f0(model, x)\n")
+    (tmp_path / "run.py").write_text("import torch\nfrom mid import f1\n\nf1(torch.nn.Linear(2, 2), 1)\n")
+    reset_projects()
+    settings = Settings(cache=False)
+    path = str(tmp_path / "helpers.py")
+    bound = "helpers.py: callers searched in 2 files, up to 1 calls deep: functions reached only past that keep"
+    for _ in range(2):
+        facts = program.analyze(helpers, ast.parse(helpers), path, settings)
+        assert [n for n in facts.widened if n.startswith(bound)], facts.widened
+        project = P.project_for(path, settings)
+        assert project is not None and project.widened == []
+    reset_projects()
+
+
+def test_seed_functions_past_the_scan_bound_are_said_to_be_unchecked(tmp_path: Path, monkeypatch) -> None:
+    from torchlint_repro.analysis import project as P
+
+    monkeypatch.setattr(P, "MAX_SCAN_FILES", 2)
+    (tmp_path / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    for n in range(3):
+        (tmp_path / f"m{n}.py").write_text("x = 1\n")
+    reset_projects()
+    settings = Settings(seed_functions=("seed_everything_here", "m0.nothing"))
+    warnings = P.seed_function_warnings([(str(tmp_path / "m0.py"), settings)])
+    assert warnings == [
+        f"seed-functions entry `seed_everything_here` was not checked in {tmp_path}: the project has more than "
+        "2 .py files, so a file that spells it may not have been read",
+        f"seed-functions entry `m0.nothing` matches nothing in {tmp_path}: the project's `m0` defines no "
+        "`nothing`, so it seeds nothing here",
+    ]
+    reset_projects()

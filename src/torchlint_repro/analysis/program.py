@@ -202,6 +202,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     deps.pop(resolved, None)
     project.last_deps = deps
     notes = _widenings(widened, here) + [f"{what}: {why}" for what, why in project.widened[project_widened:]]
+    del project.widened[project_widened:]
     return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
 
 

@@ -949,7 +949,10 @@ class Project:
     _noting: set = field(default_factory=set)
     _resolved_refs: dict = field(default_factory=dict)
     # where the analysis gave up precision for a bound: (what, why); reported by --statistics/--verbose
+    # (analyze reads the ones noted during one file's analysis, then drops them: memoised answers note theirs
+    # again for each file they serve, so the list never grows with the files of a long-lived process)
     widened: list = field(default_factory=list)
+    scan_bounded: bool = False  # python_files stopped at MAX_SCAN_FILES
     _bases: dict[Path, Path] = field(default_factory=dict)  # folder -> its import base (see _import_base)
     _scripts: tuple | None = None  # (declared entry points: {(module, function)}, {declaring file: digest})
     # {path: digest} of the project files the last analyze() read (program.analyze sets it, the cache stores it)
@@ -1233,9 +1236,11 @@ class Project:
     def _remembered(self, key: tuple):
         """A memoised answer, noting again every file its computation read (the caller's result depends
         on them as much as the first asker's did)."""
-        result, deps = self._memo[key]
+        result, deps, *notes = self._memo[key]
         for p, d in deps.items():
             self._note(p, d)
+        if notes:  # the bounds its computation hit concern this asker too
+            self.widened.extend(notes[0])
         return result
 
     def _locate(self, qualname: str, from_dir: str | None, _depth: int):
@@ -1574,6 +1579,7 @@ class Project:
                     if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
                         continue
                     if len(out) >= MAX_SCAN_FILES:
+                        self.scan_bounded = True
                         self.widened.append(
                             (
                                 "project",
@@ -1720,7 +1726,7 @@ class Project:
     def _imported_elsewhere(self, path: str) -> bool:
         words = self._import_words(path)
         mentions = self.mentions()
-        found = any(w[0] == "project" for w in self.widened)
+        found = self.scan_bounded
         for w in words:  # a file that starts spelling the name may import it: the answer depends on which do
             self._note(MENTIONS_DEP + w, _paths_digest(mentions.get(w, ())))
         if not found and words:
@@ -1745,15 +1751,16 @@ class Project:
                     break
         return found
 
-    def unmatched_seed_functions(self, entries: tuple[str, ...]) -> list[tuple[str, str]]:
+    def unmatched_seed_functions(self, entries: tuple[str, ...]) -> list[tuple[str, str | None]]:
         """The ``seed-functions`` entries that can match no call of this project, each with the reason: a bare
         name (`seed_all`) or a dotted one outside the project (`mylib.seed_all`) whose function name no file
         of the project spells (.py files and notebooks), a dotted one into a project module that defines no
         such function (`utils.seed_al`). Such an entry seeds nothing, and a typo in it is otherwise silent.
         An entry into an installed library is not checked further (its package need not be installed where
-        the linter runs). Nothing is said when the project is larger than the scan bound (it cannot be known)."""
+        the linter runs). When the project is larger than the scan bound, the entries that would need the
+        whole project read come back with None (not checked: it cannot be known)."""
         wanted: dict[str, str] = {}  # entry -> the name a file must spell for it to match anything
-        out: list[tuple[str, str]] = []
+        out: list[tuple[str, str | None]] = []
         for entry in dict.fromkeys(e.strip() for e in entries if e.strip()):
             if "." in entry:
                 hit = self.locate(entry)
@@ -1770,8 +1777,10 @@ class Project:
         names = {n.encode("ascii", "replace") for n in wanted.values()}
         spelled: set[bytes] = set()
         files = list(self.python_files())
-        if any(w[0] == "project" for w in self.widened):
-            return out  # past the scan bound: an entry may be spelled in a file not read
+        if self.scan_bounded:  # past the scan bound an entry may be spelled in a file not read: unchecked
+            out += [(entry, None) for entry in wanted]
+            order = {e: i for i, e in enumerate(entries)}
+            return sorted(out, key=lambda o: order.get(o[0], 0))
         files += _notebook_files(self.root)
         for path in files:
             if spelled >= names:
@@ -1838,9 +1847,10 @@ class Project:
         key = ("callers", path, tuple(sorted(start)))
         if key in self._memo:
             return self._remembered(key)
+        before = len(self.widened)
         with self.recording() as deps:
             files = self._caller_files(path, start)
-        self._memo[key] = (files, dict(deps))
+        self._memo[key] = (files, dict(deps), self.widened[before:])
         return files
 
     def _caller_files(self, path: str, start: list[str]) -> list[str]:
@@ -2114,7 +2124,13 @@ def seed_function_warnings(work: Sequence[tuple[str | None, Settings]]) -> list[
         if proj is None:
             continue
         for entry, why in proj.unmatched_seed_functions(settings.seed_functions):
-            out.append(f"seed-functions entry `{entry}` matches nothing in {root}: {why}, so it seeds nothing here")
+            if why is None:
+                out.append(
+                    f"seed-functions entry `{entry}` was not checked in {root}: the project has more than "
+                    f"{MAX_SCAN_FILES} .py files, so a file that spells it may not have been read"
+                )
+            else:
+                out.append(f"seed-functions entry `{entry}` matches nothing in {root}: {why}, so it seeds nothing here")
     return out
 
 
