@@ -1912,3 +1912,85 @@ def test_seed_functions_past_the_scan_bound_are_said_to_be_unchecked(tmp_path: P
         "`nothing`, so it seeds nothing here",
     ]
     reset_projects()
+
+
+# ------------------------------------------------------------------------------ whose globals a function reads
+GLOBALS_HELPERS = """\
+import torch
+
+model = None  # this module's own model, set by load()
+
+
+def load(path):
+    global model
+    model = torch.jit.load(path)
+    model.eval()
+
+
+def predict(net, x):
+    net.eval()
+    with torch.no_grad():
+        return net(x) + model(x)
+"""
+GLOBALS_TRAIN = """\
+import torch
+import torch.nn as nn
+
+from helpers import predict
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+net = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+print(predict(net, torch.ones(1, 2)))
+"""
+CALLBACK_HELPERS = """\
+import torch
+
+
+def evaluate(net, fn, x):
+    with torch.no_grad():
+        net(x)
+        return fn(x)
+"""
+CALLBACK_TRAIN = """\
+import torch
+import torch.nn as nn
+
+from helpers import evaluate
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+
+
+def score(x):
+    return model(x)
+
+
+net = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+net.eval()
+print(evaluate(net, score, torch.ones(1, 2)))
+"""
+
+
+@pytest.mark.parametrize(
+    "helpers, train, expected",
+    [
+        # helpers.py's `model` is its own global (None, or a scripted model put in eval mode), not train.py's
+        # `model` in training mode: nothing to report (it was a TRP201 at helpers.py:15:25)
+        (GLOBALS_HELPERS, GLOBALS_TRAIN, {"helpers.py": [], "train.py": []}),
+        # a function of train.py called back from helpers.py reads train.py's globals: its `model` is in
+        # training mode under helpers.py's no_grad
+        (CALLBACK_HELPERS, CALLBACK_TRAIN, {"helpers.py": [], "train.py": [(11, 11, "TRP201")]}),
+    ],
+    ids=["another-modules-global", "callback-reads-its-own-globals"],
+)
+def test_a_function_reads_the_globals_of_its_own_module(tmp_path: Path, helpers, train, expected) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    (tmp_path / "helpers.py").write_text(helpers)
+    (tmp_path / "train.py").write_text(train)
+    reset_projects()
+    found = {
+        name: [(d.line, d.col, d.code) for d in lint_file(tmp_path / name, Settings(cache=False))] for name in expected
+    }
+    assert found == expected
+    reset_projects()

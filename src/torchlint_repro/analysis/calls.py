@@ -1573,11 +1573,22 @@ class CallsMixin(WalkerBase):
             call_node=call_node,
         )
         callee = st.copy()
-        caller_locals = st.locals
+        caller_locals, caller_globals = st.locals, st.globals
         at_module = st.locals is st.globals
         callee.globals = callee.locals if at_module else callee.globals
         if at_module:
             callee.globals = dict(st.globals)
+        # A function of another module reads that module's globals, not the caller's (helpers.py's own
+        # `model` is not train.py's `model`). Another module's module level is never walked, so its globals
+        # are unknown: its names resolve by its imports and definitions; a call back into a module the walk
+        # left reads that module's globals as they were when it left them.
+        caller_path = _module_key(self.frames[-1].ctx.path if self.frames else ctx.path)
+        callee_path = _module_key(ctx.path)
+        foreign = callee_path != caller_path
+        if foreign:
+            callee.globals = dict(self._left_globals.get(callee_path, {}))
+            left_before = self._left_globals.get(caller_path)
+            self._left_globals[caller_path] = caller_globals
         callee.locals = {}
         callee.global_names = frozenset()
         params = fn.args.posonlyargs + fn.args.args
@@ -1612,6 +1623,11 @@ class CallsMixin(WalkerBase):
             end = self.block(fn.body, callee)
         finally:
             self.frames.pop()
+            if foreign:
+                if left_before is None:
+                    self._left_globals.pop(caller_path, None)
+                else:
+                    self._left_globals[caller_path] = left_before
         exits = [s for s, _ in frame.returns]
         if end is not None:
             exits.append(end)
@@ -1630,7 +1646,10 @@ class CallsMixin(WalkerBase):
         st.grad = st.grad if region else out.grad
         st.modes, st.mode_src, st.pending, st.attrs = out.modes, out.mode_src, out.pending, out.attrs
         st.saved = out.saved
-        if at_module:
+        if foreign:  # the other module's globals stay there; the caller's are as it left them
+            st.globals = caller_globals
+            st.locals = caller_locals
+        elif at_module:
             merged = dict(caller_locals)
             merged.update(out.globals)
             st.locals = merged
@@ -1774,3 +1793,10 @@ def sampled(walker, vals) -> None:
         if isinstance(v, Out):
             for fw in v.forwards:
                 walker.sampled_sites.add((*fw[1:4], fw[9]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _module_key(path: str | None) -> str | None:
+    """One key per module file, however its path was spelled (`./train.py` as flake8 gives it, the resolved
+    path a project lookup gives)."""
+    return os.path.realpath(path) if path else path

@@ -110,6 +110,8 @@ class Walker(CallsMixin, LoadsMixin):
         self.inline_counts: dict = {}
         self._summaries: dict = {}
         self._summarizing: set = set()
+        # module path -> its globals as the walk left them to call into another module (see _call_function)
+        self._left_globals: dict[str | None, dict] = {}
         self._reset_root()
 
     # ================================================================== entry points

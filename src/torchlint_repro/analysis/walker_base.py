@@ -46,6 +46,7 @@ class WalkerBase:
     inline_counts: dict
     _memo: dict
     _summaries: dict
+    _left_globals: dict
     _summarizing: set
     _save_sites: list[dict] | None
     # reset for each entry point, in Walker._reset_root
