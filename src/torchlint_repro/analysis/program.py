@@ -45,22 +45,16 @@ def file_events(project: Project, path: str, settings: Settings, defer: bool = F
     if hit is not None and not project.same_as_read(hit[1]):
         hit = None  # a file the walk read is now another text (an editor's buffer of it): walk again
     if hit is None:
-        disk_key = f"{path}\0{rec.digest}\0{settings.fingerprint()}"
-        hit = _stored_walk(project, disk_key)
+        hit = project.stored_or_computed(
+            "walks",
+            f"{path}\0{rec.digest}\0{settings.fingerprint()}",
+            lambda entry: _read_walk(project, entry),
+            lambda: _walk_program(project, path, settings),
+            _walk_entry,
+            defer=defer,
+        )
         if hit is None:
-            cache = project.cache
-            holds = cache.claim("walks", disk_key) if cache else False
-            if cache and not holds:
-                if defer:
-                    return None
-                hit = _stored_walk(project, disk_key, wait=True)
-            if hit is None:
-                try:
-                    hit = _walk_program(project, path, settings)
-                    _store_walk(project, disk_key, hit)
-                finally:
-                    if holds and cache:
-                        cache.release("walks", disk_key)
+            return None  # deferred: another worker is walking it
         project._memo[key] = hit
     walked, deps, notes = hit
     for p, d in deps.items():
@@ -102,11 +96,8 @@ def _walk_program(project: Project, path: str, settings: Settings) -> tuple[Walk
     return walked, dict(deps), list(project.widened[before:])
 
 
-def _stored_walk(project: Project, key: str, wait: bool = False) -> tuple[Walked, dict, list] | None:
-    cache = project.cache
-    if cache is None:
-        return None
-    value = cache.wait_for("walks", key) if wait else cache.get_json("walks", key)
+def _read_walk(project: Project, value) -> tuple[Walked, dict, list] | None:
+    """A stored walk (its cache entry, or None) while every file it read is unchanged; else None."""
     if value is None or not project.deps_valid(value["deps"]):
         return None
     try:
@@ -121,16 +112,16 @@ def _stored_walk(project: Project, key: str, wait: bool = False) -> tuple[Walked
     return walked, dict(value["deps"]), [tuple(n) for n in value["notes"]]
 
 
-def _store_walk(project: Project, key: str, hit: tuple[Walked, dict, list]) -> None:
-    if project.cache is None:
-        return
+def _walk_entry(hit: tuple[Walked, dict, list]) -> dict | None:
+    """A walk's cache entry; None for a value the cache cannot hold (the walk is only memoised in the process)."""
     (events, reached, widened), deps, notes = hit
     try:
         walk = encode_value(([(e.kind, e.line, e.col, e.data, e.path) for e in events], reached, widened))
     except TypeError:
-        return  # a value the cache cannot hold: this walk is only memoised in the process
-    if all(isinstance(n, tuple) and len(n) == 2 and all(isinstance(x, str) for x in n) for n in notes):
-        project.cache.put_json("walks", key, {"walk": walk, "deps": deps, "notes": [list(n) for n in notes]})
+        return None
+    if not all(isinstance(n, tuple) and len(n) == 2 and all(isinstance(x, str) for x in n) for n in notes):
+        return None
+    return {"walk": walk, "deps": deps, "notes": [list(n) for n in notes]}
 
 
 def _event_from(row) -> Event:

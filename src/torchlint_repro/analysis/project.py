@@ -1075,27 +1075,28 @@ class Project:
             self._note(path, digest)
             return known
         module, is_pkg = self.module_name(path)
-        facts = self._stored_facts(digest, module)
-        if facts is None:
-            # a parallel worker computing the same facts is waited for, not repeated
-            holds = self.cache.claim("facts", digest) if self.cache else False
-            if self.cache and not holds:
-                facts = self._stored_facts(digest, module, wait=True)
-            if facts is None:
+
+        def compute() -> dict | None:
+            nonlocal tree
+            if tree is None:
                 try:
-                    if tree is None:
-                        try:
-                            text = source if source is not None else data.decode("utf-8")
-                            tree = ast.parse(text)
-                        except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
-                            self._records[path] = None
-                            return None
-                    facts = build_facts(tree, module, is_pkg)
-                    if self.cache:
-                        self.cache.put_json("facts", digest, facts)
-                finally:
-                    if holds and self.cache:
-                        self.cache.release("facts", digest)
+                    tree = ast.parse(source if source is not None else data.decode("utf-8"))
+                except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
+                    return None  # unreadable: no record (and nothing stored)
+            return build_facts(tree, module, is_pkg)
+
+        # a parallel worker computing the same facts is waited for, not repeated
+        facts = self.stored_or_computed(
+            "facts",
+            digest,
+            lambda stored: stored if stored is not None and stored.get("module") == module else None,
+            compute,
+            lambda built: built,
+            wait=FACTS_WAIT,
+        )
+        if facts is None:
+            self._records[path] = None
+            return None
         facts = _interned(facts)
         self._note_sys_paths(path, facts)
         # Syntax trees are big (~1 KB per line): a record keeps one only for a module linted from memory
@@ -1110,12 +1111,6 @@ class Project:
         self._records[path] = rec
         self._note(path, digest)
         return rec
-
-    def _stored_facts(self, digest: str, module: str, wait: bool = False) -> dict | None:
-        if self.cache is None:
-            return None
-        facts = self.cache.wait_for("facts", digest, FACTS_WAIT) if wait else self.cache.get_json("facts", digest)
-        return facts if facts is not None and facts.get("module") == module else None
 
     def _note_sys_paths(self, path: str, facts: dict) -> None:
         """Folders this module (or a sibling module it imports for the purpose, the `import _init_path`
