@@ -392,3 +392,25 @@ def test_sys_path_additions_relative_to_the_script_folder(expr: str) -> None:
 
     tree = ast.parse(f"import os, sys\nsys.path.insert(0, {expr})\n")
     assert _sys_path_additions(tree) == ["lib"]
+
+
+def test_node_lists_are_ast_walk_in_its_order_and_are_forgotten_on_demand():
+    """names.subtree keeps ast.walk's list on a node (the facts, summaries and walker read each function
+    many times); a tree about to change drops every list in it."""
+    from pathlib import Path
+
+    from torchlint_repro.analysis import names as N
+
+    for path in sorted(Path(__file__).resolve().parent.parent.joinpath("fixtures").rglob("*.py"))[:40]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assert N.subtree(tree) == list(ast.walk(tree)), path
+        for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]:
+            assert N.subtree(fn) == list(ast.walk(fn)), (path, fn.name)
+            assert N.subtree(fn) is N.subtree(fn)  # kept
+    tree = ast.parse("def f(x):\n    return g(x)\n")
+    fn = tree.body[0]
+    before = N.subtree(fn)
+    N.forget_nodes(tree)  # the module and every node under it
+    fn.body = [ast.Pass()]
+    kinds = [type(n) for n in N.subtree(fn)]
+    assert N.subtree(fn) is not before and ast.Pass in kinds and ast.Return not in kinds

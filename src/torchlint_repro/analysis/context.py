@@ -323,7 +323,7 @@ def _attrs_mode_changed_outside_init(cls: ast.ClassDef) -> set[str]:
     out = set()
     for item in cls.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name != "__init__":
-            for sub in ast.walk(item):
+            for sub in N.subtree(item):
                 if (
                     isinstance(sub, ast.Call)
                     and isinstance(sub.func, ast.Attribute)

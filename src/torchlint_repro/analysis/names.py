@@ -387,18 +387,40 @@ def module_name_from_rel(rel_parts: tuple[str, ...]) -> str:
 _NODES = "_torchlint_nodes"  # the attribute of a module's tree that holds its nodes (see module_nodes)
 
 
-def module_nodes(tree: ast.Module) -> list[ast.AST]:
-    """Every node of a module's tree, in ``ast.walk`` order, walked once and kept on the tree: the facts,
-    the summary and the walker each read a whole module several times (7 ms a walk for a 1,500-line
-    script, in every editor lint). Code that changes a tree calls :func:`forget_nodes`."""
-    nodes = tree.__dict__.get(_NODES)
+def subtree(node: ast.AST) -> list[ast.AST]:
+    """Every node under ``node`` (itself included), in ``ast.walk`` order, walked once and kept on the node:
+    the facts, the summary and the walker read each module, function and class many times (a function ten
+    times: ast.walk was a quarter of a cold check of 300 torch files; a whole module 7 ms a walk for a
+    1,500-line script, in every editor lint). Code that changes a tree calls :func:`forget_nodes`."""
+    nodes = node.__dict__.get(_NODES)
     if nodes is None:
-        nodes = tree.__dict__[_NODES] = list(ast.walk(tree))
+        nodes = node.__dict__[_NODES] = _breadth_first(node)
     return nodes
 
 
-def forget_nodes(tree: ast.Module) -> None:
-    tree.__dict__.pop(_NODES, None)
+def _breadth_first(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.walk(node))``, in the same order, at about half the cost (no generator per node)."""
+    out = [node]
+    i = 0
+    while i < len(out):
+        n = out[i]
+        i += 1
+        for name in n._fields:
+            value = getattr(n, name, None)
+            if isinstance(value, ast.AST):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(v for v in value if isinstance(v, ast.AST))
+    return out
+
+
+module_nodes = subtree
+
+
+def forget_nodes(node: ast.AST) -> None:
+    """Drop the node lists kept on ``node`` and on every node under it (before a tree is changed)."""
+    for sub in node.__dict__.pop(_NODES, None) or ast.walk(node):
+        sub.__dict__.pop(_NODES, None)
 
 
 class ImportMap:

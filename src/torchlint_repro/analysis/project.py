@@ -312,9 +312,9 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
 
     def names_in(nodes, cls: str | None) -> list[str]:
         out: set[str] = set()
-        called = {id(n.func) for top in nodes for n in ast.walk(top) if isinstance(n, ast.Call)}
+        called = {id(n.func) for top in nodes for n in N.subtree(top) if isinstance(n, ast.Call)}
         for top in nodes:
-            for sub in ast.walk(top):
+            for sub in N.subtree(top):
                 if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
                     if (
                         isinstance(sub, ast.Attribute)
@@ -461,11 +461,11 @@ def _walk_outside_forward(cls: ast.ClassDef):
     not a parameter); ``self.training`` read in forward still counts, through the second walk below."""
     for item in cls.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "forward":
-            for sub in ast.walk(item):
+            for sub in N.subtree(item):
                 if isinstance(sub, ast.Attribute) and sub.attr == "training":
                     yield sub
             continue
-        yield from ast.walk(item)
+        yield from N.subtree(item)
 
 
 def _ctor_irrelevant(q: str) -> bool:
@@ -534,7 +534,7 @@ def _copies_file_into_parameters(fn: ast.AST, imports: N.ImportMap) -> bool:
     """A weights reader of its own (Darknet's `load_darknet_weights(model, path)`): the function reads a file
     and copies into parameters (`conv.weight.data.copy_(...)`, `bn.bias.data = ...`)."""
     reads = copies = False
-    for sub in ast.walk(fn):
+    for sub in N.subtree(fn):
         if isinstance(sub, ast.Call):
             f = sub.func
             q = imports.resolve(f) if not (isinstance(f, ast.Name) and f.id == "open") else "open"
@@ -565,7 +565,7 @@ def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:
         out = set()
         if _copies_file_into_parameters(fn, imports):
             direct.add(name)
-        for sub in ast.walk(fn):
+        for sub in N.subtree(fn):
             if isinstance(sub, ast.Call):
                 if _loads_weights(sub, imports):
                     direct.add(name)
@@ -691,7 +691,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         if name in from_init or name not in methods:
             continue
         from_init.add(name)
-        for sub in ast.walk(methods[name]):
+        for sub in N.subtree(methods[name]):
             if (
                 isinstance(sub, ast.Call)
                 and isinstance(sub.func, ast.Attribute)
@@ -785,7 +785,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             continue
         # another method builds the instance's parts only where it assigns them to it (a lazy
         # `self.head = nn.Linear(...)`); `def to_vit(self): return ViT(...)` builds another model
-        for sub in ast.walk(item):
+        for sub in N.subtree(item):
             if (
                 isinstance(sub, ast.Assign)
                 and isinstance(sub.value, ast.Call)

@@ -97,13 +97,13 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
             and fn.name == "__init__"
             and any(
                 isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
-                for sub in ast.walk(fn)
+                for sub in N.subtree(fn)
                 if isinstance(sub, ast.Assign)
                 for t in sub.targets
             )
         ):
             hit = True  # `self.G = G`: the object holds what it is given (a model its methods run)
-        for sub in ast.walk(fn):
+        for sub in N.subtree(fn):
             if hit:
                 break
             if (
@@ -228,7 +228,7 @@ def saving_units(ctx: ModuleCtx) -> set[str]:
     calls: dict[str, set[str]] = {}
     for key, fn, cls in module_units(ctx):
         out: set[str] = set()
-        for sub in ast.walk(fn):
+        for sub in N.subtree(fn):
             if not isinstance(sub, ast.Call):
                 continue
             f = sub.func
@@ -276,9 +276,9 @@ def context_units(ctx: ModuleCtx) -> set[str]:
         # block, an inference decorator or name) or a training step
         regional = _has_region(ctx, fn) or any(
             isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "backward"
-            for c in ast.walk(fn)
+            for c in N.subtree(fn)
         )
-        for sub in ast.walk(fn):
+        for sub in N.subtree(fn):
             if not isinstance(sub, ast.Call):
                 continue
             f = sub.func
@@ -335,7 +335,7 @@ def storing_units(ctx: ModuleCtx) -> set[str]:
                 params.add(extra.arg)
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
         out: set[str] = set()
-        for sub in ast.walk(fn):
+        for sub in N.subtree(fn):
             if isinstance(sub, (ast.Assign, ast.AnnAssign)) and sub.value is not None:
                 targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
                 if any(_on_object(t, me) for t in targets) and any(
@@ -384,7 +384,7 @@ def _has_region(ctx: ModuleCtx, fn: FunctionNode) -> bool:
     for d in fn.decorator_list:
         if ctx.resolve(d.func if isinstance(d, ast.Call) else d) in N.NO_GRAD_CTX:
             return True
-    for sub in ast.walk(fn):
+    for sub in N.subtree(fn):
         if isinstance(sub, ast.withitem) and ctx.resolve(call_func(sub.context_expr)) in N.NO_GRAD_CTX | N.SET_GRAD:
             return True
     return False
