@@ -397,6 +397,7 @@ def test_sys_path_additions_relative_to_the_script_folder(expr: str) -> None:
 def test_node_lists_are_ast_walk_in_its_order_and_are_forgotten_on_demand():
     """names.subtree keeps ast.walk's list on a node (the facts, summaries and walker read each function
     many times); a tree about to change drops every list in it."""
+    import weakref
     from pathlib import Path
 
     from torchlint_repro.analysis import names as N
@@ -406,11 +407,23 @@ def test_node_lists_are_ast_walk_in_its_order_and_are_forgotten_on_demand():
         assert N.subtree(tree) == list(ast.walk(tree)), path
         for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))]:
             assert N.subtree(fn) == list(ast.walk(fn)), (path, fn.name)
-            assert N.subtree(fn) is N.subtree(fn)  # kept
+            assert N.subtree(fn)[1:] and all(a is b for a, b in zip(N.subtree(fn), N.subtree(fn), strict=True))
     tree = ast.parse("def f(x):\n    return g(x)\n")
     fn = tree.body[0]
     before = N.subtree(fn)
     N.forget_nodes(tree)  # the module and every node under it
     fn.body = [ast.Pass()]
     kinds = [type(n) for n in N.subtree(fn)]
-    assert N.subtree(fn) is not before and ast.Pass in kinds and ast.Return not in kinds
+    assert ast.Pass in kinds and ast.Return not in kinds and ast.Return in [type(n) for n in before]
+    # no list kept on a node holds that node (a cycle would keep a dropped tree alive until a collection)
+    import gc
+
+    gc.disable()
+    try:
+        tree = ast.parse("def f(x):\n    return g(x)\n")
+        N.subtree(tree), N.subtree(tree.body[0])
+        probe = weakref.ref(tree)
+        del tree
+        assert probe() is None
+    finally:
+        gc.enable()

@@ -392,10 +392,12 @@ def subtree(node: ast.AST) -> list[ast.AST]:
     the facts, the summary and the walker read each module, function and class many times (a function ten
     times: ast.walk was a quarter of a cold check of 300 torch files; a whole module 7 ms a walk for a
     1,500-line script, in every editor lint). Code that changes a tree calls :func:`forget_nodes`."""
-    nodes = node.__dict__.get(_NODES)
-    if nodes is None:
-        nodes = node.__dict__[_NODES] = _breadth_first(node)
-    return nodes
+    below = node.__dict__.get(_NODES)
+    if below is None:
+        # (kept without the node itself: a list on a node holding that node would be a reference cycle,
+        # and a tree in a cycle is freed only by the cyclic collector, long after its last use)
+        below = node.__dict__[_NODES] = _breadth_first(node)[1:]
+    return [node, *below]
 
 
 def _breadth_first(node: ast.AST) -> list[ast.AST]:
