@@ -881,6 +881,11 @@ def measure_editor(
     answers), linted on stdin with the project's cache warm; flake8 alone, flake8 with the plugin, the CLI.
     ``buffers``: these files (relative to the project) instead of the 5 largest that mention torch."""
     root = project_copy(src, scratch / "editor")
+    # A copy's files are all seconds old: the name index treats files changed within 2 s of it as possibly
+    # changed again in the same clock tick and reads them once more (Project.mentions). A project in an
+    # editor was not all written in the last seconds; let the copy age past that window first, or the
+    # first measured edit pays for re-reading the whole project once.
+    time.sleep(2.5)
     cache = scratch / "editor-cache"
     files = corpus_files(root)
     res: dict = {"project": name, "files": len(files), "lines": count_lines(files), "buffers": [], "edit": edit}
