@@ -605,6 +605,11 @@ def project_copy(src: Path, scratch: Path) -> Path:
     shutil.copytree(
         src, dst, symlinks=True, ignore=shutil.ignore_patterns(".git", ".hg", ".torchlint_cache", "__pycache__")
     )
+    # A copy's files are all seconds old: the name index treats files changed within 2 s of it as possibly
+    # changed again in the same clock tick and reads them once more (Project.mentions). A project being
+    # linted was not all written in the last seconds; let the copy age past that window, or the first
+    # measured command pays for re-reading the whole project once (and each worker of a parallel run too).
+    time.sleep(2.5)
     return dst
 
 
@@ -881,11 +886,6 @@ def measure_editor(
     answers), linted on stdin with the project's cache warm; flake8 alone, flake8 with the plugin, the CLI.
     ``buffers``: these files (relative to the project) instead of the 5 largest that mention torch."""
     root = project_copy(src, scratch / "editor")
-    # A copy's files are all seconds old: the name index treats files changed within 2 s of it as possibly
-    # changed again in the same clock tick and reads them once more (Project.mentions). A project in an
-    # editor was not all written in the last seconds; let the copy age past that window first, or the
-    # first measured edit pays for re-reading the whole project once.
-    time.sleep(2.5)
     cache = scratch / "editor-cache"
     files = corpus_files(root)
     res: dict = {"project": name, "files": len(files), "lines": count_lines(files), "buffers": [], "edit": edit}

@@ -320,6 +320,39 @@ def test_the_word_index_reads_again_only_the_files_that_changed(walks_project, m
     assert _reads_during_mentions(walks_project, monkeypatch)[0] == []
 
 
+def test_workers_build_the_word_index_once(walks_project, monkeypatch):
+    """Two workers of a parallel run need the index at once: one builds it, the other waits and reads it."""
+    monkeypatch.setattr(P, "_RACY_NS", 0)
+    built: list[str] = []
+    real = P.Project._file_words
+
+    def slow_build(self, sigs):
+        built.append(threading.current_thread().name)
+        time.sleep(0.3)  # long enough for the other worker to find the claim taken
+        return real(self, sigs)
+
+    monkeypatch.setattr(P.Project, "_file_words", slow_build)
+    projects = []
+    for _ in range(2):
+        reset_projects()
+        projects.append(project_for(str(walks_project / "train.py"), Settings()))
+    found: dict[str, dict] = {}
+    threads = [
+        threading.Thread(target=lambda p=p, n=n: found.__setitem__(n, p.mentions()), name=n)
+        for n, p in zip(("w1", "w2"), projects, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(built) == 1
+    assert found["w1"] == found["w2"] and found["w1"]["evaluate_a"] == [
+        str(walks_project / "helper_a.py"),
+        str(walks_project / "train.py"),
+    ]
+    reset_projects()
+
+
 def test_a_file_changed_in_the_same_tick_as_the_index_is_read_again(walks_project, monkeypatch):
     """Same size, same modification time (restored), other words: a file touched within _RACY_NS of the
     stored index is never trusted by its signature alone."""

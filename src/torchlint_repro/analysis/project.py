@@ -1604,28 +1604,34 @@ class Project:
         if self._mentions is None:
             written = time.time_ns()
             sigs = self._signatures()
-            key = f"mentions\0{self.root}"
-            index = self._stored_index(key, sigs)
-            if index is None:
+
+            def build() -> dict[str, list[str]]:
                 per_file = self._file_words(sigs)
                 defined: set[str] = set()
                 for path, (defs, _) in per_file.items():
                     defined.update(defs)
                     defined.update(self._import_words(path))
-                index = {}
+                index: dict[str, list[str]] = {}
                 for path, (_, words) in per_file.items():
                     for word in words & defined:
                         index.setdefault(sys.intern(word), []).append(path)
-                if self.cache is not None:
-                    order = {p: i for i, p in enumerate(sigs)}
-                    entry = {
-                        "written": written,
-                        "paths": list(sigs),
-                        "sigs": list(sigs.values()),
-                        "index": {w: [order[p] for p in ps] for w, ps in index.items()},
-                    }
-                    self.cache.put_json("mentions", key, entry)
-            self._mentions = index
+                return index
+
+            def entry(index: dict[str, list[str]]) -> dict:
+                order = {p: i for i, p in enumerate(sigs)}
+                return {
+                    "written": written,
+                    "paths": list(sigs),
+                    "sigs": list(sigs.values()),
+                    "index": {w: [order[p] for p in ps] for w, ps in index.items()},
+                }
+
+            # the workers of a parallel run build it once: the others wait for it
+            found = self.stored_or_computed(
+                "mentions", f"mentions\0{self.root}", lambda v: self._index_from(v, sigs), build, entry
+            )
+            assert found is not None  # (without defer there is always an answer)
+            self._mentions = found
         return self._mentions
 
     def _signatures(self) -> dict[str, list[int]]:
@@ -1639,10 +1645,9 @@ class Project:
             out[path] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         return out
 
-    def _stored_index(self, key: str, sigs: dict[str, list[int]]) -> dict[str, list[str]] | None:
-        """The stored index if the project's files are those it was built from, none changed near the time
-        it was built (``_RACY_NS``), and it has its shape; else None."""
-        value = self.cache.get_json("mentions", key) if self.cache is not None else None
+    def _index_from(self, value, sigs: dict[str, list[int]]) -> dict[str, list[str]] | None:
+        """The stored index (its cache entry, or None) if the project's files are those it was built from,
+        none changed near the time it was built (``_RACY_NS``), and it has its shape; else None."""
         if value is None or value["paths"] != list(sigs) or value["sigs"] != list(sigs.values()):
             return None
         if any(max(sig[1], sig[2]) >= value["written"] - _RACY_NS for sig in value["sigs"]):
