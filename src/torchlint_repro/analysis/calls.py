@@ -26,7 +26,7 @@ from .context import (
 from .names import MAYBE, NO, YES
 from .paths import path_template
 from .project import arg_value, module_statements
-from .smoke import LookOnly, metadata_use
+from .smoke import LookOnly, metadata_use, plain_names
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
     MAPPING_METHODS,
@@ -1200,16 +1200,9 @@ class CallsMixin(WalkerBase):
         stmt = parents.get(id(call))
         if not isinstance(stmt, ast.Assign) or stmt.value is not call:
             return False
-        names: set[str] = set()
-        todo: list[ast.expr] = list(stmt.targets)
-        while todo:
-            e = todo.pop()
-            if isinstance(e, (ast.Tuple, ast.List)):
-                todo.extend(e.elts)
-            elif isinstance(e, ast.Name):
-                names.add(e.id)
-            else:
-                return False  # `self.out = net(x)`, `outs[i] = ...`: read elsewhere
+        names = plain_names(stmt.targets)
+        if names is None:
+            return False  # `self.out = net(x)`, `outs[i] = ...`: read elsewhere
         loads, declared = self._name_reads(scope)
         reads = [n for name in names for n in loads.get(name, ())]
         return bool(reads) and all(metadata_use(n, parents) for n in reads) and not (names & declared)

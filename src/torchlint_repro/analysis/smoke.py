@@ -199,17 +199,10 @@ class _Scope:
         if self._metadata(call):
             return LOOK
         if isinstance(up, ast.Assign) and up.value is call:
-            names: list[str] = []
-            todo: list[ast.expr] = list(up.targets)
-            while todo:
-                t = todo.pop()
-                if isinstance(t, (ast.Tuple, ast.List)):
-                    todo.extend(t.elts)
-                elif isinstance(t, ast.Name):
-                    names.append(t.id)
-                else:
-                    return KEPT
-            reads = list(self._loads(set(names)))
+            names = plain_names(up.targets)
+            if names is None:
+                return KEPT
+            reads = list(self._loads(names))
             if not reads:
                 return self._unread_output(call)
             if all(isinstance(n, ast.Name) and self._metadata(n) for n in reads):
@@ -349,6 +342,23 @@ class _Scope:
                 cur = up
                 continue
             return False
+
+
+def plain_names(targets: list[ast.expr]) -> set[str] | None:
+    """The names an assignment binds when its targets are plain names, unpacked or not (`out = ...`,
+    `a, (b, c) = ...`); None when one is anything else (`self.out = ...`, `outs[i] = ...`): what it holds is
+    then read elsewhere."""
+    names: set[str] = set()
+    todo = list(targets)
+    while todo:
+        t = todo.pop()
+        if isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        elif isinstance(t, ast.Name):
+            names.add(t.id)
+        else:
+            return None
+    return names
 
 
 def metadata_use(node: ast.AST, parents: dict) -> bool:
