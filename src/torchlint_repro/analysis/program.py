@@ -57,8 +57,7 @@ def file_events(project: Project, path: str, settings: Settings, defer: bool = F
             return None  # deferred: another worker is walking it
         project._memo[key] = hit
     walked, deps, notes = hit
-    for p, d in deps.items():
-        project._note(p, d)
+    project.note_deps(deps)
     project.widened.extend(notes)
     return walked
 
