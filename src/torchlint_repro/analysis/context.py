@@ -245,7 +245,7 @@ def _argparse_defaults(tree: ast.Module) -> tuple[dict[str, str], dict[str, tupl
     ambiguous: set[str] = set()
     stored: set[str] = set()
     rewritten = False
-    for node in N.module_nodes(tree):
+    for node in N.subtree(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = argparse_dest(node)
             if dest and default is not None:

@@ -384,7 +384,7 @@ def module_name_from_rel(rel_parts: tuple[str, ...]) -> str:
     return ".".join(parts)
 
 
-_NODES = "_torchlint_nodes"  # the attribute of a module's tree that holds its nodes (see module_nodes)
+_NODES = "_torchlint_nodes"  # the attribute of a node that holds the nodes under it (see subtree)
 
 
 def subtree(node: ast.AST) -> list[ast.AST]:
@@ -416,9 +416,6 @@ def _breadth_first(node: ast.AST) -> list[ast.AST]:
     return out
 
 
-module_nodes = subtree
-
-
 def forget_nodes(node: ast.AST) -> None:
     """Drop the node lists kept on ``node`` and on every node under it (before a tree is changed)."""
     for sub in node.__dict__.pop(_NODES, None) or ast.walk(node):
@@ -445,7 +442,7 @@ class ImportMap:
     @classmethod
     def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> ImportMap:
         im = cls(module, is_package)
-        for node in module_nodes(tree):
+        for node in subtree(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 im.add_import(node)
         for node in tree.body:

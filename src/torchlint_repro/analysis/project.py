@@ -17,7 +17,7 @@ import re
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -69,23 +69,23 @@ SUMMARY_CACHE_SIZE = 128  # module summaries (imports, constants, relevance: ~6 
 
 
 class SizedLRU:
-    """A process-wide LRU bounded by the total size of its values (the caller says each one's size). The
-    project layer owns the store so that ``reset_projects`` empties it; what goes in (another module's
-    walkable context) is built by the layer above (context.module_ctx)."""
+    """An LRU bounded by the total size of its values (the caller says each one's size, 1 to count entries).
+    The project layer owns the stores so that ``reset_projects`` empties them; what goes in (another
+    module's walkable context, a module's summary) is built by the layer above (context.py)."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.items: collections.OrderedDict[tuple, tuple[Any, int]] = collections.OrderedDict()
+        self.items: collections.OrderedDict[Hashable, tuple[Any, int]] = collections.OrderedDict()
         self.total = 0
 
-    def get(self, key: tuple) -> Any:
+    def get(self, key: Hashable) -> Any:
         hit = self.items.get(key)
         if hit is None:
             return None
         self.items.move_to_end(key)
         return hit[0]
 
-    def put(self, key: tuple, value: Any, size: int) -> None:
+    def put(self, key: Hashable, value: Any, size: int) -> None:
         old = self.items.pop(key, None)
         if old is not None:
             self.total -= old[1]
@@ -192,7 +192,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
                 t = path_template(node.value, imports.resolve, lookup_const)
                 if t is not None:
                     constants[targets[0].id] = t
-    for node in N.module_nodes(tree):
+    for node in N.subtree(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = argparse_dest(node)
             if dest and default is not None:
@@ -255,7 +255,7 @@ def _sys_path_additions(tree: ast.Module) -> list[str]:
     os.path.dirname(__file__), 'lib'))`), relative to the script's own folder: its imports resolve there
     too."""
     out: list[str] = []
-    for node in N.module_nodes(tree):
+    for node in N.subtree(tree):
         if not (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -937,9 +937,7 @@ class Project:
     _memo: dict[tuple, Any] = field(default_factory=dict)
     _deps: list[dict[str, str]] = field(default_factory=list)
     _save_sites: list[dict] | None = None
-    _summaries: collections.OrderedDict[str, tuple[tuple, Any]] = field(
-        default_factory=lambda: collections.OrderedDict()
-    )
+    _summaries: SizedLRU = field(default_factory=lambda: SizedLRU(SUMMARY_CACHE_SIZE))  # path -> (ident, summary)
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
     _python_files: list[str] | None = None
@@ -1153,18 +1151,12 @@ class Project:
         return rec if rec is not None else self._records.get(str(Path(path).resolve()))
 
     def summary_memo(self, key: str, ident: tuple) -> Any:
-        """The module summary (context.ModuleSummary) memoised for ``key`` if it was made for ``ident``."""
+        """The module summary (context.py's) memoised for ``key`` if it was made for ``ident``."""
         hit = self._summaries.get(key)
-        if hit is None or hit[0] != ident:
-            return None
-        self._summaries.move_to_end(key)
-        return hit[1]
+        return hit[1] if hit is not None and hit[0] == ident else None
 
     def keep_summary(self, key: str, ident: tuple, summary: Any) -> None:
-        self._summaries[key] = (ident, summary)
-        self._summaries.move_to_end(key)
-        while len(self._summaries) > SUMMARY_CACHE_SIZE:
-            self._summaries.popitem(last=False)
+        self._summaries.put(key, (ident, summary), 1)
 
     def stored_or_computed(
         self,

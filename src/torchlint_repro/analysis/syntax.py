@@ -37,7 +37,7 @@ MAPPING_METHODS = frozenset({"keys", "items", "values", "get", "pop", "copy", "u
 def called_names(tree: ast.Module) -> set[str]:
     """Names of everything called (``f(...)``, ``x.m(...)``) or handed on as a value anywhere in the module."""
     out = set()
-    for node in N.module_nodes(tree):
+    for node in N.subtree(tree):
         if isinstance(node, ast.Call):
             f = node.func
             if isinstance(f, ast.Name):

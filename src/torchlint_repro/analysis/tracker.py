@@ -1482,7 +1482,7 @@ def _handler_functions(ctx: ModuleCtx) -> list:
             continue
         if is_routed(fn):
             out.append(fn)
-    for node in N.module_nodes(ctx.tree):
+    for node in N.subtree(ctx.tree):
         q = ctx.resolve(node.func) or "" if isinstance(node, ast.Call) else ""
         if q.startswith("gradio.") and q.endswith(("Interface", "ChatInterface")):
             assert isinstance(node, ast.Call)
