@@ -119,7 +119,10 @@ def join(a: State | None, b: State | None) -> State | None:
 def _join_map(into: dict, other: dict) -> None:
     for k, v in other.items():
         cur = into.get(k)
-        into[k] = v if cur is None else join_values(cur, v)
+        if cur is None:
+            into[k] = v
+        elif cur is not v:  # (the two paths mostly share a copied state's values: joining a set with itself is it)
+            into[k] = join_values(cur, v)
 
 
 def join_all(states) -> State | None:
