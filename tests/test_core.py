@@ -11,7 +11,7 @@ import pytest
 
 from torchlint_repro.analysis import names as N
 from torchlint_repro.analysis.program import analyze as analyze_module
-from torchlint_repro.analysis.project import Project, build_facts, reset_projects
+from torchlint_repro.analysis.project import Project, build_facts, project_for, reset_projects
 from torchlint_repro.config import Settings
 
 
@@ -394,6 +394,77 @@ def test_sys_path_additions_relative_to_the_script_folder(expr: str) -> None:
     assert _sys_path_additions(tree) == ["lib"]
 
 
+_STRIPPED_LIB = """\
+import torch.nn as nn
+
+if True:
+    def plain(x):
+        total = 0
+        for i in range(x):
+            total += i * i
+        return total
+
+
+def evaluate(model, x):
+    model.eval()
+    return model(x)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def helper(self, n):
+        out = [n * 2 for _ in range(n)]
+        return sorted(out)
+
+    def freeze(self):
+        self.eval()
+"""
+
+
+def test_another_modules_stripped_tree_keeps_no_stale_node_list_and_frees_the_stripped_bodies(tmp_path):
+    """A module walked from elsewhere keeps only the bodies a walk can enter (context._strip_unwalked). The
+    node lists the summary kept on its nodes go with the bodies they listed: a stubbed function or a class
+    lists its stub, not its old body, and no list keeps a stripped body alive (collector off)."""
+    import gc
+    import weakref
+
+    from torchlint_repro.analysis.context import ModuleCtx, _strip_unwalked
+
+    (tmp_path / "lib.py").write_text(_STRIPPED_LIB)
+    (tmp_path / "train.py").write_text("from lib import evaluate\n")
+    project = project_for(str(tmp_path / "train.py"), Settings(cache=False))
+    assert project is not None
+    tree = ast.parse(_STRIPPED_LIB)
+    ctx = ModuleCtx(str(tmp_path / "lib.py"), tree, project, linted=False)
+    for node in [tree, *ctx.functions.values(), *ctx.classes.values()]:
+        N.subtree(node)  # lists on the module, the `if` and every definition, as the summary leaves them
+    N.subtree(tree.body[1])
+    ctx.complete_summary()
+    helper = ctx.classes["Net"].body[1]
+    assert ctx.walkable(ctx.functions["evaluate"], None) and not ctx.walkable(ctx.functions["plain"], None)
+    assert not ctx.walkable(helper, ctx.classes["Net"])
+    stripped = [*ast.walk(ctx.functions["plain"].body[0]), *ast.walk(helper.body[0])]
+    shared = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)  # (singletons: Load, Mult...)
+    probes = [weakref.ref(n) for n in stripped if not isinstance(n, shared)]
+    del stripped
+    gc.disable()
+    try:
+        _strip_unwalked(ctx)
+        del tree
+        assert [p() for p in probes if p() is not None] == []
+    finally:
+        gc.enable()
+    for fn in [*ctx.functions.values(), *ctx.classes.values(), *ctx.classes["Net"].body]:
+        assert N.subtree(fn) == list(ast.walk(fn)), fn.name
+    assert [type(n).__name__ for n in ctx.functions["plain"].body] == ["Pass"]
+    assert [type(n).__name__ for n in helper.body] == ["Pass"]
+    assert any(isinstance(n, ast.Return) for n in N.subtree(ctx.functions["evaluate"]))  # kept whole
+    assert N.subtree(ctx.tree) == [ctx.tree] and ctx.tree.body == []
+
+
 def test_node_lists_are_ast_walk_in_its_order_and_are_forgotten_on_demand():
     """names.subtree keeps ast.walk's list on a node (the facts, summaries and walker read each function
     many times); a tree about to change drops every list in it."""
@@ -411,7 +482,7 @@ def test_node_lists_are_ast_walk_in_its_order_and_are_forgotten_on_demand():
     tree = ast.parse("def f(x):\n    return g(x)\n")
     fn = tree.body[0]
     before = N.subtree(fn)
-    N.forget_nodes(tree)  # the module and every node under it
+    N.forget_node(fn)  # the node whose children change
     fn.body = [ast.Pass()]
     kinds = [type(n) for n in N.subtree(fn)]
     assert ast.Pass in kinds and ast.Return not in kinds and ast.Return in [type(n) for n in before]

@@ -614,18 +614,24 @@ def _strip_unwalked(ctx: ModuleCtx) -> None:
     # The summary is shared with every other ModuleCtx of the same content (the linted file's own among
     # them): everything it holds is computed now, from the whole tree, never later from the stripped one
     # (a helper stubbed here would otherwise read as irrelevant to the file's own analysis).
+    # The node lists kept on the nodes whose children change go first (a list would keep every stripped
+    # body alive, and read as the old body): the module's, each class's and each stubbed function's. The
+    # nodes of a stripped body are dropped with their own lists; a kept function's list stays true.
     ctx.complete_summary()
-    N.forget_nodes(ctx.tree)  # (the whole tree's node list would keep every stripped body alive)
+    N.forget_node(ctx.tree)
     for fn in ctx.functions.values():
         if not ctx.walkable(fn, None):
+            N.forget_node(fn)
             fn.body = stub(fn)
     for cls in ctx.classes.values():
+        N.forget_node(cls)
         for item in cls.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.walkable(item, cls):
+                N.forget_node(item)
                 item.body = stub(item)
     # The module level of another file is never walked (its constants are in the summary): only the
     # functions and classes collected above are kept (timm's model files hold thousand-line config dicts).
-    ctx.tree.body = []
+    ctx.tree.body = []  # (its `if` / `try` blocks go with it, and their lists with them)
 
 
 @dataclass

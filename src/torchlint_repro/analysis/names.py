@@ -391,7 +391,7 @@ def subtree(node: ast.AST) -> list[ast.AST]:
     """Every node under ``node`` (itself included), in ``ast.walk`` order, walked once and kept on the node:
     the facts, the summary and the walker read each module, function and class many times (a function ten
     times: ast.walk was a quarter of a cold check of 300 torch files; a whole module 7 ms a walk for a
-    1,500-line script, in every editor lint). Code that changes a tree calls :func:`forget_nodes`."""
+    1,500-line script, in every editor lint). Code that changes a node's children calls :func:`forget_node` on it."""
     below = node.__dict__.get(_NODES)
     if below is None:
         # (kept without the node itself: a list on a node holding that node would be a reference cycle,
@@ -416,10 +416,10 @@ def _breadth_first(node: ast.AST) -> list[ast.AST]:
     return out
 
 
-def forget_nodes(node: ast.AST) -> None:
-    """Drop the node lists kept on ``node`` and on every node under it (before a tree is changed)."""
-    for sub in node.__dict__.pop(_NODES, None) or ast.walk(node):
-        sub.__dict__.pop(_NODES, None)
+def forget_node(node: ast.AST) -> None:
+    """Drop the node list kept on ``node`` alone: before its own children change, when the nodes under it
+    keep theirs (a subtree that is cut off takes its lists with it; none holds a node above it)."""
+    node.__dict__.pop(_NODES, None)
 
 
 class ImportMap:
