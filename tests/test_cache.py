@@ -456,4 +456,4 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
         if kind == "summaries":  # so is a module's summary, and its reader must accept it
             assert _Summary.from_entry(entry[1]).complete()
         kinds[kind] = kinds.get(kind, 0) + 1
-    assert set(kinds) == {"facts", "mentions", "results", "saves", "summaries", "walks", "words"}, kinds
+    assert set(kinds) == {"callers", "facts", "mentions", "results", "saves", "summaries", "walks", "words"}, kinds

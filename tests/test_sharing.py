@@ -277,6 +277,75 @@ def test_a_stored_summary_is_not_read_once_a_class_it_asked_about_changed(walks_
     assert "build.py" in done  # what it read changed: summarised again
 
 
+# ------------------------------------------------------------------------------ the callers' search
+def _searched(monkeypatch) -> list[str]:
+    """The files whose callers this process searches for (Project._caller_files) instead of reading them."""
+    searched: list[str] = []
+    real = P.Project._caller_files
+
+    def counting(self, path, start):
+        searched.append(Path(path).name)
+        return real(self, path, start)
+
+    monkeypatch.setattr(P.Project, "_caller_files", counting)
+    return searched
+
+
+def test_a_caller_search_is_read_back_while_what_it_read_is_unchanged(walks_project, monkeypatch):
+    """An editor lints helper_a.py's buffer after every edit: which programs call into it is stored (the
+    search reads the facts of every file that spells its names), and read back while those files are
+    unchanged and the buffer calls nothing new. A new call in a caller file, or in the buffer, is searched
+    again."""
+    monkeypatch.setattr(P, "_RACY_NS", 0)
+    searched = _searched(monkeypatch)
+    # with no program calling it, its forward is judged as an interface: callers must call .eval() (TRP204)
+    ALONE = [(6, 15, "TRP204")]
+    helper = walks_project / "helper_a.py"
+    assert _found(helper) == FOUND
+    assert searched == ["helper_a.py"]
+    reset_projects()
+    edited = HELPER.format(n="a", eval_call="") + "\n\nRATE = 0.5\n"  # a new line that calls nothing
+    assert _found(helper, edited) == FOUND
+    assert searched == ["helper_a.py"]  # read back: not searched again
+    # the caller file changes (its call of evaluate_a goes): the stored search is stale
+    (walks_project / "train.py").write_text(TRAIN.replace("print(evaluate_a(model, x), ", "print("))
+    reset_projects()
+    assert _found(helper, edited) == ALONE
+    assert searched == ["helper_a.py", "helper_a.py"]
+    # the buffer calls something new: its references are part of the search's key
+    reset_projects()
+    assert _found(helper, edited + "\n\ndef again(m, x):\n    return evaluate_a(m, x)\n") == ALONE
+    assert searched == ["helper_a.py", "helper_a.py", "helper_a.py"]
+    reset_projects()
+    assert _found(helper, edited) == ALONE
+    assert searched == ["helper_a.py", "helper_a.py", "helper_a.py"]  # the first edit's search, stored
+
+
+def test_a_stored_caller_search_keeps_its_bound(walks_project, monkeypatch):
+    """A search that hit its file bound says so (--verbose) when it is read back, as when it was made."""
+    import ast
+
+    monkeypatch.setattr(P, "_RACY_NS", 0)
+    monkeypatch.setattr(P, "MAX_CALLER_FILES", 1)
+    searched = _searched(monkeypatch)
+    path = walks_project / "helper_a.py"
+    text = path.read_text()
+    said = []
+    for _ in range(2):
+        reset_projects()
+        facts = program.analyze(text, ast.parse(text), str(path), Settings())
+        said.append([n for n in facts.widened if "callers searched" in n])
+    assert (
+        said[0]
+        == said[1]
+        == [
+            "helper_a.py: callers searched in 1 files, up to 1 calls deep: functions reached only past that keep "
+            "the state they have with no caller"
+        ]
+    )
+    assert searched == ["helper_a.py"]
+
+
 # ------------------------------------------------------------------------------ the word index (callers' search)
 def _reads_during_mentions(root: Path, monkeypatch) -> tuple[list[str], dict[str, list[str]]]:
     """A new process's Project.mentions(): the project files it read, and the index."""
@@ -465,7 +534,7 @@ def test_without_the_cache_a_process_uses_its_runs_scratch_only(tmp_path, monkey
         assert project.cache.directory.parent == where
         assert _found(walks_project / "helper_a.py", settings=Settings(cache=False)) == FOUND
         kinds = {p.parent.parent.name for p in where.rglob("*.json")}
-        assert kinds == {"facts", "mentions", "summaries", "walks", "words"}
+        assert kinds == {"callers", "facts", "mentions", "summaries", "walks", "words"}
     assert not where.exists()
     reset_projects()
     project = project_for(str(walks_project / "train.py"), Settings(cache=False))

@@ -281,6 +281,11 @@ SCHEMAS = {
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
     # a program's walk (program.file_events): its events, the functions it entered, its widenings
     "walks": ("obj", {"walk": ENCODED, "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))}),
+    # the files whose programs may call into units of a file (Project.caller_files), what the search read
+    "callers": (
+        "obj",
+        {"files": ("list", str), "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))},
+    ),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read
     "summaries": ("obj", {"summary": ENCODED, "deps": ("dict", str)}),
     # which files spell each name defined in the project (Project.mentions), with the files' signatures
