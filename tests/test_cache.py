@@ -453,7 +453,11 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
         if kind == "walks":  # its events are stored as tagged values: they must decode
             events, reached, widened = decode_value(entry[1]["walk"])
             assert all(len(row) == 5 for row in events) and all(len(r) == 2 for r in reached)
+        if kind == "edits":  # a file's last analysis: its events are tagged values too
+            assert all(len(row) == 4 for row in decode_value(entry[1]["events"]))
         if kind == "summaries":  # so is a module's summary, and its reader must accept it
             assert _Summary.from_entry(entry[1]).complete()
         kinds[kind] = kinds.get(kind, 0) + 1
-    assert set(kinds) == {"callers", "facts", "mentions", "results", "saves", "summaries", "walks", "words"}, kinds
+    assert set(kinds) == {"callers", "edits", "facts", "mentions", "results", "saves", "summaries", "walks", "words"}, (
+        kinds
+    )

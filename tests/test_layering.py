@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
     ("facts", frozenset({"cache", "project"})),  # per-module facts, the project index and its disk cache
     ("summaries", frozenset({"syntax", "relevance", "context"})),  # one module: its summary, its context
     ("flow", frozenset({"smoke", "walker_base", "calls", "loads", "tracker"})),  # the abstract interpreter
-    ("program", frozenset({"program"})),  # a file's findings from every program that reaches it
+    ("program", frozenset({"edits", "program"})),  # a file's findings from every program that reaches it
 ]
 RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
 LAYER_NAME = {module: name for name, modules in LAYERS for module in modules}

@@ -534,7 +534,7 @@ def test_without_the_cache_a_process_uses_its_runs_scratch_only(tmp_path, monkey
         assert project.cache.directory.parent == where
         assert _found(walks_project / "helper_a.py", settings=Settings(cache=False)) == FOUND
         kinds = {p.parent.parent.name for p in where.rglob("*.json")}
-        assert kinds == {"callers", "facts", "mentions", "summaries", "walks", "words"}
+        assert kinds == {"callers", "edits", "facts", "mentions", "summaries", "walks", "words"}
     assert not where.exists()
     reset_projects()
     project = project_for(str(walks_project / "train.py"), Settings(cache=False))

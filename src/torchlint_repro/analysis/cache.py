@@ -286,6 +286,19 @@ SCHEMAS = {
         "obj",
         {"files": ("list", str), "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))},
     ),
+    # a linted file's last analysis, for the next edit of it (edits.py): its top-level statements, the
+    # functions a walk read, digests of its facts and summary, its events and notes, what else it read
+    "edits": (
+        "obj",
+        {
+            "units": ("list", ("tuple", [str, str, int, int, int, str, str])),
+            "read": ("list", str),
+            "keys": ("dict", str),
+            "events": ENCODED,
+            "notes": ("list", str),
+            "deps": ("dict", str),
+        },
+    ),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read
     "summaries": ("obj", {"summary": ENCODED, "deps": ("dict", str)}),
     # which files spell each name defined in the project (Project.mentions), with the files' signatures

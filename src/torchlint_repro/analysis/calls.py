@@ -1034,6 +1034,8 @@ class CallsMixin(WalkerBase):
                 return None
         for stmt in module_statements(tree.body):
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                if path == self.root_ctx.path:
+                    self.read_lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
                 return stmt, fn_ctx
         return None
 

@@ -390,6 +390,11 @@ class ModuleCtx:
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
         return key in self._part("strong")
 
+    def summary_entry(self) -> dict | None:
+        """The complete summary's cache entry (see ``_Summary.to_entry``): what the module says once, to compare."""
+        self.complete_summary()
+        return self._summary.to_entry()
+
     def complete_summary(self) -> None:
         """Compute every lazily computed part of the shared summary from this (whole) tree."""
         for part in ("relevant", "strong", "saving", "context", "storing"):

@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import ast
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
+from . import edits as E
 from .cache import decode_value, encode_value
 from .context import Event, FileFacts, ModuleCtx
 from .project import Project, project_for
-from .tracker import Walker, merge_event
+from .syntax import called_names
+from .tracker import Walker, handler_functions, merge_event
 
 
-def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> tuple[list[Event], set, list]:
-    """The events of walking a file's entry points, the functions the walks entered, and where the walks
-    widened for a bound: ((path, function, why), ...)."""
+def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> tuple[list[Event], set, list, set]:
+    """The events of walking a file's entry points, the functions the walks entered, where the walks
+    widened for a bound: ((path, function, why), ...), and the lines of the file whose statements they read."""
     walker = Walker(ctx, settings)
     walker.run(module_only=module_only)
-    return list(walker.events.values()), walker.reached, list(walker.widened)
+    return list(walker.events.values()), walker.reached, list(walker.widened), walker.read_lines
 
 
 def file_events(project: Project, path: str, settings: Settings, defer: bool = False) -> Walked | None:
@@ -91,7 +94,7 @@ def _walk_program(project: Project, path: str, settings: Settings) -> tuple[Walk
             walked: Walked = ([], set(), [])
         else:
             ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-            walked = _walk_file(ctx, settings, module_only=True)
+            walked = _walk_file(ctx, settings, module_only=True)[:3]
     return walked, dict(deps), list(project.widened[before:])
 
 
@@ -153,20 +156,32 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project = project_for(path, settings) if path else None
     if project is None:
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        events, _, widened = _walk_file(ctx, settings)
+        events, _, widened, _ = _walk_file(ctx, settings)
         return FileFacts(path, events, settings, _widenings(widened, lambda p: True))
     assert path is not None  # (a project is found only for a path)
     resolved = str(Path(path).resolve())
+    here = _same_file(path)
     with project.recording() as deps:
-        project.record_for_path(resolved, source, tree)
+        project_widened = len(project.widened)
+        rec = project.record_for_path(resolved, source, tree)
         module, _ = project.module_name(resolved)
         if not Path(resolved).is_file() or not resolved.endswith(".py"):
             project.in_memory[module] = resolved
         ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
+        # the last analysis of this file answers when the edit since cannot change it (see edits.py)
+        edit_key = f"{resolved}\0{settings.fingerprint()}"
+        units, keys = _layout_and_keys(project, ctx, rec, source, tree)
+        if units is not None and keys is not None:
+            reused = _from_last_analysis(project, edit_key, units, keys, path)
+            if reused is not None:
+                del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
+                project.last_deps = {p: d for p, d in deps.items() if p != resolved}
+                _store_edit(
+                    project, edit_key, units, reused[1], keys, reused[0].events, reused[0].widened, project.last_deps
+                )
+                return replace(reused[0], settings=settings)
         merged: dict[tuple, Event] = {}
-        here = _same_file(path)
-        project_widened = len(project.widened)
-        own, _, widened = _walk_file(ctx, settings)
+        own, _, widened, read_lines = _walk_file(ctx, settings)
         widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
         wanted = sorted(ctx.context_units())
@@ -193,7 +208,51 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project.last_deps = deps
     notes = _widenings(widened, here) + [f"{what}: {why}" for what, why in project.widened[project_widened:]]
     del project.widened[project_widened:]
-    return FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
+    facts = FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
+    if units is not None and keys is not None:
+        read = E.read_units(units, read_lines, called)
+        _store_edit(project, edit_key, units, read, keys, facts.events, facts.widened, deps)
+    return facts
+
+
+def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: ast.Module) -> tuple:
+    """The file's top-level statements and what else of it the analysis reads, as edits.py compares them
+    with its last analysis: (None, None) without a cache to keep that in."""
+    if project.cache is None or rec is None:
+        return None, None
+    handlers = [f.name for f in handler_functions(ctx)]
+    return E.layout(tree, source), E.keys_of(rec.facts, ctx.summary_entry(), _called_here(ctx, tree), handlers)
+
+
+def _from_last_analysis(project: Project, key: str, units, keys, path: str) -> tuple[FileFacts, list] | None:
+    """The file's findings moved from its last analysis, with the functions that analysis read; None when
+    the edit since may change them (or there is none, or a file it read changed)."""
+    stored = project.cache.get_json("edits", key) if project.cache is not None else None
+    if stored is None or not project.deps_valid(stored["deps"]):
+        return None
+    moved = E.moved_events(stored, units, keys, path, _same_file(path))
+    if moved is None:
+        return None
+    project.note_deps(stored["deps"])
+    return FileFacts(path, moved, project.settings, list(stored["notes"])), stored["read"]
+
+
+def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
+    """The file's own functions and methods called (or handed on) anywhere in it: which of them the walk
+    takes as entry points first depends on it (see Walker.run)."""
+    own = {name.split("@", 1)[0] for name in ctx.functions}
+    for cls in ctx.classes.values():
+        own.update(i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return called_names(tree) & own
+
+
+def _store_edit(project: Project, key: str, units, read, keys, events, notes, deps) -> None:
+    """Keep a file's analysis for the next edit of it (an editor's next lint), see edits.py."""
+    if project.cache is None:
+        return
+    value = E.entry(units, read, keys, events, notes, deps)
+    if value is not None:
+        project.cache.put_json("edits", key, value)
 
 
 def _widenings(widened: list, here) -> list[str]:

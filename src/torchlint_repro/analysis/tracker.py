@@ -98,6 +98,9 @@ class Walker(CallsMixin, LoadsMixin):
         self.steps = 0
         self.seq = 0
         self.reached: set[tuple[str, str]] = set()  # (path, function) walked from some entry point
+        # lines of the root file's statements some walk read (walked, or a function looked into): an edit
+        # elsewhere in the file cannot change what the walks found (see edits.py)
+        self.read_lines: set[int] = set()
         self.spawned: list[tuple[ModuleCtx, FunctionNode]] = []
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
@@ -217,7 +220,7 @@ class Walker(CallsMixin, LoadsMixin):
         """Functions a web framework or a UI calls once the module is loaded (`@app.post("/predict")`,
         `@app.route`, `gr.Interface(fn=classify)`): each request runs them with what the module level
         left, the model it built and restored; they serve predictions, so their forwards are inference."""
-        handlers = _handler_functions(ctx)
+        handlers = handler_functions(ctx)
         if not handlers or module_end is None:
             return
         self.handlers |= {id(fn) for fn in handlers}
@@ -531,6 +534,8 @@ class Walker(CallsMixin, LoadsMixin):
 
     def stmt(self, node: ast.stmt, st: State) -> State | None:
         self.steps += 1
+        if self.frames and self.frames[-1].ctx.path == self.root_ctx.path:
+            self.read_lines.add(node.lineno)
         if self.steps > STEP_BUDGET and not self.over_budget:
             self.over_budget = True  # from here on calls are applied through their summaries
             self.widen(
@@ -1473,7 +1478,7 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
     return out
 
 
-def _handler_functions(ctx: ModuleCtx) -> list:
+def handler_functions(ctx: ModuleCtx) -> list:
     """Module-level functions registered as web routes (Flask, FastAPI: `@app.post(...)`) or handed to a
     UI as its callback (`gradio.Interface(fn=...)`, `gr.Interface(predict, ...)`)."""
     out = []

@@ -38,6 +38,7 @@ class WalkerBase:
     steps: int
     seq: int
     reached: set[tuple[str, str]]
+    read_lines: set[int]
     spawned: list[tuple[ModuleCtx, FunctionNode]]
     infer_patterns: tuple[str, ...]
     seed_funcs: frozenset[str]

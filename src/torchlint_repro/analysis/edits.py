@@ -1,0 +1,233 @@
+"""An edited file's findings from its last analysis, when the edit cannot change what the analysis read.
+
+An editor lints its buffer after every change, and in a long training script most changes touch code no
+walk reads: the body of a function that parses arguments, plots or logs (not relevant: calls to it are
+not entered), a comment. Walking the whole program again for them is most of an editor's lint. So the
+last analysis of each file is kept in the cache with the file's layout: each top-level statement's lines
+and text, and which functions' bodies a walk read (entered, or looked into to see what they do with a
+model). A new text of the file is answered from it when
+
+- its top-level statements are the same texts in the same order, except the bodies of functions no walk
+  read (their decorators and ``def`` lines unchanged), and
+- its facts and summary (imports, constants, which functions are relevant or strongly relevant, what
+  each refers to, ...), the names it calls anywhere and every other file the analysis read are unchanged.
+
+The walks would then read the same statements and get the same answers, so each finding stays with its
+statement and moves by as many lines as that statement moved. The lines an event names in its data
+(the call that reached it, an earlier seed, the loop it came from) move the same way; an event whose
+data names a line of the file in a way this module does not know is not moved, and the file is analysed
+again instead (see :data:`_PLAIN`). An edit inside a function a walk read, or anything else, is analysed
+whole, as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .._digest import sha256_hex
+from .cache import decode_value, encode_value
+from .context import Event
+
+# data of an event that holds no line of the file (names, kinds, flags, model ids only compared as a whole)
+_PLAIN = frozenset(
+    {
+        "attr",
+        "cls",
+        "dedupe",
+        "func",
+        "how",
+        "look_only",
+        "maybe",
+        "model",
+        "name",
+        "overwritten_some_paths",
+        "prefix",
+        "region",
+        "root",
+        "same_name",
+        "sd_keys",
+        "seed",
+    }
+)
+
+
+_DIGIT = re.compile(r"\d")  # a sentence with a number may name a line: not moved (analysed again)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One top-level statement of a file: a function (``def``, its body replaceable) or anything else."""
+
+    kind: str  # "def": a function whose body starts on a line of its own; "other": everything else
+    name: str
+    start: int  # its first line (decorators included)
+    end: int
+    body: int  # a function's first body line (0 for "other")
+    text: str  # digest of its lines
+    head: str  # digest of the lines before its body (a function's decorators and signature)
+
+    def row(self) -> list:
+        return [self.kind, self.name, self.start, self.end, self.body, self.text, self.head]
+
+
+def layout(tree: ast.Module, source: str) -> list[Unit]:
+    """The top-level statements of a file, in order."""
+    lines = source.splitlines(keepends=True)
+
+    def digest(first: int, last: int) -> str:
+        return sha256_hex("".join(lines[first - 1 : last]).encode("utf-8", "surrogatepass"))[:32]
+
+    out = []
+    for node in tree.body:
+        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        end = node.end_lineno or node.lineno
+        text = digest(start, end)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _body_on_own_lines(node, lines):
+            body = node.body[0].lineno
+            out.append(Unit("def", node.name, start, end, body, text, digest(start, body - 1)))
+        else:
+            name = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else ""
+            out.append(Unit("other", name, start, end, 0, text, text))
+    return out
+
+
+def _body_on_own_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> bool:
+    """Does the body start a line after the signature ends (so the lines before it are the whole head)?"""
+    first = fn.body[0]
+    if first.lineno <= fn.lineno or first.lineno > len(lines):
+        return False
+    text = lines[first.lineno - 1]
+    return len(text) - len(text.lstrip()) == first.col_offset
+
+
+def read_units(units: list[Unit], read_lines: set[int], reached: set[str]) -> list[str]:
+    """The functions whose bodies some walk read: a statement of the body walked (``read_lines``), or the
+    function reached by another file's program (``reached``: entered or not, its body may have been read)."""
+    out = {u.name for u in units if u.kind == "def" and u.name in reached}
+    for u in units:
+        if u.kind == "def" and any(u.body <= line <= u.end for line in read_lines):
+            out.add(u.name)
+    return sorted(out)
+
+
+def entry(units: list[Unit], read: list[str], keys: dict[str, str], events: list[Event], notes: list[str], deps):
+    """The cache entry of a file's analysis (None: events the cache cannot hold)."""
+    try:
+        rows = encode_value([(e.kind, e.line, e.col, e.data) for e in events])
+    except TypeError:
+        return None
+    return {"units": [u.row() for u in units], "read": read, "keys": keys, "events": rows, "notes": notes, "deps": deps}
+
+
+def keys_of(facts: dict, summary_entry: dict | None, called: set[str], handlers: list[str]) -> dict[str, str] | None:
+    """What of the file itself the analysis read besides its statements, as digests to compare."""
+    if summary_entry is None:
+        return None
+    try:
+        return {
+            "facts": sha256_hex(json.dumps(facts, sort_keys=True).encode()),
+            "summary": sha256_hex(json.dumps(summary_entry["summary"], sort_keys=True).encode()),
+            "called": sha256_hex(json.dumps(sorted(called)).encode()),
+            "handlers": sha256_hex(json.dumps(handlers).encode()),
+        }
+    except (TypeError, ValueError):
+        return None
+
+
+def moved_events(
+    stored: dict, units: list[Unit], keys: dict[str, str], path: str, same_file: Callable[[str | None], bool]
+) -> list[Event] | None:
+    """The stored analysis's events moved to the new text, or None when the new text may change them."""
+    if stored["keys"] != keys:
+        return None
+    old = [Unit(*row) for row in stored["units"]]
+    if len(old) != len(units):
+        return None
+    read = set(stored["read"])
+    shift: list[tuple[int, int, int]] = []  # (first, last, by): old lines that move by `by`
+    for was, now in zip(old, units, strict=True):
+        if (was.kind, was.name) != (now.kind, now.name):
+            return None
+        if was.text == now.text:
+            shift.append((was.start, was.end, now.start - was.start))
+        elif was.kind != "def" or was.head != now.head or was.name in read:
+            return None
+    try:
+        rows = decode_value(stored["events"])
+    except ValueError:
+        return None
+
+    def where(line) -> int | None:
+        if type(line) is not int:
+            return None
+        for first, last, by in shift:
+            if first <= line <= last:
+                return line + by
+        return None
+
+    out = []
+    for row in rows:
+        if not (isinstance(row, tuple) and len(row) == 4 and isinstance(row[0], str) and isinstance(row[3], dict)):
+            return None
+        kind, line, col, data = row
+        at = where(line)
+        if at is None or type(col) is not int:
+            return None
+        moved = _moved_data(data, where, same_file)
+        if moved is None:
+            return None
+        out.append(Event(kind, at, col, moved, path))
+    return out
+
+
+def _moved_data(data: dict, where, same_file) -> dict | None:
+    """An event's data with the file's lines it names moved; None for data it cannot move."""
+
+    def site(pair):  # (path, line): a call in this file or another
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            return None
+        p, line = pair
+        if not same_file(p):
+            return pair
+        at = where(line)
+        return None if at is None else (p, at)
+
+    def seed(item):  # (line, name) in this file, or (line, name, path)
+        if not (isinstance(item, tuple) and len(item) in (2, 3)):
+            return None
+        if len(item) == 3 and not same_file(item[2]):
+            return item
+        at = where(item[0])
+        return None if at is None else (at, *item[1:])
+
+    out: dict = {}
+    for key, value in data.items():
+        if key in _PLAIN:
+            new = value
+        elif key == "via":
+            new = site(value)
+        elif key == "also_via":
+            new = tuple(site(p) for p in value) if isinstance(value, tuple) else None
+            if new is not None and None in new:
+                new = None
+        elif key == "later_seed":
+            new = seed(value)
+        elif key == "other_seeds":
+            new = [seed(v) for v in value] if isinstance(value, list) else None
+            if new is not None and None in new:
+                new = None
+        elif key == "src" or key == "iteration":  # (kind, line) / (name, value, line): a line of the event's file
+            at = where(value[-1]) if isinstance(value, tuple) and value else None
+            new = None if at is None else (*value[:-1], at)
+        elif key == "why":  # a sentence: it may name a line ("saved at line 20", "train.py:26 saved a dict")
+            new = value if isinstance(value, str) and not _DIGIT.search(value) else None
+        else:
+            return None  # data this module does not know: analysed again
+        if new is None and value is not None:
+            return None
+        out[key] = new
+    return out

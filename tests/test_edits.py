@@ -1,0 +1,294 @@
+"""An edited file answered from its last analysis (analysis/edits.py), against the analysis done whole.
+
+The stored analysis may answer a new text only when the edit cannot change the findings; each finding
+then moves with its statement. The differential test below edits every fixture in every top-level
+function (and appends a comment), and requires the answer with the stored analysis to be exactly the
+answer of a fresh analysis: same lines, columns, codes, messages and fixes. It also counts how many
+edits were answered from the store, so that it cannot pass by never reusing anything.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fixture_expect import fixture_units, isolated_copy, unit_files
+from fixture_expect import settings as fixture_settings
+
+from torchlint_repro.analysis import edits as E
+from torchlint_repro.analysis import program
+from torchlint_repro.analysis.project import reset_projects
+from torchlint_repro.config import Settings
+from torchlint_repro.engine import lint_source
+
+# the statements typed into a function: inert, a seed, a mode change, a forward, an early return
+TYPED = ("_typed = 1", "torch.manual_seed(0)", "model.eval()", "print(model(x))", "return None")
+
+
+def _edits(text: str) -> list[tuple[str, str]]:
+    """(what, new text): a comment appended, and for each top-level function a statement (two lines,
+    so that every later statement moves) typed at the end of its body; the statement typed rotates."""
+    out = [("comment appended", text + "\n# typed in the editor\n")]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return out
+    lines = text.splitlines(keepends=True)
+    fns = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for i, fn in enumerate(fns):
+        indent = " " * fn.body[0].col_offset
+        if fn.body[0].lineno == fn.lineno:
+            continue  # a one-line function: no body line to type into
+        typed = TYPED[i % len(TYPED)]
+        at = fn.end_lineno or fn.lineno
+        new = lines[:at] + [f"{indent}# typed\n", f"{indent}{typed}\n"] + lines[at:]
+        out.append((f"{typed!r} typed into {fn.name}()", "".join(new)))
+    return out
+
+
+def _answer(path: Path, text: str, settings: Settings) -> list[tuple]:
+    return [
+        (d.line, d.col, d.code, d.message, d.fix.title if d.fix else None)
+        for d in lint_source(text, str(path), settings)
+    ]
+
+
+UNITS = [u for u in fixture_units() if any(f.suffix == ".py" for f in unit_files(u))]
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[f"{u.parent.name}/{u.name}" for u in UNITS])
+def test_an_edit_answered_from_the_last_analysis_is_the_fresh_answer(unit, tmp_path, monkeypatch):
+    copy = isolated_copy(unit, tmp_path / "proj")
+    files = unit_files(copy)
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    tried = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        cached = replace(fixture_settings(path), cache=True)
+        fresh = fixture_settings(path)  # no cache: analysed whole
+        for what, edited in _edits(text):
+            reset_projects()
+            _answer(path, text, cached)  # the file as saved: its analysis stored
+            reset_projects()  # the editor's next lint: another process
+            got = _answer(path, edited, cached)
+            reset_projects()
+            assert got == _answer(path, edited, fresh), f"{path.name}: {what}"
+            tried += 1
+    reset_projects()
+    assert tried > 0
+
+
+def test_edits_in_functions_no_walk_reads_are_answered_from_the_store(tmp_path, monkeypatch):
+    """The case the store is for, with findings that move: a script with findings below a helper no walk
+    enters (it only formats text), edited in the helper (two lines typed) and by a comment. Both are
+    answered from the store, and every finding moves by the lines typed above it."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    text = textwrap.dedent(
+        """\
+        import torch
+        import torch.nn as nn
+
+
+        def banner(name):
+            width = 40
+            return name.center(width, "=")
+
+
+        def evaluate(model, x):
+            with torch.no_grad():
+                return model(x)
+
+
+        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        print(banner("eval"))
+        print(evaluate(model, torch.ones(2, 4)))
+        """
+    )
+    path = root / "train.py"
+    path.write_text(text)
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(select=("TRP",))
+    walked: list[str] = []
+    real = program._walk_file
+
+    def counting(ctx, *args, **kwargs):
+        walked.append(Path(ctx.path).name)
+        return real(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(program, "_walk_file", counting)
+    reset_projects()
+    before = _answer(path, text, settings)
+    assert [(line, col, code) for line, col, code, *_ in before] == [(12, 15, "TRP201"), (15, 8, "TRP101")]
+    assert walked == ["train.py"]
+    typed = text.replace(
+        '    return name.center(width, "=")\n', '    line = "=" * width\n    return name.center(width, line[0])\n'
+    )
+    reset_projects()
+    after = _answer(path, typed, settings)
+    assert walked == ["train.py"]  # answered from the store: not walked
+    assert [(line, col, code) for line, col, code, *_ in after] == [(13, 15, "TRP201"), (16, 8, "TRP101")]
+    assert [m for _, _, _, m, _ in after] == [m for _, _, _, m, _ in before]
+    reset_projects()
+    assert _answer(path, typed + "# a comment\n", settings) == after and walked == ["train.py"]
+    # typed into a function a walk enters: analysed whole
+    reset_projects()
+    entered = typed.replace("    with torch.no_grad():\n", "    model.eval()\n    with torch.no_grad():\n")
+    assert [(line, col, code) for line, col, code, *_ in _answer(path, entered, settings)] == [(17, 8, "TRP101")]
+    assert walked == ["train.py", "train.py"]
+    # back to `typed` (it differs from the last analysis in evaluate: analysed whole), then a helper the
+    # walk calls but does not enter made relevant (it seeds now): its summary changes, analysed whole
+    reset_projects()
+    assert _answer(path, typed, settings) == after and walked == ["train.py"] * 3
+    reset_projects()
+    relevant = typed.replace("    width = 40\n", "    width = 40\n    torch.manual_seed(0)\n")
+    _answer(path, relevant, settings)
+    assert walked == ["train.py"] * 4
+
+
+def test_most_fixtures_edited_by_a_comment_are_answered_from_the_store(tmp_path, monkeypatch):
+    """The differential test above would pass if nothing were ever answered from the store: a comment
+    appended changes no statement, so it must be, for every fixture file but those whose findings name a
+    line of the file in a sentence (a checkpoint's save site: analysed whole)."""
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    outcomes: list[bool] = []
+    real = E.moved_events
+    monkeypatch.setattr(E, "moved_events", lambda *a, **k: outcomes.append(real(*a, **k) is not None) or real(*a, **k))
+    single = [u for u in UNITS if u.suffix == ".py"]
+    for i, unit in enumerate(single):
+        path = isolated_copy(unit, tmp_path / str(i))
+        text = path.read_text(encoding="utf-8")
+        settings = replace(fixture_settings(path), cache=True)
+        reset_projects()
+        _answer(path, text, settings)
+        reset_projects()
+        _answer(path, text + "\n# typed\n", settings)
+    reset_projects()
+    assert len(outcomes) >= len(single) * 9 // 10
+    assert outcomes.count(True) >= len(outcomes) * 9 // 10, outcomes.count(False)
+
+
+_LOOP = """\
+import torch
+import torch.nn as nn
+
+
+def banner(name):
+    width = 40
+    return name.center(width, "=")
+
+
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+model.eval()
+print(banner("train"))
+for step in range(3):
+    loss = model(torch.ones(2, 4)).sum()
+    loss.backward()
+    opt.step()
+torch.manual_seed(0)
+"""
+_SAVED = """\
+first = nn.Linear(4, 4)
+torch.save(first.state_dict(), "w.pt")
+second = nn.Linear(4, 8)
+second.load_state_dict(torch.load("w.pt"))
+"""
+
+
+def test_the_lines_a_finding_names_move_with_it(tmp_path, monkeypatch):
+    """A finding's message names other lines of the file: the `.eval()` before a training step, the seed
+    after a construction. Answered from the store, they move as the statements they name moved; a
+    sentence that names a line (a checkpoint's save site) cannot be moved: that file is analysed whole."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    path = root / "train.py"
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(select=("TRP",))
+    walked: list[str] = []
+    real = program._walk_file
+    monkeypatch.setattr(program, "_walk_file", lambda ctx, *a, **k: walked.append("walk") or real(ctx, *a, **k))
+    typed = '    width = 40\n    pad = " " * 2\n    width += len(pad)\n'
+    for text, whole in ((_LOOP, False), (_LOOP + _SAVED, True)):
+        walked.clear()
+        reset_projects()
+        _answer(path, text, settings)
+        reset_projects()
+        got = _answer(path, text.replace("    width = 40\n", typed), settings)
+        assert walked == ["walk", "walk"] if whole else walked == ["walk"]
+        assert got[:2] == [
+            (
+                12,
+                8,
+                "TRP101",
+                "`Sequential` is built before torch is seeded: its random init differs on every run; "
+                "torch.manual_seed is called at line 20, after this construction",
+                "Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`",
+            ),
+            (
+                17,
+                11,
+                "TRP203",
+                "training step while `model` is in eval mode after `.eval()` at line 14: dropout/batch-norm are "
+                "off; call `model.train()` before training",
+                "Call `model.train()` at the start of the training step",
+            ),
+        ]
+        reset_projects()
+        assert got == _answer(path, text.replace("    width = 40\n", typed), replace(settings, cache=False))
+    assert got[2][:3] == (24, 0, "TRP307") and got[2][3].endswith("(saved at line 22)")
+
+
+_SHOWN = """\
+import torch
+import torch.nn as nn
+
+
+def show(m):
+    total = sum(p.numel() for p in m.parameters())
+    print(total)
+
+
+model = nn.Linear(4, 4)
+show(model)
+torch.manual_seed(0)
+"""
+
+
+def test_an_edit_of_a_function_the_walk_read_is_analysed_whole(tmp_path, monkeypatch):
+    """`show` is handed the model: the walk reads it (to tell a model only looked at, TRP104, from one
+    whose random values are used, TRP101). An edit of it is analysed whole: here it starts using them,
+    with the file's facts, summary and called names unchanged."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    path = root / "train.py"
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(select=("TRP",))
+    assert [d[2] for d in _answer(path, _SHOWN, settings)] == ["TRP104"]
+    reset_projects()
+    used = _SHOWN.replace("    print(total)\n", "    print(total, m.weight + 1)\n")
+    assert [d[:3] for d in _answer(path, used, settings)] == [(10, 8, "TRP101")]
+
+
+def test_the_functions_read_are_those_a_walk_entered_or_another_files_program_reached():
+    text = "import torch\n\n\ndef a(m):\n    return m\n\n\ndef b(m):\n    return m\n\n\ndef c():\n    pass\n\n\nx = 1\n"
+    units = E.layout(ast.parse(text), text)
+    assert [(u.kind, u.name, u.start, u.end, u.body) for u in units] == [
+        ("other", "", 1, 1, 0),
+        ("def", "a", 4, 5, 5),
+        ("def", "b", 8, 9, 9),
+        ("def", "c", 12, 13, 13),
+        ("other", "", 16, 16, 0),
+    ]
+    # a's body line walked; b reached by another file's program; c's `def` line alone (the module level
+    # binds it) is not its body
+    assert E.read_units(units, {5, 12, 16}, {"b", "Net.forward"}) == ["a", "b"]
+    # a function whose body shares its `def` line cannot be told apart from its signature: no body to edit
+    one = "def f(x): return x\n"
+    assert [(u.kind, u.name) for u in E.layout(ast.parse(one), one)] == [("other", "f")]
