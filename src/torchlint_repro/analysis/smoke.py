@@ -20,6 +20,8 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .names import METADATA_ATTRS, METADATA_METHODS
+
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Frame, ModuleCtx
 
@@ -29,9 +31,6 @@ NONE, LOOK, RETURNED, KEPT = "none", "look", "returned", "kept"
 _ORDER = {NONE: -1, LOOK: 0, RETURNED: 1, KEPT: 2}
 MAX_DEPTH = 4  # project functions followed and returns climbed, together
 
-# a tensor's metadata: the same whatever numbers it holds
-METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
-METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
 # calls that return the same module, moved or switched (`net = net.to(device)`)
 MOVES = frozenset(
     {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16", "to_empty", "zero_grad", "type"}
@@ -172,22 +171,7 @@ class _Scope:
         return verdict
 
     def _loads(self, names: set[str]):
-        """The reads of ``names`` in this scope: a function's body (its nested functions included), or a
-        module's code and the functions and methods that read them as globals (not those that bind a
-        local of the same name); a ``global``/``nonlocal`` of one of them in a function, as itself."""
-        module = isinstance(self.scope, ast.Module)
-        todo: list[ast.AST] = [self.scope]
-        while todo:
-            node = todo.pop()
-            for child in ast.iter_child_nodes(node):
-                if module and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                    if names & _local_names(child):
-                        continue  # its own local of that name
-                if isinstance(child, (ast.Global, ast.Nonlocal)) and names & set(child.names):
-                    yield child
-                if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
-                    yield child
-                todo.append(child)
+        return name_loads(self.scope, names)
 
     # ------------------------------------------------------------------ the kinds of reads
     def forward_use(self, call: ast.Call) -> str:
@@ -342,6 +326,25 @@ class _Scope:
                 cur = up
                 continue
             return False
+
+
+def name_loads(scope: ast.AST, names: set[str]):
+    """The reads of ``names`` in ``scope``: a function's body (its nested functions included), or a
+    module's code and the functions and methods that read them as globals (not those that bind a
+    local of the same name); a ``global``/``nonlocal`` of one of them in a function, as itself."""
+    module = isinstance(scope, ast.Module)
+    todo: list[ast.AST] = [scope]
+    while todo:
+        node = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if module and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                if names & _local_names(child):
+                    continue  # its own local of that name
+            if isinstance(child, (ast.Global, ast.Nonlocal)) and names & set(child.names):
+                yield child
+            if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
+                yield child
+            todo.append(child)
 
 
 def plain_names(targets: list[ast.expr]) -> set[str] | None:
