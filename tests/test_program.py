@@ -862,6 +862,31 @@ print(model(torch.ones(1, 1, 8, 8)))
         ),
         # computed from the layer's own random weight
         ("nn.Parameter(weight)", "nn.Parameter(self.conv.weight * weight)", [(13, 9, "TRP101")]),
+        # copied into, whole: under no_grad, through .data, shaped by the layer's own metadata
+        (
+            "        self.conv.weight = nn.Parameter(weight)",
+            "        with torch.no_grad():\n            self.conv.weight.copy_(weight)",
+            [],
+        ),
+        (
+            "self.conv.weight = nn.Parameter(weight)",
+            "self.conv.weight.data.copy_(weight.view(self.conv.weight.size()))",
+            [],
+        ),
+        ("self.conv.weight = nn.Parameter(weight)", "nn.init.ones_(self.conv.weight)", []),
+        # drawn at random, a slice only, or the layer's own values
+        ("self.conv.weight = nn.Parameter(weight)", "nn.init.normal_(self.conv.weight)", [(13, 9, "TRP101")]),
+        ("self.conv.weight = nn.Parameter(weight)", "self.conv.weight.data[0].copy_(weight[0])", [(13, 9, "TRP101")]),
+        (
+            "self.conv.weight = nn.Parameter(weight)",
+            "self.conv.weight.data.copy_(self.conv.weight.data + weight)",
+            [(13, 9, "TRP101")],
+        ),
+        (
+            "self.conv.weight = nn.Parameter(weight)",
+            "doubled = self.conv.weight.data * 2\n        self.conv.weight.data.copy_(doubled)",
+            [(14, 9, "TRP101")],
+        ),
     ],
 )
 def test_a_layer_whose_parameters_init_replaces_with_fixed_ones_is_not_random(

@@ -38,10 +38,11 @@ if TYPE_CHECKING:  # the index (project.py) is built on this module: only its ty
 
 ENV_VAR = "TORCHLINT_CACHE_DIR"
 RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, for its workers
-# bump when the shape of cached facts changes (19: modules that seed when imported; 18: functions that read
+# bump when the shape of cached facts changes (20: class facts' fixed parameters also from copies into them and
+# constant inits, in nested blocks; 19: modules that seed when imported; 18: functions that read
 # weights files; 17: class facts' fixed
 # parameters and non-literal arguments to project classes, programs' walks)
-SCHEMA = "19"
+SCHEMA = "20"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32

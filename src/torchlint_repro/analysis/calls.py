@@ -26,7 +26,7 @@ from .context import (
 from .names import MAYBE, NO, YES
 from .paths import path_template
 from .project import arg_value, module_statements
-from .smoke import LookOnly, metadata_use, plain_names
+from .smoke import PARAM_COLLECTIONS, LookOnly, ParamValues, metadata_use, plain_names
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
 from .syntax import (
     MAPPING_METHODS,
@@ -441,6 +441,21 @@ class CallsMixin(WalkerBase):
                 return None if t is None else not t
         return None
 
+    def _param_values_read(self, node: ast.Call) -> bool:
+        """Are the values of the parameter collection ``node`` takes read in the function that takes it
+        (see ``smoke.ParamValues``), not only the parameters' names and metadata?"""
+        frame = self.frames[-1] if self.frames else None
+        if frame is None or frame.node is None:
+            return False
+        key = ("param-values", id(node))
+        if key not in self._memo:
+            reads = ParamValues(frame.node, self._parents(frame.node), frame.ctx.resolve)
+            try:
+                self._memo[key] = reads.read(node)
+            except RecursionError:
+                self._memo[key] = True  # deeply nested code: a read, as every answer we cannot reach
+        return self._memo[key]
+
     def _parents(self, scope: ast.AST) -> dict:
         """Each node's parent in ``scope`` (by id), made once per function or module."""
         key = ("parents", id(scope))
@@ -667,6 +682,12 @@ class CallsMixin(WalkerBase):
             t = True if flag is None else const_truth(flag)
             for m in models:
                 self.frozen[m.id] = t is False and self.frozen.get(m.id, True)
+        if attr in PARAM_COLLECTIONS:
+            # its values read before a strict load overwrites them: that load no longer clears the random init
+            fresh = [m for m in models if "fresh" in st.pending.get(m.id, ())]
+            if fresh and self._param_values_read(node):
+                for m in fresh:
+                    self._use_model(m, st)
         if attr in ("parameters", "named_parameters") and not self.mute:
             frozen = self._frozen_by_loop(node)
             if frozen is not None:
@@ -676,7 +697,7 @@ class CallsMixin(WalkerBase):
             return True, frozenset(StateDict(m.id, m.cls, m.args, m.wrapped) for m in models)
         if attr in N.SELF_RETURNING:
             return True, frozenset(models)
-        if attr in ("parameters", "named_parameters", "buffers", "modules", "children", "named_modules"):
+        if attr in PARAM_COLLECTIONS or attr in ("modules", "children", "named_modules"):
             return True, EMPTY
         # a method of a user model class: walk it with self bound to the model
         res = set()

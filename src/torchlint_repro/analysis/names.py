@@ -234,6 +234,9 @@ YES, NO, MAYBE = "yes", "no", "maybe"
 NONLITERAL = "<?>"
 # a layer's facts key: its parameters __init__ replaces with fixed ones ("bias,weight")
 FIXED_PARAMS = "=fixed"
+# a tensor's metadata: the same whatever numbers it holds
+METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
+METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
 
 
 def layer_has_params(layer: str, kw: dict) -> str:

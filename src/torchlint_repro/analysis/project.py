@@ -121,7 +121,9 @@ RANDOM_TENSORS = frozenset(
         "torch.multinomial",
     }
 )
-CONSTANT_INITS = frozenset({"constant_", "zeros_", "ones_", "eye_", "dirac_", "calculate_gain"})
+# torch.nn.init functions that write the same values in every process (the others draw from the generator)
+_FIXED_INITS = frozenset({"constant_", "zeros_", "ones_", "eye_", "dirac_"})
+CONSTANT_INITS = _FIXED_INITS | {"calculate_gain"}
 
 
 def find_root(path: str | os.PathLike, fallback: str | os.PathLike | None = None) -> Path:
@@ -413,41 +415,158 @@ def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
 
 
 def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, built_at: dict[int, int]) -> None:
-    """A layer built into an attribute whose parameters the same method then replaces, unconditionally,
-    with values that are not its own (`self.conv = nn.Conv2d(1, 4, 3, bias=False)` then
-    `self.conv.weight = nn.Parameter(filters)`, or `self.conv.weight.data = filters`): the replaced names
-    are noted on its construction (``FIXED_PARAMS``). A replacement drawn at random is a construction of
-    its own (`torch.randn`), counted as such."""
-    made: dict[str, int] = {}  # attribute -> index in ctors of the layer it holds, at this statement
+    """A layer built into an attribute whose parameters the same method then overwrites, unconditionally,
+    with values that are not its own: replaced (`self.conv = nn.Conv2d(1, 4, 3, bias=False)` then
+    `self.conv.weight = nn.Parameter(filters)`, or `self.conv.weight.data = filters`), copied into
+    (`self.fc.weight.data.copy_(w)`, `self.fc.bias.copy_(b)` under no_grad) or set to a constant
+    (`nn.init.zeros_(self.fc.bias)`, `self.fc.bias.data.fill_(0)`): the overwritten names are noted on its
+    construction (``FIXED_PARAMS``); a layer all of whose parameters are noted keeps nothing random. A
+    statement list is one sequence (a ``with`` body continues it); under an ``if``, a loop, a ``try`` or a
+    ``match`` only a layer built in the same block counts. New values read from a layer the method builds
+    (`self.conv.weight * w`, or a local computed from it), beyond its metadata (`w.view(self.fc.weight.size())`),
+    are its random ones. A replacement drawn at random is a construction of its own (`torch.randn`,
+    `nn.init.normal_`), counted as such."""
+    nodes = [sub for stmt in body for sub in N.subtree(stmt)]
+    built: set[str] = set()  # the attributes the method assigns a construction to
+    for sub in nodes:
+        if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call) and id(sub.value) in built_at:
+            built.update(a for a in (_self_attr(t) for t in sub.targets) if a is not None)
+    tainted: set[str] = set()  # locals computed from their values
+    changed = True
+    while changed:
+        changed = False
+        for sub in nodes:
+            if isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For)):
+                value = sub.iter if isinstance(sub, ast.For) else sub.value
+                targets = [sub.target] if not isinstance(sub, ast.Assign) else sub.targets
+                if value is None or not _reads_values(value, built, tainted):
+                    continue
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name) and n.id not in tainted:
+                            tainted.add(n.id)
+                            changed = True
+    _fixed_in_block(body, imports, ctors, built_at, {}, (built, tainted))
+
+
+def _fixed_in_block(
+    body: list[ast.stmt],
+    imports: N.ImportMap,
+    ctors: list,
+    built_at: dict[int, int],
+    made: dict[str, int],
+    random: tuple[set[str], set[str]],
+) -> None:
+    """``made``: attribute -> index in ctors of the layer it holds, at this statement; ``random``: the
+    attributes holding what the method builds, and the locals computed from their values."""
     for st in body:
-        if not isinstance(st, ast.Assign) or len(st.targets) != 1:
+        if isinstance(st, (ast.With, ast.AsyncWith)):
+            _fixed_in_block(st.body, imports, ctors, built_at, made, random)
             continue
-        t = st.targets[0]
-        holder = _self_attr(t)
-        if holder is not None:
+        blocks = _sub_blocks(st)
+        if blocks:
+            for block in blocks:
+                _fixed_in_block(block, imports, ctors, built_at, {}, random)
+            for sub in ast.walk(st):  # an attribute assigned there may hold another layer after it
+                for t in sub.targets if isinstance(sub, ast.Assign) else []:
+                    made.pop(_self_attr(t) or "", None)
+            continue
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and _self_attr(st.targets[0]) is not None:
+            holder = _self_attr(st.targets[0])
             idx = built_at.get(id(st.value)) if isinstance(st.value, ast.Call) else None
             if idx is not None and N.torch_nn_layer(ctors[idx][0]) in N.WEIGHT_BIAS_LAYERS:
-                made[holder] = idx
+                made[holder] = idx  # type: ignore[index]
             else:
-                made.pop(holder, None)
+                made.pop(holder, None)  # type: ignore[arg-type]
             continue
-        data = isinstance(t, ast.Attribute) and t.attr == "data"
-        param = t.value if data and isinstance(t, ast.Attribute) else t
-        if not isinstance(param, ast.Attribute) or param.attr not in ("weight", "bias"):
+        node = st.value if isinstance(st, ast.Expr) else st
+        for param, _how, values in _param_writes(node, imports):
+            if param.attr not in ("weight", "bias"):
+                continue
+            layer = _self_attr(param.value)
+            if layer is None or layer not in made:
+                continue
+            if any(_reads_values(v, *random) for v in values):
+                continue  # computed from the random values of a layer the method builds
+            kw = ctors[made[layer]][1]
+            fixed = {p for p in str(kw.get(FIXED_PARAMS, "")).split(",") if p} | {param.attr}
+            kw[FIXED_PARAMS] = ",".join(sorted(fixed))
+
+
+def _sub_blocks(st: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists a compound statement runs some of the time (all but a ``with``'s)."""
+    if isinstance(st, (ast.If, ast.For, ast.AsyncFor, ast.While)):
+        return [st.body, st.orelse]
+    if isinstance(st, ast.Try) or type(st).__name__ == "TryStar":
+        return [st.body, st.orelse, st.finalbody] + [h.body for h in st.handlers]  # type: ignore[attr-defined]
+    if isinstance(st, ast.Match):
+        return [c.body for c in st.cases]
+    return []
+
+
+_PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parameter"})
+_CONSTANT_FILLS = frozenset({"fill_", "zero_"})
+
+
+def _param_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.Attribute, str, list[ast.expr]]]:
+    """Whole-tensor writes into an attribute of an object (`x.weight`), as (that attribute, how, what the
+    new values are computed from): "copy" (`x.weight.data = v`, `x.weight.data.copy_(v)`,
+    `x.weight.copy_(v)`), "parameter" (`x.weight = nn.Parameter(v)`), "constant" (`x.bias.data.fill_(0)`,
+    `.zero_()`, `nn.init.constant_/zeros_/ones_/eye_/dirac_(x.weight)`). A slice written
+    (`x.weight.data[0].copy_(v)`) is none."""
+    if isinstance(node, ast.Assign):
+        for t in node.targets:
+            if isinstance(t, ast.Attribute) and t.attr == "data" and isinstance(t.value, ast.Attribute):
+                yield t.value, "copy", [node.value]
+            elif (
+                isinstance(t, ast.Attribute)
+                and isinstance(node.value, ast.Call)
+                and imports.resolve(node.value.func) in _PARAMETER_CLASSES
+            ):
+                yield t, "parameter", [node.value]
+        return
+    if not isinstance(node, ast.Call):
+        return
+    f = node.func
+    values = list(node.args) + [k.value for k in node.keywords]
+    if isinstance(f, ast.Attribute) and (f.attr == "copy_" or f.attr in _CONSTANT_FILLS):
+        target = _without_data(f.value)
+        if isinstance(target, ast.Attribute):
+            yield target, "copy" if f.attr == "copy_" else "constant", values
+        return
+    q = imports.resolve(f) or ""
+    if q.startswith("torch.nn.init.") and q.rsplit(".", 1)[-1] in _FIXED_INITS and node.args:
+        target = _without_data(node.args[0])
+        if isinstance(target, ast.Attribute):
+            yield target, "constant", values[1:]
+
+
+def _without_data(node: ast.expr) -> ast.expr:
+    """`x.weight` for `x.weight.data`."""
+    return node.value if isinstance(node, ast.Attribute) and node.attr == "data" else node
+
+
+def _reads_values(expr: ast.expr, attrs: set[str], names: set[str]) -> bool:
+    """Does ``expr`` read the values held by one of ``attrs`` of the object (`self.conv.weight * w`), not only
+    their metadata (`w.view(self.fc.weight.size())`), or one of the local ``names``?"""
+    parents = {id(c): n for n in ast.walk(expr) for c in ast.iter_child_nodes(n)}
+    for n in ast.walk(expr):
+        if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load):
+            return True
+        up = parents.get(id(n))
+        if not (isinstance(n, ast.Name) and n.id == "self" and isinstance(up, ast.Attribute) and up.attr in attrs):
             continue
-        layer = _self_attr(param.value)
-        if layer is None or layer not in made:
-            continue
-        if any(isinstance(n, ast.Name) and n.id == "self" for n in ast.walk(st.value)):
-            continue  # computed from the layer's own (random) values
-        if not data and not (
-            isinstance(st.value, ast.Call)
-            and imports.resolve(st.value.func) in ("torch.nn.Parameter", "torch.nn.parameter.Parameter")
-        ):
-            continue
-        kw = ctors[made[layer]][1]
-        fixed = {p for p in str(kw.get(FIXED_PARAMS, "")).split(",") if p} | {param.attr}
-        kw[FIXED_PARAMS] = ",".join(sorted(fixed))
+        cur: ast.AST = n
+        while isinstance(up, ast.Attribute) and up.value is cur:
+            call = parents.get(id(up))
+            if up.attr in N.METADATA_ATTRS or (
+                up.attr in N.METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
+            ):
+                break
+            cur, up = up, parents.get(id(up))
+        else:
+            return True
+    return False
 
 
 def _self_attr(node: ast.expr) -> str | None:
@@ -541,19 +660,9 @@ def _copies_file_into_parameters(fn: ast.AST, imports: N.ImportMap) -> bool:
             q = imports.resolve(f) if not (isinstance(f, ast.Name) and f.id == "open") else "open"
             if q in _FILE_READS:
                 reads = True
-            if isinstance(f, ast.Attribute) and f.attr == "copy_" and _param_target(f.value):
-                copies = True
-        elif isinstance(sub, ast.Assign):
-            if any(isinstance(t, ast.Attribute) and t.attr == "data" and _param_target(t) for t in sub.targets):
-                copies = True
+        if any(kind == "copy" and p.attr in _PARAM_NAMES for p, kind, _ in _param_writes(sub, imports)):
+            copies = True
     return reads and copies
-
-
-def _param_target(node: ast.expr) -> bool:
-    """`x.weight`, `x.weight.data`, `x.bias.data`: a parameter or buffer of a layer."""
-    if isinstance(node, ast.Attribute) and node.attr == "data":
-        node = node.value
-    return isinstance(node, ast.Attribute) and node.attr in _PARAM_NAMES
 
 
 def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:

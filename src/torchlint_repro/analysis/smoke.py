@@ -20,6 +20,8 @@ import ast
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .names import METADATA_ATTRS, METADATA_METHODS
+
 if TYPE_CHECKING:  # pragma: no cover
     from .context import Frame, ModuleCtx
 
@@ -29,9 +31,6 @@ NONE, LOOK, RETURNED, KEPT = "none", "look", "returned", "kept"
 _ORDER = {NONE: -1, LOOK: 0, RETURNED: 1, KEPT: 2}
 MAX_DEPTH = 4  # project functions followed and returns climbed, together
 
-# a tensor's metadata: the same whatever numbers it holds
-METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layout", "is_sparse", "names"})
-METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
 # calls that return the same module, moved or switched (`net = net.to(device)`)
 MOVES = frozenset(
     {"to", "cuda", "cpu", "eval", "train", "float", "double", "half", "bfloat16", "to_empty", "zero_grad", "type"}
@@ -172,22 +171,7 @@ class _Scope:
         return verdict
 
     def _loads(self, names: set[str]):
-        """The reads of ``names`` in this scope: a function's body (its nested functions included), or a
-        module's code and the functions and methods that read them as globals (not those that bind a
-        local of the same name); a ``global``/``nonlocal`` of one of them in a function, as itself."""
-        module = isinstance(self.scope, ast.Module)
-        todo: list[ast.AST] = [self.scope]
-        while todo:
-            node = todo.pop()
-            for child in ast.iter_child_nodes(node):
-                if module and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                    if names & _local_names(child):
-                        continue  # its own local of that name
-                if isinstance(child, (ast.Global, ast.Nonlocal)) and names & set(child.names):
-                    yield child
-                if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
-                    yield child
-                todo.append(child)
+        return name_loads(self.scope, names)
 
     # ------------------------------------------------------------------ the kinds of reads
     def forward_use(self, call: ast.Call) -> str:
@@ -344,6 +328,25 @@ class _Scope:
             return False
 
 
+def name_loads(scope: ast.AST, names: set[str]):
+    """The reads of ``names`` in ``scope``: a function's body (its nested functions included), or a
+    module's code and the functions and methods that read them as globals (not those that bind a
+    local of the same name); a ``global``/``nonlocal`` of one of them in a function, as itself."""
+    module = isinstance(scope, ast.Module)
+    todo: list[ast.AST] = [scope]
+    while todo:
+        node = todo.pop()
+        for child in ast.iter_child_nodes(node):
+            if module and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                if names & _local_names(child):
+                    continue  # its own local of that name
+            if isinstance(child, (ast.Global, ast.Nonlocal)) and names & set(child.names):
+                yield child
+            if isinstance(child, ast.Name) and child.id in names and isinstance(child.ctx, ast.Load):
+                yield child
+            todo.append(child)
+
+
 def plain_names(targets: list[ast.expr]) -> set[str] | None:
     """The names an assignment binds when its targets are plain names, unpacked or not (`out = ...`,
     `a, (b, c) = ...`); None when one is anything else (`self.out = ...`, `outs[i] = ...`): what it holds is
@@ -378,6 +381,289 @@ def metadata_use(node: ast.AST, parents: dict) -> bool:
         and bool(up.args)
         and up.args[0] is node
     )
+
+
+# ---------------------------------------------------------------------------- a parameter collection's values
+# What a value taken from a model's parameter collection holds, as the code takes it apart: FREE (nothing
+# random: a parameter's name, a loop index, what came from elsewhere), TENSOR (a parameter or buffer: its
+# values are the random init), ("seq", s) a list or iterator of s, ("tuple", (s, ...)), ("map", key, value).
+FREE, TENSOR = "free", "tensor"
+Shape = str | tuple
+PARAM_COLLECTIONS: dict[str, Shape] = {
+    "parameters": ("seq", TENSOR),
+    "buffers": ("seq", TENSOR),
+    "named_parameters": ("seq", ("tuple", (FREE, TENSOR))),
+    "named_buffers": ("seq", ("tuple", (FREE, TENSOR))),
+    "state_dict": ("map", FREE, TENSOR),
+}
+# tensor methods that return the same values, moved, viewed or copied (`p.detach().cpu()`): followed on
+SAME_VALUES = frozenset(
+    {"to", "cpu", "cuda", "float", "double", "half", "bfloat16", "detach", "clone", "contiguous", "view", "reshape"}
+    | {"flatten", "permute", "transpose", "t", "squeeze", "unsqueeze", "numpy", "view_as", "reshape_as", "expand"}
+    | {"expand_as"}
+)
+# a tensor's attributes that are no values of it (whether it trains, its gradient)
+TENSOR_FLAGS = frozenset({"requires_grad", "is_leaf", "grad", "grad_fn"})
+# builtins that pass their argument's elements on unchanged
+PASS_ON = frozenset({"list", "tuple", "iter", "reversed", "set", "frozenset", "sorted"})
+# builtins that read the values they are handed (show, reduce, convert them)
+VALUE_BUILTINS = frozenset(
+    {"print", "str", "repr", "format", "sum", "max", "min", "abs", "float", "int", "round", "bool", "any", "all"}
+)
+# calls that hold parameters by reference or write them in place: no read (a later strict load still
+# overwrites what they hold)
+PARAMETER_HOLDERS = frozenset(
+    {"torch.nn.Parameter", "torch.nn.parameter.Parameter", "torch.nn.ParameterList", "torch.nn.ParameterDict"}
+)
+# methods of another object that copy the values they are handed into it
+COPY_METHODS = frozenset({"copy_", "load_state_dict", "set_", "add_", "sub_", "mul_", "div_", "lerp_"})
+
+
+def _carries(shape: Shape) -> bool:
+    if shape == TENSOR:
+        return True
+    if isinstance(shape, tuple):
+        if shape[0] == "seq":
+            return _carries(shape[1])
+        if shape[0] == "tuple":
+            return any(_carries(s) for s in shape[1])
+        if shape[0] == "map":
+            return _carries(shape[1]) or _carries(shape[2])
+    return False
+
+
+def _elements(shape: Shape) -> Shape:
+    """What iterating a value of ``shape`` gives: a list's elements, a dict's keys, a tensor's rows."""
+    if isinstance(shape, tuple):
+        if shape[0] == "seq":
+            return shape[1]
+        if shape[0] == "map":
+            return shape[1]
+        if shape[0] == "tuple":
+            return TENSOR if any(_carries(s) for s in shape[1]) else FREE
+    return shape
+
+
+class ParamValues:
+    """Are the values of a model's parameter collection read (shown, computed with, copied elsewhere)
+    somewhere in ``scope``? A parameter's name, its shape, dtype, device or element count, whether it
+    requires grad, do not depend on the random init: reading only those is a look. The value is followed
+    from the collection through names, ``list()``/``zip()``/``enumerate()``/``dict()``, tuple unpacking in
+    assignments, ``for`` targets and comprehensions, items, ``.data`` and moves. What we do not follow (a
+    container, an attribute, a call we cannot read, an optimizer, an in-place write, a ``return``) is no read
+    we can tell: a later strict load still overwrites it, as before."""
+
+    MAX_STEPS = 2000  # reads followed, at most
+    MAX_DEPTH = 60  # nested follows (`x = [x]` in a loop nests the shape on and on)
+
+    def __init__(self, scope: ast.AST, parents: dict, resolve: Callable[[ast.expr], str | None]) -> None:
+        self.scope = scope
+        self.parents = parents
+        self.resolve = resolve
+        self.seen: set = set()
+        self.env: dict[str, Shape] = {}  # names bound from the collection, with what they hold
+        self.depth = 0
+
+    def read(self, call: ast.Call) -> bool:
+        """``call`` is ``<model>.<collection>()``, one of PARAM_COLLECTIONS."""
+        assert isinstance(call.func, ast.Attribute)
+        return self._use(call, PARAM_COLLECTIONS[call.func.attr])
+
+    def _use(self, expr: ast.AST, shape: Shape) -> bool:
+        if not _carries(shape):
+            return False
+        key = (id(expr), shape)
+        if key in self.seen:
+            return False
+        if len(self.seen) > self.MAX_STEPS or self.depth > self.MAX_DEPTH:
+            return False  # as for what we do not follow: no read we can tell
+        self.seen.add(key)
+        self.depth += 1
+        try:
+            return self._read_at(expr, shape)
+        finally:
+            self.depth -= 1
+
+    def _read_at(self, expr: ast.AST, shape: Shape) -> bool:
+        up = self.parents.get(id(expr))
+        if isinstance(up, ast.Attribute) and up.value is expr:
+            return self._attribute(up, shape)
+        if isinstance(up, ast.Subscript):
+            return self._subscript(up, expr, shape)
+        if isinstance(up, ast.keyword):
+            call = self.parents.get(id(up))
+            return isinstance(call, ast.Call) and self._argument(call, expr, shape, up.arg)
+        if isinstance(up, ast.Starred):
+            call = self.parents.get(id(up))  # `print(*params)`: each element handed to the call
+            return isinstance(call, ast.Call) and call.func is not up and self._argument(call, up, shape, None)
+        if isinstance(up, ast.Call):
+            if up.func is expr:
+                return True
+            return self._argument(up, expr, shape, None)
+        if isinstance(up, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and up.value is expr:
+            if isinstance(up, ast.AugAssign) and shape == TENSOR:
+                return True  # `total += p`
+            targets = up.targets if isinstance(up, ast.Assign) else [up.target]
+            hit = any(self._bind(t, shape, self.scope) for t in targets)
+            return hit or (isinstance(up, ast.NamedExpr) and self._use(up, shape))
+        if isinstance(up, (ast.For, ast.AsyncFor)) and up.iter is expr:
+            return self._bind(up.target, _elements(shape), up)
+        if isinstance(up, ast.comprehension) and up.iter is expr:
+            owner = self.parents.get(id(up))
+            return owner is not None and self._bind(up.target, _elements(shape), owner)
+        if isinstance(up, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and up.elt is expr:
+            return self._use(up, ("seq", shape))
+        if isinstance(up, ast.DictComp):
+            if up.value is expr:
+                return self._use(up, ("map", self._shape_of(up.key), shape))
+            return shape == TENSOR  # a tensor as a key: hashed by identity, but nothing we follow
+        if isinstance(up, (ast.Tuple, ast.List)) and isinstance(up.ctx, ast.Load):
+            elts = tuple(shape if e is expr else self._shape_of(e) for e in up.elts)
+            return self._use(up, ("tuple", elts) if isinstance(up, ast.Tuple) else ("seq", _join_shapes(elts)))
+        if isinstance(up, ast.Dict) and any(v is expr for v in up.values):
+            return self._use(up, ("map", FREE, shape))
+        if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add) and shape != TENSOR:
+            return self._use(up, shape)  # `list(a.parameters()) + list(b.parameters())`
+        if isinstance(up, ast.Compare):
+            return shape == TENSOR and not all(isinstance(op, (ast.Is, ast.IsNot)) for op in up.ops)
+        if isinstance(up, (ast.BinOp, ast.UnaryOp, ast.BoolOp)):
+            return shape == TENSOR  # arithmetic on the values (a container's truth is its length)
+        if isinstance(up, (ast.If, ast.While, ast.Assert, ast.IfExp)) and getattr(up, "test", None) is expr:
+            return shape == TENSOR
+        if isinstance(up, ast.IfExp):
+            return self._use(up, shape)
+        if isinstance(up, ast.FormattedValue):
+            return True  # its values in a string
+        return False  # returned, yielded, stored, starred, dropped: not followed
+
+    def _attribute(self, attr: ast.Attribute, shape: Shape) -> bool:
+        if not isinstance(attr.ctx, ast.Load):
+            return False  # `p.data = x`, `p.requires_grad = False`: written, not read
+        call = self.parents.get(id(attr))
+        called = isinstance(call, ast.Call) and call.func is attr
+        name = attr.attr
+        if shape == TENSOR:
+            if metadata_use(attr.value, self.parents) or (name in TENSOR_FLAGS and not called):
+                return False
+            if called and name.endswith("_"):
+                return False  # `p.data.copy_(x)`, `p.zero_()`: written in place (a load still overwrites it)
+            if called and name in SAME_VALUES:
+                return self._use(call, TENSOR)  # type: ignore[arg-type]
+            if name in ("data", "T", "mT", "H") and not called:
+                return self._use(attr, TENSOR)
+            return True  # `p.sum()`, `p.item()`, `p.tolist()`: its values
+        if not called or not isinstance(shape, tuple):
+            return False
+        if shape[0] == "map" and name in ("items", "keys", "values"):
+            elem = ("tuple", (shape[1], shape[2])) if name == "items" else shape[1] if name == "keys" else shape[2]
+            return self._use(call, ("seq", elem))  # type: ignore[arg-type]
+        if shape[0] == "map" and name in ("get", "pop"):
+            return self._use(call, shape[2])  # type: ignore[arg-type]
+        if name == "copy":
+            return self._use(call, shape)  # type: ignore[arg-type]
+        return False  # `sd.update(...)`, `params.append(...)`: the container changed, no value read
+
+    def _subscript(self, sub: ast.Subscript, expr: ast.AST, shape: Shape) -> bool:
+        if sub.value is not expr:
+            return shape == TENSOR  # a tensor as an index: its values
+        if not isinstance(sub.ctx, ast.Load):
+            return False  # `sd[k] = x`: written
+        if shape == TENSOR:
+            return self._use(sub, TENSOR)  # a slice of the values
+        assert isinstance(shape, tuple)
+        if shape[0] == "seq":
+            return self._use(sub, shape if isinstance(sub.slice, ast.Slice) else shape[1])
+        if shape[0] == "map":
+            return self._use(sub, shape[2])
+        if shape[0] == "tuple":
+            i = sub.slice.value if isinstance(sub.slice, ast.Constant) else None
+            if isinstance(i, int) and not isinstance(i, bool) and -len(shape[1]) <= i < len(shape[1]):
+                return self._use(sub, shape[1][i])
+            return self._use(sub, _join_shapes(shape[1]))
+        return False
+
+    def _argument(self, call: ast.Call, expr: ast.AST, shape: Shape, keyword: str | None) -> bool:
+        func = call.func
+        q = self.resolve(func) or ""
+        if isinstance(func, ast.Name) and keyword is None:
+            name = "dict" if q == "collections.OrderedDict" else func.id
+            if name in ("len", "isinstance", "type", "id", "hasattr", "callable"):
+                return False
+            if name in PASS_ON:
+                elem = _elements(shape)
+                if name == "sorted" and elem == TENSOR:
+                    return True  # compared by their values
+                return self._use(call, ("seq", elem))
+            if name == "enumerate":
+                return self._use(call, ("seq", ("tuple", (FREE, _elements(shape)))))
+            if name == "zip":
+                if any(isinstance(a, ast.Starred) for a in call.args):
+                    return False
+                elts = tuple(_elements(shape) if a is expr else FREE for a in call.args)
+                return self._use(call, ("seq", ("tuple", elts)))
+            if name == "dict":
+                if isinstance(shape, tuple) and shape[0] == "map":
+                    return self._use(call, shape)
+                elem = _elements(shape)
+                if isinstance(elem, tuple) and elem[0] == "tuple" and len(elem[1]) == 2:
+                    return self._use(call, ("map", elem[1][0], elem[1][1]))
+                return False
+            if name in VALUE_BUILTINS:
+                return True
+        if q.startswith(("torch.nn.init.", "torch.optim.")) or q in PARAMETER_HOLDERS:
+            return False  # written in place, or held by reference (a load still overwrites them)
+        if q.split(".", 1)[0] in ("torch", "numpy", "math"):
+            return True  # computed with, or saved (`torch.save(net.state_dict(), ...)`)
+        if isinstance(func, ast.Attribute) and func.attr in COPY_METHODS:
+            return True  # `ema.load_state_dict(net.state_dict())`, `q.data.copy_(p.data)`: copied elsewhere
+        return False  # a call we cannot read: not followed
+
+    def _bind(self, target: ast.AST, shape: Shape, within: ast.AST) -> bool:
+        """``target`` (an assignment's or a loop's) bound to a value of ``shape``: are its reads (in
+        ``within``: the scope, or the loop or comprehension that binds it) uses of the values?"""
+        if not _carries(shape):
+            return False
+        if isinstance(target, ast.Name):
+            self.env[target.id] = shape
+            reads = name_loads(within, {target.id}) if within is self.scope else _reads_in(within, target.id)
+            return any(not isinstance(n, ast.Name) or self._use(n, shape) for n in reads)
+        if isinstance(target, (ast.Tuple, ast.List)):
+            elts = target.elts
+            if isinstance(shape, tuple) and shape[0] == "tuple" and len(shape[1]) == len(elts):
+                if not any(isinstance(e, ast.Starred) for e in elts):
+                    return any(self._bind(e, s, within) for e, s in zip(elts, shape[1], strict=True))
+            elem = _elements(shape)
+            return any(
+                self._bind(e.value, ("seq", elem), within)
+                if isinstance(e, ast.Starred)
+                else self._bind(e, elem, within)
+                for e in elts
+            )
+        return False  # `self.params = ...`, `groups[0] = ...`: kept where we do not follow
+
+    def _shape_of(self, expr: ast.AST) -> Shape:
+        """What a display's other element holds: a name bound from the collection, else nothing of it."""
+        if isinstance(expr, ast.Name):
+            return self.env.get(expr.id, FREE)
+        if isinstance(expr, ast.Tuple):
+            return ("tuple", tuple(self._shape_of(e) for e in expr.elts))
+        if any(isinstance(n, ast.Name) and _carries(self.env.get(n.id, FREE)) for n in ast.walk(expr)):
+            return TENSOR  # computed from one of them: its reads are judged where they are
+        return FREE
+
+
+def _join_shapes(shapes: tuple) -> Shape:
+    """One shape for the elements of a list display or an unknown item of a tuple."""
+    carrying = [s for s in shapes if _carries(s)]
+    if not carrying:
+        return FREE
+    return carrying[0] if all(s == carrying[0] for s in carrying) else TENSOR
+
+
+def _reads_in(node: ast.AST, name: str):
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load):
+            yield n
 
 
 def _under_class(expr: ast.AST, scope: ast.AST, parents: dict) -> bool:

@@ -101,7 +101,14 @@ processes; their fixed twins' are identical.
 - A function that no entry point reaches (a library's `build_model()`) is judged at its callers and
   is not reported when it has none.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
-  forward is not reported.
+  forward is not reported. Reading its parameters' names, shapes, dtypes, devices or element counts
+  before the load (a converter lining them up with another framework's) is no use of the random
+  values; printing them, computing with them or copying them elsewhere is.
+- A module whose constructor overwrites every parameter of a layer it builds with values it is given
+  (`self.fc.weight.data.copy_(w)` and `self.fc.bias.data.copy_(b)`, `.data = ...`, `nn.Parameter(...)`,
+  `nn.init.zeros_`), unconditionally, keeps nothing random from that layer. One parameter left out (a
+  bias), a random init (`nn.init.normal_`), a write under an `if`, or a layer whose parameters are not
+  just a weight and a bias (an LSTM) keeps it random.
 - A model whose random init reaches nothing anyone keeps is TRP104's (off by default): one only
   printed, shape-checked, counted or profiled (a model file's `if __name__ == "__main__":` smoke test),
   or built and dropped. Trained, saved, its output values used, or handed to code that may do any of
