@@ -853,19 +853,16 @@ EDITOR_COMMANDS = ("flake8 alone", "flake8 --select TRP", "check --stdin-filenam
 def edited(text: bytes, edit: str, tag: str) -> bytes:
     """The buffer after an edit: ``comment`` appends a comment (the text's code is unchanged); ``code`` adds a
     statement at the end of the first function of 10+ lines (what a user types: the file's program changes,
-    so no result keyed by its code, nor by its syntax tree without positions, can answer)."""
+    so no result keyed by its code, nor by its syntax tree without positions, can answer); ``largest`` adds
+    it to the file's longest function instead (in a training script, its main: code the analysis walks)."""
     if edit == "comment":
         return text + f"\n# edited in the editor ({tag})\n".encode()
     lines = text.decode("utf-8").splitlines(keepends=True)
     tree = ast.parse(text)
-    fn = next(
-        (
-            n
-            for n in ast.walk(tree)
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and (n.end_lineno or 0) - n.lineno >= 10
-        ),
-        None,
-    )
+    fns = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if edit == "largest":
+        fns = sorted(fns, key=lambda n: -((n.end_lineno or 0) - n.lineno))[:1]
+    fn = next((n for n in fns if (n.end_lineno or 0) - n.lineno >= 10), None)
     if fn is None:  # no such function: a statement at the end of the module
         return text + f"\n_edited = {tag!r}\n".encode()
     last = fn.body[-1]
@@ -1367,7 +1364,7 @@ def main(argv: list[str] | None = None) -> int:
         "--edit",
         default="comment",
         help="--editor: the edits to measure, comma-separated: comment (appended), code (a statement added "
-        "in a function); default: comment",
+        "in the first function of 10+ lines), largest (one added in the longest function); default: comment",
     )
     ap.add_argument(
         "--project",
