@@ -655,14 +655,18 @@ def _copies_file_into_parameters(fn: ast.AST, imports: N.ImportMap) -> bool:
     and copies into parameters (`conv.weight.data.copy_(...)`, `bn.bias.data = ...`)."""
     reads = copies = False
     for sub in N.subtree(fn):
-        if isinstance(sub, ast.Call):
+        if not isinstance(sub, (ast.Call, ast.Assign)):
+            continue  # (what _param_writes reads: an editor's lint asks this of every function of the file)
+        if isinstance(sub, ast.Call) and not reads:
             f = sub.func
             q = imports.resolve(f) if not (isinstance(f, ast.Name) and f.id == "open") else "open"
             if q in _FILE_READS:
                 reads = True
-        if any(kind == "copy" and p.attr in _PARAM_NAMES for p, kind, _ in _param_writes(sub, imports)):
+        if not copies and any(kind == "copy" and p.attr in _PARAM_NAMES for p, kind, _ in _param_writes(sub, imports)):
             copies = True
-    return reads and copies
+        if reads and copies:
+            return True
+    return False
 
 
 def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:
