@@ -292,3 +292,86 @@ def test_the_functions_read_are_those_a_walk_entered_or_another_files_program_re
     # a function whose body shares its `def` line cannot be told apart from its signature: no body to edit
     one = "def f(x): return x\n"
     assert [(u.kind, u.name) for u in E.layout(ast.parse(one), one)] == [("other", "f")]
+
+
+_USES_HELPER = """\
+import torch
+import torch.nn as nn
+
+from helpers import evaluate
+
+
+def banner(name):
+    return name.center(40, "=")
+
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+print(banner("eval"))
+print(evaluate(model, torch.ones(2, 4)))
+"""
+_HELPERS = """\
+import torch
+
+
+def evaluate(model, x):
+    {eval_call}with torch.no_grad():
+        return model(x)
+"""
+
+
+def test_what_else_the_analysis_read_is_checked_by_the_files_signatures(tmp_path, monkeypatch):
+    """The stored analysis read helpers.py too. While no project file changed since it was stored (their
+    sizes, times and inodes), it is reused without reading them again; once helpers.py changes, its
+    text is compared and the file is analysed whole."""
+    from torchlint_repro.analysis import project as P
+
+    monkeypatch.setattr(P, "_RACY_NS", 0)  # (the files written here are otherwise too new to trust)
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    (root / "helpers.py").write_text(_HELPERS.format(eval_call=""))
+    path = root / "train.py"
+    path.write_text(_USES_HELPER)
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(select=("TRP",))
+    helper_hit = [(6, 15, "TRP201")]
+    assert [d[:3] for d in lint_source_in(root / "helpers.py", settings)] == helper_hit
+    reset_projects()
+    assert _answer(path, _USES_HELPER, settings) == []
+    typed = _USES_HELPER.replace(
+        '    return name.center(40, "=")\n', '    wide = 40\n    return name.center(wide, "=")\n'
+    )
+    read: list[str] = []
+    real = P.read_regular
+    monkeypatch.setattr(P, "read_regular", lambda p, *a: read.append(Path(p).name) or real(p, *a))
+    reused: list[bool] = []
+    real_moved = E.moved_events
+    monkeypatch.setattr(E, "moved_events", lambda *a, **k: reused.append(True) or real_moved(*a, **k))
+    reset_projects()
+    assert _answer(path, typed, settings) == []
+    assert reused == [True] and "helpers.py" not in read  # the files' signatures vouch for it
+    # helpers.py changes on disk: the signatures differ, its text is read and compared
+    (root / "helpers.py").write_text(_HELPERS.format(eval_call="model.train()\n    "))
+    read.clear()
+    reset_projects()
+    got = _answer(path, typed, settings)
+    assert "helpers.py" in read and reused == [True]  # (its text differs: not reused, analysed whole)
+    reset_projects()
+    assert got == _answer(path, typed, replace(settings, cache=False))
+
+
+def lint_source_in(path: Path, settings: Settings):
+    return _answer(path, path.read_text(), settings)
+
+
+def test_no_signature_vouches_for_a_file_changed_in_the_last_clock_ticks(tmp_path):
+    """A file written less than _RACY_NS ago may change again within its time's resolution: no token."""
+    from torchlint_repro.analysis.project import project_for
+
+    (tmp_path / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    (tmp_path / "train.py").write_text("import torch\n")
+    reset_projects()
+    project = project_for(str(tmp_path / "train.py"), Settings())
+    assert project is not None and project.files_token() is None
+    reset_projects()

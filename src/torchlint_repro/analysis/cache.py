@@ -298,6 +298,7 @@ SCHEMAS = {
             "events": ENCODED,
             "notes": ("list", str),
             "deps": ("dict", str),
+            "files": ("opt", str),
         },
     ),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read

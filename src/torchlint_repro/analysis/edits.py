@@ -114,13 +114,22 @@ def read_units(units: list[Unit], read_lines: set[int], reached: set[str]) -> li
     return sorted(out)
 
 
-def entry(units: list[Unit], read: list[str], keys: dict[str, str], events: list[Event], notes: list[str], deps):
-    """The cache entry of a file's analysis (None: events the cache cannot hold)."""
+def entry(units: list[Unit], read: list[str], keys: dict[str, str], events: list[Event], notes: list[str], deps, files):
+    """The cache entry of a file's analysis (None: events the cache cannot hold). ``files``: the project's
+    files token taken before the analysis (Project.files_token), to check ``deps`` without reading them."""
     try:
         rows = encode_value([(e.kind, e.line, e.col, e.data) for e in events])
     except TypeError:
         return None
-    return {"units": [u.row() for u in units], "read": read, "keys": keys, "events": rows, "notes": notes, "deps": deps}
+    return {
+        "units": [u.row() for u in units],
+        "read": read,
+        "keys": keys,
+        "events": rows,
+        "notes": notes,
+        "deps": deps,
+        "files": files,
+    }
 
 
 def keys_of(facts: dict, summary_entry: dict | None, called: set[str], handlers: list[str]) -> dict[str, str] | None:

@@ -163,6 +163,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     here = _same_file(path)
     with project.recording() as deps:
         project_widened = len(project.widened)
+        token = project.files_token() if project.cache is not None else None  # (before anything is read)
         rec = project.record_for_path(resolved, source, tree)
         module, _ = project.module_name(resolved)
         if not Path(resolved).is_file() or not resolved.endswith(".py"):
@@ -176,10 +177,9 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
-                _store_edit(
-                    project, edit_key, units, reused[1], keys, reused[0].events, reused[0].widened, project.last_deps
-                )
-                return replace(reused[0], settings=settings)
+                facts, read = reused
+                _store_edit(project, edit_key, (units, read, keys), facts, project.last_deps, token)
+                return replace(facts, settings=settings)
         merged: dict[tuple, Event] = {}
         own, _, widened, read_lines = _walk_file(ctx, settings)
         widened = list(widened)
@@ -211,7 +211,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     facts = FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
     if units is not None and keys is not None:
         read = E.read_units(units, read_lines, called)
-        _store_edit(project, edit_key, units, read, keys, facts.events, facts.widened, deps)
+        _store_edit(project, edit_key, (units, read, keys), facts, deps, token)
     return facts
 
 
@@ -228,7 +228,7 @@ def _from_last_analysis(project: Project, key: str, units, keys, path: str) -> t
     """The file's findings moved from its last analysis, with the functions that analysis read; None when
     the edit since may change them (or there is none, or a file it read changed)."""
     stored = project.cache.get_json("edits", key) if project.cache is not None else None
-    if stored is None or not project.deps_valid(stored["deps"]):
+    if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
     moved = E.moved_events(stored, units, keys, path, _same_file(path))
     if moved is None:
@@ -246,11 +246,13 @@ def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
     return called_names(tree) & own
 
 
-def _store_edit(project: Project, key: str, units, read, keys, events, notes, deps) -> None:
-    """Keep a file's analysis for the next edit of it (an editor's next lint), see edits.py."""
+def _store_edit(project: Project, key: str, layout: tuple, facts: FileFacts, deps: dict, token: str | None) -> None:
+    """Keep a file's analysis for the next edit of it (an editor's next lint), see edits.py. ``layout``:
+    its top-level statements, the functions a walk read, the digests of the rest it read of itself."""
     if project.cache is None:
         return
-    value = E.entry(units, read, keys, events, notes, deps)
+    units, read, keys = layout
+    value = E.entry(units, read, keys, facts.events, facts.widened, deps, token)
     if value is not None:
         project.cache.put_json("edits", key, value)
 

@@ -1055,6 +1055,8 @@ class Project:
     # modules linted from memory (an editor's unsaved buffer on stdin, a notebook): name -> path
     in_memory: dict[str, str] = field(default_factory=dict)
     _python_files: list[str] | None = None
+    _files_token: str | None = None
+    _sigs: dict | None = None
     _mentions: dict | None = None
     _mention_sets: dict = field(default_factory=dict)
     sys_paths: dict[str, list[str]] = field(default_factory=dict)  # folder -> what its scripts add to sys.path
@@ -1709,7 +1711,7 @@ class Project:
         changed since are read."""
         if self._mentions is None:
             written = time.time_ns()
-            sigs = self._signatures()
+            sigs = self._signatures_memo()
 
             def build() -> dict[str, list[str]]:
                 per_file = self._file_words(sigs)
@@ -1739,6 +1741,39 @@ class Project:
             assert found is not None  # (without defer there is always an answer)
             self._mentions = found
         return self._mentions
+
+    def files_token(self) -> str | None:
+        """A digest of every project file's signature (size, times, inode), taken once per process: equal
+        later, no project .py file has changed since. None while some file changed too recently
+        (``_RACY_NS``) for its times to tell a later edit in the same clock tick."""
+        if self._files_token is None:
+            now = time.time_ns()
+            sigs = self._signatures_memo()
+            if self.scan_bounded or any(max(sig[1], sig[2]) >= now - _RACY_NS for sig in sigs.values()):
+                self._files_token = ""
+            else:
+                self._files_token = sha256_hex(json.dumps(sorted(sigs.items())).encode())
+        return self._files_token or None
+
+    def deps_unchanged(self, deps: dict[str, str], token: str | None) -> bool:
+        """:meth:`deps_valid`, without reading the project's .py files again when ``token`` (the
+        :meth:`files_token` taken before the result was computed) is still this process's: none changed
+        since. An editor's unsaved buffer among them (another text than the disk's) is still compared."""
+        if token is None or token != self.files_token():
+            return self.deps_valid(deps)
+        sigs = self._signatures_memo()
+        rest = {}
+        for path, digest in deps.items():
+            rec = self._records.get(path)
+            if path.startswith(MENTIONS_DEP) or (path in sigs and (rec is None or rec.tree is None)):
+                continue  # (which files spell a name, like any file's text, has not changed)
+            rest[path] = digest
+        return self._deps_valid(rest)
+
+    def _signatures_memo(self) -> dict[str, list[int]]:
+        if self._sigs is None:
+            self._sigs = self._signatures()
+        return self._sigs
 
     def _signatures(self) -> dict[str, list[int]]:
         """[size, mtime, ctime, inode] of every project file (``python_files`` order) that can be stat'ed."""
