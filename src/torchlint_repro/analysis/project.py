@@ -427,6 +427,8 @@ def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, 
     are its random ones. A replacement drawn at random is a construction of its own (`torch.randn`,
     `nn.init.normal_`), counted as such."""
     nodes = [sub for stmt in body for sub in N.subtree(stmt)]
+    if not any(isinstance(sub, (ast.Assign, ast.Call)) and next(_param_writes(sub, imports), None) for sub in nodes):
+        return  # (most constructors write no parameter: the data flow below costs an editor's lint)
     built: set[str] = set()  # the attributes the method assigns a construction to
     for sub in nodes:
         if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call) and id(sub.value) in built_at:
