@@ -375,3 +375,40 @@ def test_no_signature_vouches_for_a_file_changed_in_the_last_clock_ticks(tmp_pat
     project = project_for(str(tmp_path / "train.py"), Settings())
     assert project is not None and project.files_token() is None
     reset_projects()
+
+
+def test_the_summary_compared_does_not_depend_on_the_order_its_parts_were_asked():
+    """A module's summary is filled lazily, in the order the walks ask (in a whole-project run, by the
+    programs that reach it before it is linted itself): the digest compared must be the same."""
+    from torchlint_repro.analysis.context import ModuleCtx
+
+    text = textwrap.dedent(
+        """\
+        import torch.nn as nn
+
+
+        class A(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.f = nn.Linear(2, 2)
+
+            def freeze(self):
+                self.f.eval()
+
+
+        class B(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.g = nn.Linear(2, 2)
+
+            def thaw(self):
+                self.g.train()
+        """
+    )
+    digests = []
+    for order in (("A", "B"), ("B", "A")):
+        ctx = ModuleCtx("m.py", ast.parse(text), None, linted=True)
+        for name in order:
+            ctx.attrs_mode_changed_outside_init(ctx.classes[name])
+        digests.append(E.keys_of({}, ctx.summary_entry(), set(), [])["summary"])
+    assert digests[0] == digests[1]

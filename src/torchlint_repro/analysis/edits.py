@@ -139,12 +139,26 @@ def keys_of(facts: dict, summary_entry: dict | None, called: set[str], handlers:
     try:
         return {
             "facts": sha256_hex(json.dumps(facts, sort_keys=True).encode()),
-            "summary": sha256_hex(json.dumps(summary_entry["summary"], sort_keys=True).encode()),
+            "summary": sha256_hex(json.dumps(_canonical(summary_entry["summary"]), sort_keys=True).encode()),
             "called": sha256_hex(json.dumps(sorted(called)).encode()),
             "handlers": sha256_hex(json.dumps(handlers).encode()),
         }
     except (TypeError, ValueError):
         return None
+
+
+def _canonical(value):
+    """An encoded value (cache.encode_value) with every dict's items in one order: a summary's lazily
+    filled parts (which classes' attributes get a mode outside ``__init__``) are in the order the walks
+    asked, which differs between processes."""
+    if isinstance(value, dict):
+        if set(value) == {"d"} and isinstance(value["d"], list):
+            pairs = [[_canonical(k), _canonical(v)] for k, v in value["d"]]
+            return {"d": sorted(pairs, key=lambda kv: json.dumps(kv[0], sort_keys=True))}
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def moved_events(
