@@ -412,3 +412,52 @@ def test_the_summary_compared_does_not_depend_on_the_order_its_parts_were_asked(
             ctx.attrs_mode_changed_outside_init(ctx.classes[name])
         digests.append(E.keys_of({}, ctx.summary_entry(), set(), [])["summary"])
     assert digests[0] == digests[1]
+
+
+_CLASS_BELOW = """\
+import torch
+import torch.nn as nn
+
+
+def banner(name):
+    width = 40
+    return name.center(width, "=")
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+model = Net()
+print(banner("x"))
+with torch.no_grad():
+    print(model(torch.ones(2, 4)))
+"""
+
+
+def test_a_class_below_the_edit_moves_with_it(tmp_path, monkeypatch):
+    """The facts keep each class's line: lines typed above a class move it, as they move the findings,
+    and the edit is still answered from the store (the line is compared relative to its statement)."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    path = root / "train.py"
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(select=("TRP",))
+    walked: list[str] = []
+    real = program._walk_file
+    monkeypatch.setattr(program, "_walk_file", lambda ctx, *a, **k: walked.append("walk") or real(ctx, *a, **k))
+    assert [d[:3] for d in _answer(path, _CLASS_BELOW, settings)] == [(20, 8, "TRP101"), (23, 10, "TRP201")]
+    reset_projects()
+    typed = _CLASS_BELOW.replace("    width = 40\n", "    width = 40\n    width += 2\n")
+    got = _answer(path, typed, settings)
+    assert walked == ["walk"]
+    assert [d[:3] for d in got] == [(21, 8, "TRP101"), (24, 10, "TRP201")]
+    reset_projects()
+    assert got == _answer(path, typed, replace(settings, cache=False))

@@ -132,10 +132,16 @@ def entry(units: list[Unit], read: list[str], keys: dict[str, str], events: list
     }
 
 
-def keys_of(facts: dict, summary_entry: dict | None, called: set[str], handlers: list[str]) -> dict[str, str] | None:
-    """What of the file itself the analysis read besides its statements, as digests to compare."""
+def keys_of(
+    facts: dict, summary_entry: dict | None, called: set[str], handlers: list[str], units: list[Unit] | None = None
+) -> dict[str, str] | None:
+    """What of the file itself the analysis read besides its statements, as digests to compare. A class's
+    line in the facts is taken relative to its statement (``units``): an edit above it moves it, as it
+    moves every finding."""
     if summary_entry is None:
         return None
+    if units is not None and isinstance(facts.get("classes"), dict):
+        facts = dict(facts, classes={name: _relative_line(c, units) for name, c in facts["classes"].items()})
     try:
         return {
             "facts": sha256_hex(json.dumps(facts, sort_keys=True).encode()),
@@ -145,6 +151,16 @@ def keys_of(facts: dict, summary_entry: dict | None, called: set[str], handlers:
         }
     except (TypeError, ValueError):
         return None
+
+
+def _relative_line(cls_facts, units: list[Unit]):
+    line = cls_facts.get("line") if isinstance(cls_facts, dict) else None
+    if type(line) is not int:
+        return cls_facts
+    for i, u in enumerate(units):
+        if u.start <= line <= u.end:
+            return dict(cls_facts, line=[i, line - u.start])
+    return cls_facts
 
 
 def _canonical(value):

@@ -221,7 +221,8 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
     if project.cache is None or rec is None:
         return None, None
     handlers = [f.name for f in handler_functions(ctx)]
-    return E.layout(tree, source), E.keys_of(rec.facts, ctx.summary_entry(), _called_here(ctx, tree), handlers)
+    units = E.layout(tree, source)
+    return units, E.keys_of(rec.facts, ctx.summary_entry(), _called_here(ctx, tree), handlers, units)
 
 
 def _from_last_analysis(project: Project, key: str, units, keys, path: str) -> tuple[FileFacts, list] | None:
