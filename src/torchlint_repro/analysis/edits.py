@@ -23,6 +23,7 @@ whole, as before.
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import re
 from collections.abc import Callable
@@ -108,8 +109,10 @@ def read_units(units: list[Unit], read_lines: set[int], reached: set[str]) -> li
     """The functions whose bodies some walk read: a statement of the body walked (``read_lines``), or the
     function reached by another file's program (``reached``: entered or not, its body may have been read)."""
     out = {u.name for u in units if u.kind == "def" and u.name in reached}
+    lines = sorted(read_lines)
     for u in units:
-        if u.kind == "def" and any(u.body <= line <= u.end for line in read_lines):
+        at = bisect.bisect_left(lines, u.body)  # the first line read at or after the body's start
+        if u.kind == "def" and at < len(lines) and lines[at] <= u.end:
             out.add(u.name)
     return sorted(out)
 

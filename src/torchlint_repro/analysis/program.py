@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
@@ -173,13 +172,13 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         edit_key = f"{resolved}\0{settings.fingerprint()}"
         units, keys = _layout_and_keys(project, ctx, rec, source, tree)
         if units is not None and keys is not None:
-            reused = _from_last_analysis(project, edit_key, units, keys, path)
+            reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
                 facts, read = reused
                 _store_edit(project, edit_key, (units, read, keys), facts, project.last_deps, token)
-                return replace(facts, settings=settings)
+                return facts
         merged: dict[tuple, Event] = {}
         own, _, widened, read_lines = _walk_file(ctx, settings)
         widened = list(widened)
@@ -225,17 +224,19 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
     return units, E.keys_of(rec.facts, ctx.summary_entry(), _called_here(ctx, tree), handlers, units)
 
 
-def _from_last_analysis(project: Project, key: str, units, keys, path: str) -> tuple[FileFacts, list] | None:
+def _from_last_analysis(
+    project: Project, key: str, units, keys, path: str, here, settings: Settings
+) -> tuple[FileFacts, list] | None:
     """The file's findings moved from its last analysis, with the functions that analysis read; None when
     the edit since may change them (or there is none, or a file it read changed)."""
     stored = project.cache.get_json("edits", key) if project.cache is not None else None
     if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
-    moved = E.moved_events(stored, units, keys, path, _same_file(path))
+    moved = E.moved_events(stored, units, keys, path, here)
     if moved is None:
         return None
     project.note_deps(stored["deps"])
-    return FileFacts(path, moved, project.settings, list(stored["notes"])), stored["read"]
+    return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"]
 
 
 def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:

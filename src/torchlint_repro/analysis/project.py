@@ -473,13 +473,12 @@ def _fixed_in_block(
                 for t in sub.targets if isinstance(sub, ast.Assign) else []:
                     made.pop(_self_attr(t) or "", None)
             continue
-        if isinstance(st, ast.Assign) and len(st.targets) == 1 and _self_attr(st.targets[0]) is not None:
-            holder = _self_attr(st.targets[0])
+        if isinstance(st, ast.Assign) and len(st.targets) == 1 and (holder := _self_attr(st.targets[0])) is not None:
             idx = built_at.get(id(st.value)) if isinstance(st.value, ast.Call) else None
             if idx is not None and N.torch_nn_layer(ctors[idx][0]) in N.WEIGHT_BIAS_LAYERS:
-                made[holder] = idx  # type: ignore[index]
+                made[holder] = idx
             else:
-                made.pop(holder, None)  # type: ignore[arg-type]
+                made.pop(holder, None)
             continue
         node = st.value if isinstance(st, ast.Expr) else st
         for param, _how, values in _param_writes(node, imports):
@@ -1713,7 +1712,7 @@ class Project:
         changed since are read."""
         if self._mentions is None:
             written = time.time_ns()
-            sigs = self._signatures_memo()
+            sigs = self._signatures()
 
             def build() -> dict[str, list[str]]:
                 per_file = self._file_words(sigs)
@@ -1750,7 +1749,7 @@ class Project:
         (``_RACY_NS``) for its times to tell a later edit in the same clock tick."""
         if self._files_token is None:
             now = time.time_ns()
-            sigs = self._signatures_memo()
+            sigs = self._signatures()
             if self.scan_bounded or any(max(sig[1], sig[2]) >= now - _RACY_NS for sig in sigs.values()):
                 self._files_token = ""
             else:
@@ -1763,7 +1762,7 @@ class Project:
         since. An editor's unsaved buffer among them (another text than the disk's) is still compared."""
         if token is None or token != self.files_token():
             return self.deps_valid(deps)
-        sigs = self._signatures_memo()
+        sigs = self._signatures()
         rest = {}
         for path, digest in deps.items():
             rec = self._records.get(path)
@@ -1772,13 +1771,11 @@ class Project:
             rest[path] = digest
         return self._deps_valid(rest)
 
-    def _signatures_memo(self) -> dict[str, list[int]]:
-        if self._sigs is None:
-            self._sigs = self._signatures()
-        return self._sigs
-
     def _signatures(self) -> dict[str, list[int]]:
-        """[size, mtime, ctime, inode] of every project file (``python_files`` order) that can be stat'ed."""
+        """[size, mtime, ctime, inode] of every project file (``python_files`` order) that can be stat'ed,
+        taken once per process (the name index and the files token read the same ones)."""
+        if self._sigs is not None:
+            return self._sigs
         out: dict[str, list[int]] = {}
         for path in self.python_files():
             try:
@@ -1786,6 +1783,7 @@ class Project:
             except OSError:
                 continue
             out[path] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        self._sigs = out
         return out
 
     def _index_from(self, value, sigs: dict[str, list[int]]) -> dict[str, list[str]] | None:
@@ -1995,13 +1993,15 @@ class Project:
         # key): an edit that calls nothing new in it (most edits) finds its callers without reading the 20
         # files' facts again.
         own = sha256_hex(json.dumps([sorted(start), rec.facts.get("refs", {})], sort_keys=True).encode())
-        files, deps, notes = self.stored_or_computed(
+        found = self.stored_or_computed(
             "callers",
             "\0".join((path, own, self.settings.fingerprint())),
             self._read_callers,
             lambda: self._search_callers(path, start),
             lambda hit: {"files": hit[0], "deps": hit[1], "notes": [list(n) for n in hit[2]]},
-        ) or ([], {}, [])
+        )
+        assert found is not None  # (without defer there is always an answer)
+        files, deps, notes = found
         self.note_deps(deps)
         self.widened.extend(notes)
         self._memo[key] = (files, deps, notes)
