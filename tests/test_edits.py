@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -81,13 +81,39 @@ def test_an_edit_answered_from_the_last_analysis_is_the_fresh_answer(unit, tmp_p
     assert tried > 0
 
 
-def test_edits_in_functions_no_walk_reads_are_answered_from_the_store(tmp_path, monkeypatch):
-    """The case the store is for, with findings that move: a script with findings below a helper no walk
-    enters (it only formats text), edited in the helper (two lines typed) and by a comment. Both are
-    answered from the store, and every finding moves by the lines typed above it."""
+@dataclass
+class Script:
+    """A one-script project with its own cache: the script's path, settings with every rule on, and the
+    names of the files whose programs this process walked (none when an edit is answered from the store)."""
+
+    path: Path
+    settings: Settings
+    walked: list[str]
+
+
+@pytest.fixture()
+def script(tmp_path, monkeypatch) -> Script:
     root = tmp_path / "proj"
     root.mkdir()
     (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    walked: list[str] = []
+    real = program._walk_file
+
+    def counting(ctx, *args, **kwargs):
+        walked.append(Path(ctx.path).name)
+        return real(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(program, "_walk_file", counting)
+    reset_projects()
+    yield Script(root / "train.py", Settings(select=("TRP",)), walked)
+    reset_projects()
+
+
+def test_edits_in_functions_no_walk_reads_are_answered_from_the_store(script):
+    """The case the store is for, with findings that move: a script with findings below a helper no walk
+    enters (it only formats text), edited in the helper (two lines typed) and by a comment. Both are
+    answered from the store, and every finding moves by the lines typed above it."""
     text = textwrap.dedent(
         """\
         import torch
@@ -109,19 +135,8 @@ def test_edits_in_functions_no_walk_reads_are_answered_from_the_store(tmp_path, 
         print(evaluate(model, torch.ones(2, 4)))
         """
     )
-    path = root / "train.py"
+    path, settings, walked = script.path, script.settings, script.walked
     path.write_text(text)
-    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    settings = Settings(select=("TRP",))
-    walked: list[str] = []
-    real = program._walk_file
-
-    def counting(ctx, *args, **kwargs):
-        walked.append(Path(ctx.path).name)
-        return real(ctx, *args, **kwargs)
-
-    monkeypatch.setattr(program, "_walk_file", counting)
-    reset_projects()
     before = _answer(path, text, settings)
     assert [(line, col, code) for line, col, code, *_ in before] == [(12, 15, "TRP201"), (15, 8, "TRP101")]
     assert walked == ["train.py"]
@@ -200,19 +215,11 @@ second.load_state_dict(torch.load("w.pt"))
 """
 
 
-def test_the_lines_a_finding_names_move_with_it(tmp_path, monkeypatch):
+def test_the_lines_a_finding_names_move_with_it(script):
     """A finding's message names other lines of the file: the `.eval()` before a training step, the seed
     after a construction. Answered from the store, they move as the statements they name moved; a
     sentence that names a line (a checkpoint's save site) cannot be moved: that file is analysed whole."""
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
-    path = root / "train.py"
-    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    settings = Settings(select=("TRP",))
-    walked: list[str] = []
-    real = program._walk_file
-    monkeypatch.setattr(program, "_walk_file", lambda ctx, *a, **k: walked.append("walk") or real(ctx, *a, **k))
+    path, settings, walked = script.path, script.settings, script.walked
     typed = '    width = 40\n    pad = " " * 2\n    width += len(pad)\n'
     for text, whole in ((_LOOP, False), (_LOOP + _SAVED, True)):
         walked.clear()
@@ -220,7 +227,7 @@ def test_the_lines_a_finding_names_move_with_it(tmp_path, monkeypatch):
         _answer(path, text, settings)
         reset_projects()
         got = _answer(path, text.replace("    width = 40\n", typed), settings)
-        assert walked == ["walk", "walk"] if whole else walked == ["walk"]
+        assert walked == ["train.py", "train.py"] if whole else walked == ["train.py"]
         assert got[:2] == [
             (
                 12,
@@ -260,16 +267,11 @@ torch.manual_seed(0)
 """
 
 
-def test_an_edit_of_a_function_the_walk_read_is_analysed_whole(tmp_path, monkeypatch):
+def test_an_edit_of_a_function_the_walk_read_is_analysed_whole(script):
     """`show` is handed the model: the walk reads it (to tell a model only looked at, TRP104, from one
     whose random values are used, TRP101). An edit of it is analysed whole: here it starts using them,
     with the file's facts, summary and called names unchanged."""
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
-    path = root / "train.py"
-    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    settings = Settings(select=("TRP",))
+    path, settings = script.path, script.settings
     assert [d[2] for d in _answer(path, _SHOWN, settings)] == ["TRP104"]
     reset_projects()
     used = _SHOWN.replace("    print(total)\n", "    print(total, m.weight + 1)\n")
@@ -441,23 +443,15 @@ with torch.no_grad():
 """
 
 
-def test_a_class_below_the_edit_moves_with_it(tmp_path, monkeypatch):
+def test_a_class_below_the_edit_moves_with_it(script):
     """The facts keep each class's line: lines typed above a class move it, as they move the findings,
     and the edit is still answered from the store (the line is compared relative to its statement)."""
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
-    path = root / "train.py"
-    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
-    settings = Settings(select=("TRP",))
-    walked: list[str] = []
-    real = program._walk_file
-    monkeypatch.setattr(program, "_walk_file", lambda ctx, *a, **k: walked.append("walk") or real(ctx, *a, **k))
+    path, settings, walked = script.path, script.settings, script.walked
     assert [d[:3] for d in _answer(path, _CLASS_BELOW, settings)] == [(20, 8, "TRP101"), (23, 10, "TRP201")]
     reset_projects()
     typed = _CLASS_BELOW.replace("    width = 40\n", "    width = 40\n    width += 2\n")
     got = _answer(path, typed, settings)
-    assert walked == ["walk"]
+    assert walked == ["train.py"]
     assert [d[:3] for d in got] == [(21, 8, "TRP101"), (24, 10, "TRP201")]
     reset_projects()
     assert got == _answer(path, typed, replace(settings, cache=False))
