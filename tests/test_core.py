@@ -211,6 +211,36 @@ def events(src: str, path: str = "/nonexistent/t.py") -> list[tuple]:
     return sorted((e.kind, e.line, e.col, e.data.get("seed")) for e in facts.events)
 
 
+def test_state_keys_are_equal_exactly_when_the_states_are() -> None:
+    """The key a loop's fixpoint and the inline memo compare: the maps as sets of items, so the order in
+    which names were bound does not matter, and any value, mode or flag that differs does."""
+    from torchlint_repro.analysis.state import State
+    from torchlint_repro.analysis.values import EVAL, TRAIN, Lit
+
+    def state(order: tuple[str, ...], mode=TRAIN, seed: str = "no") -> State:
+        st = State()
+        st.globals = {}
+        for name in order:
+            st.locals[name] = frozenset({Lit(name)})
+        st.modes["m"] = frozenset({mode})
+        st.seed = seed
+        return st
+
+    a = state(("x", "y"))
+    assert a.key() == state(("y", "x")).key()
+    assert hash(a.key()) == hash(state(("y", "x")).key())
+    assert a.key() != state(("x",)).key()
+    assert a.key() != state(("x", "y"), mode=EVAL).key()
+    assert a.key() != state(("x", "y"), seed="yes").key()
+    b = state(("x", "y"))
+    b.locals["y"] = frozenset({Lit("x")})
+    assert a.key() != b.key()
+    at_module = State()
+    at_module.globals = at_module.locals
+    at_module.locals["x"] = frozenset({Lit("x")})
+    assert at_module.key()[4] == ()  # module level: its globals are its locals, counted once
+
+
 def test_seed_on_one_branch_is_maybe() -> None:
     assert events("""
         import sys, torch

@@ -2019,3 +2019,47 @@ def test_a_function_reads_the_globals_of_its_own_module(tmp_path: Path, helpers,
     }
     assert found == expected
     reset_projects()
+
+
+# ---------------------------------------------------------------------------- loop passes
+_NESTED_LOOPS = """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+for epoch in range(3):
+    for step in range(4):
+        x = step
+    total = epoch
+    with torch.no_grad():
+        print(net(torch.zeros(1, 2)))
+"""
+
+
+def test_a_loop_inside_an_unreported_pass_is_not_walked_again_from_its_settled_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outer loop settles in two muted passes, then is walked once more, reported. In each muted pass
+    the inner loop runs its passes to its fixpoint; its reported pass would be the same muted walk from the
+    same head again, and is skipped. The inner body: 2 + 1 + 2 walks (it was 3 + 2 + 2); the finding is
+    the same."""
+    import ast
+
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.project import project_for
+    from torchlint_repro.analysis.tracker import Walker
+
+    path = project(tmp_path, {"loops.py": _NESTED_LOOPS}) / "loops.py"
+    assert findings(path) == [(11, 15, "TRP201")]
+    walked: dict[int, int] = {}
+    original = Walker.stmt
+
+    def counting(self, node, st):
+        walked[node.lineno] = walked.get(node.lineno, 0) + 1
+        return original(self, node, st)
+
+    monkeypatch.setattr(Walker, "stmt", counting)
+    ctx = ModuleCtx(str(path), ast.parse(_NESTED_LOOPS), project_for(str(path), ALL), linted=True)
+    Walker(ctx, ALL).run()
+    assert (walked[7], walked[8], walked[9]) == (3, 5, 3)

@@ -64,17 +64,18 @@ class State:
         return s
 
     def key(self) -> tuple:
-        """Everything a join can change, for fixpoint detection."""
+        """Everything a join can change, for fixpoint detection and the inline memo: equal keys, equal states.
+        Maps become sets of their items (a frozenset keeps its hash, a sorted tuple does not)."""
         return (
             self.seed,
             self.cuda,
             self.grad,
-            tuple(sorted(self.locals.items(), key=lambda kv: kv[0])),
-            tuple(sorted(self.globals.items(), key=lambda kv: kv[0])) if self.globals is not self.locals else (),
-            tuple(sorted(self.modes.items())),
-            tuple(sorted(self.pending.items())),
-            tuple(sorted(self.attrs.items())),
-            tuple(sorted(self.saved.items())),
+            frozenset(self.locals.items()),
+            frozenset(self.globals.items()) if self.globals is not self.locals else (),
+            frozenset(self.modes.items()),
+            frozenset(self.pending.items()),
+            frozenset(self.attrs.items()),
+            frozenset(self.saved.items()),
         )
 
     # ------------------------------------------------------------------ lookups

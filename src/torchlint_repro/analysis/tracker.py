@@ -842,6 +842,10 @@ class Walker(CallsMixin, LoadsMixin):
         passes = 0
         depth = sum(1 for f in self.frames for _ in f.loops)
         max_passes = MAX_LOOP_PASSES if depth < 3 and not self.over_budget else NESTED_LOOP_PASSES
+        # inside a muted walk (an enclosing loop's pass before its fixpoint, a summary) the reported pass
+        # would be one more muted walk from the settled head: the last pass already is that walk
+        reuse_settled = self.mute > 0
+        settled = False
         self.mute += 1
         try:
             while passes < max_passes:
@@ -853,6 +857,7 @@ class Walker(CallsMixin, LoadsMixin):
                 breaks, continues = frame.loops.pop()
                 new_head = join_all([head, end, *continues])
                 if new_head is None or new_head.key() == head.key():
+                    settled = new_head is not None
                     break
                 if passes == max_passes:
                     # no fixpoint within the bound: what still changes becomes unknown (never guessed)
@@ -867,12 +872,13 @@ class Walker(CallsMixin, LoadsMixin):
                     head = new_head
         finally:
             self.mute -= 1
-        # the final, reported pass runs from the fixpoint
-        frame.loops.append(([], []))
-        body_state = head.copy()
-        bind_target(body_state)
-        end = self.block(node.body, body_state)
-        breaks, continues = frame.loops.pop()
+        if not (settled and reuse_settled):
+            # the final, reported pass runs from the fixpoint
+            frame.loops.append(([], []))
+            body_state = head.copy()
+            bind_target(body_state)
+            end = self.block(node.body, body_state)
+            breaks, continues = frame.loops.pop()
         after = join_all([end, *continues] if _runs_at_least_once(node) else [head, end, *continues])
         if isinstance(node, ast.While) and const_truth(node.test) is True:
             after = None  # `while True:` leaves only through break
