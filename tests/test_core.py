@@ -241,6 +241,55 @@ def test_state_keys_are_equal_exactly_when_the_states_are() -> None:
     assert at_module.key()[4] == ()  # module level: its globals are its locals, counted once
 
 
+def test_a_join_keeps_the_sets_a_side_already_holds() -> None:
+    """Joining a state with a copy of itself (the two paths of an `if` that changed nothing) gives back the
+    very sets it had, and a join only builds a new set where the two sides differ: the walk's states share
+    their values instead of holding copies of them."""
+    from torchlint_repro.analysis.state import State, join
+    from torchlint_repro.analysis.values import EVAL, OPAQUE, TRAIN, Lit, join_values
+
+    one, two = frozenset({Lit(1)}), frozenset({Lit(1), Lit(2)})
+    assert join_values(two, one) is two
+    assert join_values(one, two) is two
+    assert join_values(one, frozenset({Lit(3)})) == frozenset({Lit(1), Lit(3)})
+    assert join_values(frozenset(), one) == frozenset({Lit(1), OPAQUE})  # unknown on one path: not exactly 1
+    st = State()
+    st.globals = {}
+    st.locals["x"] = two
+    st.modes["m"] = frozenset({TRAIN})
+    st.pending["m"] = frozenset({"fresh"})
+    out = join(st, st.copy())
+    assert out is not None
+    assert out.locals["x"] is two and out.modes["m"] is st.modes["m"] and out.pending["m"] is st.pending["m"]
+    other = st.copy()
+    other.modes["m"] = frozenset({EVAL})
+    out = join(st, other)
+    assert out is not None and out.modes["m"] == frozenset({TRAIN, EVAL})
+
+
+def test_a_memoised_call_keeps_what_apply_exit_gives_the_caller_and_not_its_locals() -> None:
+    from torchlint_repro.analysis.state import State
+    from torchlint_repro.analysis.syntax import apply_exit, exit_effects
+    from torchlint_repro.analysis.values import EVAL, Lit
+
+    st = State()
+    st.globals = {"g": frozenset({Lit(1)})}
+    st.locals = {"x": frozenset({Lit(2)})}
+    st.modes["m"] = frozenset({EVAL})
+    kept = exit_effects(st)
+    assert kept.locals == {} and kept.globals == st.globals and kept.modes == st.modes
+    caller = State()
+    caller.globals = {}
+    caller.locals = {"y": frozenset({Lit(3)})}
+    apply_exit(caller, kept)
+    assert caller.locals == {"y": frozenset({Lit(3)})}
+    assert caller.globals == {"g": frozenset({Lit(1)})} and caller.modes == {"m": frozenset({EVAL})}
+    module = State()
+    module.globals = module.locals
+    module.locals["x"] = frozenset({Lit(2)})
+    assert exit_effects(module).locals == {"x": frozenset({Lit(2)})}  # the module's locals are its globals
+
+
 def test_seed_on_one_branch_is_maybe() -> None:
     assert events("""
         import sys, torch

@@ -37,6 +37,7 @@ from .syntax import (
     callee_expr,
     const_truth,
     ctor_args,
+    exit_effects,
     freeze,
     is_main_guard,
     is_static,
@@ -1456,7 +1457,7 @@ class CallsMixin(WalkerBase):
         values = self._call_function(
             ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method, call_node=node
         )
-        self._memo[memo_key] = (st.copy(), values)
+        self._memo[memo_key] = (exit_effects(st), values)
         return values
 
     # ------------------------------------------------------------------ summaries

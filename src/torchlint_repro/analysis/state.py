@@ -64,18 +64,17 @@ class State:
         return s
 
     def key(self) -> tuple:
-        """Everything a join can change, for fixpoint detection and the inline memo: equal keys, equal states.
-        Maps become sets of their items (a frozenset keeps its hash, a sorted tuple does not)."""
+        """Everything a join can change, for fixpoint detection and the inline memo: equal keys, equal states."""
         return (
             self.seed,
             self.cuda,
             self.grad,
-            frozenset(self.locals.items()),
-            frozenset(self.globals.items()) if self.globals is not self.locals else (),
-            frozenset(self.modes.items()),
-            frozenset(self.pending.items()),
-            frozenset(self.attrs.items()),
-            frozenset(self.saved.items()),
+            _map_key(self.locals),
+            _map_key(self.globals) if self.globals is not self.locals else (),
+            _map_key(self.modes),
+            _map_key(self.pending),
+            _map_key(self.attrs),
+            _map_key(self.saved),
         )
 
     # ------------------------------------------------------------------ lookups
@@ -94,6 +93,13 @@ class State:
         return self.modes.get(model_id, frozenset({UNKNOWN}))
 
 
+def _map_key(d: dict) -> tuple:
+    """A map as its names in order and their values in that order: equal exactly when the maps are, and
+    two tuples of references instead of a tuple per item (the inline memo keeps one key per call it walked)."""
+    names = sorted(d)
+    return tuple(names), tuple(map(d.__getitem__, names))
+
+
 def join(a: State | None, b: State | None) -> State | None:
     if a is None:
         return b.copy() if b is not None else None
@@ -106,12 +112,9 @@ def join(a: State | None, b: State | None) -> State | None:
     _join_map(s.locals, b.locals)
     if s.globals is not s.locals:
         _join_map(s.globals, b.globals)
-    for k, v in b.modes.items():
-        s.modes[k] = s.modes.get(k, frozenset()) | v
-    for k, v in b.mode_src.items():
-        s.mode_src[k] = s.mode_src.get(k, frozenset()) | v
-    for k, v in b.pending.items():
-        s.pending[k] = s.pending.get(k, frozenset()) | v
+    _union_map(s.modes, b.modes)
+    _union_map(s.mode_src, b.mode_src)
+    _union_map(s.pending, b.pending)
     _join_map(s.attrs, b.attrs)
     _join_map(s.saved, b.saved)
     return s
@@ -124,6 +127,17 @@ def _join_map(into: dict, other: dict) -> None:
             into[k] = v
         elif cur is not v:  # (the two paths mostly share a copied state's values: joining a set with itself is it)
             into[k] = join_values(cur, v)
+
+
+def _union_map(into: dict, other: dict) -> None:
+    """Each set of ``into`` united with ``other``'s under the same key; a set that already holds the other's
+    members stays the same object (a join of two copies of one state allocates nothing)."""
+    for k, v in other.items():
+        cur = into.get(k)
+        if cur is None:
+            into[k] = v
+        elif cur is not v and not v <= cur:
+            into[k] = cur | v
 
 
 def join_all(states) -> State | None:

@@ -59,6 +59,15 @@ def freeze(obj):
     return obj
 
 
+def exit_effects(st: State) -> State:
+    """What a memoised call leaves for ``apply_exit``: a copy of the state after it, without the caller's
+    own locals (never applied) unless they are the module's globals."""
+    out = st.copy()
+    if st.locals is not st.globals:
+        out.locals = {}
+    return out
+
+
 def apply_exit(st: State, out: State) -> None:
     """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
     st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad

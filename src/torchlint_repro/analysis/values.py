@@ -175,7 +175,14 @@ OPAQUE = Opaque()
 
 
 def join_values(a: frozenset, b: frozenset) -> frozenset:
-    """The values a name may hold after a join of two paths (or either branch of `a if c else b`)."""
+    """The values a name may hold after a join of two paths (or either branch of `a if c else b`). A side
+    that already holds every value of the other is the answer itself (no new set)."""
+    if a and b:
+        if b <= a:
+            return a
+        if a <= b:
+            return b
+        return a | b
     out = a | b
     if (not a or not b) and out and any(isinstance(v, (Lit, LitStr)) for v in out):
         out = out | {OPAQUE}
