@@ -239,6 +239,10 @@ def test_state_keys_are_equal_exactly_when_the_states_are() -> None:
     at_module.globals = at_module.locals
     at_module.locals["x"] = frozenset({Lit("x")})
     assert at_module.key()[4] == ()  # module level: its globals are its locals, counted once
+    # what a callee sees: all but a function's own variables (at module level those are the globals)
+    assert a.key(with_locals=False) == state(("z",)).key(with_locals=False)
+    assert a.key(with_locals=False) != state(("x", "y"), mode=EVAL).key(with_locals=False)
+    assert at_module.key(with_locals=False) == at_module.key()
 
 
 def test_a_join_keeps_the_sets_a_side_already_holds() -> None:

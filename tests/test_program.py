@@ -2063,3 +2063,54 @@ def test_a_loop_inside_an_unreported_pass_is_not_walked_again_from_its_settled_h
     ctx = ModuleCtx(str(path), ast.parse(_NESTED_LOOPS), project_for(str(path), ALL), linted=True)
     Walker(ctx, ALL).run()
     assert (walked[7], walked[8], walked[9]) == (3, 5, 3)
+
+
+_CALL_IN_LOOP = """\
+import torch
+import torch.nn as nn
+
+
+def helper(m):
+    m.train()
+    return m
+
+
+def main():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    for epoch in range(3):
+        helper(net)
+        last = epoch
+    with torch.no_grad():
+        print(net(torch.zeros(1, 2)))
+
+
+main()
+"""
+
+
+def test_a_call_in_an_unreported_pass_is_walked_once_per_state_it_can_see(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A callee starts with none of its caller's variables: in the loop's muted passes, `helper(net)` after
+    `last` got bound is the same call as before (walked once, then taken from the memo); the reported pass
+    walks it again. Its body: 1 + 1 walks (it was 2 + 1), and the finding is the same."""
+    import ast
+
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.project import project_for
+    from torchlint_repro.analysis.tracker import Walker
+
+    path = project(tmp_path, {"calls.py": _CALL_IN_LOOP}) / "calls.py"
+    assert findings(path) == [(17, 15, "TRP201")]
+    walked: dict[int, int] = {}
+    original = Walker.stmt
+
+    def counting(self, node, st):
+        walked[node.lineno] = walked.get(node.lineno, 0) + 1
+        return original(self, node, st)
+
+    monkeypatch.setattr(Walker, "stmt", counting)
+    ctx = ModuleCtx(str(path), ast.parse(_CALL_IN_LOOP), project_for(str(path), ALL), linted=True)
+    Walker(ctx, ALL).run()
+    assert walked[6] == 2

@@ -1436,7 +1436,7 @@ class CallsMixin(WalkerBase):
             module_method,
             tuple(f.region for f in self.frames),
             bool(self.mute),
-            st.key(),
+            st.key(with_locals=not self.mute),
         )
         hit = self._memo.get(memo_key)
         if hit is not None:

@@ -63,13 +63,14 @@ class State:
         s.saved = dict(self.saved)
         return s
 
-    def key(self) -> tuple:
-        """Everything a join can change, for fixpoint detection and the inline memo: equal keys, equal states."""
+    def key(self, with_locals: bool = True) -> tuple:
+        """Everything a join can change, for fixpoint detection and the inline memo: equal keys, equal states.
+        Without ``with_locals``: all but a function's own variables (module level: its globals are them)."""
         return (
             self.seed,
             self.cuda,
             self.grad,
-            _map_key(self.locals),
+            _map_key(self.locals) if with_locals or self.locals is self.globals else (),
             _map_key(self.globals) if self.globals is not self.locals else (),
             _map_key(self.modes),
             _map_key(self.pending),
