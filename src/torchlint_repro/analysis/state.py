@@ -122,6 +122,8 @@ def join(a: State | None, b: State | None) -> State | None:
 
 
 def _join_map(into: dict, other: dict) -> None:
+    if into == other:  # the common case (an attribute map neither branch touched), compared in C: nothing to join
+        return
     for k, v in other.items():
         cur = into.get(k)
         if cur is None:
@@ -133,6 +135,8 @@ def _join_map(into: dict, other: dict) -> None:
 def _union_map(into: dict, other: dict) -> None:
     """Each set of ``into`` united with ``other``'s under the same key; a set that already holds the other's
     members stays the same object (a join of two copies of one state allocates nothing)."""
+    if into == other:
+        return
     for k, v in other.items():
         cur = into.get(k)
         if cur is None:

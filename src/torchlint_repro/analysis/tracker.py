@@ -1473,7 +1473,7 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
     calls is a deliberate choice (`net.train() if is_train else net.eval()`), marked so that neither
     TRP201 nor TRP203 reads the resulting maybe as a forgotten call."""
     out = join(a, b)
-    if a is None or b is None or out is None:
+    if a is None or b is None or out is None or a.modes == b.modes:
         return out
     for mid in set(a.modes) & set(b.modes):
         ma, mb = a.modes[mid], b.modes[mid]
