@@ -451,8 +451,8 @@ def test_every_entry_written_passes_its_own_schema(bigger_project, tmp_path):
         assert entry is not None, f"{p} does not check out"
         assert valid_value(kind, entry[1]), f"{kind} entry of another shape: {json.dumps(entry[1])[:400]}"
         if kind == "walks":  # its events are stored as tagged values: they must decode
-            events, reached, widened = decode_value(entry[1]["walk"])
-            assert all(len(row) == 5 for row in events) and all(len(r) == 2 for r in reached)
+            events, reached, widened, entered = decode_value(entry[1]["walk"])
+            assert all(len(row) == 5 for row in events) and all(len(r) == 2 for r in reached | entered)
         if kind == "edits":  # a file's last analysis: its events are tagged values too
             assert all(len(row) == 4 for row in decode_value(entry[1]["events"]))
         if kind == "summaries":  # so is a module's summary, and its reader must accept it

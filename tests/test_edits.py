@@ -2,10 +2,10 @@
 
 The stored analysis may answer a new text only when the edit cannot change the findings; each finding
 then moves with its statement. The differential test below edits every fixture in every top-level
-function (and appends a comment), and requires the answer with the stored analysis to be exactly the
-answer of a fresh analysis: same lines, columns, codes, messages and fixes. It also counts how many
-edits were answered from the store, so that it cannot pass by never reusing anything.
-"""
+function and every method of a top-level class (and appends a comment), and requires the answer with
+the stored analysis to be exactly the answer of a fresh analysis: same lines, columns, codes, messages
+and fixes. Other tests check that edits are answered from the store, so that it cannot pass by never
+reusing anything."""
 
 from __future__ import annotations
 
@@ -24,13 +24,24 @@ from torchlint_repro.analysis.project import reset_projects
 from torchlint_repro.config import Settings
 from torchlint_repro.engine import lint_source
 
-# the statements typed into a function: inert, a seed, a mode change, a forward, an early return
-TYPED = ("_typed = 1", "torch.manual_seed(0)", "model.eval()", "print(model(x))", "return None")
+# the statements typed into a function: inert, a seed, a mode change, a forward, an early return, the
+# object's own mode, a layer of the object, a dropout that depends on the mode
+TYPED = (
+    "_typed = 1",
+    "torch.manual_seed(0)",
+    "model.eval()",
+    "print(model(x))",
+    "return None",
+    "self.eval()",
+    "self.drop = nn.Dropout(0.5)",
+    "x = nn.functional.dropout(x, 0.5, self.training)",
+)
 
 
 def _edits(text: str) -> list[tuple[str, str]]:
-    """(what, new text): a comment appended, and for each top-level function a statement (two lines,
-    so that every later statement moves) typed at the end of its body; the statement typed rotates."""
+    """(what, new text): a comment appended, and for each top-level function and each method of a
+    top-level class a statement (two lines, so that every later statement moves) typed at the end of its
+    body; the statement typed rotates."""
     out = [("comment appended", text + "\n# typed in the editor\n")]
     try:
         tree = ast.parse(text)
@@ -38,6 +49,13 @@ def _edits(text: str) -> list[tuple[str, str]]:
         return out
     lines = text.splitlines(keepends=True)
     fns = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    fns += [
+        m
+        for c in tree.body
+        if isinstance(c, ast.ClassDef)
+        for m in c.body
+        if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
     for i, fn in enumerate(fns):
         indent = " " * fn.body[0].col_offset
         if fn.body[0].lineno == fn.lineno:
@@ -455,3 +473,129 @@ def test_a_class_below_the_edit_moves_with_it(script):
     assert [d[:3] for d in got] == [(21, 8, "TRP101"), (24, 10, "TRP201")]
     reset_projects()
     assert got == _answer(path, typed, replace(settings, cache=False))
+
+
+_MODEL_FILE = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    \"\"\"A model with a helper no walk enters.\"\"\"
+
+    scale = 2
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.drop = nn.Dropout(0.5)
+
+    def describe(self):
+        parts = ["fc", "drop"]
+        return ", ".join(parts)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+torch.manual_seed(0)
+net = Net()
+with torch.no_grad():
+    print(net(torch.ones(2, 4)))
+"""
+
+
+def test_a_class_is_laid_out_statement_by_statement():
+    """A class is its header, then each statement (a method under the name walks know it by), so an edit
+    inside one method leaves the other units as they were; a class with a statement sharing a line is
+    one unit, as before."""
+    units = E.layout(ast.parse(_MODEL_FILE), _MODEL_FILE)
+    assert [(u.kind, u.name, u.start, u.end) for u in units] == [
+        ("other", "", 1, 1),
+        ("other", "", 2, 2),
+        ("other", "Net", 5, 5),
+        ("other", "Net.", 6, 6),
+        ("other", "Net.", 8, 8),
+        ("def", "Net.__init__", 10, 13),
+        ("def", "Net.describe", 15, 17),
+        ("def", "Net.forward", 19, 20),
+        ("other", "", 23, 23),
+        ("other", "", 24, 24),
+        ("other", "", 25, 26),
+    ]
+    packed = "class A:\n    x = 1; y = 2\n\n    def f(self):\n        return 1\n"
+    assert [(u.kind, u.name) for u in E.layout(ast.parse(packed), packed)] == [("other", "A")]
+
+
+def test_an_edit_in_a_method_no_walk_reads_is_answered_from_the_store(script):
+    """No walk enters a method of `Net` here (the model is built and run from its facts): typing into
+    `describe` is answered from the store, the finding below it moved. Typing into `__init__` changes the
+    layers the facts list (no dropout left): analysed whole, and nothing to report. Each answer is the
+    fresh one."""
+    path, settings, walked = script.path, script.settings, script.walked
+    fresh = replace(settings, cache=False)
+    path.write_text(_MODEL_FILE)
+    before = _answer(path, _MODEL_FILE, settings)
+    assert [d[:3] for d in before] == [(26, 10, "TRP201")]
+    assert walked == ["train.py"]
+    typed = _MODEL_FILE.replace(
+        '        parts = ["fc", "drop"]\n', '        parts = ["fc", "drop"]\n        parts.sort()\n'
+    )
+    reset_projects()
+    after = _answer(path, typed, settings)
+    assert walked == ["train.py"]  # answered from the store: not walked
+    assert [d[:3] for d in after] == [(27, 10, "TRP201")] and after[0][3] == before[0][3]
+    reset_projects()
+    assert after == _answer(path, typed, fresh)
+    reset_projects()
+    init = typed.replace("        self.drop = nn.Dropout(0.5)\n", "        self.drop = nn.Identity()\n")
+    assert _answer(path, init, settings) == [] == _answer(path, init, fresh)
+    assert walked == ["train.py"] * 4  # the fresh answer of `typed`, then `init` analysed whole, and fresh
+
+
+def test_the_bodies_another_files_program_read_count_as_read(tmp_path, monkeypatch):
+    """`main.py`'s program leaves a `Trainer` behind, and its walk runs the object's public methods as a
+    user would next (the object model: not a call, so not among the functions it reached). The bodies it
+    read are recorded apart (`entered`, stored with the walk), and the methods of `lib.py` they name are
+    read when `lib.py` is linted, whatever `lib.py`'s own walks read: an edit of them is analysed whole."""
+    from torchlint_repro.analysis import program as P
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    lib = (
+        "import torch\n\n\nclass Trainer:\n    def __init__(self, net):\n        self.net = net\n\n"
+        "    def sample(self, x):\n        with torch.no_grad():\n            return self.net(x)\n"
+    )
+    main = (
+        "import torch\nimport torch.nn as nn\n\nfrom lib import Trainer\n\n"
+        "torch.manual_seed(0)\ntrainer = Trainer(nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)))\n"
+    )
+    (root / "lib.py").write_text(lib)
+    (root / "main.py").write_text(main)
+    stored: list[list[str]] = []
+    real_read, real_walk = E.read_units, P._walk_file
+
+    def recording(units, read_lines, reached):
+        got = real_read(units, read_lines, reached)
+        stored.append(got)
+        return got
+
+    def own_walk_reads_nothing(ctx, *args, **kwargs):
+        events, reached, widened, read_lines, entered = real_walk(ctx, *args, **kwargs)
+        if Path(ctx.path).name == "lib.py":  # (lib.py's own walk reads `sample` too: taken away here)
+            read_lines = set()
+        return events, reached, widened, read_lines, entered
+
+    monkeypatch.setattr(E, "read_units", recording)
+    monkeypatch.setattr(P, "_walk_file", own_walk_reads_nothing)
+    reset_projects()
+    settings = Settings(select=("TRP",))
+    _answer(root / "lib.py", lib, settings)
+    assert stored[-1] == ["Trainer.__init__", "Trainer.sample"]  # read by main.py's program
+    project = P.project_for(str(root / "lib.py"), settings)
+    [(_, reached, _, entered)] = P.caller_walks(project, [str(root / "main.py")], settings)
+    sample = (str(root / "lib.py"), "Trainer.sample")
+    assert sample in entered and sample not in reached
+    reset_projects()

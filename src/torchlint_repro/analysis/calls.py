@@ -1056,6 +1056,7 @@ class CallsMixin(WalkerBase):
                 return None
         for stmt in module_statements(tree.body):
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                self.entered.add((path or "", name))
                 if path == self.root_ctx.path:
                     self.read_lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
                 return stmt, fn_ctx
@@ -1576,6 +1577,7 @@ class CallsMixin(WalkerBase):
         call_node: ast.expr | ast.stmt | None = None,
     ) -> frozenset:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
+        self.entered.add((ctx.path or "", self._fname(fn, cls)))
         region = self._fn_region(ctx, fn, cls, module_method)
         frame = Frame(
             ctx,

@@ -4,11 +4,12 @@ An editor lints its buffer after every change, and in a long training script mos
 walk reads: the body of a function that parses arguments, plots or logs (not relevant: calls to it are
 not entered), a comment. Walking the whole program again for them is most of an editor's lint. So the
 last analysis of each file is kept in the cache with the file's layout: each top-level statement's lines
-and text, and which functions' bodies a walk read (entered, or looked into to see what they do with a
-model). A new text of the file is answered from it when
+and text (a class's header and each of its statements apart), and which functions' and methods' bodies a
+walk read (entered, through the object model or a summary too, or looked into to see what they do with a
+model), this file's walks or another file's programs. A new text of the file is answered from it when
 
-- its top-level statements are the same texts in the same order, except the bodies of functions no walk
-  read (their decorators and ``def`` lines unchanged), and
+- its top-level statements (and classes' statements) are the same texts in the same order, except the
+  bodies of functions and methods no walk read (their decorators and ``def`` lines unchanged), and
 - its facts and summary (imports, constants, which functions are relevant or strongly relevant, what
   each refers to, ...), the names it calls anywhere and every other file the analysis read are unchanged.
 
@@ -76,24 +77,55 @@ class Unit:
 
 
 def layout(tree: ast.Module, source: str) -> list[Unit]:
-    """The top-level statements of a file, in order."""
+    """The top-level statements of a file, in order; a class whose statements each start a line of their
+    own is its header (``class`` line to its first statement) then each of its statements, a method a
+    function named ``Class.method`` (the name walks know it by)."""
     lines = source.splitlines(keepends=True)
 
     def digest(first: int, last: int) -> str:
         return sha256_hex("".join(lines[first - 1 : last]).encode("utf-8", "surrogatepass"))[:32]
 
-    out = []
-    for node in tree.body:
-        start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    def unit(node: ast.stmt, prefix: str = "") -> Unit:
+        start = _start(node)
         end = node.end_lineno or node.lineno
         text = digest(start, end)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _body_on_own_lines(node, lines):
             body = node.body[0].lineno
-            out.append(Unit("def", node.name, start, end, body, text, digest(start, body - 1)))
+            return Unit("def", prefix + node.name, start, end, body, text, digest(start, body - 1))
+        name = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else ""
+        return Unit("other", prefix + name, start, end, 0, text, text)
+
+    out = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and _statements_on_own_lines(node, lines):
+            first = _start(node.body[0])
+            head = digest(_start(node), first - 1)
+            out.append(Unit("other", node.name, _start(node), first - 1, 0, head, head))
+            out.extend(unit(item, node.name + ".") for item in node.body)
         else:
-            name = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else ""
-            out.append(Unit("other", name, start, end, 0, text, text))
+            out.append(unit(node))
     return out
+
+
+def _start(node: ast.stmt) -> int:
+    """A statement's first line, its decorators included."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _statements_on_own_lines(cls: ast.ClassDef, lines: list[str]) -> bool:
+    """Does each statement of the class start a line of its own, below the one before (no `;`, no body on
+    the ``class`` line)? Then the lines between two of them hold nothing but blanks and comments."""
+    before = cls.lineno
+    for item in cls.body:
+        start = _start(item)
+        if start <= before or start > len(lines):
+            return False
+        text = lines[start - 1]
+        indent = len(text) - len(text.lstrip())
+        if indent != item.col_offset and not (start < item.lineno and text.lstrip().startswith("@")):
+            return False
+        before = item.end_lineno or item.lineno
+    return True
 
 
 def _body_on_own_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> bool:

@@ -25,12 +25,15 @@ from .syntax import called_names
 from .tracker import Walker, handler_functions, merge_event
 
 
-def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> tuple[list[Event], set, list, set]:
+def _walk_file(
+    ctx: ModuleCtx, settings: Settings, module_only: bool = False
+) -> tuple[list[Event], set, list, set, set]:
     """The events of walking a file's entry points, the functions the walks entered, where the walks
-    widened for a bound: ((path, function, why), ...), and the lines of the file whose statements they read."""
+    widened for a bound: ((path, function, why), ...), the lines of the file whose statements they read,
+    and every (path, function) whose body they read (Walker.entered)."""
     walker = Walker(ctx, settings)
     walker.run(module_only=module_only)
-    return list(walker.events.values()), walker.reached, list(walker.widened), walker.read_lines
+    return list(walker.events.values()), walker.reached, list(walker.widened), walker.read_lines, walker.entered
 
 
 def file_events(project: Project, path: str, settings: Settings, defer: bool = False) -> Walked | None:
@@ -41,7 +44,7 @@ def file_events(project: Project, path: str, settings: Settings, defer: bool = F
     ``defer``: None instead of waiting when another worker is computing it (the caller comes back later)."""
     rec = project.record_for_path(path)
     if rec is None:
-        return [], set(), []
+        return [], set(), [], set()
     key = ("events", path, rec.digest, settings.fingerprint())
     hit = project._memo.get(key)
     if hit is not None and not project.same_as_read(hit[1]):
@@ -64,7 +67,9 @@ def file_events(project: Project, path: str, settings: Settings, defer: bool = F
     return walked
 
 
-Walked = tuple[list[Event], set, list]
+# a program's walk: its events, the functions it reached (entered from a call), its widenings, and every
+# function whose body it read (see Walker.entered)
+Walked = tuple[list[Event], set, list, set]
 
 
 def caller_walks(project: Project, callers: list[str], settings: Settings) -> list[Walked]:
@@ -90,10 +95,11 @@ def _walk_program(project: Project, path: str, settings: Settings) -> tuple[Walk
     with project.recording() as deps:
         tree = project.module_tree(path)
         if tree is None:
-            walked: Walked = ([], set(), [])
+            walked: Walked = ([], set(), [], set())
         else:
             ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-            walked = _walk_file(ctx, settings, module_only=True)[:3]
+            events, reached, widened, _, entered = _walk_file(ctx, settings, module_only=True)
+            walked = (events, reached, widened, entered)
     return walked, dict(deps), list(project.widened[before:])
 
 
@@ -102,11 +108,12 @@ def _read_walk(project: Project, value) -> tuple[Walked, dict, list] | None:
     if value is None or not project.deps_valid(value["deps"]):
         return None
     try:
-        events, reached, widened = decode_value(value["walk"])
+        events, reached, widened, entered = decode_value(value["walk"])
         walked = (
             [_event_from(row) for row in events],
             {_pair(r) for r in reached},
             [_widening(w) for w in widened],
+            {_pair(r) for r in entered},
         )
     except (TypeError, ValueError):  # another shape: a miss
         return None
@@ -115,9 +122,9 @@ def _read_walk(project: Project, value) -> tuple[Walked, dict, list] | None:
 
 def _walk_entry(hit: tuple[Walked, dict, list]) -> dict | None:
     """A walk's cache entry; None for a value the cache cannot hold (the walk is only memoised in the process)."""
-    (events, reached, widened), deps, notes = hit
+    (events, reached, widened, entered), deps, notes = hit
     try:
-        walk = encode_value(([(e.kind, e.line, e.col, e.data, e.path) for e in events], reached, widened))
+        walk = encode_value(([(e.kind, e.line, e.col, e.data, e.path) for e in events], reached, widened, entered))
     except TypeError:
         return None
     if not all(isinstance(n, tuple) and len(n) == 2 and all(isinstance(x, str) for x in n) for n in notes):
@@ -155,7 +162,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project = project_for(path, settings) if path else None
     if project is None:
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        events, _, widened, _ = _walk_file(ctx, settings)
+        events, _, widened, _, _ = _walk_file(ctx, settings)
         return FileFacts(path, events, settings, _widenings(widened, lambda p: True))
     assert path is not None  # (a project is found only for a path)
     resolved = str(Path(path).resolve())
@@ -180,14 +187,16 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
                 _store_edit(project, edit_key, (units, read, keys), facts, project.last_deps, token)
                 return facts
         merged: dict[tuple, Event] = {}
-        own, _, widened, read_lines = _walk_file(ctx, settings)
+        own, _, widened, read_lines, _ = _walk_file(ctx, settings)
         widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
+        read_elsewhere: set = set()  # functions of this file whose bodies another file's program read
         wanted = sorted(ctx.context_units())
         callers = project.caller_files(resolved, wanted) if wanted else []
-        for events, reached, caller_widened in caller_walks(project, callers, settings):
+        for events, reached, caller_widened, entered in caller_walks(project, callers, settings):
             widened += caller_widened
             called |= {name for p, name in reached if here(p)}
+            read_elsewhere |= {name for p, name in entered if here(p)}
             for ev in events:
                 if here(ev.path):
                     merge_event(merged, _key(ev), ev)
@@ -209,7 +218,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     del project.widened[project_widened:]
     facts = FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
     if units is not None and keys is not None:
-        read = E.read_units(units, read_lines, called)
+        read = E.read_units(units, read_lines, called | read_elsewhere)
         _store_edit(project, edit_key, (units, read, keys), facts, deps, token)
     return facts
 

@@ -101,6 +101,10 @@ class Walker(CallsMixin, LoadsMixin):
         # lines of the root file's statements some walk read (walked, or a function looked into): an edit
         # elsewhere in the file cannot change what the walks found (see edits.py)
         self.read_lines: set[int] = set()
+        # (path, function) of every body some walk read, in any file: entered (reported, muted, through
+        # the object model or a summary) or looked into. Another file's walk that read a function of the
+        # linted file says so here (see program.py, edits.py)
+        self.entered: set[tuple[str, str]] = set()
         self.spawned: list[tuple[ModuleCtx, FunctionNode]] = []
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)

@@ -39,6 +39,7 @@ class WalkerBase:
     seq: int
     reached: set[tuple[str, str]]
     read_lines: set[int]
+    entered: set[tuple[str, str]]
     spawned: list[tuple[ModuleCtx, FunctionNode]]
     infer_patterns: tuple[str, ...]
     seed_funcs: frozenset[str]
