@@ -577,16 +577,16 @@ def test_the_bodies_another_files_program_read_count_as_read(tmp_path, monkeypat
     stored: list[list[str]] = []
     real_read, real_walk = E.read_units, P._walk_file
 
-    def recording(units, read_lines, reached):
-        got = real_read(units, read_lines, reached)
+    def recording(units, read_lines, reached, named=lambda u: False):
+        got = real_read(units, read_lines, reached, named)
         stored.append(got)
         return got
 
     def own_walk_reads_nothing(ctx, *args, **kwargs):
-        events, reached, widened, read_lines, entered = real_walk(ctx, *args, **kwargs)
+        events, reached, widened, read_lines, entered, scanned = real_walk(ctx, *args, **kwargs)
         if Path(ctx.path).name == "lib.py":  # (lib.py's own walk reads `sample` too: taken away here)
             read_lines = set()
-        return events, reached, widened, read_lines, entered
+        return events, reached, widened, read_lines, entered, scanned
 
     monkeypatch.setattr(E, "read_units", recording)
     monkeypatch.setattr(P, "_walk_file", own_walk_reads_nothing)
@@ -599,3 +599,102 @@ def test_the_bodies_another_files_program_read_count_as_read(tmp_path, monkeypat
     sample = (str(root / "lib.py"), "Trainer.sample")
     assert sample in entered and sample not in reached
     reset_projects()
+
+
+# bodies a rule reads without walking them (found by a review: each was answered from the store wrongly)
+_SIZES = """\
+import torch
+import torch.nn as nn
+
+nz = 2
+nh = 4
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(nh, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+net = Net()
+torch.save(net.state_dict(), "a.pt")
+nz = 3
+other = Net()
+other.load_state_dict(torch.load("a.pt"))
+"""
+
+_REPORTER = """\
+import torch
+import torch.nn as nn
+
+
+def note(msg):
+    print(msg)
+
+
+model = nn.Linear(2, 2)
+sd = torch.load("a.pt")
+note(f"{len(sd)} {len(model.state_dict())}")
+model.load_state_dict(sd, strict=False)
+"""
+
+_MODULE_READS = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def describe(self):
+        y = "net"
+        return len(y)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+torch.manual_seed(0)
+net = Net()
+with torch.no_grad():
+    y = net(torch.ones(2, 4))
+print(y.shape)
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new", "fresh"),
+    [
+        # `__init__`'s free globals are part of the architecture compared at a load (TRP307)
+        (_SIZES, "nn.Linear(nh, 4)", "nn.Linear(nz, 4)", [(17, 6, "TRP101"), (21, 0, "TRP307")]),
+        # a helper that prints, called with the loaded keys, makes a non-strict load's result deliberate
+        (_REPORTER, "    print(msg)\n", "    return msg\n", [(9, 8, "TRP101"), (12, 0, "TRP305")]),
+        # the reads of `y` anywhere in the module decide whether the forward's output is only looked at
+        (_MODULE_READS, "        return len(y)\n", "        return y.upper()\n", [(22, 8, "TRP201")]),
+        # ... and a body that did not name `y` and now does
+        (
+            _MODULE_READS.replace("y = ", "z = ", 1).replace("len(y)", "len(z)"),
+            "len(z)",
+            "y.upper()",
+            [(22, 8, "TRP201")],
+        ),
+    ],
+    ids=["init-globals", "reporting-helper", "module-reads", "module-reads-new"],
+)
+def test_bodies_a_rule_reads_without_walking_them_are_read(script, text, old, new, fresh):
+    path, settings = script.path, script.settings
+    path.write_text(text)
+    _answer(path, text, settings)
+    edited = text.replace(old, new)
+    assert edited != text
+    reset_projects()
+    got = _answer(path, edited, settings)
+    reset_projects()
+    assert got == _answer(path, edited, replace(settings, cache=False))
+    assert [d[:3] for d in got] == fresh

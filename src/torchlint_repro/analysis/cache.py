@@ -295,6 +295,7 @@ SCHEMAS = {
             "units": ("list", ("tuple", [str, str, int, int, int, str, str])),
             "read": ("list", str),
             "keys": ("dict", str),
+            "scanned": ("list", str),
             "events": ENCODED,
             "notes": ("list", str),
             "deps": ("dict", str),

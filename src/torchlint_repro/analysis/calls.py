@@ -450,7 +450,7 @@ class CallsMixin(WalkerBase):
             return False
         key = ("param-values", id(node))
         if key not in self._memo:
-            reads = ParamValues(frame.node, self._parents(frame.node), frame.ctx.resolve)
+            reads = ParamValues(frame.node, self._parents(frame.node), frame.ctx.resolve, self._note_scan)
             try:
                 self._memo[key] = reads.read(node)
             except RecursionError:
@@ -916,6 +916,7 @@ class CallsMixin(WalkerBase):
         init = ctx.method(cls[len(ctx.module) + 1 :], "__init__")
         if init is None:
             return ()
+        self._read_body(ctx, init, f"{cls[len(ctx.module) + 1 :]}.__init__")
         key = ("init-free-names", id(init))  # the same class is built many times: its names read once
         free = self._memo.get(key)
         if free is None:
@@ -1020,7 +1021,14 @@ class CallsMixin(WalkerBase):
 
     def _look_only(self, node: ast.Call) -> bool:
         """Is the model ``node`` builds only looked at (see ``smoke``)?"""
-        q = LookOnly(self._parents, self._look_function, self._module_private, self._look_wrapper, self._library_main)
+        q = LookOnly(
+            self._parents,
+            self._look_function,
+            self._module_private,
+            self._look_wrapper,
+            self._library_main,
+            self._note_scan,
+        )
         try:
             return q.build(self.frames, node)
         except RecursionError:
@@ -1228,9 +1236,23 @@ class CallsMixin(WalkerBase):
         names = plain_names(stmt.targets)
         if names is None:
             return False  # `self.out = net(x)`, `outs[i] = ...`: read elsewhere
+        self._note_scan(scope, names)
         loads, declared = self._name_reads(scope)
         reads = [n for name in names for n in loads.get(name, ())]
         return bool(reads) and all(metadata_use(n, parents) for n in reads) and not (names & declared)
+
+    def _note_scan(self, scope: ast.AST | None, names: set[str]) -> None:
+        """The reads of ``names`` are looked for all over ``scope``: over the linted file's module, that is
+        in every function and method too, walked or not (an edit that names one of them anywhere may
+        change the answer: see edits.py)."""
+        if scope is self.root_ctx.tree:
+            self.scanned_names |= names
+
+    def _read_body(self, ctx: ModuleCtx, fn: FunctionNode, name: str) -> None:
+        """The walk read all of ``fn`` (a function or method of ``ctx`` named ``name``) without entering it."""
+        self.entered.add((ctx.path or "", name))
+        if ctx.path == self.root_ctx.path:
+            self.read_lines.update(range(fn.lineno, (fn.end_lineno or fn.lineno) + 1))
 
     def _name_reads(self, scope: ast.AST) -> tuple[dict[str, list[ast.Name]], set[str]]:
         """The reads of each name in ``scope`` and the names it declares global/nonlocal, made once per

@@ -9,7 +9,10 @@ walk read (entered, through the object model or a summary too, or looked into to
 model), this file's walks or another file's programs. A new text of the file is answered from it when
 
 - its top-level statements (and classes' statements) are the same texts in the same order, except the
-  bodies of functions and methods no walk read (their decorators and ``def`` lines unchanged), and
+  bodies of functions and methods no walk read (their decorators and ``def`` lines unchanged) and that
+  name none of the names whose reads a rule looked for all over the module (whether a forward's output
+  is only looked at, whether a loaded mapping's keys are reported: every body in the module counts, so a
+  body that names one is read, before the edit or after it), and
 - its facts and summary (imports, constants, which functions are relevant or strongly relevant, what
   each refers to, ...), the names it calls anywhere and every other file the analysis read are unchanged.
 
@@ -137,10 +140,42 @@ def _body_on_own_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[s
     return len(text) - len(text.lstrip()) == first.col_offset
 
 
-def read_units(units: list[Unit], read_lines: set[int], reached: set[str]) -> list[str]:
-    """The functions whose bodies some walk read: a statement of the body walked (``read_lines``), or the
-    function reached by another file's program (``reached``: entered or not, its body may have been read)."""
-    out = {u.name for u in units if u.kind == "def" and u.name in reached}
+def mentions(tree: ast.Module, scanned) -> Callable[[Unit], bool]:
+    """Does a function unit of ``tree`` name one of ``scanned`` (a name read, bound or declared global
+    anywhere in it)? The walks looked for the reads of those names all over the module, in every body."""
+    wanted = set(scanned)
+    found: dict[str, bool] = {}
+    if wanted:
+        for node in module_functions(tree):
+            name, fn = node
+            found[name] = any(
+                isinstance(n, ast.Name)
+                and n.id in wanted
+                or isinstance(n, (ast.Global, ast.Nonlocal))
+                and wanted & set(n.names)
+                for n in ast.walk(fn)
+            )
+    return lambda u: found.get(u.name, False)
+
+
+def module_functions(tree: ast.Module):
+    """(name, def) of the module's functions and its top-level classes' methods, as layout names them."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    yield f"{node.name}.{item.name}", item
+
+
+def read_units(
+    units: list[Unit], read_lines: set[int], reached: set[str], named: Callable[[Unit], bool] = lambda u: False
+) -> list[str]:
+    """The functions whose bodies some walk read: a statement of the body walked (``read_lines``), the
+    function reached by another file's program (``reached``: entered or not, its body may have been read),
+    or one that names what the walks looked for all over the module (``named``, see :func:`mentions`)."""
+    out = {u.name for u in units if u.kind == "def" and (u.name in reached or named(u))}
     lines = sorted(read_lines)
     for u in units:
         at = bisect.bisect_left(lines, u.body)  # the first line read at or after the body's start
@@ -149,7 +184,16 @@ def read_units(units: list[Unit], read_lines: set[int], reached: set[str]) -> li
     return sorted(out)
 
 
-def entry(units: list[Unit], read: list[str], keys: dict[str, str], events: list[Event], notes: list[str], deps, files):
+def entry(
+    units: list[Unit],
+    read: list[str],
+    keys: dict[str, str],
+    scanned: list[str],
+    events: list[Event],
+    notes: list[str],
+    deps,
+    files,
+):
     """The cache entry of a file's analysis (None: events the cache cannot hold). ``files``: the project's
     files token taken before the analysis (Project.files_token), to check ``deps`` without reading them."""
     try:
@@ -160,6 +204,7 @@ def entry(units: list[Unit], read: list[str], keys: dict[str, str], events: list
         "units": [u.row() for u in units],
         "read": read,
         "keys": keys,
+        "scanned": scanned,
         "events": rows,
         "notes": notes,
         "deps": deps,
@@ -213,9 +258,16 @@ def _canonical(value):
 
 
 def moved_events(
-    stored: dict, units: list[Unit], keys: dict[str, str], path: str, same_file: Callable[[str | None], bool]
+    stored: dict,
+    units: list[Unit],
+    keys: dict[str, str],
+    path: str,
+    same_file: Callable[[str | None], bool],
+    named: Callable[[Unit], bool] = lambda u: False,
 ) -> list[Event] | None:
-    """The stored analysis's events moved to the new text, or None when the new text may change them."""
+    """The stored analysis's events moved to the new text, or None when the new text may change them.
+    ``named``: does a unit of the new text name what the stored walks looked for all over the module (a
+    body that does was not read before: it does now)."""
     if stored["keys"] != keys:
         return None
     old = [Unit(*row) for row in stored["units"]]
@@ -228,7 +280,7 @@ def moved_events(
             return None
         if was.text == now.text:
             shift.append((was.start, was.end, now.start - was.start))
-        elif was.kind != "def" or was.head != now.head or was.name in read:
+        elif was.kind != "def" or was.head != now.head or was.name in read or named(now):
             return None
     try:
         rows = decode_value(stored["events"])

@@ -27,13 +27,21 @@ from .tracker import Walker, handler_functions, merge_event
 
 def _walk_file(
     ctx: ModuleCtx, settings: Settings, module_only: bool = False
-) -> tuple[list[Event], set, list, set, set]:
+) -> tuple[list[Event], set, list, set, set, set]:
     """The events of walking a file's entry points, the functions the walks entered, where the walks
     widened for a bound: ((path, function, why), ...), the lines of the file whose statements they read,
-    and every (path, function) whose body they read (Walker.entered)."""
+    every (path, function) whose body they read (Walker.entered), and the names whose reads they looked
+    for all over the file (Walker.scanned_names)."""
     walker = Walker(ctx, settings)
     walker.run(module_only=module_only)
-    return list(walker.events.values()), walker.reached, list(walker.widened), walker.read_lines, walker.entered
+    return (
+        list(walker.events.values()),
+        walker.reached,
+        list(walker.widened),
+        walker.read_lines,
+        walker.entered,
+        walker.scanned_names,
+    )
 
 
 def file_events(project: Project, path: str, settings: Settings, defer: bool = False) -> Walked | None:
@@ -98,7 +106,7 @@ def _walk_program(project: Project, path: str, settings: Settings) -> tuple[Walk
             walked: Walked = ([], set(), [], set())
         else:
             ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-            events, reached, widened, _, entered = _walk_file(ctx, settings, module_only=True)
+            events, reached, widened, _, entered, _ = _walk_file(ctx, settings, module_only=True)
             walked = (events, reached, widened, entered)
     return walked, dict(deps), list(project.widened[before:])
 
@@ -162,7 +170,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project = project_for(path, settings) if path else None
     if project is None:
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        events, _, widened, _, _ = _walk_file(ctx, settings)
+        events, _, widened, _, _, _ = _walk_file(ctx, settings)
         return FileFacts(path, events, settings, _widenings(widened, lambda p: True))
     assert path is not None  # (a project is found only for a path)
     resolved = str(Path(path).resolve())
@@ -179,15 +187,15 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         edit_key = f"{resolved}\0{settings.fingerprint()}"
         units, keys = _layout_and_keys(project, ctx, rec, source, tree)
         if units is not None and keys is not None:
-            reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings)
+            reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings, tree)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
-                facts, read = reused
-                _store_edit(project, edit_key, (units, read, keys), facts, project.last_deps, token)
+                facts, read, scanned = reused
+                _store_edit(project, edit_key, (units, read, keys, scanned), facts, project.last_deps, token)
                 return facts
         merged: dict[tuple, Event] = {}
-        own, _, widened, read_lines, _ = _walk_file(ctx, settings)
+        own, _, widened, read_lines, _, scanned_names = _walk_file(ctx, settings)
         widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
         read_elsewhere: set = set()  # functions of this file whose bodies another file's program read
@@ -218,8 +226,9 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     del project.widened[project_widened:]
     facts = FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
     if units is not None and keys is not None:
-        read = E.read_units(units, read_lines, called | read_elsewhere)
-        _store_edit(project, edit_key, (units, read, keys), facts, deps, token)
+        scanned = sorted(scanned_names)
+        read = E.read_units(units, read_lines, called | read_elsewhere, E.mentions(tree, scanned))
+        _store_edit(project, edit_key, (units, read, keys, scanned), facts, deps, token)
     return facts
 
 
@@ -234,18 +243,18 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
 
 
 def _from_last_analysis(
-    project: Project, key: str, units, keys, path: str, here, settings: Settings
-) -> tuple[FileFacts, list] | None:
+    project: Project, key: str, units, keys, path: str, here, settings: Settings, tree: ast.Module
+) -> tuple[FileFacts, list, list] | None:
     """The file's findings moved from its last analysis, with the functions that analysis read; None when
     the edit since may change them (or there is none, or a file it read changed)."""
     stored = project.cache.get_json("edits", key) if project.cache is not None else None
     if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
-    moved = E.moved_events(stored, units, keys, path, here)
+    moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, stored["scanned"]))
     if moved is None:
         return None
     project.note_deps(stored["deps"])
-    return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"]
+    return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"], stored["scanned"]
 
 
 def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
@@ -259,11 +268,12 @@ def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
 
 def _store_edit(project: Project, key: str, layout: tuple, facts: FileFacts, deps: dict, token: str | None) -> None:
     """Keep a file's analysis for the next edit of it (an editor's next lint), see edits.py. ``layout``:
-    its top-level statements, the functions a walk read, the digests of the rest it read of itself."""
+    its top-level statements, the functions a walk read, the digests of the rest it read of itself, the
+    names whose reads the walks looked for all over it."""
     if project.cache is None:
         return
-    units, read, keys = layout
-    value = E.entry(units, read, keys, facts.events, facts.widened, deps, token)
+    units, read, keys, scanned = layout
+    value = E.entry(units, read, keys, scanned, facts.events, facts.widened, deps, token)
     if value is not None:
         project.cache.put_json("edits", key, value)
 

@@ -86,7 +86,9 @@ class LookOnly:
         module_private: Callable[[ModuleCtx, ast.stmt], bool],
         wraps: Callable[[ModuleCtx, ast.Call], bool] = lambda ctx, call: False,
         library_main: Callable[[ModuleCtx, ast.AST], bool] = lambda ctx, node: False,
+        note_scan: Callable[[ast.AST, set[str]], None] = lambda scope, names: None,
     ) -> None:
+        self.note_scan = note_scan  # told the names whose reads are looked for all over a scope
         self.wraps = wraps
         self.library_main = library_main
         self.parents_of = parents_of
@@ -171,6 +173,7 @@ class _Scope:
         return verdict
 
     def _loads(self, names: set[str]):
+        self.q.note_scan(self.scope, names)
         return name_loads(self.scope, names)
 
     # ------------------------------------------------------------------ the kinds of reads
@@ -456,7 +459,14 @@ class ParamValues:
     MAX_STEPS = 2000  # reads followed, at most
     MAX_DEPTH = 60  # nested follows (`x = [x]` in a loop nests the shape on and on)
 
-    def __init__(self, scope: ast.AST, parents: dict, resolve: Callable[[ast.expr], str | None]) -> None:
+    def __init__(
+        self,
+        scope: ast.AST,
+        parents: dict,
+        resolve: Callable[[ast.expr], str | None],
+        note_scan: Callable[[ast.AST, set[str]], None] = lambda scope, names: None,
+    ) -> None:
+        self.note_scan = note_scan  # told the names whose reads are looked for all over the scope
         self.scope = scope
         self.parents = parents
         self.resolve = resolve
@@ -625,7 +635,11 @@ class ParamValues:
             return False
         if isinstance(target, ast.Name):
             self.env[target.id] = shape
-            reads = name_loads(within, {target.id}) if within is self.scope else _reads_in(within, target.id)
+            if within is self.scope:
+                self.note_scan(within, {target.id})
+                reads = list(name_loads(within, {target.id}))
+            else:
+                reads = list(_reads_in(within, target.id))
             return any(not isinstance(n, ast.Name) or self._use(n, shape) for n in reads)
         if isinstance(target, (ast.Tuple, ast.List)):
             elts = target.elts

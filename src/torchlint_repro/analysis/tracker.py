@@ -105,6 +105,8 @@ class Walker(CallsMixin, LoadsMixin):
         # the object model or a summary) or looked into. Another file's walk that read a function of the
         # linted file says so here (see program.py, edits.py)
         self.entered: set[tuple[str, str]] = set()
+        # names whose reads a rule looked for all over the linted file's module (see CallsMixin._note_scan)
+        self.scanned_names: set[str] = set()
         self.spawned: list[tuple[ModuleCtx, FunctionNode]] = []
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
@@ -589,6 +591,7 @@ class Walker(CallsMixin, LoadsMixin):
         receiver = N.dotted(load.func.value)
         if not source or not receiver or receiver.split(".")[0] in source:
             return False
+        self._note_scan(node, source | {receiver.split(".")[0]})
         body = node.body if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
         for stmt in body:
             for sub in ast.walk(stmt):
@@ -612,6 +615,7 @@ class Walker(CallsMixin, LoadsMixin):
                     return True
                 if isinstance(sub.func, ast.Name) and sub.func.id in ctx.functions and node is not sub.func:
                     fn = ctx.functions[sub.func.id]
+                    self._read_body(ctx, fn, sub.func.id)
                     if any(
                         isinstance(x, (ast.Assert, ast.Raise))
                         or isinstance(x, ast.Call)

@@ -40,6 +40,7 @@ class WalkerBase:
     reached: set[tuple[str, str]]
     read_lines: set[int]
     entered: set[tuple[str, str]]
+    scanned_names: set[str]
     spawned: list[tuple[ModuleCtx, FunctionNode]]
     infer_patterns: tuple[str, ...]
     seed_funcs: frozenset[str]
