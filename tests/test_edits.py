@@ -668,6 +668,43 @@ print(y.shape)
 """
 
 
+_REDEFINED = """\
+import torch
+import torch.nn as nn
+
+
+def report():
+    print("a")
+
+
+def report():
+    print("b")
+
+
+net = nn.Linear(4, 4)
+print(net)
+"""
+
+_PROPERTY = """\
+import torch
+import torch.nn as nn
+
+
+class Box:
+    @property
+    def size(self):
+        return 1
+
+    @size.setter
+    def size(self, v):
+        self._v = v
+
+
+net = nn.Linear(4, 4)
+print(net)
+"""
+
+
 @pytest.mark.parametrize(
     ("text", "old", "new", "fresh"),
     [
@@ -684,8 +721,18 @@ print(y.shape)
             "y.upper()",
             [(22, 8, "TRP201")],
         ),
+        # two units of one name (a redefinition, a property's getter and setter): the first names `net` now
+        (_REDEFINED, '    print("a")\n', "    _keep = [net]\n", [(13, 6, "TRP101")]),
+        (_PROPERTY, "        return 1\n", "        return [net]\n", [(15, 6, "TRP101")]),
     ],
-    ids=["init-globals", "reporting-helper", "module-reads", "module-reads-new"],
+    ids=[
+        "init-globals",
+        "reporting-helper",
+        "module-reads",
+        "module-reads-new",
+        "redefined-function",
+        "property-getter",
+    ],
 )
 def test_bodies_a_rule_reads_without_walking_them_are_read(script, text, old, new, fresh):
     path, settings = script.path, script.settings

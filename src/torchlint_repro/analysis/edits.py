@@ -146,9 +146,9 @@ def mentions(tree: ast.Module, scanned) -> Callable[[Unit], bool]:
     wanted = set(scanned)
     found: dict[str, bool] = {}
     if wanted:
-        for node in module_functions(tree):
-            name, fn = node
-            found[name] = any(
+        for name, fn in module_functions(tree):
+            # (two units of one name, a property's getter and setter, a redefinition: either naming one is enough)
+            found[name] = found.get(name, False) or any(
                 isinstance(n, ast.Name)
                 and n.id in wanted
                 or isinstance(n, (ast.Global, ast.Nonlocal))

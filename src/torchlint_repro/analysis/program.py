@@ -195,10 +195,12 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
                 _store_edit(project, edit_key, (units, read, keys, scanned), facts, project.last_deps, token)
                 return facts
         merged: dict[tuple, Event] = {}
-        own, _, widened, read_lines, _, scanned_names = _walk_file(ctx, settings)
+        own, _, widened, read_lines, own_entered, scanned_names = _walk_file(ctx, settings)
         widened = list(widened)
         called: set = set()  # functions of this file some program of the project calls
-        read_elsewhere: set = set()  # functions of this file whose bodies another file's program read
+        # functions of this file whose bodies a walk read besides the lines it walked: another file's
+        # program, or this file's walks through a path spelled another way (a module importing itself)
+        read_elsewhere: set = {name for p, name in own_entered if here(p)}
         wanted = sorted(ctx.context_units())
         callers = project.caller_files(resolved, wanted) if wanted else []
         for events, reached, caller_widened, entered in caller_walks(project, callers, settings):
