@@ -89,9 +89,24 @@ def test_a_dead_or_unreadable_claim_is_taken_over(tmp_path, content):
     assert cache.claim("walks", "k")
     claim = cache._claim_path("walks", "k")
     claim.write_bytes(str(_dead_pid()).encode() if content == "dead" else content)
+    if content == b"":  # an empty claim is one being written: left so for 10 s, its worker died
+        old = time.time() - 10
+        os.utime(claim, (old, old))
     assert not cache.claimed("walks", "k")
     assert cache.claim("walks", "k") is True
     assert claim.read_bytes() == str(os.getpid()).encode()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="no claims on Windows")
+def test_a_claim_whose_pid_is_not_written_yet_is_held(tmp_path):
+    """claim() creates the file, then writes its pid: another worker that finds it empty in between
+    waits, instead of taking it over and building the same entry too (the race that made two workers
+    build the word index once in a while)."""
+    cache = DiskCache(tmp_path, KEY)
+    assert cache.claim("walks", "k")
+    cache._claim_path("walks", "k").write_bytes(b"")
+    assert cache.claimed("walks", "k")
+    assert cache.claim("walks", "k") is False
 
 
 def test_waiting_ends_with_the_entry_or_with_the_claim(tmp_path):
@@ -576,3 +591,35 @@ def test_a_linted_file_already_read_by_another_files_walk_keeps_its_facts(walks_
     buffer = HELPER.format(n="b", eval_call="model.eval()\n    ")
     assert _found(walks_project / "helper_b.py", buffer, settings) == []
     assert sorted(built) == ["helper_a", "helper_b", "helper_b", "train"]
+
+
+def test_a_worker_whose_read_missed_reads_what_another_stored_before_its_claim(walks_project, monkeypatch):
+    """The race the test above can lose: a worker reads (nothing yet), another stores the index and lets go
+    of its claim, then the first claims. It reads again once it holds the claim, and builds nothing."""
+    monkeypatch.setattr(P, "_RACY_NS", 0)
+    built: list[int] = []
+    real = P.Project._file_words
+
+    def counting(self, sigs):
+        built.append(1)
+        return real(self, sigs)
+
+    monkeypatch.setattr(P.Project, "_file_words", counting)
+    reset_projects()
+    first = project_for(str(walks_project / "train.py"), Settings()).mentions()
+    reset_projects()
+    project = project_for(str(walks_project / "train.py"), Settings())
+    assert project.cache is not None
+    real_get = type(project.cache).get_json
+    missed: list[str] = []
+
+    def read_before_the_other_stored(self, kind, key):
+        if kind == "mentions" and not missed:
+            missed.append(key)
+            return None
+        return real_get(self, kind, key)
+
+    monkeypatch.setattr(type(project.cache), "get_json", read_before_the_other_stored)
+    assert project.mentions() == first
+    assert missed and built == [1]
+    reset_projects()

@@ -580,6 +580,9 @@ class DiskCache:
             pause = min(pause * 2, 0.02)
 
 
+_CLAIM_BEING_WRITTEN_NS = 2_000_000_000  # an empty claim younger than this is being written
+
+
 def _claim_alive(path: Path) -> bool:
     """Is this claim held by a live process of this user?"""
     if os.name == "nt":
@@ -597,6 +600,9 @@ def _claim_alive(path: Path) -> bool:
         return False
     finally:
         os.close(fd)
+    if not data.strip():
+        # created, its pid not written yet (claim() opens, then writes): held, unless left so for seconds
+        return time.time_ns() - st.st_mtime_ns < _CLAIM_BEING_WRITTEN_NS
     try:
         pid = int(data.decode("ascii"))
     except ValueError:

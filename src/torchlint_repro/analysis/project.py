@@ -1297,7 +1297,12 @@ class Project:
             return got
         holds = cache.claim(kind, key)
         try:
-            if not holds:
+            if holds:
+                # another worker may have stored it and let go of its claim since our read: not built twice
+                got = read(cache.get_json(kind, key))
+                if got is not None:
+                    return got
+            else:
                 if defer:
                     return None
                 got = read(cache.wait_for(kind, key, wait))
