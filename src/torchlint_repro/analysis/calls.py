@@ -1064,9 +1064,7 @@ class CallsMixin(WalkerBase):
                 return None
         for stmt in module_statements(tree.body):
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
-                self.entered.add((path or "", name))
-                if path == self.root_ctx.path:
-                    self.read_lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+                self._read_body(fn_ctx, stmt, name)
                 return stmt, fn_ctx
         return None
 
