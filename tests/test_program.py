@@ -2022,6 +2022,27 @@ def test_a_function_reads_the_globals_of_its_own_module(tmp_path: Path, helpers,
 
 
 # ---------------------------------------------------------------------------- loop passes
+def _statements_walked(path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> dict[int, int]:
+    """How many times a walk of the file ``path`` (holding ``text``) walked the statement on each line."""
+    import ast
+
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.project import project_for
+    from torchlint_repro.analysis.tracker import Walker
+
+    walked: dict[int, int] = {}
+    original = Walker.stmt
+
+    def counting(self, node, st):
+        walked[node.lineno] = walked.get(node.lineno, 0) + 1
+        return original(self, node, st)
+
+    monkeypatch.setattr(Walker, "stmt", counting)
+    ctx = ModuleCtx(str(path), ast.parse(text), project_for(str(path), ALL), linted=True)
+    Walker(ctx, ALL).run()
+    return walked
+
+
 _NESTED_LOOPS = """\
 import torch
 import torch.nn as nn
@@ -2044,24 +2065,9 @@ def test_a_loop_inside_an_unreported_pass_is_not_walked_again_from_its_settled_h
     the inner loop runs its passes to its fixpoint; its reported pass would be the same muted walk from the
     same head again, and is skipped. The inner body: 2 + 1 + 2 walks (it was 3 + 2 + 2); the finding is
     the same."""
-    import ast
-
-    from torchlint_repro.analysis.context import ModuleCtx
-    from torchlint_repro.analysis.project import project_for
-    from torchlint_repro.analysis.tracker import Walker
-
     path = project(tmp_path, {"loops.py": _NESTED_LOOPS}) / "loops.py"
     assert findings(path) == [(11, 15, "TRP201")]
-    walked: dict[int, int] = {}
-    original = Walker.stmt
-
-    def counting(self, node, st):
-        walked[node.lineno] = walked.get(node.lineno, 0) + 1
-        return original(self, node, st)
-
-    monkeypatch.setattr(Walker, "stmt", counting)
-    ctx = ModuleCtx(str(path), ast.parse(_NESTED_LOOPS), project_for(str(path), ALL), linted=True)
-    Walker(ctx, ALL).run()
+    walked = _statements_walked(path, _NESTED_LOOPS, monkeypatch)
     assert (walked[7], walked[8], walked[9]) == (3, 5, 3)
 
 
@@ -2095,22 +2101,6 @@ def test_a_call_in_an_unreported_pass_is_walked_once_per_state_it_can_see(
     """A callee starts with none of its caller's variables: in the loop's muted passes, `helper(net)` after
     `last` got bound is the same call as before (walked once, then taken from the memo); the reported pass
     walks it again. Its body: 1 + 1 walks (it was 2 + 1), and the finding is the same."""
-    import ast
-
-    from torchlint_repro.analysis.context import ModuleCtx
-    from torchlint_repro.analysis.project import project_for
-    from torchlint_repro.analysis.tracker import Walker
-
     path = project(tmp_path, {"calls.py": _CALL_IN_LOOP}) / "calls.py"
     assert findings(path) == [(17, 15, "TRP201")]
-    walked: dict[int, int] = {}
-    original = Walker.stmt
-
-    def counting(self, node, st):
-        walked[node.lineno] = walked.get(node.lineno, 0) + 1
-        return original(self, node, st)
-
-    monkeypatch.setattr(Walker, "stmt", counting)
-    ctx = ModuleCtx(str(path), ast.parse(_CALL_IN_LOOP), project_for(str(path), ALL), linted=True)
-    Walker(ctx, ALL).run()
-    assert walked[6] == 2
+    assert _statements_walked(path, _CALL_IN_LOOP, monkeypatch)[6] == 2
