@@ -673,8 +673,14 @@ def test_verify_fixed_confirms_every_fixable_rule() -> None:
     from torchlint_repro.rules import ALL_RULES
 
     result = CliRunner().invoke(main, ["verify", "--fixed", "--format", "json", str(FIXTURES)])
-    assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    failing = [
+        (r["code"], f["name"], f["verdict"], f["reasons"], [run["error"] for run in f["runtime"]["runs"]])
+        for r in report["rules"]
+        for f in r["fixtures"]
+        if f["verdict"] not in ("confirmed", "skipped")
+    ]
+    assert result.exit_code == 0, (failing, report["summary"])
     confirmed = {
         r["code"]
         for r in report["rules"]

@@ -135,6 +135,36 @@ def test_the_extras_declare_a_torch_range_and_everything_the_fixtures_import(dis
         assert any(r.startswith(module) and 'extra == "verify-all"' in r for r in requires), module
 
 
+def _rows_not_confirmed(report: str) -> str:
+    """The rows of a text verify report whose verdict is not `confirmed` (with their continuation lines),
+    so that a failure names the fixture wherever it sits in a long report."""
+    out: list[str] = []
+    keep = False
+    for ln in report.splitlines():
+        if ln.startswith("  ") and not ln.startswith("   "):
+            keep = ln.split()[0] not in ("confirmed", "skipped")
+        elif not ln.startswith("  "):
+            keep = False
+        if keep:
+            out.append(ln)
+    return "\n".join(out) + "\n...\n"
+
+
+def test_rows_not_confirmed_keeps_a_failing_row_and_its_lines() -> None:
+    report = (
+        "TRP101 unseeded-model (runtime: differs)\n"
+        "  confirmed  bad_a.py   linter: TRP101 at 3:1\n"
+        "             torch: differs\n"
+        "  error      bad_b.py   linter: TRP101 at 4:1\n"
+        "             torch: timed out after 60s\n"
+        "\n"
+        "1 rules, 2 fixtures: 1 confirmed, 1 error\n"
+    )
+    assert _rows_not_confirmed(report) == (
+        "  error      bad_b.py   linter: TRP101 at 4:1\n             torch: timed out after 60s\n...\n"
+    )
+
+
 def test_verify_from_the_wheel_outside_the_checkout(installed, tmp_path) -> None:
     pytest.importorskip("torch")
     exe = installed / "bin" / "torchlint-repro"
@@ -150,7 +180,7 @@ def test_verify_from_the_wheel_outside_the_checkout(installed, tmp_path) -> None
     assert module.startswith(str(installed)) and fixtures.startswith(str(installed))
     strict = ["--strict"] if os.environ.get("CI", "").lower() in ("1", "true", "yes") else []
     proc = _run([exe, "verify", "-j2", *strict], cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert proc.returncode == 0, _rows_not_confirmed(proc.stdout) + proc.stdout[-1500:] + proc.stderr
     lines = proc.stdout.splitlines()
     assert max(len(ln) for ln in lines) <= 100
     verdicts = [
