@@ -854,19 +854,25 @@ def edited(text: bytes, edit: str, tag: str) -> bytes:
     """The buffer after an edit: ``comment`` appends a comment (the text's code is unchanged); ``code`` adds a
     statement at the end of the first function of 10+ lines (what a user types: the file's program changes,
     so no result keyed by its code, nor by its syntax tree without positions, can answer); ``largest`` adds
-    it to the file's longest function instead (in a training script, its main: code the analysis walks)."""
+    it to the file's longest function instead (in a training script, its main: code the analysis walks).
+    That statement binds a literal to a local nothing reads yet (inert: the walks skip it, see
+    syntax.inert_statement); ``largest-call`` types a call instead (``_edited = len('...')``), which the
+    walks read, so an edit in walked code is analysed whole."""
     if edit == "comment":
         return text + f"\n# edited in the editor ({tag})\n".encode()
+    if edit not in ("code", "largest", "largest-call"):
+        raise ValueError(f"--edit: unknown edit {edit!r}")
+    typed = f"_edited = len({tag!r})" if edit == "largest-call" else f"_edited = {tag!r}"
     lines = text.decode("utf-8").splitlines(keepends=True)
     tree = ast.parse(text)
     fns = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    if edit == "largest":
+    if edit != "code":
         fns = sorted(fns, key=lambda n: -((n.end_lineno or 0) - n.lineno))[:1]
     fn = next((n for n in fns if (n.end_lineno or 0) - n.lineno >= 10), None)
     if fn is None:  # no such function: a statement at the end of the module
-        return text + f"\n_edited = {tag!r}\n".encode()
+        return text + f"\n{typed}\n".encode()
     last = fn.body[-1]
-    lines.insert(last.end_lineno or 0, " " * last.col_offset + f"_edited = {tag!r}\n")
+    lines.insert(last.end_lineno or 0, " " * last.col_offset + typed + "\n")
     return "".join(lines).encode("utf-8")
 
 
@@ -1364,7 +1370,8 @@ def main(argv: list[str] | None = None) -> int:
         "--edit",
         default="comment",
         help="--editor: the edits to measure, comma-separated: comment (appended), code (a statement added "
-        "in the first function of 10+ lines), largest (one added in the longest function); default: comment",
+        "in the first function of 10+ lines), largest (one added in the longest function), largest-call (a "
+        "call added there); default: comment",
     )
     ap.add_argument(
         "--project",

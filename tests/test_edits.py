@@ -37,11 +37,21 @@ TYPED = (
     "x = nn.functional.dropout(x, 0.5, self.training)",
 )
 
+# inert statements (syntax.inert_statement) typed above a function's first statement, one or more lines
+INERT_TYPED = (
+    "_typed = 'run 2'",
+    "# a comment\n_limit: int = -1",
+    "pass",
+    "_shape = (\n    1,\n    2.0,\n)",
+    '"""a string\n# not a comment\n"""',
+)
+
 
 def _edits(text: str) -> list[tuple[str, str]]:
     """(what, new text): a comment appended, and for each top-level function and each method of a
     top-level class a statement (two lines, so that every later statement moves) typed at the end of its
-    body; the statement typed rotates."""
+    body, an inert statement typed above its first statement, and its docstring removed; the statements
+    typed rotate."""
     out = [("comment appended", text + "\n# typed in the editor\n")]
     try:
         tree = ast.parse(text)
@@ -64,6 +74,16 @@ def _edits(text: str) -> list[tuple[str, str]]:
         at = fn.end_lineno or fn.lineno
         new = lines[:at] + [f"{indent}# typed\n", f"{indent}{typed}\n"] + lines[at:]
         out.append((f"{typed!r} typed into {fn.name}()", "".join(new)))
+        # above the body's first statement, so that every statement of the function moves: an inert
+        # statement (answered from the store when the function was walked), or the docstring removed
+        first = fn.body[0]
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and len(fn.body) > 1:
+            gone = lines[: first.lineno - 1] + lines[first.end_lineno or first.lineno :]
+            out.append((f"docstring of {fn.name}() removed", "".join(gone)))
+        inert = INERT_TYPED[i % len(INERT_TYPED)]
+        at = first.lineno - 1
+        new = lines[:at] + [f"{indent}{ln}\n" for ln in inert.split("\n")] + lines[at:]
+        out.append((f"{inert!r} typed at the top of {fn.name}()", "".join(new)))
     return out
 
 
@@ -745,3 +765,106 @@ def test_bodies_a_rule_reads_without_walking_them_are_read(script, text, old, ne
     reset_projects()
     assert got == _answer(path, edited, replace(settings, cache=False))
     assert [d[:3] for d in got] == fresh
+
+
+_FLAGGED = '''\
+def f(a):
+    """doc"""
+    _x = 1
+    y = (a,
+         # inside brackets
+         2)
+    print("""
+# in a string
+""")
+    if a: _z = 2
+    _w = 3; print(a)
+    _read = 4
+
+    return y, _read
+'''
+
+
+def test_line_codes_say_which_lines_of_a_function_are_inert() -> None:
+    """I: first line of an inert statement (a literal alone, or bound to a local nothing reads), i: its
+    next lines, g: blank or comment (inside brackets too, never inside a string), c: code. A statement
+    that shares its line (`if a: _z = 2`, `_w = 3; ...`), is read (`_read`) or names a scanned name is code."""
+    tree = ast.parse(_FLAGGED)
+    (unit,) = E.layout(tree, _FLAGGED)
+    lines = _FLAGGED.splitlines(keepends=True)
+    flags = "".join(c[0] for c in E.line_codes(tree.body[0], lines, unit, []))
+    assert flags == "cIIcgcccccccgc"
+    assert "".join(c[0] for c in E.line_codes(tree.body[0], lines, unit, ["_x"])) == "cIccgcccccccgc"
+    codes = E.line_codes(tree.body[0], lines, unit, [])
+    assert len({c[1:] for c in codes}) == 14  # a digest of each line's text (every line differs)
+
+
+def _codes(text: str) -> list[str]:
+    tree = ast.parse(text)
+    (unit,) = E.layout(tree, text)
+    return E.line_codes(tree.body[0], text.splitlines(keepends=True), unit, [])
+
+
+_BODY = "def main():\n    model = make()\n    model.train()\n    return model\n"
+
+
+def test_inert_line_map_moves_lines_around_inert_statements_only() -> None:
+    was = _codes(_BODY)
+    typed = _codes(_BODY.replace("    model.train()\n", "    _debug = 'x'\n    # why\n    model.train()\n"))
+    assert E.inert_line_map(was, typed) == [(0, 1, 0), (2, 3, 2)]  # lines 3-4 of the unit move down by 2
+    assert E.inert_line_map(typed, was) == [(0, 1, 0), (4, 5, -2)]  # and back: the statement removed
+    multi = _codes(_BODY.replace("    return", "    _shape = (\n        1,\n    )\n    return"))
+    assert E.inert_line_map(was, multi) == [(0, 2, 0), (3, 3, 3)]
+    # code typed, a literal bound to a name the function reads, half a statement changed: no map
+    assert E.inert_line_map(was, _codes(_BODY.replace("    return", "    print(model)\n    return"))) is None
+    assert E.inert_line_map(was, _codes(_BODY.replace("    model = make()", "    model = 1"))) is None
+    half = _codes(_BODY.replace("    return", "    _shape = (\n        2,\n    )\n    return"))
+    assert E.inert_line_map(multi, half) is None  # `1,` -> `2,`: a line inside a statement
+    # a comment-looking line inside a string is the string's text
+    quoted = _BODY.replace("    return", '    print("""\n# a\n""")\n    return')
+    assert E.inert_line_map(_codes(quoted), _codes(quoted.replace("# a", "# b"))) is None
+
+
+_WALKED = """\
+import torch
+import torch.nn as nn
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = torch.ones(2, 4)
+    with torch.no_grad():
+        y = model(x)
+    print(y)
+
+
+main()
+"""
+
+
+def test_inert_statements_typed_into_a_walked_function_are_answered_from_the_store(script):
+    """The editor's case inside the code the analysis walks (a training script's main): a literal bound
+    to a new local (with a comment), changed, then removed, are answered from the store with the finding
+    below them moved; a call typed, or a literal bound to a local the function reads, is analysed whole."""
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_WALKED)
+    before = _answer(path, _WALKED, settings)
+    assert [(line, col, code) for line, col, code, *_ in before] == [(6, 12, "TRP101"), (9, 12, "TRP201")]
+    assert walked == ["train.py"]
+    typed = _WALKED.replace("    x = torch.ones(2, 4)\n", "    x = torch.ones(2, 4)\n    _debug = 'typed'\n    # why\n")
+    for text in (typed, typed.replace("'typed'", "-1"), _WALKED):
+        reset_projects()
+        after = _answer(path, text, settings)
+        assert walked == ["train.py"]  # answered from the store: not walked
+        moved = 11 if "_debug" in text else 9
+        assert [(line, col, code) for line, col, code, *_ in after] == [(6, 12, "TRP101"), (moved, 12, "TRP201")]
+        assert [m for *_, m, _ in after] == [m for *_, m, _ in before]
+    reset_projects()
+    assert _answer(path, typed.replace("'typed'", "len(x)"), settings)[1][0] == 11
+    assert walked == ["train.py"] * 2  # a call: analysed whole
+    reset_projects()
+    read = _WALKED.replace("    print(y)\n", "    _debug = 0\n    print(y, _debug)\n")
+    _answer(path, read, settings)
+    reset_projects()
+    _answer(path, read.replace("_debug = 0", "_debug = 1"), settings)
+    assert walked == ["train.py"] * 4  # a local the function reads: analysed whole

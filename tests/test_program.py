@@ -2104,3 +2104,53 @@ def test_a_call_in_an_unreported_pass_is_walked_once_per_state_it_can_see(
     path = project(tmp_path, {"calls.py": _CALL_IN_LOOP}) / "calls.py"
     assert findings(path) == [(17, 15, "TRP201")]
     assert _statements_walked(path, _CALL_IN_LOOP, monkeypatch)[6] == 2
+
+
+_INERT = """\
+import torch
+import torch.nn as nn
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    limit = 3
+    for step in range(limit):
+        _note = "typed, not read yet"
+        with torch.no_grad():
+            model(torch.ones(1, 4))
+    return limit
+
+
+main()
+"""
+
+
+def test_a_literal_bound_to_a_local_no_code_reads_is_skipped_by_the_walk(tmp_path: Path) -> None:
+    """`_note = "..."` (line 9) binds a local nothing reads: the walk skips it (not a step, not a line it
+    read), so typing it changes no state, loop pass or bound (edits.py relies on it). `limit = 3` (line 7)
+    is read: walked."""
+    import ast
+
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.project import project_for
+    from torchlint_repro.analysis.tracker import Walker
+
+    path = tmp_path / "train.py"
+    (tmp_path / "pyproject.toml").write_text("")
+
+    def walk(text: str) -> Walker:
+        path.write_text(text)
+        w = Walker(ModuleCtx(str(path), ast.parse(text), project_for(str(path), ALL), linted=True), ALL)
+        w.run()
+        return w
+
+    with_note = walk(_INERT)
+    without = walk(_INERT.replace('        _note = "typed, not read yet"\n', ""))
+    assert 7 in with_note.read_lines and 9 not in with_note.read_lines
+    assert with_note.total_steps == without.total_steps
+    moved = {(e.kind, e.line - (e.line > 9), e.col) for e in with_note.events.values()}
+    assert moved == {(e.kind, e.line, e.col) for e in without.events.values()}
+    assert ("forward_in_train", 10, 12) in moved
+    # read after the loop: walked (a step more for each pass of the loop)
+    read = walk(_INERT.replace("    return limit\n", "    return limit, _note\n"))
+    assert 9 in read.read_lines and read.total_steps > with_note.total_steps

@@ -288,7 +288,8 @@ SCHEMAS = {
         {"files": ("list", str), "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))},
     ),
     # a linted file's last analysis, for the next edit of it (edits.py): its top-level statements, the
-    # functions a walk read, digests of its facts and summary, its events and notes, what else it read
+    # functions a walk read, digests of its facts and summary, its events and notes, what else it read,
+    # and each line of the functions a walk read (what it is and a digest of it: edits.line_codes)
     "edits": (
         "obj",
         {
@@ -300,6 +301,7 @@ SCHEMAS = {
             "notes": ("list", str),
             "deps": ("dict", str),
             "files": ("opt", str),
+            "lines": ("dict", ("list", str)),
         },
     ),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read

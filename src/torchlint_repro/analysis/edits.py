@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from .._digest import sha256_hex
 from .cache import decode_value, encode_value
 from .context import Event
+from .syntax import FunctionNode, inert_statement, local_reads
 
 # data of an event that holds no line of the file (names, kinds, flags, model ids only compared as a whole)
 _PLAIN = frozenset(
@@ -140,6 +142,81 @@ def _body_on_own_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[s
     return len(text) - len(text.lstrip()) == first.col_offset
 
 
+# what a line of a walked function is, for comparing two texts of it (see line_codes)
+_CODE, _GAP, _INERT, _INERT_MORE = "c", "g", "I", "i"
+
+
+def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[str]:
+    """Each line of a function unit as what it is and a digest of its text: a line of an inert statement
+    (``I`` its first line, ``i`` the next ones; see syntax.inert_statement) that names none of ``scanned``
+    and has its lines to itself, a blank or comment line (``g``: between statements, or inside brackets,
+    never inside a string), or code (``c``: anything else). Two texts of a function whose lines differ only
+    in lines of the first two kinds, whole statements at a time, walk alike."""
+    first, last = unit.start, min(unit.end, len(lines))
+    flags = []
+    for text in lines[first - 1 : last]:
+        stripped = text.strip()
+        flags.append(_GAP if not stripped or stripped.startswith("#") else _CODE)
+    wanted = set(scanned)
+
+    def owns_lines(s: ast.stmt) -> bool:  # nothing else on its lines (no `;`, no `else:` before it)
+        head, tail = lines[s.lineno - 1], lines[(s.end_lineno or s.lineno) - 1]
+        rest = tail.encode("utf-8", "surrogatepass")[s.end_col_offset or 0 :].decode("utf-8", "replace").strip()
+        return len(head) - len(head.lstrip()) == s.col_offset and (not rest or rest.startswith("#"))
+
+    def statements(body: list[ast.stmt]):  # a function's own statements, in every block, not nested scopes
+        for s in body:
+            yield s
+            if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                for child in ast.iter_child_nodes(s):
+                    if isinstance(child, (ast.ExceptHandler, ast.match_case)):
+                        yield from statements(child.body)
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(s, field, None)
+                    if isinstance(block, list):
+                        yield from statements(block)
+
+    for scope in ast.walk(fn):
+        if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        reads = local_reads(scope)
+        for s in statements(scope.body):
+            if (
+                inert_statement(s, reads)
+                and owns_lines(s)
+                and not any(isinstance(n, ast.Name) and n.id in wanted for n in ast.walk(s))
+            ):
+                end = s.end_lineno or s.lineno
+                for line in range(s.lineno, end + 1):
+                    if first <= line <= last:
+                        flags[line - first] = _INERT if line == s.lineno else _INERT_MORE
+    for node in ast.walk(fn):  # a "comment" inside a string is the string's text
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) > node.lineno:
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                if first <= line <= last and flags[line - first] == _GAP:
+                    flags[line - first] = _CODE
+    texts = lines[first - 1 : last]
+    return [f + sha256_hex(text.encode("utf-8", "surrogatepass"))[:16] for f, text in zip(flags, texts, strict=True)]
+
+
+def inert_line_map(was: list[str], now: list[str]) -> list[tuple[int, int, int]] | None:
+    """How the lines of a function move from its text ``was`` to ``now`` (both :func:`line_codes`), as
+    (first, last, by) offsets into the unit, when the two differ only in whole inert statements and blank
+    or comment lines; None when any other line differs (the walk may differ)."""
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, was, now, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append((i1, i2 - 1, j1 - i1))
+            continue
+        for codes, a, b in ((was, i1, i2), (now, j1, j2)):
+            if any(c[0] not in (_GAP, _INERT, _INERT_MORE) for c in codes[a:b]):
+                return None
+            # whole statements only: the change neither starts nor stops inside one
+            if a < len(codes) and codes[a][0] == _INERT_MORE or b < len(codes) and codes[b][0] == _INERT_MORE:
+                return None
+    return out
+
+
 def mentions(tree: ast.Module, scanned) -> Callable[[Unit], bool]:
     """Does a function unit of ``tree`` name one of ``scanned`` (a name read, bound or declared global
     anywhere in it)? The walks looked for the reads of those names all over the module, in every body."""
@@ -193,9 +270,11 @@ def entry(
     notes: list[str],
     deps,
     files,
+    lines: dict[str, list[str]],
 ):
     """The cache entry of a file's analysis (None: events the cache cannot hold). ``files``: the project's
-    files token taken before the analysis (Project.files_token), to check ``deps`` without reading them."""
+    files token taken before the analysis (Project.files_token), to check ``deps`` without reading them.
+    ``lines``: the :func:`line_codes` of each function a walk read."""
     try:
         rows = encode_value([(e.kind, e.line, e.col, e.data) for e in events])
     except TypeError:
@@ -209,7 +288,26 @@ def entry(
         "notes": notes,
         "deps": deps,
         "files": files,
+        "lines": lines,
     }
+
+
+def read_line_codes(tree: ast.Module, source: str, units: list[Unit], names, scanned) -> dict[str, list[str]]:
+    """:func:`line_codes` of the function units named ``names`` (those a walk read)."""
+    wanted = set(names)
+    lines = source.splitlines(keepends=True)
+    nodes = _unit_nodes(tree, units)
+    return {
+        u.name: line_codes(nodes[u.start], lines, u, scanned)
+        for u in units
+        if u.kind == "def" and u.name in wanted and u.start in nodes
+    }
+
+
+def _unit_nodes(tree: ast.Module, units: list[Unit]) -> dict[int, FunctionNode]:
+    """The def of each function unit, by the unit's first line."""
+    starts = {u.start for u in units if u.kind == "def"}
+    return {_start(fn): fn for _, fn in module_functions(tree) if _start(fn) in starts}
 
 
 def keys_of(
@@ -264,10 +362,12 @@ def moved_events(
     path: str,
     same_file: Callable[[str | None], bool],
     named: Callable[[Unit], bool] = lambda u: False,
+    codes: Callable[[Unit], list[str] | None] = lambda u: None,
 ) -> list[Event] | None:
     """The stored analysis's events moved to the new text, or None when the new text may change them.
     ``named``: does a unit of the new text name what the stored walks looked for all over the module (a
-    body that does was not read before: it does now)."""
+    body that does was not read before: it does now). ``codes``: the :func:`line_codes` of a function
+    unit of the new text: a function a walk read may change by inert statements and comments only."""
     if stored["keys"] != keys:
         return None
     old = [Unit(*row) for row in stored["units"]]
@@ -280,7 +380,14 @@ def moved_events(
             return None
         if was.text == now.text:
             shift.append((was.start, was.end, now.start - was.start))
-        elif was.kind != "def" or was.head != now.head or was.name in read or named(now):
+        elif was.kind != "def" or was.head != now.head:
+            return None
+        elif was.name in read:
+            inside = _walked_lines_moved(stored, was, now, codes)
+            if inside is None:
+                return None
+            shift.extend(inside)
+        elif named(now):
             return None
     try:
         rows = decode_value(stored["events"])
@@ -308,6 +415,19 @@ def moved_events(
             return None
         out.append(Event(kind, at, col, moved, path))
     return out
+
+
+def _walked_lines_moved(stored: dict, was: Unit, now: Unit, codes) -> list[tuple[int, int, int]] | None:
+    """How the lines of a function a walk read move to its new text (as moved_events' shifts), when the
+    texts differ only in inert statements and comments (see inert_line_map); None otherwise."""
+    before = stored["lines"].get(was.name)
+    after = codes(now)
+    if not isinstance(before, list) or after is None or len(before) != was.end - was.start + 1:
+        return None
+    moves = inert_line_map(before, after)
+    if moves is None:
+        return None
+    return [(was.start + first, was.start + last, now.start - was.start + by) for first, last, by in moves]
 
 
 def _moved_data(data: dict, where, same_file) -> dict | None:

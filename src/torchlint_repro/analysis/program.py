@@ -187,12 +187,13 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         edit_key = f"{resolved}\0{settings.fingerprint()}"
         units, keys = _layout_and_keys(project, ctx, rec, source, tree)
         if units is not None and keys is not None:
-            reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings, tree)
+            reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings, tree, source)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
-                facts, read, scanned = reused
-                _store_edit(project, edit_key, (units, read, keys, scanned), facts, project.last_deps, token)
+                facts, read, scanned, lines = reused
+                layout = (units, read, keys, scanned, lines)
+                _store_edit(project, edit_key, layout, facts, project.last_deps, token)
                 return facts
         merged: dict[tuple, Event] = {}
         own, _, widened, read_lines, own_entered, scanned_names = _walk_file(ctx, settings)
@@ -230,7 +231,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     if units is not None and keys is not None:
         scanned = sorted(scanned_names)
         read = E.read_units(units, read_lines, called | read_elsewhere, E.mentions(tree, scanned))
-        _store_edit(project, edit_key, (units, read, keys, scanned), facts, deps, token)
+        lines = E.read_line_codes(tree, source, units, read, scanned)
+        _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token)
     return facts
 
 
@@ -245,18 +247,29 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
 
 
 def _from_last_analysis(
-    project: Project, key: str, units, keys, path: str, here, settings: Settings, tree: ast.Module
-) -> tuple[FileFacts, list, list] | None:
-    """The file's findings moved from its last analysis, with the functions that analysis read; None when
-    the edit since may change them (or there is none, or a file it read changed)."""
+    project: Project, key: str, units, keys, path: str, here, settings: Settings, tree: ast.Module, source: str
+) -> tuple[FileFacts, list, list, dict] | None:
+    """The file's findings moved from its last analysis, with the functions that analysis read, the names
+    it scanned for and the line codes of the functions read (for the new text); None when the edit since
+    may change them (or there is none, or a file it read changed)."""
     stored = project.cache.get_json("edits", key) if project.cache is not None else None
     if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
-    moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, stored["scanned"]))
+    scanned = stored["scanned"]
+    changed: dict[str, list[str]] = {}  # the line codes of the read functions whose text changed
+
+    def codes(unit: E.Unit) -> list[str] | None:
+        got = E.read_line_codes(tree, source, [unit], [unit.name], scanned).get(unit.name)
+        if got is not None:
+            changed[unit.name] = got
+        return got
+
+    moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, scanned), codes)
     if moved is None:
         return None
     project.note_deps(stored["deps"])
-    return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"], stored["scanned"]
+    lines = {name: changed.get(name, was) for name, was in stored["lines"].items()}
+    return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"], scanned, lines
 
 
 def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
@@ -271,11 +284,11 @@ def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
 def _store_edit(project: Project, key: str, layout: tuple, facts: FileFacts, deps: dict, token: str | None) -> None:
     """Keep a file's analysis for the next edit of it (an editor's next lint), see edits.py. ``layout``:
     its top-level statements, the functions a walk read, the digests of the rest it read of itself, the
-    names whose reads the walks looked for all over it."""
+    names whose reads the walks looked for all over it, the line codes of the functions read."""
     if project.cache is None:
         return
-    units, read, keys, scanned = layout
-    value = E.entry(units, read, keys, scanned, facts.events, facts.widened, deps, token)
+    units, read, keys, scanned, lines = layout
+    value = E.entry(units, read, keys, scanned, facts.events, facts.widened, deps, token, lines)
     if value is not None:
         project.cache.put_json("edits", key, value)
 

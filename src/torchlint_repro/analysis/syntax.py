@@ -356,3 +356,68 @@ def is_routed(fn: ast.AST) -> bool:
         and isinstance(d.args[0], (ast.Constant, ast.JoinedStr))
         for d in getattr(fn, "decorator_list", ())
     )
+
+
+# ------------------------------------------------------------------ statements the walk can skip
+# Names whose use reads a function's locals without naming them: with one of them in a function, every
+# local of it counts as read.
+_READS_EVERY_LOCAL = frozenset({"locals", "vars", "eval", "exec", "globals", "dir"})
+
+# the statement kinds that may be inert (see inert_statement)
+INERT_KINDS = (ast.Assign, ast.AnnAssign, ast.Expr, ast.Pass)
+
+
+def local_reads(fn: FunctionNode) -> frozenset[str] | None:
+    """Every name ``fn`` reads, deletes or declares global or nonlocal anywhere in it (its nested functions,
+    lambdas and comprehensions included); None when it may read any of its locals without naming them
+    (``locals()``, ``eval``, ...)."""
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Store):
+                if node.id in _READS_EVERY_LOCAL:
+                    return None
+                out.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            out.update(node.names)
+    return frozenset(out)
+
+
+def constant_expr(node: ast.expr | None) -> bool:
+    """A value spelled with literals only (``0.1``, ``'run-3'``, ``(1, 2)``, ``{'a': -1}``, ``f'v2'``): no
+    name, call or attribute, so computing it reads and changes nothing the walk tracks."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return all(constant_expr(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and constant_expr(k) for k in node.keys) and all(constant_expr(v) for v in node.values)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(node.operand, ast.Constant)
+    if isinstance(node, ast.JoinedStr):
+        return all(isinstance(v, ast.Constant) for v in node.values)
+    return False
+
+
+def inert_statement(node: ast.stmt, reads: frozenset[str] | None) -> bool:
+    """Can the walk of a function skip this statement of its body (``reads``: see :func:`local_reads`)?
+    ``pass``, a literal alone (a docstring, ``...``), or a literal bound to locals the function never reads
+    (``_debug = True`` typed and not used yet): no path of the walk can observe it, so skipping it changes
+    no state, no event and no bound. An edit that only adds, removes or changes such statements in a
+    function the analysis walked cannot change its findings (see edits.py)."""
+    if isinstance(node, ast.Pass):
+        return True
+    if isinstance(node, ast.Expr):
+        return constant_expr(node.value)
+    if reads is None:
+        return False
+    if isinstance(node, ast.Assign):
+        return constant_expr(node.value) and all(isinstance(t, ast.Name) and t.id not in reads for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return (
+            node.simple == 1
+            and isinstance(node.target, ast.Name)
+            and node.target.id not in reads
+            and (node.value is None or constant_expr(node.value))
+        )
+    return False

@@ -38,17 +38,20 @@ from .paths import path_template
 from .project import Project
 from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
+    INERT_KINDS,
     FunctionNode,
     Located,
     call_func,
     called_names,
     const_truth,
     head_name,
+    inert_statement,
     is_load_state_dict,
     is_main_guard,
     is_routed,
     is_type_checking,
     local_module_class,
+    local_reads,
     merge_out,
     src_name,
     strict_false,
@@ -118,6 +121,8 @@ class Walker(CallsMixin, LoadsMixin):
         self.over_budget = False
         self.inline_counts: dict = {}
         self._summaries: dict = {}
+        # id(function node) -> (node, local_reads(node)): which of its statements are inert (see stmt)
+        self._local_reads: dict[int, tuple[ast.AST, frozenset[str] | None]] = {}
         self._summarizing: set = set()
         # module path -> its globals as the walk left them to call into another module (see _call_function)
         self._left_globals: dict[str | None, dict] = {}
@@ -539,6 +544,8 @@ class Walker(CallsMixin, LoadsMixin):
         return st
 
     def stmt(self, node: ast.stmt, st: State) -> State | None:
+        if isinstance(node, INERT_KINDS) and self._inert(node):
+            return st  # no path can observe it: not a step, not a read line (see syntax.inert_statement)
         self.steps += 1
         if self.frames and self.frames[-1].ctx.path == self.root_ctx.path:
             self.read_lines.add(node.lineno)
@@ -556,6 +563,17 @@ class Walker(CallsMixin, LoadsMixin):
                     self.ev(child, st)
             return st
         return method(node, st)
+
+    def _inert(self, node: ast.stmt) -> bool:
+        """Is ``node``, a statement of the function the current frame walks, one the walk skips? Only
+        statements of a function's body (a module's names may be read by other modules)."""
+        fn = self.frames[-1].node if self.frames else None
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        known = self._local_reads.get(id(fn))
+        if known is None or known[0] is not fn:
+            known = self._local_reads[id(fn)] = (fn, local_reads(fn))
+        return inert_statement(node, known[1])
 
     def s_Expr(self, node: ast.Expr, st: State) -> State:
         v = node.value
