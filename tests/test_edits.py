@@ -20,6 +20,7 @@ from fixture_expect import settings as fixture_settings
 
 from torchlint_repro.analysis import edits as E
 from torchlint_repro.analysis import program
+from torchlint_repro.analysis import syntax as S
 from torchlint_repro.analysis.project import reset_projects
 from torchlint_repro.config import Settings
 from torchlint_repro.engine import lint_source
@@ -868,3 +869,30 @@ def test_inert_statements_typed_into_a_walked_function_are_answered_from_the_sto
     reset_projects()
     _answer(path, read.replace("_debug = 0", "_debug = 1"), settings)
     assert walked == ["train.py"] * 4  # a local the function reads: analysed whole
+
+
+@pytest.mark.parametrize(
+    ("uses", "reads_every_local"),
+    [
+        ("cfg = vars(args)", False),
+        ("names = dir(args)", False),
+        ("v = eval(expr, {})", False),
+        ("exec(code, {}, {})", False),
+        ("cfg = vars()", True),
+        ("names = dir()", True),
+        ("v = eval(expr)", True),
+        ("exec(code)", True),
+        ("cfg = locals()", True),
+        ("cfg = vars(*rest)", True),
+        ("show = vars", True),
+    ],
+)
+def test_builtins_that_read_every_local_make_no_statement_inert(uses: str, reads_every_local: bool) -> None:
+    """`_debug = 1` is inert unless the function may read it without naming it: `vars()`, `dir()`,
+    `eval(s)`/`exec(s)` in the caller's namespace, `locals`, or one of them handed on. `vars(args)`
+    reads its argument only."""
+    fn = ast.parse(f"def main(args, expr, code, rest):\n    _debug = 1\n    {uses}\n    return args\n").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    reads = S.local_reads(fn)
+    assert (reads is None) is reads_every_local
+    assert S.inert_statement(fn.body[0], reads) is not reads_every_local

@@ -359,9 +359,11 @@ def is_routed(fn: ast.AST) -> bool:
 
 
 # ------------------------------------------------------------------ statements the walk can skip
-# Names whose use reads a function's locals without naming them: with one of them in a function, every
-# local of it counts as read.
-_READS_EVERY_LOCAL = frozenset({"locals", "vars", "eval", "exec", "globals", "dir"})
+# Builtins that read a function's locals without naming them, with the number of arguments below which
+# they do (`vars()`, `dir()`; `eval(s)`, `exec(s)` without their own namespaces; `locals` always): with
+# one of them in a function, every local of it counts as read. Spelled other than as such a call (passed
+# on, `vars(args)` aside), they count too.
+_READS_EVERY_LOCAL = {"locals": 99, "vars": 1, "dir": 1, "eval": 2, "exec": 2}
 
 # the statement kinds that may be inert (see inert_statement)
 INERT_KINDS = (ast.Assign, ast.AnnAssign, ast.Expr, ast.Pass)
@@ -372,10 +374,15 @@ def local_reads(fn: FunctionNode) -> frozenset[str] | None:
     lambdas and comprehensions included); None when it may read any of its locals without naming them
     (``locals()``, ``eval``, ...)."""
     out = set()
+    harmless = set()  # the ids of `vars(x)`-like calls' callee names: they read only their arguments
     for node in ast.walk(fn):
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _READS_EVERY_LOCAL:
+            given = [a for a in node.args if not isinstance(a, ast.Starred)] + [k for k in node.keywords if k.arg]
+            if len(given) >= _READS_EVERY_LOCAL[node.func.id]:
+                harmless.add(id(node.func))
+        elif isinstance(node, ast.Name):
             if not isinstance(node.ctx, ast.Store):
-                if node.id in _READS_EVERY_LOCAL:
+                if node.id in _READS_EVERY_LOCAL and id(node) not in harmless:
                     return None
                 out.add(node.id)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
