@@ -847,3 +847,29 @@ def test_verify_all_fixtures_confirmed() -> None:
     rules = sum(1 for r in ALL_RULES if r.verify is not Expect.NONE)
     want = f"{rules} rules, {len(found)} fixtures: {len(found) - skipped} confirmed"
     assert lines[-1] == want + (f", {skipped} skipped" if skipped else "")
+
+
+def test_a_forked_run_that_times_out_is_run_again_in_a_new_interpreter(monkeypatch, tmp_path) -> None:
+    """CI saw a one-process gloo DDP fixture hang in a fork of the torch-preloaded server: such a run is
+    run once more in a new interpreter, and its output says so. A new interpreter's timeout is final."""
+    calls: list[bool] = []
+
+    def fake(fx, timeout, python, zygote):
+        calls.append(zygote is not None)
+        if zygote is not None:
+            return R.RunResult(error=f"timed out after {timeout:g}s in x.py", seconds=60.0)
+        return R.RunResult(docs=[{"ok": True}], seconds=2.0, output_tail="done\n")
+
+    monkeypatch.setattr(R, "_run_copy", fake)
+    got = R.run_fixture_once(None, 60.0, None, zygote=object())
+    assert calls == [True, False]
+    assert got.error is None and got.docs == [{"ok": True}] and got.seconds == 62.0
+    assert got.output_tail == (
+        "(forked from the torch-preloaded server it timed out after 60s in x.py; run again in a new "
+        "interpreter)\ndone\n"
+    )
+    calls.clear()
+    monkeypatch.setattr(
+        runner, "_run_copy", lambda fx, t, p, z: calls.append(z is not None) or R.RunResult(error="timed out")
+    )
+    assert R.run_fixture_once(None, 60.0).error == "timed out" and calls == [False]
