@@ -870,6 +870,6 @@ def test_a_forked_run_that_times_out_is_run_again_in_a_new_interpreter(monkeypat
     )
     calls.clear()
     monkeypatch.setattr(
-        runner, "_run_copy", lambda fx, t, p, z: calls.append(z is not None) or R.RunResult(error="timed out")
+        R, "_run_copy", lambda fx, t, p, z: calls.append(z is not None) or R.RunResult(error="timed out")
     )
     assert R.run_fixture_once(None, 60.0).error == "timed out" and calls == [False]
