@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
+import io
 import json
 import re
 from collections.abc import Callable
@@ -85,7 +86,7 @@ def layout(tree: ast.Module, source: str) -> list[Unit]:
     """The top-level statements of a file, in order; a class whose statements each start a line of their
     own is its header (``class`` line to its first statement) then each of its statements, a method a
     function named ``Class.method`` (the name walks know it by)."""
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
 
     def digest(first: int, last: int) -> str:
         return sha256_hex("".join(lines[first - 1 : last]).encode("utf-8", "surrogatepass"))[:32]
@@ -293,15 +294,22 @@ def entry(
 
 
 def read_line_codes(tree: ast.Module, source: str, units: list[Unit], names, scanned) -> dict[str, list[str]]:
-    """:func:`line_codes` of the function units named ``names`` (those a walk read)."""
+    """:func:`line_codes` of the function units named ``names`` (those a walk read), by the unit's index
+    in ``units`` (two functions of one name, a redefinition, each have their own)."""
     wanted = set(names)
-    lines = source.splitlines(keepends=True)
+    lines = source_lines(source)
     nodes = _unit_nodes(tree, units)
     return {
-        u.name: line_codes(nodes[u.start], lines, u, scanned)
-        for u in units
+        str(i): line_codes(nodes[u.start], lines, u, scanned)
+        for i, u in enumerate(units)
         if u.kind == "def" and u.name in wanted and u.start in nodes
     }
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of a source text as Python numbers them: ended by ``\n``, ``\r\n`` or ``\r`` only (a
+    form feed or ``\u2028`` inside a comment or a string ends no line, as ``str.splitlines`` would)."""
+    return io.StringIO(source, newline="").readlines()
 
 
 def _unit_nodes(tree: ast.Module, units: list[Unit]) -> dict[int, FunctionNode]:
@@ -362,12 +370,13 @@ def moved_events(
     path: str,
     same_file: Callable[[str | None], bool],
     named: Callable[[Unit], bool] = lambda u: False,
-    codes: Callable[[Unit], list[str] | None] = lambda u: None,
+    codes: Callable[[int, Unit], list[str] | None] = lambda i, u: None,
 ) -> list[Event] | None:
     """The stored analysis's events moved to the new text, or None when the new text may change them.
     ``named``: does a unit of the new text name what the stored walks looked for all over the module (a
     body that does was not read before: it does now). ``codes``: the :func:`line_codes` of a function
-    unit of the new text: a function a walk read may change by inert statements and comments only."""
+    unit of the new text (by its index): a function a walk read may change by inert statements and
+    comments only."""
     if stored["keys"] != keys:
         return None
     old = [Unit(*row) for row in stored["units"]]
@@ -375,7 +384,7 @@ def moved_events(
         return None
     read = set(stored["read"])
     shift: list[tuple[int, int, int]] = []  # (first, last, by): old lines that move by `by`
-    for was, now in zip(old, units, strict=True):
+    for i, (was, now) in enumerate(zip(old, units, strict=True)):
         if (was.kind, was.name) != (now.kind, now.name):
             return None
         if was.text == now.text:
@@ -383,7 +392,7 @@ def moved_events(
         elif was.kind != "def" or was.head != now.head:
             return None
         elif was.name in read:
-            inside = _walked_lines_moved(stored, was, now, codes)
+            inside = _walked_lines_moved(stored["lines"].get(str(i)), was, now, codes(i, now))
             if inside is None:
                 return None
             shift.extend(inside)
@@ -417,11 +426,10 @@ def moved_events(
     return out
 
 
-def _walked_lines_moved(stored: dict, was: Unit, now: Unit, codes) -> list[tuple[int, int, int]] | None:
+def _walked_lines_moved(before, was: Unit, now: Unit, after) -> list[tuple[int, int, int]] | None:
     """How the lines of a function a walk read move to its new text (as moved_events' shifts), when the
-    texts differ only in inert statements and comments (see inert_line_map); None otherwise."""
-    before = stored["lines"].get(was.name)
-    after = codes(now)
+    texts (``before``, ``after``: their line codes) differ only in inert statements and comments (see
+    inert_line_map); None otherwise."""
     if not isinstance(before, list) or after is None or len(before) != was.end - was.start + 1:
         return None
     moves = inert_line_map(before, after)

@@ -256,19 +256,19 @@ def _from_last_analysis(
     if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
     scanned = stored["scanned"]
-    changed: dict[str, list[str]] = {}  # the line codes of the read functions whose text changed
+    changed: dict[str, list[str]] = {}  # the line codes of the read functions whose text changed, by index
 
-    def codes(unit: E.Unit) -> list[str] | None:
-        got = E.read_line_codes(tree, source, [unit], [unit.name], scanned).get(unit.name)
+    def codes(index: int, unit: E.Unit) -> list[str] | None:
+        got = E.read_line_codes(tree, source, [unit], [unit.name], scanned).get("0")
         if got is not None:
-            changed[unit.name] = got
+            changed[str(index)] = got
         return got
 
     moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, scanned), codes)
     if moved is None:
         return None
     project.note_deps(stored["deps"])
-    lines = {name: changed.get(name, was) for name, was in stored["lines"].items()}
+    lines = {i: changed.get(i, was) for i, was in stored["lines"].items()}
     return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"], scanned, lines
 
 

@@ -366,13 +366,13 @@ def is_routed(fn: ast.AST) -> bool:
 _READS_EVERY_LOCAL = {"locals": 99, "vars": 1, "dir": 1, "eval": 2, "exec": 2}
 
 # the statement kinds that may be inert (see inert_statement)
-INERT_KINDS = (ast.Assign, ast.AnnAssign, ast.Expr, ast.Pass)
+INERT_KINDS = (ast.Assign, ast.Expr, ast.Pass)
 
 
 def local_reads(fn: FunctionNode) -> frozenset[str] | None:
-    """Every name ``fn`` reads, deletes or declares global or nonlocal anywhere in it (its nested functions,
-    lambdas and comprehensions included); None when it may read any of its locals without naming them
-    (``locals()``, ``eval``, ...)."""
+    """Every name ``fn`` reads, deletes, augments (``x += 1`` reads ``x``) or declares global or nonlocal
+    anywhere in it (its nested functions, lambdas and comprehensions included); None when it may read any
+    of its locals without naming them (``locals()``, ``eval``, ...)."""
     out = set()
     harmless = set()  # the ids of `vars(x)`-like calls' callee names: they read only their arguments
     for node in ast.walk(fn):
@@ -387,6 +387,8 @@ def local_reads(fn: FunctionNode) -> frozenset[str] | None:
                 out.add(node.id)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             out.update(node.names)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            out.add(node.target.id)
     return frozenset(out)
 
 
@@ -411,7 +413,9 @@ def inert_statement(node: ast.stmt, reads: frozenset[str] | None) -> bool:
     ``pass``, a literal alone (a docstring, ``...``), or a literal bound to locals the function never reads
     (``_debug = True`` typed and not used yet): no path of the walk can observe it, so skipping it changes
     no state, no event and no bound. An edit that only adds, removes or changes such statements in a
-    function the analysis walked cannot change its findings (see edits.py)."""
+    function the analysis walked cannot change its findings (see edits.py): they name no name a rule
+    could read, so no function's ``local_reads`` changes with them either. An annotated assignment is
+    never inert: its annotation names names (which scans of a function's reads count)."""
     if isinstance(node, ast.Pass):
         return True
     if isinstance(node, ast.Expr):
@@ -420,11 +424,4 @@ def inert_statement(node: ast.stmt, reads: frozenset[str] | None) -> bool:
         return False
     if isinstance(node, ast.Assign):
         return constant_expr(node.value) and all(isinstance(t, ast.Name) and t.id not in reads for t in node.targets)
-    if isinstance(node, ast.AnnAssign):
-        return (
-            node.simple == 1
-            and isinstance(node.target, ast.Name)
-            and node.target.id not in reads
-            and (node.value is None or constant_expr(node.value))
-        )
     return False
