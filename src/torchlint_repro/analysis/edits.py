@@ -177,20 +177,17 @@ def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[
                     if isinstance(block, list):
                         yield from statements(block)
 
-    for scope in ast.walk(fn):
-        if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        reads = local_reads(scope)
-        for s in statements(scope.body):
-            if (
-                inert_statement(s, reads)
-                and owns_lines(s)
-                and not any(isinstance(n, ast.Name) and n.id in wanted for n in ast.walk(s))
-            ):
-                end = s.end_lineno or s.lineno
-                for line in range(s.lineno, end + 1):
-                    if first <= line <= last:
-                        flags[line - first] = _INERT if line == s.lineno else _INERT_MORE
+    reads = local_reads(fn)  # (the function's own statements only: a nested function's are code)
+    for s in statements(fn.body):
+        if (
+            inert_statement(s, reads)
+            and owns_lines(s)
+            and not any(isinstance(n, ast.Name) and n.id in wanted for n in ast.walk(s))
+        ):
+            end = s.end_lineno or s.lineno
+            for line in range(s.lineno, end + 1):
+                if first <= line <= last:
+                    flags[line - first] = _INERT if line == s.lineno else _INERT_MORE
     for node in ast.walk(fn):  # a "comment" inside a string is the string's text
         if isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) > node.lineno:
             for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
@@ -398,6 +395,8 @@ def moved_events(
             shift.extend(inside)
         elif named(now):
             return None
+    if any(by for _, _, by in shift) and any(_DIGIT.search(note) for note in stored["notes"]):
+        return None  # a note may name a line that moved (`loop at line 8 not settled`): analysed again
     try:
         rows = decode_value(stored["events"])
     except ValueError:
@@ -474,9 +473,11 @@ def _moved_data(data: dict, where, same_file) -> dict | None:
             new = [seed(v) for v in value] if isinstance(value, list) else None
             if new is not None and None in new:
                 new = None
-        elif key == "src" or key == "iteration":  # (kind, line) / (name, value, line): a line of the event's file
-            at = where(value[-1]) if isinstance(value, tuple) and value else None
-            new = None if at is None else (*value[:-1], at)
+        elif key == "src" or key == "iteration":
+            # (kind, line) / (name, value, line): a line with no file, this one's or another's (an `.eval()`
+            # in a helper of another file): kept only where this file's line did not move either
+            line = value[-1] if isinstance(value, tuple) and value else None
+            new = value if line is not None and where(line) == line else None
         elif key == "why":  # a sentence: it may name a line ("saved at line 20", "train.py:26 saved a dict")
             new = value if isinstance(value, str) and not _DIGIT.search(value) else None
         else:

@@ -370,9 +370,16 @@ INERT_KINDS = (ast.Assign, ast.Expr, ast.Pass)
 
 
 def local_reads(fn: FunctionNode) -> frozenset[str] | None:
-    """Every name ``fn`` reads, deletes, augments (``x += 1`` reads ``x``) or declares global or nonlocal
-    anywhere in it (its nested functions, lambdas and comprehensions included); None when it may read any
-    of its locals without naming them (``locals()``, ``eval``, ...)."""
+    """Every name ``fn`` uses anywhere in it (nested functions, lambdas and comprehensions included) other
+    than as a target of a literal bound to plain names (``_debug = True``): names read or deleted, targets
+    augmented (``x += 1`` reads ``x``) and every other binding (parameters, loop, ``with`` and walrus
+    targets, imports, defs, ``except ... as``, match captures), names declared global or nonlocal. A
+    literal bound to names none of these is inert (see :func:`inert_statement`): a name typed fresh. None
+    when the function may read any of its locals without naming them (``locals()``, ``eval``, ...)."""
+    literal_targets: set[int] = set()  # the ids of the Name nodes bound by `name = <literal>` statements
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and _literal_bound(node):
+            literal_targets.update(id(t) for t in node.targets)
     out = set()
     harmless = set()  # the ids of `vars(x)`-like calls' callee names: they read only their arguments
     for node in ast.walk(fn):
@@ -381,15 +388,29 @@ def local_reads(fn: FunctionNode) -> frozenset[str] | None:
             if len(given) >= _READS_EVERY_LOCAL[node.func.id]:
                 harmless.add(id(node.func))
         elif isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Store):
-                if node.id in _READS_EVERY_LOCAL and id(node) not in harmless:
-                    return None
-                out.add(node.id)
+            if id(node) in literal_targets:
+                continue
+            if node.id in _READS_EVERY_LOCAL and id(node) not in harmless and not isinstance(node.ctx, ast.Store):
+                return None
+            out.add(node.id)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, ast.alias):
+            out.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+            out.add(node.name)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            out.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            out.add(node.rest)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             out.update(node.names)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            out.add(node.target.id)
     return frozenset(out)
+
+
+def _literal_bound(node: ast.Assign) -> bool:
+    """`a = b = <literal>`: a literal bound to plain names only."""
+    return constant_expr(node.value) and all(isinstance(t, ast.Name) for t in node.targets)
 
 
 def constant_expr(node: ast.expr | None) -> bool:
@@ -410,12 +431,13 @@ def constant_expr(node: ast.expr | None) -> bool:
 
 def inert_statement(node: ast.stmt, reads: frozenset[str] | None) -> bool:
     """Can the walk of a function skip this statement of its body (``reads``: see :func:`local_reads`)?
-    ``pass``, a literal alone (a docstring, ``...``), or a literal bound to locals the function never reads
-    (``_debug = True`` typed and not used yet): no path of the walk can observe it, so skipping it changes
-    no state, no event and no bound. An edit that only adds, removes or changes such statements in a
-    function the analysis walked cannot change its findings (see edits.py): they name no name a rule
-    could read, so no function's ``local_reads`` changes with them either. An annotated assignment is
-    never inert: its annotation names names (which scans of a function's reads count)."""
+    ``pass``, a literal alone (a docstring, ``...``), or a literal bound to names the function uses nowhere
+    else (``_debug = True`` typed and not used yet): no path of the walk can observe it, so skipping it
+    changes no state, no event and no bound. An edit that only adds, removes or changes such statements in
+    a function the analysis walked cannot change its findings (see edits.py): they name no name anything
+    else in the function names, so no syntactic scan of the function (its reads, its stores of a loop
+    variable) sees them and no function's ``local_reads`` changes with them. An annotated assignment is
+    never inert: its annotation names names."""
     if isinstance(node, ast.Pass):
         return True
     if isinstance(node, ast.Expr):
@@ -423,5 +445,5 @@ def inert_statement(node: ast.stmt, reads: frozenset[str] | None) -> bool:
     if reads is None:
         return False
     if isinstance(node, ast.Assign):
-        return constant_expr(node.value) and all(isinstance(t, ast.Name) and t.id not in reads for t in node.targets)
+        return _literal_bound(node) and not any(t.id in reads for t in node.targets if isinstance(t, ast.Name))
     return False

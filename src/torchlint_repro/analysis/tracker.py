@@ -566,13 +566,19 @@ class Walker(CallsMixin, LoadsMixin):
 
     def _inert(self, node: ast.stmt) -> bool:
         """Is ``node``, a statement of the function the current frame walks, one the walk skips? Only
-        statements of a function's body (a module's names may be read by other modules)."""
-        fn = self.frames[-1].node if self.frames else None
+        statements of a module's own functions and its classes' methods (a module's names may be read by
+        other modules; a nested function's locals by the scans of the function around it)."""
+        frame = self.frames[-1] if self.frames else None
+        fn = frame.node if frame is not None else None
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
         known = self._local_reads.get(id(fn))
         if known is None or known[0] is not fn:
-            known = self._local_reads[id(fn)] = (fn, local_reads(fn))
+            assert frame is not None  # (fn is a frame's node)
+            top = any(fn is n for n in frame.ctx.tree.body) or any(
+                fn is m for c in frame.ctx.tree.body if isinstance(c, ast.ClassDef) for m in c.body
+            )
+            known = self._local_reads[id(fn)] = (fn, local_reads(fn) if top else None)
         return inert_statement(node, known[1])
 
     def s_Expr(self, node: ast.Expr, st: State) -> State:
