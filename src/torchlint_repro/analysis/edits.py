@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from .._digest import sha256_hex
 from .cache import decode_value, encode_value
 from .context import Event
-from .syntax import FunctionNode, inert_statement, local_reads
+from .syntax import FunctionNode, inert_statement, local_uses
 
 # data of an event that holds no line of the file (names, kinds, flags, model ids only compared as a whole)
 _PLAIN = frozenset(
@@ -177,7 +177,7 @@ def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[
                     if isinstance(block, list):
                         yield from statements(block)
 
-    reads = local_reads(fn)  # (the function's own statements only: a nested function's are code)
+    reads, strings = local_uses(fn)  # (the function's own statements only: a nested function's are code)
     for s in statements(fn.body):
         if (
             inert_statement(s, reads)
@@ -188,11 +188,10 @@ def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[
             for line in range(s.lineno, end + 1):
                 if first <= line <= last:
                     flags[line - first] = _INERT if line == s.lineno else _INERT_MORE
-    for node in ast.walk(fn):  # a "comment" inside a string is the string's text
-        if isinstance(node, (ast.Constant, ast.JoinedStr)) and (node.end_lineno or node.lineno) > node.lineno:
-            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
-                if first <= line <= last and flags[line - first] == _GAP:
-                    flags[line - first] = _CODE
+    for start, end in strings:  # a "comment" inside a string is the string's text
+        for line in range(max(start, first), min(end, last) + 1):
+            if flags[line - first] == _GAP:
+                flags[line - first] = _CODE
     texts = lines[first - 1 : last]
     return [f + sha256_hex(text.encode("utf-8", "surrogatepass"))[:16] for f, text in zip(flags, texts, strict=True)]
 

@@ -376,36 +376,51 @@ def local_reads(fn: FunctionNode) -> frozenset[str] | None:
     targets, imports, defs, ``except ... as``, match captures), names declared global or nonlocal. A
     literal bound to names none of these is inert (see :func:`inert_statement`): a name typed fresh. None
     when the function may read any of its locals without naming them (``locals()``, ``eval``, ...)."""
+    return local_uses(fn)[0]
+
+
+def local_uses(fn: FunctionNode) -> tuple[frozenset[str] | None, list[tuple[int, int]]]:
+    """:func:`local_reads` and the (first, last) lines of every string literal of ``fn`` that spans lines,
+    in one pass over it (an editor's lint asks both of the function it edits)."""
     literal_targets: set[int] = set()  # the ids of the Name nodes bound by `name = <literal>` statements
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Assign) and _literal_bound(node):
-            literal_targets.update(id(t) for t in node.targets)
-    out = set()
-    harmless = set()  # the ids of `vars(x)`-like calls' callee names: they read only their arguments
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _READS_EVERY_LOCAL:
-            given = [a for a in node.args if not isinstance(a, ast.Starred)] + [k for k in node.keywords if k.arg]
-            if len(given) >= _READS_EVERY_LOCAL[node.func.id]:
-                harmless.add(id(node.func))
-        elif isinstance(node, ast.Name):
+    harmless: set[int] = set()  # the ids of `vars(x)`-like calls' callee names: they read only their arguments
+    out: set[str] = set()
+    strings: list[tuple[int, int]] = []
+    every_local = False
+    for node in ast.walk(fn):  # (breadth first: a statement or call comes before the names in it)
+        if isinstance(node, ast.Name):
             if id(node) in literal_targets:
                 continue
             if node.id in _READS_EVERY_LOCAL and id(node) not in harmless and not isinstance(node.ctx, ast.Store):
-                return None
+                every_local = True
             out.add(node.id)
+        elif isinstance(node, ast.Assign):
+            if _literal_bound(node):
+                literal_targets.update(id(t) for t in node.targets)
+        elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in _READS_EVERY_LOCAL:
+                given = [a for a in node.args if not isinstance(a, ast.Starred)] + [k for k in node.keywords if k.arg]
+                if len(given) >= _READS_EVERY_LOCAL[node.func.id]:
+                    harmless.add(id(node.func))
+        elif isinstance(node, (ast.Constant, ast.JoinedStr)):
+            if (node.end_lineno or node.lineno) > node.lineno:
+                strings.append((node.lineno, node.end_lineno or node.lineno))
         elif isinstance(node, ast.arg):
             out.add(node.arg)
         elif isinstance(node, ast.alias):
             out.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
-            out.add(node.name)
-        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
-            out.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            out.add(node.rest)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node is not fn:
+                out.add(node.name)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+            if node.name:
+                out.add(node.name)
+        elif isinstance(node, ast.MatchMapping):
+            if node.rest:
+                out.add(node.rest)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             out.update(node.names)
-    return frozenset(out)
+    return (None if every_local else frozenset(out)), strings
 
 
 def _literal_bound(node: ast.Assign) -> bool:
