@@ -367,8 +367,9 @@ def moved_events(
     same_file: Callable[[str | None], bool],
     named: Callable[[Unit], bool] = lambda u: False,
     codes: Callable[[int, Unit], list[str] | None] = lambda i, u: None,
-) -> list[Event] | None:
-    """The stored analysis's events moved to the new text, or None when the new text may change them.
+) -> tuple[list[Event], list[str]] | None:
+    """The stored analysis's events and notes moved to the new text, or None when the new text may change
+    them.
     ``named``: does a unit of the new text name what the stored walks looked for all over the module (a
     body that does was not read before: it does now). ``codes``: the :func:`line_codes` of a function
     unit of the new text (by its index): a function a walk read may change by inert statements and
@@ -394,8 +395,6 @@ def moved_events(
             shift.extend(inside)
         elif named(now):
             return None
-    if any(by for _, _, by in shift) and any(_DIGIT.search(note) for note in stored["notes"]):
-        return None  # a note may name a line that moved (`loop at line 8 not settled`): analysed again
     try:
         rows = decode_value(stored["events"])
     except ValueError:
@@ -421,7 +420,33 @@ def moved_events(
         if moved is None:
             return None
         out.append(Event(kind, at, col, moved, path))
-    return out
+    notes = []
+    for note in stored["notes"]:
+        moved_note = _moved_note(note, where)
+        if moved_note is None:
+            return None
+        notes.append(moved_note)
+    return out, notes
+
+
+# how a note (a widening, for --verbose) names a line of the file: `train: loop at line 8 not settled ...`
+_NOTE_LINE = re.compile(r"\bat line (\d+)\b")
+
+
+def _moved_note(note: str, where) -> str | None:
+    """A stored note with the lines it names moved. The notes kept with a file's analysis are its own
+    functions' (a loop there: this file's line) and the project's (bounds, no line); a note that names a
+    line spells it ``at line N`` (Walker.widen). None when such a line is not one that moved with a unit."""
+    failed = False
+
+    def move(m: re.Match) -> str:
+        nonlocal failed
+        at = where(int(m.group(1)))
+        failed = failed or at is None
+        return f"at line {at}"
+
+    moved = _NOTE_LINE.sub(move, note)
+    return None if failed else moved
 
 
 def _walked_lines_moved(before, was: Unit, now: Unit, after) -> list[tuple[int, int, int]] | None:

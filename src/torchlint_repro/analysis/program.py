@@ -267,9 +267,10 @@ def _from_last_analysis(
     moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, scanned), codes)
     if moved is None:
         return None
+    events, notes = moved
     project.note_deps(stored["deps"])
     lines = {i: changed.get(i, was) for i, was in stored["lines"].items()}
-    return FileFacts(path, moved, settings, list(stored["notes"])), stored["read"], scanned, lines
+    return FileFacts(path, events, settings, notes), stored["read"], scanned, lines
 
 
 def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:

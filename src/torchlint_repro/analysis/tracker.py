@@ -307,7 +307,9 @@ class Walker(CallsMixin, LoadsMixin):
         return st
 
     def widen(self, path: str | None, func: str, why: str) -> None:
-        """Record that a bound made the analysis give up precision (never findings) here."""
+        """Record that a bound made the analysis give up precision (never findings) here. A line of
+        ``path`` that ``why`` names is spelled ``at line N``: an edited file's stored notes move it
+        (edits.py)."""
         entry = (path, func, why)
         if entry not in self.widened:
             self.widened.append(entry)
