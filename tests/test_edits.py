@@ -611,10 +611,10 @@ def test_the_bodies_another_files_program_read_count_as_read(tmp_path, monkeypat
         return got
 
     def own_walk_reads_nothing(ctx, *args, **kwargs):
-        events, reached, widened, read_lines, entered, scanned = real_walk(ctx, *args, **kwargs)
+        walker = real_walk(ctx, *args, **kwargs)
         if Path(ctx.path).name == "lib.py":  # (lib.py's own walk reads `sample` too: taken away here)
-            read_lines = set()
-        return events, reached, widened, read_lines, entered, scanned
+            walker.read_lines = set()
+        return walker
 
     monkeypatch.setattr(E, "read_units", recording)
     monkeypatch.setattr(P, "_walk_file", own_walk_reads_nothing)

@@ -127,8 +127,7 @@ def _statements_on_own_lines(cls: ast.ClassDef, lines: list[str]) -> bool:
         if start <= before or start > len(lines):
             return False
         text = lines[start - 1]
-        indent = len(text) - len(text.lstrip())
-        if indent != item.col_offset and not (start < item.lineno and text.lstrip().startswith("@")):
+        if _indent(text) != item.col_offset and not (start < item.lineno and text.lstrip().startswith("@")):
             return False
         before = item.end_lineno or item.lineno
     return True
@@ -139,8 +138,12 @@ def _body_on_own_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[s
     first = fn.body[0]
     if first.lineno <= fn.lineno or first.lineno > len(lines):
         return False
-    text = lines[first.lineno - 1]
-    return len(text) - len(text.lstrip()) == first.col_offset
+    return _indent(lines[first.lineno - 1]) == first.col_offset
+
+
+def _indent(text: str) -> int:
+    """How far a line's text is indented (what a statement starting it has as its col_offset)."""
+    return len(text) - len(text.lstrip())
 
 
 # what a line of a walked function is, for comparing two texts of it (see line_codes)
@@ -163,7 +166,7 @@ def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[
     def owns_lines(s: ast.stmt) -> bool:  # nothing else on its lines (no `;`, no `else:` before it)
         head, tail = lines[s.lineno - 1], lines[(s.end_lineno or s.lineno) - 1]
         rest = tail.encode("utf-8", "surrogatepass")[s.end_col_offset or 0 :].decode("utf-8", "replace").strip()
-        return len(head) - len(head.lstrip()) == s.col_offset and (not rest or rest.startswith("#"))
+        return _indent(head) == s.col_offset and (not rest or rest.startswith("#"))
 
     def statements(body: list[ast.stmt]):  # a function's own statements, in every block, not nested scopes
         for s in body:

@@ -25,23 +25,14 @@ from .syntax import called_names
 from .tracker import Walker, handler_functions, merge_event
 
 
-def _walk_file(
-    ctx: ModuleCtx, settings: Settings, module_only: bool = False
-) -> tuple[list[Event], set, list, set, set, set]:
-    """The events of walking a file's entry points, the functions the walks entered, where the walks
-    widened for a bound: ((path, function, why), ...), the lines of the file whose statements they read,
-    every (path, function) whose body they read (Walker.entered), and the names whose reads they looked
-    for all over the file (Walker.scanned_names)."""
+def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> Walker:
+    """The walker after walking a file's entry points: its events, the functions the walks entered
+    (``reached``), where they widened for a bound (``widened``: (path, function, why)), the lines of the
+    file whose statements they read, every (path, function) whose body they read (``entered``), and the
+    names whose reads they looked for all over the file (``scanned_names``)."""
     walker = Walker(ctx, settings)
     walker.run(module_only=module_only)
-    return (
-        list(walker.events.values()),
-        walker.reached,
-        list(walker.widened),
-        walker.read_lines,
-        walker.entered,
-        walker.scanned_names,
-    )
+    return walker
 
 
 def file_events(project: Project, path: str, settings: Settings, defer: bool = False) -> Walked | None:
@@ -106,8 +97,8 @@ def _walk_program(project: Project, path: str, settings: Settings) -> tuple[Walk
             walked: Walked = ([], set(), [], set())
         else:
             ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-            events, reached, widened, _, entered, _ = _walk_file(ctx, settings, module_only=True)
-            walked = (events, reached, widened, entered)
+            w = _walk_file(ctx, settings, module_only=True)
+            walked = (list(w.events.values()), w.reached, list(w.widened), w.entered)
     return walked, dict(deps), list(project.widened[before:])
 
 
@@ -170,8 +161,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     project = project_for(path, settings) if path else None
     if project is None:
         ctx = ModuleCtx(path, tree, None, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        events, _, widened, _, _, _ = _walk_file(ctx, settings)
-        return FileFacts(path, events, settings, _widenings(widened, lambda p: True))
+        w = _walk_file(ctx, settings)
+        return FileFacts(path, list(w.events.values()), settings, _widenings(w.widened, lambda p: True))
     assert path is not None  # (a project is found only for a path)
     resolved = str(Path(path).resolve())
     here = _same_file(path)
@@ -196,12 +187,12 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
                 _store_edit(project, edit_key, layout, facts, project.last_deps, token)
                 return facts
         merged: dict[tuple, Event] = {}
-        own, _, widened, read_lines, own_entered, scanned_names = _walk_file(ctx, settings)
-        widened = list(widened)
+        w = _walk_file(ctx, settings)
+        widened = list(w.widened)
         called: set = set()  # functions of this file some program of the project calls
         # functions of this file whose bodies a walk read besides the lines it walked: another file's
         # program, or this file's walks through a path spelled another way (a module importing itself)
-        read_elsewhere: set = {name for p, name in own_entered if here(p)}
+        read_elsewhere: set = {name for p, name in w.entered if here(p)}
         wanted = sorted(ctx.context_units())
         callers = project.caller_files(resolved, wanted) if wanted else []
         for events, reached, caller_widened, entered in caller_walks(project, callers, settings):
@@ -211,7 +202,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
             for ev in events:
                 if here(ev.path):
                     merge_event(merged, _key(ev), ev)
-        for ev in own:
+        for ev in w.events.values():
             # a function with callers in the project is judged with their state (TRP201), not as an
             # interface whose callers are unknown (TRP204), nor as a method that may run after any
             # other of its class (the object model's join): the programs that call it say when it runs
@@ -229,8 +220,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     del project.widened[project_widened:]
     facts = FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
     if units is not None and keys is not None:
-        scanned = sorted(scanned_names)
-        read = E.read_units(units, read_lines, called | read_elsewhere, E.mentions(tree, scanned))
+        scanned = sorted(w.scanned_names)
+        read = E.read_units(units, w.read_lines, called | read_elsewhere, E.mentions(tree, scanned))
         lines = E.read_line_codes(tree, source, units, read, scanned)
         _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token)
     return facts
