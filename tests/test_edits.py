@@ -256,9 +256,8 @@ second.load_state_dict(torch.load("w.pt"))
 
 def test_the_lines_a_finding_names_move_with_it(script):
     """A finding's message names other lines of the file: the seed after a construction. Answered from the
-    store, they move as the statements they name moved. A line the data holds without its file (the
-    `.eval()` before a training step: it may be a helper's, in another file) cannot be told from this
-    file's, and a sentence that names a line (a checkpoint's save site) cannot be moved: such a file is
+    store, they move as the statements they name moved: the seed after a construction, the `.eval()` before
+    a training step. A sentence that names a line (a checkpoint's save site) cannot be moved: such a file is
     analysed whole when the line would move."""
     path, settings, walked = script.path, script.settings, script.walked
     typed = '    width = 40\n    pad = " " * 2\n    width += len(pad)\n'
@@ -271,7 +270,7 @@ def test_the_lines_a_finding_names_move_with_it(script):
         "Seed torch before the first construction: `torch.manual_seed(<fix-seed>)`",
     )
     no_eval = _LOOP.replace("model.eval()\n", "")
-    for text, whole in ((no_eval, False), (_LOOP, True), (_LOOP + _SAVED, True)):
+    for text, whole in ((no_eval, False), (_LOOP, False), (_LOOP + _SAVED, True)):
         walked.clear()
         reset_projects()
         _answer(path, text, settings)
@@ -1105,10 +1104,10 @@ def test_a_nested_functions_statements_are_never_inert() -> None:
     assert flags == "cccIc"
 
 
-def test_a_line_an_event_holds_without_its_file_is_not_moved(script) -> None:
+def test_the_eval_line_of_another_file_stays_where_it_is(script) -> None:
     """Second review: the `.eval()` a TRP203 names is a helper's, in another file (line 10 there); a
-    docstring typed into this file's main moved it as if it were this file's line. Such a line is kept only
-    where this file's line does not move; otherwise the file is analysed whole."""
+    docstring typed into this file's main moved it as if it were this file's line. The event names that
+    file: its line stays where it is."""
     (script.path.parent / "helpers.py").write_text("# pad\n" * 8 + "def prepare(model):\n    model.eval()\n")
     before = textwrap.dedent(
         """\
@@ -1133,5 +1132,5 @@ def test_a_line_an_event_holds_without_its_file_is_not_moved(script) -> None:
     typed = before.replace("def main():\n", 'def main():\n    """Train."""\n')
     got, want, stored = _reused_and_fresh(script, before, typed)
     assert [(line, col, code) for line, col, code, *_ in want] == [(12, 4, "TRP203")]
-    assert "after `.eval()` at line 10" in want[0][3]  # helpers.py's line (main's opt = ... here)
-    assert got == want and not stored
+    assert "after `.eval()` at helpers.py:10:" in want[0][3]  # not main's `opt = ...`, line 10 here
+    assert got == want and stored

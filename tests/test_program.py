@@ -295,6 +295,71 @@ def test_an_evaluate_helper_called_from_another_file_after_train(tmp_path: Path)
     assert findings(root / "helpers.py") == []
 
 
+def test_a_train_call_of_another_file_is_not_in_an_if_of_this_one(tmp_path: Path) -> None:
+    """A `.train()` written in a branch that a caller's flag decided is that caller's choice (not reported);
+    one made by a helper of another file is not written in that branch, even where its line number falls
+    within the branch's lines (helpers.py's line 9, the `if train:` at lines 8-9 here)."""
+    root = project(
+        tmp_path,
+        {
+            "helpers.py": "# pad\n" * 7 + "def set_train(model):\n    model.train()\n",
+            "test.py": """\
+            import torch
+            import torch.nn as nn
+            from helpers import set_train
+
+
+            def test(model, train):
+                set_train(model)
+                if train:
+                    print("with training mode")
+                with torch.no_grad():
+                    return model(torch.ones(1, 2))
+
+
+            torch.manual_seed(0)
+            net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+            net.eval()
+            test(net, train=True)
+            """,
+        },
+    )
+    assert findings(root / "test.py") == [(11, 16, "TRP201")]
+    # the same `.train()` written in the branch: the flag's choice
+    (root / "test.py").write_text(
+        (root / "test.py").read_text().replace('        print("with training mode")', "        model.train()")
+    )
+    reset_projects()
+    assert findings(root / "test.py") == []
+
+
+def test_a_training_step_after_another_files_eval_names_that_file(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        {
+            "helpers.py": "# pad\n" * 8 + "def prepare(model):\n    model.eval()\n",
+            "train.py": """\
+            import torch
+            import torch.nn as nn
+            from helpers import prepare
+
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+            prepare(model)
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            model(torch.ones(1, 2)).sum().backward()
+            opt.step()
+            model.eval()
+            model(torch.ones(1, 2)).sum().backward()
+            """,
+        },
+    )
+    assert findings(root / "train.py") == [(9, 1, "TRP203"), (12, 1, "TRP203")]
+    first, second = messages(root / "train.py")
+    assert "`model` is in eval mode after `.eval()` at helpers.py:10:" in first
+    assert "`model` is in eval mode after `.eval()` at line 11:" in second
+
+
 # ---------------------------------------------------------------------------- unrelated code changes nothing
 BASE = """\
 import torch

@@ -539,7 +539,7 @@ class CallsMixin(WalkerBase):
             line, col = self.pos(node)
             mid = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
             st.modes[mid] = frozenset({EVAL})
-            st.mode_src[mid] = frozenset({("from_pretrained", line)})
+            st.mode_src[mid] = frozenset({("from_pretrained", line, self.path)})
             cls = classes[0].qualname if classes else None
             return True, frozenset({Model(mid, cls, origin="pretrained", mode_dep=MAYBE, name=src_name(func.value))})
         if attr in ("from_config", "_from_config") and (classes or N.dotted(func.value)):
@@ -644,7 +644,7 @@ class CallsMixin(WalkerBase):
             for m in models:
                 st.modes[m.id] = frozenset({mode})
                 if mode == EVAL:
-                    st.mode_src[m.id] = frozenset({("eval", line)})
+                    st.mode_src[m.id] = frozenset({("eval", line, self.path)})
                 elif mode == TRAIN:
                     # `.train()` inside a no_grad region opened right here (a `with` block or a decorator of
                     # this function) is deliberate (batch-norm recalibration, as in
@@ -663,7 +663,7 @@ class CallsMixin(WalkerBase):
                         if by_flag
                         else "train"
                     )
-                    st.mode_src[m.id] = frozenset({(kind, line)})
+                    st.mode_src[m.id] = frozenset({(kind, line, self.path)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
             res: set = set()
@@ -1166,10 +1166,10 @@ class CallsMixin(WalkerBase):
             and (m.origin != "unknown_class" or m.id in self.module_evidence)
             # a maybe-train from an explicit `.train()` on one path and `.eval()` on another is a
             # deliberate choice (`model.train() if training else model.eval()`)
-            and not (EVAL in modes and any(k == "train" for k, _ in src))
+            and not (EVAL in modes and any(k == "train" for k, *_ in src))
             # `.train()` inside this no_grad region: batch-norm recalibration (update_bn); or a
             # training mode the caller asked for by a flag (`test(model, train=True)`)
-            and not any(k in ("train_under_no_grad", "train_by_flag") for k, _ in src)
+            and not any(k in ("train_under_no_grad", "train_by_flag") for k, *_ in src)
         )
         if in_train and export is None and self._only_metadata(frame.node, node):
             # a smoke test's forward (`y = net(x); print(y.shape)`): its numbers reach no result, whatever
@@ -1298,11 +1298,14 @@ class CallsMixin(WalkerBase):
                     and UNKNOWN not in modes
                     and ENTRY not in modes
                     and mode_dep != NO
-                    and not any(k in ("joined", "choice") for k, _ in src)
+                    and not any(k in ("joined", "choice") for k, *_ in src)
                 ):
-                    srcs = sorted(x for x in src if not x[0].startswith("train"))
+                    srcs = sorted(
+                        (x for x in src if not x[0].startswith("train")), key=lambda x: (x[0], x[1], x[2] or "")
+                    )
                     if not self.mute:  # reported when the entry point ends, if the model is trained at all
-                        data = dict(name=name, maybe=TRAIN in modes, src=srcs[0] if srcs else None, via=None)
+                        data = dict(name=name, maybe=TRAIN in modes, src=_mode_source(srcs[0], path) if srcs else None)
+                        data["via"] = None
                         data["root"] = self.current_root
                         key = ("train_in_eval", path, line, col, None)
                         self.eval_steps.append((mid, key, Event("train_in_eval", line, col, data, path)))
@@ -1839,3 +1842,10 @@ def _module_key(path: str | None) -> str | None:
     """One key per module file, however its path was spelled (`./train.py` as flake8 gives it, the resolved
     path a project lookup gives)."""
     return os.path.realpath(path) if path else path
+
+
+def _mode_source(src: tuple, path: str | None) -> tuple:
+    """How an event names the call that set a model's mode, ``src`` = (kind, line, file): (kind, line)
+    when that call is in the event's own file ``path``, else (kind, line, file)."""
+    kind, line, at = src
+    return (kind, line) if at == path else (kind, line, at)

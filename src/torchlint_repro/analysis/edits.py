@@ -484,6 +484,14 @@ def _moved_data(data: dict, where, same_file) -> dict | None:
         at = where(item[0])
         return None if at is None else (at, *item[1:])
 
+    def mode_source(item):
+        if not (isinstance(item, tuple) and len(item) in (2, 3)):
+            return None
+        if len(item) == 3 and not same_file(item[2]):
+            return item
+        at = where(item[1])
+        return None if at is None else (item[0], at, *item[2:])
+
     out: dict = {}
     for key, value in data.items():
         if key in _PLAIN:
@@ -500,9 +508,11 @@ def _moved_data(data: dict, where, same_file) -> dict | None:
             new = [seed(v) for v in value] if isinstance(value, list) else None
             if new is not None and None in new:
                 new = None
-        elif key == "src" or key == "iteration":
-            # (kind, line) / (name, value, line): a line with no file, this one's or another's (an `.eval()`
-            # in a helper of another file): kept only where this file's line did not move either
+        elif key == "src":  # (kind, line) in this file, or (kind, line, path) (an `.eval()` in a helper)
+            new = mode_source(value)
+        elif key == "iteration":
+            # (name, value, line): a line with no file, this one's or another's: kept only where this file's
+            # line did not move either
             line = value[-1] if isinstance(value, tuple) and value else None
             new = value if line is not None and where(line) == line else None
         elif key == "why":  # a sentence: it may name a line ("saved at line 20", "train.py:26 saved a dict")

@@ -170,8 +170,8 @@ def leave_no_grad_region(st: State | None) -> None:
     if st is None:
         return
     for mid, srcs in st.mode_src.items():
-        if any(k == "train_under_no_grad" for k, _ in srcs):
-            st.mode_src[mid] = frozenset(("train" if k == "train_under_no_grad" else k, ln) for k, ln in srcs)
+        if any(k == "train_under_no_grad" for k, *_ in srcs):
+            st.mode_src[mid] = frozenset(("train" if k == "train_under_no_grad" else k, *at) for k, *at in srcs)
 
 
 __all__ = ["State", "join", "join_all", "become", "leave_no_grad_region", "TRAIN", "EVAL", "UNKNOWN", "ENTRY"]

@@ -468,7 +468,7 @@ class Walker(CallsMixin, LoadsMixin):
                     break
                 for mid, modes in joined.modes.items():
                     if modes != state.modes.get(mid):
-                        joined.mode_src[mid] = joined.mode_src.get(mid, EMPTY) | {("joined", 0)}
+                        joined.mode_src[mid] = joined.mode_src.get(mid, EMPTY) | {("joined", 0, None)}
                 state = joined
         finally:
             self.mute -= 1
@@ -760,11 +760,11 @@ class Walker(CallsMixin, LoadsMixin):
         if const is not None:
             out = self.block(node.body if const else node.orelse, st)
             if out is not None and const_truth(test) is None and not self._by_iteration(test):
-                _by_flag(out, node)  # `if train: model.train()` with the caller's train=True: its choice
+                _by_flag(out, node, self.path)  # `if train: model.train()` with the caller's train=True: its choice
             return out
         a = self.block(node.body, self._narrowed(test, st.copy(), True))
         b = self.block(node.orelse, self._narrowed(test, st.copy(), False)) if node.orelse else st
-        return _join_choice(a, b, node.lineno) if a is not None or b is not None else None
+        return _join_choice(a, b, node.lineno, self.path) if a is not None or b is not None else None
 
     def _narrowed(self, test: ast.expr, st: State, holds: bool) -> State:
         """The state on the branch where ``test`` is ``holds``, when the test asks whether a model name is
@@ -1422,7 +1422,7 @@ class Walker(CallsMixin, LoadsMixin):
             return self.ev(node.body if const else node.orelse, st)
         a, b = self._narrowed(node.test, st.copy(), True), self._narrowed(node.test, st.copy(), False)
         vals = join_values(self.ev(node.body, a), self.ev(node.orelse, b))
-        become(st, _join_choice(a, b, node.lineno))
+        become(st, _join_choice(a, b, node.lineno, self.path))
         return vals
 
     def e_BoolOp(self, node: ast.BoolOp, st: State) -> frozenset:
@@ -1502,7 +1502,7 @@ class Walker(CallsMixin, LoadsMixin):
 # ============================================================================ small helpers
 
 
-def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
+def _join_choice(a: State | None, b: State | None, line: int, path: str | None) -> State | None:
     """Join two branches; a model put in training mode on one and in eval mode on the other by explicit
     calls is a deliberate choice (`net.train() if is_train else net.eval()`), marked so that neither
     TRP201 nor TRP203 reads the resulting maybe as a forgotten call."""
@@ -1512,9 +1512,9 @@ def _join_choice(a: State | None, b: State | None, line: int) -> State | None:
     for mid in set(a.modes) & set(b.modes):
         ma, mb = a.modes[mid], b.modes[mid]
         if {ma, mb} == {frozenset({TRAIN}), frozenset({EVAL})}:
-            kinds = {k for k, _ in a.mode_src.get(mid, EMPTY) | b.mode_src.get(mid, EMPTY)}
+            kinds = {k for k, *_ in a.mode_src.get(mid, EMPTY) | b.mode_src.get(mid, EMPTY)}
             if "eval" in kinds and kinds & {"train", "train_under_no_grad"}:
-                out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line)}
+                out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line, path)}
     return out
 
 
@@ -1542,15 +1542,18 @@ def handler_functions(ctx: ModuleCtx) -> list:
     return out
 
 
-def _by_flag(st: State, node: ast.If) -> None:
+def _by_flag(st: State, node: ast.If, path: str | None) -> None:
     """A `.train()` in a branch a value decided (`if train == True: model.train()` in `test(model,
-    train=True)`) is what the caller asked for: marked so, as a deliberate mode, not a forgotten one."""
+    train=True)`) is what the caller asked for: marked so, as a deliberate mode, not a forgotten one.
+    ``path``: the file of ``node`` (a `.train()` at one of its lines in another file is not in it)."""
     end = getattr(node, "end_lineno", node.lineno)
+
+    def inside(k: str, line: int, at: str | None) -> bool:
+        return k == "train" and at == path and node.lineno <= line <= end
+
     for mid, src in list(st.mode_src.items()):
-        if any(k == "train" and node.lineno <= line <= end for k, line in src):
-            st.mode_src[mid] = frozenset(
-                ("train_by_flag", line) if k == "train" and node.lineno <= line <= end else (k, line) for k, line in src
-            )
+        if any(inside(*s) for s in src):
+            st.mode_src[mid] = frozenset(("train_by_flag", *s[1:]) if inside(*s) else s for s in src)
 
 
 def _definition_key(defs: dict, node: FunctionNode | ast.ClassDef) -> str:

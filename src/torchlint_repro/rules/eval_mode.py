@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..diagnostics import Fix
 from ._util import diagnostics, receiver_fix, via_text
 from .base import Expect, Rule
@@ -43,12 +45,9 @@ def _train(d: dict) -> str:
     src = d.get("src")
     why = ""
     if src:
-        kind, line = src
-        why = (
-            f" after `.eval()` at line {line}"
-            if kind == "eval"
-            else f" (`from_pretrained` at line {line} returns it in eval mode)"
-        )
+        kind, line, *other = src  # (kind, line) in this file, or (kind, line, path) in another one
+        at = f"{Path(other[0]).name}:{line}" if other and other[0] else f"line {line}"
+        why = f" after `.eval()` at {at}" if kind == "eval" else f" (`from_pretrained` at {at} returns it in eval mode)"
     maybe = "may still be" if d.get("maybe") else "is"
     return (
         f"training step while `{d['name']}` {maybe} in eval mode{why}: dropout/batch-norm are off; "
