@@ -35,7 +35,14 @@ LAYER_NAME = {module: name for name, modules in LAYERS for module in modules}
 # Modules outside analysis/ that the analysis may import: they are below it (none imports the analysis
 # when it is imported). Anything else of the package (engine, pipeline, rules, ...) is above it.
 BELOW_ANALYSIS = frozenset(
-    {PACKAGE, f"{PACKAGE}.config", f"{PACKAGE}._io", f"{PACKAGE}._digest", f"{PACKAGE}.diagnostics"}
+    {
+        PACKAGE,
+        f"{PACKAGE}.config",
+        f"{PACKAGE}._io",
+        f"{PACKAGE}._digest",
+        f"{PACKAGE}._record",
+        f"{PACKAGE}.diagnostics",
+    }
 )
 
 # Imports excused from the rules: (module, function, imported module, name). None today; an entry must

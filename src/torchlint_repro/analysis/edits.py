@@ -33,9 +33,9 @@ import io
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .._digest import sha256_hex
+from .._record import Record
 from .cache import decode_value, encode_value
 from .context import Event
 from .syntax import FunctionNode, inert_statement, local_uses
@@ -66,8 +66,7 @@ _PLAIN = frozenset(
 _DIGIT = re.compile(r"\d")  # a sentence with a number may name a line: not moved (analysed again)
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(Record):
     """One top-level statement of a file: a function (``def``, its body replaceable) or anything else."""
 
     kind: str  # "def": a function whose body starts on a line of its own; "other": everything else

@@ -1,15 +1,14 @@
-"""Abstract values the tracker computes for expressions. All frozen: states share them freely."""
+"""Abstract values the tracker computes for expressions. All immutable records: states share them freely."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .._record import Record
 
 # model modes: what `.training` may be at a point of the program
 TRAIN, EVAL, UNKNOWN, ENTRY = "train", "eval", "unknown", "entry"
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(Record):
     """A module object, identified by where it was made (its allocation site)."""
 
     id: str
@@ -28,29 +27,25 @@ class Model:
         return Model(self.id, self.cls, self.args, True, self.origin, self.mode_dep, self.name, self.lightning)
 
 
-@dataclass(frozen=True)
-class ClassRef:
+class ClassRef(Record):
     qualname: str
     module_class: bool = False  # an nn.Module subclass or a torch.nn layer
 
 
-@dataclass(frozen=True)
-class FuncRef:
+class FuncRef(Record):
     qualname: str
     local: str | None = None  # name of a def in the file being walked
     builder: bool = False  # torchvision.models.resnet18, timm.create_model
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(Record):
     """An object of a user class that is not a module (a Trainer, a Predictor)."""
 
     id: str
     cls: str
 
 
-@dataclass(frozen=True)
-class StateDict:
+class StateDict(Record):
     model_id: str
     cls: str | None
     args: tuple
@@ -61,8 +56,7 @@ class StateDict:
         return StateDict(self.model_id, self.cls, self.args, False, True)
 
 
-@dataclass(frozen=True)
-class DictVal:
+class DictVal(Record):
     entries: tuple = ()  # ((key, frozenset(values)), ...)
 
     @property
@@ -70,8 +64,7 @@ class DictVal:
         return tuple(k for k, _ in self.entries)
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(Record):
     """What torch.load returned: a state_dict, a checkpoint dict or a whole module — to be decided."""
 
     site: str
@@ -86,8 +79,7 @@ class Loaded:
         return Loaded(self.site, self.path, self.line, self.col, self.weights_only, True, self.saved)
 
 
-@dataclass(frozen=True)
-class LoadedItem:
+class LoadedItem(Record):
     loaded: Loaded
     key: object  # the key of `sd.get(key)`/`sd[key]`: any constant (a str mostly), None when unknown
     stripped: bool = False
@@ -96,8 +88,7 @@ class LoadedItem:
         return LoadedItem(self.loaded, self.key, True)
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(Record):
     site: str
     line: int
     col: int
@@ -105,67 +96,57 @@ class LoadResult:
     reported: bool = False  # TRP302 already said at the assignment
 
 
-@dataclass(frozen=True)
-class LoadKeys:
+class LoadKeys(Record):
     """A name a non-strict load's result was unpacked into (`missing, unexpected = m.load_state_dict(...)`):
     reading it reads the result."""
 
     site: str
 
 
-@dataclass(frozen=True)
-class Out:
+class Out(Record):
     """A forward's output, and anything computed from it (a loss): the taint behind TRP203."""
 
     # {(model_id, path, line, col, modes, name, mode sources, mode_dep, grad on)}
-    forwards: frozenset = field(default_factory=frozenset)
+    forwards: frozenset = frozenset()
 
 
-@dataclass(frozen=True)
-class Str:
+class Str(Record):
     template: str
 
 
-@dataclass(frozen=True)
-class Optimizer:
-    model_ids: frozenset = field(default_factory=frozenset)
+class Optimizer(Record):
+    model_ids: frozenset = frozenset()
 
 
-@dataclass(frozen=True)
-class TupleVal:
+class TupleVal(Record):
     items: tuple = ()  # (frozenset(values), ...)
 
 
-@dataclass(frozen=True)
-class Volatile:
+class Volatile(Record):
     """``Variable(x, volatile=True)``: legacy PyTorch's no_grad. A forward on it was meant as inference."""
 
 
-@dataclass(frozen=True)
-class ModuleRef:
+class ModuleRef(Record):
     """A module obtained at run time from a name we know (`importlib.import_module(args.net)` with the
     argparse default 'pointnet2_msg'): its attributes are that module's definitions."""
 
     qualname: str
 
 
-@dataclass(frozen=True)
 class LitStr(Str):
     """The one string a name holds in one iteration of a loop over literals (`for phase in ('train',
     'val'):` walked once per element): a comparison with it is decided, where a plain Str (an argparse
     or parameter default) only says what the value may be."""
 
 
-@dataclass(frozen=True)
-class Lit:
+class Lit(Record):
     """A bool, number or None the code spells (`iteration(epoch, loader, train=False)`), carried into the
     callee so that `if train:` is decided there."""
 
     value: object
 
 
-@dataclass(frozen=True)
-class Opaque:
+class Opaque(Record):
     """A value we know nothing of, joined with a literal (`x = None` on one path, `x = f()` on the other):
     kept so that the join is not mistaken for the literal alone (an empty set means unknown, and the
     union of unknown with `None` would otherwise read as exactly `None`)."""

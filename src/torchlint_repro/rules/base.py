@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .._record import Record
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.context import FileFacts
@@ -25,8 +26,7 @@ class Expect(enum.Enum):
     NONE = "not runtime-verifiable"  # TRP900
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     code: str
     name: str
     summary: str
