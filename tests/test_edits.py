@@ -1134,3 +1134,51 @@ def test_the_eval_line_of_another_file_stays_where_it_is(script) -> None:
     assert [(line, col, code) for line, col, code, *_ in want] == [(12, 4, "TRP203")]
     assert "after `.eval()` at helpers.py:10:" in want[0][3]  # not main's `opt = ...`, line 10 here
     assert got == want and stored
+
+
+_OPTIONS = """\
+import argparse
+
+import torch
+import torch.nn as nn
+
+
+def export_formats():
+    rows = [("torchscript", ".torchscript"), ("onnx", ".onnx")]
+    torch.set_num_threads(1)
+    return rows
+
+
+def run(hidden=8, dropout=0.5):
+    model = nn.Sequential(nn.Linear(4, hidden), nn.Dropout(dropout))
+    torch.manual_seed(0)
+    model.eval()
+    return model
+
+
+def parse_opt():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hidden", type=int, default=8)
+    parser.add_argument("--dropout", type=float, default=0.5)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    export_formats()
+    run(**vars(parse_opt()))
+"""
+
+
+def test_an_edit_above_the_options_moves_their_lines_with_them(script) -> None:
+    """The module's summary keeps the line of each option's `add_argument`. An inert statement typed into a
+    function above them (yolov5's export.py: the first code edit after a whole-project lint) moved those
+    lines, so the summaries differed and the file was analysed whole. Lines are compared relative to their
+    statement, as a class's line is."""
+    typed = _OPTIONS.replace("    torch.set_num_threads(1)\n", "    torch.set_num_threads(1)\n    _edited = 'x'\n")
+    got, want, stored = _reused_and_fresh(script, _OPTIONS, typed)
+    assert [(line, col, code) for line, col, code, *_ in want] == [(15, 12, "TRP101")]
+    assert got == want and stored
+    # an option's default changed is another summary: analysed whole
+    changed = typed.replace('"--hidden", type=int, default=8', '"--hidden", type=int, default=16')
+    got, want, stored = _reused_and_fresh(script, typed, changed)
+    assert got == want and not stored

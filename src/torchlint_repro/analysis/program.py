@@ -234,7 +234,10 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
         return None, None
     handlers = [f.name for f in handler_functions(ctx)]
     units = E.layout(tree, source)
-    return units, E.keys_of(rec.facts, ctx.summary_entry(), _called_here(ctx, tree), handlers, units)
+    # (an option's line moves with its statement: it reaches a finding only in a sentence, which edits.py
+    # does not move)
+    summary = ctx.summary_entry(lambda line: E.unit_line(line, units))
+    return units, E.keys_of(rec.facts, summary, _called_here(ctx, tree), handlers, units)
 
 
 def _from_last_analysis(
