@@ -6,7 +6,6 @@ import ast
 import functools
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,14 +138,13 @@ class _Summary:
     def complete(self) -> bool:
         return None not in (self.relevant, self.strong, self.saving, self.context, self.storing)
 
-    def to_entry(self, line_key: Callable[[int], Any] | None = None) -> dict | None:
-        """The disk cache's entry for a complete summary (None: a value the cache cannot hold). With
-        ``line_key``, the lines it holds (each option's `add_argument`) are given as that function makes
-        them: edits.py compares the summaries of two texts with lines taken relative to their statements."""
+    def to_entry(self, lines: bool = True) -> dict | None:
+        """The disk cache's entry for a complete summary (None: a value the cache cannot hold). Without
+        ``lines``, without the lines it holds (each option's `add_argument`): what edits.py compares."""
         im = self.imports
         literals = self.argparse_literals
-        if line_key is not None:
-            literals = {k: (v[0], line_key(v[1])) if len(v) == 2 else v for k, v in literals.items()}
+        if not lines:
+            literals = {k: v[:1] for k, v in literals.items()}
         try:
             value = encode_value(
                 (
@@ -396,10 +394,10 @@ class ModuleCtx:
         key = f"{cls.name}.{fn.name}" if cls is not None else fn.name
         return key in self._part("strong")
 
-    def summary_entry(self, line_key: Callable[[int], Any] | None = None) -> dict | None:
+    def summary_entry(self, lines: bool = True) -> dict | None:
         """The complete summary's cache entry (see ``_Summary.to_entry``): what the module says once, to compare."""
         self.complete_summary()
-        return self._summary.to_entry(line_key)
+        return self._summary.to_entry(lines)
 
     def complete_summary(self) -> None:
         """Compute every lazily computed part of the shared summary from this (whole) tree."""

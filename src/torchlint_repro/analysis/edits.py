@@ -341,18 +341,10 @@ def _relative_line(cls_facts, units: list[Unit]):
     line = cls_facts.get("line") if isinstance(cls_facts, dict) else None
     if type(line) is not int:
         return cls_facts
-    return dict(cls_facts, line=unit_line(line, units))
-
-
-def unit_line(line, units: list[Unit]):
-    """A line of the file as [the index of the top-level statement it is in, its line within it]: what an
-    edit above that statement does not change (the line itself when no statement holds it)."""
-    if type(line) is not int:
-        return line
     for i, u in enumerate(units):
         if u.start <= line <= u.end:
-            return [i, line - u.start]
-    return line
+            return dict(cls_facts, line=[i, line - u.start])
+    return cls_facts
 
 
 def _canonical(value):

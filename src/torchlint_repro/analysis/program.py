@@ -234,9 +234,9 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
         return None, None
     handlers = [f.name for f in handler_functions(ctx)]
     units = E.layout(tree, source)
-    # (an option's line moves with its statement: it reaches a finding only in a sentence, which edits.py
-    # does not move)
-    summary = ctx.summary_entry(lambda line: E.unit_line(line, units))
+    # without the options' lines: a line of an option reaches a finding only inside a sentence (TRP307's
+    # "`--scale` default at train.py:24"), and edits.py never moves a sentence that holds a number
+    summary = ctx.summary_entry(lines=False)
     return units, E.keys_of(rec.facts, summary, _called_here(ctx, tree), handlers, units)
 
 
