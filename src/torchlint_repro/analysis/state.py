@@ -7,7 +7,12 @@ UNKNOWN / ENTRY: a set with two members is "maybe". Variables map to sets of abs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 from .values import ENTRY, EVAL, TRAIN, UNKNOWN, join_values
+
+NO_ATTRS: Mapping = MappingProxyType({})
 
 
 def join_seed(a: str, b: str) -> str:
@@ -46,7 +51,9 @@ class State:
         self.modes: dict[str, frozenset] = {}
         self.mode_src: dict[str, frozenset] = {}
         self.pending: dict[str, frozenset] = {}  # construction site -> {"fresh", "used", "cleared"}
-        self.attrs: dict[tuple[str, str], frozenset] = {}
+        # read-only: a write replaces the map (with_attrs), so copies of a state share it (a program's
+        # objects hold hundreds of attributes; its states are copied at every branch and call)
+        self.attrs: Mapping[tuple[str, str], frozenset] = NO_ATTRS
         self.global_names: frozenset = frozenset()
         self.saved: dict[str, frozenset] = {}  # path template -> what this program last saved there
 
@@ -58,10 +65,15 @@ class State:
         s.modes = dict(self.modes)
         s.mode_src = dict(self.mode_src)
         s.pending = dict(self.pending)
-        s.attrs = dict(self.attrs)
+        s.attrs = self.attrs
         s.global_names = self.global_names
         s.saved = dict(self.saved)
         return s
+
+    def with_attrs(self, written: Mapping[tuple[str, str], frozenset]) -> None:
+        """``written`` (object id, attribute) -> values bound, over what the attributes held."""
+        if written:
+            self.attrs = MappingProxyType({**self.attrs, **written})
 
     def key(self, with_locals: bool = True) -> tuple:
         """Everything a join can change, for fixpoint detection and the inline memo: equal keys, equal states.
@@ -94,7 +106,7 @@ class State:
         return self.modes.get(model_id, frozenset({UNKNOWN}))
 
 
-def _map_key(d: dict) -> tuple:
+def _map_key(d: Mapping) -> tuple:
     """A map as its names in order and their values in that order: equal exactly when the maps are, and
     two tuples of references instead of a tuple per item (the inline memo keeps one key per call it walked)."""
     names = sorted(d)
@@ -116,12 +128,15 @@ def join(a: State | None, b: State | None) -> State | None:
     _union_map(s.modes, b.modes)
     _union_map(s.mode_src, b.mode_src)
     _union_map(s.pending, b.pending)
-    _join_map(s.attrs, b.attrs)
+    if s.attrs is not b.attrs and s.attrs != b.attrs:
+        joined = dict(s.attrs)
+        _join_map(joined, b.attrs)
+        s.attrs = MappingProxyType(joined)
     _join_map(s.saved, b.saved)
     return s
 
 
-def _join_map(into: dict, other: dict) -> None:
+def _join_map(into: dict, other: Mapping) -> None:
     if into == other:  # the common case (an attribute map neither branch touched), compared in C: nothing to join
         return
     for k, v in other.items():

@@ -72,7 +72,7 @@ def apply_exit(st: State, out: State) -> None:
     """Give ``st`` (a caller's state) the effects a memoised call had: everything but its locals."""
     st.seed, st.cuda, st.grad = out.seed, out.cuda, out.grad
     st.modes, st.mode_src = dict(out.modes), dict(out.mode_src)
-    st.pending, st.attrs = dict(out.pending), dict(out.attrs)
+    st.pending, st.attrs = dict(out.pending), out.attrs  # (read-only: shared)
     st.saved = dict(out.saved)
     if st.locals is st.globals:
         st.locals.update(out.globals)

@@ -418,10 +418,9 @@ class Walker(CallsMixin, LoadsMixin):
         # models another method of the class trains (fit() trains self._generator): their outputs looked at
         # here are a trained model's samples, as when one program trains and then samples
         self.trained_ids |= self._memo.get(("class-trained", id(ctx), cls.name), frozenset())
-        for (obj, attr), vals in entry.attrs.items():
-            if obj != inst_id:
-                continue
-            st.attrs[(obj, attr)] = vals
+        mine = {key: vals for key, vals in entry.attrs.items() if key[0] == inst_id}
+        st.with_attrs(mine)
+        for vals in mine.values():
             for v in vals:
                 if isinstance(v, Model):
                     st.modes[v.id] = entry.mode(v.id)
@@ -729,7 +728,7 @@ class Walker(CallsMixin, LoadsMixin):
             objs = self.ev(target.value, st)
             for o in objs:
                 if isinstance(o, (Instance, Model)):
-                    st.attrs[(o.id, target.attr)] = vals
+                    st.with_attrs({(o.id, target.attr): vals})
         elif isinstance(target, ast.Subscript):
             base = self.ev(target.value, st)
             self.ev(target.slice, st)
