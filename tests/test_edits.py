@@ -1186,3 +1186,37 @@ def test_an_edit_above_the_options_moves_their_lines_with_them(script) -> None:
     changed = typed.replace('"--hidden", type=int, default=8', '"--hidden", type=int, default=16')
     got, want, stored = _reused_and_fresh(script, typed, changed)
     assert got == want and not stored
+
+
+def test_the_eval_a_message_names_does_not_change_with_an_edit(script) -> None:
+    """Review: a model put in eval mode by this file's `.eval()` (line 10) on one path and by a helper's
+    (helpers.py:11) on the other. The message names the first source by (kind, line, file): a line of this
+    file, moved by two comment lines, falls behind the helper's; the store moved its own and kept it."""
+    (script.path.parent / "helpers.py").write_text("# pad\n" * 9 + "def prepare(model):\n    model.eval()\n")
+    before = textwrap.dedent(
+        """\
+        import torch
+        import torch.nn as nn
+        from helpers import prepare
+
+
+        def main():
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+            if torch.cuda.is_available():
+                model.eval()
+            else:
+                prepare(model)
+            opt = torch.optim.SGD(model.parameters(), lr=0.1)
+            model(torch.ones(1, 2)).sum().backward()
+            opt.step()
+
+
+        if __name__ == "__main__":
+            main()
+        """
+    )
+    typed = before.replace("from helpers import prepare\n", "from helpers import prepare\n# one\n# two\n")
+    got, want, stored = _reused_and_fresh(script, before, typed)
+    assert [(line, col, code) for line, col, code, *_ in want] == [(16, 4, "TRP203")]
+    assert got == want and stored

@@ -87,3 +87,26 @@ def test_a_field_without_default_after_one_with_a_default_is_refused() -> None:
         class Bad(Record):
             a: int = 0
             b: int
+
+
+def test_a_subclass_with_more_fields_sets_them_all() -> None:
+    """Review: a record of one or two fields takes a direct path when built positionally; a subclass that
+    adds fields must not inherit it (it would leave its own fields unset)."""
+
+    class Pair(Record):
+        a: int
+        b: int
+
+    class Triple(Pair):
+        c: int = 7
+
+    class One(Record):
+        a: int
+
+    class Three(One):
+        b: int = 1
+        c: int = 2
+
+    assert (Triple(1, 2).c, Triple(1, 2, 3).c) == (7, 3)
+    assert (Three(5).a, Three(5).b, Three(5).c) == (5, 1, 2)
+    assert repr(Triple(1, 2)).endswith(".Triple(a=1, b=2, c=7)")

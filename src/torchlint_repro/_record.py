@@ -48,8 +48,11 @@ class _RecordMeta(type):
         cls._fields = fields
         cls._defaults = defaults
         cls._key = attrgetter(*fields) if fields else staticmethod(_no_fields)  # (one field: its value)
-        if len(fields) in (1, 2) and "__init__" not in ns:
-            cls.__init__ = _positional_init(fields)
+        if "__init__" not in ns:
+            if len(fields) in (1, 2):
+                cls.__init__ = _positional_init(fields)
+            elif getattr(cls.__init__, "_fields", None) is not None:
+                cls.__init__ = Record.__init__  # (a base's direct path sets only the base's fields)
         return cls
 
 
@@ -66,6 +69,7 @@ def _positional_init(fields: tuple[str, ...]):
             else:
                 Record.__init__(self, *args, **kwargs)
 
+        init_one._fields = fields  # type: ignore[attr-defined]
         return init_one
     first, second = fields
 
@@ -76,6 +80,7 @@ def _positional_init(fields: tuple[str, ...]):
         else:
             Record.__init__(self, *args, **kwargs)
 
+    init_two._fields = fields  # type: ignore[attr-defined]
     return init_two
 
 

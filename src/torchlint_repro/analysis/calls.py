@@ -1300,8 +1300,11 @@ class CallsMixin(WalkerBase):
                     and mode_dep != NO
                     and not any(k in ("joined", "choice") for k, *_ in src)
                 ):
+                    # this file's call first: its lines move with an edit of the file, another file's do not,
+                    # so an order by line across files could change with an edit the store answers
                     srcs = sorted(
-                        (x for x in src if not x[0].startswith("train")), key=lambda x: (x[0], x[1], x[2] or "")
+                        (x for x in src if not x[0].startswith("train")),
+                        key=lambda x: (x[0], x[2] != path, x[1], x[2] or ""),
                     )
                     if not self.mute:  # reported when the entry point ends, if the model is trained at all
                         data = dict(name=name, maybe=TRAIN in modes, src=_mode_source(srcs[0], path) if srcs else None)
