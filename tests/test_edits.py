@@ -1104,31 +1104,42 @@ def test_a_nested_functions_statements_are_never_inert() -> None:
     assert flags == "cccIc"
 
 
+_TRAINED_AFTER = """\
+import torch
+import torch.nn as nn
+from helpers import prepare
+
+
+def main():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+{mode}    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model(torch.ones(1, 2)).sum().backward()
+    opt.step()
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def _trained_after(mode: str) -> str:
+    """A script whose main seeds, builds a model, runs ``mode`` (the statements that set its mode) and then
+    a training step: a TRP203 when ``mode`` leaves the model in eval mode."""
+    return _TRAINED_AFTER.replace("{mode}", mode)
+
+
+def _eval_helper(script, pad: int) -> None:
+    """helpers.py beside the script: ``prepare(model)`` calls ``model.eval()`` at line ``pad + 2``."""
+    (script.path.parent / "helpers.py").write_text("# pad\n" * pad + "def prepare(model):\n    model.eval()\n")
+
+
 def test_the_eval_line_of_another_file_stays_where_it_is(script) -> None:
     """Second review: the `.eval()` a TRP203 names is a helper's, in another file (line 10 there); a
     docstring typed into this file's main moved it as if it were this file's line. The event names that
     file: its line stays where it is."""
-    (script.path.parent / "helpers.py").write_text("# pad\n" * 8 + "def prepare(model):\n    model.eval()\n")
-    before = textwrap.dedent(
-        """\
-        import torch
-        import torch.nn as nn
-        from helpers import prepare
-
-
-        def main():
-            torch.manual_seed(0)
-            model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
-            prepare(model)
-            opt = torch.optim.SGD(model.parameters(), lr=0.1)
-            model(torch.ones(1, 2)).sum().backward()
-            opt.step()
-
-
-        if __name__ == "__main__":
-            main()
-        """
-    )
+    _eval_helper(script, 8)
+    before = _trained_after("    prepare(model)\n")
     typed = before.replace("def main():\n", 'def main():\n    """Train."""\n')
     got, want, stored = _reused_and_fresh(script, before, typed)
     assert [(line, col, code) for line, col, code, *_ in want] == [(12, 4, "TRP203")]
@@ -1192,29 +1203,9 @@ def test_the_eval_a_message_names_does_not_change_with_an_edit(script) -> None:
     """Review: a model put in eval mode by this file's `.eval()` (line 10) on one path and by a helper's
     (helpers.py:11) on the other. The message names the first source by (kind, line, file): a line of this
     file, moved by two comment lines, falls behind the helper's; the store moved its own and kept it."""
-    (script.path.parent / "helpers.py").write_text("# pad\n" * 9 + "def prepare(model):\n    model.eval()\n")
-    before = textwrap.dedent(
-        """\
-        import torch
-        import torch.nn as nn
-        from helpers import prepare
-
-
-        def main():
-            torch.manual_seed(0)
-            model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
-            if torch.cuda.is_available():
-                model.eval()
-            else:
-                prepare(model)
-            opt = torch.optim.SGD(model.parameters(), lr=0.1)
-            model(torch.ones(1, 2)).sum().backward()
-            opt.step()
-
-
-        if __name__ == "__main__":
-            main()
-        """
+    _eval_helper(script, 9)
+    before = _trained_after(
+        "    if torch.cuda.is_available():\n        model.eval()\n    else:\n        prepare(model)\n"
     )
     typed = before.replace("from helpers import prepare\n", "from helpers import prepare\n# one\n# two\n")
     got, want, stored = _reused_and_fresh(script, before, typed)

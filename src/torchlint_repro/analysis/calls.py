@@ -1307,9 +1307,8 @@ class CallsMixin(WalkerBase):
                         key=lambda x: (x[0], x[2] != path, x[1], x[2] or ""),
                     )
                     if not self.mute:  # reported when the entry point ends, if the model is trained at all
-                        data = dict(name=name, maybe=TRAIN in modes, src=_mode_source(srcs[0], path) if srcs else None)
-                        data["via"] = None
-                        data["root"] = self.current_root
+                        eval_src = _mode_source(srcs[0], path) if srcs else None
+                        data = dict(name=name, maybe=TRAIN in modes, src=eval_src, via=None, root=self.current_root)
                         key = ("train_in_eval", path, line, col, None)
                         self.eval_steps.append((mid, key, Event("train_in_eval", line, col, data, path)))
 

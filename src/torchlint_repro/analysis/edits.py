@@ -475,21 +475,16 @@ def _moved_data(data: dict, where, same_file) -> dict | None:
         at = where(line)
         return None if at is None else (p, at)
 
-    def seed(item):  # (line, name) in this file, or (line, name, path)
+    def located(item, index: int):  # a pair naming a line of this file at ``index``, or that and its path
         if not (isinstance(item, tuple) and len(item) in (2, 3)):
             return None
         if len(item) == 3 and not same_file(item[2]):
             return item
-        at = where(item[0])
-        return None if at is None else (at, *item[1:])
+        at = where(item[index])
+        return None if at is None else (*item[:index], at, *item[index + 1 :])
 
-    def mode_source(item):
-        if not (isinstance(item, tuple) and len(item) in (2, 3)):
-            return None
-        if len(item) == 3 and not same_file(item[2]):
-            return item
-        at = where(item[1])
-        return None if at is None else (item[0], at, *item[2:])
+    def seed(item):  # (line, name) in this file, or (line, name, path)
+        return located(item, 0)
 
     out: dict = {}
     for key, value in data.items():
@@ -508,7 +503,7 @@ def _moved_data(data: dict, where, same_file) -> dict | None:
             if new is not None and None in new:
                 new = None
         elif key == "src":  # (kind, line) in this file, or (kind, line, path) (an `.eval()` in a helper)
-            new = mode_source(value)
+            new = located(value, 1)
         elif key == "iteration":
             # (name, value, line): a line with no file, this one's or another's: kept only where this file's
             # line did not move either
