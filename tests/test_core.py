@@ -12,6 +12,7 @@ import pytest
 from torchlint_repro.analysis import names as N
 from torchlint_repro.analysis.program import analyze as analyze_module
 from torchlint_repro.analysis.project import Project, build_facts, project_for, reset_projects
+from torchlint_repro.analysis.syntax import local_reads
 from torchlint_repro.config import Settings
 
 
@@ -581,3 +582,25 @@ def test_node_lists_are_ast_walk_in_its_order_and_are_forgotten_on_demand():
         assert probe() is None
     finally:
         gc.enable()
+
+
+def test_parent_map_is_every_nodes_parent():
+    """``names.parent_map`` (the walker's parents of a function or module) against its definition: the node
+    ``ast.iter_child_nodes`` of which yields the child, for every module of the fixtures."""
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parent.parent / "fixtures").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        expected = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        assert N.parent_map(tree) == expected, path
+        checked += 1
+    assert checked > 250
+
+
+def test_what_is_kept_on_a_node_is_dropped_with_its_children():
+    fn = ast.parse("def f(x):\n    y = x\n    return y\n").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    assert local_reads(fn) == frozenset({"x", "y"})
+    assert local_reads(fn) is local_reads(fn)  # computed once: the walk and edits.py ask the same function
+    fn.body = ast.parse("z = 1\nreturn q\n").body
+    N.forget_node(fn)  # (what changes a node's children says so)
+    assert local_reads(fn) == frozenset({"x", "q"})  # `z = 1` binds a literal: not a use

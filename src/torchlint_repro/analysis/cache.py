@@ -305,7 +305,15 @@ SCHEMAS = {
         },
     ),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read
-    "summaries": ("obj", {"summary": ENCODED, "deps": ("dict", str)}),
+    "summaries": (
+        "obj",
+        {
+            "summary": ENCODED,
+            "deps": ("dict", str),
+            # lines blanked before parsing the module for walks from elsewhere: [first, last, text]
+            "skeleton": ("opt", ("list", ("tuple", [int, int, str]))),
+        },
+    ),
     # which files spell each name defined in the project (Project.mentions), with the files' signatures
     "mentions": (
         "obj",

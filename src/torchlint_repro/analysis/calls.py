@@ -462,9 +462,7 @@ class CallsMixin(WalkerBase):
         key = ("parents", id(scope))
         parents = self._memo.get(key)
         if parents is None:
-            parents = self._memo[key] = {
-                id(child): node for node in ast.walk(scope) for child in ast.iter_child_nodes(node)
-            }
+            parents = self._memo[key] = N.parent_map(scope)
         return parents
 
     def _eval_args(self, node: ast.Call, st: State) -> list[frozenset]:

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._io import read_regular
 from ..config import Settings
 from . import names as N
 from . import relevance
-from .cache import decode_value, encode_value
+from .cache import decode_value, encode_value, file_digest
 from .paths import path_template
 from .project import CONTEXTS, Project, argparse_dest
-from .syntax import FunctionNode
+from .syntax import FunctionNode, source_lines
 
 EMPTY: frozenset = frozenset()
 # Bounds. None of them drops a finding: past a bound the analysis widens (a call is applied through its
@@ -115,6 +116,7 @@ class _Summary:
         "context",
         "storing",
         "deps",
+        "skeleton",
     )
 
     def __init__(self, tree: ast.Module, module: str, is_package: bool) -> None:
@@ -134,13 +136,16 @@ class _Summary:
         self.storing: set[str] | None = None
         # {path: digest} of the project files its lazily computed parts read (the classes it asked about)
         self.deps: dict[str, str] = {}
+        # what of the text another module's walks never read (see ``skeleton``): None until taken
+        self.skeleton: list[tuple[int, int, str]] | None = None
 
     def complete(self) -> bool:
         return None not in (self.relevant, self.strong, self.saving, self.context, self.storing)
 
     def to_entry(self, lines: bool = True) -> dict | None:
         """The disk cache's entry for a complete summary (None: a value the cache cannot hold). Without
-        ``lines``, without the lines it holds (each option's `add_argument`): what edits.py compares."""
+        ``lines``, without the lines it holds (each option's `add_argument`, the skeleton): what edits.py
+        compares."""
         im = self.imports
         literals = self.argparse_literals
         if not lines:
@@ -159,7 +164,9 @@ class _Summary:
             )
         except TypeError:
             return None
-        return {"summary": value, "deps": dict(self.deps)}
+        if not lines:
+            return {"summary": value, "deps": dict(self.deps)}
+        return {"summary": value, "deps": dict(self.deps), "skeleton": self.skeleton}
 
     @classmethod
     def from_entry(cls, entry: dict) -> _Summary:
@@ -195,6 +202,8 @@ class _Summary:
         out.relevant, out.strong, out.saving, out.context, out.storing = relevant, strong, saving, context, storing
         out.mode_changed = mode_changed
         out.deps = dict(entry["deps"])
+        skel = entry.get("skeleton")
+        out.skeleton = [(a, b, t) for a, b, t in skel] if skel is not None else None
         return out
 
 
@@ -544,7 +553,8 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
     library module reached from every file costs the few functions that matter, not its whole tree. Its
     summary, computed whole, is shared through the disk cache (keyed by the module's content, name and
     settings; valid while the files it read are unchanged): a worker or a later run (an editor's lint
-    after each save) parses the module but does not summarise it again."""
+    after each save) does not summarise it again, and parses only its skeleton (``skeleton``): the text
+    with its module-level code and the bodies no walk enters blanked out."""
     rec = project.record_for_path(path)
     if rec is None:
         return None
@@ -553,27 +563,38 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
     if hit is not None:
         project.note_deps(hit._summary.deps)
         return hit
-    tree = project.module_tree(path)
-    if tree is None:
-        return None
     if rec.tree is not None:  # an in-memory module (an editor's buffer): its tree is shared, never stripped
-        ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs)
-        CONTEXTS.put(key, ctx, _n_nodes(ctx))
-        return ctx
+        shared = ModuleCtx(path, rec.tree, project, linted=False, seed_funcs=seed_funcs)
+        CONTEXTS.put(key, shared, _n_nodes(shared))
+        return shared
+    source = _source(path, rec.digest)
+    if source is None:
+        return None
     module, is_package = project.module_name(path)
     ident = (rec.digest, module, is_package, seed_funcs)
     memo = project.summary_memo(os.path.abspath(path), ident)
     built: list[ModuleCtx] = []
+
+    def whole() -> ModuleCtx | None:
+        """The module parsed whole, its summary completed and its skeleton taken."""
+        tree = _parse(source)
+        if tree is None:
+            return None
+        ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=memo)
+        ctx.complete_summary()
+        if ctx._summary.skeleton is None:
+            ctx._summary.skeleton = skeleton(source, ctx)
+        built.append(ctx)
+        return ctx
+
     if memo is not None and memo.complete():
         summary = memo
         project.note_deps(memo.deps)
     else:
 
-        def compute() -> _Summary:
-            ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=memo)
-            ctx.complete_summary()
-            built.append(ctx)
-            return ctx._summary
+        def compute() -> _Summary | None:
+            ctx = whole()
+            return ctx._summary if ctx is not None else None
 
         def read(entry) -> _Summary | None:
             if entry is None or not project.deps_valid(entry["deps"]):
@@ -586,15 +607,134 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
         disk_key = "\0".join(
             (path, rec.digest, module, str(is_package), ",".join(sorted(seed_funcs)), project.settings.fingerprint())
         )
-        summary = project.stored_or_computed("summaries", disk_key, read, compute, lambda s: s.to_entry())
-        assert summary is not None  # (without defer there is always an answer)
+        got = project.stored_or_computed(
+            "summaries", disk_key, read, compute, lambda s: s.to_entry() if s is not None else None
+        )
+        if got is None:
+            return None  # (not Python: no summary, nothing stored)
+        summary = got
         if not built:
             project.note_deps(summary.deps)
         project.keep_summary(os.path.abspath(path), ident, summary)
-    ctx = built[0] if built else ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=summary)
+    ctx: ModuleCtx | None = built[0] if built else None
+    if ctx is None and summary.skeleton is not None:
+        tree = _parse(unbody(source, summary.skeleton))
+        if tree is not None:
+            ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=summary)
+    if ctx is None:  # a summary made without a skeleton (the module was linted in this process), or none fits
+        memo = summary
+        ctx = whole()
+        if ctx is None:
+            return None
     _strip_unwalked(ctx)
     CONTEXTS.put(key, ctx, _n_nodes(ctx))
     return ctx
+
+
+def _source(path: str, digest: str) -> str | None:
+    """The text of a project file, when it is still the content ``digest`` its record was made from."""
+    try:
+        data = read_regular(path)
+    except OSError:
+        return None
+    if file_digest(data) != digest:
+        return None  # changed since it was read: the next lint reads it again
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
+    """What of another module's text its walks never need, as ``(first, last, text)``: lines ``first`` to
+    ``last`` are blanked and ``text`` (if any) written on line ``last`` (see ``unbody``). Blanked: the
+    module-level code outside definitions (not walked in another module; its constants are in the
+    summary), and the body of each function and method ``_strip_unwalked`` stubs. A stubbed body becomes
+    one literal ending where the body ended, so every node kept (the defs, classes, their decorators,
+    signatures and other statements, walked bodies) has its positions of the whole parse, ends included.
+    A statement that shares a line with another one, or a body on its header's line, is kept as it is."""
+    lines = source_lines(source)
+    stubbed = {id(fn) for fn in ctx.functions.values() if not ctx.walkable(fn, None)}
+    for cls in ctx.classes.values():
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.walkable(item, cls):
+                stubbed.add(id(item))
+    out: list[tuple[int, int, str]] = []
+
+    def line(n: int) -> bytes:
+        return lines[n - 1].encode("utf-8", "surrogatepass") if 0 < n <= len(lines) else b""
+
+    def alone(node: ast.stmt) -> bool:
+        """Does ``node`` have its lines to itself (only indentation before it, a comment after it)?"""
+        end = node.end_lineno or node.lineno
+        after = line(end)[node.end_col_offset or 0 :].strip()
+        before = line(node.lineno)[: node.col_offset]
+        continued = line(node.lineno - 1).rstrip(b"\r\n").endswith(b"\\")
+        return not before.strip() and (not after or after.startswith(b"#")) and not continued
+
+    def indent(node: ast.stmt) -> str:
+        return line(node.lineno)[: node.col_offset].decode("utf-8")
+
+    def stub(fn: FunctionNode) -> None:
+        first, last = fn.body[0], fn.body[-1]
+        width = (last.end_col_offset or 0) - first.col_offset
+        if first.lineno <= fn.lineno or width < 1 or not (alone(first) and alone(last)):
+            return
+        literal = "0" if width == 1 else "'" + "x" * (width - 2) + "'"
+        out.append((first.lineno, last.end_lineno or last.lineno, indent(first) + literal))
+
+    def block(body: list[ast.stmt], collected: bool) -> None:
+        blanked: list[tuple[int, int, str]] = []
+        kept = False
+        for stmt in body:
+            if collected and isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if id(stmt) in stubbed:
+                    stub(stmt)
+                kept = True
+            elif collected and isinstance(stmt, ast.ClassDef):
+                for item in stmt.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(item) in stubbed:
+                        stub(item)
+                kept = True
+            elif isinstance(stmt, (ast.If, ast.Try)):  # ModuleCtx collects the definitions under these
+                block(stmt.body, collected)
+                block(stmt.orelse, collected)
+                if isinstance(stmt, ast.Try):
+                    block(stmt.finalbody, collected)
+                    for h in stmt.handlers:
+                        block(h.body, False)
+                kept = True
+            elif (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__") or not alone(stmt):
+                kept = True
+            else:
+                blanked.append((stmt.lineno, stmt.end_lineno or stmt.lineno, ""))
+        if blanked and not kept and body is not ctx.tree.body:
+            first, last, _ = blanked[0]  # a block keeps one statement
+            blanked[0] = (first, last, indent(body[0]) + "pass")
+        out.extend(blanked)
+
+    block(ctx.tree.body, True)
+    return out
+
+
+def unbody(source: str, skeleton: list[tuple[int, int, str]]) -> str:
+    """``source`` with its skeleton's lines blanked (line numbers and columns unchanged)."""
+    lines = source_lines(source)
+    for first, last, text in skeleton:
+        if not 0 < first <= last <= len(lines):
+            return source  # (not this text's skeleton: parsed whole)
+        for i in range(first - 1, last):
+            lines[i] = "\n"
+        if text:
+            lines[last - 1] = text + "\n"
+    return "".join(lines)
 
 
 def _n_nodes(ctx: ModuleCtx) -> int:

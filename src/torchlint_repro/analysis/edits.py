@@ -29,7 +29,6 @@ from __future__ import annotations
 import ast
 import bisect
 import difflib
-import io
 import json
 import re
 from collections.abc import Callable
@@ -38,7 +37,7 @@ from .._digest import sha256_hex
 from .._record import Record
 from .cache import decode_value, encode_value
 from .context import Event
-from .syntax import FunctionNode, inert_statement, local_uses
+from .syntax import FunctionNode, inert_statement, local_uses, source_lines
 
 # data of an event that holds no line of the file (names, kinds, flags, model ids only compared as a whole)
 _PLAIN = frozenset(
@@ -302,12 +301,6 @@ def read_line_codes(tree: ast.Module, source: str, units: list[Unit], names, sca
         for i, u in enumerate(units)
         if u.kind == "def" and u.name in wanted and u.start in nodes
     }
-
-
-def source_lines(source: str) -> list[str]:
-    """The lines of a source text as Python numbers them: ended by ``\n``, ``\r\n`` or ``\r`` only (a
-    form feed or ``\u2028`` inside a comment or a string ends no line, as ``str.splitlines`` would)."""
-    return io.StringIO(source, newline="").readlines()
 
 
 def _unit_nodes(tree: ast.Module, units: list[Unit]) -> dict[int, FunctionNode]:

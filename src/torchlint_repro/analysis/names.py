@@ -420,9 +420,41 @@ def _breadth_first(node: ast.AST) -> list[ast.AST]:
 
 
 def forget_node(node: ast.AST) -> None:
-    """Drop the node list kept on ``node`` alone: before its own children change, when the nodes under it
-    keep theirs (a subtree that is cut off takes its lists with it; none holds a node above it)."""
-    node.__dict__.pop(_NODES, None)
+    """Drop what is kept on ``node`` alone (its node list, what ``memo_on`` kept): before its own children
+    change, when the nodes under it keep theirs (a subtree that is cut off takes its lists with it; none
+    holds a node above it)."""
+    d = node.__dict__
+    d.pop(_NODES, None)
+    d.pop(_MEMO, None)
+
+
+_MEMO = "_torchlint_memo"  # the attribute of a node that holds what memo_on computed of it
+
+
+def memo_on(node: ast.AST, what: str, compute):
+    """``compute(node)``, computed once per node and kept on it (dropped by :func:`forget_node`): what
+    several passes ask of the same function in one lint (its local reads: the walk and edits.py)."""
+    memo = node.__dict__.get(_MEMO)
+    if memo is None:
+        memo = node.__dict__[_MEMO] = {}
+    if what not in memo:
+        memo[what] = compute(node)
+    return memo[what]
+
+
+def parent_map(scope: ast.AST) -> dict[int, ast.AST]:
+    """Each node's parent under ``scope`` (by id), from its :func:`subtree`."""
+    out: dict[int, ast.AST] = {}
+    for n in subtree(scope):
+        for name in n._fields:
+            value = getattr(n, name, None)
+            if isinstance(value, ast.AST):
+                out[id(value)] = n
+            elif isinstance(value, list):
+                for child in value:
+                    if isinstance(child, ast.AST):
+                        out[id(child)] = n
+    return out
 
 
 class ImportMap:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import io
 import re as _re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -381,13 +382,17 @@ def local_reads(fn: FunctionNode) -> frozenset[str] | None:
 
 def local_uses(fn: FunctionNode) -> tuple[frozenset[str] | None, list[tuple[int, int]]]:
     """:func:`local_reads` and the (first, last) lines of every string literal of ``fn`` that spans lines,
-    in one pass over it (an editor's lint asks both of the function it edits)."""
+    in one pass over it (an editor's lint asks both of the function it edits), kept on the node."""
+    return N.memo_on(fn, "local_uses", _local_uses)
+
+
+def _local_uses(fn: FunctionNode) -> tuple[frozenset[str] | None, list[tuple[int, int]]]:
     literal_targets: set[int] = set()  # the ids of the Name nodes bound by `name = <literal>` statements
     harmless: set[int] = set()  # the ids of `vars(x)`-like calls' callee names: they read only their arguments
     out: set[str] = set()
     strings: list[tuple[int, int]] = []
     every_local = False
-    for node in ast.walk(fn):  # (breadth first: a statement or call comes before the names in it)
+    for node in N.subtree(fn):  # (breadth first: a statement or call comes before the names in it)
         if isinstance(node, ast.Name):
             if id(node) in literal_targets:
                 continue
@@ -462,3 +467,9 @@ def inert_statement(node: ast.stmt, reads: frozenset[str] | None) -> bool:
     if isinstance(node, ast.Assign):
         return _literal_bound(node) and not any(t.id in reads for t in node.targets if isinstance(t, ast.Name))
     return False
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of a source text as Python numbers them: ended by ``\n``, ``\r\n`` or ``\r`` only (a
+    form feed or ``\u2028`` inside a comment or a string ends no line, as ``str.splitlines`` would)."""
+    return io.StringIO(source, newline="").readlines()

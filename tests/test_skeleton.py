@@ -1,0 +1,264 @@
+"""Another module's skeleton (context.skeleton): a walk from elsewhere needs only a module's definitions and
+the bodies it can enter, so once the module's summary is stored, later processes (an editor's lint after
+each edit) parse its text with the rest blanked. The tree they get must be the whole parse's, stripped,
+to the last position: a walk cannot tell which one it reads."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from torchlint_repro.analysis import context as C
+from torchlint_repro.analysis.project import CONTEXTS, project_for, reset_projects
+from torchlint_repro.config import Settings
+from torchlint_repro.engine import lint_file, lint_source
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+HELPERS = '''\
+"""Helpers the training script imports."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+CONFIG = {
+    "lr": 0.1,
+    "sizes": [1, 2,
+              3],
+}
+a = 1; b = 2
+print("imported")
+
+
+def plain(x, y=2):  # touches no model: its body is never walked
+    """Adds."""
+    total = x + y
+    return total
+
+
+def set_eval(model):
+    model.eval()
+    return model
+
+
+def one_line(x): return x + 1
+
+
+def continued(x):\\
+    return x
+
+
+class Net(nn.Module):
+    size = 3
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return torch.relu(
+            y
+        )  # the last line of a stubbed body
+
+
+if __name__ == "__main__":
+    net = Net()
+    print(net)
+
+try:
+    import numpy
+except ImportError:
+    numpy = None
+'''
+
+# what a later process parses of HELPERS: the module level blanked (a block keeps a `pass`), the bodies no
+# walk enters turned into a literal that ends where the body ended; a statement sharing its line (`a = 1;
+# b = 2`), a body on its header's line (`one_line`, `continued`) kept as they are
+SKELETON = """\
+
+from __future__ import annotations
+
+
+
+
+
+
+
+
+
+a = 1; b = 2
+
+
+
+def plain(x, y=2):  # touches no model: its body is never walked
+
+
+    'xxxxxxxxxx'
+
+
+def set_eval(model):
+    model.eval()
+    return model
+
+
+def one_line(x): return x + 1
+
+
+def continued(x):\\
+    return x
+
+
+class Net(nn.Module):
+    size = 3
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+
+
+
+        0
+
+
+if __name__ == "__main__":
+    pass
+
+
+try:
+    pass
+except ImportError:
+    pass
+"""
+
+TRAIN = """\
+import torch
+from helpers import Net, set_eval
+
+torch.manual_seed(0)
+net = set_eval(Net())
+net.train()
+with torch.no_grad():
+    net(torch.zeros(1, 2))
+"""
+
+
+def _dump(ctx: C.ModuleCtx) -> list[tuple[str, str]]:
+    nodes = [*ctx.functions.items(), *ctx.classes.items()]
+    return [(name, ast.dump(node, include_attributes=True)) for name, node in nodes]
+
+
+def _both(path: Path) -> tuple[C.ModuleCtx, C.ModuleCtx] | None:
+    """The module's walkable context made from the whole parse (the first process: it summarises), then from
+    its skeleton (a later one: the summary comes from the cache)."""
+    real = os.path.realpath(path)
+    project = project_for(real, Settings())
+    if project is None:
+        return None
+    whole = C.module_ctx(project, real, frozenset())
+    if whole is None:
+        return None
+    CONTEXTS.clear()
+    again = C.module_ctx(project, real, frozenset())
+    assert again is not None and again is not whole
+    return whole, again
+
+
+@pytest.fixture
+def helpers_project(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "proj").mkdir()
+    root = tmp_path / "proj"
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "helpers.py").write_text(HELPERS)
+    (root / "train.py").write_text(TRAIN)
+    reset_projects()
+    yield root
+    reset_projects()
+
+
+def test_a_later_process_parses_the_skeleton(helpers_project, monkeypatch):
+    parsed: list[str] = []
+    real_parse = C._parse
+
+    def recording(source: str):
+        parsed.append(source)
+        return real_parse(source)
+
+    monkeypatch.setattr(C, "_parse", recording)
+    first = lint_file(str(helpers_project / "train.py"), Settings())
+    assert parsed == [HELPERS]  # the first process parses it whole: it makes the summary and its skeleton
+    reset_projects()
+    parsed.clear()
+    # an editor's buffer with a call typed in: walked again, into helpers.py
+    again = lint_source(TRAIN + "print(len('edited'))\n", str(helpers_project / "train.py"), Settings())
+    assert parsed == [SKELETON]
+    assert [(d.code, d.line, d.col) for d in again] == [(d.code, d.line, d.col) for d in first] == [("TRP201", 8, 4)]
+
+
+def test_the_skeleton_gives_the_whole_parse_stripped(helpers_project):
+    got = _both(helpers_project / "helpers.py")
+    assert got is not None
+    whole, again = got
+    assert _dump(again) == _dump(whole)
+    # the stubbed method ends where its body ended (a class's or function's end is a position like any other)
+    forward = again.method("Net", "forward")
+    assert forward is not None and (forward.end_lineno, forward.end_col_offset) == (46, 9)
+    assert isinstance(forward.body[0], ast.Pass) and len(forward.body) == 1  # (the stub _strip_unwalked makes)
+    init = again.method("Net", "__init__")
+    assert init is not None and len(init.body) == 3  # a body a walk enters is kept
+
+
+@pytest.mark.parametrize(
+    ("source", "kept"),
+    [
+        # a body whose last line ends left of its indentation: no literal can end there, so it is kept
+        ("def f(x):\n    y = g(\nx)\n    return g(\n1)\n", True),
+        # tabs: the literal is indented as the body is
+        ("def f(x):\n\ty = x\n\treturn 'é' * y\n", False),
+        # a body after a `;` on its header's line
+        ("def f(x): y = x; return y\n", True),
+    ],
+)
+def test_a_body_that_cannot_be_blanked_in_place_is_kept(tmp_path, monkeypatch, source, kept):
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    path = tmp_path / "mod.py"
+    path.write_text(source, encoding="utf-8")
+    reset_projects()
+    got = _both(path)
+    assert got is not None
+    whole, again = got
+    assert _dump(again) == _dump(whole)
+    skeleton = whole._summary.skeleton
+    assert skeleton is not None
+    assert (skeleton == []) is kept
+    if not kept:  # `return 'é' * y` ends 16 bytes in: the literal fills the tab's one byte to that column
+        assert C.unbody(source, skeleton) == "def f(x):\n\n\t'xxxxxxxxxxxxx'\n"
+    reset_projects()
+
+
+def test_every_fixture_module_reads_the_same_from_its_skeleton(tmp_path, monkeypatch):
+    """Every module of the fixtures, as another file's walk would read it: the same definitions, bodies and
+    positions from the skeleton as from the whole parse."""
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    reset_projects()
+    checked = stubbed = 0
+    for path in sorted(FIXTURES.rglob("*.py")):
+        got = _both(path)
+        if got is None:
+            continue
+        whole, again = got
+        assert _dump(again) == _dump(whole), path
+        checked += 1
+        stubbed += bool(whole._summary.skeleton)
+    reset_projects()
+    assert checked > 250 and stubbed > 200
