@@ -195,6 +195,12 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
                 t = path_template(node.value, imports.resolve, lookup_const)
                 if t is not None:
                     constants[targets[0].id] = t
+    # the top-level functions that read a file into parameters (asked twice below: computed once)
+    readers = {
+        id(n)
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _copies_file_into_parameters(n, imports)
+    }
     for node in N.subtree(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             dest, default = argparse_dest(node)
@@ -211,12 +217,10 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
         "refs": _unit_refs(tree, imports),
         "stars": list(imports.stars),
-        "loaders": _loaders(tree, imports),
+        "loaders": _loaders(tree, imports, readers),
         # functions that read a file into the parameters of the model they are given, without load_state_dict
         "readers": sorted(
-            n.name
-            for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and _copies_file_into_parameters(n, imports)
+            n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) in readers
         ),
         "syspath": _sys_path_additions(tree),
         "seeds_on_import": _seeds_on_import(tree, imports),
@@ -670,15 +674,16 @@ def _copies_file_into_parameters(fn: ast.AST, imports: N.ImportMap) -> bool:
     return False
 
 
-def _loaders(tree: ast.Module, imports: N.ImportMap) -> list[str]:
+def _loaders(tree: ast.Module, imports: N.ImportMap, readers: set[int]) -> list[str]:
     """The module's top-level functions that restore weights (torch.load, load_state_dict, from_pretrained,
-    a pretrained builder), directly or through the module's other functions: `attempt_load(path)`."""
+    a pretrained builder, a file read into parameters: ``readers``, by node id), directly or through the
+    module's other functions: `attempt_load(path)`."""
     funcs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     direct = set()
     calls: dict[str, set[str]] = {}
     for name, fn in funcs.items():
         out = set()
-        if _copies_file_into_parameters(fn, imports):
+        if id(fn) in readers:
             direct.add(name)
         for sub in N.subtree(fn):
             if isinstance(sub, ast.Call):
