@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -80,25 +81,28 @@ except ImportError:
 # what a later process parses of HELPERS: the module level blanked (a block keeps a `pass`), the bodies no
 # walk enters turned into a literal that ends where the body ended; a statement sharing its line (`a = 1;
 # b = 2`), a body on its header's line (`one_line`, `continued`) kept as they are
-SKELETON = """\
-
+SKELETON = re.sub(
+    r"^_$",
+    " ",
+    """\
+_
 from __future__ import annotations
 
+_
+_
 
-
-
-
-
-
-
-
+_
+_
+_
+_
+_
 a = 1; b = 2
-
+_
 
 
 def plain(x, y=2):  # touches no model: its body is never walked
-
-
+_
+_
     'xxxxxxxxxx'
 
 
@@ -123,21 +127,23 @@ class Net(nn.Module):
         self.drop = nn.Dropout(0.5)
 
     def forward(self, x):
-
-
-
+_
+_
+_
         0
 
 
 if __name__ == "__main__":
     pass
-
+_
 
 try:
     pass
 except ImportError:
     pass
-"""
+""",
+    flags=re.M,
+)  # (`_`: a blanked line, a space before its own line break)
 
 TRAIN = """\
 import torch
@@ -242,7 +248,7 @@ def test_a_body_that_cannot_be_blanked_in_place_is_kept(tmp_path, monkeypatch, s
     assert skeleton is not None
     assert (skeleton == []) is kept
     if not kept:  # `return 'é' * y` ends 16 bytes in: the literal fills the tab's one byte to that column
-        assert C.unbody(source, skeleton) == "def f(x):\n\n\t'xxxxxxxxxxxxx'\n"
+        assert C.unbody(source, skeleton) == "def f(x):\n \n\t'xxxxxxxxxxxxx'\n"
     reset_projects()
 
 
@@ -262,3 +268,37 @@ def test_every_fixture_module_reads_the_same_from_its_skeleton(tmp_path, monkeyp
         stubbed += bool(whole._summary.skeleton)
     reset_projects()
     assert checked > 250 and stubbed > 200
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # lone `\r` line breaks (old Mac files), alone or one stray in a `\n` file: a blanked line after a
+        # `\r` must not make one `\r\n` break of the two (every line below would move up)
+        "def f():\r 0\n 0\n",
+        "x = 1\n\rimport os\ndef g(model):\n    model.eval()\n",
+        "def f(model):\r    model.eval()\rx = 1\rdef g(model):\r    model.eval()\r",
+        "class A:\r    def m(self):\r        a = 1\r        return a\r",
+        # a body that starts with a decorated def (functools.wraps): blanked from the decorator's line
+        "import functools\n\n\ndef deco(fn):\n    @functools.wraps(fn)\n    def w(*a):\n        return fn(*a)\n"
+        "    return w\n",
+        # a decorated class in a module-level `except` (not collected: blanked whole, from its decorator)
+        "try:\n    import numpy\nexcept ImportError:\n    @staticmethod\n    class N:\n        pass\n",
+    ],
+)
+def test_line_breaks_and_decorators_keep_every_line(tmp_path, monkeypatch, source):
+    """Found by a review: each of these once gave a tree whose lines moved, or a skeleton that did not parse
+    (then the module was parsed twice)."""
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    path = tmp_path / "mod.py"
+    path.write_bytes(source.encode("utf-8"))
+    reset_projects()
+    got = _both(path)
+    assert got is not None
+    whole, again = got
+    assert _dump(again) == _dump(whole)
+    skeleton = whole._summary.skeleton
+    assert skeleton  # something was blanked, and the text it leaves parses
+    assert C._parse(C.unbody(source, skeleton)) is not None
+    reset_projects()

@@ -554,7 +554,9 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
     summary, computed whole, is shared through the disk cache (keyed by the module's content, name and
     settings; valid while the files it read are unchanged): a worker or a later run (an editor's lint
     after each save) does not summarise it again, and parses only its skeleton (``skeleton``): the text
-    with its module-level code and the bodies no walk enters blanked out."""
+    with its module-level code and the bodies no walk enters blanked out. A file whose text on disk is no
+    longer the one its record was made from (changed during this lint) is not walked into, as a module that
+    cannot be read: its record and summary describe another text; the next lint reads it again."""
     rec = project.record_for_path(path)
     if rec is None:
         return None
@@ -671,12 +673,17 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
     def line(n: int) -> bytes:
         return lines[n - 1].encode("utf-8", "surrogatepass") if 0 < n <= len(lines) else b""
 
+    def start(node: ast.stmt) -> int:
+        """The first line of ``node``: its first decorator's, if it has one."""
+        decorators = getattr(node, "decorator_list", None)
+        return min(node.lineno, *(d.lineno for d in decorators)) if decorators else node.lineno
+
     def alone(node: ast.stmt) -> bool:
         """Does ``node`` have its lines to itself (only indentation before it, a comment after it)?"""
         end = node.end_lineno or node.lineno
         after = line(end)[node.end_col_offset or 0 :].strip()
-        before = line(node.lineno)[: node.col_offset]
-        continued = line(node.lineno - 1).rstrip(b"\r\n").endswith(b"\\")
+        before = line(start(node))[: node.col_offset]
+        continued = line(start(node) - 1).rstrip(b"\r\n").endswith(b"\\")
         return not before.strip() and (not after or after.startswith(b"#")) and not continued
 
     def indent(node: ast.stmt) -> str:
@@ -685,10 +692,10 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
     def stub(fn: FunctionNode) -> None:
         first, last = fn.body[0], fn.body[-1]
         width = (last.end_col_offset or 0) - first.col_offset
-        if first.lineno <= fn.lineno or width < 1 or not (alone(first) and alone(last)):
+        if start(first) <= fn.lineno or width < 1 or not (alone(first) and alone(last)):
             return
         literal = "0" if width == 1 else "'" + "x" * (width - 2) + "'"
-        out.append((first.lineno, last.end_lineno or last.lineno, indent(first) + literal))
+        out.append((start(first), last.end_lineno or last.lineno, indent(first) + literal))
 
     def block(body: list[ast.stmt], collected: bool) -> None:
         blanked: list[tuple[int, int, str]] = []
@@ -714,7 +721,7 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
             elif (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__") or not alone(stmt):
                 kept = True
             else:
-                blanked.append((stmt.lineno, stmt.end_lineno or stmt.lineno, ""))
+                blanked.append((start(stmt), stmt.end_lineno or stmt.lineno, ""))
         if blanked and not kept and body is not ctx.tree.body:
             first, last, _ = blanked[0]  # a block keeps one statement
             blanked[0] = (first, last, indent(body[0]) + "pass")
@@ -725,16 +732,24 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
 
 
 def unbody(source: str, skeleton: list[tuple[int, int, str]]) -> str:
-    """``source`` with its skeleton's lines blanked (line numbers and columns unchanged)."""
+    """``source`` with its skeleton's lines blanked (line numbers and columns unchanged). A blanked line
+    keeps its own line break, behind a space: an empty line after a lone ``\r`` would join it into one
+    ``\r\n`` break and move every line below."""
     lines = source_lines(source)
     for first, last, text in skeleton:
         if not 0 < first <= last <= len(lines):
             return source  # (not this text's skeleton: parsed whole)
         for i in range(first - 1, last):
-            lines[i] = "\n"
+            lines[i] = " " + _line_break(lines[i])
         if text:
-            lines[last - 1] = text + "\n"
+            lines[last - 1] = text + _line_break(lines[last - 1])
     return "".join(lines)
+
+
+def _line_break(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    return line[-1] if line.endswith(("\r", "\n")) else ""
 
 
 def _n_nodes(ctx: ModuleCtx) -> int:
