@@ -1211,3 +1211,94 @@ def test_the_eval_a_message_names_does_not_change_with_an_edit(script) -> None:
     got, want, stored = _reused_and_fresh(script, before, typed)
     assert [(line, col, code) for line, col, code, *_ in want] == [(16, 4, "TRP203")]
     assert got == want and stored
+
+
+# ------------------------------------------------------------------ keys taken by text (edits.keys_by_text)
+def _stored_and_keys(path: Path, text: str, edited: str, settings: Settings) -> tuple[dict | None, bool, dict | None]:
+    """(the stored analysis of ``text``, whether ``edited`` may take its keys by text, the keys made from
+    ``edited`` the long way)."""
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.project import project_for
+
+    reset_projects()
+    _answer(path, text, settings)
+    reset_projects()
+    project = project_for(str(path), settings)
+    assert project is not None and project.cache is not None
+    resolved = str(path.resolve())
+    stored = project.cache.get_json("edits", f"{resolved}\0{settings.fingerprint()}")
+    if stored is None:  # (an analysis with nothing to keep: a file it cannot lay out)
+        return None, False, None
+    tree = ast.parse(edited)
+    units = E.layout(tree, edited)
+    by_text = not program._redefines(tree) and E.keys_by_text(
+        stored, units, program._Codes(tree, edited, stored["scanned"])
+    )
+    rec = project.record_for_path(resolved, edited, tree)
+    ctx = ModuleCtx(str(path), tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
+    _, keys = program._layout_and_keys(project, ctx, rec, edited, tree)
+    reset_projects()
+    return stored, by_text, keys
+
+
+def test_keys_taken_by_text_are_the_keys_made_from_the_text(tmp_path, monkeypatch):
+    """Every fixture, every edit of _edits: where the stored keys are taken without making the new text's
+    facts and summary (comments and inert statements of functions a walk read), they are the keys the new
+    text makes. The differential test above checks the answers; this checks the claim itself."""
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    taken = refused = 0
+    for n, unit in enumerate(UNITS):
+        copy = isolated_copy(unit, tmp_path / f"proj{n}")
+        for path in unit_files(copy):
+            if path.suffix != ".py":
+                continue
+            text = path.read_text(encoding="utf-8")
+            try:
+                ast.parse(text)
+            except SyntaxError:
+                continue  # (a fixture of what cannot be parsed)
+            settings = replace(fixture_settings(path), cache=True)
+            for what, edited in _edits(text):
+                try:
+                    ast.parse(edited)
+                except SyntaxError:
+                    continue  # (typed where a statement cannot go: the differential test covers it)
+                stored, by_text, keys = _stored_and_keys(path, text, edited, settings)
+                if stored is None:
+                    continue
+                if by_text:
+                    assert keys == stored["keys"], f"{path.name}: {what}"
+                    taken += 1
+                else:
+                    refused += 1
+    assert taken > 300 and refused > 300  # (both sides exercised: comments and inert lines, and code)
+
+
+def test_a_module_that_defines_a_name_twice_makes_its_keys(script):
+    """A notebook-like script defining `evaluate` twice: its facts name the definitions by their lines
+    (`evaluate@5`), so a comment typed above them changes the keys; the text shortcut must not take the
+    stored ones (the answer is still the fresh one)."""
+    before = textwrap.dedent(
+        """\
+        import torch
+        from torch import nn
+
+
+        def evaluate(model, x):
+            return model(x)
+
+
+        def evaluate(model, x):
+            with torch.no_grad():
+                return model(x)
+
+
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+        evaluate(model, torch.zeros(1, 2))
+        """
+    )
+    after = "# a comment typed at the top\n" + before
+    assert program._redefines(ast.parse(after))
+    got, fresh, _ = _reused_and_fresh(script, before, after)
+    assert got == fresh
+    assert [(line, col, code) for line, col, code, _, _ in got] == [(12, 15, "TRP201"), (15, 8, "TRP101")]

@@ -20,7 +20,7 @@ from ..config import Settings
 from . import edits as E
 from .cache import decode_value, encode_value
 from .context import Event, FileFacts, ModuleCtx
-from .project import Project, project_for
+from .project import Project, module_statements, project_for
 from .syntax import called_names
 from .tracker import Walker, handler_functions, merge_event
 
@@ -169,15 +169,25 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     with project.recording() as deps:
         project_widened = len(project.widened)
         token = project.files_token() if project.cache is not None else None  # (before anything is read)
+        edit_key = f"{resolved}\0{settings.fingerprint()}"
+        quick, known = _by_text(project, edit_key, path, here, settings, tree, source)
+        if quick is not None:
+            # an edit of comments and inert statements only: answered before the buffer's facts and summary
+            # are made (they are the stored analysis's, see edits.keys_by_text)
+            del project.widened[project_widened:]
+            project.last_deps = {p: d for p, d in deps.items() if p != resolved}
+            facts, layout = quick
+            _store_edit(project, edit_key, layout, facts, project.last_deps, token)
+            return facts
         rec = project.record_for_path(resolved, source, tree)
         module, _ = project.module_name(resolved)
         if not Path(resolved).is_file() or not resolved.endswith(".py"):
             project.in_memory[module] = resolved
         ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
-        # the last analysis of this file answers when the edit since cannot change it (see edits.py)
-        edit_key = f"{resolved}\0{settings.fingerprint()}"
-        units, keys = _layout_and_keys(project, ctx, rec, source, tree)
-        if units is not None and keys is not None:
+        # the last analysis of this file answers when the edit since cannot change it (see edits.py); with
+        # its keys known by text, it was asked already (its events could not move: a sentence with a line)
+        units, keys = known if known is not None else _layout_and_keys(project, ctx, rec, source, tree)
+        if units is not None and keys is not None and known is None:
             reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings, tree, source)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
@@ -240,23 +250,83 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
     return units, E.keys_of(rec.facts, summary, _called_here(ctx, tree), handlers, units)
 
 
-def _from_last_analysis(
-    project: Project, key: str, units, keys, path: str, here, settings: Settings, tree: ast.Module, source: str
-) -> tuple[FileFacts, list, list, dict] | None:
-    """The file's findings moved from its last analysis, with the functions that analysis read, the names
-    it scanned for and the line codes of the functions read (for the new text); None when the edit since
-    may change them (or there is none, or a file it read changed)."""
+def _by_text(
+    project: Project, key: str, path: str, here, settings: Settings, tree: ast.Module, source: str
+) -> tuple[tuple[FileFacts, tuple] | None, tuple | None]:
+    """When the file's new text differs from its last analysis's by comments and inert statements of the
+    functions a walk read only (see ``edits.keys_by_text``): (its findings moved from that analysis with
+    the layout to store for the next edit, or None if they cannot move; (units, keys): the new text's
+    top-level statements and the keys it would make). (None, None) otherwise, or with no such analysis."""
+    if not path.endswith(".py"):
+        return None, None  # (a notebook's cells: its record, made the long way, also says what they define)
     stored = project.cache.get_json("edits", key) if project.cache is not None else None
+    if stored is None or _redefines(tree) or not project.deps_unchanged(stored["deps"], stored["files"]):
+        return None, None  # (a file it read changed: its keys, which depend on them too, are made again)
+    units = E.layout(tree, source)
+    codes = _Codes(tree, source, stored["scanned"])
+    if not E.keys_by_text(stored, units, codes):
+        return None, None
+    keys = stored["keys"]
+    reused = _from_last_analysis(project, key, units, keys, path, here, settings, tree, source, codes, stored)
+    if reused is None:
+        return None, (units, keys)
+    facts, read, scanned, lines = reused
+    return (facts, (units, read, keys, scanned, lines)), (units, keys)
+
+
+def _redefines(tree: ast.Module) -> bool:
+    """Does the module define a name twice (a notebook's later cell)? Its facts and summary then name the
+    definitions by their lines (`Net@12`), which an edit above them moves."""
+    seen: set[str] = set()
+    for node in module_statements(tree.body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name in seen:
+                return True
+            seen.add(node.name)
+    return False
+
+
+class _Codes:
+    """``codes(index, unit)``: the line codes of a function unit of the new text (edits.line_codes), each
+    computed once; ``changed``: those computed, by index (the units whose text changed)."""
+
+    def __init__(self, tree: ast.Module, source: str, scanned: list[str]) -> None:
+        self.tree, self.source, self.scanned = tree, source, scanned
+        self.changed: dict[str, list[str]] = {}
+
+    def __call__(self, index: int, unit: E.Unit) -> list[str] | None:
+        got = self.changed.get(str(index))
+        if got is None:
+            got = E.read_line_codes(self.tree, self.source, [unit], [unit.name], self.scanned).get("0")
+            if got is not None:
+                self.changed[str(index)] = got
+        return got
+
+
+def _from_last_analysis(
+    project: Project,
+    key: str,
+    units,
+    keys,
+    path: str,
+    here,
+    settings: Settings,
+    tree: ast.Module,
+    source: str,
+    codes: _Codes | None = None,
+    stored: dict | None = None,
+) -> tuple[FileFacts, list, list, dict] | None:
+    """The file's findings moved from its last analysis (``stored``, read here if not given), with the
+    functions that analysis read, the names it scanned for and the line codes of the functions read (for
+    the new text); None when the edit since may change them (or there is none, or a file it read changed)."""
+    if stored is None:
+        stored = project.cache.get_json("edits", key) if project.cache is not None else None
     if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
     scanned = stored["scanned"]
-    changed: dict[str, list[str]] = {}  # the line codes of the read functions whose text changed, by index
-
-    def codes(index: int, unit: E.Unit) -> list[str] | None:
-        got = E.read_line_codes(tree, source, [unit], [unit.name], scanned).get("0")
-        if got is not None:
-            changed[str(index)] = got
-        return got
+    if codes is None:
+        codes = _Codes(tree, source, scanned)
+    changed = codes.changed  # the line codes of the read functions whose text changed, by index
 
     moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, scanned), codes)
     if moved is None:
