@@ -1302,3 +1302,79 @@ def test_a_module_that_defines_a_name_twice_makes_its_keys(script):
     got, fresh, _ = _reused_and_fresh(script, before, after)
     assert got == fresh
     assert [(line, col, code) for line, col, code, _, _ in got] == [(12, 15, "TRP201"), (15, 8, "TRP101")]
+
+
+_HELPER = textwrap.dedent(
+    """\
+    import torch
+    import torch.nn as nn
+
+
+    def banner(name):
+        width = 40
+        return name.center(width, "=")
+
+
+    def evaluate(model, x):
+        with torch.no_grad():
+            return model(x)
+
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    print(banner("eval"))
+    print(evaluate(model, torch.ones(2, 4)))
+    """
+)
+
+
+def test_comments_and_inert_statements_anywhere_skip_the_facts(script, monkeypatch):
+    """An inert statement typed into a helper no walk reads (and a comment into a function one does) is
+    answered without making the buffer's facts (or its summary): the stored keys are taken by text. A call
+    typed into the helper makes them (the keys compare)."""
+    from torchlint_repro.analysis import project as P
+
+    built: list[str] = []
+    real = P.build_facts
+    monkeypatch.setattr(P, "build_facts", lambda tree, module, pkg: built.append(module) or real(tree, module, pkg))
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_HELPER)
+    before = _answer(path, _HELPER, settings)
+    assert [(line, col, code) for line, col, code, *_ in before] == [(12, 15, "TRP201"), (15, 8, "TRP101")]
+    assert built == ["train"] and walked == ["train.py"]
+    inert = _HELPER.replace("    width = 40\n", "    width = 40\n    _debug = 'typed'\n").replace(
+        "        return model(x)\n", "        # a comment\n        return model(x)\n"
+    )
+    reset_projects()
+    after = _answer(path, inert, settings)
+    assert [(line, col, code) for line, col, code, *_ in after] == [(14, 15, "TRP201"), (17, 8, "TRP101")]
+    assert built == ["train"] and walked == ["train.py"]  # neither facts made nor walked
+    reset_projects()
+    called = inert.replace("    _debug = 'typed'\n", "    _debug = len('typed')\n")
+    assert _answer(path, called, settings) == after
+    assert built == ["train", "train"] and walked == ["train.py"]  # facts made; keys equal: from the store
+
+
+def test_line_codes_kept_are_the_last_texts(script):
+    """The line codes kept for the next edit are those of the text last analysed, also for a function
+    whose change the comparison did not need them for (an unread helper given a call): an inert edit after
+    it is compared with that text, not with the one before."""
+    path, settings, walked = script.path, script.settings, script.walked
+    called = _HELPER.replace("    width = 40\n", "    width = len('=' * 40)\n")
+    back = _HELPER.replace("    width = 40\n", "    width = 40\n    _debug = 1\n")  # the call gone, inert added
+    path.write_text(_HELPER)
+    reset_projects()
+    _answer(path, _HELPER, settings)
+    reset_projects()
+    _answer(path, called, settings)  # answered from the store (an unread helper), its codes kept
+    reset_projects()
+    from torchlint_repro.analysis.project import project_for
+
+    project = project_for(str(path), settings)
+    assert project is not None and project.cache is not None
+    stored = project.cache.get_json("edits", f"{path.resolve()}\0{settings.fingerprint()}")
+    tree = ast.parse(back)
+    assert not E.keys_by_text(stored, E.layout(tree, back), program._Codes(tree, back, stored["scanned"]))
+    reset_projects()
+    got, fresh, _ = _reused_and_fresh(script, called, back)
+    assert got == fresh
+    assert walked.count("train.py") >= 1

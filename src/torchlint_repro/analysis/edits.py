@@ -357,23 +357,22 @@ def _canonical(value):
 def keys_by_text(stored: dict, units: list[Unit], codes: Callable[[int, Unit], list[str] | None]) -> bool:
     """Are the stored analysis's keys (the digests of the file's facts, summary, own calls and UI handlers)
     the new text's, without making them? Yes when the two texts have the same top-level statements and
-    differ only in blank and comment lines and in inert statements of functions a walk read (whole
-    statements: the line codes ``I``, ``i``, ``g``; see :func:`line_codes`): such a difference is none in
-    the syntax tree but positions and literals bound to plain names in function bodies, and neither
-    reaches facts or a summary (they collect names read, calls, imports, decorators, module-level
+    differ only in blank and comment lines and in inert statements of functions, read by a walk or not
+    (whole statements: the line codes ``I``, ``i``, ``g``; see :func:`line_codes`): such a difference is
+    none in the syntax tree but positions and literals bound to plain names in function bodies, and
+    neither reaches facts or a summary (they collect names read, calls, imports, decorators, module-level
     bindings; a class's line is compared relative to its statement). The caller also requires that no name
-    is defined twice in the module (those definitions are keyed by their lines). An edit elsewhere (an
-    unread function's body, a call) is compared by its keys, made from the new text."""
+    is defined twice in the module (those definitions are keyed by their lines). Any other edit is
+    compared by its keys, made from the new text."""
     old = [Unit(*row) for row in stored["units"]]
     if len(old) != len(units):
         return False
-    read = set(stored["read"])
     for i, (was, now) in enumerate(zip(old, units, strict=True)):
         if (was.kind, was.name) != (now.kind, now.name):
             return False
         if was.text == now.text:
             continue
-        if was.kind != "def" or was.head != now.head or was.name not in read:
+        if was.kind != "def" or was.head != now.head:
             return False
         if _walked_lines_moved(stored["lines"].get(str(i)), was, now, codes(i, now)) is None:
             return False

@@ -232,7 +232,9 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
     if units is not None and keys is not None:
         scanned = sorted(w.scanned_names)
         read = E.read_units(units, w.read_lines, called | read_elsewhere, E.mentions(tree, scanned))
-        lines = E.read_line_codes(tree, source, units, read, scanned)
+        # every function's line codes, read or not: the next edit of comments and inert statements in any
+        # of them is answered without making the facts and summary (edits.keys_by_text)
+        lines = E.read_line_codes(tree, source, units, [u.name for u in units if u.kind == "def"], scanned)
         _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token)
     return facts
 
@@ -333,7 +335,17 @@ def _from_last_analysis(
         return None
     events, notes = moved
     project.note_deps(stored["deps"])
-    lines = {i: changed.get(i, was) for i, was in stored["lines"].items()}
+    # the line codes kept for the next edit: a unit's whose text changed are the new text's (made now if
+    # the comparison did not need them), never the old text's
+    texts = [row[5] for row in stored["units"]]
+    lines: dict[str, list[str]] = {}
+    for i, was in stored["lines"].items():
+        now = units[int(i)] if i.isdigit() and int(i) < len(units) else None
+        if now is None:
+            continue
+        got = was if now.text == texts[int(i)] else changed.get(i) or codes(int(i), now)
+        if got is not None:
+            lines[i] = got
     return FileFacts(path, events, settings, notes), stored["read"], scanned, lines
 
 
