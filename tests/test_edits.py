@@ -149,31 +149,35 @@ def script(tmp_path, monkeypatch) -> Script:
     reset_projects()
 
 
+# a script with findings below a helper no walk enters (it only formats text)
+_HELPER = textwrap.dedent(
+    """\
+    import torch
+    import torch.nn as nn
+
+
+    def banner(name):
+        width = 40
+        return name.center(width, "=")
+
+
+    def evaluate(model, x):
+        with torch.no_grad():
+            return model(x)
+
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    print(banner("eval"))
+    print(evaluate(model, torch.ones(2, 4)))
+    """
+)
+
+
 def test_edits_in_functions_no_walk_reads_are_answered_from_the_store(script):
     """The case the store is for, with findings that move: a script with findings below a helper no walk
     enters (it only formats text), edited in the helper (two lines typed) and by a comment. Both are
     answered from the store, and every finding moves by the lines typed above it."""
-    text = textwrap.dedent(
-        """\
-        import torch
-        import torch.nn as nn
-
-
-        def banner(name):
-            width = 40
-            return name.center(width, "=")
-
-
-        def evaluate(model, x):
-            with torch.no_grad():
-                return model(x)
-
-
-        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
-        print(banner("eval"))
-        print(evaluate(model, torch.ones(2, 4)))
-        """
-    )
+    text = _HELPER
     path, settings, walked = script.path, script.settings, script.walked
     path.write_text(text)
     before = _answer(path, text, settings)
@@ -1302,29 +1306,6 @@ def test_a_module_that_defines_a_name_twice_makes_its_keys(script):
     got, fresh, _ = _reused_and_fresh(script, before, after)
     assert got == fresh
     assert [(line, col, code) for line, col, code, _, _ in got] == [(12, 15, "TRP201"), (15, 8, "TRP101")]
-
-
-_HELPER = textwrap.dedent(
-    """\
-    import torch
-    import torch.nn as nn
-
-
-    def banner(name):
-        width = 40
-        return name.center(width, "=")
-
-
-    def evaluate(model, x):
-        with torch.no_grad():
-            return model(x)
-
-
-    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
-    print(banner("eval"))
-    print(evaluate(model, torch.ones(2, 4)))
-    """
-)
 
 
 def test_comments_and_inert_statements_anywhere_skip_the_facts(script, monkeypatch):

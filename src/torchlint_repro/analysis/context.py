@@ -17,7 +17,7 @@ from . import relevance
 from .cache import decode_value, encode_value, file_digest
 from .paths import path_template
 from .project import CONTEXTS, Project, argparse_dest
-from .syntax import FunctionNode, source_lines
+from .syntax import FunctionNode, first_line, source_lines
 
 EMPTY: frozenset = frozenset()
 # Bounds. None of them drops a finding: past a bound the analysis widens (a call is applied through its
@@ -577,12 +577,12 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
     memo = project.summary_memo(os.path.abspath(path), ident)
     built: list[ModuleCtx] = []
 
-    def whole() -> ModuleCtx | None:
-        """The module parsed whole, its summary completed and its skeleton taken."""
+    def whole(summary: _Summary | None) -> ModuleCtx | None:
+        """The module parsed whole, ``summary`` (or a new one) completed and its skeleton taken."""
         tree = _parse(source)
         if tree is None:
             return None
-        ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=memo)
+        ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=summary)
         ctx.complete_summary()
         if ctx._summary.skeleton is None:
             ctx._summary.skeleton = skeleton(source, ctx)
@@ -595,7 +595,7 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
     else:
 
         def compute() -> _Summary | None:
-            ctx = whole()
+            ctx = whole(memo)
             return ctx._summary if ctx is not None else None
 
         def read(entry) -> _Summary | None:
@@ -624,8 +624,7 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
         if tree is not None:
             ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=summary)
     if ctx is None:  # a summary made without a skeleton (the module was linted in this process), or none fits
-        memo = summary
-        ctx = whole()
+        ctx = whole(summary)
         if ctx is None:
             return None
     _strip_unwalked(ctx)
@@ -673,17 +672,12 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
     def line(n: int) -> bytes:
         return lines[n - 1].encode("utf-8", "surrogatepass") if 0 < n <= len(lines) else b""
 
-    def start(node: ast.stmt) -> int:
-        """The first line of ``node``: its first decorator's, if it has one."""
-        decorators = getattr(node, "decorator_list", None)
-        return min(node.lineno, *(d.lineno for d in decorators)) if decorators else node.lineno
-
     def alone(node: ast.stmt) -> bool:
         """Does ``node`` have its lines to itself (only indentation before it, a comment after it)?"""
         end = node.end_lineno or node.lineno
         after = line(end)[node.end_col_offset or 0 :].strip()
-        before = line(start(node))[: node.col_offset]
-        continued = line(start(node) - 1).rstrip(b"\r\n").endswith(b"\\")
+        before = line(first_line(node))[: node.col_offset]
+        continued = line(first_line(node) - 1).rstrip(b"\r\n").endswith(b"\\")
         return not before.strip() and (not after or after.startswith(b"#")) and not continued
 
     def indent(node: ast.stmt) -> str:
@@ -692,10 +686,10 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
     def stub(fn: FunctionNode) -> None:
         first, last = fn.body[0], fn.body[-1]
         width = (last.end_col_offset or 0) - first.col_offset
-        if start(first) <= fn.lineno or width < 1 or not (alone(first) and alone(last)):
+        if first_line(first) <= fn.lineno or width < 1 or not (alone(first) and alone(last)):
             return
         literal = "0" if width == 1 else "'" + "x" * (width - 2) + "'"
-        out.append((start(first), last.end_lineno or last.lineno, indent(first) + literal))
+        out.append((first_line(first), last.end_lineno or last.lineno, indent(first) + literal))
 
     def block(body: list[ast.stmt], collected: bool) -> None:
         blanked: list[tuple[int, int, str]] = []
@@ -721,7 +715,7 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
             elif (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__") or not alone(stmt):
                 kept = True
             else:
-                blanked.append((start(stmt), stmt.end_lineno or stmt.lineno, ""))
+                blanked.append((first_line(stmt), stmt.end_lineno or stmt.lineno, ""))
         if blanked and not kept and body is not ctx.tree.body:
             first, last, _ = blanked[0]  # a block keeps one statement
             blanked[0] = (first, last, indent(body[0]) + "pass")

@@ -37,7 +37,7 @@ from .._digest import sha256_hex
 from .._record import Record
 from .cache import decode_value, encode_value
 from .context import Event
-from .syntax import FunctionNode, inert_statement, local_uses, source_lines
+from .syntax import FunctionNode, first_line, inert_statement, local_uses, source_lines
 
 # data of an event that holds no line of the file (names, kinds, flags, model ids only compared as a whole)
 _PLAIN = frozenset(
@@ -90,7 +90,7 @@ def layout(tree: ast.Module, source: str) -> list[Unit]:
         return sha256_hex("".join(lines[first - 1 : last]).encode("utf-8", "surrogatepass"))[:32]
 
     def unit(node: ast.stmt, prefix: str = "") -> Unit:
-        start = _start(node)
+        start = first_line(node)
         end = node.end_lineno or node.lineno
         text = digest(start, end)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _body_on_own_lines(node, lines):
@@ -102,18 +102,13 @@ def layout(tree: ast.Module, source: str) -> list[Unit]:
     out = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and _statements_on_own_lines(node, lines):
-            first = _start(node.body[0])
-            head = digest(_start(node), first - 1)
-            out.append(Unit("other", node.name, _start(node), first - 1, 0, head, head))
+            first = first_line(node.body[0])
+            head = digest(first_line(node), first - 1)
+            out.append(Unit("other", node.name, first_line(node), first - 1, 0, head, head))
             out.extend(unit(item, node.name + ".") for item in node.body)
         else:
             out.append(unit(node))
     return out
-
-
-def _start(node: ast.stmt) -> int:
-    """A statement's first line, its decorators included."""
-    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
 
 
 def _statements_on_own_lines(cls: ast.ClassDef, lines: list[str]) -> bool:
@@ -121,7 +116,7 @@ def _statements_on_own_lines(cls: ast.ClassDef, lines: list[str]) -> bool:
     the ``class`` line)? Then the lines between two of them hold nothing but blanks and comments."""
     before = cls.lineno
     for item in cls.body:
-        start = _start(item)
+        start = first_line(item)
         if start <= before or start > len(lines):
             return False
         text = lines[start - 1]
@@ -306,7 +301,7 @@ def read_line_codes(tree: ast.Module, source: str, units: list[Unit], names, sca
 def _unit_nodes(tree: ast.Module, units: list[Unit]) -> dict[int, FunctionNode]:
     """The def of each function unit, by the unit's first line."""
     starts = {u.start for u in units if u.kind == "def"}
-    return {_start(fn): fn for _, fn in module_functions(tree) if _start(fn) in starts}
+    return {first_line(fn): fn for _, fn in module_functions(tree) if first_line(fn) in starts}
 
 
 def keys_of(

@@ -170,7 +170,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         project_widened = len(project.widened)
         token = project.files_token() if project.cache is not None else None  # (before anything is read)
         edit_key = f"{resolved}\0{settings.fingerprint()}"
-        quick, known = _by_text(project, edit_key, path, here, settings, tree, source)
+        stored = project.cache.get_json("edits", edit_key) if project.cache is not None else None
+        quick, known = _by_text(project, stored, path, here, settings, tree, source)
         if quick is not None:
             # an edit of comments and inert statements only: answered before the buffer's facts and summary
             # are made (they are the stored analysis's, see edits.keys_by_text)
@@ -188,7 +189,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         # its keys known by text, it was asked already (its events could not move: a sentence with a line)
         units, keys = known if known is not None else _layout_and_keys(project, ctx, rec, source, tree)
         if units is not None and keys is not None and known is None:
-            reused = _from_last_analysis(project, edit_key, units, keys, path, here, settings, tree, source)
+            reused = _from_last_analysis(project, stored, units, keys, path, here, settings, tree, source)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
@@ -253,15 +254,14 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
 
 
 def _by_text(
-    project: Project, key: str, path: str, here, settings: Settings, tree: ast.Module, source: str
+    project: Project, stored: dict | None, path: str, here, settings: Settings, tree: ast.Module, source: str
 ) -> tuple[tuple[FileFacts, tuple] | None, tuple | None]:
-    """When the file's new text differs from its last analysis's by comments and inert statements of the
-    functions a walk read only (see ``edits.keys_by_text``): (its findings moved from that analysis with
-    the layout to store for the next edit, or None if they cannot move; (units, keys): the new text's
+    """When the file's new text differs from its last analysis (``stored``) by comments and inert
+    statements of its functions only (see ``edits.keys_by_text``): (its findings moved from that analysis
+    with the layout to store for the next edit, or None if they cannot move; (units, keys): the new text's
     top-level statements and the keys it would make). (None, None) otherwise, or with no such analysis."""
     if not path.endswith(".py"):
         return None, None  # (a notebook's cells: its record, made the long way, also says what they define)
-    stored = project.cache.get_json("edits", key) if project.cache is not None else None
     if stored is None or _redefines(tree) or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None, None  # (a file it read changed: its keys, which depend on them too, are made again)
     units = E.layout(tree, source)
@@ -269,7 +269,7 @@ def _by_text(
     if not E.keys_by_text(stored, units, codes):
         return None, None
     keys = stored["keys"]
-    reused = _from_last_analysis(project, key, units, keys, path, here, settings, tree, source, codes, stored)
+    reused = _from_last_analysis(project, stored, units, keys, path, here, settings, tree, source, codes)
     if reused is None:
         return None, (units, keys)
     facts, read, scanned, lines = reused
@@ -307,7 +307,7 @@ class _Codes:
 
 def _from_last_analysis(
     project: Project,
-    key: str,
+    stored: dict | None,
     units,
     keys,
     path: str,
@@ -316,20 +316,15 @@ def _from_last_analysis(
     tree: ast.Module,
     source: str,
     codes: _Codes | None = None,
-    stored: dict | None = None,
 ) -> tuple[FileFacts, list, list, dict] | None:
-    """The file's findings moved from its last analysis (``stored``, read here if not given), with the
-    functions that analysis read, the names it scanned for and the line codes of the functions read (for
-    the new text); None when the edit since may change them (or there is none, or a file it read changed)."""
-    if stored is None:
-        stored = project.cache.get_json("edits", key) if project.cache is not None else None
+    """The file's findings moved from its last analysis (``stored``), with the functions that analysis
+    read, the names it scanned for and the line codes of its functions (for the new text); None when the
+    edit since may change them (or there is none, or a file it read changed)."""
     if stored is None or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None
     scanned = stored["scanned"]
     if codes is None:
         codes = _Codes(tree, source, scanned)
-    changed = codes.changed  # the line codes of the read functions whose text changed, by index
-
     moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, scanned), codes)
     if moved is None:
         return None
@@ -343,7 +338,7 @@ def _from_last_analysis(
         now = units[int(i)] if i.isdigit() and int(i) < len(units) else None
         if now is None:
             continue
-        got = was if now.text == texts[int(i)] else changed.get(i) or codes(int(i), now)
+        got = was if now.text == texts[int(i)] else codes(int(i), now)
         if got is not None:
             lines[i] = got
     return FileFacts(path, events, settings, notes), stored["read"], scanned, lines

@@ -473,3 +473,8 @@ def source_lines(source: str) -> list[str]:
     """The lines of a source text as Python numbers them: ended by ``\n``, ``\r\n`` or ``\r`` only (a
     form feed or ``\u2028`` inside a comment or a string ends no line, as ``str.splitlines`` would)."""
     return io.StringIO(source, newline="").readlines()
+
+
+def first_line(node: ast.stmt) -> int:
+    """A statement's first line, its decorators included."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
