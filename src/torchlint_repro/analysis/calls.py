@@ -135,7 +135,7 @@ class CallsMixin(WalkerBase):
             handled, method_result = self._method_call(node, func, recv, st, discard)
             if handled:
                 return method_result
-        q = ctx.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        q = self.resolve_in(ctx, func) if isinstance(func, (ast.Name, ast.Attribute)) else None
         if q is not None and self._head_bound(func, st):
             q = None  # a local variable shadows the import of the same name
         fvals = self._global_ref(func, ctx) if q is not None else self.ev(func, st)

@@ -115,6 +115,9 @@ class Walker(CallsMixin, LoadsMixin):
         self.seed_funcs = frozenset(settings.seed_functions)
         self._save_sites: list[dict] | None = None
         self._memo: dict = {}
+        self._constants: dict[int, tuple[ast.Constant, frozenset]] = {}  # id(node) -> (node, e_Constant)
+        self._refs: dict[tuple[int, int], tuple] = {}  # (id(node), id(ctx)) -> (node, ctx, _global_ref)
+        self._resolved: dict[tuple[int, int], tuple] = {}  # (id(node), id(ctx)) -> (node, ctx, resolve)
         self.total_steps = 0
         # where a bound made the analysis widen: (path, function, why); see ``widen``
         self.widened: list[tuple[str | None, str, str]] = []
@@ -557,13 +560,15 @@ class Walker(CallsMixin, LoadsMixin):
                 self.frames[-1].func if self.frames else "<module>",
                 f"more than {STEP_BUDGET} statements from one entry point: later calls are summarised",
             )
-        method = getattr(self, "s_" + type(node).__name__, None)
+        method = _STMT_HANDLERS.get(type(node), _UNSET)
+        if method is _UNSET:
+            method = _STMT_HANDLERS[type(node)] = getattr(Walker, "s_" + type(node).__name__, None)
         if method is None:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.expr):
                     self.ev(child, st)
             return st
-        return method(node, st)
+        return method(self, node, st)
 
     def _inert(self, node: ast.stmt) -> bool:
         """Is ``node``, a statement of the function the current frame walks, one the walk skips? Only
@@ -609,6 +614,18 @@ class Walker(CallsMixin, LoadsMixin):
         node = frame.node if frame is not None else None
         if frame is None or node is None or not load.args or not isinstance(load.func, ast.Attribute):
             return False  # (callers pass `x.load_state_dict(...)` calls: func is an Attribute)
+        # the answer is the syntax's (and the project's helpers'): asked again by every pass over the load,
+        # it is kept per (load, function) for the walk's life (the scan it notes, noted the first time)
+        key = ("keys-audited", id(load), id(node))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is load and hit[1] is node:
+            return hit[2]
+        audited = self._keys_audited_scan(load, frame, node)
+        self._memo[key] = (load, node, audited)
+        return audited
+
+    def _keys_audited_scan(self, load: ast.Call, frame, node: ast.AST) -> bool:
+        assert isinstance(load.func, ast.Attribute)  # (checked by _keys_audited)
         # the names the loaded mapping comes from; not imported modules and functions (`torch` of an inline
         # `torch.load(path)`: a print naming torch and the model reports no keys)
         bound = frame.ctx.imports.bindings
@@ -1167,10 +1184,12 @@ class Walker(CallsMixin, LoadsMixin):
     def ev(self, node: ast.expr | None, st: State, discard: bool = False) -> frozenset:
         if node is None:
             return EMPTY
-        method = getattr(self, "e_" + type(node).__name__, None)
+        method = _EXPR_HANDLERS.get(type(node), _UNSET)
+        if method is _UNSET:
+            method = _EXPR_HANDLERS[type(node)] = getattr(Walker, "e_" + type(node).__name__, None)
         if method is not None:
             if not discard or not isinstance(node, ast.Call):
-                return method(node, st)
+                return method(self, node, st)
             return self.e_Call(node, st, discard=True)
         outs: list[Out] = []
         for child in ast.iter_child_nodes(node):
@@ -1200,11 +1219,17 @@ class Walker(CallsMixin, LoadsMixin):
                 self.checked_loads.add(v.loaded.site)
 
     def e_Constant(self, node: ast.Constant, st: State) -> frozenset:
+        hit = self._constants.get(id(node))  # (a constant's value is its node's: made once per node)
+        if hit is not None and hit[0] is node:
+            return hit[1]
         if isinstance(node.value, str):
-            return frozenset({Str(node.value)})
-        if node.value is None or isinstance(node.value, (bool, int)):
-            return frozenset({Lit(node.value)})
-        return EMPTY
+            out = frozenset({Str(node.value)})
+        elif node.value is None or isinstance(node.value, (bool, int)):
+            out = frozenset({Lit(node.value)})
+        else:
+            out = EMPTY
+        self._constants[id(node)] = (node, out)
+        return out
 
     def e_JoinedStr(self, node: ast.JoinedStr, st: State) -> frozenset:
         for v in node.values:
@@ -1240,7 +1265,30 @@ class Walker(CallsMixin, LoadsMixin):
         return any(head in getattr(f, "nested", {}) for f in self.frames)
 
     def _global_ref(self, node: ast.expr, ctx: ModuleCtx) -> frozenset:
+        """What a name or dotted name not bound in the walk refers to in ``ctx``'s module: the same for the
+        walk's whole life (imports and definitions do not change while it runs), so kept per node."""
+        key = (id(node), id(ctx))
+        hit = self._refs.get(key)
+        if hit is not None and hit[0] is node and hit[1] is ctx:
+            return hit[2]
+        out = self._global_ref_uncached(node, ctx)
+        self._refs[key] = (node, ctx, out)
+        return out
+
+    def resolve_in(self, ctx: ModuleCtx, node: ast.expr) -> str | None:
+        """``ctx.resolve(node)``, kept per node for the walk's life (loop passes and calls walked again ask
+        it of the same nodes thousands of times). Each answer holds its node: one allocated later at a freed
+        node's address (its id) is never given the freed one's answer."""
+        key = (id(node), id(ctx))
+        hit = self._resolved.get(key)
+        if hit is not None and hit[0] is node and hit[1] is ctx:
+            return hit[2]
         q = ctx.resolve(node)
+        self._resolved[key] = (node, ctx, q)
+        return q
+
+    def _global_ref_uncached(self, node: ast.expr, ctx: ModuleCtx) -> frozenset:
+        q = self.resolve_in(ctx, node)
         if q is None:
             return EMPTY
         if isinstance(node, ast.Name) and node.id in ctx.functions:
@@ -1273,12 +1321,12 @@ class Walker(CallsMixin, LoadsMixin):
     def e_Attribute(self, node: ast.Attribute, st: State) -> frozenset:
         frame = self.frames[-1]
         if isinstance(node.value, (ast.Name, ast.Attribute)) and not self._head_bound(node, st):
-            q = frame.ctx.resolve(node)
+            q = self.resolve_in(frame.ctx, node)
             if q is not None:
                 return self._global_ref(node, frame.ctx)
         base = self.ev(node.value, st)
         if not base:
-            q = frame.ctx.resolve(node)
+            q = self.resolve_in(frame.ctx, node)
             if (
                 q is not None
                 and isinstance(node.value, (ast.Name, ast.Attribute))
@@ -1592,6 +1640,11 @@ def _widen_state(old: State, new: State) -> State:
 
 
 _NOT_KNOWN = object()  # what _literal_of answers for a value the code does not fix
+
+# node type -> the Walker method that walks it (``s_If``, ``e_Call``) or None, looked up once per type
+_UNSET = object()
+_STMT_HANDLERS: dict[type, Any] = {}
+_EXPR_HANDLERS: dict[type, Any] = {}
 _COMPARE = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
