@@ -1222,6 +1222,7 @@ class Walker(CallsMixin, LoadsMixin):
         hit = self._constants.get(id(node))  # (a constant's value is its node's: made once per node)
         if hit is not None and hit[0] is node:
             return hit[1]
+        out: frozenset
         if isinstance(node.value, str):
             out = frozenset({Str(node.value)})
         elif node.value is None or isinstance(node.value, (bool, int)):
