@@ -1359,3 +1359,34 @@ def test_line_codes_kept_are_the_last_texts(script):
     got, fresh, _ = _reused_and_fresh(script, called, back)
     assert got == fresh
     assert walked.count("train.py") >= 1
+
+
+def test_a_whole_analysis_keeps_the_codes_of_unchanged_functions_and_makes_the_changed_ones(script, monkeypatch):
+    """A call typed into walked code is analysed whole; the line codes it keeps for the next edit are every
+    function's of the new text: taken from the last analysis for a function whose text is unchanged, made
+    from the text for the one the edit changed (only that one is made)."""
+    from torchlint_repro.analysis.project import project_for
+
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_HELPER)
+    _answer(path, _HELPER, settings)
+    assert walked == ["train.py"]
+    called = _HELPER.replace("        return model(x)\n", "        print(len('x'))\n        return model(x)\n")
+    assert called != _HELPER
+    made: list[int] = []
+    real = E.line_codes
+    monkeypatch.setattr(
+        E, "line_codes", lambda fn, lines, unit, scanned: made.append(unit.start) or real(fn, lines, unit, scanned)
+    )
+    reset_projects()
+    got = _answer(path, called, settings)
+    assert walked == ["train.py", "train.py"]  # walked again: the call is read
+    assert [(line, col, code) for line, col, code, *_ in got] == [(13, 15, "TRP201"), (16, 8, "TRP101")]
+    assert made == [10]  # evaluate's codes (the function the call was typed into), not banner's
+    project = project_for(str(path), settings)
+    assert project is not None and project.cache is not None
+    stored = project.cache.get_json("edits", f"{path.resolve()}\0{settings.fingerprint()}")
+    tree = ast.parse(called)
+    units = E.layout(tree, called)
+    fresh = E.read_line_codes(tree, called, units, [u.name for u in units if u.kind == "def"], stored["scanned"])
+    assert stored["lines"] == fresh and sorted(fresh) == ["2", "3"]  # banner, evaluate

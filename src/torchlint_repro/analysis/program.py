@@ -171,7 +171,9 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         token = project.files_token() if project.cache is not None else None  # (before anything is read)
         edit_key = f"{resolved}\0{settings.fingerprint()}"
         stored = project.cache.get_json("edits", edit_key) if project.cache is not None else None
-        quick, known = _by_text(project, stored, path, here, settings, tree, source)
+        # the new text's line codes of the functions it changed, made once for every comparison below
+        codes = _Codes(tree, source, stored["scanned"]) if stored is not None else None
+        quick, known = _by_text(project, stored, path, here, settings, tree, source, codes)
         if quick is not None:
             # an edit of comments and inert statements only: answered before the buffer's facts and summary
             # are made (they are the stored analysis's, see edits.keys_by_text)
@@ -189,7 +191,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         # its keys known by text, it was asked already (its events could not move: a sentence with a line)
         units, keys = known if known is not None else _layout_and_keys(project, ctx, rec, source, tree)
         if units is not None and keys is not None and known is None:
-            reused = _from_last_analysis(project, stored, units, keys, path, here, settings, tree, source)
+            reused = _from_last_analysis(project, stored, units, keys, path, here, settings, tree, source, codes)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
@@ -235,9 +237,29 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         read = E.read_units(units, w.read_lines, called | read_elsewhere, E.mentions(tree, scanned))
         # every function's line codes, read or not: the next edit of comments and inert statements in any
         # of them is answered without making the facts and summary (edits.keys_by_text)
-        lines = E.read_line_codes(tree, source, units, [u.name for u in units if u.kind == "def"], scanned)
+        lines = _line_codes(tree, source, units, scanned, stored, codes)
         _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token)
     return facts
+
+
+def _line_codes(
+    tree: ast.Module, source: str, units: list, scanned: list[str], stored: dict | None, codes: _Codes | None
+) -> dict:
+    """Every function unit's line codes (edits.line_codes) for this text: a unit whose text the last analysis
+    (``stored``) analysed at the same place, with the same names scanned, has the codes it kept (the same
+    lines give the same codes), one whose codes the comparisons with it made (``codes``) has those; the
+    others are made from the text."""
+    kept: dict[str, list[str]] = {}
+    if stored is not None and stored["scanned"] == scanned:
+        texts = [row[5] for row in stored["units"]]
+        for i, was in stored["lines"].items():
+            k = int(i) if i.isdigit() else -1
+            if 0 <= k < min(len(units), len(texts)) and units[k].kind == "def" and units[k].text == texts[k]:
+                kept[i] = was
+        if codes is not None:  # (made with the stored analysis's names scanned: these)
+            kept.update((i, c) for i, c in codes.changed.items() if int(i) < len(units))
+    made = [u.name for i, u in enumerate(units) if u.kind == "def" and str(i) not in kept]
+    return {**kept, **(E.read_line_codes(tree, source, units, made, scanned) if made else {})}
 
 
 def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: ast.Module) -> tuple:
@@ -254,7 +276,14 @@ def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: a
 
 
 def _by_text(
-    project: Project, stored: dict | None, path: str, here, settings: Settings, tree: ast.Module, source: str
+    project: Project,
+    stored: dict | None,
+    path: str,
+    here,
+    settings: Settings,
+    tree: ast.Module,
+    source: str,
+    codes: _Codes | None,
 ) -> tuple[tuple[FileFacts, tuple] | None, tuple | None]:
     """When the file's new text differs from its last analysis (``stored``) by comments and inert
     statements of its functions only (see ``edits.keys_by_text``): (its findings moved from that analysis
@@ -265,7 +294,7 @@ def _by_text(
     if stored is None or _redefines(tree) or not project.deps_unchanged(stored["deps"], stored["files"]):
         return None, None  # (a file it read changed: its keys, which depend on them too, are made again)
     units = E.layout(tree, source)
-    codes = _Codes(tree, source, stored["scanned"])
+    assert codes is not None  # (made for every stored analysis)
     if not E.keys_by_text(stored, units, codes):
         return None, None
     keys = stored["keys"]
