@@ -616,9 +616,9 @@ evaluate
 
 
 def test_what_a_walk_keeps_per_node_answers_for_that_node_only(tmp_path: Path) -> None:
-    """Names resolved, references looked up and constants made are kept per node for a walk's life (loop
-    passes ask them of the same nodes again and again). Each kept answer holds its node: a node allocated
-    at the address of a freed one (its id) is never given the freed one's answer."""
+    """Names resolved and references looked up are kept per node for a walk's life (loop passes ask them of
+    the same nodes again and again). Each kept answer holds its node: a node allocated at the address of a
+    freed one (its id) is never given the freed one's answer. A constant's value is kept on its node."""
     from torchlint_repro.analysis.context import ModuleCtx
     from torchlint_repro.analysis.state import State
     from torchlint_repro.analysis.tracker import Walker
@@ -632,15 +632,16 @@ def test_what_a_walk_keeps_per_node_answers_for_that_node_only(tmp_path: Path) -
     linear, conv, evaluate = (s.value for s in tree.body[2:])
     walker = Walker(ctx, Settings())
     assert walker.resolve_in(ctx, linear) == "torch.nn.Linear" == walker.resolve_in(ctx, linear)
-    walker._resolved[(id(conv), id(ctx))] = (linear, ctx, "torch.nn.Linear")  # a freed node at conv's address
+    walker._memo[("resolve", id(conv), id(ctx))] = (linear, ctx, "torch.nn.Linear")  # a freed node at conv's address
     assert walker.resolve_in(ctx, conv) == "torch.nn.Conv2d"
-    assert walker._resolved[(id(conv), id(ctx))] == (conv, ctx, "torch.nn.Conv2d")
+    assert walker._memo[("resolve", id(conv), id(ctx))] == (conv, ctx, "torch.nn.Conv2d")
     assert walker._global_ref(linear, ctx) == frozenset({ClassRef("torch.nn.Linear", True)})
     assert walker._global_ref(evaluate, ctx) == frozenset({FuncRef("helpers.evaluate")})
-    walker._refs[(id(conv), id(ctx))] = (linear, ctx, frozenset({FuncRef("stale")}))
+    walker._memo[("global-ref", id(conv), id(ctx))] = (linear, ctx, frozenset({FuncRef("stale")}))
     assert walker._global_ref(conv, ctx) == frozenset({ClassRef("torch.nn.Conv2d", True)})
 
     one, text = ast.Constant(1), ast.Constant("ckpt.pt")
     assert walker.e_Constant(one, State()) == frozenset({Lit(1)})
-    walker._constants[id(text)] = (one, frozenset({Lit(1)}))
     assert walker.e_Constant(text, State()) == frozenset({Str("ckpt.pt")})
+    assert walker.e_Constant(text, State()) is walker.e_Constant(text, State())  # made once, kept on the node
+    assert walker.e_Constant(ast.Constant(1.5), State()) == frozenset()

@@ -257,7 +257,7 @@ def _line_codes(
             if 0 <= k < min(len(units), len(texts)) and units[k].kind == "def" and units[k].text == texts[k]:
                 kept[i] = was
         if codes is not None:  # (made with the stored analysis's names scanned: these)
-            kept.update((i, c) for i, c in codes.changed.items() if int(i) < len(units))
+            kept.update(codes.changed)
     made = [u.name for i, u in enumerate(units) if u.kind == "def" and str(i) not in kept]
     return {**kept, **(E.read_line_codes(tree, source, units, made, scanned) if made else {})}
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import ast
 import operator
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..config import Settings
 from . import names as N
@@ -81,6 +82,8 @@ from .values import (
     join_values,
 )
 
+T = TypeVar("T")
+
 
 class Walker(CallsMixin, LoadsMixin):
     def __init__(self, ctx: ModuleCtx, settings: Settings, collect_saves: bool = False) -> None:
@@ -115,9 +118,6 @@ class Walker(CallsMixin, LoadsMixin):
         self.seed_funcs = frozenset(settings.seed_functions)
         self._save_sites: list[dict] | None = None
         self._memo: dict = {}
-        self._constants: dict[int, tuple[ast.Constant, frozenset]] = {}  # id(node) -> (node, e_Constant)
-        self._refs: dict[tuple[int, int], tuple] = {}  # (id(node), id(ctx)) -> (node, ctx, _global_ref)
-        self._resolved: dict[tuple[int, int], tuple] = {}  # (id(node), id(ctx)) -> (node, ctx, resolve)
         self.total_steps = 0
         # where a bound made the analysis widen: (path, function, why); see ``widen``
         self.widened: list[tuple[str | None, str, str]] = []
@@ -616,13 +616,7 @@ class Walker(CallsMixin, LoadsMixin):
             return False  # (callers pass `x.load_state_dict(...)` calls: func is an Attribute)
         # the answer is the syntax's (and the project's helpers'): asked again by every pass over the load,
         # it is kept per (load, function) for the walk's life (the scan it notes, noted the first time)
-        key = ("keys-audited", id(load), id(node))
-        hit = self._memo.get(key)
-        if hit is not None and hit[0] is load and hit[1] is node:
-            return hit[2]
-        audited = self._keys_audited_scan(load, frame, node)
-        self._memo[key] = (load, node, audited)
-        return audited
+        return self._kept("keys-audited", load, node, lambda: self._keys_audited_scan(load, frame, node))
 
     def _keys_audited_scan(self, load: ast.Call, frame, node: ast.AST) -> bool:
         assert isinstance(load.func, ast.Attribute)  # (checked by _keys_audited)
@@ -1219,18 +1213,7 @@ class Walker(CallsMixin, LoadsMixin):
                 self.checked_loads.add(v.loaded.site)
 
     def e_Constant(self, node: ast.Constant, st: State) -> frozenset:
-        hit = self._constants.get(id(node))  # (a constant's value is its node's: made once per node)
-        if hit is not None and hit[0] is node:
-            return hit[1]
-        out: frozenset
-        if isinstance(node.value, str):
-            out = frozenset({Str(node.value)})
-        elif node.value is None or isinstance(node.value, (bool, int)):
-            out = frozenset({Lit(node.value)})
-        else:
-            out = EMPTY
-        self._constants[id(node)] = (node, out)
-        return out
+        return N.memo_on(node, "value", _constant_value)  # (a constant's value is its node's alone)
 
     def e_JoinedStr(self, node: ast.JoinedStr, st: State) -> frozenset:
         for v in node.values:
@@ -1268,25 +1251,24 @@ class Walker(CallsMixin, LoadsMixin):
     def _global_ref(self, node: ast.expr, ctx: ModuleCtx) -> frozenset:
         """What a name or dotted name not bound in the walk refers to in ``ctx``'s module: the same for the
         walk's whole life (imports and definitions do not change while it runs), so kept per node."""
-        key = (id(node), id(ctx))
-        hit = self._refs.get(key)
-        if hit is not None and hit[0] is node and hit[1] is ctx:
-            return hit[2]
-        out = self._global_ref_uncached(node, ctx)
-        self._refs[key] = (node, ctx, out)
-        return out
+        return self._kept("global-ref", node, ctx, lambda: self._global_ref_uncached(node, ctx))
 
     def resolve_in(self, ctx: ModuleCtx, node: ast.expr) -> str | None:
-        """``ctx.resolve(node)``, kept per node for the walk's life (loop passes and calls walked again ask
-        it of the same nodes thousands of times). Each answer holds its node: one allocated later at a freed
-        node's address (its id) is never given the freed one's answer."""
-        key = (id(node), id(ctx))
-        hit = self._resolved.get(key)
-        if hit is not None and hit[0] is node and hit[1] is ctx:
+        """``ctx.resolve(node)``, kept for the walk's life (loop passes and calls walked again ask it of the
+        same nodes thousands of times)."""
+        return self._kept("resolve", node, ctx, lambda: ctx.resolve(node))
+
+    def _kept(self, what: str, node: ast.AST, owner: object, compute: Callable[[], T]) -> T:
+        """``compute()``, an answer about ``node`` (in ``owner``: its module's context, its function) that
+        does not change while the walk runs, kept in the walk's memo. Each answer holds its node and owner:
+        a node allocated later at a freed one's address (its id) is never given the freed one's answer."""
+        key = (what, id(node), id(owner))
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is node and hit[1] is owner:
             return hit[2]
-        q = ctx.resolve(node)
-        self._resolved[key] = (node, ctx, q)
-        return q
+        out = compute()
+        self._memo[key] = (node, owner, out)
+        return out
 
     def _global_ref_uncached(self, node: ast.expr, ctx: ModuleCtx) -> frozenset:
         q = self.resolve_in(ctx, node)
@@ -1641,6 +1623,15 @@ def _widen_state(old: State, new: State) -> State:
 
 
 _NOT_KNOWN = object()  # what _literal_of answers for a value the code does not fix
+
+
+def _constant_value(node: ast.Constant) -> frozenset:
+    if isinstance(node.value, str):
+        return frozenset({Str(node.value)})
+    if node.value is None or isinstance(node.value, (bool, int)):
+        return frozenset({Lit(node.value)})
+    return EMPTY
+
 
 # node type -> the Walker method that walks it (``s_If``, ``e_Call``) or None, looked up once per type
 _UNSET = object()
