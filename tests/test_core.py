@@ -645,3 +645,57 @@ def test_what_a_walk_keeps_per_node_answers_for_that_node_only(tmp_path: Path) -
     assert walker.e_Constant(text, State()) == frozenset({Str("ckpt.pt")})
     assert walker.e_Constant(text, State()) is walker.e_Constant(text, State())  # made once, kept on the node
     assert walker.e_Constant(ast.Constant(1.5), State()) == frozenset()
+
+
+_WALKED = """\
+import torch
+import torch.nn as nn
+from helpers import evaluate
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    for epoch in range(3):
+        model.train()
+        evaluate(model)
+        with torch.no_grad():
+            model(torch.randn(2, 4))
+
+
+main()
+"""
+
+
+def test_a_finished_walk_keeps_what_it_found_and_lets_go_of_its_states(tmp_path: Path) -> None:
+    """A walker that has run keeps its findings (events, the functions reached and entered, the lines read)
+    and lets go of what only walking needed: the inline memo's keys and exit states, the per-node answers,
+    the last entry point's state. An analysis walks its callers' programs after its own, and they reuse
+    that memory instead of adding to the peak."""
+    import gc
+    from types import FunctionType, ModuleType
+
+    from torchlint_repro.analysis.context import ModuleCtx
+    from torchlint_repro.analysis.program import _walk_file
+    from torchlint_repro.analysis.state import State
+
+    (tmp_path / "helpers.py").write_text("def evaluate(model):\n    return model(1)\n")
+    path = tmp_path / "train.py"
+    path.write_text(_WALKED)
+    ctx = ModuleCtx(str(path), ast.parse(_WALKED), project_for(str(path), Settings()), linted=True)
+    walker = _walk_file(ctx, Settings())
+    found = sorted((e.kind, e.line, e.col) for e in walker.events.values() if e.path == str(path))
+    assert found == [("forward_in_train", 12, 12), ("unseeded_build", 7, 12)]
+    assert (str(tmp_path / "helpers.py"), "evaluate") in walker.reached
+    assert walker.read_lines >= {7, 8, 9, 10, 11, 12}
+    seen: set[int] = set()
+    todo: list = [walker]
+    states = []
+    while todo:  # everything the finished walker holds, transitively (the project, modules and code aside)
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, (ast.AST, type, Project, ModuleCtx, ModuleType, FunctionType)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, State):
+            states.append(obj)
+        todo.extend(gc.get_referents(obj))
+    assert states == []

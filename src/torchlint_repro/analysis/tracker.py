@@ -157,6 +157,28 @@ class Walker(CallsMixin, LoadsMixin):
         self.eval_steps: list = []  # training forwards in eval mode: reported if the model is trained
 
     def run(self, module_only: bool = False) -> None:
+        """Walk the module's entry points; what they found stays (``events``, ``saves``, ``reached``,
+        ``entered``, ``read_lines``, ``scanned_names``, ``widened``), what only walking needed is let go."""
+        try:
+            self._run(module_only)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Drop what a finished walk kept only to walk: the inline memo (a state key and an exit state per
+        call walked), the answers kept per node, summaries, the last entry point's structures and state.
+        An analysis walks the programs of the file's callers after its own (program.py): they reuse this
+        memory instead of adding to the peak (yolov5 ``train.py``: 1.8 MB of an editor lint's 43.5)."""
+        self._memo = {}
+        self._local_reads = {}
+        self._summaries = {}
+        self._left_globals = {}
+        self.inline_counts = {}
+        self.final_state = None
+        self.frames = []
+        self._reset_root()
+
+    def _run(self, module_only: bool) -> None:
         ctx = self.root_ctx
         st = State()
         st.globals = st.locals
