@@ -168,6 +168,17 @@ class CallsMixin(WalkerBase):
             elif isinstance(fv, LoadResult):
                 known = True
                 self._load_result_used(fv, node)
+            elif isinstance(fv, Instance):
+                # an object of a project class called (`loss_scaler(loss, optimizer)`): its `__call__` runs.
+                # One that touches nothing tracked stays a call we do not follow (`log(loss)`: a logger,
+                # known by name, looks at what it is given)
+                found = self._find_method(fv.cls, "__call__")
+                if found is not None and found[0].relevant(found[1], found[2]):
+                    mctx, fn, cls = found
+                    r = self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({fv}))
+                    if r is not None:
+                        known = True
+                        result |= r
         if not known:
             self._unknown_call(node, q, args, kwargs, st)
         # what is computed from a forward's output (`d_fake.mean()`, `torch.cat([out, x])`) is still its output
