@@ -109,6 +109,28 @@ def test_a_claim_whose_pid_is_not_written_yet_is_held(tmp_path):
     assert cache.claim("walks", "k") is False
 
 
+def test_a_key_another_process_made_after_the_read_is_kept(tmp_path, monkeypatch):
+    """The workers of a first run (a fresh user cache folder) all find no signing key. One whose read came
+    before another worker made the key must take that key, not delete it and make its own: else each signs
+    with its own key, takes the other's entries for misses and computes them again (the race that made two
+    workers build the word index once in a while)."""
+    from torchlint_repro.analysis import cache as cache_module
+
+    path = tmp_path / "key"
+    theirs = cache_module._load_or_create_key(path)
+    assert theirs is not None
+    real = cache_module._read_key
+    reads: list[Path] = []
+
+    def read_before_theirs_was_made(p):
+        reads.append(p)
+        return None if len(reads) == 1 else real(p)
+
+    monkeypatch.setattr(cache_module, "_read_key", read_before_theirs_was_made)
+    assert cache_module._load_or_create_key(path) == theirs
+    assert real(path) == theirs  # still the key the other worker signs with
+
+
 def test_waiting_ends_with_the_entry_or_with_the_claim(tmp_path):
     cache = DiskCache(tmp_path, KEY)
     # nobody computing it: no wait at all

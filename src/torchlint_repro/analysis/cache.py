@@ -114,6 +114,11 @@ def _load_or_create_key(path: Path) -> bytes | None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if os.path.lexists(path):
+                key = _read_key(path)
+                if key is not None:
+                    # made by another process since the read above (the workers of a first run all find no
+                    # key): theirs, else each would sign with its own and take the other's entries for misses
+                    return key
                 os.unlink(path)  # ours but unusable (malformed, or readable by others): a new one
             tmp = path.with_name(f".key.{os.getpid()}.{random_hex(4)}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
