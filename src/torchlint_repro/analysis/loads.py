@@ -219,6 +219,12 @@ class LoadsMixin(WalkerBase):
                 continue  # overwritten by a strict load before any use, on every path
             path = info["path"]
             later = next(((chain, name) for seq, chain, name in self.seed_calls if seq > info["seq"]), None)
+            # seeded on some paths only: the last seed of torch before it, which some path to it skipped
+            earlier = (
+                next(((chain, name) for seq, chain, name in reversed(self.seed_calls) if seq < info["seq"]), None)
+                if info["seed"] == "maybe"
+                else None
+            )
             ev = Event(
                 "unseeded_build",
                 info["line"],
@@ -227,6 +233,7 @@ class LoadsMixin(WalkerBase):
                     "seed": info["seed"],
                     "name": info["name"],
                     "later_seed": _here(later, path),
+                    "earlier_seed": _here(earlier, path),
                     # only the seeds the program ran before this construction: those are what it relied on
                     "other_seeds": sorted(
                         {_here((chain, name), path) for seq, chain, name in self.other_seeds if seq < info["seq"]}

@@ -18,12 +18,17 @@ def _tail(d: dict) -> str:
         parts.append("its weights are restored on some paths only, the others keep the random init")
     if d.get("via"):
         parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
+    if d.get("earlier_seed"):
+        # torch is seeded before it on some paths: the seed that others skip, not the other libraries' seeds
+        # beside it, is what the message is about
+        earlier = d["earlier_seed"]
+        parts.append(f"some paths to it miss {earlier[1]} ({_at(earlier)})")
     if d.get("later_seed"):
         later = d["later_seed"]
         runs = "runs" if str(later[1]).startswith("`import ") else "is called"  # a seeding import runs, not called
         parts.append(f"{later[1]} {runs} at {_at(later)}, after this construction")
     seen = d.get("other_seeds") or []
-    others = [o for o in seen if not str(o[1]).startswith("?")]
+    others = [o for o in seen if not str(o[1]).startswith("?")] if not d.get("earlier_seed") else []
     if others:
         shown = others[:2]
         listed = " and ".join(f"{o[1]} ({_at(o)})" for o in shown)
@@ -145,6 +150,9 @@ seeding helper that returns early.
 ## Why is this bad?
 The run is reproducible only when the seeding branch is taken. The verifier runs the bad fixture on
 its unseeded path: two fresh processes give different parameters.
+
+The message names the seed that some paths miss (`some paths to it miss torch.manual_seed (line 12)`:
+a branch skips it, an exception jumps past it, a helper returns before seeding).
 
 ## Known problems
 Off by default: an optional seed (`--seed` with no default) is often a deliberate choice. Enable it
