@@ -107,8 +107,8 @@ _
 
 
 def set_eval(model):
-    model.eval()
-    return model
+_
+    'xxxxxxxxxx'
 
 
 def one_line(x): return x + 1
@@ -122,9 +122,9 @@ class Net(nn.Module):
     size = 3
 
     def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(2, 2)
-        self.drop = nn.Dropout(0.5)
+_
+_
+        'xxxxxxxxxxxxxxxxxxxxxxxxx'
 
     def forward(self, x):
 _
@@ -204,9 +204,10 @@ def test_a_later_process_parses_the_skeleton(helpers_project, monkeypatch):
     assert parsed == [HELPERS]  # the first process parses it whole: it makes the summary and its skeleton
     reset_projects()
     parsed.clear()
-    # an editor's buffer with a call typed in: walked again, into helpers.py
+    # an editor's buffer with a call typed in: walked again, into helpers.py. Its skeleton is parsed, then
+    # the one body the walk enters, alone at its lines (`Net()` is built from the facts, its methods unread)
     again = lint_source(TRAIN + "print(len('edited'))\n", str(helpers_project / "train.py"), Settings())
-    assert parsed == [SKELETON]
+    assert parsed == [SKELETON, " \n" * 21 + "def set_eval(model):\n    model.eval()\n    return model\n"]
     assert [(d.code, d.line, d.col) for d in again] == [(d.code, d.line, d.col) for d in first] == [("TRP201", 8, 4)]
 
 
@@ -221,6 +222,27 @@ def test_the_skeleton_gives_the_whole_parse_stripped(helpers_project):
     assert isinstance(forward.body[0], ast.Pass) and len(forward.body) == 1  # (the stub _strip_unwalked makes)
     init = again.method("Net", "__init__")
     assert init is not None and len(init.body) == 3  # a body a walk enters is kept
+
+
+def test_a_body_a_walk_may_enter_is_parsed_when_first_read(helpers_project):
+    """From the skeleton, the bodies a walk may enter are one literal each until something reads them; the
+    first read (iterating, indexing, measuring, ``ast.walk``) parses the function's own lines, a method's
+    under a header that opens its block, and gives the body of the whole parse, positions included. The
+    function then holds a plain list; a body nothing read stays unparsed."""
+    got = _both(helpers_project / "helpers.py")
+    assert got is not None
+    whole, again = got
+    set_eval, init = again.functions["set_eval"], again.method("Net", "__init__")
+    assert init is not None
+    assert type(set_eval.body) is C.LazyBody and type(init.body) is C.LazyBody
+    stub = list.__getitem__(set_eval.body, 0)  # (a look that does not read it)
+    assert isinstance(stub, ast.Expr) and (stub.lineno, stub.end_lineno) == (24, 24)
+    assert [type(s).__name__ for s in set_eval.body] == ["Expr", "Return"]
+    assert type(set_eval.body) is list and (set_eval.body[0].lineno, set_eval.body[1].lineno) == (23, 24)
+    assert type(init.body) is C.LazyBody  # nothing read it yet
+    assert len(init.body) == 3 and type(init.body) is list
+    assert init.body[2].col_offset == 8 and init.body[2].end_lineno == 40
+    assert _dump(again) == _dump(whole)
 
 
 @pytest.mark.parametrize(

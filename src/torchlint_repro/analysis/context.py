@@ -6,6 +6,7 @@ import ast
 import functools
 import os
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -619,16 +620,21 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
             project.note_deps(summary.deps)
         project.keep_summary(os.path.abspath(path), ident, summary)
     ctx: ModuleCtx | None = built[0] if built else None
+    deferred = False
     if ctx is None and summary.skeleton is not None:
         tree = _parse(unbody(source, summary.skeleton))
         if tree is not None:
             ctx = ModuleCtx(path, tree, project, linted=False, seed_funcs=seed_funcs, summary=summary)
+            deferred = True
     if ctx is None:  # a summary made without a skeleton (the module was linted in this process), or none fits
         ctx = whole(summary)
         if ctx is None:
             return None
     _strip_unwalked(ctx)
-    CONTEXTS.put(key, ctx, _n_nodes(ctx))
+    size = _n_nodes(ctx)  # (counting a deferred body whole: what it holds once read)
+    if deferred:
+        _defer_bodies(ctx, source)
+    CONTEXTS.put(key, ctx, size)
     return ctx
 
 
@@ -657,15 +663,17 @@ def skeleton(source: str, ctx: ModuleCtx) -> list[tuple[int, int, str]]:
     """What of another module's text its walks never need, as ``(first, last, text)``: lines ``first`` to
     ``last`` are blanked and ``text`` (if any) written on line ``last`` (see ``unbody``). Blanked: the
     module-level code outside definitions (not walked in another module; its constants are in the
-    summary), and the body of each function and method ``_strip_unwalked`` stubs. A stubbed body becomes
-    one literal ending where the body ended, so every node kept (the defs, classes, their decorators,
-    signatures and other statements, walked bodies) has its positions of the whole parse, ends included.
-    A statement that shares a line with another one, or a body on its header's line, is kept as it is."""
+    summary), and the body of each function and method: those ``_strip_unwalked`` stubs, and those a walk
+    may enter, parsed when first read (``_defer_bodies``: a walk enters a few of a module's functions). A
+    stubbed body becomes one literal ending where the body ended, so every node kept (the defs, classes,
+    their decorators, signatures and other statements) has its positions of the whole parse, ends
+    included. A statement that shares a line with another one, or a body on its header's line, is kept as
+    it is."""
     lines = source_lines(source)
-    stubbed = {id(fn) for fn in ctx.functions.values() if not ctx.walkable(fn, None)}
+    stubbed = {id(fn) for fn in ctx.functions.values()}
     for cls in ctx.classes.values():
         for item in cls.body:
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and not ctx.walkable(item, cls):
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 stubbed.add(id(item))
     out: list[tuple[int, int, str]] = []
 
@@ -790,6 +798,121 @@ def _strip_unwalked(ctx: ModuleCtx) -> None:
     # The module level of another file is never walked (its constants are in the summary): only the
     # functions and classes collected above are kept (timm's model files hold thousand-line config dicts).
     ctx.tree.body = []  # (its `if` / `try` blocks go with it, and their lists with them)
+
+
+class LazyBody(list):
+    """The body of a function of another module, parsed from its text when first read (iterated, indexed,
+    measured, compared): a walk enters a few of the functions it may enter, and a body's syntax nodes cost
+    ~260 bytes each. Once read it is the body the whole parse gives, positions included, and the function
+    holds it as a plain list. What reads a body reads it through this list, so no reader can see the stub
+    instead: a node list or answer kept on a node (``names.subtree``, ``names.memo_on``) is made by reading
+    the body, after it is parsed."""
+
+    __slots__ = ("_load",)
+
+    def __init__(self, stub: list, load) -> None:
+        super().__init__(stub)
+        self._load = load
+
+    def _read(self) -> None:
+        load = self._load
+        if load is not None:
+            self._load = None
+            body = load()
+            if body is not None:
+                list.__setitem__(self, slice(None), body)
+
+    def __iter__(self):
+        self._read()
+        return list.__iter__(self)
+
+    def __reversed__(self):
+        self._read()
+        return list.__reversed__(self)
+
+    def __len__(self) -> int:
+        self._read()
+        return list.__len__(self)
+
+    def __getitem__(self, i):
+        self._read()
+        return list.__getitem__(self, i)
+
+    def __contains__(self, x: object) -> bool:
+        self._read()
+        return list.__contains__(self, x)
+
+    def __eq__(self, other: object) -> bool:
+        self._read()
+        return list.__eq__(self, other)
+
+    __hash__ = None
+
+    def __add__(self, other):
+        self._read()
+        return list(list.__iter__(self)) + list(other)
+
+    def index(self, *args):
+        self._read()
+        return list.index(self, *args)
+
+    def count(self, x) -> int:
+        self._read()
+        return list.count(self, x)
+
+    def copy(self) -> list:
+        self._read()
+        return list(list.__iter__(self))
+
+
+def _defer_bodies(ctx: ModuleCtx, source: str) -> None:
+    """Make the bodies of the walkable functions of a module parsed from its skeleton (each one literal,
+    see ``skeleton``) parse when first read, from their text (``LazyBody``)."""
+    lines: list[str] | None = None
+    units: list[tuple[FunctionNode, ast.ClassDef | None]] = [(fn, None) for fn in ctx.functions.values()]
+    for cdef in ctx.classes.values():
+        units.extend((m, cdef) for m in cdef.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    for fn, cls in units:
+        body = fn.body
+        if (
+            isinstance(body, LazyBody)
+            or len(body) != 1
+            or not isinstance(body[0], ast.Expr)
+            or not isinstance(body[0].value, ast.Constant)
+            or not ctx.walkable(fn, cls)
+        ):
+            continue  # a stub of ``_strip_unwalked``, or a body the skeleton kept (on its header's line)
+        first = first_line(fn)
+        if fn.col_offset > 0 and first < 2:
+            continue  # (an indented definition on the first line: not Python, kept as it is)
+        if lines is None:
+            lines = source_lines(source)
+        text = "".join(lines[first - 1 : fn.end_lineno or fn.lineno])
+        N.forget_node(fn)
+        fn.body = LazyBody(body, _body_loader(text, first, fn, fn.col_offset > 0))
+
+
+def _body_loader(text: str, first: int, fn: FunctionNode, indented: bool):
+    """What parses the body of ``fn`` from ``text`` (its lines from line ``first``, decorators included):
+    blank lines before it keep its line numbers, its own indentation its columns, and a header
+    (``if 1:``) on the line above an indented definition (a method's) opens the block it stands in."""
+    lineno, name, ref = fn.lineno, fn.name, weakref.ref(fn)
+
+    def load() -> list | None:
+        head = " \n" * (first - 2) + "if 1:\n" if indented else " \n" * (first - 1)
+        tree = _parse(head + text)
+        if tree is None or not tree.body:
+            return None
+        found = tree.body[0].body if indented and isinstance(tree.body[0], ast.If) else tree.body
+        for node in found:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (lineno, name):
+                owner = ref()
+                if owner is not None:
+                    owner.body = node.body  # (a plain list from now on: every later read as fast as before)
+                return node.body
+        return None
+
+    return load
 
 
 @dataclass
