@@ -381,14 +381,17 @@ def rules(show_all: bool) -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """Print the documentation page of rule CODE, for example TRP201."""
-    from .docs import render_rule_page
+    from .docs import BANNER, render_rule_page
     from .rules import RULES_BY_CODE
 
     rule = RULES_BY_CODE.get(code.upper())
     if rule is None:
         click.echo(f"torchlint-repro: error: unknown rule code {code!r} (see `torchlint-repro rules`)", err=True)
         sys.exit(EXIT_ERROR)
-    click.echo(render_rule_page(rule))
+    page = render_rule_page(rule)
+    if page.startswith(BANNER + "\n"):
+        page = page[len(BANNER) + 1 :]  # (a note to the page's editors, not to its reader)
+    click.echo(page)
 
 
 def _register_verify() -> None:
