@@ -1087,6 +1087,10 @@ class Walker(CallsMixin, LoadsMixin):
                 st.grad = g
                 if g == "off":
                     region = N.dotted(call_func(item.context_expr)) or "no_grad"
+                    expr = item.context_expr
+                    if isinstance(expr, ast.Call) and expr.args and not isinstance(expr.args[0], ast.Constant):
+                        # `set_grad_enabled(train)` off on this path: the flag named, as the code spells it
+                        region = f"{region}({ast.unparse(expr.args[0])})"
             vals = self.ev(item.context_expr, st) if g is None else EMPTY
             if item.optional_vars is not None:
                 self.assign(item.optional_vars, vals, st)
