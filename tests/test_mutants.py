@@ -289,6 +289,12 @@ def test_unknown_stays_unknown_through_two_joins() -> None:
     assert lint(src) == []
 
 
+# TRP102 on a `Linear` that some paths reach without passing the `torch.manual_seed` at the given line
+SOME_PATHS = (
+    "`Linear` is built where torch is seeded on some paths only; some paths to it miss torch.manual_seed (line {})"
+)
+
+
 def test_a_conditional_expression_joins_its_branches_into_the_state() -> None:
     """`a if c else b` as a statement: both branches seed, so the build after it is seeded."""
     seeded = """
@@ -300,7 +306,7 @@ def test_a_conditional_expression_joins_its_branches_into_the_state() -> None:
     """
     assert lint(seeded) == []
     half = seeded.replace("torch.manual_seed(1)", "print(1)")
-    assert lint(half) == [(6, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    assert lint(half) == [(6, 8, "TRP102", SOME_PATHS.format(5))]
 
 
 def test_a_train_under_no_grad_counts_as_a_deliberate_train_once_the_region_is_left() -> None:
@@ -467,7 +473,7 @@ def test_a_match_statement_joins_its_cases() -> None:
                 pass
         model = nn.Linear(2, 2)
     """
-    assert lint(src) == [(10, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    assert lint(src) == [(10, 8, "TRP102", SOME_PATHS.format(7))]
 
 
 def test_continue_and_break_states_reach_the_loop_head_and_exit() -> None:
@@ -481,9 +487,9 @@ def test_continue_and_break_states_reach_the_loop_head_and_exit() -> None:
             torch.manual_seed(0)
         model = nn.Linear(2, 2)
     """
-    assert lint(cont) == [(9, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    assert lint(cont) == [(9, 8, "TRP102", SOME_PATHS.format(8))]
     brk = cont.replace("for step in range(3):", "while True:").replace("continue", "break")
-    assert lint(brk) == [(9, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    assert lint(brk) == [(9, 8, "TRP102", SOME_PATHS.format(8))]
 
 
 def test_an_inner_with_block_gives_the_no_grad_region_back() -> None:
@@ -562,7 +568,7 @@ def test_a_loop_over_a_positive_constant_range_runs_its_body() -> None:
     """
     assert lint(template.replace("N", "3")) == []
     assert lint(template.replace("N", "1")) == []
-    maybe = [(6, 8, "TRP102", "`Linear` is built where torch is seeded on some paths only")]
+    maybe = [(6, 8, "TRP102", SOME_PATHS.format(5))]
     assert lint(template.replace("N", "0")) == maybe  # range(0) never runs its body
     assert lint(template.replace("range(N)", "len([1, 2])")) == maybe  # not range: may run zero times
 
