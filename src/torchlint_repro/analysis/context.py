@@ -6,6 +6,7 @@ import ast
 import functools
 import os
 import sys
+import threading
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -800,6 +801,9 @@ def _strip_unwalked(ctx: ModuleCtx) -> None:
     ctx.tree.body = []  # (its `if` / `try` blocks go with it, and their lists with them)
 
 
+_LOADING = threading.Lock()
+
+
 class LazyBody(list):
     """The body of a function of another module, parsed from its text when first read (iterated, indexed,
     measured, compared): a walk enters a few of the functions it may enter, and a body's syntax nodes cost
@@ -815,12 +819,14 @@ class LazyBody(list):
         self._load = load
 
     def _read(self) -> None:
-        load = self._load
-        if load is not None:
-            self._load = None
-            body = load()
-            if body is not None:
-                list.__setitem__(self, slice(None), body)
+        if self._load is not None:
+            with _LOADING:  # (a host linting in threads: one parse, and no reader sees the stub meanwhile)
+                load = self._load
+                if load is not None:
+                    body = load()
+                    if body is not None:
+                        list.__setitem__(self, slice(None), body)
+                    self._load = None
 
     def __iter__(self):
         self._read()
