@@ -871,6 +871,11 @@ class CallsMixin(WalkerBase):
                         st.pending.pop(mid, None)
             lightning = self.project.is_lightning_class(q, ctx.here) if self.project else False
             made = self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
+            if inner and layer is None:
+                # a module handed to a project module's constructor is assigned to it, so registered: its
+                # parameters are in the new model's state_dict (a container's are absorbed above)
+                for v in made:
+                    self.held.setdefault(v.id, set()).update(m.id for m in inner)
             if layer is None and self_loading:
                 # its constructor restores its weights (a detector built from a checkpoint path), and what
                 # mode its loader leaves the model in we do not follow: unknown, never a guess

@@ -78,6 +78,20 @@ class LoadsMixin(WalkerBase):
                 st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
             elif p is not None and "fresh" in p:
                 st.pending[m.id] = (p - {"fresh"}) | {"used"}
+        if strict_flag is not False and strict is not None:
+            # a strict load restores every parameter of the model, those of the modules it holds too
+            # (`model = Wrapper(backbone, head); model.load_state_dict(ckpt)`): their random init is gone
+            todo, seen = [m.id for m in models], set()
+            while todo:
+                mid = todo.pop()
+                for part in self.held.get(mid, ()):
+                    if part in seen:
+                        continue
+                    seen.add(part)
+                    todo.append(part)
+                    p = st.pending.get(part)
+                    if p is not None and "fresh" in p:
+                        st.pending[part] = (p - {"fresh"}) | {"cleared"}
         if self.mute:
             return frozenset({LoadResult(site, line, col, strict_flag)})
         self.load_calls.append(

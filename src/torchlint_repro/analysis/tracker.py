@@ -155,6 +155,9 @@ class Walker(CallsMixin, LoadsMixin):
         self.frozen: dict = {}  # model id -> whether its parameters are frozen (requires_grad False)
         self.optimizers: list = []  # the model ids each optimizer holds the parameters of (None: unknown)
         self.eval_steps: list = []  # training forwards in eval mode: reported if the model is trained
+        # model id -> the models handed to its constructor (`Wrapper(backbone, head)`): its submodules, so a
+        # strict load of it overwrites theirs too
+        self.held: dict[str, set[str]] = {}
 
     def run(self, module_only: bool = False) -> None:
         """Walk the module's entry points; what they found stays (``events``, ``saves``, ``reached``,

@@ -75,6 +75,7 @@ class WalkerBase:
     frozen: dict  # model id -> True (its parameters frozen), False (unfrozen again somewhere)
     optimizers: list  # per optimizer built: the model ids whose parameters it holds, or None (unknown)
     eval_steps: list  # (model id, key, event): training forwards in eval mode, kept if the model trains
+    held: dict[str, set[str]]  # model id -> the models its constructor was handed (submodules it registers)
 
     if TYPE_CHECKING:
         # defined by Walker (tracker.py)

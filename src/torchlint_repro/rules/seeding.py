@@ -106,7 +106,9 @@ processes; their fixed twins' are identical.
 - A function that no entry point reaches (a library's `build_model()`) is judged at its callers and
   is not reported when it has none.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
-  forward is not reported. Reading its parameters' names, shapes, dtypes, devices or element counts
+  forward is not reported, nor is a module handed to a project module's constructor when a strict
+  load restores the module that holds it (`model = Wrapper(backbone, head)`, then
+  `model.load_state_dict(ckpt)`). Reading its parameters' names, shapes, dtypes, devices or element counts
   before the load (a converter lining them up with another framework's) is no use of the random
   values; printing them, computing with them or copying them elsewhere is.
 - A module whose constructor overwrites every parameter of a layer it builds with values it is given
