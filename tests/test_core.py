@@ -699,3 +699,33 @@ def test_a_finished_walk_keeps_what_it_found_and_lets_go_of_its_states(tmp_path:
             states.append(obj)
         todo.extend(gc.get_referents(obj))
     assert states == []
+
+
+_UNIT_TESTS = """\
+import torch
+import torch.nn as nn
+
+
+def test_outputs():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    print(model(torch.ones(1, 4)).sum().item())
+"""
+
+
+def test_a_file_in_a_tests_folder_is_a_test_file_however_its_path_is_spelled(tmp_path, monkeypatch) -> None:
+    """pytest's `test_*` functions in a test file are tests, not inference functions: a file under a `tests`
+    folder is one whether its path is given relative (`tests/vae.py`, as `check .` and flake8 name it) or
+    absolute. The same file outside such a folder keeps `test_*` as an inference name."""
+    from torchlint_repro.engine import lint_file
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "vae.py").write_text(_UNIT_TESTS)
+    (tmp_path / "vae.py").write_text(_UNIT_TESTS)
+    monkeypatch.chdir(tmp_path)
+    for spelled in ("tests/vae.py", "./tests/vae.py", str(tmp_path / "tests" / "vae.py")):
+        reset_projects()
+        assert [(d.code, d.line) for d in lint_file(spelled, Settings(cache=False))] == [], spelled
+    reset_projects()
+    assert [(d.code, d.line, d.col) for d in lint_file("vae.py", Settings(cache=False))] == [("TRP201", 8, 10)]

@@ -1740,12 +1740,22 @@ class CallsMixin(WalkerBase):
             # a model's own methods are its computation (forward helpers, `validation_step` of Lightning,
             # which puts the model in eval mode itself); its generate()/predict() are inference entry points
             return None
-        if ctx.is_test_file and fn.name.startswith("test"):
-            return None
+        if fn.name.startswith("test") and (ctx.is_test_file or (cls is not None and _test_case(ctx, cls))):
+            return None  # a test (pytest's in a test file, a unittest method anywhere), not an inference function
         name = fn.name
         if any(fnmatch.fnmatchcase(name, p) for p in self.infer_patterns):
             return f"{name}()"
         return None
+
+
+def _test_case(ctx: ModuleCtx, cls: ast.ClassDef) -> bool:
+    """Is ``cls`` a unittest test case (a base named `TestCase`: unittest's, absltest's, a project's own
+    `TorchTestCase`)? Its `test*` methods are tests, whatever the file is called."""
+    for base in cls.bases:
+        q = ctx.resolve(base) or N.dotted(base) or ""
+        if q.rsplit(".", 1)[-1].endswith("TestCase"):
+            return True
+    return False
 
 
 # traced or exported models: the graph records the mode the model is in (torch.onnx.export only with the

@@ -392,11 +392,16 @@ class ModuleCtx:
         for node in tree.body:
             self._collect(node)
         name = Path(path).name if path else ""
+        posix = (path or "").replace("\\", "/")
+        # folders: of the module's dotted name, and of a path given relative (`tests/vae.py`, as `check .` and
+        # flake8 name files)
+        folders = module.split(".")[:-1] + ([] if posix.startswith("/") else posix.split("/")[:-1])
         self.is_test_file = (
             name.startswith("test_")
             or name.endswith("_test.py")
             or name == "conftest.py"
-            or "/tests/" in (path or "").replace("\\", "/")
+            or "/tests/" in posix
+            or "tests" in folders
         )
 
     def strongly_relevant(self, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:

@@ -82,12 +82,13 @@ wrapper) inside an inference region while the model is, or may be, in training m
 regions are `with torch.no_grad()`, `with torch.inference_mode()`, `torch.set_grad_enabled(False)`,
 functions decorated with `@torch.no_grad()` / `@torch.inference_mode()`, and functions whose name
 matches `inference-functions` (evaluate, validate, test, predict, infer*, ...; never pytest's `test_*`
-functions in test files). Also inference uses without a region: a forward whose output is only looked
-at (printed, logged, saved as an image, turned into numbers) and never trained on, including the
-`"val"` iteration of a `for phase in ("train", "val")` loop; a program that restores weights and never
-trains; web routes and UI callbacks (`@app.post("/predict")`, `gradio.Interface(fn=...)`), run with the
-model the module loaded; and traces/exports (`torch.jit.trace`, `torch.export.export`, and
-`torch.onnx.export` with `dynamo=True`: the legacy ONNX exporter switches to eval mode by itself).
+functions in test files, nor the `test*` methods of a unittest `TestCase`). Also inference uses without
+a region: a forward whose output is only looked at (printed, logged, saved as an image, turned into
+numbers) and never trained on, including the `"val"` iteration of a `for phase in ("train", "val")`
+loop; a program that restores weights and never trains; web routes and UI callbacks
+(`@app.post("/predict")`, `gradio.Interface(fn=...)`), run with the model the module loaded; and
+traces/exports (`torch.jit.trace`, `torch.export.export`, and `torch.onnx.export` with `dynamo=True`:
+the legacy ONNX exporter switches to eval mode by itself).
 
 A forward whose output is only looked at for its metadata is not reported: `y = net(x)` followed by
 `print(y.shape)`, `y.size()`, `assert y.dtype == ...` and nothing else (a smoke test of a model
