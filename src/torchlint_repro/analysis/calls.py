@@ -634,8 +634,10 @@ class CallsMixin(WalkerBase):
                 return True, frozenset({merge_out(outs)})
             return False, EMPTY
         # ---- a model's own methods
-        if attr in N.MODULE_USE_METHODS:
-            self.module_evidence.update(m.id for m in models)  # used as a module: a class we cannot read is one
+        if attr in N.MODULE_USE_METHODS and attr not in _DEVICE_MOVES:
+            # used as a module: a class we cannot read is one. Not by a move to a device or a dtype: filters,
+            # samplers and metrics move too (Real-ESRGAN's `USMSharp().cuda()`), and hold no dropout/batch-norm
+            self.module_evidence.update(m.id for m in models)
         args = [self.ev(a, st) for a in node.args]
         kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
         for a in args + list(kwargs.values()):
@@ -1746,6 +1748,9 @@ class CallsMixin(WalkerBase):
         if any(fnmatch.fnmatchcase(name, p) for p in self.infer_patterns):
             return f"{name}()"
         return None
+
+
+_DEVICE_MOVES = frozenset({"to", "cuda", "cpu", "half", "float", "double"})
 
 
 def _test_case(ctx: ModuleCtx, cls: ast.ClassDef) -> bool:

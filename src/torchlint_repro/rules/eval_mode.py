@@ -115,7 +115,12 @@ exported program's output (live dropout is an `aten.dropout(..., train=True)` no
 - Not reported when the mode is unknown: a model from `torch.load` of a path no save of the project
   matches (a module the project saved whole comes back in the mode it was saved in), a model handed to
   a function we cannot see, a function parameter with no visible caller (see TRP204).
-- `torch.set_grad_enabled(flag)` with a non-literal flag is not an inference region.
+- `torch.set_grad_enabled(flag)` is an inference region only where the flag is known to be false on
+  the path (a literal, `train=False` handed by a caller, the `"val"` iteration of a phase loop).
+- An object of a class the analysis cannot read (a library's, a module missing from the project) is
+  judged as a model only once the code uses it as one: puts it in a mode, hands its parameters to an
+  optimizer, reads its parameters or state dict. A move to a device or dtype (`.cuda()`, `.to()`)
+  alone is not enough: filters, samplers and metrics move too (Real-ESRGAN's `USMSharp().cuda()`).
 
 ## Fix safety
 `torchlint-repro fix` inserts `model.eval()` (with the model's own receiver, `self.model.eval()`)
