@@ -1407,6 +1407,9 @@ class Walker(CallsMixin, LoadsMixin):
         self.ev(node.slice, st)
         key = node.slice.value if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) else None
         out: set = set()
+        if _sliced(node.slice):
+            # `feats[i : i + 10, :]`, `x[..., 0]`: a tensor or a sequence sliced, never a state_dict's key
+            return frozenset(v for v in base if isinstance(v, Out))
         for b in base:
             if isinstance(b, Loaded):
                 self.mapping_use.setdefault(b.site, set()).add(key)
@@ -1575,6 +1578,12 @@ def _join_choice(a: State | None, b: State | None, line: int, path: str | None) 
             if "eval" in kinds and kinds & {"train", "train_under_no_grad"}:
                 out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line, path)}
     return out
+
+
+def _sliced(index: ast.expr) -> bool:
+    """Is a subscript with this index a slice (`a:b`, `...`, or a tuple holding one)?"""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return any(isinstance(p, ast.Slice) or (isinstance(p, ast.Constant) and p.value is Ellipsis) for p in parts)
 
 
 def handler_functions(ctx: ModuleCtx) -> list:

@@ -133,7 +133,8 @@ TRP303 = _rule(
 ## What it does
 Reports `m = torch.load(p)` followed by `m(x)`, `m.eval()`, `m.to(device)`, ... when `p` holds a
 state_dict: known from a `torch.save(X.state_dict(), p')` site of the project whose path matches,
-or from the same loaded object being used as a mapping.
+or from the same loaded object being used as a mapping (read by a key, `.keys()`, `.items()`; a slice,
+`feats[i : i + 10, :]`, is a tensor's, not a mapping's).
 
 ## Why is this bad?
 A state_dict is an `OrderedDict` of tensors, not a module: the call fails with
