@@ -521,6 +521,8 @@ class CallsMixin(WalkerBase):
         results = [v for v in recv if isinstance(v, LoadResult)]
         outs = [v for v in recv if isinstance(v, Out)]
 
+        if attr == "load_state_dict" and not models and self._project_function(func, st):
+            return False, EMPTY  # `utils.load_state_dict(model, sd)`: a project module's function (ConvNeXt's)
         if attr == "load_state_dict":
             if (classes or builders) and len(node.args) < 2:
                 for c in classes:
@@ -756,6 +758,15 @@ class CallsMixin(WalkerBase):
                 return Model(m.id, ctor, (), m.wrapped, m.origin, mode_dep, f"{m.name}.{attr}", m.lightning)
             todo.extend(b for b in facts["bases"] if not b.startswith("?"))
         return None
+
+    def _project_function(self, func: ast.Attribute, st: State) -> bool:
+        """Does ``func`` (`utils.load_state_dict`) name a function of a project module, not a method?"""
+        if self.project is None or self._head_bound(func, st):
+            return False
+        ctx = self.frames[-1].ctx
+        q = self.resolve_in(ctx, func)
+        hit = self.project.locate(q, ctx.here) if q is not None else None
+        return hit is not None and hit[0] == "function"
 
     def _call_method_on_instance(self, node: ast.Call, attr: str, instances, st: State) -> frozenset | None:
         res: set = set()
