@@ -515,6 +515,13 @@ class ModuleCtx:
             if self.project.locate(q, self.here) is not None:
                 found = q
                 break
+        if found is None:
+            # a name the star-imported module imported itself (`import torch` in it, no `__all__`): the star
+            # import binds it here too (pytorch-deeplab-xception's train.py has `torch` only that way)
+            for module in reversed(self.imports.stars):
+                found = self.project.through_imports(f"{module}.{head}", self.here)
+                if found is not None:
+                    break
         cache[head] = found
         return found
 
