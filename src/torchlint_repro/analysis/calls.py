@@ -61,6 +61,7 @@ from .values import (
     FuncRef,
     Instance,
     Lit,
+    LitStr,
     Loaded,
     LoadedItem,
     LoadResult,
@@ -1668,14 +1669,19 @@ class CallsMixin(WalkerBase):
             callee.locals[params[0].arg] = self_val
             params = params[1:]
         defaults = [None] * (len(params) - len(fn.args.defaults)) + list(fn.args.defaults)
+        spelled = _spelled_strings(call_node)
         for i, p in enumerate(params):
             if i < len(args):
-                callee.locals[p.arg] = args[i]
+                callee.locals[p.arg] = spelled.get(i, args[i])
             elif p.arg in kwargs:
-                callee.locals[p.arg] = kwargs[p.arg]
+                callee.locals[p.arg] = spelled.get(p.arg, kwargs[p.arg])
             elif (d := defaults[i]) is not None:
                 if isinstance(d, ast.Constant) and (d.value is None or isinstance(d.value, (bool, int))):
                     callee.locals[p.arg] = frozenset({Lit(d.value)})  # the default this call runs with
+                    continue
+                if isinstance(d, ast.Constant) and isinstance(d.value, str):
+                    # the string default this call runs with (`pretrained="imagenet"` left out): decided
+                    callee.locals[p.arg] = frozenset({LitStr(d.value)})
                     continue
                 t = path_template(d, ctx.resolve, self._constant_lookup(ctx))
                 callee.locals[p.arg] = frozenset({Str(t)}) if t is not None else EMPTY
@@ -1762,6 +1768,24 @@ class CallsMixin(WalkerBase):
 
 
 _DEVICE_MOVES = frozenset({"to", "cuda", "cpu", "half", "float", "double"})
+
+
+def _spelled_strings(call: ast.expr | ast.stmt | None) -> dict[int | str, frozenset]:
+    """The string literals a call spells as its arguments (`net("resnet", pretrained="imagenet")`), by
+    position and keyword, as decided strings (``LitStr``): the one value the callee's parameter holds in
+    this call, so `if pretrained:` and `if name == "resnet":` in it are decided. None after a `*args`."""
+    if not isinstance(call, ast.Call):
+        return {}
+    out: dict[int | str, frozenset] = {}
+    for i, a in enumerate(call.args):
+        if isinstance(a, ast.Starred):
+            break
+        if isinstance(a, ast.Constant) and isinstance(a.value, str):
+            out[i] = frozenset({LitStr(a.value)})
+    for k in call.keywords:
+        if k.arg is not None and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str):
+            out[k.arg] = frozenset({LitStr(k.value.value)})
+    return out
 
 
 def _test_case(ctx: ModuleCtx, cls: ast.ClassDef) -> bool:
