@@ -1290,10 +1290,9 @@ class CallsMixin(WalkerBase):
             loads: dict[str, list[ast.Name]] = {}
             declared: set[str] = set()
             for n in ast.walk(scope):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                    loads.setdefault(n.id, []).append(n)
-                elif isinstance(n, (ast.Global, ast.Nonlocal)):
+                if isinstance(n, (ast.Global, ast.Nonlocal)):
                     declared.update(n.names)
+            _collect_reads(scope, loads)
             hit = self._memo[key] = (loads, declared)
         return hit
 
@@ -1768,6 +1767,52 @@ class CallsMixin(WalkerBase):
 
 
 _DEVICE_MOVES = frozenset({"to", "cuda", "cpu", "half", "float", "double"})
+
+
+def _collect_reads(scope: ast.AST, loads: dict[str, list[ast.Name]]) -> None:
+    """The reads of names under ``scope`` that refer to its own variables: a function nested in it binds
+    its own, so its reads of a name it assigns (or takes as a parameter), not declared global or nonlocal,
+    are of another variable (`low_level_feat` in an unused class's forward is not the `low_level_feat` the
+    module level unpacked). Its defaults and decorators run in the enclosing scope. (Iterative: code nested
+    deeper than Python's recursion limit is read too.)"""
+    todo: list[tuple[ast.AST, frozenset[str]]] = [(c, frozenset()) for c in ast.iter_child_nodes(scope)]
+    while todo:
+        node, local = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            outer = [*node.args.defaults, *(k for k in node.args.kw_defaults if k is not None)]
+            todo.extend((d, local) for d in [*outer, *getattr(node, "decorator_list", [])])
+            own = local | _bound_in(node)
+            todo.extend((stmt, own) for stmt in (node.body if isinstance(node.body, list) else [node.body]))
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load) and node.id not in local:
+                loads.setdefault(node.id, []).append(node)
+        else:
+            todo.extend((c, local) for c in ast.iter_child_nodes(node))
+
+
+def _bound_in(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
+    """The names a function binds as its own variables: parameters and names it stores, imports or defines,
+    less those it declares global or nonlocal (nested functions' bindings are theirs)."""
+    a = fn.args
+    names = {p.arg for p in [*a.posonlyargs, *a.args, *a.kwonlyargs]}
+    names |= {p.arg for p in (a.vararg, a.kwarg) if p is not None}
+    shared: set[str] = set()
+    todo: list[ast.AST] = list(fn.body) if isinstance(fn.body, list) else [fn.body]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            names.add(n.id)
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            shared.update(n.names)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            names.update((al.asname or al.name).split(".")[0] for al in n.names)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(n.name)
+            continue  # (its body is its own scope)
+        elif isinstance(n, ast.Lambda):
+            continue
+        todo.extend(ast.iter_child_nodes(n))
+    return frozenset(names - shared)
 
 
 def _spelled_strings(call: ast.expr | ast.stmt | None) -> dict[int | str, frozenset]:
