@@ -684,7 +684,6 @@ class Net(nn.Module):
         self.drop = nn.Dropout(0.5)
 
     def describe(self):
-        y = "net"
         return len(y)
 
     def forward(self, x):
@@ -743,15 +742,17 @@ print(net)
         (_SIZES, "nn.Linear(nh, 4)", "nn.Linear(nz, 4)", [(17, 6, "TRP101"), (21, 0, "TRP307")]),
         # a helper that prints, called with the loaded keys, makes a non-strict load's result deliberate
         (_REPORTER, "    print(msg)\n", "    return msg\n", [(9, 8, "TRP101"), (12, 0, "TRP305")]),
-        # the reads of `y` anywhere in the module decide whether the forward's output is only looked at
-        (_MODULE_READS, "        return len(y)\n", "        return y.upper()\n", [(22, 8, "TRP201")]),
+        # the reads of the module's `y` in any function decide whether the forward's output is only looked at
+        (_MODULE_READS, "        return len(y)\n", "        return y.upper()\n", [(21, 8, "TRP201")]),
         # ... and a body that did not name `y` and now does
         (
-            _MODULE_READS.replace("y = ", "z = ", 1).replace("len(y)", "len(z)"),
-            "len(z)",
+            _MODULE_READS.replace("len(y)", "len(self.fc.weight)"),
+            "len(self.fc.weight)",
             "y.upper()",
-            [(22, 8, "TRP201")],
+            [(21, 8, "TRP201")],
         ),
+        # ... but not a function's own `y`: another variable
+        (_MODULE_READS, "        return len(y)\n", '        y = "net"\n        return y.upper()\n', []),
         # two units of one name (a redefinition, a property's getter and setter): the first names `net` now
         (_REDEFINED, '    print("a")\n', "    _keep = [net]\n", [(13, 6, "TRP101")]),
         (_PROPERTY, "        return 1\n", "        return [net]\n", [(15, 6, "TRP101")]),
@@ -761,6 +762,7 @@ print(net)
         "reporting-helper",
         "module-reads",
         "module-reads-new",
+        "module-reads-shadowed",
         "redefined-function",
         "property-getter",
     ],
