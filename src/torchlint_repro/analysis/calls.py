@@ -353,6 +353,10 @@ class CallsMixin(WalkerBase):
                 self.reached.add((fn[0].path or "", fn[1].name))
                 if not any(fn[0] is c and fn[1] is f for c, f in self.spawned):
                     self.spawned.append(fn)  # each worker is one process to judge, however often it is spawned
+                if st.seed in ("yes", "maybe") and self.seed_calls:
+                    # the parent seeded torch before starting it: a message says that seed stays in the parent
+                    _, chain, name = self.seed_calls[-1]
+                    self.parent_seeds.setdefault(id(fn[1]), (chain, name))
             return EMPTY
         if q in RUNNER_FUNCS:
             args = self._eval_args(node, st)

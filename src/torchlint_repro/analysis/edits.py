@@ -509,7 +509,7 @@ def _moved_data(data: dict, where, same_file) -> dict | None:
             new = tuple(site(p) for p in value) if isinstance(value, tuple) else None
             if new is not None and None in new:
                 new = None
-        elif key in ("later_seed", "earlier_seed"):
+        elif key in ("later_seed", "earlier_seed", "parent_seed"):
             new = seed(value)
         elif key == "other_seeds":
             new = [seed(v) for v in value] if isinstance(value, list) else None

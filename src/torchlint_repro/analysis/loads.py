@@ -248,6 +248,8 @@ class LoadsMixin(WalkerBase):
                     "name": info["name"],
                     "later_seed": _here(later, path),
                     "earlier_seed": _here(earlier, path),
+                    # built in a spawned worker whose parent seeded torch: that seed stayed in the parent
+                    "parent_seed": _here(self.spawn_parent, path) if self.spawn_parent is not None else None,
                     # only the seeds the program ran before this construction: those are what it relied on
                     "other_seeds": sorted(
                         {_here((chain, name), path) for seq, chain, name in self.other_seeds if seq < info["seq"]}

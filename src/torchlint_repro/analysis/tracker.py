@@ -114,6 +114,9 @@ class Walker(CallsMixin, LoadsMixin):
         # names whose reads a rule looked for all over the linted file's module (see CallsMixin._note_scan)
         self.scanned_names: set[str] = set()
         self.spawned: list[tuple[ModuleCtx, FunctionNode]] = []
+        # id(worker function) -> (site chain, name) of the parent's last torch seed before it started the
+        # worker (a seed that stays in the parent: the message of a build in the worker names it)
+        self.parent_seeds: dict[int, tuple[tuple, str]] = {}
         self.infer_patterns = tuple(settings.inference_functions)
         self.seed_funcs = frozenset(settings.seed_functions)
         self._save_sites: list[dict] | None = None
@@ -155,6 +158,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.frozen: dict = {}  # model id -> whether its parameters are frozen (requires_grad False)
         self.optimizers: list = []  # the model ids each optimizer holds the parameters of (None: unknown)
         self.eval_steps: list = []  # training forwards in eval mode: reported if the model is trained
+        self.spawn_parent: tuple[tuple, str] | None = None  # the parent's seed, in a spawned worker's walk
         # model id -> the models handed to its constructor (`Wrapper(backbone, head)`): its submodules, so a
         # strict load of it overwrites theirs too
         self.held: dict[str, set[str]] = {}
@@ -404,6 +408,7 @@ class Walker(CallsMixin, LoadsMixin):
         worker: a seed at module level reaches it, one in ``main()`` or the ``__main__`` block does not.
         (Under fork the child inherits the parent's generator as it is at ``start()``, past the module level
         too: a module-level seed reaches the worker under every start method.)"""
+        self.spawn_parent = self.parent_seeds.get(id(fn))
         return self._walk_function_root(ctx, fn, None, fresh_process=True, start=self._child_import(ctx))
 
     def _child_import(self, worker_ctx: ModuleCtx) -> tuple[str, str]:

@@ -76,6 +76,8 @@ class WalkerBase:
     optimizers: list  # per optimizer built: the model ids whose parameters it holds, or None (unknown)
     eval_steps: list  # (model id, key, event): training forwards in eval mode, kept if the model trains
     held: dict[str, set[str]]  # model id -> the models its constructor was handed (submodules it registers)
+    spawn_parent: tuple[tuple, str] | None  # a spawned worker's walk: the parent's last seed before it
+    parent_seeds: dict[int, tuple[tuple, str]]
 
     if TYPE_CHECKING:
         # defined by Walker (tracker.py)

@@ -18,6 +18,10 @@ def _tail(d: dict) -> str:
         parts.append("its weights are restored on some paths only, the others keep the random init")
     if d.get("via"):
         parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
+    if d.get("parent_seed"):
+        # `mp.spawn(worker)` after a seed in main(): the worker is a new process, its generator unseeded
+        parent = d["parent_seed"]
+        parts.append(f"{parent[1]} ({_at(parent)}) seeds the parent process only: a spawned worker starts unseeded")
     if d.get("earlier_seed"):
         # torch is seeded before it on some paths: the seed that others skip, not the other libraries' seeds
         # beside it, is what the message is about
@@ -97,7 +101,10 @@ operating system. Two runs of the same script start from different weights and e
 models. The verifier confirms it: the bad fixtures' parameter digests differ between two fresh
 processes; their fixed twins' are identical.
 
-`random.seed` and `np.random.seed` do not seed torch; the message says so when they are present.
+`random.seed` and `np.random.seed` do not seed torch; the message says so when they are present. A worker
+started with `mp.spawn` or `multiprocessing.Process` is a new process: a seed in `main()` or the `__main__`
+block stays in the parent, and the message of a model the worker builds names it (`torch.manual_seed (line 40)
+seeds the parent process only: a spawned worker starts unseeded`).
 
 ## Known problems
 - Reported once per construction, at the outermost expression (`nn.Sequential(nn.Linear(..), ..)`
