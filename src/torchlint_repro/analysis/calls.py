@@ -1293,10 +1293,7 @@ class CallsMixin(WalkerBase):
         if hit is None:
             loads: dict[str, list[ast.Name]] = {}
             declared: set[str] = set()
-            for n in ast.walk(scope):
-                if isinstance(n, (ast.Global, ast.Nonlocal)):
-                    declared.update(n.names)
-            _collect_reads(scope, loads)
+            _collect_reads(scope, loads, declared)
             hit = self._memo[key] = (loads, declared)
         return hit
 
@@ -1773,24 +1770,30 @@ class CallsMixin(WalkerBase):
 _DEVICE_MOVES = frozenset({"to", "cuda", "cpu", "half", "float", "double"})
 
 
-def _collect_reads(scope: ast.AST, loads: dict[str, list[ast.Name]]) -> None:
-    """The reads of names under ``scope`` that refer to its own variables: a function nested in it binds
-    its own, so its reads of a name it assigns (or takes as a parameter), not declared global or nonlocal,
-    are of another variable (`low_level_feat` in an unused class's forward is not the `low_level_feat` the
-    module level unpacked). Its defaults and decorators run in the enclosing scope. (Iterative: code nested
-    deeper than Python's recursion limit is read too.)"""
+def _collect_reads(scope: ast.AST, loads: dict[str, list[ast.Name]], declared: set[str]) -> None:
+    """The reads of names under ``scope`` that refer to its own variables, and every name declared global or
+    nonlocal under it, in one pass. A function nested in it binds its own variables, so its reads of a name it
+    assigns (or takes as a parameter), not declared global or nonlocal, are of another variable
+    (`low_level_feat` in an unused class's forward is not the `low_level_feat` the module level unpacked). Its
+    defaults, annotations and decorators run in the enclosing scope. (Iterative: code nested deeper than
+    Python's recursion limit is read too.)"""
     todo: list[tuple[ast.AST, frozenset[str]]] = [(c, frozenset()) for c in ast.iter_child_nodes(scope)]
     while todo:
         node, local = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            outer = [*node.args.defaults, *(k for k in node.args.kw_defaults if k is not None)]
-            todo.extend((d, local) for d in [*outer, *getattr(node, "decorator_list", [])])
+            a = node.args
+            outer: list[ast.AST | None] = [*a.defaults, *a.kw_defaults]
+            outer += [p.annotation for p in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if p]
+            outer += [*getattr(node, "decorator_list", []), getattr(node, "returns", None)]
+            todo.extend((d, local) for d in outer if d is not None)
             own = local | _bound_in(node)
             todo.extend((stmt, own) for stmt in (node.body if isinstance(node.body, list) else [node.body]))
         elif isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Load) and node.id not in local:
                 loads.setdefault(node.id, []).append(node)
         else:
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                declared.update(node.names)
             todo.extend((c, local) for c in ast.iter_child_nodes(node))
 
 

@@ -887,10 +887,7 @@ def _defer_bodies(ctx: ModuleCtx, source: str) -> None:
     """Make the bodies of the walkable functions of a module parsed from its skeleton (each one literal,
     see ``skeleton``) parse when first read, from their text (``LazyBody``)."""
     lines: list[str] | None = None
-    units: list[tuple[FunctionNode, ast.ClassDef | None]] = [(fn, None) for fn in ctx.functions.values()]
-    for cdef in ctx.classes.values():
-        units.extend((m, cdef) for m in cdef.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    for fn, cls in units:
+    for _, fn, cls in relevance.module_units(ctx):
         body = fn.body
         if (
             isinstance(body, LazyBody)

@@ -72,13 +72,12 @@ class LoadsMixin(WalkerBase):
         site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
         if not self.mute:
             self.loaded_ids.update(m.id for m in models)
+        restores = strict_flag is not False and strict is not None  # every parameter, for sure
         for m in models:
             p = st.pending.get(m.id)
-            if p is not None and strict_flag is not False and "fresh" in p and strict is not None:
-                st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
-            elif p is not None and "fresh" in p:
-                st.pending[m.id] = (p - {"fresh"}) | {"used"}
-        if strict_flag is not False and strict is not None:
+            if p is not None and "fresh" in p:
+                st.pending[m.id] = (p - {"fresh"}) | {"cleared" if restores else "used"}
+        if restores:
             # a strict load restores every parameter of the model, those of the modules it holds too
             # (`model = Wrapper(backbone, head); model.load_state_dict(ckpt)`): their random init is gone
             todo, seen = [m.id for m in models], set()
