@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from torchlint_repro.analysis import context as C
+from torchlint_repro.analysis import program
 from torchlint_repro.analysis.project import CONTEXTS, project_for, reset_projects
 from torchlint_repro.config import Settings
 from torchlint_repro.engine import lint_file, lint_source
@@ -324,3 +325,74 @@ def test_line_breaks_and_decorators_keep_every_line(tmp_path, monkeypatch, sourc
     assert skeleton  # something was blanked, and the text it leaves parses
     assert C._parse(C.unbody(source, skeleton)) is not None
     reset_projects()
+
+
+# a form feed before a `def` (a section break in older code) makes the definition's column 1: its lines cut
+# out under an `if 1:` header do not parse (the form feed resets the indentation to none)
+FORM_FEED_HELPERS = "import torch\n\n\x0cdef set_eval(model):\n    model.eval()\n    return model\n"
+FORM_FEED_TRAIN = """\
+import torch
+from helpers import set_eval
+
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+set_eval(net)
+with torch.no_grad():
+    net(torch.zeros(1, 2))
+"""
+
+
+@pytest.fixture
+def form_feed_project(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "helpers.py").write_bytes(FORM_FEED_HELPERS.encode())
+    (root / "train.py").write_text(FORM_FEED_TRAIN)
+    reset_projects()
+    yield root
+    reset_projects()
+
+
+def test_a_body_that_does_not_parse_alone_is_taken_from_the_whole_parse(form_feed_project):
+    got = _both(form_feed_project / "helpers.py")
+    assert got is not None
+    whole, again = got
+    set_eval = again.functions["set_eval"]
+    assert type(set_eval.body) is C.LazyBody and set_eval.col_offset == 1
+    assert [(type(s).__name__, s.lineno, s.col_offset) for s in set_eval.body] == [("Expr", 4, 4), ("Return", 5, 4)]
+    assert not C.body_unreadable(set_eval)
+    assert _dump(again) == _dump(whole)
+
+
+def test_a_later_process_reads_the_helper_the_whole_parse_gives(form_feed_project):
+    """The helper puts the model in eval mode: no TRP201 in the first process (whole parse) nor in an editor's
+    next lint (skeleton; the body the own lines cannot give is read from the whole text)."""
+    path = str(form_feed_project / "train.py")
+    first = lint_file(path, Settings())
+    reset_projects()
+    again = lint_source(FORM_FEED_TRAIN + "print(len('edited'))\n", path, Settings())
+    assert [d.code for d in first] == [d.code for d in again] == []
+
+
+def test_a_body_that_cannot_be_read_again_widens_instead_of_reading_as_empty(form_feed_project):
+    """The file changed after its skeleton was parsed in this process (its record's text is no longer on
+    disk), and the function's own lines do not parse: the call is one the walk cannot see. The model may leave in any mode (no TRP201, nor
+    one from an empty body: that would be a guess), and the widening is counted and named."""
+    path = str(form_feed_project / "train.py")
+    lint_file(path, Settings())
+    reset_projects()
+    project = project_for(path, Settings())
+    assert project is not None
+    helpers = os.path.realpath(form_feed_project / "helpers.py")
+    ctx = C.module_ctx(project, helpers, frozenset())  # the skeleton, from the stored summary
+    assert ctx is not None and type(ctx.functions["set_eval"].body) is C.LazyBody
+    (form_feed_project / "helpers.py").write_bytes(FORM_FEED_HELPERS.replace("model.eval()", "pass").encode())
+    edited = FORM_FEED_TRAIN + "print(len('edited'))\n"  # (an editor's buffer: walked again, into helpers.py)
+    facts = program.analyze(edited, ast.parse(edited), path, Settings())
+    assert [(e.kind, e.line) for e in facts.events] == []
+    assert facts.widened == [
+        "<module>: set_eval (helpers.py) could not be read again (its file changed while it was linted): "
+        "what a call to it does is unknown"
+    ]

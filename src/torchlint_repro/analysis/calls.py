@@ -21,6 +21,7 @@ from .context import (
     Event,
     Frame,
     ModuleCtx,
+    body_unreadable,
     module_ctx,
 )
 from .names import MAYBE, NO, YES
@@ -1515,6 +1516,25 @@ class CallsMixin(WalkerBase):
         self._memo[memo_key] = (exit_effects(st), values)
         return values
 
+    def _unreadable(self, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State, self_val) -> frozenset:
+        """A function whose body could not be read (``context.body_unreadable``): what it does is unknown, so
+        the models it is handed or its object holds may leave in any mode and torch may be seeded after it
+        (never reported either way); the widening is the linted file's, whose findings it changes."""
+        self.widen(
+            self.path,
+            self.frames[0].func if self.frames else "<module>",
+            f"{self._fname(fn, cls)} ({short_path(ctx.path or '')}) could not be read again (its file changed "
+            "while it was linted): what a call to it does is unknown",
+        )
+        held = [v for a in [*args, *kwargs.values(), self_val] for v in a]
+        owners = {v.id for v in self_val if isinstance(v, (Model, Instance))}
+        held += [v for (oid, _), vals in st.attrs.items() if oid in owners for v in vals]
+        for v in held:
+            if isinstance(v, Model):
+                st.modes[v.id] = st.mode(v.id) | {UNKNOWN}
+        st.seed, st.cuda = join_seed(st.seed, "unknown"), join_seed(st.cuda, "unknown")
+        return EMPTY
+
     # ------------------------------------------------------------------ summaries
     def _summary(self, ctx: ModuleCtx, fn: FunctionNode, cls, module_method: bool) -> dict:
         """What calling ``fn`` does, whatever the caller's state: the effect on the torch and CUDA seeds
@@ -1632,6 +1652,8 @@ class CallsMixin(WalkerBase):
     ) -> frozenset:
         """Walk ``fn`` with the caller's state ``st`` (updated in place) and return its return values."""
         self.entered.add((ctx.path or "", self._fname(fn, cls)))
+        if body_unreadable(fn):
+            return self._unreadable(ctx, fn, cls, args, kwargs, st, self_val)
         region = self._fn_region(ctx, fn, cls, module_method)
         frame = Frame(
             ctx,

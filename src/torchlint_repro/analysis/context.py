@@ -646,7 +646,7 @@ def module_ctx(project: Project, path: str, seed_funcs: frozenset) -> ModuleCtx 
     _strip_unwalked(ctx)
     size = _n_nodes(ctx)  # (counting a deferred body whole: what it holds once read)
     if deferred:
-        _defer_bodies(ctx, source)
+        _defer_bodies(ctx, source, rec.digest)
     CONTEXTS.put(key, ctx, size)
     return ctx
 
@@ -824,11 +824,12 @@ class LazyBody(list):
     instead: a node list or answer kept on a node (``names.subtree``, ``names.memo_on``) is made by reading
     the body, after it is parsed."""
 
-    __slots__ = ("_load",)
+    __slots__ = ("_load", "unreadable")
 
     def __init__(self, stub: list, load) -> None:
         super().__init__(stub)
         self._load = load
+        self.unreadable = False  # neither its own lines nor the module's text gave the body back
 
     def _read(self) -> None:
         if self._load is not None:
@@ -838,6 +839,8 @@ class LazyBody(list):
                     body = load()
                     if body is not None:
                         list.__setitem__(self, slice(None), body)
+                    else:
+                        self.unreadable = True
                     self._load = None
 
     def __iter__(self):
@@ -883,7 +886,7 @@ class LazyBody(list):
         return list(list.__iter__(self))
 
 
-def _defer_bodies(ctx: ModuleCtx, source: str) -> None:
+def _defer_bodies(ctx: ModuleCtx, source: str, digest: str) -> None:
     """Make the bodies of the walkable functions of a module parsed from its skeleton (each one literal,
     see ``skeleton``) parse when first read, from their text (``LazyBody``)."""
     lines: list[str] | None = None
@@ -904,30 +907,51 @@ def _defer_bodies(ctx: ModuleCtx, source: str) -> None:
             lines = source_lines(source)
         text = "".join(lines[first - 1 : fn.end_lineno or fn.lineno])
         N.forget_node(fn)
-        fn.body = LazyBody(body, _body_loader(text, first, fn, fn.col_offset > 0))
+        fn.body = LazyBody(body, _body_loader(text, first, fn, fn.col_offset > 0, ctx.path, digest))
 
 
-def _body_loader(text: str, first: int, fn: FunctionNode, indented: bool):
+def _body_loader(text: str, first: int, fn: FunctionNode, indented: bool, path: str | None, digest: str | None):
     """What parses the body of ``fn`` from ``text`` (its lines from line ``first``, decorators included):
     blank lines before it keep its line numbers, its own indentation its columns, and a header
-    (``if 1:``) on the line above an indented definition (a method's) opens the block it stands in."""
+    (``if 1:``) on the line above an indented definition (a method's) opens the block it stands in. Text
+    that does not parse alone (what the whole module's parse took as one function may not be one piece of
+    Python when cut out) is looked up in the module's whole parse instead, while the file is still the
+    text ``digest``; failing that the body is None, and the walks say so (``body_unreadable``)."""
     lineno, name, ref = fn.lineno, fn.name, weakref.ref(fn)
+
+    def own(found: list) -> list | None:
+        for node in found:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (lineno, name):
+                return node.body
+        return None
 
     def load() -> list | None:
         head = " \n" * (first - 2) + "if 1:\n" if indented else " \n" * (first - 1)
         tree = _parse(head + text)
-        if tree is None or not tree.body:
-            return None
-        found = tree.body[0].body if indented and isinstance(tree.body[0], ast.If) else tree.body
-        for node in found:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (lineno, name):
-                owner = ref()
-                if owner is not None:
-                    owner.body = node.body  # (a plain list from now on: every later read as fast as before)
-                return node.body
-        return None
+        body = None
+        if tree is not None and tree.body:
+            body = own(tree.body[0].body if indented and isinstance(tree.body[0], ast.If) else tree.body)
+        if body is None and path is not None and digest is not None:
+            source = _source(path, digest)
+            whole = _parse(source) if source is not None else None
+            if whole is not None:
+                body = own([n for n in ast.walk(whole) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))])
+        owner = ref()
+        if body is not None and owner is not None:
+            owner.body = body  # (a plain list from now on: every later read as fast as before)
+        return body
 
     return load
+
+
+def body_unreadable(fn: FunctionNode) -> bool:
+    """Is the body of ``fn`` (another module's, parsed when first read) one that could not be read: its
+    file changed since its skeleton was parsed, and its own lines do not parse alone. Reads it if not yet."""
+    body = fn.body
+    if isinstance(body, LazyBody):
+        body._read()
+        return body.unreadable
+    return False
 
 
 @dataclass
