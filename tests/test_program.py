@@ -251,6 +251,73 @@ def test_an_attribute_only_ever_put_in_eval_mode_is_not_reported(tmp_path: Path)
     assert findings(root / "runner.py") == [(12, 20, "TRP201")]
 
 
+# ---------------------------------------------------------------------------- objects a factory builds
+_DETECTOR = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+class Detector:
+    def __init__(self):
+        self.net = Net()
+
+    def detect(self, x):
+        with torch.no_grad():
+            return self.net(x)
+"""
+
+_FACTORY = """\
+import torch
+
+from detector import Detector
+
+
+def load_detector(path):
+    det = Detector()
+    det.net.load_state_dict(torch.load(path, weights_only=True))
+    det.net.eval()
+    return det
+"""
+
+
+def test_a_method_starts_from_the_object_its_factories_in_other_files_return(tmp_path: Path) -> None:
+    """CodeFormer's `YoloDetector` is built only by `init_yolov5face_model` in another module, which puts its
+    detector in eval mode and returns it: `detect_faces()`, which no program calls, runs in eval mode. The
+    answer follows the factory's file, and a new place that builds the class its own way (a method that
+    keeps it as built) brings the report back: the answer is kept in the cache with both as dependencies."""
+    root = project(tmp_path, {"detector.py": _DETECTOR, "factory.py": _FACTORY})
+    cached = Settings(select=("TRP",), cache=True)
+    assert findings(root / "detector.py", cached) == []
+    (root / "factory.py").write_text(_FACTORY.replace("    det.net.eval()\n", ""))
+    reset_projects()
+    assert findings(root / "detector.py", cached) == [(21, 20, "TRP201")]
+    (root / "factory.py").write_text(_FACTORY)
+    reset_projects()
+    assert findings(root / "detector.py", cached) == []
+    (root / "app.py").write_text(
+        "from detector import Detector\n\n\nclass App:\n    def __init__(self):\n        self.det = Detector()\n"
+    )
+    reset_projects()
+    assert findings(root / "detector.py", cached) == [(21, 20, "TRP201")]
+
+
+def test_a_factory_that_evaluates_on_some_paths_leaves_maybe(tmp_path: Path) -> None:
+    factory = _FACTORY.replace("    det.net.eval()\n", "    if not path.endswith('.train'):\n        det.net.eval()\n")
+    root = project(tmp_path, {"detector.py": _DETECTOR, "factory.py": factory})
+    assert findings(root / "detector.py") == [(21, 20, "TRP201")]
+    assert messages(root / "detector.py")[0].startswith("`self.net` may be in training mode")
+
+
 # ---------------------------------------------------------------------------- callers in other files
 def test_an_evaluate_helper_called_from_another_file_after_train(tmp_path: Path) -> None:
     root = project(

@@ -1985,6 +1985,27 @@ class Project:
             self._resolved_refs[path] = hit
         return hit
 
+    def referring_units(self, path: str, name: str) -> list[tuple[str, str]] | None:
+        """Every (file, unit) of the project that refers to ``name``, a function or class defined in
+        ``path`` (the places that may build a class: see ``Walker._built_outside``), nearest files first;
+        None past MAX_CALLER_FILES files spelling the name (the answer would not be every place). A file
+        that starts or stops spelling the name changes the answer (a dependency, as for the callers)."""
+        path = str(Path(path).resolve())
+        mentions = self.mentions()
+        spelled = mentions.get(name, ())
+        self._note(MENTIONS_DEP + name, _paths_digest(spelled))
+        if len(spelled) > MAX_CALLER_FILES:
+            return None
+        target = (path, name)
+        out: list[tuple[str, str]] = []
+        for cand in sorted(spelled, key=lambda c: -_shared_prefix(c, path)):
+            if not self._may_import(cand, path, mentions):
+                continue
+            for unit, targets in self._refs_of(cand).items():
+                if target in targets:
+                    out.append((cand, unit))
+        return out
+
     def caller_files(self, path: str, units: list[str] | None = None) -> list[str]:
         """The other files of the project whose module-level code (a script, a ``__main__`` block) may call
         into ``units`` of ``path`` (all of them by default), directly or through other functions: their

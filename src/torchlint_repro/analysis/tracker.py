@@ -17,6 +17,7 @@ import ast
 import operator
 import os
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ..config import Settings
@@ -481,6 +482,7 @@ class Walker(CallsMixin, LoadsMixin):
                 self._call_function(
                     ctx, init, cls, self._param_values(ctx, init, cls, state, root=True), {}, state, inst
                 )
+            state = self._built_outside(ctx, cls, inst_id, state)
             # the modes the instance's attributes are built in keep where they came from; the modes other
             # methods leave them in do not (a `.train()` in train_epoch() is no deliberate choice of sample()),
             # and a mode that only the join of other methods makes possible is marked "joined": enough to
@@ -507,6 +509,70 @@ class Walker(CallsMixin, LoadsMixin):
         self._memo[key] = state
         self._memo[("class-trained", id(ctx), cls.name)] = frozenset(self.ever_trained - trained_before)
         return state
+
+    def _built_outside(self, ctx: ModuleCtx, cls: ast.ClassDef, inst_id: str, built: State) -> State:
+        """The object as it leaves the code that builds it, for a method nobody calls: ``built`` (what
+        ``__init__`` leaves) unless every place of the project that refers to the class is a function, and
+        those that build it return the object (factories: CodeFormer's ``init_yolov5face_model`` builds a
+        ``YoloDetector``, loads its detector, puts it in eval mode and returns it). Then it is the join of
+        the objects those functions return, each walked muted from an unknown caller: eval mode when every
+        factory leaves the model in eval mode on every path, *maybe* when one does on some path only. A
+        place that refers to the class otherwise (module-level code, a method, a registry), or builds it and
+        keeps it, may hand out an object as ``__init__`` left it: ``built`` is joined in. Past
+        MAX_FACTORIES functions (or a name spelled in too many files), ``built`` alone, noted as a widening."""
+        if self.project is None or ctx.path is None or self.collect_saves:
+            return built
+        qual = f"{ctx.module}.{cls.name}"
+        units = self.project.referring_units(ctx.path, cls.name)
+        if units is not None and len(units) > MAX_FACTORIES:
+            units = None
+        if units is None:
+            self.widen(
+                ctx.path,
+                cls.name,
+                "the class is referred to in too many places to follow: its methods start from what __init__ leaves",
+            )
+            return built
+        found: list[tuple[ModuleCtx, FunctionNode]] = []
+        for path, unit in units:
+            fctx = self._ctx_for_path(path)
+            fn = fctx.functions.get(unit) if fctx is not None and "." not in unit else None
+            if fctx is None or fn is None:
+                return built  # module-level code, a method, a class: it may hand out the object as built
+            if self._builds(fctx, fn, qual):
+                found.append((fctx, fn))
+        starts: list[State] = []
+        self.mute += 1
+        try:
+            for fctx, fn in found:
+                st = _empty_state()
+                st.seed = "unknown"
+                args = self._param_values(fctx, fn, None, st, root=True)
+                returned = self._call_function(fctx, fn, None, args, {}, st, EMPTY)
+                objs = [v for v in returned if isinstance(v, Instance) and v.cls == qual]
+                if not objs:
+                    return built  # it builds one and keeps it (or returns something else too)
+                for obj in objs:
+                    start = st.copy()
+                    start.locals, start.globals = {}, {}
+                    start.attrs = MappingProxyType(
+                        {(inst_id if oid == obj.id else oid, attr): vals for (oid, attr), vals in st.attrs.items()}
+                    )
+                    starts.append(start)
+        finally:
+            self.mute -= 1
+        if not starts:
+            return built  # built nowhere we can see (a registry, a config): as __init__ leaves it
+        joined = join_all(starts)
+        return joined if joined is not None else built
+
+    def _builds(self, ctx: ModuleCtx, fn: FunctionNode, qual: str) -> bool:
+        """Does ``fn`` call the class ``qual`` (build an object of it) anywhere in its body?"""
+        return any(
+            isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) == qual
+            for stmt in fn.body
+            for n in N.subtree(stmt)
+        )
 
     def _is_entry_decorated(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
         """Does ``fn`` start a program: a CLI command (click, hydra, typer) or a declared console script?"""
@@ -1690,6 +1756,7 @@ _COMPARE = {
 }
 MAX_UNROLLED = 8  # a loop over more literals than this is walked as a loop (its fixpoint), not per element
 MAX_CONTINUED = 16  # objects a program leaves behind whose uncalled public methods are walked after it
+MAX_FACTORIES = 8  # places referring to a class followed to see how the objects they build leave them
 
 
 def _literal_strings(node: ast.For) -> list[str] | None:

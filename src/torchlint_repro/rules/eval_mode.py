@@ -100,7 +100,10 @@ The mode is tracked through the program: construction gives train, `from_pretrai
 `.eval()` / `.train(False)` give eval, `.train()` gives train; aliases, `self.model` attributes and
 wrappers (`DataParallel`, `DDP`, `torch.compile`, `.module`, what Lightning's `fabric.setup` and
 accelerate's `accelerator.prepare` hand back) share it; functions that receive the
-model are judged with their caller's state, reported at the forward inside them.
+model are judged with their caller's state, reported at the forward inside them. A method no program
+calls starts from its object as the code that builds it leaves it: `__init__`, or, when every place
+that refers to the class is a function, the factories that build, restore and return it
+(`det = Detector(); det.net.eval(); return det`), joined with what the class's other methods leave.
 
 ## Why is this bad?
 `torch.no_grad()` and `torch.inference_mode()` switch off gradients, not training behaviour: dropout
