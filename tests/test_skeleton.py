@@ -378,8 +378,9 @@ def test_a_later_process_reads_the_helper_the_whole_parse_gives(form_feed_projec
 
 def test_a_body_that_cannot_be_read_again_widens_instead_of_reading_as_empty(form_feed_project):
     """The file changed after its skeleton was parsed in this process (its record's text is no longer on
-    disk), and the function's own lines do not parse: the call is one the walk cannot see. The model may leave in any mode (no TRP201, nor
-    one from an empty body: that would be a guess), and the widening is counted and named."""
+    disk), and the function's own lines do not parse: the call is one the walk cannot see. The model may
+    leave in any mode (no TRP201, nor one from an empty body: that would be a guess), and the widening is
+    counted and named."""
     path = str(form_feed_project / "train.py")
     lint_file(path, Settings())
     reset_projects()
