@@ -239,6 +239,14 @@ METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layo
 METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
 
 
+def random_params(layer: str, kw: dict) -> frozenset[str] | None:
+    """The parameters a torch.nn layer of WEIGHT_BIAS_LAYERS draws at random, with these keyword arguments:
+    its weight, and its bias unless ``bias=False``; None for any other layer (its parameters not known)."""
+    if layer not in WEIGHT_BIAS_LAYERS:
+        return None
+    return frozenset({"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"})
+
+
 def layer_has_params(layer: str, kw: dict) -> str:
     """Does building this torch.nn layer draw parameters from the random generator?"""
     if layer in PARAM_FREE_LAYERS or layer in CONSTANT_INIT_LAYERS:
@@ -246,10 +254,9 @@ def layer_has_params(layer: str, kw: dict) -> str:
     if layer in CONTAINERS:
         return MAYBE  # decided by the arguments at the construction site
     fixed = kw.get(FIXED_PARAMS)
-    if isinstance(fixed, str) and layer in WEIGHT_BIAS_LAYERS:
-        random = {"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"}
-        if random <= set(fixed.split(",")):
-            return NO  # every parameter replaced by a fixed one in __init__
+    random = random_params(layer, kw)
+    if isinstance(fixed, str) and random is not None and random <= set(fixed.split(",")):
+        return NO  # every parameter replaced by a fixed one in __init__
     if layer in AFFINE_DEFAULT_OFF:
         return YES if kw.get("affine") is True else NO
     affine_kw = AFFINE_KW.get(layer)

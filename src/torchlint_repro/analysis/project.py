@@ -431,7 +431,7 @@ def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, 
     are its random ones. A replacement drawn at random is a construction of its own (`torch.randn`,
     `nn.init.normal_`), counted as such."""
     nodes = [sub for stmt in body for sub in N.subtree(stmt)]
-    if not any(isinstance(sub, (ast.Assign, ast.Call)) and next(_param_writes(sub, imports), None) for sub in nodes):
+    if not any(isinstance(sub, (ast.Assign, ast.Call)) and next(param_writes(sub, imports), None) for sub in nodes):
         return  # (most constructors write no parameter: the data flow below costs an editor's lint)
     built: set[str] = set()  # the attributes the method assigns a construction to
     for sub in nodes:
@@ -485,7 +485,7 @@ def _fixed_in_block(
                 made.pop(holder, None)
             continue
         node = st.value if isinstance(st, ast.Expr) else st
-        for param, _how, values in _param_writes(node, imports):
+        for param, _how, values in param_writes(node, imports):
             if param.attr not in ("weight", "bias"):
                 continue
             layer = _self_attr(param.value)
@@ -513,7 +513,7 @@ _PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parame
 _CONSTANT_FILLS = frozenset({"fill_", "zero_"})
 
 
-def _param_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.Attribute, str, list[ast.expr]]]:
+def param_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.Attribute, str, list[ast.expr]]]:
     """Whole-tensor writes into an attribute of an object (`x.weight`), as (that attribute, how, what the
     new values are computed from): "copy" (`x.weight.data = v`, `x.weight.data.copy_(v)`,
     `x.weight.copy_(v)`), "parameter" (`x.weight = nn.Parameter(v)`), "constant" (`x.bias.data.fill_(0)`,
@@ -667,7 +667,7 @@ def _copies_file_into_parameters(fn: ast.AST, imports: N.ImportMap) -> bool:
             q = imports.resolve(f) if not (isinstance(f, ast.Name) and f.id == "open") else "open"
             if q in _FILE_READS:
                 reads = True
-        if not copies and any(kind == "copy" and p.attr in _PARAM_NAMES for p, kind, _ in _param_writes(sub, imports)):
+        if not copies and any(kind == "copy" and p.attr in _PARAM_NAMES for p, kind, _ in param_writes(sub, imports)):
             copies = True
         if reads and copies:
             return True

@@ -37,7 +37,7 @@ from .context import (
 from .loads import LoadsMixin, json_key
 from .names import MAYBE
 from .paths import path_template
-from .project import Project
+from .project import RANDOM_TENSORS, Project, param_writes
 from .state import State, become, join, join_all, leave_no_grad_region
 from .syntax import (
     INERT_KINDS,
@@ -688,6 +688,11 @@ class Walker(CallsMixin, LoadsMixin):
         if isinstance(v, ast.Attribute) and v.attr in ("eval", "train"):
             self._bare_mode_attr(v, st)
             return st
+        written = self._param_overwrites(node, st) if isinstance(v, ast.Call) else None
+        if written:
+            self.ev(v, st, discard=True)
+            _overwritten(written, st)
+            return st
         elif (
             isinstance(v, ast.Call)
             and isinstance(v.func, ast.Attribute)
@@ -764,6 +769,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.emit("mode_attr_not_called", v, name=src_name(v.value), attr=v.attr)
 
     def s_Assign(self, node: ast.Assign, st: State) -> State:
+        written = self._param_overwrites(node, st) if isinstance(node.targets[0], ast.Attribute) else None
         vals = self.ev(node.value, st)
         lost = self._load_result_lost(node.value, node.targets)
         if lost:
@@ -772,7 +778,39 @@ class Walker(CallsMixin, LoadsMixin):
             )
         for t in node.targets:
             self.assign(t, vals, st, node.value)
+        if written:
+            _overwritten(written, st)
         return st
+
+    def _param_overwrites(self, node: ast.stmt, st: State) -> list[tuple[Model, str, frozenset]] | None:
+        """The layers this program built and has not used yet whose ``weight`` or ``bias`` the statement
+        replaces with values not drawn at random: `head.weight.data = w`, `head.bias.data.copy_(b)`,
+        `head.weight = nn.Parameter(w)`, `nn.init.zeros_(head.bias)` (pretrained-models' `inceptionresnetv2()`
+        gives a new `nn.Linear` the loaded classifier's rows). As (model, parameter, its construction's
+        pending marks before the statement); ``_overwritten`` applies them after it. New values read from a
+        layer that still holds its random init (`head.weight.data * 2`) or drawn (`torch.randn`) are random."""
+        frame = self.frames[-1] if self.frames else None
+        ctx = frame.ctx if frame is not None else self.root_ctx
+        found: list[tuple[Model, str, frozenset]] = []
+        for param, _how, values in param_writes(node.value if isinstance(node, ast.Expr) else node, ctx.imports):
+            if param.attr not in ("weight", "bias") or not isinstance(param.value, ast.Name):
+                continue
+            if any(self._drawn(v, ctx, st) for v in values):
+                continue
+            for m in st.lookup(param.value.id) or ():
+                if isinstance(m, Model) and m.origin == "built" and "fresh" in st.pending.get(m.id, ()):
+                    found.append((m, param.attr, st.pending[m.id]))
+        return found or None
+
+    def _drawn(self, expr: ast.expr, ctx: ModuleCtx, st: State) -> bool:
+        """Does ``expr`` read a model that still holds its random init, or draw a random tensor?"""
+        for n in N.subtree(expr):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                if any(isinstance(v, Model) and "fresh" in st.pending.get(v.id, ()) for v in st.lookup(n.id) or ()):
+                    return True
+            elif isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) in RANDOM_TENSORS:
+                return True
+        return False
 
     def _load_result_lost(self, value: ast.expr, targets: list[ast.expr]) -> bool:
         """`model = model.load_state_dict(sd)` / `model = Net().load_state_dict(sd)`: the model is gone."""
@@ -1713,6 +1751,21 @@ def _concatenated(left: frozenset, right: frozenset) -> frozenset | None:
     else:  # different lists on different paths: what any of them holds
         extra = [frozenset().union(*(item for a in added for item in a.items))]
     return frozenset(grown_list(v, extra) for v in lists) | (left - frozenset(lists))
+
+
+def _overwritten(written: list[tuple[Model, str, frozenset]], st: State) -> None:
+    """Note each parameter written (``Walker._param_overwrites``) on its layer's construction; a layer all of
+    whose random parameters are written keeps no random init: cleared, as by a strict load."""
+    for m, param, before in written:
+        layer = N.torch_nn_layer(m.cls or "")
+        need = N.random_params(layer, dict(m.args)) if layer is not None else None
+        if need is None:
+            continue
+        done = {t[4:] for t in before if t.startswith("set:")} | {param}
+        if need <= done:
+            st.pending[m.id] = frozenset(t for t in before if t != "fresh" and not t.startswith("set:")) | {"cleared"}
+        else:
+            st.pending[m.id] = before | {f"set:{param}"}
 
 
 def _empty_state() -> State:

@@ -122,7 +122,11 @@ seeds the parent process only: a spawned worker starts unseeded`).
   (`self.fc.weight.data.copy_(w)` and `self.fc.bias.data.copy_(b)`, `.data = ...`, `nn.Parameter(...)`,
   `nn.init.zeros_`), unconditionally, keeps nothing random from that layer. One parameter left out (a
   bias), a random init (`nn.init.normal_`), a write under an `if`, or a layer whose parameters are not
-  just a weight and a bias (an LSTM) keeps it random.
+  just a weight and a bias (an LSTM) keeps it random. The same holds for a layer a function builds and
+  then gives every parameter before using it (`head = nn.Linear(1536, 1000)`,
+  `head.weight.data = model.fc.weight.data[1:]`, `head.bias.data = model.fc.bias.data[1:]`): not
+  reported when the new values are not drawn at random nor read from a layer that still holds its own
+  random init; written on some paths only, it is reported as restored on some paths.
 - A model whose random init reaches nothing anyone keeps is TRP104's (off by default): one only
   printed, shape-checked, counted or profiled (a model file's `if __name__ == "__main__":` smoke test),
   or built and dropped. Trained, saved, its output values used, or handed to code that may do any of
