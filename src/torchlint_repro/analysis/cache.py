@@ -241,6 +241,7 @@ _CLASS = (
         "ctors": ("list", ("tuple", [str, ("dict", SCALAR), ("list", _GUARD)])),
         "loads": ("list", ("list", _GUARD)),
         "init_calls": ("list", ("tuple", [str, ("list", _GUARD)])),
+        "fixed_all": bool,
         "unknown": int,
         "uses_training": bool,
         "line": int,

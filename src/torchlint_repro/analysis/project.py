@@ -574,6 +574,116 @@ def _reads_values(expr: ast.expr, attrs: set[str], names: set[str]) -> bool:
     return False
 
 
+_PARAM_LISTS = frozenset({"parameters", "named_parameters"})
+
+
+def _param_loop_var(loop: ast.stmt) -> str | None:
+    """The name a loop binds to each parameter of the module itself: `for p in self.parameters():`,
+    `for name, p in self.named_parameters():`; None for any other loop."""
+    if not isinstance(loop, ast.For) or loop.orelse:
+        return None
+    it = loop.iter
+    if not (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Attribute)
+        and it.func.attr in _PARAM_LISTS
+        and isinstance(it.func.value, ast.Name)
+        and it.func.value.id == "self"
+        and not it.args
+        and not it.keywords
+    ):
+        return None
+    target = loop.target
+    if it.func.attr == "named_parameters" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+        target = target.elts[1]
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _random_draws(expr: ast.expr, imports: N.ImportMap, tainted: set[str]) -> bool:
+    """Does ``expr`` draw at random (a random tensor, a random init, numpy's or Python's generator), read a
+    parameter's values (`.weight`, `.bias`, `.data`, `.parameters()`), or a local in ``tainted``?"""
+    for n in ast.walk(expr):
+        if isinstance(n, ast.Name) and n.id in tainted:
+            return True
+        if isinstance(n, ast.Attribute) and n.attr in ("weight", "bias", "data", "parameters", "named_parameters"):
+            return True
+        if isinstance(n, ast.Call):
+            q = imports.resolve(n.func) or ""
+            if q in RANDOM_TENSORS or q.startswith(("numpy.random.", "random.")):
+                return True
+            if q.startswith("torch.nn.init.") and q.rsplit(".", 1)[-1] not in _FIXED_INITS:
+                return True
+    return False
+
+
+def _top_level(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """A body's statements that run unconditionally, in order (a `with` body continues its block)."""
+    out: list[ast.stmt] = []
+    for st in stmts:
+        if isinstance(st, (ast.With, ast.AsyncWith)):
+            out.extend(_top_level(st.body))
+        else:
+            out.append(st)
+    return out
+
+
+def _param_fixing_loops(method: ast.FunctionDef | ast.AsyncFunctionDef, imports: N.ImportMap) -> list[ast.stmt]:
+    """The loops at the top level of ``method`` that give every parameter of the module fixed values: over
+    `self.parameters()` / `self.named_parameters()`, whose body writes the whole parameter (`p.data.copy_(k)`,
+    `p.data = k`, `p.copy_(k)`, a constant fill or init) with values that draw nothing at random (MODNet's
+    Gaussian blur kernel, computed with scipy from numbers). A local computed from a random draw, or from a
+    parameter's values, is random too."""
+    loops = [st for st in _top_level(method.body) if _param_loop_var(st) is not None]
+    if not loops:
+        return []
+    tainted: set[str] = set()
+    assigns = [n for n in N.subtree(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+    changed = True
+    while changed:
+        changed = False
+        for a in assigns:
+            if a.value is None or not _random_draws(a.value, imports, tainted):
+                continue
+            for t in a.targets if isinstance(a, ast.Assign) else [a.target]:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name) and n.id not in tainted:
+                        tainted.add(n.id)
+                        changed = True
+    out: list[ast.stmt] = []
+    for loop in loops:
+        var = _param_loop_var(loop)
+        assert isinstance(loop, ast.For) and var is not None
+        if any(
+            isinstance(target, ast.Name)
+            and target.id == var
+            and not any(_random_draws(v, imports, tainted | {var}) for v in values)
+            for st in _top_level(loop.body)
+            for target, values in _whole_writes(st.value if isinstance(st, ast.Expr) else st, imports)
+        ):
+            out.append(loop)
+    return out
+
+
+def _whole_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.expr, list[ast.expr]]]:
+    """Whole-tensor writes of any tensor expression (``param_writes`` for a bare name as well as `x.weight`):
+    (what is written, what the new values are computed from)."""
+    if isinstance(node, ast.Assign):
+        for t in node.targets:
+            if isinstance(t, ast.Attribute) and t.attr == "data":
+                yield t.value, [node.value]
+        return
+    if not isinstance(node, ast.Call):
+        return
+    f = node.func
+    values = list(node.args) + [k.value for k in node.keywords]
+    if isinstance(f, ast.Attribute) and (f.attr == "copy_" or f.attr in _CONSTANT_FILLS):
+        yield _without_data(f.value), values
+        return
+    q = imports.resolve(f) or ""
+    if q.startswith("torch.nn.init.") and q.rsplit(".", 1)[-1] in _FIXED_INITS and node.args:
+        yield _without_data(node.args[0]), values[1:]
+
+
 def _self_attr(node: ast.expr) -> str | None:
     """`x` for `self.x`, else None."""
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
@@ -936,6 +1046,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             visit(methods[name].body, [], {}, True)
     for name in from_init:
         _note_fixed_params(methods[name].body, imports, ctors, built_at)
+    fixed_all = _fixed_all(init, methods, from_init, imports, built_at)
     for sub in _walk_outside_forward(node):
         if (
             isinstance(sub, ast.Attribute)
@@ -981,7 +1092,47 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         "attrs": attrs,
         "loads": loads,
         "init_calls": init_calls,
+        "fixed_all": fixed_all,
     }
+
+
+def _fixed_all(
+    init: ast.FunctionDef | ast.AsyncFunctionDef | None,
+    methods: dict,
+    from_init: set[str],
+    imports: N.ImportMap,
+    built_at: dict[int, int],
+) -> bool:
+    """Does ``__init__``, after building every layer, give every parameter of the module fixed values
+    (``_param_fixing_loops``), itself or in a method it calls (`self._init_kernel()`), unconditionally?
+    Then building the class draws nothing that survives. A layer built after it keeps its random init."""
+    if init is None:
+        return False
+
+    def builds(stmts: list[ast.stmt]) -> bool:
+        return any(id(n) in built_at for st in stmts for n in N.subtree(st))
+
+    stmts = _top_level(init.body)
+    own = _param_fixing_loops(init, imports)
+    for i, st in enumerate(stmts):
+        here = any(st is loop for loop in own)
+        call = st.value if isinstance(st, ast.Expr) else None
+        if (
+            not here
+            and isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id == "self"
+            and call.func.attr in from_init
+            and call.func.attr != "__init__"
+        ):
+            method = methods[call.func.attr]
+            body = _top_level(method.body)
+            loops = _param_fixing_loops(method, imports)
+            here = bool(loops) and not builds(body[next(j for j, b in enumerate(body) if b is loops[0]) + 1 :])
+        if here:
+            return not builds(stmts[i + 1 :])
+    return False
 
 
 # ------------------------------------------------------------------------------ the index
@@ -1552,6 +1703,8 @@ class Project:
             )
         if what == "params" and self._class_query("loads", q, from_dir, stack[:-1], tuple(sorted(args.items()))) == YES:
             return NO  # its weights are restored in the constructor: nothing random survives
+        if what == "params" and facts.get("fixed_all"):
+            return NO  # the constructor gives every parameter fixed values after building its layers
         results = []
         for b in facts["bases"]:
             if b.startswith("?"):

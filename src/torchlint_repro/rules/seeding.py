@@ -126,7 +126,11 @@ seeds the parent process only: a spawned worker starts unseeded`).
   then gives every parameter before using it (`head = nn.Linear(1536, 1000)`,
   `head.weight.data = model.fc.weight.data[1:]`, `head.bias.data = model.fc.bias.data[1:]`): not
   reported when the new values are not drawn at random nor read from a layer that still holds its own
-  random init; written on some paths only, it is reported as restored on some paths.
+  random init; written on some paths only, it is reported as restored on some paths. A constructor that,
+  after building its layers, gives every parameter fixed values in a loop over `self.parameters()` or
+  `self.named_parameters()` (itself or in a method it calls: a fixed blur kernel) draws nothing random
+  either; values drawn at random or computed from the parameters' own, a write under an `if`, or a layer
+  built after the loop keep it random.
 - A model whose random init reaches nothing anyone keeps is TRP104's (off by default): one only
   printed, shape-checked, counted or profiled (a model file's `if __name__ == "__main__":` smoke test),
   or built and dropped. Trained, saved, its output values used, or handed to code that may do any of
