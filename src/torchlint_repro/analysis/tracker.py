@@ -539,7 +539,10 @@ class Walker(CallsMixin, LoadsMixin):
             fn = fctx.functions.get(unit) if fctx is not None and "." not in unit else None
             if fctx is None or fn is None:
                 return built  # module-level code, a method, a class: it may hand out the object as built
-            if self._builds(fctx, fn, qual):
+            shape = self._factory_shape(fctx, fn, qual)
+            if shape == "keeps":
+                return built  # it builds one and does not return it as such: its object is another's
+            if shape == "returns":
                 found.append((fctx, fn))
         starts: list[State] = []
         self.mute += 1
@@ -566,13 +569,38 @@ class Walker(CallsMixin, LoadsMixin):
         joined = join_all(starts)
         return joined if joined is not None else built
 
-    def _builds(self, ctx: ModuleCtx, fn: FunctionNode, qual: str) -> bool:
-        """Does ``fn`` call the class ``qual`` (build an object of it) anywhere in its body?"""
-        return any(
-            isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) == qual
-            for stmt in fn.body
-            for n in N.subtree(stmt)
+    def _factory_shape(self, ctx: ModuleCtx, fn: FunctionNode, qual: str) -> str:
+        """How ``fn`` relates to the class ``qual``, by its syntax: "none" (it builds none: a type check, an
+        annotation), "returns" (it returns what it built: `return C(...)`, or `return x` with `x = C(...)`
+        somewhere in it; walked to see the object it returns), "keeps" (it builds one and returns no such
+        name: `main()` that builds a saver and trains; not walked)."""
+        built: set[str] = set()
+        direct = False
+        returns: list[ast.expr] = []
+        for stmt in fn.body:
+            for n in N.subtree(stmt):
+                if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call):
+                    if self.resolve_in(ctx, n.value.func) == qual:
+                        built.update(t.id for t in n.targets if isinstance(t, ast.Name))
+                elif isinstance(n, ast.Return) and n.value is not None:
+                    returns.append(n.value)
+                elif isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) == qual:
+                    direct = True
+        calls_it = (
+            direct
+            or bool(built)
+            or any(
+                isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) == qual for r in returns for n in ast.walk(r)
+            )
         )
+        if not calls_it:
+            return "none"
+        for r in returns:
+            if (isinstance(r, ast.Name) and r.id in built) or (
+                isinstance(r, ast.Call) and self.resolve_in(ctx, r.func) == qual
+            ):
+                return "returns"
+        return "keeps"
 
     def _is_entry_decorated(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
         """Does ``fn`` start a program: a CLI command (click, hydra, typer) or a declared console script?"""
