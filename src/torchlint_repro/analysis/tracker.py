@@ -758,13 +758,21 @@ class Walker(CallsMixin, LoadsMixin):
             return False
         self._note_scan(node, source | {receiver.split(".")[0]})
         body = node.body if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        parents = self._parents(node)
         for stmt in body:
             for sub in ast.walk(stmt):
-                if not isinstance(sub, (ast.stmt, ast.Call)) or any(x is load for x in ast.walk(sub)):
+                # a report (a print, a log, an assert, a raise, a helper that does) about both: the report
+                # itself, or the conditions and loops it stands in, name the loaded mapping and the model
+                # (`for k in model.state_dict(): if k not in sd: print(k)`); a print of a forward's output
+                # in a loop whose other branch tests an option read from the same `opt` is none
+                if not isinstance(sub, (ast.Assert, ast.Raise, ast.Call)) or any(x is load for x in ast.walk(sub)):
                     continue
-                names = {n.id for n in ast.walk(sub) if isinstance(n, ast.Name)}
-                dotted = {N.dotted(n) for n in ast.walk(sub) if isinstance(n, (ast.Attribute, ast.Name))}
-                if names & source and receiver in dotted and self._reports(sub, frame.ctx):
+                if not self._reports(sub, frame.ctx):
+                    continue
+                said = _context_exprs(sub, parents, node)
+                names = {n.id for e in said for n in ast.walk(e) if isinstance(n, ast.Name)}
+                dotted = {N.dotted(n) for e in said for n in ast.walk(e) if isinstance(n, (ast.Attribute, ast.Name))}
+                if names & source and receiver in dotted:
                     return True
         return False
 
@@ -1867,6 +1875,24 @@ def _runs_at_least_once(node: ast.AST) -> bool:
 
 
 _SEED_ORDER: dict[str | None, int] = {"no": 3, "cuda": 2, "maybe": 1}
+
+
+def _context_exprs(report: ast.AST, parents: dict, scope: ast.AST) -> list[ast.AST]:
+    """A report and what decides that it runs and what it is about: the tests of the ``if``s and ``while``s
+    it stands in and the iterables of its loops (comprehensions included), up to ``scope``."""
+    out: list[ast.AST] = [report]
+    child, up = report, parents.get(id(report))
+    while up is not None and up is not scope:
+        if isinstance(up, (ast.If, ast.While, ast.IfExp)) and child is not up.test:
+            out.append(up.test)
+        elif isinstance(up, (ast.For, ast.AsyncFor)) and child is not up.iter:
+            out.append(up.iter)
+        elif isinstance(up, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            out.extend(up.generators)
+        child, up = up, parents.get(id(up))
+    return out
+
+
 _REPORTING = frozenset({"print", "info", "warning", "warn", "error", "debug", "log", "critical", "exception", "write"})
 
 
