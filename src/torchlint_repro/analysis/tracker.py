@@ -1373,9 +1373,18 @@ class Walker(CallsMixin, LoadsMixin):
         left = self.ev(node.left, st)
         rights = [self.ev(c, st) for c in node.comparators]
         if any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
-            # `"state_dict" in ckpt`: the code handles both a checkpoint and a bare state_dict
-            for vals in rights:
+            # `"state_dict" in ckpt` (or `in ckpt.keys()`): the code handles both a checkpoint and a bare
+            # state_dict
+            for c, vals in zip(node.comparators, rights, strict=True):
                 self._format_checked(vals)
+                if (
+                    isinstance(c, ast.Call)
+                    and isinstance(c.func, ast.Attribute)
+                    and c.func.attr == "keys"
+                    and not c.args
+                    and isinstance(c.func.value, (ast.Name, ast.Attribute))
+                ):
+                    self._format_checked(self.ev(c.func.value, st))
         self._mark_read(left)
         return EMPTY
 
