@@ -1436,6 +1436,11 @@ class CallsMixin(WalkerBase):
             vals: set = set()
             if isinstance(d, ast.Constant) and isinstance(d.value, str):
                 vals.add(Str(d.value))
+            if isinstance(d, ast.Lambda) or (
+                isinstance(d, ast.Constant) and isinstance(d.value, (bool, int, float, complex))
+            ):
+                out.append(frozenset(vals))  # a callback or a number by default (`callback=lambda k: None`)
+                continue
             if not _LOSS_NAME.search(p.arg):  # `criterion`, `loss_fn`: a loss module, never a model to judge
                 mid = f"{ctx.path}:{fn.name}:param:{p.arg}"
                 vals.add(Model(mid, None, origin="param", mode_dep=MAYBE, name=p.arg))
