@@ -478,6 +478,33 @@ def test_sys_path_additions_relative_to_the_script_folder(expr: str) -> None:
     assert _sys_path_additions(tree) == ["lib"]
 
 
+@pytest.mark.parametrize(
+    ("source", "added"),
+    [
+        # faster-rcnn's _init_paths.py: `os.path` by another name, a module-level name, a helper that adds its
+        # parameter
+        (
+            "import os.path as osp\nimport sys\n\ndef add_path(path):\n    if path not in sys.path:\n"
+            "        sys.path.insert(0, path)\n\nthis_dir = osp.dirname(__file__)\n"
+            "add_path(osp.join(this_dir, 'lib'))\nadd_path(osp.join(this_dir, 'data', 'coco'))\n",
+            ["lib", "data/coco"],
+        ),
+        (
+            "import sys\nfrom os import path\nROOT = path.dirname(path.dirname(__file__))\nsys.path.append(ROOT)\n",
+            [".."],
+        ),
+        ("import sys\nLIB = 'lib'\nsys.path.append(LIB)\n", ["lib"]),
+        # what cannot be told: a name bound in a function, a call of another module's helper
+        ("import sys, os\ndef f():\n    d = 'lib'\n    sys.path.append(d)\n", []),
+        ("import sys\nfrom tools import add_path\nadd_path('lib')\n", []),
+    ],
+)
+def test_sys_path_additions_through_names_and_helpers(source: str, added: list[str]) -> None:
+    from torchlint_repro.analysis.project import _sys_path_additions
+
+    assert _sys_path_additions(ast.parse(source)) == added
+
+
 _STRIPPED_LIB = """\
 import torch.nn as nn
 

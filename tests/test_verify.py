@@ -275,7 +275,8 @@ def test_every_fixture_declares_what_it_imports_beyond_torch() -> None:
     declared = {}
     for fx in found.fixtures:
         files = sorted(fx.path.rglob("*.py")) if fx.is_dir else [fx.path]
-        local = {p.stem for p in files} | ({p.name for p in fx.path.iterdir() if p.is_dir()} if fx.is_dir else set())
+        # (its own modules and packages, at any depth: a script may put a folder of it on sys.path)
+        local = {p.stem for p in files} | ({p.name for p in fx.path.rglob("*") if p.is_dir()} if fx.is_dir else set())
         imported = set()
         for f in files:
             for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):

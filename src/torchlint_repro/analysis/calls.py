@@ -796,8 +796,33 @@ class CallsMixin(WalkerBase):
             return None
         mctx, fn, cls = found
         if not mctx.walkable(fn, cls):
-            return None
+            if not self._dispatches_to_walkable(m, mctx, fn, cls) or not mctx.unstub(fn):
+                # a method of its own class that sets no mode, seed or checkpoint and opens no inference region:
+                # calling it changes nothing tracked, as with any function of the project that does not (its
+                # random init is not used by it: `self._init_weights()` before a strict load)
+                return EMPTY
+            self._dispatched.add(id(fn))
         return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
+
+    def _dispatches_to_walkable(self, m: Model, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
+        """Does ``fn``, a method of a base class, reach a method of ``self`` that the model's own class defines
+        and that is worth walking? A base class's template method is judged by its own module, which cannot
+        see the subclass's override: faster-rcnn's `_fasterRCNN.create_architecture()` runs
+        `self._init_modules()`, which `vgg16` defines and which restores pretrained weights. Read from the
+        names the method refers to (the project index's facts: its body may not be kept)."""
+        if self.project is None or ctx.path is None or cls is None or not m.cls:
+            return False
+        rec = self.project.record_for_path(ctx.path)
+        if rec is None:
+            return False
+        prefix = f"{ctx.module}.{cls.name}." if ctx.module else f"{cls.name}."
+        for ref in rec.facts.get("refs", {}).get(f"{cls.name}.{fn.name}", ()):
+            if not ref.startswith(prefix):
+                continue
+            hit = self._find_method(m.cls, ref[len(prefix) :])
+            if hit is not None and hit[1] is not fn and hit[0].walkable(hit[1], hit[2]):
+                return True
+        return False
 
     def _find_method(self, cls_q: str | None, attr: str, depth: int = 0):
         if depth > 5 or not cls_q:
@@ -1471,7 +1496,9 @@ class CallsMixin(WalkerBase):
                     p = st.pending.get(m.id) if isinstance(m, Model) else None
                     if p is not None and "fresh" in p:
                         st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
-        if not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls)):
+        if id(fn) not in self._dispatched and (
+            not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls))
+        ):
             # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
             # we track (a model handed to it keeps its mode, as with a local helper that only computes); what
             # it returns is computed from its arguments (`self._apply_activate(fake)`: still the forward's output)

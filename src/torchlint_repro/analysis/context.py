@@ -534,6 +534,31 @@ class ModuleCtx:
                 return item
         return None
 
+    def unstub(self, fn: FunctionNode) -> bool:
+        """Give back the body of ``fn`` that ``_strip_unwalked`` stubbed (a function of another module no walk
+        was expected to enter: a base class's template method whose subclass override matters, see
+        ``Walker._dispatches_to_walkable``), from the module's whole parse while the file is still the text its
+        record was made from. False when it cannot be read (the stub stays: the caller does not walk it)."""
+        body = fn.body
+        if not (len(body) == 1 and isinstance(body[0], ast.Pass) and body[0].lineno == fn.lineno):
+            return True  # its own body (a stub sits on the `def` line, where no statement of a block can)
+        if self.project is None or self.path is None:
+            return False
+        rec = self.project.record_for_path(self.path)
+        source = _source(self.path, rec.digest) if rec is not None else None
+        tree = _parse(source) if source is not None else None
+        if tree is None:
+            return False
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (
+                fn.lineno,
+                fn.name,
+            ):
+                N.forget_node(fn)
+                fn.body = node.body
+                return True
+        return False
+
 
 _PARTS = {
     "relevant": relevance.relevant_units,

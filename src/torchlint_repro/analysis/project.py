@@ -260,48 +260,108 @@ _BUILTINS = frozenset(dir(__import__("builtins")))
 def _sys_path_additions(tree: ast.Module) -> list[str]:
     """Folders a script puts on ``sys.path`` (`sys.path.append('..')`, `sys.path.insert(0, os.path.join(
     os.path.dirname(__file__), 'lib'))`), relative to the script's own folder: its imports resolve there
-    too."""
-    out: list[str] = []
-    for node in N.subtree(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("append", "insert")
-            and N.dotted(node.func.value) == "sys.path"
+    too. Module-level names bound to such a folder are followed (`this_dir = osp.dirname(__file__)`), and so
+    is a function of the module that adds its parameter (faster-rcnn's `_init_paths.py`: `def add_path(path):
+    sys.path.insert(0, path)`, then `add_path(osp.join(this_dir, 'lib'))`)."""
+    env: dict[str, str] = {}
+    # the names `os.path` goes by in the module (`import os.path as osp`: faster-rcnn's `osp.join`)
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name == "os.path" and a.asname:
+                    env[_OS_PATH + a.asname] = ""
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and node.level == 0:
+            for a in node.names:
+                if a.name == "path":
+                    env[_OS_PATH + (a.asname or a.name)] = ""
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and (rel := _relative_dir(node.value, env)) is not None
         ):
+            env[node.targets[0].id] = rel
+    adders: dict[str, int] = {}  # a module function that puts one of its parameters on sys.path: its position
+    for fn in tree.body:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        arg = node.args[-1] if node.args else None
-        rel = _relative_dir(arg)
+        params = [a.arg for a in fn.args.args]
+        for sub in N.subtree(fn):
+            arg = _sys_path_arg(sub)
+            if isinstance(arg, ast.Name) and arg.id in params:
+                adders[fn.name] = params.index(arg.id)
+    out: list[str] = []
+    for call in N.subtree(tree):
+        arg = _sys_path_arg(call)
+        if (
+            arg is None
+            and isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id in adders
+            and len(call.args) > adders[call.func.id]
+        ):
+            arg = call.args[adders[call.func.id]]
+        rel = _relative_dir(arg, env) if arg is not None else None
         if rel is not None and rel not in out:
             out.append(rel)
     return out
 
 
-def _relative_dir(node: ast.AST | None) -> str | None:
+_OS_PATH = "<os.path>"  # an env key: a name `os.path` is bound to in the module
+
+
+def _path_function(func: ast.expr, env: dict[str, str]) -> str:
+    """`dirname` for `os.path.dirname`, `path.dirname` or `osp.dirname` (`import os.path as osp`); else ''."""
+    f = N.dotted(func) or ""
+    prefix, _, name = f.rpartition(".")
+    if prefix in ("os.path", "path") or _OS_PATH + prefix in env:
+        return name
+    return ""
+
+
+def _sys_path_arg(node: ast.AST) -> ast.expr | None:
+    """What `sys.path.append(x)` / `sys.path.insert(0, x)` adds; None for any other node."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("append", "insert")
+        and N.dotted(node.func.value) == "sys.path"
+        and node.args
+    ):
+        return node.args[-1]
+    return None
+
+
+def _relative_dir(node: ast.AST | None, env: dict[str, str] | None = None) -> str | None:
     """A folder relative to the file's own: '..' for `'..'`, `os.path.dirname(os.path.dirname(__file__))`
-    or `os.path.join(os.path.dirname(__file__), '..')`; None when it cannot be told."""
+    or `os.path.join(os.path.dirname(__file__), '..')`, or a module-level name ``env`` binds to one; None
+    when it cannot be told."""
+    env = env or {}
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value if not os.path.isabs(node.value) else None
+    if isinstance(node, ast.Name):
+        return env.get(node.id)
     if isinstance(node, ast.Call):
-        f = N.dotted(node.func) or ""
-        if f.endswith(("path.abspath", "path.realpath", "path.normpath")) and node.args:
-            return _relative_dir(node.args[0])
-        if f.endswith("path.dirname") and node.args:
+        f = _path_function(node.func, env)
+        if f in ("abspath", "realpath", "normpath") and node.args:
+            return _relative_dir(node.args[0], env)
+        if f == "dirname" and node.args:
             inner = node.args[0]
             while (
                 isinstance(inner, ast.Call)
-                and (N.dotted(inner.func) or "").endswith(("path.abspath", "path.realpath", "path.normpath"))
+                and _path_function(inner.func, env) in ("abspath", "realpath", "normpath")
                 and inner.args
             ):
                 inner = inner.args[0]  # `os.path.dirname(os.path.abspath(__file__))`: the file's folder all the same
             if isinstance(inner, ast.Name) and inner.id == "__file__":
                 return "."
-            base = _relative_dir(inner)
+            base = _relative_dir(inner, env)
             if base is None:
                 return None
             return ".." if base == "." else os.path.join(base, "..")
-        if f.endswith("path.join") and node.args:
-            parts = [_relative_dir(node.args[0])] + [
+        if f == "join" and node.args:
+            parts = [_relative_dir(node.args[0], env)] + [
                 a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args[1:]
             ]
             known = [part for part in parts if part is not None]
@@ -1225,6 +1285,7 @@ class Project:
     widened: list = field(default_factory=list)
     scan_bounded: bool = False  # python_files stopped at MAX_SCAN_FILES
     _bases: dict[Path, Path] = field(default_factory=dict)  # folder -> its import base (see _import_base)
+    _folder_entries: dict[Path, frozenset[str]] = field(default_factory=dict)  # see _entries
     _scripts: tuple | None = None  # (declared entry points: {(module, function)}, {declaring file: digest})
     # {path: digest} of the project files the last analyze() read (program.analyze sets it, the cache stores it)
     last_deps: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -1292,6 +1353,27 @@ class Project:
             self._bases[folder] = hit
         return hit
 
+    def _ancestors(self, folder: Path) -> list[Path]:
+        """The folders strictly between ``folder`` and the project root, nearest first."""
+        out: list[Path] = []
+        for a in folder.parents:
+            if a == self.root or self.root not in a.parents:
+                break
+            out.append(a)
+        return out
+
+    def _entries(self, folder: Path) -> frozenset[str]:
+        """The module and package names a folder holds (its `.py` files without the suffix, its folders),
+        read once per process."""
+        hit = self._folder_entries.get(folder)
+        if hit is None:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                names = []
+            hit = self._folder_entries[folder] = frozenset(n[:-3] if n.endswith(".py") else n for n in names)
+        return hit
+
     def find_module(self, dotted: str, from_dir: str | None = None) -> str | None:
         key = (dotted, from_dir or "")
         if key in self._module_paths:
@@ -1310,6 +1392,12 @@ class Project:
             if base != self.root:
                 bases += [base, base / "src"]
             bases += [self.root, self.root / "src"]
+            if from_dir:
+                # a folder between the file and the root that holds the name's first part: code run with that
+                # folder on sys.path (a script's `sys.path.insert(0, 'lib')`, PYTHONPATH, `cd lib`): faster-rcnn's
+                # lib/model/faster_rcnn/vgg16.py imports `model.faster_rcnn.faster_rcnn`
+                head = rel.parts[0]
+                bases += [a for a in self._ancestors(Path(from_dir)) if head in self._entries(a)]
             for base in bases:
                 for cand in (base / rel.with_suffix(".py"), base / rel / "__init__.py"):
                     if cand.is_file():

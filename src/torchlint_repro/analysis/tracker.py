@@ -163,6 +163,9 @@ class Walker(CallsMixin, LoadsMixin):
         # model id -> the models handed to its constructor (`Wrapper(backbone, head)`): its submodules, so a
         # strict load of it overwrites theirs too
         self.held: dict[str, set[str]] = {}
+        # base-class methods walked for the subclass override they call (see _dispatches_to_walkable): by id,
+        # while their nodes are pinned with their module's context
+        self._dispatched: set[int] = set()
 
     def run(self, module_only: bool = False) -> None:
         """Walk the module's entry points; what they found stays (``events``, ``saves``, ``reached``,
@@ -910,6 +913,13 @@ class Walker(CallsMixin, LoadsMixin):
             for o in objs:
                 if isinstance(o, (Instance, Model)):
                     st.with_attrs({(o.id, target.attr): vals})
+                if isinstance(o, Model):
+                    # a module assigned to a module's attribute is registered in it (`self.head = nn.Linear(...)`
+                    # in a method its class runs after __init__, `model.fc = new_fc`): a strict load of the
+                    # holder restores its parameters too (see Walker.held)
+                    parts = {v.id for v in vals if isinstance(v, Model) and v.id != o.id}
+                    if parts:
+                        self.held.setdefault(o.id, set()).update(parts)
         elif isinstance(target, ast.Subscript):
             base = self.ev(target.value, st)
             self.ev(target.slice, st)

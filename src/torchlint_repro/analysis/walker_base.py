@@ -49,6 +49,7 @@ class WalkerBase:
     inline_counts: dict
     _memo: dict
     _summaries: dict
+    _dispatched: set
     _left_globals: dict
     _summarizing: set
     _save_sites: list[dict] | None
