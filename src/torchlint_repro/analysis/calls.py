@@ -1466,7 +1466,9 @@ class CallsMixin(WalkerBase):
             ):
                 out.append(frozenset(vals))  # a callback or a number by default (`callback=lambda k: None`)
                 continue
-            if not _LOSS_NAME.search(p.arg):  # `criterion`, `loss_fn`: a loss module, never a model to judge
+            # `criterion`, `loss_fn`: a loss module; `callback`, `hook`: a function the caller hands in: never a
+            # model to judge
+            if not _LOSS_NAME.search(p.arg) and not _CALLBACK_NAME.search(p.arg):
                 mid = f"{ctx.path}:{fn.name}:param:{p.arg}"
                 vals.add(Model(mid, None, origin="param", mode_dep=MAYBE, name=p.arg))
                 st.modes[mid] = frozenset({ENTRY})
@@ -1961,6 +1963,7 @@ def _models_in(vals_list) -> list[Model]:
 
 
 # parameter names of a loss module (`criterion`, `loss_fn`): never a model to judge
+_CALLBACK_NAME = re.compile(r"(^|_)(callback|callbacks|hook|hooks|cb)(_|$)", re.IGNORECASE)
 _LOSS_NAME = re.compile(
     r"(^|_)(criterion|criterions|crit|loss|losses|metric|metrics)(_|$)|loss_?fn|loss_?func", re.IGNORECASE
 )

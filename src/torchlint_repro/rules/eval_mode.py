@@ -232,9 +232,10 @@ Off by default, and deliberately narrow: since parameter modes come from the cal
 any program of the project calls is judged there, with the model its caller hands it, and reported as
 TRP201 at the forward (naming the call). TRP204 is what remains: a function nothing in the project
 calls (a library's public helper, one reached only through a dispatch table), whose callers cannot be
-known. Its parameter may not be a module at all (parameters named like losses and metrics, `criterion`,
-`loss_fn`, are never taken for models), and many code bases document the contract instead. Enable it
-with `--extend-select TRP204`.
+known. Its parameter may not be a module at all (parameters named like losses, metrics and callbacks,
+`criterion`, `loss_fn`, `callback`, `hook`, and those whose default is a function or a number, are never
+taken for models), and many code bases document the contract instead. Enable it with
+`--extend-select TRP204`.
 """,
 )
 RULES = [TRP201, TRP202, TRP203, TRP204]
