@@ -1229,6 +1229,9 @@ class CallsMixin(WalkerBase):
             # `.train()` inside this no_grad region: batch-norm recalibration (update_bn); or a
             # training mode the caller asked for by a flag (`test(model, train=True)`)
             and not any(k in ("train_under_no_grad", "train_by_flag") for k, *_ in src)
+            # a function that reads or resets batch-norm statistics runs its forwards to recompute them
+            # (pycls's compute_precise_bn_stats): training mode is its point
+            and not self._recalibrates_bn(frame)
         )
         if in_train and export is None and self._only_metadata(frame.node, node):
             # a smoke test's forward (`y = net(x); print(y.shape)`): its numbers reach no result, whatever
@@ -1256,6 +1259,7 @@ class CallsMixin(WalkerBase):
                 and m.origin == "param"
                 and m.mode_dep != NO
                 and not of_self
+                and not self._recalibrates_bn(frame)
             ):
                 self.emit(
                     "forward_on_param",
@@ -1277,6 +1281,20 @@ class CallsMixin(WalkerBase):
         out = Out(frozenset({(m.id, self.path, line, col, modes, shown, src, m.mode_dep, grad_on, use)}))
         # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
         return frozenset({merge_out([out] + upstream) if upstream else out})
+
+    def _recalibrates_bn(self, frame: Frame) -> bool:
+        """Does the function the frame walks read, set or reset batch-norm statistics (`bn.running_mean`,
+        `bn.running_var`, `bn.num_batches_tracked`, `bn.reset_running_stats()`)? Its forwards recompute them,
+        in training mode on purpose (precise-BN, SWA's update_bn)."""
+        node = frame.node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        return self._kept(
+            "bn-stats",
+            node,
+            frame.ctx,
+            lambda: any(isinstance(n, ast.Attribute) and n.attr in _BN_STATS for n in N.subtree(node)),
+        )
 
     def _only_metadata(self, scope: ast.AST | None, call: ast.Call) -> bool:
         """Is every use of the forward's output a look at its metadata (shape, dtype, device: ``y.shape``,
@@ -1963,6 +1981,7 @@ def _models_in(vals_list) -> list[Model]:
 
 
 # parameter names of a loss module (`criterion`, `loss_fn`): never a model to judge
+_BN_STATS = frozenset({"running_mean", "running_var", "num_batches_tracked", "reset_running_stats"})
 _CALLBACK_NAME = re.compile(r"(^|_)(callback|callbacks|hook|hooks|cb)(_|$)", re.IGNORECASE)
 _LOSS_NAME = re.compile(
     r"(^|_)(criterion|criterions|crit|loss|losses|metric|metrics)(_|$)|loss_?fn|loss_?func", re.IGNORECASE

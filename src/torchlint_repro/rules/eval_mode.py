@@ -94,7 +94,9 @@ A forward whose output is only looked at for its metadata is not reported: `y = 
 `print(y.shape)`, `y.size()`, `assert y.dtype == ...` and nothing else (a smoke test of a model
 file's `test()` function): its numbers reach no result, whatever the mode. Nor is a `no_grad` forward
 whose output goes on to train something: a GAN's fake batch, drawn under `no_grad` for the
-discriminator's loss, is part of a training step and wants the generator in training mode.
+discriminator's loss, is part of a training step and wants the generator in training mode. Nor are the
+forwards of a function that reads or resets batch-norm statistics (`bn.running_mean`, `bn.running_var`,
+`reset_running_stats()`): it recomputes them (precise-BN, SWA's `update_bn`), in training mode on purpose.
 
 The mode is tracked through the program: construction gives train, `from_pretrained` gives eval,
 `.eval()` / `.train(False)` give eval, `.train()` gives train; aliases, `self.model` attributes and
