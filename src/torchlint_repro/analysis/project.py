@@ -497,21 +497,7 @@ def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, 
     for sub in nodes:
         if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call) and id(sub.value) in built_at:
             built.update(a for a in (_self_attr(t) for t in sub.targets) if a is not None)
-    tainted: set[str] = set()  # locals computed from their values
-    changed = True
-    while changed:
-        changed = False
-        for sub in nodes:
-            if isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For)):
-                value = sub.iter if isinstance(sub, ast.For) else sub.value
-                targets = [sub.target] if not isinstance(sub, ast.Assign) else sub.targets
-                if value is None or not _reads_values(value, built, tainted):
-                    continue
-                for t in targets:
-                    for n in ast.walk(t):
-                        if isinstance(n, ast.Name) and n.id not in tainted:
-                            tainted.add(n.id)
-                            changed = True
+    tainted = _tainted(nodes, lambda value, names: _reads_values(value, built, names))  # locals computed from them
     _fixed_in_block(body, imports, ctors, built_at, {}, (built, tainted))
 
 
@@ -573,15 +559,15 @@ _PARAMETER_CLASSES = frozenset({"torch.nn.Parameter", "torch.nn.parameter.Parame
 _CONSTANT_FILLS = frozenset({"fill_", "zero_"})
 
 
-def param_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.Attribute, str, list[ast.expr]]]:
-    """Whole-tensor writes into an attribute of an object (`x.weight`), as (that attribute, how, what the
-    new values are computed from): "copy" (`x.weight.data = v`, `x.weight.data.copy_(v)`,
-    `x.weight.copy_(v)`), "parameter" (`x.weight = nn.Parameter(v)`), "constant" (`x.bias.data.fill_(0)`,
-    `.zero_()`, `nn.init.constant_/zeros_/ones_/eye_/dirac_(x.weight)`). A slice written
-    (`x.weight.data[0].copy_(v)`) is none."""
+def tensor_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.expr, str, list[ast.expr]]]:
+    """Whole-tensor writes, as (what is written, how, what the new values are computed from): "copy"
+    (`t.data = v`, `t.data.copy_(v)`, `t.copy_(v)`), "parameter" (`x.weight = nn.Parameter(v)`), "constant"
+    (`t.data.fill_(0)`, `.zero_()`, `nn.init.constant_/zeros_/ones_/eye_/dirac_(t)`). What is written may be
+    any tensor expression: the loop variable of `for p in self.parameters()` as well as `x.weight`. A slice
+    written (`x.weight.data[0].copy_(v)`) is none."""
     if isinstance(node, ast.Assign):
         for t in node.targets:
-            if isinstance(t, ast.Attribute) and t.attr == "data" and isinstance(t.value, ast.Attribute):
+            if isinstance(t, ast.Attribute) and t.attr == "data":
                 yield t.value, "copy", [node.value]
             elif (
                 isinstance(t, ast.Attribute)
@@ -595,15 +581,39 @@ def param_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.Attr
     f = node.func
     values = list(node.args) + [k.value for k in node.keywords]
     if isinstance(f, ast.Attribute) and (f.attr == "copy_" or f.attr in _CONSTANT_FILLS):
-        target = _without_data(f.value)
-        if isinstance(target, ast.Attribute):
-            yield target, "copy" if f.attr == "copy_" else "constant", values
+        yield _without_data(f.value), "copy" if f.attr == "copy_" else "constant", values
         return
     q = imports.resolve(f) or ""
     if q.startswith("torch.nn.init.") and q.rsplit(".", 1)[-1] in _FIXED_INITS and node.args:
-        target = _without_data(node.args[0])
+        yield _without_data(node.args[0]), "constant", values[1:]
+
+
+def param_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.Attribute, str, list[ast.expr]]]:
+    """The ``tensor_writes`` into an attribute of an object (`x.weight`)."""
+    for target, how, values in tensor_writes(node, imports):
         if isinstance(target, ast.Attribute):
-            yield target, "constant", values[1:]
+            yield target, how, values
+
+
+def _tainted(nodes: list[ast.AST], reads: Callable[[ast.expr, set[str]], bool]) -> set[str]:
+    """The names bound (by an assignment or a loop) among ``nodes`` from a value that ``reads`` holds for, given
+    the names found so far: a fixpoint, so a local computed from such a local is one too."""
+    tainted: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for sub in nodes:
+            if isinstance(sub, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For)):
+                value = sub.iter if isinstance(sub, ast.For) else sub.value
+                targets = [sub.target] if not isinstance(sub, ast.Assign) else sub.targets
+                if value is None or not reads(value, tainted):
+                    continue
+                for t in targets:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name) and n.id not in tainted:
+                            tainted.add(n.id)
+                            changed = True
+    return tainted
 
 
 def _without_data(node: ast.expr) -> ast.expr:
@@ -696,19 +706,7 @@ def _param_fixing_loops(method: ast.FunctionDef | ast.AsyncFunctionDef, imports:
     loops = [st for st in _top_level(method.body) if _param_loop_var(st) is not None]
     if not loops:
         return []
-    tainted: set[str] = set()
-    assigns = [n for n in N.subtree(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
-    changed = True
-    while changed:
-        changed = False
-        for a in assigns:
-            if a.value is None or not _random_draws(a.value, imports, tainted):
-                continue
-            for t in a.targets if isinstance(a, ast.Assign) else [a.target]:
-                for n in ast.walk(t):
-                    if isinstance(n, ast.Name) and n.id not in tainted:
-                        tainted.add(n.id)
-                        changed = True
+    tainted = _tainted(N.subtree(method), lambda value, names: _random_draws(value, imports, names))
     out: list[ast.stmt] = []
     for loop in loops:
         var = _param_loop_var(loop)
@@ -718,30 +716,10 @@ def _param_fixing_loops(method: ast.FunctionDef | ast.AsyncFunctionDef, imports:
             and target.id == var
             and not any(_random_draws(v, imports, tainted | {var}) for v in values)
             for st in _top_level(loop.body)
-            for target, values in _whole_writes(st.value if isinstance(st, ast.Expr) else st, imports)
+            for target, _how, values in tensor_writes(st.value if isinstance(st, ast.Expr) else st, imports)
         ):
             out.append(loop)
     return out
-
-
-def _whole_writes(node: ast.AST, imports: N.ImportMap) -> Iterator[tuple[ast.expr, list[ast.expr]]]:
-    """Whole-tensor writes of any tensor expression (``param_writes`` for a bare name as well as `x.weight`):
-    (what is written, what the new values are computed from)."""
-    if isinstance(node, ast.Assign):
-        for t in node.targets:
-            if isinstance(t, ast.Attribute) and t.attr == "data":
-                yield t.value, [node.value]
-        return
-    if not isinstance(node, ast.Call):
-        return
-    f = node.func
-    values = list(node.args) + [k.value for k in node.keywords]
-    if isinstance(f, ast.Attribute) and (f.attr == "copy_" or f.attr in _CONSTANT_FILLS):
-        yield _without_data(f.value), values
-        return
-    q = imports.resolve(f) or ""
-    if q.startswith("torch.nn.init.") and q.rsplit(".", 1)[-1] in _FIXED_INITS and node.args:
-        yield _without_data(node.args[0]), values[1:]
 
 
 def _self_attr(node: ast.expr) -> str | None:
