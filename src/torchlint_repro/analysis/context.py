@@ -545,19 +545,12 @@ class ModuleCtx:
         if self.project is None or self.path is None:
             return False
         rec = self.project.record_for_path(self.path)
-        source = _source(self.path, rec.digest) if rec is not None else None
-        tree = _parse(source) if source is not None else None
-        if tree is None:
+        found = _whole_parse_body(self.path, rec.digest, fn.lineno, fn.name) if rec is not None else None
+        if found is None:
             return False
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (
-                fn.lineno,
-                fn.name,
-            ):
-                N.forget_node(fn)
-                fn.body = node.body
-                return True
-        return False
+        N.forget_node(fn)
+        fn.body = found
+        return True
 
 
 _PARTS = {
@@ -944,29 +937,40 @@ def _body_loader(text: str, first: int, fn: FunctionNode, indented: bool, path: 
     text ``digest``; failing that the body is None, and the walks say so (``body_unreadable``)."""
     lineno, name, ref = fn.lineno, fn.name, weakref.ref(fn)
 
-    def own(found: list) -> list | None:
-        for node in found:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (lineno, name):
-                return node.body
-        return None
-
     def load() -> list | None:
         head = " \n" * (first - 2) + "if 1:\n" if indented else " \n" * (first - 1)
         tree = _parse(head + text)
         body = None
         if tree is not None and tree.body:
-            body = own(tree.body[0].body if indented and isinstance(tree.body[0], ast.If) else tree.body)
+            for node in tree.body[0].body if indented and isinstance(tree.body[0], ast.If) else tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (
+                    lineno,
+                    name,
+                ):
+                    body = node.body
+                    break
         if body is None and path is not None and digest is not None:
-            source = _source(path, digest)
-            whole = _parse(source) if source is not None else None
-            if whole is not None:
-                body = own([n for n in ast.walk(whole) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))])
+            body = _whole_parse_body(path, digest, lineno, name)
         owner = ref()
         if body is not None and owner is not None:
             owner.body = body  # (a plain list from now on: every later read as fast as before)
         return body
 
     return load
+
+
+def _whole_parse_body(path: str, digest: str, lineno: int, name: str) -> list | None:
+    """The body of the function ``name`` defined at ``lineno`` in the whole parse of the project file
+    ``path``, while it is still the text ``digest``; None when it is not, does not parse or has no such
+    function."""
+    source = _source(path, digest)
+    tree = _parse(source) if source is not None else None
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (node.lineno, node.name) == (lineno, name):
+            return node.body
+    return None
 
 
 def body_unreadable(fn: FunctionNode) -> bool:

@@ -578,7 +578,7 @@ class Walker(CallsMixin, LoadsMixin):
         somewhere in it; walked to see the object it returns), "keeps" (it builds one and returns no such
         name: `main()` that builds a saver and trains; not walked)."""
         built: set[str] = set()
-        direct = False
+        calls_it = False  # (every call is a node of the walk: one in an assignment or a return too)
         returns: list[ast.expr] = []
         for stmt in fn.body:
             for n in N.subtree(stmt):
@@ -588,14 +588,7 @@ class Walker(CallsMixin, LoadsMixin):
                 elif isinstance(n, ast.Return) and n.value is not None:
                     returns.append(n.value)
                 elif isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) == qual:
-                    direct = True
-        calls_it = (
-            direct
-            or bool(built)
-            or any(
-                isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) == qual for r in returns for n in ast.walk(r)
-            )
-        )
+                    calls_it = True
         if not calls_it:
             return "none"
         for r in returns:
