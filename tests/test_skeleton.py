@@ -397,3 +397,83 @@ def test_a_body_that_cannot_be_read_again_widens_instead_of_reading_as_empty(for
         "<module>: set_eval (helpers.py) could not be read again (its file changed while it was linted): "
         "what a call to it does is unknown"
     ]
+
+
+# a base class's template method: its module judges `prepare()` not worth walking, but the subclass's
+# override it runs puts the model in eval mode (faster-rcnn's create_architecture() / _init_modules())
+TEMPLATE_BASE = "import torch.nn as nn\n\n\nclass Base(nn.Module):\n    def prepare(self):\n        self._setup()\n"
+TEMPLATE_SMALL = """\
+import torch.nn as nn
+
+from base import Base
+
+
+class Small(Base):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def _setup(self):
+        self.eval()
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+"""
+TEMPLATE_TRAIN = """\
+import torch
+from small import Small
+
+torch.manual_seed(0)
+model = Small()
+model.prepare()
+with torch.no_grad():
+    model(torch.ones(1, 2))
+"""
+
+
+@pytest.fixture
+def template_project(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (root / "base.py").write_text(TEMPLATE_BASE)
+    (root / "small.py").write_text(TEMPLATE_SMALL)
+    (root / "train.py").write_text(TEMPLATE_TRAIN)
+    reset_projects()
+    yield root
+    reset_projects()
+
+
+def test_a_template_method_is_walked_for_the_override_it_runs(template_project):
+    """`prepare()`'s body is stubbed in base.py's walkable context; it is read back and walked because it runs
+    the subclass's `_setup()`, which evaluates the model: no TRP201, in the first process or the next."""
+    path = str(template_project / "train.py")
+    assert [d.code for d in lint_file(path, Settings())] == []
+    reset_projects()
+    assert [d.code for d in lint_source(TEMPLATE_TRAIN + "print(len('edited'))\n", path, Settings())] == []
+
+
+def test_a_template_method_that_cannot_be_read_back_widens(template_project):
+    """The file changed after its context was made in this process: `prepare()` cannot be read back, so the
+    call is one the walk cannot see: the model may leave in any mode (no TRP201, nor one guessed from the
+    stub), and the linted file's notes say so."""
+    path = str(template_project / "train.py")
+    lint_file(path, Settings())
+    reset_projects()
+    project = project_for(path, Settings())
+    assert project is not None
+    base = os.path.realpath(template_project / "base.py")
+    ctx = C.module_ctx(project, base, frozenset())
+    assert ctx is not None
+    prepare = ctx.method("Base", "prepare")
+    assert prepare is not None and isinstance(prepare.body[0], ast.Pass)  # (the stub)
+    (template_project / "base.py").write_text(TEMPLATE_BASE.replace("self._setup()", "pass  # changed"))
+    edited = TEMPLATE_TRAIN + "print(len('edited'))\n"
+    facts = program.analyze(edited, ast.parse(edited), path, Settings())
+    assert [(e.kind, e.line) for e in facts.events] == []
+    assert facts.widened == [
+        "<module>: Base.prepare (base.py) could not be read again (its file changed while it was linted): "
+        "what a call to it does is unknown"
+    ]

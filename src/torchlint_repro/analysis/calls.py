@@ -796,11 +796,15 @@ class CallsMixin(WalkerBase):
             return None
         mctx, fn, cls = found
         if not mctx.walkable(fn, cls):
-            if not self._dispatches_to_walkable(m, mctx, fn, cls) or not mctx.unstub(fn):
+            if not self._dispatches_to_walkable(m, mctx, fn, cls):
                 # a method of its own class that sets no mode, seed or checkpoint and opens no inference region:
                 # calling it changes nothing tracked, as with any function of the project that does not (its
                 # random init is not used by it: `self._init_weights()` before a strict load)
                 return EMPTY
+            if not mctx.unstub(fn):
+                # it runs an override worth walking, but its body cannot be read back (the file changed during
+                # the lint): a call we cannot see, said so
+                return self._unreadable(mctx, fn, cls, args, kwargs, st, frozenset({m}))
             self._dispatched.add(id(fn))
         return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
 
