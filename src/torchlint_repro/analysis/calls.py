@@ -924,6 +924,7 @@ class CallsMixin(WalkerBase):
                 # parameters are in the new model's state_dict (a container's are absorbed above)
                 for v in made:
                     self.held.setdefault(v.id, set()).update(m.id for m in inner)
+                self._absorb_layers(made, inner, st)
             if layer is None and self_loading:
                 # its constructor restores its weights (a detector built from a checkpoint path), and what
                 # mode its loader leaves the model in we do not follow: unknown, never a guess
@@ -968,6 +969,28 @@ class CallsMixin(WalkerBase):
         """A model built inside another construction's arguments is reported as part of the outer one."""
         st.pending.pop(inner.id, None)
         self.builds.pop(inner.id, None)
+
+    def _absorb_layers(self, made: frozenset, inner: list[Model], st: State) -> None:
+        """Plain torch layers handed to a project model's constructor are its parts, as a container's are: the
+        layers a helper builds and returns in lists (SSD's `vgg(cfg)`, `add_extras(cfg)`: ten `nn.Conv2d`
+        for one `SSD(...)`) are reported with the model that registers them, when both are unseeded alike
+        and no layer was used on its own first. A project model handed in keeps its own report."""
+        fresh = frozenset({"fresh"})
+        for outer in made:
+            report = self.builds.get(outer.id)
+            if report is None or st.pending.get(outer.id) != fresh:
+                continue
+            for v in inner:
+                part = self.builds.get(v.id)
+                if (
+                    part is not None
+                    and v.cls is not None
+                    and N.torch_nn_layer(v.cls) is not None
+                    and st.pending.get(v.id) == fresh
+                    and part["seed"] == report["seed"]
+                    and part["look_only"] == report["look_only"]
+                ):
+                    self._absorb(v, st)
 
     def _global_sizes(self, ctx: ModuleCtx, cls: str | None, st: State) -> tuple:
         """The module globals a class of this module reads in its ``__init__`` (`nn.Linear(32 * 7 * 7, nz)`
