@@ -4,7 +4,9 @@ records how each was confirmed to fail with the mistake in place."""
 
 from __future__ import annotations
 
+import os
 import textwrap
+from pathlib import Path
 
 from torchlint_repro.config import Settings
 from torchlint_repro.engine import lint_source
@@ -883,6 +885,43 @@ def test_a_finding_reached_from_two_calls_names_both(tmp_path) -> None:
             "reached from other.py:4 and train.py:3",
         ),
     ]
+
+
+def test_a_message_names_other_files_by_their_path_from_the_linted_one(tmp_path) -> None:
+    """Two callers named `train.py` in two folders are told apart: a message names another file relative to
+    the folder of the file it is shown in (`../scripts/train.py`), whatever folder the tool runs from."""
+    from torchlint_repro.analysis.project import reset_projects
+    from torchlint_repro.engine import lint_file
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "nets.py").write_text("import torch.nn as nn\n\n\ndef build():\n    return nn.Linear(2, 2)\n")
+    (tmp_path / "train.py").write_text("from pkg.nets import build\n\nbuild()\n")
+    (tmp_path / "scripts" / "train.py").write_text(
+        "import random\nfrom pkg.nets import build\n\nrandom.seed(0)\nbuild()\n"
+    )
+    reset_projects()
+    expected = [
+        (
+            5,
+            11,
+            "TRP101",
+            "`Linear` is built before torch is seeded: its random init differs on every run; "
+            "reached from ../scripts/train.py:5 and ../train.py:3; random.seed (../scripts/train.py:4) does not "
+            "seed torch",
+        ),
+    ]
+    assert [(d.line, d.col, d.code, d.message) for d in lint_file(tmp_path / "pkg" / "nets.py", ALL)] == expected
+    cwd = os.getcwd()
+    try:
+        os.chdir(tmp_path / "scripts")
+        reset_projects()
+        found = lint_file(Path("../pkg/nets.py"), ALL)
+    finally:
+        os.chdir(cwd)
+    assert [(d.line, d.col, d.code, d.message) for d in found] == expected
 
 
 def test_a_finding_in_source_without_a_path_has_an_empty_path() -> None:

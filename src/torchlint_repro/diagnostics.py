@@ -6,6 +6,7 @@ the CLI does the same), so the flake8 plugin and the CLI print the same position
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -46,3 +47,18 @@ class Diagnostic:
 
     def with_path(self, path: str) -> Diagnostic:
         return Diagnostic(self.line, self.col, self.code, self.message, path, self.fix)
+
+
+def shown_path(path: str | None, here: str | None) -> str:
+    """How a message shown in the file ``here`` names another file ``path``: relative to ``here``'s folder,
+    with ``/`` (`train.py` beside it, `scripts/image_train.py` below, `../tools/test.py` elsewhere), so two
+    files of one name are told apart; ``<stdin>`` for a buffer with no path."""
+    if not path:
+        return "<stdin>"
+    if not here:
+        return os.path.basename(path)
+    try:
+        rel = os.path.relpath(os.path.abspath(path), os.path.dirname(os.path.abspath(here)))
+    except ValueError:  # another drive (Windows): no relative path
+        return path.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..diagnostics import shown_path
 from . import names as N
 from .context import (
     EMPTY,
@@ -1602,7 +1603,7 @@ class CallsMixin(WalkerBase):
         self.widen(
             self.path,
             self.frames[0].func if self.frames else "<module>",
-            f"{self._fname(fn, cls)} ({short_path(ctx.path or '')}) could not be read again (its file changed "
+            f"{self._fname(fn, cls)} ({shown_path(ctx.path, self.path)}) could not be read again (its file changed "
             "while it was linted): what a call to it does is unknown",
         )
         held = [v for a in [*args, *kwargs.values(), self_val] for v in a]

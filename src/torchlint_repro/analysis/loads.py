@@ -7,12 +7,13 @@ import ast
 import json
 from pathlib import Path
 
+from ..diagnostics import shown_path
 from . import names as N
 from .context import EMPTY, Event
 from .names import MAYBE, NO, YES
 from .paths import matchable
 from .state import State
-from .syntax import Located, arch_diff, callee_expr, checkpoint_key, saved_where, short_path, src_name, strict_false
+from .syntax import Located, arch_diff, callee_expr, checkpoint_key, saved_where, src_name, strict_false
 from .values import (
     EVAL,
     TRAIN,
@@ -298,7 +299,7 @@ class LoadsMixin(WalkerBase):
                                 col,
                                 name=call["receiver"],
                                 via=call["via"],
-                                why=f"{short_path(s['file'])}:{s['line']} saved a dict with keys "
+                                why=f"{shown_path(s['file'], path)}:{s['line']} saved a dict with keys "
                                 f"{', '.join(repr(k) for k in s['keys'])}",
                                 sd_keys=sorted(
                                     {
@@ -320,7 +321,7 @@ class LoadsMixin(WalkerBase):
                                 col,
                                 name=call["receiver"],
                                 via=call["via"],
-                                why=f"{short_path(s['file'])}:{s['line']} saved the whole "
+                                why=f"{shown_path(s['file'], path)}:{s['line']} saved the whole "
                                 f"module (`{cls}`), not its state_dict",
                             )
                             continue
@@ -414,7 +415,7 @@ class LoadsMixin(WalkerBase):
                 if match and all(s["kind"] in ("state_dict", "checkpoint") for s in match):
                     s = match[0]
                     what = "a state_dict" if s["kind"] == "state_dict" else "a checkpoint dict"
-                    why = f"{short_path(s['file'])}:{s['line']} saved {what} to {lo.path!r}"
+                    why = f"{shown_path(s['file'], path)}:{s['line']} saved {what} to {lo.path!r}"
             if why:
                 self._emit_at("state_dict_as_model", path, line, col, name=name, how=how, why=why)
 
@@ -622,4 +623,4 @@ def _here(seen: tuple | None, path: str | None) -> tuple | None:
         if where == path:
             return (line, name)
     where, line = chain[-1]
-    return (line, name, Path(where).name if where else "?")
+    return (line, name, where or "")  # the file as the message names it from ``path``: see rules/_util.shown

@@ -8,6 +8,7 @@ import re as _re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..diagnostics import shown_path
 from . import names as N
 from .names import MAYBE, NO, YES
 from .state import State
@@ -93,7 +94,7 @@ def saved_where(s: dict, here: str | None = None) -> str:
     if s.get("file"):
         if here is not None and s["file"] == here:
             return f" (saved at line {s['line']})"
-        return f" (saved at {short_path(s['file'])}:{s['line']})"
+        return f" (saved at {shown_path(s['file'], here)}:{s['line']})"
     return ""
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..diagnostics import Fix
 from ._util import diagnostics, receiver_fix, via_text
 from .base import Expect, Rule
@@ -45,8 +43,8 @@ def _train(d: dict) -> str:
     src = d.get("src")
     why = ""
     if src:
-        kind, line, *other = src  # (kind, line) in this file, or (kind, line, path) in another one
-        at = f"{Path(other[0]).name}:{line}" if other and other[0] else f"line {line}"
+        kind, line, *other = src  # (kind, line) in this file, or (kind, line, path) in another one (as shown)
+        at = f"{other[0]}:{line}" if other and other[0] else f"line {line}"
         why = f" after `.eval()` at {at}" if kind == "eval" else f" (`from_pretrained` at {at} returns it in eval mode)"
     maybe = "may still be" if d.get("maybe") else "is"
     return (
