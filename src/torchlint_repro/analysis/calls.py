@@ -664,7 +664,9 @@ class CallsMixin(WalkerBase):
             for m in models:
                 st.modes[m.id] = frozenset({mode})
                 if mode == EVAL:
-                    st.mode_src[m.id] = frozenset({("eval", line, self.path)})
+                    # `.train(False)`, `.train(mode=flag)` with a false flag: named as written, not as `.eval()`
+                    kind = "eval" if attr == "eval" else "eval_by_train"
+                    st.mode_src[m.id] = frozenset({(kind, line, self.path)})
                 elif mode == TRAIN:
                     # `.train()` inside a no_grad region opened right here (a `with` block or a decorator of
                     # this function) is deliberate (batch-norm recalibration, as in

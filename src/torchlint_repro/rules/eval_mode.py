@@ -45,7 +45,13 @@ def _train(d: dict) -> str:
     if src:
         kind, line, *other = src  # (kind, line) in this file, or (kind, line, path) in another one (as shown)
         at = f"{other[0]}:{line}" if other and other[0] else f"line {line}"
-        why = f" after `.eval()` at {at}" if kind == "eval" else f" (`from_pretrained` at {at} returns it in eval mode)"
+        why = (
+            f" after `.eval()` at {at}"
+            if kind == "eval"
+            else f" after `.train(False)` at {at}"
+            if kind == "eval_by_train"
+            else f" (`from_pretrained` at {at} returns it in eval mode)"
+        )
     maybe = "may still be" if d.get("maybe") else "is"
     return (
         f"training step while `{d['name']}` {maybe} in eval mode{why}: dropout/batch-norm are off; "
