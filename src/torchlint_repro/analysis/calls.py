@@ -48,6 +48,7 @@ from .syntax import (
     local_module_class,
     merge_out,
     on_cuda,
+    reads_grad,
     seed_display,
     short_path,
     src_name,
@@ -135,6 +136,8 @@ class CallsMixin(WalkerBase):
         recv: frozenset = EMPTY
         if isinstance(func, ast.Attribute):
             recv = self.ev(func.value, st)
+            if not self.updates and _updates_parameters(node, func, recv):
+                self.updates = True
             handled, method_result = self._method_call(node, func, recv, st, discard)
             if handled:
                 return method_result
@@ -372,23 +375,30 @@ class CallsMixin(WalkerBase):
             args = self._eval_args(node, st)
             ids = frozenset(v.id for a in args for v in a if isinstance(v, Model))
             self.module_evidence.update(ids)
-            if not _lr_scheduler(q):  # (in a muted walk, a summary's: it may hold anything)
-                self.optimizers.append(None if held is None or self.mute else held | ids)
+            if not _lr_scheduler(q):
+                # (in a summary's walk, its parameters are symbols, not the caller's models: it may hold any)
+                self.optimizers.append(
+                    (None, frozenset()) if held is None or self._summarizing else (held[0] | ids, held[1])
+                )
             return frozenset({Optimizer(ids)})
         return None
 
-    def _optimized(self, node: ast.Call, st: State) -> frozenset | None:
+    def _optimized(self, node: ast.Call, st: State) -> tuple[frozenset, frozenset[str]] | None:
         """The models whose parameters an optimizer's arguments hold, when they can all be told:
         ``model.parameters()``, ``self.G.named_parameters()``, a model itself, inside lists, ``*``,
         ``list()``, ``itertools.chain()`` and ``{"params": ...}`` groups; None when any argument is
-        something else (a list built elsewhere, a filter): then the optimizer may hold any model."""
+        something else (a list built elsewhere, a filter): then the optimizer may hold any model. An item
+        of a list that is a name we know nothing of (`SGD([image])`) is returned apart, by its name: a
+        tensor the program feeds to a model is an input being optimized (class visualisation, an
+        adversarial perturbation), not a model's parameters (see loads.py's _finish_root)."""
         ids: set = set()
+        names: set[str] = set()
 
         def held(e: ast.expr) -> bool:
             if isinstance(e, ast.Starred):
                 return held(e.value)
             if isinstance(e, (ast.List, ast.Tuple, ast.Set)):
-                return all(held(x) for x in e.elts)
+                return all(held(x) or tensor(x) for x in e.elts)
             if isinstance(e, ast.Dict):
                 return all(
                     k is not None and held(v) if isinstance(k, ast.Constant) and k.value == "params" else k is not None
@@ -415,10 +425,16 @@ class CallsMixin(WalkerBase):
                 return bool(models)
             return False
 
+        def tensor(e: ast.expr) -> bool:  # a list's item named by a name that holds no model we know
+            if isinstance(e, (ast.Name, ast.Attribute)):
+                names.add(src_name(e))
+                return True
+            return False
+
         params = node.args[:1] + [k.value for k in node.keywords if k.arg == "params"]
         if not params or not all(held(a) for a in params):
             return None
-        return frozenset(ids)
+        return frozenset(ids), frozenset(names)
 
     def _frozen_by_loop(self, node: ast.Call) -> bool | None:
         """``for p in model.parameters(): p.requires_grad = False`` (or ``p.requires_grad_(False)``,
@@ -1211,6 +1227,13 @@ class CallsMixin(WalkerBase):
         self, node: ast.Call, m: Model, st: State, args, kwargs, generate: bool = False, export: str | None = None
     ) -> frozenset:
         self._use_model(m, st)
+        if not self.mute:  # the names its inputs are computed from (`net(x + delta)`), for an optimizer of them
+            self.forward_inputs.update(
+                src_name(n)
+                for a in [*node.args, *(k.value for k in node.keywords)]
+                for n in ast.walk(a)
+                if isinstance(n, (ast.Name, ast.Attribute))
+            )
         shown = src_name(node.args[0]) if export is not None else src_name(callee_expr(node))  # the model's name
         for a in list(args) + list(kwargs.values()):
             self._mark_read(a)
@@ -1991,6 +2014,21 @@ def grown_list(lst: TupleVal, added: list[frozenset]) -> TupleVal:
             items.append(item)
             held |= item
     return TupleVal(tuple(items))
+
+
+def _updates_parameters(node: ast.Call, func: ast.Attribute, recv: frozenset) -> bool:
+    """Does this call update parameters: an optimizer's `.step()` (an optimizer we built, or one named so:
+    `optimizer.step()`, `self.opt_G.step()` from a factory, `scaler.step(optimizer)`), or an in-place update
+    from gradients (`p.data.add_(p.grad, alpha=-lr)`)?"""
+    if func.attr == "step":
+        return (
+            any(isinstance(v, Optimizer) for v in recv)
+            or bool(OPTIM_NAME.search(src_name(func.value)))
+            or any(OPTIM_NAME.search(src_name(a)) for a in node.args)
+        )
+    if func.attr in ("add_", "sub_", "addcdiv_", "addcmul_", "copy_"):
+        return any(reads_grad(a) for a in [*node.args, *(k.value for k in node.keywords)])
+    return False
 
 
 def _models_in(vals_list) -> list[Model]:

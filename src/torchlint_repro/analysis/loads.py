@@ -204,10 +204,13 @@ class LoadsMixin(WalkerBase):
             self.root_events.append((key, ev))
         for mid, key, ev in self.eval_steps:
             # a model that is not trained is not trained in eval mode: a frozen feature extractor (a
-            # perceptual loss's VGG) kept in eval mode on purpose, or one no optimizer holds while every
-            # optimizer's parameters are known
+            # perceptual loss's VGG) kept in eval mode on purpose, one no optimizer holds while every
+            # optimizer's parameters are known, or any model of a program that builds no optimizer and
+            # updates no parameters (its backward fills gradients to be read: a saliency map)
             frozen = self.frozen.get(mid) is True
-            held = not self.optimizers or any(ids is None or mid in ids for ids in self.optimizers)
+            held = (not self.optimizers and self.updates) or any(
+                ids is None or mid in ids or not inputs <= self.forward_inputs for ids, inputs in self.optimizers
+            )
             if not frozen and held:
                 self.root_events.append((key, ev))
         reported: set = set()

@@ -26,6 +26,11 @@ Located = ast.expr | ast.stmt
 OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
 
 
+def reads_grad(expr: ast.AST) -> bool:
+    """Does ``expr`` read a tensor's gradient (`p.grad`, `w.grad.data`)?"""
+    return any(isinstance(n, ast.Attribute) and n.attr == "grad" for n in ast.walk(expr))
+
+
 def on_cuda(node: ast.Call) -> bool:
     for k in node.keywords:
         if k.arg == "device" and isinstance(k.value, ast.Constant) and "cuda" in str(k.value.value):

@@ -55,6 +55,7 @@ from .syntax import (
     local_module_class,
     local_reads,
     merge_out,
+    reads_grad,
     src_name,
     strict_false,
     strips_prefix,
@@ -123,6 +124,11 @@ class Walker(CallsMixin, LoadsMixin):
         self._save_sites: list[dict] | None = None
         self._memo: dict = {}
         self.total_steps = 0
+        # the program updates parameters somewhere: an optimizer's `.step()` (`scaler.step(opt)`), or an
+        # in-place update from gradients (`p -= lr * p.grad`). Without it, and with no optimizer built, a
+        # backward only computes gradients to read (a saliency map, a gradient check): no training step
+        # (see loads.py's _finish_root). Kept for the walker's life: any entry point's evidence counts
+        self.updates = False
         # where a bound made the analysis widen: (path, function, why); see ``widen``
         self.widened: list[tuple[str | None, str, str]] = []
         self.over_budget = False
@@ -157,7 +163,10 @@ class Walker(CallsMixin, LoadsMixin):
         self.root_events: list[tuple[tuple, Event]] = []
         self.region_reports: set = set()
         self.frozen: dict = {}  # model id -> whether its parameters are frozen (requires_grad False)
-        self.optimizers: list = []  # the model ids each optimizer holds the parameters of (None: unknown)
+        # per optimizer: the model ids it holds the parameters of (None: unknown), and the names of the other
+        # tensors it holds (`SGD([image])`)
+        self.optimizers: list[tuple[frozenset | None, frozenset[str]]] = []
+        self.forward_inputs: set[str] = set()  # names the inputs of this entry point's forwards read
         self.eval_steps: list = []  # training forwards in eval mode: reported if the model is trained
         self.spawn_parent: tuple[tuple, str] | None = None  # the parent's seed, in a spawned worker's walk
         # model id -> the models handed to its constructor (`Wrapper(backbone, head)`): its submodules, so a
@@ -870,6 +879,8 @@ class Walker(CallsMixin, LoadsMixin):
         return st
 
     def s_AugAssign(self, node: ast.AugAssign, st: State) -> State:
+        if not self.updates and reads_grad(node.value):
+            self.updates = True  # `p -= lr * p.grad`, `w.data += ...grad`: a hand-written optimizer step
         right = self.ev(node.value, st)
         left = self.ev(node.target, st) if isinstance(node.target, ast.Name) else EMPTY
         grown = _concatenated(left, right) if isinstance(node.op, ast.Add) else None

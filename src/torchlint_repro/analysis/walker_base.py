@@ -75,7 +75,9 @@ class WalkerBase:
     root_events: list[tuple[tuple, Event]]
     region_reports: set
     frozen: dict  # model id -> True (its parameters frozen), False (unfrozen again somewhere)
-    optimizers: list  # per optimizer built: the model ids whose parameters it holds, or None (unknown)
+    optimizers: list  # per optimizer built: (the model ids it holds the parameters of or None, other tensors' names)
+    forward_inputs: set[str]  # names the inputs of the entry point's forwards read
+    updates: bool  # the program updates parameters somewhere (an optimizer step, `p -= lr * p.grad`)
     eval_steps: list  # (model id, key, event): training forwards in eval mode, kept if the model trains
     held: dict[str, set[str]]  # model id -> the models its constructor was handed (submodules it registers)
     spawn_parent: tuple[tuple, str] | None  # a spawned worker's walk: the parent's last seed before it
