@@ -194,7 +194,10 @@ Only a model that is trained counts: one whose parameters are all frozen (`model
 `for p in model.parameters(): p.requires_grad = False`), or that no optimizer holds while every
 optimizer's parameters can be told (`torch.optim.Adam(gen.parameters())`), is not reported. A frozen
 feature extractor kept in eval mode for a perceptual loss computes the loss; it is not trained in eval
-mode.
+mode. An optimizer of the tensors the program feeds to the model (`SGD([image])` with `net(image)`:
+class visualisation, an adversarial perturbation `net(x + delta)`) trains no model. A program that builds
+no optimizer and updates no parameter (no optimizer `.step()`, no `p -= lr * p.grad`) takes gradients
+to read them (a saliency map, a gradient check): its backward is no training step.
 
 ## Why is this bad?
 From the second epoch on, the model trains with dropout disabled and batch-norm frozen on its
@@ -205,7 +208,9 @@ forward with gradients enabled, followed by a backward, on a model with `trainin
 Deliberate eval-mode fine-tuning of a model that is trained (frozen batch-norm statistics, the weights
 still optimised) is reported too; silence it with `# noqa: TRP203`. A model frozen by a condition over
 its parameters (`if "bn" in name: p.requires_grad = False`) counts as trained, and so does every model
-when an optimizer's parameters come from code the analysis cannot follow (a list built elsewhere).
+when an optimizer's parameters come from code the analysis cannot follow (a list built elsewhere, a
+tensor no forward reads). A gradient ascent on an input written by hand (`image.data += lr * image.grad`)
+counts as a parameter update.
 
 ## Fix safety
 `torchlint-repro fix --unsafe-fixes` inserts `model.train()` at the start of the training step: the
