@@ -460,6 +460,15 @@ _SCALAR_BUILTINS = frozenset(
 )
 
 
+def _star_bound(func: ast.expr, imports: N.ImportMap) -> str | None:
+    """``?name`` for a called name that only a star import of the module can bind (`from boxes import *`;
+    `center_to_corners(priors)`), resolved through the project when a class's facts are read."""
+    dotted = N.dotted(func)
+    if imports.resolve(func) is None and imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
+        return "?" + dotted
+    return None
+
+
 def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
     """Does `self.x = call(...)` in a class body hold what a call we cannot see into made (maybe a
     submodule with random parameters)? Not a method of the object itself, not a scalar builtin, and not
@@ -1093,26 +1102,22 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             and sub.value.id == "self"
         ):
             uses_training = True
-        elif isinstance(sub, ast.Assign):
-            for t in sub.targets:
-                if (
-                    isinstance(t, ast.Attribute)
-                    and isinstance(t.value, ast.Name)
-                    and t.value.id == "self"
-                    and isinstance(sub.value, ast.Call)
-                ):
-                    # self.decoder = nn.Sequential(...): an attribute holding what a call made (a submodule)
-                    attrs.setdefault(t.attr, imports.resolve(sub.value.func))
-            # self.x = something_unresolvable(...): a submodule we cannot see into
-            for t in sub.targets:
-                if (
-                    isinstance(t, ast.Attribute)
-                    and isinstance(t.value, ast.Name)
-                    and t.value.id == "self"
-                    and isinstance(sub.value, ast.Call)
-                    and _opaque_call(sub.value, imports)
-                ):
-                    unknown += 1
+        elif isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
+            # `self.decoder = nn.Sequential(...)`, `self.module_list, self.routs = create_modules(defs)`: an
+            # attribute holding what a call made (a submodule, maybe); `?name` for a name a star import may
+            # bind (resolved when the class is queried)
+            held = [
+                e.attr
+                for t in sub.targets
+                for e in (t.elts if isinstance(t, ast.Tuple) else [t])
+                if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self"
+            ]
+            for attr in held:
+                attrs.setdefault(attr, imports.resolve(sub.value.func) or _star_bound(sub.value.func, imports))
+            # self.x = something_unresolvable(...): a submodule we cannot see into (a name a star import may
+            # bind is judged when the class is queried, by what it resolves to: see Project._class_query)
+            if held and _opaque_call(sub.value, imports) and _star_bound(sub.value.func, imports) is None:
+                unknown += len(held)
     # class-level statements (a layer built as a class attribute)
     for class_stmt in node.body:
         if not isinstance(class_stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -1658,6 +1663,7 @@ class Project:
             view = dict(facts, _stars=rec.facts["stars"])
             view["bases"] = [self._facts_name(b, view, here) for b in facts["bases"]]
             view["ctors"] = [[self._facts_name(c, view, here), kw, g] for c, kw, g in facts["ctors"]]
+            view["attrs"] = {a: self._facts_name(c, view, here) if c else c for a, c in facts["attrs"].items()}
             view["_resolved"] = True
             rec.facts["classes"][hit[2]] = view
             facts = view
@@ -1821,8 +1827,8 @@ class Project:
                 results.append(self._factory(what, ctor, here, stack))
         if what == "mode" and facts["uses_training"]:
             results.append(YES)
-        if facts["unknown"]:
-            results.append(MAYBE)
+        if facts["unknown"] or any(c and c.startswith("?") for c in facts.get("attrs", {}).values()):
+            results.append(MAYBE)  # a submodule we cannot see into (a star-bound name no star module defines)
         if YES in results:
             return YES
         if MAYBE in results:
