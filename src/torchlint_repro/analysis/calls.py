@@ -925,6 +925,10 @@ class CallsMixin(WalkerBase):
                     # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
                     # dropout/batch-norm are the new model's too
                     mode_dep = any_tri([mode_dep] + [v.mode_dep for v in inner])
+                if has == NO and self._part_layers(inner, st):
+                    # its own layers draw nothing (SSD's fixed `L2Norm`), but the random layers it is handed
+                    # and registers are its parameters: it is built random, and reported for them
+                    has = YES
             if has != NO:
                 # one report per outermost construction: what its arguments built is part of it, and so are
                 # the layers a container gathers (`nn.Sequential(*layers)`); a model built in its own
@@ -994,22 +998,26 @@ class CallsMixin(WalkerBase):
         layers a helper builds and returns in lists (SSD's `vgg(cfg)`, `add_extras(cfg)`: ten `nn.Conv2d`
         for one `SSD(...)`) are reported with the model that registers them, when both are unseeded alike
         and no layer was used on its own first. A project model handed in keeps its own report."""
-        fresh = frozenset({"fresh"})
         for outer in made:
             report = self.builds.get(outer.id)
-            if report is None or st.pending.get(outer.id) != fresh:
+            if report is None or st.pending.get(outer.id) != _FRESH:
                 continue
-            for v in inner:
-                part = self.builds.get(v.id)
-                if (
-                    part is not None
-                    and v.cls is not None
-                    and N.torch_nn_layer(v.cls) is not None
-                    and st.pending.get(v.id) == fresh
-                    and part["seed"] == report["seed"]
-                    and part["look_only"] == report["look_only"]
-                ):
+            for v in self._part_layers(inner, st):
+                part = self.builds.get(v.id)  # (a layer handed twice is absorbed once)
+                if part is not None and part["seed"] == report["seed"] and part["look_only"] == report["look_only"]:
                     self._absorb(v, st)
+
+    def _part_layers(self, inner: list[Model], st: State) -> list[Model]:
+        """The plain torch layers among models handed to a constructor that are reported as built unseeded
+        and were not used on their own since (still only fresh)."""
+        return [
+            v
+            for v in inner
+            if v.cls is not None
+            and N.torch_nn_layer(v.cls) is not None
+            and v.id in self.builds
+            and st.pending.get(v.id) == _FRESH
+        ]
 
     def _global_sizes(self, ctx: ModuleCtx, cls: str | None, st: State) -> tuple:
         """The module globals a class of this module reads in its ``__init__`` (`nn.Linear(32 * 7 * 7, nz)`
@@ -2014,6 +2022,9 @@ def grown_list(lst: TupleVal, added: list[frozenset]) -> TupleVal:
             items.append(item)
             held |= item
     return TupleVal(tuple(items))
+
+
+_FRESH = frozenset({"fresh"})
 
 
 def _updates_parameters(node: ast.Call, func: ast.Attribute, recv: frozenset) -> bool:
