@@ -788,6 +788,9 @@ _GUARD_TESTS = {  # how a constructor guard compares an argument's value with th
 }
 
 
+_UNKNOWN_GUARD = ["?", "unknown", None]  # a condition the facts cannot decide: never a parameter's name
+
+
 def _guards_hold(guards, bound: dict) -> bool | None:
     """Do these conditions on constructor parameters hold for these arguments? True / False / None
     (a parameter with no literal value: either)."""
@@ -993,7 +996,9 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         if in_init and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
             # `if pretrained: self._load()`: the method runs under the guards of its call
             self_calls.append((f.attr, list(guards)))
-        if in_init and q is not None and not q.startswith("torch.") and not isinstance(sub.func, ast.Attribute):
+        if in_init and q is not None and not q.startswith("torch."):
+            # a function of this module or an imported one (`restore(...)`, `ckpt_utils.restore(...)`): a
+            # project loader among them restores the class's weights (a method of `self` resolves to None)
             init_calls.append([q, list(guards)])
         if q is None:
             return
@@ -1021,7 +1026,13 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     def visit(stmts: list, guards: list, names: dict[str, str], in_init: bool) -> None:
         for st in stmts:
             if isinstance(st, ast.If):
+                # a condition on anything but a constructor parameter (`if opt.resume:`, a file that exists)
+                # with no `else` may skip its body: guarded by an unknown, never taken as unconditional. The
+                # branches of a complete `if`/`else` (DetectMultiBackend's `if pt: ... elif jit: ... else:
+                # raise`) are taken as a case split, one of which runs, as before
                 g = _guard(st.test, names) if in_init else None
+                if g is None and in_init and not st.orelse:
+                    g = (_UNKNOWN_GUARD, _UNKNOWN_GUARD)
                 for sub in ast.walk(st.test):
                     if isinstance(sub, ast.Call):
                         note_call(sub, guards, in_init)
