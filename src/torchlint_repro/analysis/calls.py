@@ -365,6 +365,9 @@ class CallsMixin(WalkerBase):
             return EMPTY
         if q in RUNNER_FUNCS:
             args = self._eval_args(node, st)
+            if q == "fire.Fire" and not node.args and not node.keywords:
+                self._fire_commands(st)
+                return EMPTY
             for a in args[:1]:
                 for fv in a:
                     if isinstance(fv, FuncRef):
@@ -382,6 +385,23 @@ class CallsMixin(WalkerBase):
                 )
             return frozenset({Optimizer(ids)})
         return None
+
+    def _fire_commands(self, st: State) -> None:
+        """`fire.Fire()` with no component: every public function the linted module defines at its top level
+        is a command the command line picks (`python train.py train --epochs 3`). Each is walked after the
+        module level as its own entry point, from the state here (``Walker._walk_commands``): one process runs
+        one of them, so a seed in one command is no seed for another."""
+        ctx = self.frames[-1].ctx
+        if ctx is not self.root_ctx or self.mute:
+            return
+        for fn in ctx.tree.body:
+            if (
+                isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and not fn.name.startswith("_")
+                and ctx.functions.get(fn.name) is fn
+                and all(c[0] is not fn for c in self.commands)
+            ):
+                self.commands.append((fn, st.copy()))
 
     def _optimized(self, node: ast.Call, st: State) -> tuple[frozenset, frozenset[str]] | None:
         """The models whose parameters an optimizer's arguments hold, when they can all be told:

@@ -129,6 +129,8 @@ class Walker(CallsMixin, LoadsMixin):
         # backward only computes gradients to read (a saliency map, a gradient check): no training step
         # (see loads.py's _finish_root). Kept for the walker's life: any entry point's evidence counts
         self.updates = False
+        # the commands a bare `fire.Fire()` of the module level exposes, with the state it reached them in
+        self.commands: list[tuple[FunctionNode, State]] = []
         # where a bound made the analysis widen: (path, function, why); see ``widen``
         self.widened: list[tuple[str | None, str, str]] = []
         self.over_budget = False
@@ -205,6 +207,7 @@ class Walker(CallsMixin, LoadsMixin):
         self._root(lambda: self._walk_module(ctx, st))
         module_end, module_trained = self.final_state, frozenset(self.trained_ids)
         self._walk_handlers(ctx, module_end)
+        self._walk_commands(ctx)
         self._continue_instances(ctx, module_end, module_trained)
         if module_only:
             # the module's programs: its top level, and the functions its packaging declares as scripts
@@ -285,6 +288,17 @@ class Walker(CallsMixin, LoadsMixin):
                 continue
             self.current_root = (ctx.path or "", fn.name)
             self._root(lambda fn=fn: self._walk_after_module(ctx, fn, None, EMPTY, module_end))
+            self.current_root = None
+
+    def _walk_commands(self, ctx: ModuleCtx) -> None:
+        """The commands `fire.Fire()` exposes (see CallsMixin._fire_commands): each an entry point that starts
+        where the module level called it, as one command line runs it."""
+        for fn, state in self.commands:
+            if (ctx.path or "", fn.name) in self.reached:
+                continue
+            self.reached.add((ctx.path or "", fn.name))
+            self.current_root = (ctx.path or "", fn.name)
+            self._root(lambda fn=fn, state=state: self._walk_after_module(ctx, fn, None, EMPTY, state))
             self.current_root = None
 
     def _continue_instances(self, ctx: ModuleCtx, module_end: State | None, trained: frozenset) -> None:

@@ -77,6 +77,7 @@ class WalkerBase:
     frozen: dict  # model id -> True (its parameters frozen), False (unfrozen again somewhere)
     optimizers: list  # per optimizer built: (the model ids it holds the parameters of or None, other tensors' names)
     forward_inputs: set[str]  # names the inputs of the entry point's forwards read
+    commands: list  # (function, state): the commands a bare `fire.Fire()` exposes
     updates: bool  # the program updates parameters somewhere (an optimizer step, `p -= lr * p.grad`)
     eval_steps: list  # (model id, key, event): training forwards in eval mode, kept if the model trains
     held: dict[str, set[str]]  # model id -> the models its constructor was handed (submodules it registers)
