@@ -588,6 +588,17 @@ class CallsMixin(WalkerBase):
             if r is not None:
                 return True, r
             return True, EMPTY
+        if classes and not models and attr not in ("from_pretrained", "load_state_dict"):
+            # `ModelBuilder.build_encoder(...)`: a static or class method called on a project class (csail
+            # semantic-segmentation's factories) is walked like a function; an instance method called on the
+            # class takes its object as the first argument, which the call does not show: not followed
+            found = self._find_method(classes[0].qualname, attr)
+            if found is not None and (is_static(found[1]) or _is_classmethod(found[1])):
+                mctx, fn, cls = found
+                args = [self.ev(a, st) for a in node.args]
+                kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+                r = self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({classes[0]}))
+                return True, r if r is not None else EMPTY
         if attr in ("from_pretrained",):
             self._eval_args(node, st)
             line, col = self.pos(node)
@@ -627,7 +638,9 @@ class CallsMixin(WalkerBase):
                     self._loaded_used_as_module(lv, node, f".{attr}()")
         if attr in ("module", "_orig_mod") and models:
             return False, EMPTY  # `ddp.module(x)`: a forward of the wrapped model, not a method
-        if loaded and not models:
+        if loaded and not models and not instances:
+            # (a name holding a loaded object on one path and a project object on another, `model =
+            # CTGAN.load(path) if args.load else CTGAN(...)`: the object's method runs, walked below)
             args = self._eval_args(node, st)
             for lv in loaded:
                 lo = lv if isinstance(lv, Loaded) else lv.loaded
@@ -667,7 +680,9 @@ class CallsMixin(WalkerBase):
             if len(args) == 1:
                 return True, args[0]
             return True, frozenset({TupleVal(tuple(args))})
-        if instances and not models:  # `trainer.step(batch)`: the object's own method, whatever its name
+        if instances and all(m.origin == "loaded" for m in models):
+            # `trainer.step(batch)`: the object's own method, whatever its name; also when the name may hold
+            # a whole object unpickled instead (`CTGAN.load(path)` on one path: the same class, restored)
             r = self._call_method_on_instance(node, attr, instances, st)
             if r is not None:
                 return True, r
@@ -2045,6 +2060,10 @@ def grown_list(lst: TupleVal, added: list[frozenset]) -> TupleVal:
 
 
 _FRESH = frozenset({"fresh"})
+
+
+def _is_classmethod(fn: FunctionNode) -> bool:
+    return any(N.dotted(d) == "classmethod" for d in fn.decorator_list)
 
 
 def _updates_parameters(node: ast.Call, func: ast.Attribute, recv: frozenset) -> bool:
