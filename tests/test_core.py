@@ -400,6 +400,7 @@ def test_eval_mode_joins_into_a_maybe_training_step() -> None:
         if len(sys.argv) > 1:
             m.eval()
         m(torch.ones(2)).sum().backward()
+        torch.optim.SGD(m.parameters(), lr=0.1).step()
     """)
     assert got == [("train_in_eval", 7, 0, True)]
 

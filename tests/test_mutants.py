@@ -223,6 +223,7 @@ def test_f_lightning_manual_backward_is_a_training_step() -> None:
         net.eval()
         out = net(x)
         trainer.manual_backward(out.sum())
+        trainer.optimizers().step()
     """
     assert lint(src) == [
         (
@@ -546,6 +547,7 @@ def test_train_on_one_branch_and_eval_on_the_other_is_a_choice_not_a_forgotten_t
         training = len(sys.argv) > 1
         net.train() if training else net.eval()
         net(torch.ones(2)).sum().backward()
+        torch.optim.SGD(net.parameters(), lr=0.1).step()
     """
     assert lint(src) == []
     one_sided = src.replace("net.train() if training else net.eval()", "net.eval() if training else None")
@@ -595,6 +597,7 @@ def test_a_loop_that_does_not_settle_widens_what_still_changes_to_unknown() -> N
             g.eval()
             g, f, e, d, c, b = f, e, d, c, b, a
         d(x).sum().backward()
+        torch.optim.SGD(d.parameters(), lr=0.1).step()
     """
     assert lint(src) == [
         (
@@ -646,6 +649,7 @@ def test_enable_grad_inside_no_grad_is_training_again() -> None:
         with torch.no_grad():
             with torch.enable_grad():
                 model(x).sum().backward()
+        torch.optim.SGD(model.parameters(), lr=0.1).step()
     """
     assert lint(src) == [
         (
@@ -688,6 +692,7 @@ def test_a_model_handed_to_a_library_function_may_come_back_in_any_mode() -> Non
         model.eval()
         configure(model)
         model(torch.ones(2)).sum().backward()
+        torch.optim.SGD(model.parameters(), lr=0.1).step()
     """
     assert lint(src) == []
     assert lint(src.replace("configure(model)", "print(model)")) == [
@@ -845,13 +850,14 @@ def test_train_false_is_eval_and_a_non_literal_flag_is_unknown() -> None:
         net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
         net.train(False)
         net(torch.ones(2)).sum().backward()
+        torch.optim.SGD(net.parameters(), lr=0.1).step()
     """
     assert lint(src) == [
         (
             7,
             0,
             "TRP203",
-            "training step while `net` is in eval mode after `.eval()` at line 6: "
+            "training step while `net` is in eval mode after `.train(False)` at line 6: "
             "dropout/batch-norm are off; call `net.train()` before training",
         ),
     ]

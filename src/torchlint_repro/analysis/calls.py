@@ -2067,15 +2067,13 @@ def _is_classmethod(fn: FunctionNode) -> bool:
 
 
 def _updates_parameters(node: ast.Call, func: ast.Attribute, recv: frozenset) -> bool:
-    """Does this call update parameters: an optimizer's `.step()` (an optimizer we built, or one named so:
-    `optimizer.step()`, `self.opt_G.step()` from a factory, `scaler.step(optimizer)`), or an in-place update
-    from gradients (`p.data.add_(p.grad, alpha=-lr)`)?"""
+    """Does this call update parameters: a `.step()` (an optimizer's, built here or by a factory, or one a
+    wrapper holds: `scaler.step(opt)`, `engine.step()`), or an in-place update from gradients
+    (`p.data.add_(p.grad, alpha=-lr)`)?"""
     if func.attr == "step":
-        return (
-            any(isinstance(v, Optimizer) for v in recv)
-            or bool(OPTIM_NAME.search(src_name(func.value)))
-            or any(OPTIM_NAME.search(src_name(a)) for a in node.args)
-        )
+        # any `.step()`: an optimizer's, one a wrapper holds (DeepSpeed's `engine.step()`, `trainer.step()`);
+        # the programs that take gradients only to read them (saliency maps, gradient checks) step nothing
+        return True
     if func.attr in ("add_", "sub_", "addcdiv_", "addcmul_", "copy_"):
         return any(reads_grad(a) for a in [*node.args, *(k.value for k in node.keywords)])
     return False
