@@ -983,6 +983,7 @@ class CallsMixin(WalkerBase):
                 for v in made:
                     self.held.setdefault(v.id, set()).update(m.id for m in inner)
                 self._absorb_layers(made, inner, st)
+                self._handed_attributes(q, made, args, kwargs, st)
             if layer is None and self_loading:
                 # its constructor restores its weights (a detector built from a checkpoint path), and what
                 # mode its loader leaves the model in we do not follow: unknown, never a guess
@@ -1029,10 +1030,10 @@ class CallsMixin(WalkerBase):
         self.builds.pop(inner.id, None)
 
     def _absorb_layers(self, made: frozenset, inner: list[Model], st: State) -> None:
-        """Plain torch layers handed to a project model's constructor are its parts, as a container's are: the
-        layers a helper builds and returns in lists (SSD's `vgg(cfg)`, `add_extras(cfg)`: ten `nn.Conv2d`
-        for one `SSD(...)`) are reported with the model that registers them, when both are unseeded alike
-        and no layer was used on its own first. A project model handed in keeps its own report."""
+        """Plain torch layers a helper builds and returns (in lists: SSD's `vgg(cfg)`, `add_extras(cfg)`, ten
+        `nn.Conv2d` for one `SSD(...)`) and that are handed to a project model's constructor are its parts, as
+        a container's are: reported with the model that registers them, when both are unseeded alike and no
+        layer was used on its own first. A project model handed in keeps its own report."""
         for outer in made:
             report = self.builds.get(outer.id)
             if report is None or st.pending.get(outer.id) != _FRESH:
@@ -1042,9 +1043,36 @@ class CallsMixin(WalkerBase):
                 if part is not None and part["seed"] == report["seed"] and part["look_only"] == report["look_only"]:
                     self._absorb(v, st)
 
+    def _handed_attributes(self, q: str, made: frozenset, args, kwargs, st: State) -> None:
+        """`trainer = Trainer(net)` whose `__init__` does `self.net = net`: `trainer.net` is that model, so a
+        load through it (`trainer.net.load_state_dict(...)`, or a method of the holder that restores
+        `self.net`) restores `net`. Only the constructor's own top-level `self.<attr> = <parameter>` lines
+        count (a conditional or computed assignment is not followed)."""
+        found = self._find_method(q, "__init__")
+        if found is None:
+            return
+        ictx, init, _ = found
+        params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
+        passed: dict[str, frozenset] = dict(zip(params, args, strict=False))
+        passed.update((k, v) for k, v in kwargs.items() if k in params or k in {a.arg for a in init.args.kwonlyargs})
+        written: dict[tuple[str, str], frozenset] = {}
+        self._read_body(ictx, init, f"{q.rsplit('.', 1)[-1]}.__init__")
+        for stmt in init.body:
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name) and stmt.value.id in passed):
+                continue
+            vals = frozenset(v for v in passed[stmt.value.id] if isinstance(v, Model))
+            for t in stmt.targets:
+                if vals and isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
+                    for m in made:
+                        written[(m.id, t.attr)] = vals
+        st.with_attrs(written)
+
     def _part_layers(self, inner: list[Model], st: State) -> list[Model]:
-        """The plain torch layers among models handed to a constructor that are reported as built unseeded
-        and were not used on their own since (still only fresh)."""
+        """The plain torch layers among models handed to a constructor that a helper built (a call made from
+        here, since returned: SSD's `vgg(cfg)`), reported as built unseeded and not used on their own since
+        (still only fresh). A layer built in this function's own statement (`net = nn.Linear(4, 2)`, then
+        `Sampler(net)`) is a model the code names: it keeps its own report."""
+        here = self.call_context()
         return [
             v
             for v in inner
@@ -1052,6 +1080,8 @@ class CallsMixin(WalkerBase):
             and N.torch_nn_layer(v.cls) is not None
             and v.id in self.builds
             and st.pending.get(v.id) == _FRESH
+            and self.builds[v.id]["chain"].startswith(here)
+            and len(self.builds[v.id]["chain"]) > len(here)
         ]
 
     def _global_sizes(self, ctx: ModuleCtx, cls: str | None, st: State) -> tuple:
@@ -1130,6 +1160,7 @@ class CallsMixin(WalkerBase):
                     "cuda": st.cuda,
                     "params": has_params,
                     "via": self.via(),
+                    "chain": self.call_context(),  # the calls it was built under (see _part_layers)
                     # built only to be looked at (a shape check, a parameter count): TRP104's, not TRP101's
                     "look_only": self._look_only(node),
                 }

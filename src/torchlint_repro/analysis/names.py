@@ -632,5 +632,10 @@ def maybe_model_class(q: str) -> bool:
             "Writer",
             "Processor",
             "Transform",
+            "Meter",  # torchnet's ConfusionMeter, AverageValueMeter: counters, no parameters
+            "Metric",
+            "Timer",
+            "Visualizer",
+            "Sampler",
         )
     )

@@ -454,10 +454,6 @@ def argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
 _RETURNS_SELF = frozenset(
     {"eval", "train", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_"}
 )
-# builtins that return a scalar (`self.dmb = isinstance(model, Wrapper)`): never a submodule
-_SCALAR_BUILTINS = frozenset(
-    {"isinstance", "issubclass", "len", "int", "float", "bool", "str", "hasattr", "callable", "id", "hash", "repr"}
-)
 
 
 def _star_bound(func: ast.expr, imports: N.ImportMap) -> str | None:
@@ -469,9 +465,14 @@ def _star_bound(func: ast.expr, imports: N.ImportMap) -> str | None:
     return None
 
 
+def _hands_something(call: ast.Call) -> bool:
+    """Does the call pass a value that is not a literal (a model to restore, a path in a variable)?"""
+    return any(not isinstance(a, ast.Constant) for a in [*call.args, *(k.value for k in call.keywords)])
+
+
 def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
     """Does `self.x = call(...)` in a class body hold what a call we cannot see into made (maybe a
-    submodule with random parameters)? Not a method of the object itself, not a scalar builtin, and not
+    submodule with random parameters)? Not a method of the object itself or of its parts, not a builtin, and not
     a module method that returns its receiver (`model.eval()`, `net.to(device)`): then what it holds is
     the receiver, judged as it is (an object handed in was built elsewhere)."""
     while isinstance(call.func, ast.Attribute) and call.func.attr in _RETURNS_SELF:
@@ -482,9 +483,12 @@ def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
     func = call.func
     if imports.resolve(func) is not None:
         return False
-    if isinstance(func, ast.Name) and func.id in _SCALAR_BUILTINS:
-        return False
-    return not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self")
+    if isinstance(func, ast.Name) and func.id in _BUILTINS:
+        return False  # `sorted(blocks)`, `max(ids)`, `list(layers)`: no builtin builds a module
+    # not a method of the object itself nor of one of its parts (`self.faster_rcnn.get_optimizer()`: what an
+    # object handed in computes, an optimizer, a tensor)
+    dotted = N.dotted(func) if isinstance(func, ast.Attribute) else None
+    return not (dotted is not None and dotted.startswith("self."))
 
 
 def _note_fixed_params(body: list[ast.stmt], imports: N.ImportMap, ctors: list, built_at: dict[int, int]) -> None:
@@ -996,9 +1000,11 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         if in_init and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
             # `if pretrained: self._load()`: the method runs under the guards of its call
             self_calls.append((f.attr, list(guards)))
-        if in_init and q is not None and not q.startswith("torch."):
-            # a function of this module or an imported one (`restore(...)`, `ckpt_utils.restore(...)`): a
-            # project loader among them restores the class's weights (a method of `self` resolves to None)
+        if in_init and q is not None and not q.startswith("torch.") and _hands_something(sub):
+            # a function of this module or an imported one handed what it restores (`restore(self.body,
+            # path)`, `ckpt_utils.restore(net, ...)`): a project loader among them restores the class's
+            # weights (a method of `self` resolves to None). One handed nothing (faster-rcnn's
+            # `decom_vgg16()`) builds and restores a part of its own: the class's other layers stay random
             init_calls.append([q, list(guards)])
         if q is None:
             return

@@ -109,10 +109,11 @@ seeds the parent process only: a spawned worker starts unseeded`).
 ## Known problems
 - Reported once per construction, at the outermost expression (`nn.Sequential(nn.Linear(..), ..)`
   is one report); assignments inside an `nn.Module`'s `__init__` are never reported themselves:
-  the instantiation of the class is. Plain torch layers handed to a project model's constructor (SSD's
-  `vgg(cfg)` returning a list of `nn.Conv2d` for `SSD(...)`) are reported with that model, when no layer ran
-  on its own first; the model is then reported even if its own layers draw nothing, as its parameters are
-  those layers. A project model handed in (`enc = Encoder(); Classifier(enc)`) keeps its own report.
+  the instantiation of the class is. Plain torch layers a helper builds and returns, handed to a project
+  model's constructor (SSD's `vgg(cfg)` returning a list of `nn.Conv2d` for `SSD(...)`), are reported with
+  that model when no layer ran on its own first; the model is then reported even if its own layers draw
+  nothing, as its parameters are those layers. A model the code builds in its own statement and hands in
+  (`enc = Encoder(); Classifier(enc)`, `net = nn.Linear(4, 2); Sampler(net)`) keeps its own report.
 - A function that no entry point reaches (a library's `build_model()`) is judged at its callers and
   is not reported when it has none.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
