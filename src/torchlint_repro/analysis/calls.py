@@ -43,6 +43,7 @@ from .syntax import (
     freeze,
     is_main_guard,
     is_static,
+    is_super_call,
     local_has_params,
     local_mode_dep,
     local_module_class,
@@ -132,6 +133,10 @@ class CallsMixin(WalkerBase):
             and self._head_bound(func, st)
         ):
             return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
+        if isinstance(func, ast.Attribute) and is_super_call(func.value):
+            r = self._super_call(node, func.attr, st)
+            if r is not None:
+                return r
         # method calls on values we track
         recv: frozenset = EMPTY
         if isinstance(func, ast.Attribute):
@@ -827,6 +832,29 @@ class CallsMixin(WalkerBase):
         q = self.resolve_in(ctx, func)
         hit = self.project.locate(q, ctx.here) if q is not None else None
         return hit is not None and hit[0] == "function"
+
+    def _super_call(self, node: ast.Call, attr: str, st: State) -> frozenset | None:
+        """`super().__init__()`, `super(Exp, self).setup(cfg)` in a method: the first base class (in order)
+        that defines ``attr`` runs it on the same object (Informer's `Exp_Informer.__init__` whose base builds
+        the model through `self._build_model()`, an override of the subclass). None when no base of the
+        project defines it (`nn.Module.__init__`): a call we do not follow, as before."""
+        frame = self.frames[-1]
+        cdef = frame.ctx.classes.get(frame.cls) if frame.cls else None
+        if cdef is None or not frame.self_val:
+            return None
+        for b in cdef.bases:
+            q = frame.ctx.resolve(b) if isinstance(b, (ast.Name, ast.Attribute)) else None
+            if q is None or q.startswith("torch.") or q in N.MODULE_BASES or q in N.LIGHTNING_BASES:
+                continue
+            found = self._find_method(q, attr)
+            if found is None:
+                continue
+            mctx, fn, bcls = found
+            args = [self.ev(a, st) for a in node.args]
+            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
+            r = self._inline(node, mctx, fn, bcls, args, kwargs, st, frame.self_val, module_method=frame.module_method)
+            return r if r is not None else EMPTY
+        return None
 
     def _call_method_on_instance(self, node: ast.Call, attr: str, instances, st: State) -> frozenset | None:
         res: set = set()

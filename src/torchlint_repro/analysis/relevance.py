@@ -7,7 +7,7 @@ import fnmatch
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .syntax import FunctionNode, call_func, local_module_class
+from .syntax import FunctionNode, call_func, is_super_call, local_module_class
 
 RELEVANT_ATTRS = frozenset(
     {
@@ -124,6 +124,14 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                             out.add(f"{cls.name}.{f.attr}")
                         elif not strong:
                             hit = True  # self.model(x): an attribute called, maybe a forward
+                    elif cls is not None and is_super_call(f.value):
+                        # `super().__init__()`: the base class's method runs, relevant as it is (Informer's
+                        # `Exp_Informer.__init__` whose base builds the model through `self._build_model()`)
+                        for b in cls.bases:
+                            if isinstance(b, ast.Name) and b.id in ctx.classes:
+                                out.add(f"{b.id}.{f.attr}")
+                            elif not strong and _project_class(ctx, b):
+                                hit = True  # a project base of another module: what it runs is walked there
                     else:
                         q = ctx.resolve(f)
                         hit = (
@@ -188,6 +196,15 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
             direct.add(key)
         calls[key] = out
     return _closure(direct, calls)
+
+
+def _project_class(ctx: ModuleCtx, base: ast.expr) -> bool:
+    """Is ``base`` a class the project defines (not torch's `nn.Module`, not a library's)?"""
+    q = ctx.resolve(base) if isinstance(base, (ast.Name, ast.Attribute)) else None
+    if q is None or ctx.project is None or q.startswith("torch."):
+        return False
+    hit = ctx.project.locate(q, ctx.here)
+    return hit is not None and hit[0] == "class"
 
 
 def module_units(ctx: ModuleCtx) -> list[tuple[str, FunctionNode, ast.ClassDef | None]]:
