@@ -239,6 +239,21 @@ METADATA_ATTRS = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "layo
 METADATA_METHODS = frozenset({"size", "dim", "ndimension", "numel", "nelement", "get_device"})
 
 
+def metadata_read(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    """Is ``node`` read only for metadata along the attribute chain above it (`fused.weight.shape`,
+    `self.fc.weight.size()`)? ``parents`` maps a child's id to its parent node."""
+    cur: ast.AST = node
+    up = parents.get(id(node))
+    while isinstance(up, ast.Attribute) and up.value is cur:
+        call = parents.get(id(up))
+        if up.attr in METADATA_ATTRS:
+            return True
+        if up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up:
+            return True
+        cur, up = up, parents.get(id(up))
+    return False
+
+
 def random_params(layer: str, kw: dict) -> frozenset[str] | None:
     """The parameters a torch.nn layer of WEIGHT_BIAS_LAYERS draws at random, with these keyword arguments:
     its weight, and its bias unless ``bias=False``; None for any other layer (its parameters not known)."""

@@ -644,15 +644,7 @@ def _reads_values(expr: ast.expr, attrs: set[str], names: set[str]) -> bool:
         up = parents.get(id(n))
         if not (isinstance(n, ast.Name) and n.id == "self" and isinstance(up, ast.Attribute) and up.attr in attrs):
             continue
-        cur: ast.AST = n
-        while isinstance(up, ast.Attribute) and up.value is cur:
-            call = parents.get(id(up))
-            if up.attr in N.METADATA_ATTRS or (
-                up.attr in N.METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
-            ):
-                break
-            cur, up = up, parents.get(id(up))
-        else:
+        if not N.metadata_read(n, parents):
             return True
     return False
 

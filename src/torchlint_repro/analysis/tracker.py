@@ -858,10 +858,14 @@ class Walker(CallsMixin, LoadsMixin):
         return found or None
 
     def _drawn(self, expr: ast.expr, ctx: ModuleCtx, st: State) -> bool:
-        """Does ``expr`` read a model that still holds its random init, or draw a random tensor?"""
+        """Does ``expr`` read the values of a model that still holds its random init (not only their metadata:
+        YOLOX's `w.view(fused.weight.shape)`), or draw a random tensor?"""
+        parents = {id(c): n for n in N.subtree(expr) for c in ast.iter_child_nodes(n)}
         for n in N.subtree(expr):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                if any(isinstance(v, Model) and "fresh" in st.pending.get(v.id, ()) for v in st.lookup(n.id) or ()):
+                if any(
+                    isinstance(v, Model) and "fresh" in st.pending.get(v.id, ()) for v in st.lookup(n.id) or ()
+                ) and not N.metadata_read(n, parents):
                     return True
             elif isinstance(n, ast.Call) and self.resolve_in(ctx, n.func) in RANDOM_TENSORS:
                 return True
