@@ -967,6 +967,7 @@ class CallsMixin(WalkerBase):
         if cref.module_class or layer is not None:
             kw_lit = {k.arg: arg_value(k.value) for k in node.keywords if k.arg}
             kw_lit.update((f"#{i}", arg_value(a)) for i, a in enumerate(node.args))
+            self._never_none(ctx, node, kw_lit, st)
             inner = _models_in(list(args) + list(kwargs.values()))
             if layer is not None and layer in N.CONTAINERS:
                 if any(isinstance(v, DictVal) for a in args for v in a):
@@ -1208,23 +1209,39 @@ class CallsMixin(WalkerBase):
         out = []
         extra = []
         for key, value in arg_key:
-            a = by_key.get(key)
-            if (
-                isinstance(value, str)
-                and value.startswith("name:")
-                and isinstance(a, ast.Attribute)
-                and isinstance(a.value, ast.Name)
-                and a.value.id not in ("self", "cls")
-                and not st.lookup(a.value.id)
-                and ctx.resolve(a.value) is None  # not an imported module's constant (`config.depth`)
-                and a.attr in ctx.argparse_literals
-            ):
-                default, line = ctx.argparse_literals[a.attr]
+            opt = self._option_of(ctx, by_key.get(key), st)
+            if isinstance(value, str) and value.startswith("name:") and opt is not None:
+                default, line = ctx.argparse_literals[opt]
                 out.append((key, default))
-                extra.append((f"argparse:{key}", f"`--{a.attr}` default at {short_path(ctx.path)}:{line}"))
+                extra.append((f"argparse:{key}", f"`--{opt}` default at {short_path(ctx.path)}:{line}"))
                 continue
             out.append((key, value))
         return tuple(out + extra)
+
+    def _option_of(self, ctx: ModuleCtx, a: ast.expr | None, st: State) -> str | None:
+        """The command-line option ``a`` reads (`args.scale`, `args` what `parse_args()` returned, a name the
+        walk holds nothing for and no import binds), when the module declares it with one literal default."""
+        if (
+            isinstance(a, ast.Attribute)
+            and isinstance(a.value, ast.Name)
+            and a.value.id not in ("self", "cls")
+            and not st.lookup(a.value.id)
+            and ctx.resolve(a.value) is None  # not an imported module's constant (`config.depth`)
+            and a.attr in ctx.argparse_literals
+        ):
+            return a.attr
+        return None
+
+    def _never_none(self, ctx: ModuleCtx, node: ast.Call, kw_lit: dict, st: State) -> None:
+        """Mark the constructor arguments that read an option declared with a default that is not None
+        (`XMem(config, args.model)`, `--model` defaulting to a path): the command line can give it another
+        string, never None, so the constructor's `if model_path is not None:` holds (``names.NOT_NONE``)."""
+        for key, a in [(f"#{i}", a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords]:
+            if key is None or kw_lit.get(key) != N.NONLITERAL:
+                continue
+            opt = self._option_of(ctx, a, st)
+            if opt is not None and ctx.argparse_literals[opt][0] is not None:
+                kw_lit[key] = N.NOT_NONE
 
     def _look_only(self, node: ast.Call) -> bool:
         """Is the model ``node`` builds only looked at (see ``smoke``)?"""

@@ -232,6 +232,8 @@ YES, NO, MAYBE = "yes", "no", "maybe"
 # an argument that is no literal (a constructor parameter, a config value): its value is unknown, which
 # is not the same as absent (`nn.GRU(..., dropout=dropout_p)` may drop; `nn.GRU(...)` does not)
 NONLITERAL = "<?>"
+# an argument we know only not to be None (an option with a default: the command line gives a string, never None)
+NOT_NONE = "<not None>"
 # a layer's facts key: its parameters __init__ replaces with fixed ones ("bias,weight")
 FIXED_PARAMS = "=fixed"
 # a tensor's metadata: the same whatever numbers it holds

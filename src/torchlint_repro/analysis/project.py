@@ -465,6 +465,23 @@ def _star_bound(func: ast.expr, imports: N.ImportMap) -> str | None:
     return None
 
 
+def _passed_params(call: ast.Call, method: str, methods: dict, names: dict[str, str]) -> dict[str, str]:
+    """The parameters of ``method`` (a method of the class) that the call `self.<method>(...)` passes a
+    constructor parameter to: {its parameter: the constructor's}, by position and keyword."""
+    fn = methods.get(method)
+    if fn is None:
+        return {}
+    params = [a.arg for a in fn.args.posonlyargs + fn.args.args][1:]
+    out: dict[str, str] = {}
+    for p, a in zip(params, call.args, strict=False):
+        if isinstance(a, ast.Name) and a.id in names:
+            out[p] = names[a.id]
+    for k in call.keywords:
+        if k.arg is not None and isinstance(k.value, ast.Name) and k.value.id in names:
+            out[k.arg] = names[k.value.id]
+    return out
+
+
 def _hands_something(call: ast.Call) -> bool:
     """Does the call pass a value that is not a literal (a model to restore, a path in a variable)?"""
     return any(not isinstance(a, ast.Constant) for a in [*call.args, *(k.value for k in call.keywords)])
@@ -796,6 +813,13 @@ def _guards_hold(guards, bound: dict) -> bool | None:
             result = None
             continue
         v = bound[p]
+        if v == N.NOT_NONE:  # known only not to be None: only a comparison with None is decided
+            ok = (op == "!=") if value is None and op in ("==", "!=") else None
+            if ok is False:
+                return False
+            if ok is None:
+                result = None
+            continue
         try:
             ok = _GUARD_TESTS[op](v, value)
         except (KeyError, TypeError):
@@ -976,9 +1000,11 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             ):
                 todo.append(sub.func.attr)
 
-    self_calls: list[tuple[str, list]] = []  # (method, guards) of the `self.m()` calls __init__ makes
+    # (method, guards, {its parameter: the constructor parameter passed to it}) of the `self.m()` calls __init__
+    # makes
+    self_calls: list[tuple[str, list, dict[str, str]]] = []
 
-    def note_call(sub: ast.Call, guards: list, in_init: bool) -> None:
+    def note_call(sub: ast.Call, guards: list, in_init: bool, names: dict[str, str] | None = None) -> None:
         q = imports.resolve(sub.func)
         dotted = N.dotted(sub.func)
         if q is None and imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
@@ -991,7 +1017,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         f = sub.func
         if in_init and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
             # `if pretrained: self._load()`: the method runs under the guards of its call
-            self_calls.append((f.attr, list(guards)))
+            self_calls.append((f.attr, list(guards), _passed_params(sub, f.attr, methods, names or {})))
         if in_init and q is not None and not q.startswith("torch.") and _hands_something(sub):
             # a function of this module or an imported one handed what it restores (`restore(self.body,
             # path)`, `ckpt_utils.restore(net, ...)`): a project loader among them restores the class's
@@ -1033,7 +1059,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                     g = (_UNKNOWN_GUARD, _UNKNOWN_GUARD)
                 for sub in ast.walk(st.test):
                     if isinstance(sub, ast.Call):
-                        note_call(sub, guards, in_init)
+                        note_call(sub, guards, in_init, names)
                 visit(st.body, guards + ([g[0]] if g else []), names, in_init)
                 visit(st.orelse, guards + ([g[1]] if g else []), names, in_init)
                 continue
@@ -1047,7 +1073,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                     if h is not None:
                         for sub in ast.walk(h):
                             if isinstance(sub, ast.Call):
-                                note_call(sub, guards, in_init)
+                                note_call(sub, guards, in_init, names)
                 visit(st.body, guards, names, in_init)
                 visit(getattr(st, "orelse", []), guards, names, in_init)
                 for h in getattr(st, "handlers", []):
@@ -1060,7 +1086,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                         names[f"self.{t.attr}"] = names[st.value.id]
             for sub in ast.walk(st):
                 if isinstance(sub, ast.Call):
-                    note_call(sub, guards, in_init)
+                    note_call(sub, guards, in_init, names)
 
     for name, item in methods.items():
         if name == "forward":
@@ -1089,13 +1115,14 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     visited: set[tuple[str, str]] = set()
     i = 0
     while i < len(self_calls) and len(visited) < 64:
-        m, g = self_calls[i]
+        m, g, passed = self_calls[i]
         i += 1
-        key = (m, repr(g))
+        key = (m, repr(g) + repr(sorted(passed.items())))
         if m not in from_init or m in ("__init__", "forward") or key in visited:
             continue
         visited.add(key)
-        visit(methods[m].body, g, {}, True)
+        # `self.build_block(dim, use_dropout)`: the helper's `if use_dropout:` is a guard on the constructor's
+        visit(methods[m].body, g, dict(passed), True)
     reached = {m for m, _ in visited}
     for name in methods:
         if name in from_init and name not in ("__init__", "forward") and name not in reached:
