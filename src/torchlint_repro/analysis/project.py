@@ -482,6 +482,9 @@ def _passed_params(call: ast.Call, method: str, methods: dict, names: dict[str, 
     return out
 
 
+_DYNAMIC_IMPORT = re.compile(rb"\b(?:import_module|__import__)\b")
+
+
 def _hands_something(call: ast.Call) -> bool:
     """Does the call pass a value that is not a literal (a model to restore, a path in a variable)?"""
     return any(not isinstance(a, ast.Constant) for a in [*call.args, *(k.value for k in call.keywords)])
@@ -2151,6 +2154,9 @@ class Project:
                 + rb")\b)",
                 re.M,
             )
+            # `importlib.import_module(args.model)` with the option's default 'pointnet_sem_seg': the module's
+            # name quoted in a file that imports by name at run time
+            quoted = re.compile(rb"['\"](?:[\w.]*\.)?" + re.escape(words[-1].encode("utf-8", "replace")) + rb"['\"]")
             candidates = sorted({f for w in words for f in mentions.get(w, ())} - {path, here})
             for cand in candidates:
                 try:
@@ -2158,7 +2164,7 @@ class Project:
                 except OSError:
                     continue
                 self._note(cand, file_digest(data))
-                if pattern.search(data):
+                if pattern.search(data) or (_DYNAMIC_IMPORT.search(data) and quoted.search(data)):
                     found = True
                     break
         return found
