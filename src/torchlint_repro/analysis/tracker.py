@@ -777,6 +777,13 @@ class Walker(CallsMixin, LoadsMixin):
             return False
         self._note_scan(node, source | {receiver.split(".")[0]})
         body = node.body if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
+        # what the loaded mapping is built from (`keep[k] = ckpt[k]`: ckpt and the key k), and the names that
+        # hold the model's own keys (`own = model.state_dict()`): a report about those is about both
+        direct = set(source)
+        models = {receiver} | _bound_from(body, receiver)
+        model_names = {m.split(".")[0] for m in models}
+        source = _flows_into(body, source, bound, stop=model_names)
+        models -= source
         parents = self._parents(node)
         for stmt in body:
             for sub in ast.walk(stmt):
@@ -791,7 +798,12 @@ class Walker(CallsMixin, LoadsMixin):
                 said = _context_exprs(sub, parents, node)
                 names = {n.id for e in said for n in ast.walk(e) if isinstance(n, ast.Name)}
                 dotted = {N.dotted(n) for e in said for n in ast.walk(e) if isinstance(n, (ast.Attribute, ast.Name))}
-                if names & source and receiver in dotted:
+                if names & direct and receiver in dotted:
+                    return True
+                # about what the mapping is built from and the model's own keys: an audit only when it runs
+                # over every key (YOLOX's loop over `model.state_dict()` logging each one it skips), not over a
+                # few named ones (DeiT's head keys)
+                if names & source and dotted & models and _over_all_keys(sub, parents, node, source | model_names):
                     return True
         return False
 
@@ -1916,6 +1928,75 @@ def _runs_at_least_once(node: ast.AST) -> bool:
 
 
 _SEED_ORDER: dict[str | None, int] = {"no": 3, "cuda": 2, "maybe": 1}
+
+
+def _assignments(body: list[ast.stmt]):
+    """(target name, value) of the plain and subscript assignments in ``body`` (`x = v`, `x[k] = v`, `x += v`)."""
+    for stmt in body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.Assign):
+                targets, value = sub.targets, sub.value
+            elif isinstance(sub, (ast.AugAssign, ast.AnnAssign)) and sub.value is not None:
+                targets, value = [sub.target], sub.value
+            else:
+                continue
+            for t in targets:
+                base = t.value if isinstance(t, ast.Subscript) else t
+                if isinstance(base, ast.Name):
+                    yield base.id, value
+
+
+def _flows_into(body: list[ast.stmt], names: set[str], imported: dict, stop: set[str]) -> set[str]:
+    """``names`` and the names their values are computed from in ``body``, transitively (bounded), never
+    through the names in ``stop`` (the model's: `csd = intersect_dicts(csd, model.state_dict())` makes `csd`
+    no report about the model)."""
+    out = set(names)
+    pairs = list(_assignments(body))
+    for _ in range(4):
+        grown = {
+            n.id
+            for target, value in pairs
+            if target in out
+            for n in ast.walk(value)
+            if isinstance(n, ast.Name) and n.id not in imported and n.id not in stop
+        } - out
+        if not grown:
+            break
+        out |= grown
+    return out
+
+
+def _bound_from(body: list[ast.stmt], receiver: str) -> set[str]:
+    """The names ``body`` binds to the model's own keys (`own = model.state_dict()`)."""
+    return {
+        target
+        for target, value in _assignments(body)
+        if isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "state_dict"
+        and N.dotted(value.func.value) == receiver
+    }
+
+
+def _over_all_keys(report: ast.AST, parents: dict, scope: ast.AST, names: set[str]) -> bool:
+    """Does a loop the report stands in run over one of ``names`` (a mapping, its keys or items), not over a
+    list the code spells?"""
+    child, up = report, parents.get(id(report))
+    while up is not None and up is not scope:
+        iters = (
+            [up.iter]
+            if isinstance(up, (ast.For, ast.AsyncFor)) and child is not up.iter
+            else [g.iter for g in up.generators]
+            if isinstance(up, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
+            else []
+        )
+        for it in iters:
+            if not isinstance(it, (ast.List, ast.Tuple, ast.Set)) and any(
+                isinstance(n, ast.Name) and n.id in names for n in ast.walk(it)
+            ):
+                return True
+        child, up = up, parents.get(id(up))
+    return False
 
 
 def _context_exprs(report: ast.AST, parents: dict, scope: ast.AST) -> list[ast.AST]:
