@@ -41,6 +41,7 @@ from .syntax import (
     ctor_args,
     exit_effects,
     freeze,
+    is_classmethod,
     is_main_guard,
     is_static,
     is_super_call,
@@ -141,7 +142,7 @@ class CallsMixin(WalkerBase):
         recv: frozenset = EMPTY
         if isinstance(func, ast.Attribute):
             recv = self.ev(func.value, st)
-            if not self.updates and _updates_parameters(node, func, recv):
+            if not self.updates and _updates_parameters(node, func):
                 self.updates = True
             handled, method_result = self._method_call(node, func, recv, st, discard)
             if handled:
@@ -584,21 +585,13 @@ class CallsMixin(WalkerBase):
                 return False, EMPTY
             if models or (not classes and not builders and not instances):
                 return True, self._load_state_dict(node, models, st, discard)
-        if attr == "from_pretrained" and classes and self._find_method(classes[0].qualname, attr) is not None:
+        if classes and attr != "load_state_dict" and (attr == "from_pretrained" or not models):
+            # the project class's own `from_pretrained`, or a static or class method called on it
+            # (`ModelBuilder.build_encoder(...)`: csail semantic-segmentation's factories), walked like a
+            # function with the class bound first; an instance method called on the class takes its object as
+            # the first argument, which the call does not show: not followed
             found = self._find_method(classes[0].qualname, attr)
-            mctx, fn, cls = found
-            args = [self.ev(a, st) for a in node.args]
-            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
-            r = self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({classes[0]}))
-            if r is not None:
-                return True, r
-            return True, EMPTY
-        if classes and not models and attr not in ("from_pretrained", "load_state_dict"):
-            # `ModelBuilder.build_encoder(...)`: a static or class method called on a project class (csail
-            # semantic-segmentation's factories) is walked like a function; an instance method called on the
-            # class takes its object as the first argument, which the call does not show: not followed
-            found = self._find_method(classes[0].qualname, attr)
-            if found is not None and (is_static(found[1]) or _is_classmethod(found[1])):
+            if found is not None and (attr == "from_pretrained" or is_static(found[1]) or is_classmethod(found[1])):
                 mctx, fn, cls = found
                 args = [self.ev(a, st) for a in node.args]
                 kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
@@ -1083,7 +1076,8 @@ class CallsMixin(WalkerBase):
         ictx, init, _ = found
         params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
         passed: dict[str, frozenset] = dict(zip(params, args, strict=False))
-        passed.update((k, v) for k, v in kwargs.items() if k in params or k in {a.arg for a in init.args.kwonlyargs})
+        named = set(params) | {a.arg for a in init.args.kwonlyargs}
+        passed.update((k, v) for k, v in kwargs.items() if k in named)
         written: dict[tuple[str, str], frozenset] = {}
         self._read_body(ictx, init, f"{q.rsplit('.', 1)[-1]}.__init__")
         for stmt in init.body:
@@ -2138,11 +2132,7 @@ def grown_list(lst: TupleVal, added: list[frozenset]) -> TupleVal:
 _FRESH = frozenset({"fresh"})
 
 
-def _is_classmethod(fn: FunctionNode) -> bool:
-    return any(N.dotted(d) == "classmethod" for d in fn.decorator_list)
-
-
-def _updates_parameters(node: ast.Call, func: ast.Attribute, recv: frozenset) -> bool:
+def _updates_parameters(node: ast.Call, func: ast.Attribute) -> bool:
     """Does this call update parameters: a `.step()` (an optimizer's, built here or by a factory, or one a
     wrapper holds: `scaler.step(opt)`, `engine.step()`), or an in-place update from gradients
     (`p.data.add_(p.grad, alpha=-lr)`)?"""

@@ -457,10 +457,11 @@ _RETURNS_SELF = frozenset(
 
 
 def _star_bound(func: ast.expr, imports: N.ImportMap) -> str | None:
-    """``?name`` for a called name that only a star import of the module can bind (`from boxes import *`;
-    `center_to_corners(priors)`), resolved through the project when a class's facts are read."""
+    """``?name`` for a called name that the module's imports do not resolve and only a star import can bind
+    (`from boxes import *`; `center_to_corners(priors)`), resolved through the project when a class's facts
+    are read. Callers ask only about names ``imports.resolve`` left unresolved."""
     dotted = N.dotted(func)
-    if imports.resolve(func) is None and imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
+    if imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
         return "?" + dotted
     return None
 
@@ -1009,9 +1010,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
 
     def note_call(sub: ast.Call, guards: list, in_init: bool, names: dict[str, str] | None = None) -> None:
         q = imports.resolve(sub.func)
-        dotted = N.dotted(sub.func)
-        if q is None and imports.stars and dotted and dotted.split(".")[0] not in _BUILTINS:
-            q = "?" + dotted  # bound by a star import, maybe: resolved when the class is queried
+        if q is None:
+            q = _star_bound(sub.func, imports)  # bound by a star import, maybe: resolved when the class is queried
         # a pretrained builder restores the part it builds (`models.resnet152(pretrained=True)` for a
         # backbone), not the class: its other layers (a new head) keep their random init (its ctor entry
         # below says the part has no random parameters)
@@ -1151,11 +1151,13 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
                 for e in (t.elts if isinstance(t, ast.Tuple) else [t])
                 if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "self"
             ]
+            made_by = imports.resolve(sub.value.func) if held else None
+            star = _star_bound(sub.value.func, imports) if held and made_by is None else None
             for attr in held:
-                attrs.setdefault(attr, imports.resolve(sub.value.func) or _star_bound(sub.value.func, imports))
+                attrs.setdefault(attr, made_by or star)
             # self.x = something_unresolvable(...): a submodule we cannot see into (a name a star import may
             # bind is judged when the class is queried, by what it resolves to: see Project._class_query)
-            if held and _opaque_call(sub.value, imports) and _star_bound(sub.value.func, imports) is None:
+            if held and star is None and _opaque_call(sub.value, imports):
                 unknown += len(held)
     # class-level statements (a layer built as a class attribute)
     for class_stmt in node.body:

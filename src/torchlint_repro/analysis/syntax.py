@@ -329,6 +329,10 @@ def is_static(fn: FunctionNode) -> bool:
     return any(N.dotted(d) == "staticmethod" for d in fn.decorator_list)
 
 
+def is_classmethod(fn: FunctionNode) -> bool:
+    return any(N.dotted(d) == "classmethod" for d in fn.decorator_list)
+
+
 def local_module_class(q: str, ctx: ModuleCtx) -> bool:
     name = q.rsplit(".", 1)[-1]
     cls = ctx.classes.get(name)
