@@ -205,6 +205,39 @@ def test_module_facts_record_constants_and_argparse_defaults() -> None:
     assert facts["argparse"] == {"resume": "last.pt"}
 
 
+def test_module_facts_refs_name_super_calls_and_what_is_only_named() -> None:
+    """A method's `super().m()` refers to each base's `m` (what the program runs there); a project name a
+    unit only mentions (`isinstance(m, Ema)`, a function handed as a value) is recorded as named, not called."""
+    tree = ast.parse(
+        textwrap.dedent("""
+        from exp.base import Experiment
+        from lib.ema import Ema, worker_init
+        from lib.data import make_loader
+
+        class Run(Experiment):
+            def __init__(self, args):
+                super(Run, self).__init__(args)
+
+            def check(self, m):
+                loader = make_loader(worker_init_fn=worker_init)
+                return isinstance(m, Ema), self.width, self.fit()
+    """)
+    )
+    facts = build_facts(tree, "exp.run", False)
+    assert facts["refs"]["Run.__init__"] == ["exp.base.Experiment.__init__", "exp.run.Run"]
+    assert facts["refs"]["Run.check"] == [
+        "exp.run.Run.fit",
+        "exp.run.Run.width",
+        "lib.data.make_loader",
+        "lib.ema.Ema",
+        "lib.ema.worker_init",
+    ]
+    assert facts["named"] == {
+        "Run.__init__": ["exp.run.Run"],
+        "Run.check": ["exp.run.Run.width", "lib.ema.Ema", "lib.ema.worker_init"],
+    }
+
+
 # ------------------------------------------------------------------------------------ flow joins
 def events(src: str, path: str = "/nonexistent/t.py") -> list[tuple]:
     source = textwrap.dedent(src)

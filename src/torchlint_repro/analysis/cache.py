@@ -42,7 +42,7 @@ RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, 
 # constant inits, in nested blocks; 19: modules that seed when imported; 18: functions that read
 # weights files; 17: class facts' fixed
 # parameters and non-literal arguments to project classes, programs' walks)
-SCHEMA = "20"
+SCHEMA = "21"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -277,6 +277,7 @@ SCHEMAS = {
             "argparse": ("dict", str),
             "mentions_torch": bool,
             "refs": ("dict", ("list", str)),
+            "named": ("dict", ("list", str)),
             "stars": ("list", str),
             "syspath": ("list", str),
             "loaders": ("list", str),
@@ -286,6 +287,9 @@ SCHEMAS = {
     ),
     "results": ("obj", {"diags": ("list", _DIAG), "deps": ("dict", str), "widened": ("list", str)}),
     "saves": ("obj", {"sites": ("list", _SITE), "deps": ("dict", str)}),
+    # which calls of a file's programs reach project code worth walking (Walker._reaches_walkable), as a
+    # previous lint of the file learned them, with the files they read (program.analyze)
+    "reach": ("obj", {"answers": ("dict", bool), "deps": ("dict", str)}),
     # a program's walk (program.file_events): its events, the functions it entered, its widenings
     "walks": ("obj", {"walk": ENCODED, "deps": ("dict", str), "notes": ("list", ("tuple", [str, str]))}),
     # the files whose programs may call into units of a file (Project.caller_files), what the search read

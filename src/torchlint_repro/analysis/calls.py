@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import fnmatch
 import functools
 import os
@@ -16,6 +17,7 @@ from .context import (
     EMPTY,
     INFERENCE_DECORATORS,
     MAX_INLINES_PER_FUNCTION,
+    MAX_REACH_NODES,
     NO_EFFECT_FUNCS,
     RUNNER_FUNCS,
     SPAWN_FUNCS,
@@ -36,6 +38,7 @@ from .syntax import (
     FunctionNode,
     any_tri,
     apply_exit,
+    call_func,
     callee_expr,
     const_truth,
     ctor_args,
@@ -44,7 +47,6 @@ from .syntax import (
     is_classmethod,
     is_main_guard,
     is_static,
-    is_super_call,
     local_has_params,
     local_mode_dep,
     local_module_class,
@@ -88,6 +90,29 @@ _SEED_NAMED = re.compile(r"seed", re.IGNORECASE)
 @functools.lru_cache(maxsize=4096)
 def _real(path: str) -> str:
     return os.path.realpath(path)
+
+
+# methods that act on a model or its training (see CallsMixin._acts_on_models)
+_MODEL_ACTS = frozenset(
+    {"eval", "train", "load_state_dict", "state_dict", "from_pretrained", "from_config", "backward"}
+    | {"seed_everything", "set_seed", "manual_seed_all"}
+)
+_MEASURING_BUILTINS = frozenset({"len", "int", "float", "abs", "round", "max", "min", "sum", "bool", "str", "range"})
+
+
+def _measures(q: str) -> bool:
+    """Does a call of ``q`` make a number or a tensor of its arguments, keeping none of them: a torch layer
+    (its sizes), a torch or numpy function, math, a builtin that counts or converts? A container, a wrapper
+    or a module class keeps what it is handed."""
+    layer = N.torch_nn_layer(q)
+    if layer is not None:
+        return layer not in N.CONTAINERS
+    if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
+        return False
+    root = q.split(".", 1)[0]
+    if root == "torch":
+        return not q.startswith("torch.nn.")
+    return root in ("numpy", "math") or q in _MEASURING_BUILTINS
 
 
 class CallsMixin(WalkerBase):
@@ -134,7 +159,7 @@ class CallsMixin(WalkerBase):
             and self._head_bound(func, st)
         ):
             return self._qualified_call(node, "multiprocessing." + func.attr, st) or EMPTY
-        if isinstance(func, ast.Attribute) and is_super_call(func.value):
+        if isinstance(func, ast.Attribute) and N.is_super_call(func.value):
             r = self._super_call(node, func.attr, st)
             if r is not None:
                 return r
@@ -161,7 +186,9 @@ class CallsMixin(WalkerBase):
         kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords}
         result: set = set()
         known = False
-        for fv in fvals:
+        # (several callees: one of a table's classes, `model_dict[name](...)`; in a fixed order, so that the one
+        # a message names is the same in every process)
+        for fv in sorted(fvals, key=repr) if len(fvals) > 1 else fvals:
             if isinstance(fv, Model):
                 known = True
                 result |= self._forward(node, fv, st, args, kwargs)
@@ -870,38 +897,206 @@ class CallsMixin(WalkerBase):
         if found is None:
             return None
         mctx, fn, cls = found
-        if not mctx.walkable(fn, cls):
-            if not self._dispatches_to_walkable(m, mctx, fn, cls):
-                # a method of its own class that sets no mode, seed or checkpoint and opens no inference region:
-                # calling it changes nothing tracked, as with any function of the project that does not (its
-                # random init is not used by it: `self._init_weights()` before a strict load)
-                return EMPTY
-            if not mctx.unstub(fn):
-                # it runs an override worth walking, but its body cannot be read back (the file changed during
-                # the lint): a call we cannot see, said so
-                return self._unreadable(mctx, fn, cls, args, kwargs, st, frozenset({m}))
-            self._dispatched.add(id(fn))
+        if not mctx.walkable(fn, cls) and not self._reaches_walkable(mctx, fn, cls, frozenset({m}), handed=True):
+            # a method of its own class that sets no mode, seed or checkpoint and opens no inference region:
+            # calling it changes nothing tracked, as with any function of the project that does not (its
+            # random init is not used by it: `self._init_weights()` before a strict load)
+            return EMPTY
         return self._inline(node, mctx, fn, cls, args, kwargs, st, frozenset({m}), module_method=True)
 
-    def _dispatches_to_walkable(self, m: Model, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None) -> bool:
-        """Does ``fn``, a method of a base class, reach a method of ``self`` that the model's own class defines
-        and that is worth walking? A base class's template method is judged by its own module, which cannot
-        see the subclass's override: faster-rcnn's `_fasterRCNN.create_architecture()` runs
-        `self._init_modules()`, which `vgg16` defines and which restores pretrained weights. Read from the
-        names the method refers to (the project index's facts: its body may not be kept)."""
-        if self.project is None or ctx.path is None or cls is None or not m.cls:
+    def _reaches_walkable(
+        self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None, self_val, handed: bool
+    ) -> bool:
+        """Does ``fn``, which its own module sees nothing in worth walking from another file, run project code
+        that is? Its module's view stops at the module's own functions, and at the class ``fn`` is written
+        in; the program runs more: `self.m()` on an object of a subclass runs the subclass's override
+        (faster-rcnn's `_fasterRCNN.create_architecture()` -> `self._init_modules()` of `vgg16`, which
+        restores pretrained weights), `super().__init__()` runs the base's (Informer's `Exp_Informer.__init__`
+        -> `Exp_Basic.__init__` -> `self._build_model()`, the subclass's, which builds the model), and a
+        call into another module runs its code (`run(model)` whose `evaluate(model)`, in a third file,
+        runs the model under no_grad). Followed through the names each function refers to (the project
+        index's facts: their bodies may not be kept), breadth first, ``self`` standing for the object
+        ``self_val`` holds while the calls stay on it. What counts is a function reached by a call its caller's
+        module does not see (see ``_callees``) that acts on models itself (``_acts_on_models``; a module's
+        view of "worth walking" counts more, a data pipeline's random sampler or file reader among it), or,
+        when the call hands a model on (``handed``: in its arguments, or as the object it runs on), one whose
+        findings depend on its caller's state; past ``MAX_REACH_NODES`` functions, yes (walking it costs
+        time, never a finding). The functions found to reach nothing are remembered for the walk."""
+        if self.project is None:
             return False
-        rec = self.project.record_for_path(ctx.path)
-        if rec is None:
+        recv = next((v.cls for v in sorted(self_val, key=repr) if isinstance(v, (Model, Instance)) and v.cls), None)
+        start = (ctx, fn, cls, recv or self._class_q(ctx, cls))
+        hit = self._memo.get(("reaches", id(fn), start[3], handed))
+        if hit is not None and hit[0] is fn:
+            return hit[1]
+        known = self._reach_answer(start, handed)
+        if known is not None:
+            self._memo[("reaches", id(fn), start[3], handed)] = (fn, known)
+            return known
+        seen: dict[tuple[int, str | None], tuple] = {(id(fn), start[3]): start}
+        todo = collections.deque([start])
+        found = False
+        with self.project.recording() as read:
+            while todo and not found:
+                c, f, k, obj = todo.popleft()
+                for target, beyond in self._callees(c, f, k, obj):
+                    tctx, tfn, tcls, tobj = target
+                    if (id(tfn), tobj) in seen:
+                        continue
+                    memo = self._memo.get(("reaches", id(tfn), tobj, handed))
+                    answer = memo[1] if memo is not None and memo[0] is tfn else self._reach_answer(target, handed)
+                    if answer is False:
+                        continue  # known to reach nothing worth walking
+                    if answer or (
+                        beyond
+                        and (
+                            (handed and self._fname(tfn, tcls) in tctx.context_units())
+                            or (tctx.relevant(tfn, tcls) and self._acts_on_models(tctx, tfn))
+                        )
+                    ):
+                        found = True
+                        break
+                    seen[(id(tfn), tobj)] = target
+                    if len(seen) > MAX_REACH_NODES:
+                        found = True
+                        break
+                    todo.append(target)
+        # what it reaches, each function reaches a part of: none of them reaches anything either
+        answers = [(start, True)] if found else [(node, False) for node in seen.values()]
+        for node, answer in answers:
+            self._memo[("reaches", id(node[1]), node[3], handed)] = (node[1], answer)
+        root = self._root_real()
+        if not any(p == root or self.project.in_memory_path(p) for p in read):
+            # an answer that read none of the linted text holds for the next lint of it (an editor's buffer
+            # after each keystroke) while what it read is unchanged
+            for node, answer in answers:
+                self.reach_learned[self._reach_key(node, handed)] = answer
+            self.reach_learned_deps.update(read)
+        return found
+
+    def _root_real(self) -> str | None:
+        """The linted file's real path, as the project names the files it reads."""
+        hit = self._memo.get("root-real")
+        if hit is None:
+            hit = self._memo["root-real"] = (os.path.realpath(self.root_ctx.path) if self.root_ctx.path else "",)
+        return hit[0] or None
+
+    def _reach_key(self, node: tuple, handed: bool) -> str:
+        ctx, fn, cls, obj = node
+        return f"{ctx.path}\0{self._fname(fn, cls)}\0{obj or ''}\0{int(handed)}"
+
+    def _reach_answer(self, node: tuple, handed: bool) -> bool | None:
+        """The answer of ``_reaches_walkable`` for ``node`` a previous lint of the file learned (see
+        ``program.analyze``); using it counts what it read as read."""
+        if not self.reach_known:
+            return None
+        answer = self.reach_known.get(self._reach_key(node, handed))
+        if answer is not None and not self.reach_known_noted:
+            self.reach_known_noted = True
+            assert self.project is not None
+            self.project.note_deps(self.reach_known_deps)
+        return answer
+
+    def _acts_on_models(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
+        """Does the body of ``fn`` itself act on what the rules track: seed torch, load or save a checkpoint,
+        build a model with parameters (a class of a table too: `{"informer": Informer}`), switch a mode,
+        restore or read a state_dict, run backward, open an inference region? (Its module's view of
+        "worth walking" also counts what only may: any `.load()`, a random sampler's own generator, a
+        parameter-free module such as a data transform.) A body its module's skeleton did not keep is read as
+        it is judged there: acting on nothing (reading it back would parse its whole module)."""
+        return self._kept("acts-on-models", fn, ctx, lambda: self._acts_on_models_uncached(ctx, fn))
+
+    def _acts_on_models_uncached(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
+        if ctx.stubbed(fn):
             return False
-        prefix = f"{ctx.module}.{cls.name}." if ctx.module else f"{cls.name}."
-        for ref in rec.facts.get("refs", {}).get(f"{cls.name}.{fn.name}", ()):
-            if not ref.startswith(prefix):
-                continue
-            hit = self._find_method(m.cls, ref[len(prefix) :])
-            if hit is not None and hit[1] is not fn and hit[0].walkable(hit[1], hit[2]):
-                return True
+        for sub in N.subtree(fn):
+            if isinstance(sub, ast.withitem):
+                if self.resolve_in(ctx, call_func(sub.context_expr)) in N.NO_GRAD_CTX:
+                    return True
+            elif isinstance(sub, ast.Dict):
+                if any(
+                    isinstance(v, (ast.Name, ast.Attribute)) and self._with_params(ctx, self.resolve_in(ctx, v))
+                    for v in sub.values
+                ):
+                    return True
+            elif isinstance(sub, ast.Call):
+                f = sub.func
+                if isinstance(f, ast.Attribute) and f.attr in _MODEL_ACTS:
+                    return True
+                q = self.resolve_in(ctx, f)
+                if q is not None and (
+                    q in N.SEED_CALLS
+                    or q in N.CUDA_SEEDS
+                    or q in N.TORCH_LOAD
+                    or q in N.TORCH_SAVE
+                    or N.is_listed_seed(q, self.seed_funcs)
+                    or N.is_builder(q)
+                    or self._with_params(ctx, q)
+                ):
+                    return True
         return False
+
+    def _with_params(self, ctx: ModuleCtx, q: str | None) -> bool:
+        """Is ``q`` a model class whose construction may draw parameters?"""
+        if q is None:
+            return False
+        layer = N.torch_nn_layer(q)
+        if layer is not None:
+            return N.layer_has_params(layer, {}) != NO
+        if self.project is None:
+            return local_module_class(q, ctx) and local_has_params(q, {}) != NO
+        return (
+            self.project is not None
+            and self.project.is_module_class(q, ctx.here)
+            and self.project.has_params(q, None, ctx.here) != NO
+        )
+
+    @staticmethod
+    def _class_q(ctx: ModuleCtx, cls: ast.ClassDef | None) -> str | None:
+        if cls is None:
+            return None
+        return f"{ctx.module}.{cls.name}" if ctx.module else cls.name
+
+    def _callees(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None, obj: str | None):
+        """The project functions ``fn`` may call, as ((context, function, class, class of its ``self``), beyond),
+        read from the project index's references of ``fn`` (see ``_reaches_walkable``). ``beyond``: a call its
+        module's own view does not see, into another module or to an override of a method of ``self`` (the
+        module's view follows its own functions and judged them already)."""
+        assert self.project is not None
+        rec = self.project.record_for_path(ctx.path) if ctx.path else None
+        if rec is None:
+            return
+        own = self._class_q(ctx, cls)
+        chain = self._ancestors(obj) if obj else []
+        unit = self._fname(fn, cls)
+        named = set(rec.facts.get("named", {}).get(unit, ()))
+        for ref in rec.facts.get("refs", {}).get(unit, ()):
+            if ref in named:
+                continue  # named, never called (`isinstance(m, ModelEma)`): runs nothing
+            owner, _, attr = ref.rpartition(".")
+            if own is not None and owner == own:
+                hit, on = self._find_method(obj, attr), obj  # `self.m()`: the object's class's own `m`
+            elif owner in chain:
+                hit, on = self._find_method(owner, attr), obj  # `super().m()`, `Base.m(self)`: the same object
+            else:
+                found = self.project.locate(ref, ctx.here)
+                if found is None:
+                    continue
+                kind, trec, name = found
+                if kind == "function":
+                    tctx = self._ctx_for_path(trec.path)
+                    tfn = tctx.functions.get(name) if tctx is not None else None
+                    if tctx is not None and tfn is not None:
+                        yield (tctx, tfn, None, None), tctx.path != ctx.path
+                    continue
+                if kind == "class":
+                    hit, on = self._find_method(ref, "__init__"), ref
+                elif kind == "method":
+                    hit, on = self._find_method(owner, attr), owner
+                else:
+                    continue
+            if hit is not None:
+                yield (hit[0], hit[1], hit[2], on), hit[0].path != ctx.path or hit[2] is not cls
 
     def _find_method(self, cls_q: str | None, attr: str, depth: int = 0):
         if depth > 5 or not cls_q:
@@ -980,12 +1175,16 @@ class CallsMixin(WalkerBase):
                 )
                 if inner and mode_dep != YES:
                     # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
-                    # dropout/batch-norm are the new model's too
-                    mode_dep = any_tri([mode_dep] + [v.mode_dep for v in inner])
+                    # dropout/batch-norm are the new model's too; not one it only reads sizes from
+                    # (`QNet(envs)` whose `__init__` builds `nn.Linear(envs.n_obs, 16)`)
+                    kept = self._kept_by_constructor(q, inner, args, kwargs)
+                    mode_dep = any_tri([mode_dep] + [v.mode_dep for v in kept])
                 if has == NO and self._part_layers(inner, st):
                     # its own layers draw nothing (SSD's fixed `L2Norm`), but the random layers it is handed
                     # and registers are its parameters: it is built random, and reported for them
                     has = YES
+            if self.empty_device:
+                has = NO  # built on the meta device: no values, nothing drawn (to_empty() allocates them later)
             if has != NO:
                 # one report per outermost construction: what its arguments built is part of it, and so are
                 # the layers a container gathers (`nn.Sequential(*layers)`); a model built in its own
@@ -1064,6 +1263,61 @@ class CallsMixin(WalkerBase):
                 part = self.builds.get(v.id)  # (a layer handed twice is absorbed once)
                 if part is not None and part["seed"] == report["seed"] and part["look_only"] == report["look_only"]:
                     self._absorb(v, st)
+
+    def _kept_by_constructor(self, q: str, inner: list[Model], args, kwargs) -> list[Model]:
+        """The models among ``inner`` (handed to the constructor of ``q``) that it may keep: all but those
+        passed to a parameter it only measures (see ``_only_measured``)."""
+        found = self._find_method(q, "__init__")
+        if found is None:
+            return inner
+        ictx, init, _ = found
+        params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
+        passed: dict[str, frozenset] = dict(zip(params, args, strict=False))
+        passed.update((k, v) for k, v in kwargs.items() if isinstance(k, str))
+        kept = {
+            v.id
+            for name, vals in passed.items()
+            if not self._only_measured(ictx, init, name)
+            for v in vals
+            if isinstance(v, Model)
+        }
+        handed = {v.id for vals in passed.values() for v in vals if isinstance(v, Model)}
+        # (a model in a `*args` or `**kwargs` it does not name is kept, as before)
+        return [v for v in inner if v.id in kept or v.id not in handed]
+
+    def _only_measured(self, ctx: ModuleCtx, init: FunctionNode, param: str) -> bool:
+        """Does the constructor ``init`` read its parameter ``param`` only inside the arguments of calls that
+        make numbers or tensors of it (`nn.Linear(np.prod(envs.obs_shape), 16)`, `torch.tensor(env.high)`,
+        `len(vocab)`), so never keep the object itself: no submodule? A parameter it names anywhere else
+        (`self.env = env`, `nn.Sequential(backbone.layer1)`, a test) may be kept. Read from the body
+        (all of it when it can be read back), kept for the walk."""
+        return self._kept(f"measured:{param}", init, ctx, lambda: self._only_measured_uncached(ctx, init, param))
+
+    def _only_measured_uncached(self, ctx: ModuleCtx, init: FunctionNode, param: str) -> bool:
+        if not ctx.unstub(init):
+            return False
+        parents = self._parents(init)
+        uses = [n for n in N.subtree(init) if isinstance(n, ast.Name) and n.id == param]
+        if not uses:
+            return True
+        for use in uses:
+            if not isinstance(use.ctx, ast.Load):
+                return False
+            cur: ast.AST = use
+            measured = False
+            while True:
+                parent = parents.get(id(cur))
+                if parent is None or isinstance(parent, ast.stmt):
+                    break
+                if isinstance(parent, ast.Call) and cur is not parent.func:
+                    q = self.resolve_in(ctx, parent.func)
+                    if q is not None and _measures(q):
+                        measured = True
+                        break
+                cur = parent
+            if not measured:
+                return False
+        return True
 
     def _handed_attributes(self, q: str, made: frozenset, args, kwargs, st: State) -> None:
         """`trainer = Trainer(net)` whose `__init__` does `self.net = net`: `trainer.net` is that model, so a
@@ -1685,13 +1939,23 @@ class CallsMixin(WalkerBase):
         if id(fn) not in self._dispatched and (
             not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls))
         ):
-            # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
-            # we track (a model handed to it keeps its mode, as with a local helper that only computes); what
-            # it returns is computed from its arguments (`self._apply_activate(fake)`: still the forward's output)
-            for a in list(args) + list(kwargs.values()):
-                self._mark_read(a)
-            outs = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
-            return frozenset({merge_out(outs)}) if outs else EMPTY
+            handed = any(isinstance(v, (Model, Instance)) for v in self_val) or any(
+                isinstance(v, Model) for a in [*args, *kwargs.values()] for v in a
+            )
+            if not self._reaches_walkable(ctx, fn, cls, self_val, handed):
+                # a function that sets no mode, seed or checkpoint and runs no model: calling it changes nothing
+                # we track (a model handed to it keeps its mode, as with a local helper that only computes);
+                # what it returns is computed from its arguments (`self._apply_activate(fake)`: still the
+                # forward's output)
+                for a in list(args) + list(kwargs.values()):
+                    self._mark_read(a)
+                outs = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
+                return frozenset({merge_out(outs)}) if outs else EMPTY
+            if not ctx.unstub(fn):
+                # it runs code worth walking, but its body cannot be read back (the file changed during the
+                # lint): a call we cannot see, said so
+                return self._unreadable(ctx, fn, cls, args, kwargs, st, self_val)
+            self._dispatched.add(id(fn))
         recursive = any(
             f.ctx is ctx and f.func == fn.name and f.cls == (cls.name if cls else None) for f in self.frames
         )
@@ -1710,6 +1974,7 @@ class CallsMixin(WalkerBase):
             module_method,
             tuple(f.region for f in self.frames),
             bool(self.mute),
+            bool(self.empty_device),
             st.key(with_locals=not self.mute),
         )
         hit = self._memo.get(memo_key)

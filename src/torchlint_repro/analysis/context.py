@@ -28,6 +28,7 @@ MAX_LOOP_PASSES = 4  # walks of a loop body looking for its fixpoint; past it, w
 NESTED_LOOP_PASSES = 1  # the same for loops nested three deep or more
 STEP_BUDGET = 20_000  # statements walked from one entry point; past it, calls are applied through summaries
 MAX_INLINES_PER_FUNCTION = 16  # walks of one function in place (with different states) per entry point
+MAX_REACH_NODES = 300  # project functions followed to learn whether a skipped call runs code worth walking
 FILE_STEP_GUARD = 400_000  # statements walked for one file: later entry points are walked summarised
 RUNNER_FUNCS = frozenset({"fire.Fire", "absl.app.run", "app.run", "typer.run", "jsonargparse.CLI", "tyro.cli"})
 SPAWN_FUNCS = frozenset(
@@ -534,13 +535,19 @@ class ModuleCtx:
                 return item
         return None
 
+    @staticmethod
+    def stubbed(fn: FunctionNode) -> bool:
+        """Is the body of ``fn`` the stub ``_strip_unwalked`` left (see ``unstub``)?"""
+        body = fn.body
+        return len(body) == 1 and isinstance(body[0], ast.Pass) and body[0].lineno == fn.lineno
+
     def unstub(self, fn: FunctionNode) -> bool:
         """Give back the body of ``fn`` that ``_strip_unwalked`` stubbed (a function of another module no walk
-        was expected to enter: a base class's template method whose subclass override matters, see
-        ``Walker._dispatches_to_walkable``), from the module's whole parse while the file is still the text its
-        record was made from. False when it cannot be read (the stub stays: the caller does not walk it)."""
-        body = fn.body
-        if not (len(body) == 1 and isinstance(body[0], ast.Pass) and body[0].lineno == fn.lineno):
+        was expected to enter, which runs project code worth walking: a base class's template method whose
+        subclass override matters, a pass-through to a third module, see ``Walker._reaches_walkable``; or a
+        constructor read for what it keeps), from the module's whole parse while the file is still the text
+        its record was made from. False when it cannot be read (the stub stays: the caller does not walk it)."""
+        if not self.stubbed(fn):
             return True  # its own body (a stub sits on the `def` line, where no statement of a block can)
         if self.project is None or self.path is None:
             return False

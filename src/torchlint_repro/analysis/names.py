@@ -96,15 +96,21 @@ SET_GRAD = frozenset(
     {"torch.set_grad_enabled", "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.set_grad_enabled"}
 )
 ENABLE_GRAD = frozenset({"torch.enable_grad", "torch.autograd.enable_grad"})
-# wrappers whose state_dict keys start with "module."
+# wrappers whose state_dict keys start with "module." (AveragedModel holds a copy of the module as `.module`, and
+# its `n_averaged` count beside it)
 WRAPPERS = frozenset(
     {
+        "torch.optim.swa_utils.AveragedModel",
         "torch.nn.DataParallel",
         "torch.nn.parallel.DataParallel",
         "torch.nn.parallel.DistributedDataParallel",
         "torch.nn.parallel.distributed.DistributedDataParallel",
         "torch.nn.parallel.data_parallel.DataParallel",
     }
+)
+# contexts that build modules on the meta device: no storage, no draw from the generator
+EMPTY_INIT_CONTEXTS = frozenset(
+    {"accelerate.init_empty_weights", "accelerate.big_modeling.init_empty_weights", "accelerate.init_on_device"}
 )
 TRANSPARENT_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.fx.symbolic_trace"})
 # objects whose setup/prepare methods hand back the modules (and optimizers ...) given to them, in order,
@@ -400,6 +406,11 @@ def dotted(expr: ast.AST) -> str | None:
         parts.append(expr.id)
         return ".".join(reversed(parts))
     return None
+
+
+def is_super_call(e: ast.expr) -> bool:
+    """`super()` or `super(Cls, self)`."""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "super"
 
 
 def module_name_from_rel(rel_parts: tuple[str, ...]) -> str:

@@ -25,14 +25,37 @@ from .syntax import called_names
 from .tracker import Walker, handler_functions, merge_event
 
 
-def _walk_file(ctx: ModuleCtx, settings: Settings, module_only: bool = False) -> Walker:
+def _walk_file(
+    ctx: ModuleCtx, settings: Settings, module_only: bool = False, reach: tuple[dict, dict] | None = None
+) -> Walker:
     """The walker after walking a file's entry points: its events, the functions the walks entered
     (``reached``), where they widened for a bound (``widened``: (path, function, why)), the lines of the
     file whose statements they read, every (path, function) whose body they read (``entered``), and the
-    names whose reads they looked for all over the file (``scanned_names``)."""
+    names whose reads they looked for all over the file (``scanned_names``). ``reach``: answers of
+    ``Walker._reaches_walkable`` a previous lint of the file learned, and the files they read."""
     walker = Walker(ctx, settings)
+    if reach is not None:
+        walker.reach_known, walker.reach_known_deps = reach
     walker.run(module_only=module_only)
     return walker
+
+
+def _known_reach(project: Project, key: str) -> tuple[dict, dict] | None:
+    """What the last lint of a file learned of which calls reach code worth walking (``Walker._reaches_walkable``:
+    a property of the project, not of the file's text), while every file it read is unchanged."""
+    entry = project.cache.get_json("reach", key) if project.cache is not None else None
+    if entry is None or not project.deps_valid(entry["deps"]):
+        return None
+    return entry["answers"], entry["deps"]
+
+
+def _store_reach(project: Project, key: str, known: tuple[dict, dict] | None, walker: Walker) -> None:
+    if project.cache is None or not walker.reach_learned:
+        return
+    answers, deps = known if known is not None else ({}, {})
+    project.cache.put_json(
+        "reach", key, {"answers": {**answers, **walker.reach_learned}, "deps": {**deps, **walker.reach_learned_deps}}
+    )
 
 
 def file_events(project: Project, path: str, settings: Settings, defer: bool = False) -> Walked | None:
@@ -200,7 +223,9 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
                 _store_edit(project, edit_key, layout, facts, project.last_deps, token)
                 return facts
         merged: dict[tuple, Event] = {}
-        w = _walk_file(ctx, settings)
+        reach = _known_reach(project, edit_key)
+        w = _walk_file(ctx, settings, reach=reach)
+        _store_reach(project, edit_key, reach, w)
         widened = list(w.widened)
         called: set = set()  # functions of this file some program of the project calls
         # functions of this file whose bodies a walk read besides the lines it walked: another file's

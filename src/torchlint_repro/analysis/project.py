@@ -206,6 +206,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
             dest, default = argparse_dest(node)
             if dest and default is not None:
                 argparse_defaults[dest] = default
+    refs, named = _unit_refs(tree, imports)
     return {
         "module": module,
         "is_package": is_package,
@@ -215,7 +216,8 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "constants": constants,
         "argparse": argparse_defaults,
         "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
-        "refs": _unit_refs(tree, imports),
+        "refs": refs,
+        "named": named,
         "stars": list(imports.stars),
         "loaders": _loaders(tree, imports, readers),
         # functions that read a file into the parameters of the model they are given, without load_state_dict
@@ -371,43 +373,55 @@ def _relative_dir(node: ast.AST | None, env: dict[str, str] | None = None) -> st
     return None
 
 
-def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
+def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """For each unit of the module (``<module>`` for its top-level statements, ``f`` for a function,
     ``C.m`` for a method), the qualified names it refers to that may be code of the project: what it
-    calls, builds or hands on (``mp.spawn(worker)``). The project's reverse call graph is made of these."""
+    calls, builds or hands on (``mp.spawn(worker)``). The project's reverse call graph is made of these.
+    Second, per unit, those of them it only names and never calls (`isinstance(m, ModelEma)`,
+    `worker_init_fn=_worker_init`): what a call of the unit runs is the rest."""
     stdlib = sys.stdlib_module_names
 
-    def names_in(nodes, cls: str | None) -> list[str]:
+    def names_in(nodes, cls: str | None, uncalled: set[str] | None = None) -> list[str]:
         out: set[str] = set()
+        calls: set[str] = set()
         called = {id(n.func) for top in nodes for n in N.subtree(top) if isinstance(n, ast.Call)}
         for top in nodes:
             for sub in N.subtree(top):
                 if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
+                    found: set[str] = set()
                     if (
                         isinstance(sub, ast.Attribute)
                         and cls is not None
                         and isinstance(sub.value, ast.Name)
                         and sub.value.id in ("self", "cls")
                     ):
-                        out.add(f"{imports.module}.{cls}.{sub.attr}" if imports.module else f"{cls}.{sub.attr}")
-                        continue
-                    q = imports.resolve(sub)
-                    if q is None:
-                        if (
-                            imports.stars
-                            and isinstance(sub, ast.Name)
-                            and sub.id not in _BUILTINS
-                            and (id(sub) in called or cls is None and sub.id[:1].isupper())
-                        ):
-                            # bound by a star import, maybe: each star module is a candidate (locate decides)
-                            out.update(f"{m}.{sub.id}" for m in imports.stars)
-                        continue
-                    if q.split(".", 1)[0] in stdlib:
-                        continue
-                    out.add(q)
+                        found.add(f"{imports.module}.{cls}.{sub.attr}" if imports.module else f"{cls}.{sub.attr}")
+                    elif isinstance(sub, ast.Attribute) and cls is not None and N.is_super_call(sub.value):
+                        # `super().__init__(args)`: each base's method of that name, maybe (the first that
+                        # defines it runs; Informer's base `__init__` builds through an override)
+                        found.update(f"{b}.{sub.attr}" for b in units.get(cls, ()) if not b.startswith("torch."))
+                    else:
+                        q = imports.resolve(sub)
+                        if q is None:
+                            if (
+                                imports.stars
+                                and isinstance(sub, ast.Name)
+                                and sub.id not in _BUILTINS
+                                and (id(sub) in called or cls is None and sub.id[:1].isupper())
+                            ):
+                                # bound by a star import, maybe: each star module is a candidate (locate decides)
+                                found.update(f"{m}.{sub.id}" for m in imports.stars)
+                        elif q.split(".", 1)[0] not in stdlib:
+                            found.add(q)
+                    out |= found
+                    if id(sub) in called:
+                        calls |= found
+        if uncalled is not None:
+            uncalled |= out - calls
         return sorted(out)
 
     units: dict[str, list[str]] = {}
+    only_named: dict[str, list[str]] = {}
     module_level: list[ast.AST] = []
 
     def visit(stmts, under_class: str | None = None) -> None:
@@ -415,7 +429,10 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 # (decorators are left out: a registry decorator runs at import, it does not call the code)
                 key = f"{under_class}.{node.name}" if under_class else node.name
-                units[key] = names_in(node.body + [a for a in node.args.defaults], under_class)
+                named: set[str] = set()
+                units[key] = names_in(node.body + [a for a in node.args.defaults], under_class, named)
+                if named:
+                    only_named[key] = sorted(named)
             elif isinstance(node, ast.ClassDef) and under_class is None:
                 # a subclass reaches its bases' methods: its bases are refs of the class itself
                 units[node.name] = names_in(node.bases, None)
@@ -432,7 +449,7 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> dict[str, list[str]]:
 
     visit(tree.body)
     units["<module>"] = names_in(module_level, None)
-    return {k: v for k, v in units.items() if v}
+    return {k: v for k, v in units.items() if v}, only_named
 
 
 def argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
@@ -1584,6 +1601,11 @@ class Project:
         finally:
             if holds:
                 cache.release(kind, key)
+
+    def in_memory_path(self, path: str) -> bool:
+        """Is the record of ``path`` made from a text in memory (an editor's buffer, a notebook, stdin)?"""
+        rec = self._records.get(path)
+        return rec is not None and rec.tree is not None
 
     def note_deps(self, deps: dict[str, str]) -> None:
         """What a reused result read counts as read by every result being recorded now."""

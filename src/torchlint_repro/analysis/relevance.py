@@ -7,7 +7,7 @@ import fnmatch
 from typing import TYPE_CHECKING
 
 from . import names as N
-from .syntax import FunctionNode, call_func, is_super_call, local_module_class
+from .syntax import FunctionNode, call_func, local_module_class
 
 RELEVANT_ATTRS = frozenset(
     {
@@ -81,6 +81,49 @@ STRONG_ATTRS = frozenset(
 )
 
 
+def _module_class_ref(ctx: ModuleCtx, node: ast.expr | None) -> bool:
+    """Is ``node`` a name of a model class: a torch.nn layer, or an nn.Module class of the module or the project?"""
+    if not isinstance(node, (ast.Name, ast.Attribute)):
+        return False
+    if isinstance(node, ast.Name) and node.id in ctx.classes:
+        return local_module_class(f"{ctx.module}.{node.id}", ctx)
+    q = ctx.resolve(node)
+    if q is None:
+        return False
+    return N.torch_nn_layer(q) is not None or (ctx.project is not None and ctx.project.is_module_class(q, ctx.here))
+
+
+# libraries whose load/save read and write files of their own (not a checkpoint of a model we track)
+_FILE_LIBRARIES = frozenset(
+    {"pickle", "json", "yaml", "numpy", "pandas", "marshal", "shelve", "csv", "toml", "tomllib"}
+)
+
+
+def _other_object(ctx: ModuleCtx, fn: FunctionNode, f: ast.Attribute) -> bool:
+    """Is ``f`` (`x.manual_seed`, `x.load`, ...) a method of an object we know is none of what the rules
+    track: a local random generator (`torch.Generator().manual_seed(s)`, or a name the function binds to
+    one: its own stream, not torch's global seed), or a file library's module (`pickle.load(f)`,
+    `json.load(f)`, `np.save(path, a)`)?"""
+    recv = f.value
+    if f.attr in ("manual_seed", "seed"):
+        if isinstance(recv, ast.Call):
+            return ctx.resolve(recv.func) == "torch.Generator"
+        if isinstance(recv, ast.Name):
+            bound = [
+                s.value
+                for s in N.subtree(fn)
+                if isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == recv.id for t in s.targets)
+            ]
+            return bool(bound) and all(
+                isinstance(v, ast.Call) and ctx.resolve(v.func) == "torch.Generator" for v in bound
+            )
+        return False
+    if f.attr in ("load", "save") and isinstance(recv, ast.Name):
+        q = ctx.resolve(recv)
+        return q is not None and q.split(".", 1)[0] in _FILE_LIBRARIES
+    return False
+
+
 def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     """Functions (``f``) and methods (``Class.m``) of a module that touch what the rules track, directly or
     through the module's other functions."""
@@ -114,17 +157,21 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                 hit = True
             elif isinstance(sub, ast.withitem):
                 hit = _relevant_q(ctx.resolve(call_func(sub.context_expr)))
+            elif strong and isinstance(sub, ast.Dict):
+                # `model_dict = {"informer": Informer, ...}; model = model_dict[name](...)`: a class picked from
+                # a table and built (Informer's `_build_model`)
+                hit = any(_module_class_ref(ctx, v) for v in sub.values)
             elif isinstance(sub, ast.Call):
                 f = sub.func
                 if isinstance(f, ast.Attribute):
                     if f.attr in (STRONG_ATTRS if strong else RELEVANT_ATTRS):
-                        hit = True
+                        hit = not strong or not _other_object(ctx, fn, f)
                     elif isinstance(f.value, ast.Name) and f.value.id in ("self", "cls") and cls is not None:
                         if f.attr in methods:
                             out.add(f"{cls.name}.{f.attr}")
                         elif not strong:
                             hit = True  # self.model(x): an attribute called, maybe a forward
-                    elif cls is not None and is_super_call(f.value):
+                    elif cls is not None and N.is_super_call(f.value):
                         # `super().__init__()`: the base class's method runs, relevant as it is (Informer's
                         # `Exp_Informer.__init__` whose base builds the model through `self._build_model()`)
                         for b in cls.bases:

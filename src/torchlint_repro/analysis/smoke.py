@@ -147,6 +147,11 @@ class _Scope:
             return self.forward_use(up)
         if isinstance(up, ast.Attribute) and up.value is expr:
             return self.attribute_use(up)
+        if isinstance(up, ast.Subscript) and up.value is expr:
+            collection = self._submodule_collection(up)
+            if collection is not None:
+                return self.collection_use(collection)
+            return LOOK if self._in_print(up) else KEPT
         if isinstance(up, ast.Call):
             return self.argument_use(up, expr)
         if isinstance(up, ast.keyword):
@@ -185,16 +190,91 @@ class _Scope:
             return self._unread_output(call)
         if self._metadata(call):
             return LOOK
+        if not isinstance(up, ast.Assign) and self._output_metadata(call, None, 0):
+            return LOOK  # `(tok(ids) + pos(p)).shape`
         if isinstance(up, ast.Assign) and up.value is call:
             names = plain_names(up.targets)
             if names is None:
                 return KEPT
-            reads = list(self._loads(names))
+            reads = self._reads_after(names, up)
             if not reads:
                 return self._unread_output(call)
-            if all(isinstance(n, ast.Name) and self._metadata(n) for n in reads):
+            if all(isinstance(n, ast.Name) and self._output_metadata(n, up, 0) for n in reads):
                 return LOOK
         return KEPT
+
+    def _reads_after(self, names: set[str], binding: ast.stmt) -> list[ast.AST]:
+        """The reads of ``names`` that can see what ``binding`` bound: not those inside it (`x = net(x)`
+        reads the input), nor those before it in the same code outside every loop that holds it (a function
+        defined before it may run after it: its reads count)."""
+        loops = []
+        cur = self.parents.get(id(binding))
+        while cur is not None:
+            if isinstance(cur, (ast.For, ast.AsyncFor, ast.While)):
+                loops.append(cur)
+            cur = self.parents.get(id(cur))
+        inside = {id(n) for n in ast.walk(binding)}
+        at = (binding.lineno, binding.col_offset)
+        out = []
+        for n in self._loads(names):
+            if id(n) in inside:
+                continue
+            if (
+                (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)) < at
+                and not any(id(n) in {id(m) for m in ast.walk(loop)} for loop in loops)
+                and not self._in_nested_code(n)
+            ):
+                continue
+            out.append(n)
+        return out
+
+    def _in_nested_code(self, node: ast.AST) -> bool:
+        """Is ``node`` inside a function, lambda or class nested in the scope (code that runs when called)?"""
+        cur = self.parents.get(id(node))
+        while cur is not None and cur is not self.scope:
+            if isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                return True
+            cur = self.parents.get(id(cur))
+        return False
+
+    def _output_metadata(self, node: ast.AST, binding: ast.stmt | None, depth: int) -> bool:
+        """Is ``node`` (an output, or what was computed from one) read only for its metadata: directly
+        (`out.shape`), or through arithmetic and reshaping that keep its shape's dependence on the output's
+        and no number of it (`e = out + pos; print(e.shape)`)?"""
+        if self._metadata(node):
+            return True
+        if depth >= 3:
+            return False
+        cur = node
+        while True:
+            up = self.parents.get(id(cur))
+            if isinstance(up, (ast.BinOp, ast.UnaryOp)):
+                cur = up
+                continue
+            if (
+                isinstance(up, ast.Attribute)
+                and up.value is cur
+                and up.attr in SAME_VALUES
+                and isinstance(self.parents.get(id(up)), ast.Call)
+                and self.parents[id(up)].func is up
+            ):
+                cur = self.parents[id(up)]
+                continue
+            break
+        if cur is node:
+            return False
+        if self._metadata(cur):
+            return True
+        up = self.parents.get(id(cur))
+        if isinstance(up, ast.Assign) and up.value is cur and up is not binding:
+            names = plain_names(up.targets)
+            if names is None:
+                return False
+            reads = self._reads_after(names, up)
+            return bool(reads) and all(
+                isinstance(n, ast.Name) and self._output_metadata(n, up, depth + 1) for n in reads
+            )
+        return False
 
     def _unread_output(self, call: ast.Call) -> str:
         """An output nobody reads: in the ``__main__`` block of a module the project imports (a model file's
@@ -214,7 +294,25 @@ class _Scope:
             return self.collection_use(call)  # type: ignore[arg-type]
         if attr.attr == "training" and not called:
             return LOOK
+        if not called:
+            collection = self._submodule_collection(attr)
+            if collection is not None:
+                return self.collection_use(collection)
         return LOOK if self._in_print(attr) else KEPT
+
+    def _submodule_collection(self, sub: ast.AST) -> ast.Call | None:
+        """``sub`` (a submodule of the model: `block.ff`, `net[0]`, `net.encoder.layers[2]`) asked for a
+        collection (`.parameters()`), counted like the model's own: that call."""
+        up = self.parents.get(id(sub))
+        while (isinstance(up, ast.Attribute) and up.attr not in COLLECTIONS) or isinstance(up, ast.Subscript):
+            if up.value is not sub or not isinstance(up.ctx, ast.Load):
+                return None
+            sub, up = up, self.parents.get(id(up))
+        if isinstance(up, ast.Attribute) and up.value is sub and up.attr in COLLECTIONS:
+            call = self.parents.get(id(up))
+            if isinstance(call, ast.Call) and call.func is up:
+                return call
+        return None
 
     def collection_use(self, call: ast.AST) -> str:
         """``net.parameters()`` and the like, iterated to count or list: each element read for its

@@ -26,11 +26,6 @@ Located = ast.expr | ast.stmt
 OPTIM_NAME = _re.compile(r"optim|sched|scaler|lr_|swa_|ema_opt|opt\b", _re.IGNORECASE)
 
 
-def is_super_call(e: ast.expr) -> bool:
-    """`super()` or `super(Cls, self)`."""
-    return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "super"
-
-
 def reads_grad(expr: ast.AST) -> bool:
     """Does ``expr`` read a tensor's gradient (`p.grad`, `w.grad.data`)?"""
     return any(isinstance(n, ast.Attribute) and n.attr == "grad" for n in ast.walk(expr))

@@ -103,6 +103,14 @@ class Walker(CallsMixin, LoadsMixin):
         self.current_root: tuple | None = None  # the uncalled function being walked as an entry point
         self.mute = 0
         self.importing = 0  # walking a module as a spawned child imports it: its __main__ block does not run
+        self.empty_device = 0  # inside `with torch.device("meta"):`: modules built have no values, draw nothing
+        # answers of _reaches_walkable: known from a previous lint of the file (with the files they read), and
+        # learned by this one (that read none of the linted text); see program.analyze
+        self.reach_known: dict[str, bool] = {}
+        self.reach_known_deps: dict[str, str] = {}
+        self.reach_known_noted = False
+        self.reach_learned: dict[str, bool] = {}
+        self.reach_learned_deps: dict[str, str] = {}
         self.steps = 0
         self.seq = 0
         self.reached: set[tuple[str, str]] = set()  # (path, function) walked from some entry point
@@ -174,8 +182,8 @@ class Walker(CallsMixin, LoadsMixin):
         # model id -> the models handed to its constructor (`Wrapper(backbone, head)`): its submodules, so a
         # strict load of it overwrites theirs too
         self.held: dict[str, set[str]] = {}
-        # base-class methods walked for the subclass override they call (see _dispatches_to_walkable): by id,
-        # while their nodes are pinned with their module's context
+        # functions walked for the project code worth walking they run (a subclass's override, a function of a
+        # third module; see _reaches_walkable): by id, while their nodes are pinned with their module's context
         self._dispatched: set[int] = set()
 
     def run(self, module_only: bool = False) -> None:
@@ -1289,10 +1297,14 @@ class Walker(CallsMixin, LoadsMixin):
         frame = self.frames[-1]
         saved_region = getattr(frame, "_with_region", None)
         frame._with_region = (region, node.lineno) if region else saved_region
+        # `with torch.device("meta"):`, accelerate's `init_empty_weights()`: what is built inside has no values
+        meta = any(self._empty_device(item.context_expr) for item in node.items)
+        self.empty_device += meta
         try:
             out = self.block(node.body, st)
         finally:
             frame._with_region = saved_region
+            self.empty_device -= meta
         if out is not None:
             out.grad = old_grad
             if region:
@@ -1302,6 +1314,20 @@ class Walker(CallsMixin, LoadsMixin):
         return out
 
     s_AsyncWith = s_With
+
+    def _empty_device(self, expr: ast.expr) -> bool:
+        """Does the context ``expr`` build modules without values (the meta device), so without a draw?"""
+        if not isinstance(expr, ast.Call):
+            return False
+        q = self.frames[-1].ctx.resolve(expr.func)
+        if q in N.EMPTY_INIT_CONTEXTS:
+            return True
+        return (
+            q == "torch.device"
+            and bool(expr.args)
+            and isinstance(expr.args[0], ast.Constant)
+            and expr.args[0].value == "meta"
+        )
 
     def _grad_context(self, expr: ast.expr, st: State) -> str | None:
         call = expr if isinstance(expr, ast.Call) else None
@@ -1602,7 +1628,7 @@ class Walker(CallsMixin, LoadsMixin):
 
     def e_Subscript(self, node: ast.Subscript, st: State) -> frozenset:
         base = self.ev(node.value, st)
-        self.ev(node.slice, st)
+        key_vals = self.ev(node.slice, st)
         key = node.slice.value if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) else None
         out: set = set()
         if _sliced(node.slice):
@@ -1614,10 +1640,13 @@ class Walker(CallsMixin, LoadsMixin):
                 out.add(LoadedItem(b, key, b.stripped))
             elif isinstance(b, LoadedItem):
                 out.add(b)
-            elif isinstance(b, DictVal) and key is not None:
-                for k, vals in b.entries:
-                    if k == key:
-                        out |= vals
+            elif isinstance(b, DictVal):
+                # a key we know (a literal, a string the program holds: an option's default) picks its entry;
+                # another may pick any (`model_dict[args.model](...)` builds one of the table's classes)
+                keys = {key} if key is not None else {v.template for v in key_vals if isinstance(v, Str)}
+                picked = [vals for k, vals in b.entries if k in keys]
+                for vals in picked or ([] if key is not None else [vals for _, vals in b.entries]):
+                    out |= vals
             elif isinstance(b, TupleVal) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
                 i = node.slice.value
                 if -len(b.items) <= i < len(b.items):

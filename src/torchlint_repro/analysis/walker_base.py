@@ -36,6 +36,12 @@ class WalkerBase:
     iteration: tuple | None
     current_root: tuple | None
     mute: int
+    empty_device: int
+    reach_known: dict[str, bool]
+    reach_known_deps: dict[str, str]
+    reach_known_noted: bool
+    reach_learned: dict[str, bool]
+    reach_learned_deps: dict[str, str]
     steps: int
     seq: int
     reached: set[tuple[str, str]]
@@ -112,4 +118,5 @@ class WalkerBase:
         def _load_result_used(self, r: LoadResult, node: Located) -> None: ...
         def _loaded_used_as_module(self, lo: Loaded, node: Located, how: str) -> None: ...
         def _save(self, node: ast.Call, obj: frozenset, path_expr: ast.expr, st: State) -> None: ...
+        def _ancestors(self, cls: str, depth: int = 0) -> list[str]: ...
         def _whole_module_mode(self, path: str | None, st: State) -> tuple[frozenset, str | None]: ...

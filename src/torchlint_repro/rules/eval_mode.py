@@ -120,7 +120,12 @@ exported program's output (live dropout is an `aten.dropout(..., train=True)` no
 
 ## Known problems
 - Not reported when the model's class is known and has no mode-dependent layer at any depth
-  (no dropout, batch-norm, ...): then `eval()` changes nothing.
+  (no dropout, batch-norm, ...): then `eval()` changes nothing. An object of a class we cannot read that
+  its constructor only measures (`nn.Linear(np.prod(env.observation_space.shape), 64)`: sizes, a
+  `torch.tensor` of its values) is no submodule of it; one it keeps (`self.env = env`, a layer of it in an
+  `nn.Sequential`) may hold dropout, and the model may then be mode-dependent.
+- A forward inside a function of another file reached through pass-throughs (`report(model)` calling
+  `evaluate(model)` in a third file) is judged with the caller's state, like a direct call.
 - Not reported when the mode is unknown: a model from `torch.load` of a path no save of the project
   matches (a module the project saved whole comes back in the mode it was saved in), a model handed to
   a function we cannot see, a function parameter with no visible caller (see TRP204).

@@ -115,7 +115,14 @@ seeds the parent process only: a spawned worker starts unseeded`).
   nothing, as its parameters are those layers. A model the code builds in its own statement and hands in
   (`enc = Encoder(); Classifier(enc)`, `net = nn.Linear(4, 2); Sampler(net)`) keeps its own report.
 - A function that no entry point reaches (a library's `build_model()`) is judged at its callers and
-  is not reported when it has none.
+  is not reported when it has none. A construction reached through functions of other modules is found
+  (a base class's constructor in another file that builds through `self._build_model()`, overridden by the
+  subclass the program builds; a factory choosing among many classes, `get_network(args)`, reported at
+  each class it may build, since each is one path's random init).
+- A module built under `with torch.device("meta"):` or accelerate's `init_empty_weights()` has no values
+  and draws nothing from torch's generator: not reported (its storage comes later, from `to_empty()`).
+- A model loaded strictly through a wrapper that holds it (`nn.DataParallel`, `AveragedModel`, whose
+  `.module` is taken back) is restored.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
   forward is not reported, nor is a module handed to a project module's constructor when a strict
   load restores the module that holds it (`model = Wrapper(backbone, head)`, then
@@ -249,7 +256,10 @@ checked, its parameters counted, a summary or profile taken (torchinfo/torchsumm
 
 The model is followed through the names it is bound to (every read in its function, or in its whole
 module for a module-level name), through project functions it is handed to (their parameter read the
-same way) and through `return`s to the call sites of the program that reached it. Anything else keeps
+same way) and through `return`s to the call sites of the program that reached it. An output is followed
+through arithmetic and reshaping (`(tok(ids) + pos(p)).shape` is a look at a shape), a read of its name
+before it is bound (outside a loop) is no read of it (`x = net(x); print(x.shape)`), and a submodule's
+parameters count like the model's (`sum(p.numel() for p in block.ff.parameters())`). Anything else keeps
 it, and the construction is TRP101's: an optimizer or a backward, a save, a forward whose output is used
 for its values (printed, compared, fed to a loss), a container or attribute, a call the analysis cannot
 read, a module-level model another module of the project imports.
