@@ -42,7 +42,7 @@ RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, 
 # constant inits, in nested blocks; 19: modules that seed when imported; 18: functions that read
 # weights files; 17: class facts' fixed
 # parameters and non-literal arguments to project classes, programs' walks)
-SCHEMA = "21"
+SCHEMA = "22"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -248,6 +248,7 @@ _CLASS = (
         "init_params": ("list", str),
         "init_defaults": ("dict", SCALAR),
         "attrs": ("dict", ("opt", str)),
+        "layer_params": ("dict", ("dict", str)),
     },
 )
 _FIX = ("tuple", [str, ("list", ("tuple", [int, int, int, int, str])), ("list", str)])

@@ -993,6 +993,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     loads: list[list] = []  # the guards under which __init__ (or what it calls) restores weights
     init_calls: list[list] = []  # [qualname, guards] of the project functions __init__ calls
     built_at: dict[int, int] = {}  # id of a construction call -> its index in ctors
+    layer_params: dict[str, dict[str, str]] = {}  # index in ctors -> {argument: constructor parameter}
     methods = {i.name: i for i in node.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
     init = methods.get("__init__")
     if init is not None:
@@ -1066,6 +1067,14 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             kw = {}
         built_at[id(sub)] = len(ctors)
         ctors.append([q, kw, list(guards)])
+        if names and N.torch_nn_layer(q) is not None:
+            # `nn.Dropout(dropout)`: the layer's argument is a constructor parameter, bound where the class is
+            # built (`Attn(d, 0.0)` drops nothing); by the index of its construction
+            given = {k.arg: k.value.id for k in sub.keywords if k.arg and isinstance(k.value, ast.Name)}
+            given.update((f"#{i}", a.id) for i, a in enumerate(sub.args) if isinstance(a, ast.Name))
+            passed = {k: names[v] for k, v in given.items() if v in names}
+            if passed:
+                layer_params[str(len(ctors) - 1)] = passed
 
     def visit(stmts: list, guards: list, names: dict[str, str], in_init: bool) -> None:
         for st in stmts:
@@ -1194,6 +1203,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         "loads": loads,
         "init_calls": init_calls,
         "fixed_all": fixed_all,
+        "layer_params": layer_params,
     }
 
 
@@ -1850,13 +1860,17 @@ class Project:
                 results.append(NO)  # an nn.ModuleList subclass: what it holds is built (and counted) elsewhere
             else:
                 results.append(self._class_query(what, b, here, stack))
-        for ctor, kw, guards in facts["ctors"]:
+        layer_params = facts.get("layer_params", {})
+        for i, (ctor, kw, guards) in enumerate(facts["ctors"]):
             if _guards_hold(guards, bound) is False:
                 continue  # `if norm == "batch":` with norm="instance": never built
             layer = N.torch_nn_layer(ctor)
             if layer in N.CONTAINERS:
                 continue  # its contents are constructions of the class body too, counted on their own
             if layer is not None:
+                given = layer_params.get(str(i))
+                if given:
+                    kw = {**kw, **{k: bound.get(param, NONLITERAL) for k, param in given.items()}}
                 results.append(N.layer_has_params(layer, kw) if what == "params" else N.layer_mode_dependent(layer, kw))
             elif ctor in ("torch.nn.Parameter", "torch.nn.parameter.Parameter"):
                 # random only through its argument (torch.randn(...), or nn.init.* after torch.empty(...)),

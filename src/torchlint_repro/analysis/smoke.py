@@ -423,6 +423,9 @@ class _Scope:
             if isinstance(up, (ast.Attribute, ast.Subscript, ast.FormattedValue, ast.JoinedStr)):
                 cur = up
                 continue
+            if isinstance(up, (ast.BinOp, ast.UnaryOp)) and isinstance(cur, ast.Call):
+                cur = up  # `print(net.flops() / 1e9)`: what a method reports, scaled (not `net.weight + 1`)
+                continue
             if isinstance(up, ast.Call) and up.func is cur:
                 cur = up
                 continue

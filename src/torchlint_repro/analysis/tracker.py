@@ -2067,7 +2067,13 @@ def merge_event(events: dict, key: tuple, ev: Event) -> None:
     known = {tuple(v) for v in (cur.data.get("via"), *cur.data.get("also_via", ())) if v}
     extra = [tuple(v) for v in vias if tuple(v) not in known]
     if extra and cur.data.get("via"):
-        cur.data = dict(cur.data, also_via=tuple(sorted({*map(tuple, cur.data.get("also_via", ())), *extra})))
+        # the first in a fixed order is named first: the same message whichever walk met it first (objects of
+        # several classes, `model.initialize(opt)`, are walked in the order of a set)
+        every = sorted(
+            {tuple(cur.data["via"]), *map(tuple, cur.data.get("also_via", ())), *extra},
+            key=lambda v: tuple(str(x).zfill(9) if isinstance(x, int) else str(x) for x in v),
+        )
+        cur.data = dict(cur.data, via=every[0], also_via=tuple(every[1:]))
 
 
 def collect_saves(project: Project, path: str, tree: ast.Module) -> list[dict]:
