@@ -1175,9 +1175,13 @@ class CallsMixin(WalkerBase):
                 )
                 if inner and mode_dep != YES:
                     # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
-                    # dropout/batch-norm are the new model's too; not one it only reads sizes from
-                    # (`QNet(envs)` whose `__init__` builds `nn.Linear(envs.n_obs, 16)`)
-                    kept = self._kept_by_constructor(q, inner, args, kwargs)
+                    # dropout/batch-norm are the new model's too. An object of a class we cannot read is only
+                    # taken for a module: not one the constructor only reads sizes from (`QNet(envs)` whose
+                    # `__init__` builds `nn.Linear(envs.n_obs, 16)`)
+                    guessed = [v for v in inner if v.origin == "unknown_class"]
+                    kept = [v for v in inner if v.origin != "unknown_class"]
+                    if guessed:
+                        kept += self._kept_by_constructor(q, guessed, args, kwargs)
                     mode_dep = any_tri([mode_dep] + [v.mode_dep for v in kept])
                 if has == NO and self._part_layers(inner, st):
                     # its own layers draw nothing (SSD's fixed `L2Norm`), but the random layers it is handed
