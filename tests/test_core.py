@@ -238,6 +238,30 @@ def test_module_facts_refs_name_super_calls_and_what_is_only_named() -> None:
     }
 
 
+def test_module_facts_record_tables_of_classes_and_literal_getattr_refs() -> None:
+    """`_ARCHS = {"ssd": SSDDetector}` at the top is a table of what each key names; `getattr(nets, "Det")(3)`
+    refers to (and calls) `nets.Det`."""
+    tree = ast.parse(
+        textwrap.dedent("""
+        from det import nets
+        from det.nets import Detector
+
+        class Tiny:
+            pass
+
+        _ARCHS = {"ssd": Detector, "tiny": Tiny, 3: Detector}
+        SIZES = {"ssd": 300}
+
+        def build():
+            return getattr(nets, "Det")(3), getattr(nets, "Other")
+    """)
+    )
+    facts = build_facts(tree, "det.build", False)
+    assert facts["registries"] == {"_ARCHS": {"ssd": "det.nets.Detector", "tiny": "det.build.Tiny"}}
+    assert facts["refs"]["build"] == ["det.nets", "det.nets.Det", "det.nets.Other"]
+    assert facts["named"]["build"] == ["det.nets", "det.nets.Other"]
+
+
 # ------------------------------------------------------------------------------------ flow joins
 def events(src: str, path: str = "/nonexistent/t.py") -> list[tuple]:
     source = textwrap.dedent(src)

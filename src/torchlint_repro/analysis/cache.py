@@ -42,7 +42,7 @@ RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, 
 # constant inits, in nested blocks; 19: modules that seed when imported; 18: functions that read
 # weights files; 17: class facts' fixed
 # parameters and non-literal arguments to project classes, programs' walks)
-SCHEMA = "22"
+SCHEMA = "23"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -279,6 +279,7 @@ SCHEMAS = {
             "mentions_torch": bool,
             "refs": ("dict", ("list", str)),
             "named": ("dict", ("list", str)),
+            "registries": ("dict", ("dict", str)),
             "stars": ("list", str),
             "syspath": ("list", str),
             "loaders": ("list", str),

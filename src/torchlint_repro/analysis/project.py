@@ -165,6 +165,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
     functions: list[str] = []
     constants: dict[str, str] = {}
     argparse_defaults: dict[str, str] = {}
+    registries: dict[str, dict[str, str]] = {}  # NAME = {"key": Class, ...} at the top: what each key names
 
     def lookup_const(key: str) -> str | None:
         return constants.get(key)
@@ -195,6 +196,10 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
                 t = path_template(node.value, imports.resolve, lookup_const)
                 if t is not None:
                     constants[targets[0].id] = t
+                elif isinstance(node.value, ast.Dict):
+                    table = _registry(node.value, imports)
+                    if table:
+                        registries[targets[0].id] = table
     # the top-level functions that read a file into parameters (asked twice below: computed once)
     readers = {
         id(n)
@@ -218,6 +223,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "mentions_torch": any(v.split(".", 1)[0] == "torch" for v in imports.bindings.values()),
         "refs": refs,
         "named": named,
+        "registries": registries,
         "stars": list(imports.stars),
         "loaders": _loaders(tree, imports, readers),
         # functions that read a file into the parameters of the model they are given, without load_state_dict
@@ -387,6 +393,21 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> tuple[dict[str, list[s
         called = {id(n.func) for top in nodes for n in N.subtree(top) if isinstance(n, ast.Call)}
         for top in nodes:
             for sub in N.subtree(top):
+                if (
+                    isinstance(sub, ast.Call)
+                    and isinstance(sub.func, ast.Name)
+                    and sub.func.id == "getattr"
+                    and len(sub.args) == 2
+                    and isinstance(sub.args[1], ast.Constant)
+                    and isinstance(sub.args[1].value, str)
+                ):
+                    # `getattr(deeplab, "resnet101")`: the module's `resnet101`, named by a literal
+                    holder = imports.resolve(sub.args[0])
+                    if holder is not None and holder.split(".", 1)[0] not in stdlib:
+                        out.add(f"{holder}.{sub.args[1].value}")
+                        if id(sub) in called:
+                            calls.add(f"{holder}.{sub.args[1].value}")
+                    continue
                 if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
                     found: set[str] = set()
                     if (
@@ -450,6 +471,20 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> tuple[dict[str, list[s
     visit(tree.body)
     units["<module>"] = names_in(module_level, None)
     return {k: v for k, v in units.items() if v}, only_named
+
+
+def _registry(table: ast.Dict, imports: N.ImportMap) -> dict[str, str]:
+    """A module-level table of classes or functions by name (`_ARCHS = {"ssd": SSDDetector}`): each literal key
+    and the qualified name its value resolves to (a definition of the module or an import)."""
+    out = {}
+    for k, v in zip(table.keys, table.values, strict=True):
+        if isinstance(k, ast.Constant) and isinstance(k.value, str) and isinstance(v, (ast.Name, ast.Attribute)):
+            q = imports.resolve(v)
+            if q is None and isinstance(v, ast.Name):
+                q = f"{imports.module}.{v.id}" if imports.module else v.id
+            if q is not None:
+                out[k.value] = q
+    return out
 
 
 def argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
@@ -1669,6 +1704,8 @@ class Project:
                     result = ("function", rec, name)
                 elif name in facts["constants"]:
                     result = ("constant", rec, name)
+                elif name in facts.get("registries", {}):
+                    result = ("registry", rec, name)
             elif len(rest) == 2 and name in facts["classes"]:
                 result = ("method", rec, f"{name}.{rest[1]}")
             if result is None and name in facts["imports"]:

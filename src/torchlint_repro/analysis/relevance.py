@@ -124,11 +124,32 @@ def _other_object(ctx: ModuleCtx, fn: FunctionNode, f: ast.Attribute) -> bool:
     return False
 
 
+def _registries(ctx: ModuleCtx) -> set[str]:
+    """Module-level tables of model classes by name (`_ARCHS = {"ssd": SSDDetector}`): a lookup in one builds."""
+    return {
+        t.id
+        for st in ctx.tree.body
+        if isinstance(st, ast.Assign)
+        and isinstance(st.value, ast.Dict)
+        and any(_module_class_ref(ctx, v) for v in st.value.values)
+        for t in st.targets
+        if isinstance(t, ast.Name)
+    }
+
+
+def _looks_up(fn: FunctionNode, registries: set[str]) -> bool:
+    return bool(registries) and any(
+        isinstance(s, ast.Subscript) and isinstance(s.value, ast.Name) and s.value.id in registries
+        for s in N.subtree(fn)
+    )
+
+
 def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
     """Functions (``f``) and methods (``Class.m``) of a module that touch what the rules track, directly or
     through the module's other functions."""
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
+    registries = _registries(ctx)
     for key, fn, cls in module_units(ctx):
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
@@ -157,6 +178,8 @@ def relevant_units(ctx: ModuleCtx, strong: bool = False) -> set[str]:
                 hit = True
             elif isinstance(sub, ast.withitem):
                 hit = _relevant_q(ctx.resolve(call_func(sub.context_expr)))
+            elif isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) and sub.value.id in registries:
+                hit = True
             elif strong and isinstance(sub, ast.Dict):
                 # `model_dict = {"informer": Informer, ...}; model = model_dict[name](...)`: a class picked from
                 # a table and built (Informer's `_build_model`)
@@ -324,6 +347,7 @@ def context_units(ctx: ModuleCtx) -> set[str]:
     direct: set[str] = set()
     calls: dict[str, set[str]] = {}
     holders: dict[str, bool] = {}  # class -> is it a holder of models (not itself an nn.Module)?
+    registries = _registries(ctx)
     for key, fn, cls in module_units(ctx):
         params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
         methods = {i.name for i in cls.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))} if cls else set()
@@ -335,7 +359,7 @@ def context_units(ctx: ModuleCtx) -> set[str]:
             )
         holder = cls is not None and holders[cls.name]
         out: set[str] = set()
-        hit = False
+        hit = _looks_up(fn, registries)  # a model built from a table: seeded or not is the caller's state
         # a forward of a received model matters where the mode does: in an inference region (a no_grad
         # block, an inference decorator or name) or a training step
         regional = _has_region(ctx, fn) or any(

@@ -1526,6 +1526,13 @@ class Walker(CallsMixin, LoadsMixin):
     def _global_ref_uncached(self, node: ast.expr, ctx: ModuleCtx) -> frozenset:
         q = self.resolve_in(ctx, node)
         if q is None:
+            if isinstance(node, ast.Name) and self.project is not None and ctx.path:
+                # a module-level table of classes by name, read in a function of its module walked from another
+                # file (its module level is not walked: SSD's `_ARCHS[cfg.arch](cfg)`)
+                rec = self.project.record_for_path(ctx.path)
+                table = rec.facts.get("registries", {}).get(node.id) if rec is not None else None
+                if table:
+                    return self._registry_value(table, ctx)
             return EMPTY
         if isinstance(node, ast.Name) and node.id in ctx.functions:
             return frozenset({FuncRef(q, local=node.id)})
@@ -1550,9 +1557,16 @@ class Walker(CallsMixin, LoadsMixin):
                     return frozenset({FuncRef(q)})
                 if kind == "constant":
                     return frozenset({Str(hit[1].facts["constants"][hit[2]])})
+                if kind == "registry":
+                    # a module-level table of classes by name (`_ARCHS[cfg.arch](cfg)` in another module)
+                    return self._registry_value(hit[1].facts["registries"][hit[2]], ctx)
         if q.rsplit(".", 1)[-1][:1].isupper():
             return frozenset({ClassRef(q, False)})
         return frozenset({FuncRef(q)})
+
+    def _registry_value(self, table: dict[str, str], ctx: ModuleCtx) -> frozenset:
+        """A module-level table by name (the facts' ``registries``): a dict of what each key names."""
+        return frozenset({DictVal(tuple((k, self._qualified_ref(v, ctx)) for k, v in table.items()))})
 
     def e_Attribute(self, node: ast.Attribute, st: State) -> frozenset:
         frame = self.frames[-1]
@@ -1643,9 +1657,10 @@ class Walker(CallsMixin, LoadsMixin):
             elif isinstance(b, DictVal):
                 # a key we know (a literal, a string the program holds: an option's default) picks its entry;
                 # another may pick any (`model_dict[args.model](...)` builds one of the table's classes)
+                # (a string it holds that no entry has raises a KeyError there: nothing)
                 keys = {key} if key is not None else {v.template for v in key_vals if isinstance(v, Str)}
-                picked = [vals for k, vals in b.entries if k in keys]
-                for vals in picked or ([] if key is not None else [vals for _, vals in b.entries]):
+                picked = [vals for k, vals in b.entries if k in keys] if keys else [vals for _, vals in b.entries]
+                for vals in picked:
                     out |= vals
             elif isinstance(b, TupleVal) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
                 i = node.slice.value

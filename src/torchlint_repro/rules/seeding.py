@@ -118,7 +118,9 @@ seeds the parent process only: a spawned worker starts unseeded`).
   is not reported when it has none. A construction reached through functions of other modules is found
   (a base class's constructor in another file that builds through `self._build_model()`, overridden by the
   subclass the program builds; a factory choosing among many classes, `get_network(args)`, reported at
-  each class it may build, since each is one path's random init).
+  each class it may build, since each is one path's random init). A class taken from a table by a name
+  known only at run time and called (`model_dict[args.model]`, a module-level `_ARCHS[cfg.arch]` in another
+  file) may be any of the table's; `getattr(models, "resnet101")` is `models.resnet101`.
 - A module built under `with torch.device("meta"):` or accelerate's `init_empty_weights()` has no values
   and draws nothing from torch's generator: not reported (its storage comes later, from `to_empty()`).
 - A model loaded strictly through a wrapper that holds it (`nn.DataParallel`, `AveragedModel`, whose
