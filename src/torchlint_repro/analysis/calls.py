@@ -100,14 +100,6 @@ _MODEL_ACTS = frozenset(
 _MEASURING_BUILTINS = frozenset({"len", "int", "float", "abs", "round", "max", "min", "sum", "bool", "str", "range"})
 
 
-def _literal_getattr(call: ast.expr) -> ast.expr:
-    """`getattr(mod, "name")` as the attribute `mod.name` it reads (at the call's place)."""
-    assert isinstance(call, ast.Call)
-    holder, name = call.args[0], call.args[1]
-    assert isinstance(name, ast.Constant) and isinstance(name.value, str)
-    return ast.copy_location(ast.Attribute(value=holder, attr=name.value, ctx=ast.Load()), call)
-
-
 def _measures(q: str) -> bool:
     """Does a call of ``q`` make a number or a tensor of its arguments, keeping none of them: a torch layer
     (its sizes), a torch or numpy function, math, a builtin that counts or converts? A container, a wrapper
@@ -128,19 +120,22 @@ class CallsMixin(WalkerBase):
     def e_Call(self, node: ast.Call, st: State, discard: bool = False) -> frozenset:
         ctx = self.frames[-1].ctx
         func = node.func
+        read = N.literal_getattr(func)
         if (
-            isinstance(func, ast.Call)
-            and isinstance(func.func, ast.Name)
-            and func.func.id == "getattr"
-            and len(func.args) == 2
-            and isinstance(func.args[0], (ast.Name, ast.Attribute))
-            and isinstance(func.args[1], ast.Constant)
-            and isinstance(func.args[1].value, str)
-            and func.args[1].value.isidentifier()
+            read is not None
+            and isinstance(func, ast.Call)
+            and isinstance(read[0], (ast.Name, ast.Attribute))
             and not self._head_bound(func.func, st)
         ):
-            # `getattr(deeplab, "resnet101")(...)`: the module's `resnet101`, named by a literal
-            func = self._kept("getattr", func, ctx, lambda: _literal_getattr(func))
+            # `getattr(deeplab, "resnet101")(...)`: the module's `resnet101`, named by a literal (as that
+            # attribute, at the call's place)
+            holder, attr = read
+            func = self._kept(
+                "getattr",
+                func,
+                ctx,
+                lambda: ast.copy_location(ast.Attribute(value=holder, attr=attr, ctx=ast.Load()), func),
+            )
         if (
             isinstance(func, ast.Name)
             and func.id in ("isinstance", "hasattr")

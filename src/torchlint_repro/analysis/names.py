@@ -413,6 +413,22 @@ def is_super_call(e: ast.expr) -> bool:
     return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "super"
 
 
+def literal_getattr(node: ast.AST) -> tuple[ast.expr, str] | None:
+    """`getattr(mod, "name")` (a literal name, no default): the object and the attribute it reads."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) == 2
+        and not node.keywords
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+        and node.args[1].value.isidentifier()
+    ):
+        return node.args[0], node.args[1].value
+    return None
+
+
 def module_name_from_rel(rel_parts: tuple[str, ...]) -> str:
     parts = list(rel_parts)
     if parts and parts[-1].endswith((".py", ".pyi", ".ipynb")):

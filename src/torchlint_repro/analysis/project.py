@@ -393,20 +393,14 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> tuple[dict[str, list[s
         called = {id(n.func) for top in nodes for n in N.subtree(top) if isinstance(n, ast.Call)}
         for top in nodes:
             for sub in N.subtree(top):
-                if (
-                    isinstance(sub, ast.Call)
-                    and isinstance(sub.func, ast.Name)
-                    and sub.func.id == "getattr"
-                    and len(sub.args) == 2
-                    and isinstance(sub.args[1], ast.Constant)
-                    and isinstance(sub.args[1].value, str)
-                ):
+                read = N.literal_getattr(sub)
+                if read is not None:
                     # `getattr(deeplab, "resnet101")`: the module's `resnet101`, named by a literal
-                    holder = imports.resolve(sub.args[0])
+                    holder = imports.resolve(read[0])
                     if holder is not None and holder.split(".", 1)[0] not in stdlib:
-                        out.add(f"{holder}.{sub.args[1].value}")
+                        out.add(f"{holder}.{read[1]}")
                         if id(sub) in called:
-                            calls.add(f"{holder}.{sub.args[1].value}")
+                            calls.add(f"{holder}.{read[1]}")
                     continue
                 if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
                     found: set[str] = set()
