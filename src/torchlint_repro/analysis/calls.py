@@ -100,6 +100,35 @@ _MODEL_ACTS = frozenset(
 _MEASURING_BUILTINS = frozenset({"len", "int", "float", "abs", "round", "max", "min", "sum", "bool", "str", "range"})
 
 
+def _evals_first_argument(deco: FunctionNode) -> bool:
+    """Does the decorator ``deco`` return a wrapper that calls `.eval()` on its first parameter and then the
+    function it decorates?"""
+    if not deco.args.args:
+        return False
+    wrapped = deco.args.args[0].arg
+    for inner in deco.body:
+        if not isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)) or not inner.args.args:
+            continue
+        first = inner.args.args[0].arg
+        evaluated = False
+        for stmt in inner.body:
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "eval"
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == first
+            ):
+                evaluated = True
+            elif evaluated and any(
+                isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == wrapped
+                for c in ast.walk(stmt)
+            ):
+                return True
+    return False
+
+
 def _measures(q: str) -> bool:
     """Does a call of ``q`` make a number or a tensor of its arguments, keeping none of them: a torch layer
     (its sizes), a torch or numpy function, math, a builtin that counts or converts? A container, a wrapper
@@ -2221,6 +2250,17 @@ class CallsMixin(WalkerBase):
         if region in ("torch.no_grad", "torch.inference_mode"):
             callee.grad = "off"
             frame._with_region = (region, fn.lineno)
+        # a project decorator that runs the function with its first argument in eval mode and restores the mode
+        # after (lucidrains' `@eval_decorator`): the models it holds are in eval mode inside
+        wrapper = self._eval_wrapper(ctx, fn) if fn.decorator_list else None
+        restore: dict[str, tuple] = {}
+        if wrapper is not None:
+            first = self_val if cls is not None and not is_static(fn) else (args[0] if args else EMPTY)
+            for m in first:
+                if isinstance(m, Model):
+                    restore[m.id] = (callee.modes.get(m.id), callee.mode_src.get(m.id))
+                    callee.modes[m.id] = frozenset({EVAL})
+                    callee.mode_src[m.id] = frozenset({("eval", wrapper.lineno, ctx.path)})
         self.frames.append(frame)
         try:
             end = self.block(fn.body, callee)
@@ -2242,6 +2282,12 @@ class CallsMixin(WalkerBase):
             values = join_values(values, frozenset({Lit(None)}))  # a path that falls off the end returns None
         if out is None:
             out = callee  # every path raised: keep what we knew
+        for mid, (mode, src) in restore.items():  # the decorator's `model.train(was_training)`
+            for into, was in ((out.modes, mode), (out.mode_src, src)):
+                if was is None:
+                    into.pop(mid, None)
+                else:
+                    into[mid] = was
         if region in ("torch.no_grad", "torch.inference_mode") and st.grad != "off":
             leave_no_grad_region(out)
         # write back: the caller's frame keeps its own locals, everything else flows out
@@ -2261,6 +2307,29 @@ class CallsMixin(WalkerBase):
             st.globals = out.globals
             st.locals = caller_locals
         return frozenset(values)
+
+    def _eval_wrapper(self, ctx: ModuleCtx, fn: FunctionNode) -> ast.expr | None:
+        """The decorator of ``fn`` (a project function) that runs it with its first argument in eval mode:
+        its wrapper calls `.eval()` on its own first parameter before calling ``fn`` (lucidrains'
+        `eval_decorator`, which restores the mode after). None when there is none."""
+        return self._kept("eval-wrapper", fn, ctx, lambda: self._eval_wrapper_uncached(ctx, fn))
+
+    def _eval_wrapper_uncached(self, ctx: ModuleCtx, fn: FunctionNode) -> ast.expr | None:
+        for d in fn.decorator_list:
+            if not isinstance(d, (ast.Name, ast.Attribute)):
+                continue
+            deco: FunctionNode | None = ctx.functions.get(d.id) if isinstance(d, ast.Name) else None
+            if deco is None and self.project is not None:
+                q = self.resolve_in(ctx, d)
+                hit = self.project.locate(q, ctx.here) if q is not None else None
+                if hit is not None and hit[0] == "function":
+                    dctx = self._ctx_for_path(hit[1].path)
+                    deco = dctx.functions.get(hit[2]) if dctx is not None else None
+                    if deco is not None and dctx is not None and not dctx.unstub(deco):
+                        deco = None
+            if deco is not None and _evals_first_argument(deco):
+                return d
+        return None
 
     def _constant_lookup(self, ctx: ModuleCtx):
         """Module constants of ``ctx``, then constants of the project's other modules by qualified name."""

@@ -126,6 +126,9 @@ exported program's output (live dropout is an `aten.dropout(..., train=True)` no
   `nn.Sequential`) may hold dropout, and the model may then be mode-dependent.
 - A forward inside a function of another file reached through pass-throughs (`report(model)` calling
   `evaluate(model)` in a third file) is judged with the caller's state, like a direct call.
+- A method decorated by a project decorator whose wrapper calls `.eval()` on its first argument before
+  calling it (lucidrains' `@eval_decorator`, which restores the mode after) runs in eval mode: not reported;
+  the mode after it is the mode before.
 - Not reported when the mode is unknown: a model from `torch.load` of a path no save of the project
   matches (a module the project saved whole comes back in the mode it was saved in), a model handed to
   a function we cannot see, a function parameter with no visible caller (see TRP204).
