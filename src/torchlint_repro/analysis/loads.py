@@ -59,6 +59,16 @@ CHECKPOINT_KEYS = frozenset(
 
 class LoadsMixin(WalkerBase):
     # ------------------------------------------------------------------ loading
+    def _strict_false(self, node: ast.Call, st: State) -> bool | None:
+        """``strict_false`` of a load, with a flag the code names decided by the walk where it can be
+        (`load_state_dict(sd, strict=strict)` in a helper its caller hands `strict=False`)."""
+        found = strict_false(node)
+        if found is not None:
+            return found
+        flag = next((k.value for k in node.keywords if k.arg == "strict"), node.args[1] if len(node.args) > 1 else None)
+        t = self._decided(flag, st) if flag is not None else None
+        return None if t is None else not t
+
     def _load_state_dict(self, node: ast.Call, models: list[Model], st: State, discard: bool) -> frozenset:
         assert isinstance(node.func, ast.Attribute)  # called for `x.load_state_dict(...)` only
         src_vals = self.ev(node.args[0], st) if node.args else EMPTY
@@ -67,7 +77,7 @@ class LoadsMixin(WalkerBase):
                 src_vals = self.ev(k.value, st)
             else:
                 self.ev(k.value, st)
-        strict = strict_false(node)
+        strict = self._strict_false(node, st)
         strict_flag = None if strict is None else (not strict)
         line, col = self.pos(node)
         site = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"

@@ -57,7 +57,6 @@ from .syntax import (
     merge_out,
     reads_grad,
     src_name,
-    strict_false,
     strips_prefix,
 )
 from .values import (
@@ -752,7 +751,7 @@ class Walker(CallsMixin, LoadsMixin):
             isinstance(v, ast.Call)
             and isinstance(v.func, ast.Attribute)
             and is_load_state_dict(v)
-            and strict_false(v) is True
+            and self._strict_false(v, st) is True
             and not self._keys_audited(v)
         ):
             self.emit("nonstrict_ignored", v, name=src_name(v.func.value), how="discarded")

@@ -185,7 +185,9 @@ TRP305 = _rule(
     """
 ## What it does
 Reports `load_state_dict(..., strict=False)` whose result is discarded or assigned to a name that is
-never read.
+never read. A flag the code names is decided by the program where it can be: a helper's
+`load_state_dict(sd, strict=strict)` is reported where a caller hands it `strict=False`, not where every
+caller keeps the default.
 
 ## Why is this bad?
 With `strict=False`, keys that do not match are skipped without a word. A renamed layer, a
