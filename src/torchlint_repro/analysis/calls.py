@@ -1313,16 +1313,26 @@ class CallsMixin(WalkerBase):
                 if part is not None and part["seed"] == report["seed"] and part["look_only"] == report["look_only"]:
                     self._absorb(v, st)
 
-    def _kept_by_constructor(self, q: str, inner: list[Model], args, kwargs) -> list[Model]:
-        """The models among ``inner`` (handed to the constructor of ``q``) that it may keep: all but those
-        passed to a parameter it only measures (see ``_only_measured``)."""
+    def _init_arguments(self, q: str, args, kwargs) -> tuple[ModuleCtx, FunctionNode, dict[str, frozenset]] | None:
+        """The constructor of ``q`` and what a construction passes to each parameter it names (positional by
+        position, keywords by name; what goes to `*args`/`**kwargs` is left out)."""
         found = self._find_method(q, "__init__")
         if found is None:
-            return inner
+            return None
         ictx, init, _ = found
         params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
         passed: dict[str, frozenset] = dict(zip(params, args, strict=False))
-        passed.update((k, v) for k, v in kwargs.items() if isinstance(k, str))
+        named = set(params) | {a.arg for a in init.args.kwonlyargs}
+        passed.update((k, v) for k, v in kwargs.items() if k in named)
+        return ictx, init, passed
+
+    def _kept_by_constructor(self, q: str, inner: list[Model], args, kwargs) -> list[Model]:
+        """The models among ``inner`` (handed to the constructor of ``q``) that it may keep: all but those
+        passed to a parameter it only measures (see ``_only_measured``)."""
+        bound = self._init_arguments(q, args, kwargs)
+        if bound is None:
+            return inner
+        ictx, init, passed = bound
         kept = {
             v.id
             for name, vals in passed.items()
@@ -1373,14 +1383,10 @@ class CallsMixin(WalkerBase):
         load through it (`trainer.net.load_state_dict(...)`, or a method of the holder that restores
         `self.net`) restores `net`. Only the constructor's own top-level `self.<attr> = <parameter>` lines
         count (a conditional or computed assignment is not followed)."""
-        found = self._find_method(q, "__init__")
-        if found is None:
+        bound = self._init_arguments(q, args, kwargs)
+        if bound is None:
             return
-        ictx, init, _ = found
-        params = [a.arg for a in init.args.posonlyargs + init.args.args][1:]
-        passed: dict[str, frozenset] = dict(zip(params, args, strict=False))
-        named = set(params) | {a.arg for a in init.args.kwonlyargs}
-        passed.update((k, v) for k, v in kwargs.items() if k in named)
+        ictx, init, passed = bound
         written: dict[tuple[str, str], frozenset] = {}
         self._read_body(ictx, init, f"{q.rsplit('.', 1)[-1]}.__init__")
         for stmt in init.body:

@@ -207,35 +207,40 @@ class _Scope:
         """The reads of ``names`` that can see what ``binding`` bound: not those inside it (`x = net(x)`
         reads the input), nor those before it in the same code outside every loop that holds it (a function
         defined before it may run after it: its reads count)."""
-        loops = []
+        loops = set()
         cur = self.parents.get(id(binding))
         while cur is not None:
             if isinstance(cur, (ast.For, ast.AsyncFor, ast.While)):
-                loops.append(cur)
+                loops.add(id(cur))
             cur = self.parents.get(id(cur))
-        inside = {id(n) for n in ast.walk(binding)}
         at = (binding.lineno, binding.col_offset)
         out = []
         for n in self._loads(names):
-            if id(n) in inside:
+            before = (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)) < at
+            ancestors = self._ancestors_in_scope(n)
+            if id(binding) in ancestors:
                 continue
-            if (
-                (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)) < at
-                and not any(id(n) in {id(m) for m in ast.walk(loop)} for loop in loops)
-                and not self._in_nested_code(n)
-            ):
+            if before and not ancestors.keys() & loops and not self._nested_code(ancestors):
                 continue
             out.append(n)
         return out
 
-    def _in_nested_code(self, node: ast.AST) -> bool:
-        """Is ``node`` inside a function, lambda or class nested in the scope (code that runs when called)?"""
+    def _ancestors_in_scope(self, node: ast.AST) -> dict[int, ast.AST]:
+        """The nodes that hold ``node``, up to the scope (by id)."""
+        out: dict[int, ast.AST] = {}
         cur = self.parents.get(id(node))
         while cur is not None and cur is not self.scope:
-            if isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                return True
+            out[id(cur)] = cur
             cur = self.parents.get(id(cur))
-        return False
+        return out
+
+    @staticmethod
+    def _nested_code(ancestors: dict[int, ast.AST]) -> bool:
+        """Is a node with these ``ancestors`` inside a function, lambda or class nested in the scope (code that
+        runs when called)?"""
+        return any(
+            isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) for a in ancestors.values()
+        )
 
     def _output_metadata(self, node: ast.AST, binding: ast.stmt | None, depth: int) -> bool:
         """Is ``node`` (an output, or what was computed from one) read only for its metadata: directly
