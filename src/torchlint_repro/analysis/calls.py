@@ -1247,6 +1247,15 @@ class CallsMixin(WalkerBase):
                         st.pending.pop(mid, None)
             lightning = self.project.is_lightning_class(q, ctx.here) if self.project else False
             made = self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
+            if layer is not None and layer in N.CONTAINERS:
+                # `nn.Sequential(*list(vgg.features.children())[:-1])`: the layers of a model it gathers are
+                # registered in it (see _taken_parts)
+                taken = set().union(
+                    *(self._taken_parts(a, st) for a in [*node.args, *(k.value for k in node.keywords)])
+                )
+                for v in made:
+                    if taken - {v.id}:
+                        self.held.setdefault(v.id, set()).update(taken - {v.id})
             if inner and layer is None:
                 # a module handed to a project module's constructor is assigned to it, so registered: its
                 # parameters are in the new model's state_dict (a container's are absorbed above)
@@ -1293,6 +1302,41 @@ class CallsMixin(WalkerBase):
     def _built_since(self, seq: int) -> list[str]:
         """Constructions reported by this entry point after ``seq`` (those inside a call's arguments)."""
         return [mid for mid, info in self.builds.items() if info.get("seq", 0) > seq]
+
+    def _taken_parts(self, expr: ast.expr, st: State) -> set[str]:
+        """The models some of whose submodules or parameters ``expr`` takes (`vgg.classifier`,
+        `list(vgg.features._modules.values())[:-1]`, `resnet.layer4`, `net.children()`): assigned to a
+        module or gathered by a container, they are registered there, and a strict load of the holder
+        restores them (faster-rcnn's `_init_modules()` keeps torchvision's VGG layers in `self.RCNN_base`).
+        Not a size or metadata read (`vgg.fc.in_features`, `.weight.shape`), a forward (`vgg.features(x)`)
+        or another method of the module (`vgg.state_dict()`, `vgg.parameters()`)."""
+        out: set[str] = set()
+        parents: dict[int, ast.AST] | None = None
+        for n in N.subtree(expr):
+            if not (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)):
+                continue
+            models = [v for v in st.lookup(n.id) or () if isinstance(v, Model)]
+            if not models:
+                continue
+            if parents is None:
+                parents = {id(c): p for p in N.subtree(expr) for c in ast.iter_child_nodes(p)}
+            attrs: list[str] = []
+            top: ast.expr = n
+            up = parents.get(id(n))
+            while isinstance(up, ast.Attribute) and up.value is top:
+                attrs.append(up.attr)
+                top, up = up, parents.get(id(up))
+            if not attrs or attrs[0] in _NOT_PARTS or any(a in _SIZE_ATTRS or a in N.METADATA_ATTRS for a in attrs):
+                continue
+            if isinstance(up, ast.Call) and up.func is top and attrs[-1] not in _PART_LISTS:
+                continue  # a forward of a submodule, or one of its methods
+            for attr in attrs:  # `gpt.tok_emb.weight` with `gpt.tok_emb = emb`: a part of `emb`
+                held = [v for m in models for v in st.attrs.get((m.id, attr), ()) if isinstance(v, Model)]
+                if not held:
+                    break
+                models = held
+            out.update(v.id for v in models)
+        return out
 
     def _absorb(self, inner: Model, st: State) -> None:
         """A model built inside another construction's arguments is reported as part of the outer one."""
@@ -1493,6 +1537,7 @@ class CallsMixin(WalkerBase):
                     "params": has_params,
                     "via": self.via(),
                     "chain": self.call_context(),  # the calls it was built under (see _part_layers)
+                    "entry": self._entry_call(ctx),
                     # built only to be looked at (a shape check, a parameter count): TRP104's, not TRP101's
                     "look_only": self._look_only(node),
                 }
@@ -1820,6 +1865,21 @@ class CallsMixin(WalkerBase):
         """Where ``node`` runs, as the chain of calls from the entry point: ((path, line), ...), the calls
         first and ``node`` itself last (a message names the one in the file it speaks of)."""
         return tuple(f.call for f in self.frames if f.call is not None) + ((self.path, node.lineno),)
+
+    def _entry_call(self, ctx: ModuleCtx) -> tuple[int, int, str] | None:
+        """For code of another file than the entry point's (``ctx``), the call in the entry point's own file
+        that led there: (line, col, the called name as written); None for the entry point's own code (or a
+        root that is not in its file)."""
+        root = self.root_ctx.path
+        if ctx.path == root:
+            return None
+        for f in self.frames:
+            if f.ctx.path != root:
+                node = f.call_node
+                if f.call is None or not isinstance(node, ast.Call) or f.call[0] != root:
+                    return None
+                return (node.lineno, node.col_offset, src_name(node.func))
+        return None
 
     def call_context(self) -> str:
         """The call sites of the frames walked into, outermost first (``@12@40``)."""
@@ -2490,6 +2550,27 @@ def grown_list(lst: TupleVal, added: list[frozenset]) -> TupleVal:
 
 
 _FRESH = frozenset({"fresh"})
+# a module's attributes that are not its submodules or parameters (see CallsMixin._taken_parts) ...
+_NOT_PARTS = (N.MODULE_USE_METHODS - {"modules", "children", "named_modules"}) | {"training"}
+_SIZE_ATTRS = frozenset(
+    {
+        "in_features",
+        "out_features",
+        "in_channels",
+        "out_channels",
+        "num_features",
+        "num_embeddings",
+        "embedding_dim",
+        "hidden_size",
+        "kernel_size",
+        "stride",
+        "padding",
+        "num_classes",
+        "requires_grad",
+    }
+)
+# ... and the calls that list them
+_PART_LISTS = frozenset({"children", "modules", "named_children", "named_modules", "values", "items"})
 
 
 def _updates_parameters(node: ast.Call, func: ast.Attribute) -> bool:

@@ -43,6 +43,7 @@ from .syntax import FunctionNode, first_line, inert_statement, local_uses, sourc
 _PLAIN = frozenset(
     {
         "attr",
+        "builds",  # constructions in other files (see loads._finish_builds): their lines are those files'
         "cls",
         "dedupe",
         "func",

@@ -29,6 +29,9 @@ from .values import (
 from .walker_base import WalkerBase
 
 _EVAL_OR_TRAIN = frozenset({TRAIN, EVAL})
+# constructions in other files one call of the entry point's file reaches, from which they are reported once,
+# at that call (see _finish_builds)
+MANY_BUILDS = 3
 
 CHECKPOINT_KEYS = frozenset(
     {
@@ -240,41 +243,78 @@ class LoadsMixin(WalkerBase):
 
     def _finish_builds(self) -> None:
         final = getattr(self, "final_state", None)
+        kept = []
         for mid, info in self.builds.items():
             status = final.pending.get(mid) if final is not None else None
             if status is not None and status == frozenset({"cleared"}):
                 continue  # overwritten by a strict load before any use, on every path
-            path = info["path"]
-            later = next(((chain, name) for seq, chain, name in self.seed_calls if seq > info["seq"]), None)
-            # seeded on some paths only: the last seed of torch before it, which some path to it skipped
-            earlier = (
-                next(((chain, name) for seq, chain, name in reversed(self.seed_calls) if seq < info["seq"]), None)
-                if info["seed"] == "maybe"
-                else None
-            )
-            ev = Event(
-                "unseeded_build",
-                info["line"],
-                info["col"],
+            kept.append((info, status is not None and "cleared" in status))
+        # one call of the entry point's file that reaches many constructions in other files (a factory
+        # choosing among 44 classes, a builder of a whole GAN) is one cause, one place to seed: reported
+        # once, at that call
+        groups: dict[tuple, list[tuple[dict, bool]]] = {}
+        for info, some in kept:
+            entry = info.get("entry")
+            if entry is not None:
+                groups.setdefault((entry, info["seed"], bool(info.get("look_only"))), []).append((info, some))
+        many = {
+            group: members
+            for group, members in groups.items()
+            if len({(i["path"], i["line"], i["col"]) for i, _ in members}) >= MANY_BUILDS
+        }
+        grouped = {id(i) for members in many.values() for i, _ in members}
+        for info, some in kept:
+            if id(info) not in grouped:
+                self._report_build(info, info["path"], info["line"], info["col"], some, None)
+        root = self.root_ctx.path
+        for (entry, _, _), members in many.items():
+            some = all(s for _, s in members)  # restored on some paths only: each of them
+            infos = sorted((i for i, _ in members), key=lambda i: i["seq"])
+            sites: dict[tuple, str] = {}
+            for i in infos:
+                sites.setdefault((i["path"], i["line"]), i["name"])
+            built = [(name, path or "", line) for (path, line), name in sites.items()]
+            # named first: the first site of each class (a factory's 44 constructions of 20 classes)
+            shown = list({name: (name, path, line) for name, path, line in reversed(built)}.values())[::-1][:3]
+            self._report_build(infos[0], root, entry[0], entry[1], some, (entry[2], len(built), tuple(shown)))
+
+    def _report_build(
+        self, info: dict, path: str | None, line: int, col: int, some: bool, builds: tuple | None
+    ) -> None:
+        """The event of an unseeded construction (``info``, see CallsMixin._new_model), at ``path:line:col``:
+        its own place, or the entry point's call that reaches it and others (``builds``: the called name, how
+        many constructions, the first three as (name, path, line))."""
+        later = next(((chain, name) for seq, chain, name in self.seed_calls if seq > info["seq"]), None)
+        # seeded on some paths only: the last seed of torch before it, which some path to it skipped
+        earlier = (
+            next(((chain, name) for seq, chain, name in reversed(self.seed_calls) if seq < info["seq"]), None)
+            if info["seed"] == "maybe"
+            else None
+        )
+        data = {
+            "seed": info["seed"],
+            "name": info["name"] if builds is None else builds[0],
+            "later_seed": _here(later, path),
+            "earlier_seed": _here(earlier, path),
+            # built in a spawned worker whose parent seeded torch: that seed stayed in the parent
+            "parent_seed": _here(self.spawn_parent, path) if self.spawn_parent is not None else None,
+            # only the seeds the program ran before this construction: those are what it relied on
+            "other_seeds": sorted(
                 {
-                    "seed": info["seed"],
-                    "name": info["name"],
-                    "later_seed": _here(later, path),
-                    "earlier_seed": _here(earlier, path),
-                    # built in a spawned worker whose parent seeded torch: that seed stayed in the parent
-                    "parent_seed": _here(self.spawn_parent, path) if self.spawn_parent is not None else None,
-                    # only the seeds the program ran before this construction: those are what it relied on
-                    "other_seeds": sorted(
-                        {_here((chain, name), path) for seq, chain, name in self.other_seeds if seq < info["seq"]}
-                    ),
-                    "via": info.get("via"),
-                    # a strict load overwrites it on some paths (`if args.resume:`), the others keep its init
-                    "overwritten_some_paths": status is not None and "cleared" in status,
-                    "look_only": bool(info.get("look_only")),
-                },
-                path,
-            )
-            self.root_events.append((("unseeded_build", path, info["line"], info["col"], None), ev))
+                    seen
+                    for seq, chain, name in self.other_seeds
+                    if seq < info["seq"] and (seen := _here((chain, name), path)) is not None
+                }
+            ),
+            "via": info.get("via") if builds is None else None,
+            # a strict load overwrites it on some paths (`if args.resume:`), the others keep its init
+            "overwritten_some_paths": some,
+            "look_only": bool(info.get("look_only")),
+        }
+        if builds is not None:
+            data["builds"] = builds[1:]
+        ev = Event("unseeded_build", line, col, data, path)
+        self.root_events.append((("unseeded_build", path, line, col, None), ev))
 
     def _finish_loads(self) -> None:
         saves = None

@@ -1999,6 +1999,11 @@ class Project:
                 continue
             hit = self.locate(target, here)
             if hit is None:
+                # `import lpips` then `lpips.Trainer().initialize(...)`: a project module (a package) of torch code
+                found = self.find_module(target, here)
+                mod = self.record_for_path(found) if found is not None else None
+                if mod is not None and mod.facts.get("mentions_torch"):
+                    return True
                 continue
             kind, rec, name = hit
             if kind == "class" and self.is_module_class(target, here):

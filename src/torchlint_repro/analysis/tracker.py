@@ -958,7 +958,11 @@ class Walker(CallsMixin, LoadsMixin):
                     # a module assigned to a module's attribute is registered in it (`self.head = nn.Linear(...)`
                     # in a method its class runs after __init__, `model.fc = new_fc`): a strict load of the
                     # holder restores its parameters too (see Walker.held)
-                    parts = {v.id for v in vals if isinstance(v, Model) and v.id != o.id}
+                    parts = {v.id for v in vals if isinstance(v, Model)}
+                    if value is not None:  # `self.RCNN_top = vgg.classifier`: a part of a model (see _taken_parts)
+                        parts |= self._taken_parts(value, st)
+                    # (`model.features = nn.DataParallel(model.features)`: its own part, whichever model it is)
+                    parts -= {x.id for x in objs if isinstance(x, Model)}
                     if parts:
                         self.held.setdefault(o.id, set()).update(parts)
         elif isinstance(target, ast.Subscript):
@@ -1690,6 +1694,10 @@ class Walker(CallsMixin, LoadsMixin):
         srcs: set = set()
         for gen in node.generators:
             srcs |= self._comp_source(gen.iter, st)
+        if any(self._model_keys_test(c, st) for gen in node.generators for c in gen.ifs):
+            # `{k: v for k, v in loaded.items() if k in model.state_dict()}`: the model's own entries, whatever
+            # else the file holds (monodepth2's encoder file keeps its input size beside the weights)
+            self._format_checked(srcs)
         strips = strips_prefix(node.key)
         out: set = set()
         for s in srcs:
@@ -1698,6 +1706,18 @@ class Walker(CallsMixin, LoadsMixin):
         if not strips:
             out.add(DictVal(()))  # a rebuilt mapping we cannot read
         return frozenset(out)
+
+    def _model_keys_test(self, test: ast.expr, st: State) -> bool:
+        """Is ``test`` a membership test against a model's state_dict (`k in model.state_dict()`,
+        `k in model_dict` holding one, `k in net.state_dict().keys()`)?"""
+        for n in N.subtree(test):
+            if isinstance(n, ast.Compare) and any(isinstance(op, ast.In) for op in n.ops):
+                for c in n.comparators:
+                    if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and c.func.attr == "keys":
+                        c = c.func.value
+                    if any(isinstance(v, StateDict) for v in self.ev(c, st)):
+                        return True
+        return False
 
     def _comp_source(self, it: ast.expr, st: State) -> frozenset:
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr in ("items", "keys"):

@@ -38,6 +38,9 @@ def shown(data: dict, here: str | None) -> dict:
             out[key] = _shown_seed(data[key], here)
     if isinstance(data.get("other_seeds"), list):
         out["other_seeds"] = [_shown_seed(v, here) if len(v) > 2 else v for v in data["other_seeds"]]
+    if isinstance(data.get("builds"), tuple) and len(data["builds"]) == 2:
+        count, first = data["builds"]
+        out["builds"] = (count, tuple((name, shown_path(path, here), line) for name, path, line in first))
     return out
 
 

@@ -51,6 +51,8 @@ def _check(seed: str, code: str):
         if d["seed"] != seed or d.get("look_only"):
             return None  # a model only looked at (a shape check, a parameter count) is TRP104's
         name = d["name"]
+        if d.get("builds"):
+            return _many(d, seed) + _tail(d)
         if seed == "no":
             head = f"`{name}` is built before torch is seeded: its random init differs on every run"
         elif seed == "maybe":
@@ -63,6 +65,30 @@ def _check(seed: str, code: str):
         return head + _tail(d)
 
     return lambda facts: diagnostics(facts, "unseeded_build", code, message, fix=_seed_fix if seed != "maybe" else None)
+
+
+def _built(d: dict) -> str:
+    """`VGG (models/vgg.py:64), DenseNet (models/densenet.py:120) and 42 more`: the constructions one call
+    reaches (see loads._finish_builds)."""
+    count, first = d["builds"]
+    listed = ", ".join(f"`{name}` ({path}:{line})" for name, path, line in first)
+    return listed + (f" and {count - len(first)} more" if count > len(first) else "")
+
+
+def _many(d: dict, seed: str) -> str:
+    """The head of a report at a call that reaches several unseeded constructions in other files."""
+    count, call = d["builds"][0], d["name"]
+    if seed == "no":
+        return (
+            f"`{call}()` builds models before torch is seeded: {count} constructions ({_built(d)}), "
+            "their random init differs on every run"
+        )
+    if seed == "maybe":
+        return f"`{call}()` builds models where torch is seeded on some paths only: {count} constructions ({_built(d)})"
+    return (
+        f"`{call}()` builds models with only the CUDA generator seeded: {count} constructions ({_built(d)}), "
+        "CPU parameter init stays random (add torch.manual_seed)"
+    )
 
 
 def _seed_fix(d: dict) -> Fix | None:
@@ -117,10 +143,14 @@ seeds the parent process only: a spawned worker starts unseeded`).
 - A function that no entry point reaches (a library's `build_model()`) is judged at its callers and
   is not reported when it has none. A construction reached through functions of other modules is found
   (a base class's constructor in another file that builds through `self._build_model()`, overridden by the
-  subclass the program builds; a factory choosing among many classes, `get_network(args)`, reported at
-  each class it may build, since each is one path's random init). A class taken from a table by a name
-  known only at run time and called (`model_dict[args.model]`, a module-level `_ARCHS[cfg.arch]` in another
-  file) may be any of the table's; `getattr(models, "resnet101")` is `models.resnet101`.
+  subclass the program builds; a factory choosing among many classes, `get_network(args)`). One call of
+  the program's file that reaches three or more constructions in other files (a factory's 44 classes, a
+  builder of a whole GAN) is reported once, at that call, naming them: one missing seed, one place to add
+  it. Fewer are reported where they are built, with the call that reached them. A layer a model's method
+  takes from another model it built (`self.body = nn.Sequential(*list(vgg.features.children()))`,
+  `self.top = vgg.classifier`) is the model's: a strict load of the model restores it. A class taken
+  from a table by a name known only at run time and called (`model_dict[args.model]`, a module-level
+  `_ARCHS[cfg.arch]` in another file) may be any of the table's; `getattr(models, "resnet101")` is `models.resnet101`.
 - A module built under `with torch.device("meta"):` or accelerate's `init_empty_weights()` has no values
   and draws nothing from torch's generator: not reported (its storage comes later, from `to_empty()`).
 - A model loaded strictly through a wrapper that holds it (`nn.DataParallel`, `AveragedModel`, whose
@@ -234,10 +264,10 @@ def _look_only_message(d: dict) -> str | None:
     how = {"no": "before torch is seeded", "maybe": "where torch is seeded on some paths only"}.get(
         d["seed"], "with only the CUDA generator seeded"
     )
-    head = (
-        f"`{d['name']}` is built {how}, only to be looked at (its shape, parameters or profile): "
-        "nothing it computes is kept"
+    what = (
+        f"`{d['name']}` is built {how}" if not d.get("builds") else f"`{d['name']}()` builds models {how} ({_built(d)})"
     )
+    head = f"{what}, only to be looked at (its shape, parameters or profile): nothing it computes is kept"
     return head + _tail(d)
 
 
