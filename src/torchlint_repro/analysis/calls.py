@@ -400,10 +400,11 @@ class CallsMixin(WalkerBase):
             if any(k.arg == "volatile" and const_truth(k.value) is True for k in node.keywords):
                 out.add(Volatile())
             return frozenset(out)
-        if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
+        subclassed = self.project is not None and self.project.is_wrapper_class(q, self.frames[-1].ctx.here)
+        if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS or subclassed:
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY
-            wrap = q in N.WRAPPERS
+            wrap = q in N.WRAPPERS or subclassed
             return (
                 frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v for v in src if isinstance(v, Model))
                 or EMPTY
@@ -1197,6 +1198,10 @@ class CallsMixin(WalkerBase):
         ctx = self.frames[-1].ctx
         q = cref.qualname
         layer = N.torch_nn_layer(q)
+        if cref.module_class and self.project is not None and self.project.is_wrapper_class(q, ctx.here):
+            # a subclass of nn.DataParallel: it holds the module it is handed, and draws nothing of its own
+            src = args[0] if args else EMPTY
+            return frozenset(v.as_wrapped() for v in src if isinstance(v, Model)) or EMPTY
         if cref.module_class or layer is not None:
             kw_lit = {k.arg: arg_value(k.value) for k in node.keywords if k.arg}
             kw_lit.update((f"#{i}", arg_value(a)) for i, a in enumerate(node.args))

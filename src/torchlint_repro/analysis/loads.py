@@ -273,9 +273,12 @@ class LoadsMixin(WalkerBase):
             sites: dict[tuple, str] = {}
             for i in infos:
                 sites.setdefault((i["path"], i["line"]), i["name"])
-            built = [(name, path or "", line) for (path, line), name in sites.items()]
-            # named first: the first site of each class (a factory's 44 constructions of 20 classes)
-            shown = list({name: (name, path, line) for name, path, line in reversed(built)}.values())[::-1][:3]
+            # named in the order of their files and lines, not of the walk (which differs between processes
+            # that found some walks in the cache), the first site of each class first (44 constructions of
+            # 20 classes name 3 classes)
+            built = sorted((path or "", line, name) for (path, line), name in sites.items())
+            firsts = {name: (name, path, line) for path, line, name in reversed(built)}
+            shown = sorted(firsts.values(), key=lambda b: (b[1], b[2]))[:3]
             self._report_build(infos[0], root, entry[0], entry[1], some, (entry[2], len(built), tuple(shown)))
 
     def _report_build(

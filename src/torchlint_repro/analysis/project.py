@@ -62,6 +62,8 @@ FACTS_WAIT = 10.0  # seconds to wait for a module's facts another worker is comp
 _RACY_NS = 2_000_000_000  # a file changed this close to the stored word index is read again
 MENTIONS_DEP = "<mentions>"  # a result's dependency on which files spell a name (see Project.caller_files)
 _TOP_DEF = re.compile(rb"^(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+# a module-level table (`model_dict = {...}`): scripts that call what it holds spell its name, not the builder's
+_TOP_TABLE = re.compile(rb"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(?:\{|dict\()", re.M)
 _IDENT = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 # other modules kept ready to walk (their unwalked function bodies dropped), counted in syntax nodes
 # (~270 bytes each), for the whole process (flake8 may see several project roots)
@@ -1785,6 +1787,11 @@ class Project:
     def is_lightning_class(self, qualname: str, from_dir: str | None = None) -> bool:
         return self._class_query("is_lightning", qualname, from_dir) == YES
 
+    def is_wrapper_class(self, qualname: str, from_dir: str | None = None) -> bool:
+        """A project subclass of `nn.DataParallel` or DDP (sync-batchnorm's `DataParallelWithCallback`): it
+        holds the module it is handed, as they do."""
+        return qualname not in N.WRAPPERS and self._class_query("is_wrapper", qualname, from_dir) == YES
+
     def has_params(self, qualname: str, kwargs: dict | None = None, from_dir: str | None = None) -> str:
         """Does building this class draw parameters from the random generator (with these arguments)?"""
         layer = N.torch_nn_layer(qualname)
@@ -1827,7 +1834,7 @@ class Project:
         if key in self._memo:
             return self._remembered(key)
         if qualname in _stack or len(_stack) > 12:
-            return MAYBE if what not in ("is_module", "is_lightning", "loads") else NO
+            return MAYBE if what not in ("is_module", "is_lightning", "is_wrapper", "loads") else NO
         stack = _stack + (qualname,)
         with self.recording() as deps:
             result = self._class_query_uncached(what, qualname, from_dir, stack, dict(args))
@@ -1840,6 +1847,11 @@ class Project:
                 return YES
             if _is_zoo_model_class(q):
                 return YES
+        if what == "is_wrapper":
+            if q in N.WRAPPERS:
+                return YES
+            if N.torch_nn_layer(q) is not None or q in N.MODULE_BASES:
+                return NO
         if what == "is_lightning":
             if q in N.LIGHTNING_BASES:
                 return YES
@@ -1847,14 +1859,14 @@ class Project:
                 return NO
         hit = self.class_facts(q, from_dir)
         if hit is None:
-            if what in ("is_module", "is_lightning", "loads"):
+            if what in ("is_module", "is_lightning", "is_wrapper", "loads"):
                 return NO
             if q in N.MODULE_BASES:
                 return NO if q == "torch.nn.Module" else MAYBE
             return MAYBE  # a class we cannot see into
         facts, rec = hit
         here = str(Path(rec.path).parent)
-        if what in ("is_module", "is_lightning"):
+        if what in ("is_module", "is_lightning", "is_wrapper"):
             return (
                 YES
                 if any(self._class_query(what, b, here, stack) == YES for b in facts["bases"] if not b.startswith("?"))
@@ -2043,6 +2055,18 @@ class Project:
             self._python_files = out
         return self._python_files
 
+    def _unit_targets(self, qualname: str, from_dir: str) -> list[tuple[str, str]]:
+        """:meth:`_unit_target`, and for a module-level table of classes or functions (`model_dict`, indexed
+        by a name known at run time) the target of each of its entries."""
+        hit = self.locate(qualname, from_dir)
+        if hit is not None and hit[0] == "registry":
+            table = hit[1].facts.get("registries", {}).get(hit[2], {})
+            here = str(Path(hit[1].path).parent)
+            found = [self._unit_target(q, here) for q in (table.values() if isinstance(table, dict) else ())]
+            return [t for t in found if t is not None]
+        t = self._unit_target(qualname, from_dir)
+        return [t] if t is not None else []
+
     def _unit_target(self, qualname: str, from_dir: str) -> tuple[str, str] | None:
         """The (file, unit) a qualified name refers to: a function, a class (any of its methods) or a method."""
         hit = self.locate(qualname, from_dir)
@@ -2169,7 +2193,7 @@ class Project:
                 data = read_regular(path, MAX_FILE_BYTES)  # never blocks on a file swapped for a FIFO
             except OSError:
                 continue
-            defs = sorted({w.decode("ascii") for w in _TOP_DEF.findall(data)})
+            defs = sorted({w.decode("ascii") for w in _TOP_DEF.findall(data) + _TOP_TABLE.findall(data)})
             out[path] = (defs, {w.decode("ascii") for w in _IDENT.findall(data)})
             dirty = True
         if stored is not None and set(stored[1]) != set(out):
@@ -2299,13 +2323,52 @@ class Project:
         its packages (`from .output_graph import X`, `from demo import models`, `import utils`)."""
         if cand == target:
             return True
-        for word in self._import_words(target):
+        for word in self._import_words(target) + self._reexporting_packages(target):
             files = self._mention_sets.get(word)
             if files is None:
                 files = self._mention_sets[word] = frozenset(mentions.get(word, ()))
             if cand in files:
                 return True
         return False
+
+    def _tables_holding(self, target: tuple[str, str], name: str, mentions: dict[str, list[str]]) -> list[str]:
+        """The module-level tables of classes or functions (facts ``registries``) that hold ``target``, by
+        name: found in the files that spell the unit's ``name`` (a table spells what it holds)."""
+        out: list[str] = []
+        for path in mentions.get(name, ()):
+            if len(out) > 20:
+                break
+            rec = self.record_for_path(path)
+            tables = rec.facts.get("registries", {}) if rec is not None else {}
+            here = str(Path(path).parent)
+            for table, entries in tables.items() if isinstance(tables, dict) else ():
+                if isinstance(entries, dict) and any(
+                    self._unit_target(q, here) == target for q in entries.values() if isinstance(q, str)
+                ):
+                    out.append(table)
+        return out
+
+    def _reexporting_packages(self, path: str) -> tuple[str, ...]:
+        """The names of the packages above the module at ``path`` whose ``__init__`` imports from it (`from
+        .resnet import resnet8, ResNet`): a file that spells only the package (`import models`,
+        `models.ResNet.build(...)`, `from models import model_dict`) reaches the module's code through it."""
+        key = ("reexporting", path)
+        if key in self._memo:
+            return self._remembered(key)
+        with self.recording() as deps:
+            module = self.module_name(path)[0]
+            parts = module.split(".")
+            out = []
+            for i in range(1, len(parts)):
+                found = self.find_module(".".join(parts[:i]), str(self.root))
+                rec = self.record_for_path(found) if found is not None and found != path else None
+                if rec is None:
+                    continue
+                targets = [*rec.facts.get("imports", {}).values(), *rec.facts.get("stars", ())]
+                if any(t == module or t.startswith(module + ".") for t in targets):
+                    out.append(parts[i - 1])
+        self._memo[key] = (tuple(out), dict(deps))
+        return tuple(out)
 
     def _refs_of(self, path: str) -> dict[str, list[tuple[str, str]]]:
         """unit -> the (file, unit) pairs of the project it refers to, for one file (memoised)."""
@@ -2318,9 +2381,9 @@ class Project:
                 for unit, refs in rec.facts.get("refs", {}).items():
                     targets = []
                     for q in refs:
-                        t = self._unit_target(q, here)
-                        if t is not None and t != (rec.path, unit):
-                            targets.append(t)
+                        for t in self._unit_targets(q, here):
+                            if t != (rec.path, unit):
+                                targets.append(t)
                     if targets:
                         hit[unit] = targets
             self._resolved_refs[path] = hit
@@ -2416,8 +2479,13 @@ class Project:
                 wanted = {target, (target[0], name)}
                 # a file that starts to spell the name (a new caller) changes the answer
                 self._note(MENTIONS_DEP + name, _paths_digest(mentions.get(name, ())))
+                spelled = set(mentions.get(name, ()))
+                # a module-level table holding it (`builders = {"small": small_mlp}`): its callers spell the table
+                for table in self._tables_holding(target, name, mentions):
+                    self._note(MENTIONS_DEP + table, _paths_digest(mentions.get(table, ())))
+                    spelled.update(mentions.get(table, ()))
                 # the nearest files first (a script beside its model), so a bound keeps the likely callers
-                for cand in sorted(mentions.get(name, ()), key=lambda c: -_shared_prefix(c, target[0])):
+                for cand in sorted(spelled, key=lambda c: (-_shared_prefix(c, target[0]), c)):
                     if not self._may_import(cand, target[0], mentions):
                         continue
                     if cand not in parsed and len(parsed) >= MAX_CALLER_FILES:

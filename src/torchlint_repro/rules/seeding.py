@@ -154,7 +154,11 @@ seeds the parent process only: a spawned worker starts unseeded`).
 - A module built under `with torch.device("meta"):` or accelerate's `init_empty_weights()` has no values
   and draws nothing from torch's generator: not reported (its storage comes later, from `to_empty()`).
 - A model loaded strictly through a wrapper that holds it (`nn.DataParallel`, `AveragedModel`, whose
-  `.module` is taken back) is restored.
+  `.module` is taken back) is restored. A project subclass of `nn.DataParallel` or DDP (sync-batchnorm's
+  `DataParallelWithCallback`) is such a wrapper: building it draws nothing of its own.
+- A factory function, a table of them (`model_dict = {"resnet8": resnet8}`) or a classmethod builder that a
+  package's `__init__` re-exports is followed from a script that imports only the package
+  (`from models import model_dict`, `models.UnetAdaptiveBins.build(...)`).
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
   forward is not reported, nor is a module handed to a project module's constructor when a strict
   load restores the module that holds it (`model = Wrapper(backbone, head)`, then
