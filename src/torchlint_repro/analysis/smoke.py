@@ -64,6 +64,12 @@ LOOK_LIBRARY = frozenset(
         "model_info",
         "get_model_summary",
         "clever_format",
+        # the architecture drawn as a graph (hiddenlayer, torchviz, torchview, TensorBoard's add_graph): the
+        # drawing is the same whatever the weights
+        "build_graph",
+        "make_dot",
+        "draw_graph",
+        "add_graph",
     }
 )
 
@@ -266,6 +272,14 @@ class _Scope:
                 cur = self.parents[id(up)]
                 continue
             break
+        up = self.parents.get(id(cur))
+        if isinstance(up, (ast.For, ast.AsyncFor)) and up.iter is cur and isinstance(up.target, ast.Name):
+            # `for f in out: print(f.shape)`: a list of outputs, each element read for its metadata only
+            name = up.target.id  # (read in the loop, or after it: the last element)
+            elems = [*(n for n in _reads_in(up, name) if n is not up.target), *self._reads_after({name}, up)]
+            return bool(elems) and all(
+                isinstance(n, ast.Name) and self._output_metadata(n, None, depth + 1) for n in elems
+            )
         if cur is node:
             return False
         if self._metadata(cur):

@@ -286,8 +286,10 @@ TRP104 = Rule(
 ## What it does
 Reports what TRP101, TRP102 and TRP103 leave out: a model built unseeded whose random init reaches no
 result anyone keeps. Every read of it is a look: its architecture printed, an output's shape or dtype
-checked, its parameters counted, a summary or profile taken (torchinfo/torchsummary `summary`, thop
-`profile`, fvcore, ptflops), a move or mode switch (`.to(device)`, `.eval()`). A library module's
+checked (each element of a list of outputs too: `for f in out: print(f.shape)`), its parameters counted,
+a summary or profile taken (torchinfo/torchsummary `summary`, thop `profile`, fvcore, ptflops), its graph
+drawn (hiddenlayer `build_graph`, torchviz `make_dot`, torchview `draw_graph`, TensorBoard's `add_graph`),
+a move or mode switch (`.to(device)`, `.eval()`). A library module's
 `if __name__ == "__main__":` smoke test and a tutorial's "look at the network" cell are the usual cases.
 
 The model is followed through the names it is bound to (every read in its function, or in its whole
