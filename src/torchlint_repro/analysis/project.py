@@ -554,6 +554,16 @@ def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
         return False
     if isinstance(func, ast.Name) and func.id in _BUILTINS:
         return False  # `sorted(blocks)`, `max(ids)`, `list(layers)`: no builtin builds a module
+    inner = func.value if isinstance(func, ast.Attribute) else None
+    while isinstance(inner, ast.Attribute):
+        inner = inner.value
+    if isinstance(inner, ast.Call):
+        # `np.stack(grid).astype(np.float32)`: a method of what numpy or the standard library made (an array,
+        # a string), never a module
+        made = imports.resolve(inner.func)
+        root = made.split(".", 1)[0] if made is not None else None
+        if root is not None and (root in ("numpy", "math") or root in sys.stdlib_module_names):
+            return False
     # not a method of the object itself nor of one of its parts (`self.faster_rcnn.get_optimizer()`: what an
     # object handed in computes, an optimizer, a tensor)
     dotted = N.dotted(func) if isinstance(func, ast.Attribute) else None
