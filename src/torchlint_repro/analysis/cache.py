@@ -42,7 +42,7 @@ RUN_ENV_VAR = "TORCHLINT_RUN_CACHE"  # set by a parallel run without the cache, 
 # constant inits, in nested blocks; 19: modules that seed when imported; 18: functions that read
 # weights files; 17: class facts' fixed
 # parameters and non-literal arguments to project classes, programs' walks)
-SCHEMA = "23"
+SCHEMA = "24"
 APP = "torchlint-repro"
 _MAGIC = b"torchlint-repro-cache-entry v1 hmac-sha256="
 _KEY_BYTES = 32
@@ -240,7 +240,7 @@ _CLASS = (
         "bases": ("list", str),
         "ctors": ("list", ("tuple", [str, ("dict", SCALAR), ("list", _GUARD)])),
         "loads": ("list", ("list", _GUARD)),
-        "init_calls": ("list", ("tuple", [str, ("list", _GUARD)])),
+        "init_calls": ("list", ("tuple", [str, ("list", _GUARD), ("dict", ("tuple", [str, SCALAR]))])),
         "fixed_all": bool,
         "unknown": int,
         "uses_training": bool,
@@ -283,6 +283,10 @@ SCHEMAS = {
             "stars": ("list", str),
             "syspath": ("list", str),
             "loaders": ("list", str),
+            "loader_guards": (
+                "dict",
+                ("obj", {"params": ("list", str), "defaults": ("dict", SCALAR), "guards": ("list", ("list", _GUARD))}),
+            ),
             "readers": ("list", str),
             "seeds_on_import": bool,
         },

@@ -228,6 +228,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "registries": registries,
         "stars": list(imports.stars),
         "loaders": _loaders(tree, imports, readers),
+        "loader_guards": _loader_guards(tree, imports, readers),
         # functions that read a file into the parameters of the model they are given, without load_state_dict
         "readers": sorted(
             n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) in readers
@@ -528,6 +529,20 @@ def _passed_params(call: ast.Call, method: str, methods: dict, names: dict[str, 
     for k in call.keywords:
         if k.arg is not None and isinstance(k.value, ast.Name) and k.value.id in names:
             out[k.arg] = names[k.value.id]
+    return out
+
+
+def _passed_values(call: ast.Call, names: dict[str, str]) -> dict[str, list]:
+    """What a call in a constructor passes, by position (`#0`) and keyword: a constructor parameter
+    (["p", name]) or a literal (["v", value]); other arguments are left out (unknown where they are read)."""
+    out: dict[str, list] = {}
+    given = [(f"#{i}", a) for i, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
+    given += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    for key, a in given:
+        if isinstance(a, ast.Name) and a.id in names:
+            out[key] = ["p", names[a.id]]
+        elif isinstance(a, ast.Constant) and isinstance(a.value, (bool, int, float, str, type(None))):
+            out[key] = ["v", a.value]
     return out
 
 
@@ -944,6 +959,72 @@ def _loaders(tree: ast.Module, imports: N.ImportMap, readers: set[int]) -> list[
     return sorted(direct)
 
 
+def _loader_guards(tree: ast.Module, imports: N.ImportMap, readers: set[int]) -> dict[str, dict]:
+    """The top-level functions that restore weights only under conditions on their own parameters
+    (monodepth2's `resnet_multiimage_input(num_layers, pretrained)`: `if pretrained: model.load_state_dict(...)`):
+    {name: its parameters, their literal defaults, and the guards of each load}. A function with a load no
+    such condition guards, or that calls another function of the module (which may restore), or reads a file
+    into parameters, is left out: it restores on every path (see Project._loader_skipped)."""
+    own = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    out: dict[str, dict] = {}
+    for fn in tree.body:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or id(fn) in readers:
+            continue
+        args = fn.args.posonlyargs + fn.args.args
+        params = [a.arg for a in args]
+        found = _GuardedLoads(imports, {p: p for p in params}, own)
+        found.visit(fn.body, [])
+        if found.loads and not found.other and all(found.loads):
+            defaults = {
+                a.arg: d.value
+                for a, d in zip(args[len(args) - len(fn.args.defaults) :], fn.args.defaults, strict=True)
+                if isinstance(d, ast.Constant) and isinstance(d.value, (bool, int, float, str, type(None)))
+            }
+            out[fn.name] = {"params": params, "defaults": defaults, "guards": found.loads}
+    return out
+
+
+class _GuardedLoads:
+    """The loads of a function body, each with the guards on the function's parameters it runs under
+    (``loads``), and whether the body calls another function of its module (``other``)."""
+
+    def __init__(self, imports: N.ImportMap, names: dict[str, str], own: set[str]) -> None:
+        self.imports, self.names, self.own = imports, names, own
+        self.loads: list[list] = []
+        self.other = False
+
+    def visit(self, stmts: list, guards: list) -> None:
+        for st in stmts:
+            if isinstance(st, ast.If):
+                g = _guard(st.test, self.names)
+                if g is None and not st.orelse:
+                    g = (_UNKNOWN_GUARD, _UNKNOWN_GUARD)
+                self.calls(st.test, guards)
+                self.visit(st.body, guards + ([g[0]] if g else []))
+                self.visit(st.orelse, guards + ([g[1]] if g else []))
+            elif isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
+                for head in (getattr(st, "iter", None), getattr(st, "test", None)):
+                    if head is not None:
+                        self.calls(head, guards)
+                for item in getattr(st, "items", []):
+                    self.calls(item.context_expr, guards)
+                self.visit(st.body, guards)
+                self.visit(getattr(st, "orelse", []), guards)
+                for handler in getattr(st, "handlers", []):
+                    self.visit(handler.body, guards)
+                self.visit(getattr(st, "finalbody", []), guards)
+            elif not isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.calls(st, guards)
+
+    def calls(self, node: ast.AST, guards: list) -> None:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call):
+                if _loads_weights(sub, self.imports):
+                    self.loads.append(list(guards))
+                elif isinstance(sub.func, ast.Name) and sub.func.id in self.own:
+                    self.other = True
+
+
 def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
     """Does this call restore weights (`self.load_state_dict(...)`, `torch.load(...)`, `X.from_pretrained(...)`,
     a builder with `pretrained=True`)?"""
@@ -1032,7 +1113,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     init_defaults: dict = {}
     attrs: dict[str, str | None] = {}
     loads: list[list] = []  # the guards under which __init__ (or what it calls) restores weights
-    init_calls: list[list] = []  # [qualname, guards] of the project functions __init__ calls
+    init_calls: list[list] = []  # [qualname, guards, arguments] of the project functions __init__ calls
     built_at: dict[int, int] = {}  # id of a construction call -> its index in ctors
     layer_params: dict[str, dict[str, str]] = {}  # index in ctors -> {argument: constructor parameter}
     methods = {i.name: i for i in node.body if isinstance(i, (ast.FunctionDef, ast.AsyncFunctionDef))}
@@ -1085,7 +1166,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             # path)`, `ckpt_utils.restore(net, ...)`): a project loader among them restores the class's
             # weights (a method of `self` resolves to None). One handed nothing (faster-rcnn's
             # `decom_vgg16()`) builds and restores a part of its own: the class's other layers stay random
-            init_calls.append([q, list(guards)])
+            init_calls.append([q, list(guards), _passed_values(sub, names or {})])
         if q is None:
             return
         if q.startswith("?"):
@@ -1887,8 +1968,12 @@ class Project:
         if what == "loads":
             if any(_guards_hold(g, bound) is True for g in facts.get("loads", ())):
                 return YES
-            for fq, g in facts.get("init_calls", ()):
-                if _guards_hold(g, bound) is True and self._is_loader(fq, here):
+            for fq, g, passed in facts.get("init_calls", ()):
+                if (
+                    _guards_hold(g, bound) is True
+                    and self._is_loader(fq, here)
+                    and not self._loader_skipped(fq, here, passed, bound)
+                ):
                     return YES
             return (
                 YES
@@ -2001,6 +2086,22 @@ class Project:
             elif self._factory(what, ref, there, stack + (qualname,)) != NO:
                 return MAYBE
         return NO
+
+    def _loader_skipped(self, qualname: str, from_dir: str, passed: dict, bound: dict) -> bool:
+        """Does a project loader called in a constructor (``passed``: its arguments there, see _passed_values;
+        ``bound``: the constructor's) skip every load it makes, for these arguments (`helper(18, False)` with
+        `if pretrained: ...load_state_dict(...)`)? Only a decided condition skips one."""
+        hit = self.locate(qualname, from_dir)
+        info = hit[1].facts.get("loader_guards", {}).get(hit[2]) if hit is not None and hit[0] == "function" else None
+        if info is None:
+            return False
+        args = dict(info["defaults"])
+        for i, p in enumerate(info["params"]):
+            given = passed.get(f"#{i}", passed.get(p))
+            if given is not None:
+                kind, value = given
+                args[p] = value if kind == "v" else bound.get(value, NONLITERAL)
+        return all(_guards_hold(g, args) is False for g in info["guards"])
 
     def _is_loader(self, qualname: str, from_dir: str) -> bool:
         """Is this a project function that restores weights (its module's facts list it as a loader)?"""

@@ -159,6 +159,11 @@ seeds the parent process only: a spawned worker starts unseeded`).
 - A factory function, a table of them (`model_dict = {"resnet8": resnet8}`) or a classmethod builder that a
   package's `__init__` re-exports is followed from a script that imports only the package
   (`from models import model_dict`, `models.UnetAdaptiveBins.build(...)`).
+- A module whose constructor restores its weights (a checkpoint path, a pretrained builder, a project
+  loader it hands the module to) is not reported. A loader that restores only under a condition on its
+  own parameters (`def backbone(layers, pretrained): ... if pretrained: model.load_state_dict(...)`) restores
+  nothing when the constructor passes it a literal that fails the condition (`Encoder(18, False)`); a value
+  known only at run time is taken as restoring.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
   forward is not reported, nor is a module handed to a project module's constructor when a strict
   load restores the module that holds it (`model = Wrapper(backbone, head)`, then
