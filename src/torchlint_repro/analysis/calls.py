@@ -404,6 +404,9 @@ class CallsMixin(WalkerBase):
         if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS or subclassed:
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY
+            for k in node.keywords:
+                if k.arg == "module" and not args:  # `nn.DataParallel(module=net, device_ids=[0])`
+                    src = self.ev(k.value, st)
             wrap = q in N.WRAPPERS or subclassed
             return (
                 frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v for v in src if isinstance(v, Model))
@@ -1200,7 +1203,7 @@ class CallsMixin(WalkerBase):
         layer = N.torch_nn_layer(q)
         if cref.module_class and self.project is not None and self.project.is_wrapper_class(q, ctx.here):
             # a subclass of nn.DataParallel: it holds the module it is handed, and draws nothing of its own
-            src = args[0] if args else EMPTY
+            src = args[0] if args else kwargs.get("module", EMPTY)
             return frozenset(v.as_wrapped() for v in src if isinstance(v, Model)) or EMPTY
         if cref.module_class or layer is not None:
             kw_lit = {k.arg: arg_value(k.value) for k in node.keywords if k.arg}
@@ -1309,12 +1312,13 @@ class CallsMixin(WalkerBase):
         return [mid for mid, info in self.builds.items() if info.get("seq", 0) > seq]
 
     def _taken_parts(self, expr: ast.expr, st: State) -> set[str]:
-        """The models some of whose submodules or parameters ``expr`` takes (`vgg.classifier`,
-        `list(vgg.features._modules.values())[:-1]`, `resnet.layer4`, `net.children()`): assigned to a
-        module or gathered by a container, they are registered there, and a strict load of the holder
-        restores them (faster-rcnn's `_init_modules()` keeps torchvision's VGG layers in `self.RCNN_base`).
-        Not a size or metadata read (`vgg.fc.in_features`, `.weight.shape`), a forward (`vgg.features(x)`)
-        or another method of the module (`vgg.state_dict()`, `vgg.parameters()`)."""
+        """The models some of whose submodules or parameters ``expr`` is, or lists (`vgg.classifier`,
+        `*list(vgg.features._modules.values())[:-1]`, `resnet.layer4`): assigned to a module or gathered by a
+        container, they are registered there, and a strict load of the holder restores them (faster-rcnn's
+        `_init_modules()` keeps torchvision's VGG layers in `self.RCNN_base`). Only the part itself, sliced
+        or listed: not a size or metadata read anywhere along it (`vgg.classifier[6].in_features`,
+        `.weight.device`, `vit.embed_dim`), a forward (`vgg.features(x)`), another method of the module
+        (`vgg.state_dict()`), nor what another call makes of it (`len(vgg.features)`, `copy.deepcopy(...)`)."""
         out: set[str] = set()
         parents: dict[int, ast.AST] | None = None
         for n in N.subtree(expr):
@@ -1326,15 +1330,24 @@ class CallsMixin(WalkerBase):
             if parents is None:
                 parents = {id(c): p for p in N.subtree(expr) for c in ast.iter_child_nodes(p)}
             attrs: list[str] = []
-            top: ast.expr = n
+            top: ast.AST = n
             up = parents.get(id(n))
-            while isinstance(up, ast.Attribute) and up.value is top:
-                attrs.append(up.attr)
+            while True:
+                if isinstance(up, ast.Attribute) and up.value is top:
+                    attrs.append(up.attr)
+                elif isinstance(up, ast.Subscript) and up.value is top:
+                    pass  # `features[0]`, `children()[:-1]`
+                elif isinstance(up, ast.Call) and up.func is top and attrs and attrs[-1] in _PART_LISTS:
+                    pass  # `.children()`, `._modules.values()`
+                else:
+                    break
                 top, up = up, parents.get(id(up))
-            if not attrs or attrs[0] in _NOT_PARTS or any(a in _SIZE_ATTRS or a in N.METADATA_ATTRS for a in attrs):
+            if not attrs or attrs[0] in _NOT_PARTS or any(_sizeish(a) for a in attrs):
                 continue
-            if isinstance(up, ast.Call) and up.func is top and attrs[-1] not in _PART_LISTS:
+            if isinstance(up, ast.Call) and up.func is top:
                 continue  # a forward of a submodule, or one of its methods
+            if not _value_position(top, expr, parents):
+                continue
             for attr in attrs:  # `gpt.tok_emb.weight` with `gpt.tok_emb = emb`: a part of `emb`
                 held = [v for m in models for v in st.attrs.get((m.id, attr), ()) if isinstance(v, Model)]
                 if not held:
@@ -2576,6 +2589,36 @@ _SIZE_ATTRS = frozenset(
 )
 # ... and the calls that list them
 _PART_LISTS = frozenset({"children", "modules", "named_children", "named_modules", "values", "items"})
+
+
+def _sizeish(attr: str) -> bool:
+    """Is a module's attribute of this name a size, a count or metadata rather than a part (`in_features`,
+    `embed_dim`, `num_heads`, `hidden_size`, `device`)?"""
+    return (
+        attr in _SIZE_ATTRS
+        or attr in N.METADATA_ATTRS
+        or attr.endswith(("_dim", "_size", "_features", "_channels", "_classes", "dim", "size"))
+        or attr.startswith(("num_", "n_"))
+    )
+
+
+def _value_position(node: ast.AST, expr: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    """Is ``node`` (inside ``expr``) what ``expr`` holds: ``expr`` itself, or an element of it listed,
+    sliced or unpacked (`*list(x)[:-1]`, `[a, b]`), not an argument another call makes something of?"""
+    cur = node
+    while cur is not expr:
+        up = parents.get(id(cur))
+        if up is None:
+            return False
+        listed = isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id in ("list", "tuple")
+        if not (
+            isinstance(up, (ast.Starred, ast.List, ast.Tuple))
+            or (isinstance(up, ast.Subscript) and up.value is cur)
+            or (listed and cur in up.args)  # type: ignore[attr-defined]
+        ):
+            return False
+        cur = up
+    return True
 
 
 def _updates_parameters(node: ast.Call, func: ast.Attribute) -> bool:

@@ -95,10 +95,13 @@ class LoadsMixin(WalkerBase):
             # a strict load restores every parameter of the model, those of the modules it holds too
             # (`model = Wrapper(backbone, head); model.load_state_dict(ckpt)`): their random init is gone
             todo, seen = [m.id for m in models], set()
+            # (a model that holds the loaded one is not restored by it: `net.body = nn.Sequential(*list(
+            # net.backbone.children()))`, then `net.body.load_state_dict(...)` leaves `net.head` random)
+            holders = self._holders_of({m.id for m in models})
             while todo:
                 mid = todo.pop()
                 for part in self.held.get(mid, ()):
-                    if part in seen:
+                    if part in seen or part in holders:
                         continue
                     seen.add(part)
                     todo.append(part)
@@ -241,6 +244,15 @@ class LoadsMixin(WalkerBase):
             reported.add(site)
             self.root_events.append((key, Event(ev.kind, ev.line, ev.col, dict(ev.data, region=region), ev.path)))
 
+    def _holders_of(self, ids: set[str]) -> set[str]:
+        """The models that hold any of ``ids``, directly or through others (see Walker.held)."""
+        out: set[str] = set()
+        todo = set(ids)
+        while todo:
+            todo = {h for h, parts in self.held.items() if parts & todo and h not in out and h not in ids}
+            out |= todo
+        return out
+
     def _finish_builds(self) -> None:
         final = getattr(self, "final_state", None)
         kept = []
@@ -272,11 +284,11 @@ class LoadsMixin(WalkerBase):
             infos = sorted((i for i, _ in members), key=lambda i: i["seq"])
             sites: dict[tuple, str] = {}
             for i in infos:
-                sites.setdefault((i["path"], i["line"]), i["name"])
+                sites.setdefault((i["path"], i["line"], i["col"]), i["name"])
             # named in the order of their files and lines, not of the walk (which differs between processes
             # that found some walks in the cache), the first site of each class first (44 constructions of
             # 20 classes name 3 classes)
-            built = sorted((path or "", line, name) for (path, line), name in sites.items())
+            built = sorted((path or "", line, name) for (path, line, _), name in sites.items())
             firsts = {name: (name, path, line) for path, line, name in reversed(built)}
             shown = sorted(firsts.values(), key=lambda b: (b[1], b[2]))[:3]
             self._report_build(infos[0], root, entry[0], entry[1], some, (entry[2], len(built), tuple(shown)))
@@ -314,10 +326,13 @@ class LoadsMixin(WalkerBase):
             "overwritten_some_paths": some,
             "look_only": bool(info.get("look_only")),
         }
+        dedupe = None
         if builds is not None:
             data["builds"] = builds[1:]
+            # two groups at one call (seeded between them, or some only looked at) are two reports
+            dedupe = data["dedupe"] = f"builds:{info['seed']}:{data['look_only']}"
         ev = Event("unseeded_build", line, col, data, path)
-        self.root_events.append((("unseeded_build", path, line, col, None), ev))
+        self.root_events.append((("unseeded_build", path, line, col, dedupe), ev))
 
     def _finish_loads(self) -> None:
         saves = None
@@ -332,6 +347,8 @@ class LoadsMixin(WalkerBase):
                         continue  # the code tells a checkpoint from a state_dict itself
                     keys = self.mapping_use.get(v.site, set())
                     other = sorted(k for k in keys if isinstance(k, str) and checkpoint_key(k))
+                    if v.site in self.key_filtered:
+                        other = [k for k in other if k in CHECKPOINT_KEYS]
                     if other:
                         self._emit_at(
                             "checkpoint_as_state_dict",

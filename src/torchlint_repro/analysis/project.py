@@ -536,13 +536,16 @@ def _passed_values(call: ast.Call, names: dict[str, str]) -> dict[str, list]:
     """What a call in a constructor passes, by position (`#0`) and keyword: a constructor parameter
     (["p", name]) or a literal (["v", value]); other arguments are left out (unknown where they are read)."""
     out: dict[str, list] = {}
-    given = [(f"#{i}", a) for i, a in enumerate(call.args) if not isinstance(a, ast.Starred)]
-    given += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return {"*": ["v", NONLITERAL]}  # `*args`, `**kwargs`: which parameter gets what is unknown
+    given = [(f"#{i}", a) for i, a in enumerate(call.args)] + [(k.arg or "", k.value) for k in call.keywords]
     for key, a in given:
         if isinstance(a, ast.Name) and a.id in names:
             out[key] = ["p", names[a.id]]
         elif isinstance(a, ast.Constant) and isinstance(a.value, (bool, int, float, str, type(None))):
             out[key] = ["v", a.value]
+        else:
+            out[key] = ["v", NONLITERAL]  # `opts.weights_init == "pretrained"`: known at run time only
     return out
 
 
@@ -552,6 +555,13 @@ _DYNAMIC_IMPORT = re.compile(rb"\b(?:import_module|__import__)\b")
 def _hands_something(call: ast.Call) -> bool:
     """Does the call pass a value that is not a literal (a model to restore, a path in a variable)?"""
     return any(not isinstance(a, ast.Constant) for a in [*call.args, *(k.value for k in call.keywords)])
+
+
+# libraries whose functions make data (arrays, numbers, strings, paths), never a module: a method of what they
+# return is no hidden submodule (`np.stack(grid).astype(np.float32)`). Not importlib, copy or pickle
+_DATA_ROOTS = frozenset(
+    {"numpy", "math", "os", "re", "json", "random", "time", "string", "itertools", "collections", "pathlib"}
+)
 
 
 def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
@@ -577,7 +587,7 @@ def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
         # a string), never a module
         made = imports.resolve(inner.func)
         root = made.split(".", 1)[0] if made is not None else None
-        if root is not None and (root in ("numpy", "math") or root in sys.stdlib_module_names):
+        if root is not None and root in _DATA_ROOTS:
             return False
     # not a method of the object itself nor of one of its parts (`self.faster_rcnn.get_optimizer()`: what an
     # object handed in computes, an optimizer, a tensor)
@@ -974,7 +984,11 @@ def _loader_guards(tree: ast.Module, imports: N.ImportMap, readers: set[int]) ->
         params = [a.arg for a in args]
         found = _GuardedLoads(imports, {p: p for p in params}, own)
         found.visit(fn.body, [])
-        if found.loads and not found.other and all(found.loads):
+        # a parameter the body assigns (`if path: pretrained = True`) is no longer what the caller passed
+        reassigned = any(
+            isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in params for n in ast.walk(fn)
+        )
+        if found.loads and not found.other and not reassigned and all(found.loads):
             defaults = {
                 a.arg: d.value
                 for a, d in zip(args[len(args) - len(fn.args.defaults) :], fn.args.defaults, strict=True)
@@ -1013,7 +1027,9 @@ class _GuardedLoads:
                 for handler in getattr(st, "handlers", []):
                     self.visit(handler.body, guards)
                 self.visit(getattr(st, "finalbody", []), guards)
-            elif not isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.other = True  # code defined here may run and restore: not followed
+            else:
                 self.calls(st, guards)
 
     def calls(self, node: ast.AST, guards: list) -> None:
@@ -1021,8 +1037,18 @@ class _GuardedLoads:
             if isinstance(sub, ast.Call):
                 if _loads_weights(sub, self.imports):
                     self.loads.append(list(guards))
-                elif isinstance(sub.func, ast.Name) and sub.func.id in self.own:
-                    self.other = True
+                    continue
+                q = self.imports.resolve(sub.func)
+                root = q.split(".", 1)[0] if q is not None else None
+                if isinstance(sub.func, ast.Name) and sub.func.id in self.own:
+                    self.other = True  # another function of the module, which may restore
+                elif (
+                    q is not None
+                    and root not in ("torch", "numpy", "math", "builtins")
+                    and not q.rsplit(".", 1)[-1][:1].isupper()  # a class built, not a function that may load
+                    and _hands_something(sub)
+                ):
+                    self.other = True  # a function of the project or a library handed something: may restore
 
 
 def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
@@ -2093,7 +2119,7 @@ class Project:
         `if pretrained: ...load_state_dict(...)`)? Only a decided condition skips one."""
         hit = self.locate(qualname, from_dir)
         info = hit[1].facts.get("loader_guards", {}).get(hit[2]) if hit is not None and hit[0] == "function" else None
-        if info is None:
+        if info is None or "*" in passed:
             return False
         args = dict(info["defaults"])
         for i, p in enumerate(info["params"]):
@@ -2471,7 +2497,7 @@ class Project:
             parts = module.split(".")
             out = []
             for i in range(1, len(parts)):
-                found = self.find_module(".".join(parts[:i]), str(self.root))
+                found = self.find_module(".".join(parts[:i]), str(Path(path).parent))
                 rec = self.record_for_path(found) if found is not None and found != path else None
                 if rec is None:
                     continue

@@ -161,6 +161,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.load_results: dict[str, dict] = {}
         self.read_results: set[str] = set()
         self.checked_loads: set[str] = set()
+        self.key_filtered: set[str] = set()  # loads filtered to a model's own keys (see e_DictComp)
         self.tentative: dict = {}
         self.candidates: dict = {}  # unregioned forwards in training mode: (site, model id) -> (key, event, model id)
         self.trained_sites: set = set()  # forwards whose output reached a training step
@@ -1695,9 +1696,12 @@ class Walker(CallsMixin, LoadsMixin):
         for gen in node.generators:
             srcs |= self._comp_source(gen.iter, st)
         if any(self._model_keys_test(c, st) for gen in node.generators for c in gen.ifs):
-            # `{k: v for k, v in loaded.items() if k in model.state_dict()}`: the model's own entries, whatever
-            # else the file holds (monodepth2's encoder file keeps its input size beside the weights)
-            self._format_checked(srcs)
+            # `{k: v for k, v in loaded.items() if k in model.state_dict()}`: the model's own entries; other keys
+            # read from the file are metadata kept beside the weights (monodepth2's input size), unless they
+            # name a checkpoint's parts (`epoch`, `state_dict`: the weights are nested, the filter keeps none)
+            for v in srcs:
+                if isinstance(v, (Loaded, LoadedItem)):
+                    self.key_filtered.add(v.site if isinstance(v, Loaded) else v.loaded.site)
         strips = strips_prefix(node.key)
         out: set = set()
         for s in srcs:

@@ -70,6 +70,7 @@ class WalkerBase:
     load_results: dict[str, dict]
     read_results: set[str]
     checked_loads: set[str]
+    key_filtered: set[str]
     tentative: dict
     candidates: dict
     trained_sites: set
