@@ -400,14 +400,13 @@ class CallsMixin(WalkerBase):
             if any(k.arg == "volatile" and const_truth(k.value) is True for k in node.keywords):
                 out.add(Volatile())
             return frozenset(out)
-        subclassed = self.project is not None and self.project.is_wrapper_class(q, self.frames[-1].ctx.here)
-        if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS or subclassed:
+        if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY
             for k in node.keywords:
                 if k.arg == "module" and not args:  # `nn.DataParallel(module=net, device_ids=[0])`
                     src = self.ev(k.value, st)
-            wrap = q in N.WRAPPERS or subclassed
+            wrap = q in N.WRAPPERS
             return (
                 frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v for v in src if isinstance(v, Model))
                 or EMPTY

@@ -281,17 +281,17 @@ class LoadsMixin(WalkerBase):
         root = self.root_ctx.path
         for (entry, _, _), members in many.items():
             some = all(s for _, s in members)  # restored on some paths only: each of them
-            infos = sorted((i for i, _ in members), key=lambda i: i["seq"])
-            sites: dict[tuple, str] = {}
-            for i in infos:
-                sites.setdefault((i["path"], i["line"], i["col"]), i["name"])
+            sites = sorted({(i["path"] or "", i["line"], i["col"], i["name"]) for i, _ in members})
             # named in the order of their files and lines, not of the walk (which differs between processes
-            # that found some walks in the cache), the first site of each class first (44 constructions of
-            # 20 classes name 3 classes)
-            built = sorted((path or "", line, name) for (path, line, _), name in sites.items())
-            firsts = {name: (name, path, line) for path, line, name in reversed(built)}
-            shown = sorted(firsts.values(), key=lambda b: (b[1], b[2]))[:3]
-            self._report_build(infos[0], root, entry[0], entry[1], some, (entry[2], len(built), tuple(shown)))
+            # that found some walks in the cache), each class at its first site (44 constructions of 20
+            # classes name 3 classes)
+            firsts: dict[str, tuple] = {}
+            for path, line, _, name in sites:
+                firsts.setdefault(name, (name, path, line))
+            first = min((i for i, _ in members), key=lambda i: i["seq"])  # (the seeds are told from it)
+            self._report_build(
+                first, root, entry[0], entry[1], some, (entry[2], len(sites), tuple(firsts.values())[:3])
+            )
 
     def _report_build(
         self, info: dict, path: str | None, line: int, col: int, some: bool, builds: tuple | None

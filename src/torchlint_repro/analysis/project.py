@@ -982,73 +982,97 @@ def _loader_guards(tree: ast.Module, imports: N.ImportMap, readers: set[int]) ->
             continue
         args = fn.args.posonlyargs + fn.args.args
         params = [a.arg for a in args]
-        found = _GuardedLoads(imports, {p: p for p in params}, own)
-        found.visit(fn.body, [])
+        loads, other = _guarded_loads(fn, imports, own)
         # a parameter the body assigns (`if path: pretrained = True`) is no longer what the caller passed
         reassigned = any(
             isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in params for n in ast.walk(fn)
         )
-        if found.loads and not found.other and not reassigned and all(found.loads):
+        if loads and not other and not reassigned and all(loads):
             defaults = {
                 a.arg: d.value
                 for a, d in zip(args[len(args) - len(fn.args.defaults) :], fn.args.defaults, strict=True)
                 if isinstance(d, ast.Constant) and isinstance(d.value, (bool, int, float, str, type(None)))
             }
-            out[fn.name] = {"params": params, "defaults": defaults, "guards": found.loads}
+            out[fn.name] = {"params": params, "defaults": defaults, "guards": loads}
     return out
 
 
-class _GuardedLoads:
-    """The loads of a function body, each with the guards on the function's parameters it runs under
-    (``loads``), and whether the body calls another function of its module (``other``)."""
+def _guarded_loads(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, imports: N.ImportMap, own: set[str]
+) -> tuple[list[list], bool]:
+    """The loads of a function body, each with the guards on the function's parameters it runs under, and
+    whether the body may restore some other way: it calls another function of its module, a function of
+    the project or a library it hands something (not a class it builds), or defines code of its own."""
+    names = {a.arg: a.arg for a in fn.args.posonlyargs + fn.args.args}
+    loads: list[list] = []
+    other = False
 
-    def __init__(self, imports: N.ImportMap, names: dict[str, str], own: set[str]) -> None:
-        self.imports, self.names, self.own = imports, names, own
-        self.loads: list[list] = []
-        self.other = False
+    def call(sub: ast.Call, guards: list) -> None:
+        nonlocal other
+        if _loads_weights(sub, imports):
+            loads.append(list(guards))
+            return
+        q = imports.resolve(sub.func)
+        if isinstance(sub.func, ast.Name) and sub.func.id in own:
+            other = True
+        elif (
+            q is not None
+            and q.split(".", 1)[0] not in ("torch", "numpy", "math", "builtins")
+            and not q.rsplit(".", 1)[-1][:1].isupper()
+            and _hands_something(sub)
+        ):
+            other = True
 
-    def visit(self, stmts: list, guards: list) -> None:
-        for st in stmts:
-            if isinstance(st, ast.If):
-                g = _guard(st.test, self.names)
-                if g is None and not st.orelse:
-                    g = (_UNKNOWN_GUARD, _UNKNOWN_GUARD)
-                self.calls(st.test, guards)
-                self.visit(st.body, guards + ([g[0]] if g else []))
-                self.visit(st.orelse, guards + ([g[1]] if g else []))
-            elif isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
-                for head in (getattr(st, "iter", None), getattr(st, "test", None)):
-                    if head is not None:
-                        self.calls(head, guards)
-                for item in getattr(st, "items", []):
-                    self.calls(item.context_expr, guards)
-                self.visit(st.body, guards)
-                self.visit(getattr(st, "orelse", []), guards)
-                for handler in getattr(st, "handlers", []):
-                    self.visit(handler.body, guards)
-                self.visit(getattr(st, "finalbody", []), guards)
-            elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                self.other = True  # code defined here may run and restore: not followed
-            else:
-                self.calls(st, guards)
+    def nested(st: ast.stmt) -> bool:
+        nonlocal other
+        if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            other = True  # code defined here may run and restore: not followed
+            return True
+        return False
 
-    def calls(self, node: ast.AST, guards: list) -> None:
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Call):
-                if _loads_weights(sub, self.imports):
-                    self.loads.append(list(guards))
-                    continue
-                q = self.imports.resolve(sub.func)
-                root = q.split(".", 1)[0] if q is not None else None
-                if isinstance(sub.func, ast.Name) and sub.func.id in self.own:
-                    self.other = True  # another function of the module, which may restore
-                elif (
-                    q is not None
-                    and root not in ("torch", "numpy", "math", "builtins")
-                    and not q.rsplit(".", 1)[-1][:1].isupper()  # a class built, not a function that may load
-                    and _hands_something(sub)
-                ):
-                    self.other = True  # a function of the project or a library handed something: may restore
+    _walk_guarded(fn.body, [], names, call, nested)
+    return loads, other
+
+
+def _walk_guarded(
+    stmts: list,
+    guards: list,
+    names: dict[str, str],
+    on_call: Callable[[ast.Call, list], None],
+    on_stmt: Callable[[ast.stmt], bool] | None = None,
+) -> None:
+    """Each call of a body's statements, with the guards on ``names`` (parameters, by the name the body
+    reads them) it runs under, handed to ``on_call``. A condition on anything else with no `else` may
+    skip its body: guarded by an unknown, never taken as unconditional. The branches of a complete
+    `if`/`else` (DetectMultiBackend's `if pt: ... elif jit: ... else: raise`) are a case split, one of
+    which runs. ``on_stmt`` sees each simple statement first; True: its calls are not walked."""
+    for st in stmts:
+        if isinstance(st, ast.If):
+            g = _guard(st.test, names)
+            if g is None and not st.orelse:
+                g = (_UNKNOWN_GUARD, _UNKNOWN_GUARD)
+            _calls_in(st.test, guards, on_call)
+            _walk_guarded(st.body, guards + ([g[0]] if g else []), names, on_call, on_stmt)
+            _walk_guarded(st.orelse, guards + ([g[1]] if g else []), names, on_call, on_stmt)
+        elif isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
+            for head in (getattr(st, "iter", None), getattr(st, "test", None)):
+                if head is not None:
+                    _calls_in(head, guards, on_call)
+            for item in getattr(st, "items", []):
+                _calls_in(item.context_expr, guards, on_call)
+            _walk_guarded(st.body, guards, names, on_call, on_stmt)
+            _walk_guarded(getattr(st, "orelse", []), guards, names, on_call, on_stmt)
+            for handler in getattr(st, "handlers", []):
+                _walk_guarded(handler.body, guards, names, on_call, on_stmt)
+            _walk_guarded(getattr(st, "finalbody", []), guards, names, on_call, on_stmt)
+        elif on_stmt is None or not on_stmt(st):
+            _calls_in(st, guards, on_call)
+
+
+def _calls_in(node: ast.AST, guards: list, on_call: Callable[[ast.Call, list], None]) -> None:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            on_call(sub, guards)
 
 
 def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
@@ -1224,53 +1248,24 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             if passed:
                 layer_params[str(len(ctors) - 1)] = passed
 
-    def visit(stmts: list, guards: list, names: dict[str, str], in_init: bool) -> None:
-        for st in stmts:
-            if isinstance(st, ast.If):
-                # a condition on anything but a constructor parameter (`if opt.resume:`, a file that exists)
-                # with no `else` may skip its body: guarded by an unknown, never taken as unconditional. The
-                # branches of a complete `if`/`else` (DetectMultiBackend's `if pt: ... elif jit: ... else:
-                # raise`) are taken as a case split, one of which runs, as before
-                g = _guard(st.test, names) if in_init else None
-                if g is None and in_init and not st.orelse:
-                    g = (_UNKNOWN_GUARD, _UNKNOWN_GUARD)
-                for sub in ast.walk(st.test):
-                    if isinstance(sub, ast.Call):
-                        note_call(sub, guards, in_init, names)
-                visit(st.body, guards + ([g[0]] if g else []), names, in_init)
-                visit(st.orelse, guards + ([g[1]] if g else []), names, in_init)
-                continue
-            if isinstance(st, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try)):
-                heads = [
-                    getattr(st, "iter", None),
-                    getattr(st, "test", None),
-                    *[i.context_expr for i in getattr(st, "items", [])],
-                ]
-                for h in heads:
-                    if h is not None:
-                        for sub in ast.walk(h):
-                            if isinstance(sub, ast.Call):
-                                note_call(sub, guards, in_init, names)
-                visit(st.body, guards, names, in_init)
-                visit(getattr(st, "orelse", []), guards, names, in_init)
-                for h in getattr(st, "handlers", []):
-                    visit(h.body, guards, names, in_init)
-                visit(getattr(st, "finalbody", []), guards, names, in_init)
-                continue
-            if in_init and isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and st.value.id in names:
+    def visit(stmts: list, guards: list, names: dict[str, str]) -> None:
+        """The calls of __init__ (or a method it runs), under their guards on the constructor's parameters."""
+
+        def alias(st: ast.stmt) -> bool:
+            if isinstance(st, ast.Assign) and isinstance(st.value, ast.Name) and st.value.id in names:
                 for t in st.targets:  # self.use_subspace = use_subspace: the attribute is the parameter
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
                         names[f"self.{t.attr}"] = names[st.value.id]
-            for sub in ast.walk(st):
-                if isinstance(sub, ast.Call):
-                    note_call(sub, guards, in_init, names)
+            return False  # (its calls are noted all the same)
+
+        _walk_guarded(stmts, guards, names, lambda sub, g: note_call(sub, g, True, names), alias)
 
     for name, item in methods.items():
         if name == "forward":
             continue
         if name in from_init:
             if name == "__init__":
-                visit(item.body, [], {p: p for p in init_params}, True)
+                visit(item.body, [], {p: p for p in init_params})
             continue
         # another method builds the instance's parts only where it assigns them to it (a lazy
         # `self.head = nn.Linear(...)`); `def to_vit(self): return ViT(...)` builds another model
@@ -1299,11 +1294,11 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             continue
         visited.add(key)
         # `self.build_block(dim, use_dropout)`: the helper's `if use_dropout:` is a guard on the constructor's
-        visit(methods[m].body, g, dict(passed), True)
+        visit(methods[m].body, g, dict(passed))
     reached = {m for m, _ in visited}
     for name in methods:
         if name in from_init and name not in ("__init__", "forward") and name not in reached:
-            visit(methods[name].body, [], {}, True)
+            visit(methods[name].body, [], {})
     for name in from_init:
         _note_fixed_params(methods[name].body, imports, ctors, built_at)
     fixed_all = _fixed_all(init, methods, from_init, imports, built_at)
@@ -2197,12 +2192,16 @@ class Project:
         by a name known at run time) the target of each of its entries."""
         hit = self.locate(qualname, from_dir)
         if hit is not None and hit[0] == "registry":
-            table = hit[1].facts.get("registries", {}).get(hit[2], {})
-            here = str(Path(hit[1].path).parent)
-            found = [self._unit_target(q, here) for q in (table.values() if isinstance(table, dict) else ())]
-            return [t for t in found if t is not None]
+            return self._table_targets(hit[1], hit[2])
         t = self._unit_target(qualname, from_dir)
         return [t] if t is not None else []
+
+    def _table_targets(self, rec: ModuleRecord, table: str) -> list[tuple[str, str]]:
+        """The (file, unit) of each entry of a module-level table of classes or functions (facts ``registries``)."""
+        entries = rec.facts.get("registries", {}).get(table, {})
+        here = str(Path(rec.path).parent)
+        found = [self._unit_target(q, here) for q in entries.values() if isinstance(q, str)]
+        return [t for t in found if t is not None]
 
     def _unit_target(self, qualname: str, from_dir: str) -> tuple[str, str] | None:
         """The (file, unit) a qualified name refers to: a function, a class (any of its methods) or a method."""
@@ -2476,13 +2475,8 @@ class Project:
             if len(out) > 20:
                 break
             rec = self.record_for_path(path)
-            tables = rec.facts.get("registries", {}) if rec is not None else {}
-            here = str(Path(path).parent)
-            for table, entries in tables.items() if isinstance(tables, dict) else ():
-                if isinstance(entries, dict) and any(
-                    self._unit_target(q, here) == target for q in entries.values() if isinstance(q, str)
-                ):
-                    out.append(table)
+            if rec is not None:
+                out.extend(t for t in rec.facts.get("registries", {}) if target in self._table_targets(rec, t))
         return out
 
     def _reexporting_packages(self, path: str) -> tuple[str, ...]:

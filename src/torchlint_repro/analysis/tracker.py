@@ -1463,11 +1463,7 @@ class Walker(CallsMixin, LoadsMixin):
         return EMPTY
 
     def _format_checked(self, vals) -> None:
-        for v in vals:
-            if isinstance(v, Loaded):
-                self.checked_loads.add(v.site)
-            elif isinstance(v, LoadedItem):
-                self.checked_loads.add(v.loaded.site)
+        self.checked_loads.update(site for v in vals if (site := _loaded_site(v)) is not None)
 
     def e_Constant(self, node: ast.Constant, st: State) -> frozenset:
         return N.memo_on(node, "value", _constant_value)  # (a constant's value is its node's alone)
@@ -1699,9 +1695,7 @@ class Walker(CallsMixin, LoadsMixin):
             # `{k: v for k, v in loaded.items() if k in model.state_dict()}`: the model's own entries; other keys
             # read from the file are metadata kept beside the weights (monodepth2's input size), unless they
             # name a checkpoint's parts (`epoch`, `state_dict`: the weights are nested, the filter keeps none)
-            for v in srcs:
-                if isinstance(v, (Loaded, LoadedItem)):
-                    self.key_filtered.add(v.site if isinstance(v, Loaded) else v.loaded.site)
+            self.key_filtered.update(site for v in srcs if (site := _loaded_site(v)) is not None)
         strips = strips_prefix(node.key)
         out: set = set()
         for s in srcs:
@@ -2083,6 +2077,13 @@ def _context_exprs(report: ast.AST, parents: dict, scope: ast.AST) -> list[ast.A
 
 
 _REPORTING = frozenset({"print", "info", "warning", "warn", "error", "debug", "log", "critical", "exception", "write"})
+
+
+def _loaded_site(v) -> str | None:
+    """The torch.load a value was read from (the whole mapping, or an entry of it), if it is one."""
+    if isinstance(v, Loaded):
+        return v.site
+    return v.loaded.site if isinstance(v, LoadedItem) else None
 
 
 def merge_event(events: dict, key: tuple, ev: Event) -> None:

@@ -75,20 +75,22 @@ def _built(d: dict) -> str:
     return listed + (f" and {count - len(first)} more" if count > len(first) else "")
 
 
+# how torch's generator stands where a model is built, by the event's `seed`
+_HOW = {
+    "no": "before torch is seeded",
+    "maybe": "where torch is seeded on some paths only",
+    "cuda": "with only the CUDA generator seeded",
+}
+_MANY_TAIL = {
+    "no": ", their random init differs on every run",
+    "cuda": ", CPU parameter init stays random (add torch.manual_seed)",
+}
+
+
 def _many(d: dict, seed: str) -> str:
     """The head of a report at a call that reaches several unseeded constructions in other files."""
-    count, call = d["builds"][0], d["name"]
-    if seed == "no":
-        return (
-            f"`{call}()` builds models before torch is seeded: {count} constructions ({_built(d)}), "
-            "their random init differs on every run"
-        )
-    if seed == "maybe":
-        return f"`{call}()` builds models where torch is seeded on some paths only: {count} constructions ({_built(d)})"
-    return (
-        f"`{call}()` builds models with only the CUDA generator seeded: {count} constructions ({_built(d)}), "
-        "CPU parameter init stays random (add torch.manual_seed)"
-    )
+    count = d["builds"][0]
+    return f"`{d['name']}()` builds models {_HOW[seed]}: {count} constructions ({_built(d)}){_MANY_TAIL.get(seed, '')}"
 
 
 def _seed_fix(d: dict) -> Fix | None:
@@ -270,9 +272,7 @@ program's own file instead.
 def _look_only_message(d: dict) -> str | None:
     if not d.get("look_only") or d["seed"] not in ("no", "maybe", "cuda"):
         return None
-    how = {"no": "before torch is seeded", "maybe": "where torch is seeded on some paths only"}.get(
-        d["seed"], "with only the CUDA generator seeded"
-    )
+    how = _HOW[d["seed"]]
     what = (
         f"`{d['name']}` is built {how}" if not d.get("builds") else f"`{d['name']}()` builds models {how} ({_built(d)})"
     )
