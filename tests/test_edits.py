@@ -48,11 +48,16 @@ INERT_TYPED = (
 )
 
 
+# quiet statements (edits.Quiet) typed in the middle of a function's body: answered from the store when the
+# function was walked and they read nothing the walks track
+QUIET_TYPED = ("print('typed')", "_elapsed = len('typed')", "_t0 = time.time()", "logger.info('typed %d', 1)")
+
+
 def _edits(text: str) -> list[tuple[str, str]]:
     """(what, new text): a comment appended, and for each top-level function and each method of a
     top-level class a statement (two lines, so that every later statement moves) typed at the end of its
-    body, an inert statement typed above its first statement, and its docstring removed; the statements
-    typed rotate."""
+    body, an inert statement typed above its first statement, its docstring removed, and for every other
+    one a quiet statement typed in the middle; the statements typed rotate."""
     out = [("comment appended", text + "\n# typed in the editor\n")]
     try:
         tree = ast.parse(text)
@@ -81,6 +86,21 @@ def _edits(text: str) -> list[tuple[str, str]]:
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and len(fn.body) > 1:
             gone = lines[: first.lineno - 1] + lines[first.end_lineno or first.lineno :]
             out.append((f"docstring of {fn.name}() removed", "".join(gone)))
+        # in the middle of the body, at the depth of its statement there (in a loop, a branch, ...)
+        inner = [
+            st
+            for st in ast.walk(fn)
+            if isinstance(st, ast.stmt)
+            and st is not fn
+            and not isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and lines[st.lineno - 1][: st.col_offset].strip() == ""
+            and not lines[st.lineno - 1].lstrip().startswith(("elif", "else", "except", "finally", "@"))
+        ]
+        if i % 2 == 0 and inner:
+            mid = inner[len(inner) // 2]
+            quiet = QUIET_TYPED[(i // 2) % len(QUIET_TYPED)]
+            new = lines[: mid.lineno - 1] + [" " * mid.col_offset + quiet + "\n"] + lines[mid.lineno - 1 :]
+            out.append((f"{quiet!r} typed in {fn.name}() at line {mid.lineno}", "".join(new)))
         inert = INERT_TYPED[i % len(INERT_TYPED)]
         at = first.lineno - 1
         new = lines[:at] + [f"{indent}{ln}\n" for ln in inert.split("\n")] + lines[at:]
@@ -873,8 +893,8 @@ def test_inert_statements_typed_into_a_walked_function_are_answered_from_the_sto
         assert [(line, col, code) for line, col, code, *_ in after] == [(6, 12, "TRP101"), (moved, 12, "TRP201")]
         assert [m for *_, m, _ in after] == [m for *_, m, _ in before]
     reset_projects()
-    assert _answer(path, typed.replace("'typed'", "len(x)"), settings)[1][0] == 11
-    assert walked == ["train.py"] * 2  # a call: analysed whole
+    assert _answer(path, typed.replace("'typed'", "len(model)"), settings)[1][0] == 11
+    assert walked == ["train.py"] * 2  # a call handed the model: analysed whole
     reset_projects()
     read = _WALKED.replace("    print(y)\n", "    _debug = 0\n    print(y, _debug)\n")
     _answer(path, read, settings)
@@ -1373,12 +1393,13 @@ def test_a_whole_analysis_keeps_the_codes_of_unchanged_functions_and_makes_the_c
     path.write_text(_HELPER)
     _answer(path, _HELPER, settings)
     assert walked == ["train.py"]
-    called = _HELPER.replace("        return model(x)\n", "        print(len('x'))\n        return model(x)\n")
+    # (a call handed the model: not a quiet statement, see edits.Quiet)
+    called = _HELPER.replace("        return model(x)\n", "        print(len(model))\n        return model(x)\n")
     assert called != _HELPER
     made: list[int] = []
     real = E.line_codes
     monkeypatch.setattr(
-        E, "line_codes", lambda fn, lines, unit, scanned: made.append(unit.start) or real(fn, lines, unit, scanned)
+        E, "line_codes", lambda fn, lines, unit, *a: made.append(unit.start) or real(fn, lines, unit, *a)
     )
     reset_projects()
     got = _answer(path, called, settings)
@@ -1390,5 +1411,299 @@ def test_a_whole_analysis_keeps_the_codes_of_unchanged_functions_and_makes_the_c
     stored = project.cache.get_json("edits", f"{path.resolve()}\0{settings.fingerprint()}")
     tree = ast.parse(called)
     units = E.layout(tree, called)
-    fresh = E.read_line_codes(tree, called, units, [u.name for u in units if u.kind == "def"], stored["scanned"])
+    judge = E.Quiet(stored["names"], stored["tracked"], stored["scanned"], E.quiet_library)
+    fresh = E.read_line_codes(tree, called, units, [u.name for u in units if u.kind == "def"], stored["scanned"], judge)
     assert stored["lines"] == fresh and sorted(fresh) == ["2", "3"]  # banner, evaluate
+
+
+# a training script whose main the walks read, with a helper, a loop and findings on both sides of the edits
+_QUIET = """\
+import os
+import time
+
+import torch
+import torch.nn as nn
+
+
+def helper(m):
+    return m
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+    x = torch.ones(2, 4)
+    epochs = 3
+    for epoch in range(epochs):
+        print("epoch", epoch)
+    with torch.no_grad():
+        y = model(x)
+    print(y)
+
+
+main()
+"""
+
+
+def _reuses(monkeypatch) -> list[bool]:
+    """Whether each lint from here on was answered from the stored analysis (edits.moved_events)."""
+    got: list[bool] = []
+    real = E.moved_events
+    monkeypatch.setattr(E, "moved_events", lambda *a, **k: got.append(real(*a, **k) is not None) or real(*a, **k))
+    return got
+
+
+def _findings(answer) -> list[tuple[int, int, str]]:
+    return [(line, col, code) for line, col, code, *_ in answer]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "_edited = len('tag')",  # the bench's call typed into main (bench/run.py --edit largest-call)
+        'print(f"took {time.time()} s")',
+        "logger_name = os.path.join('runs', 'a')",
+        "_t0 = time.time()",
+        "print(len(os.sep), 'validating')",
+    ],
+)
+def test_a_quiet_statement_typed_into_a_walked_function_is_answered_from_the_store(script, monkeypatch, typed):
+    """The editor's call typed into the walked main: it reads only names the walks never bound to what they
+    track and calls builtins and standard modules, so the last analysis answers, the findings below it
+    moved by its line, exactly as a whole analysis finds them."""
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_QUIET)
+    assert _findings(_answer(path, _QUIET, settings)) == [(13, 12, "TRP101"), (19, 12, "TRP201")]
+    reused = _reuses(monkeypatch)
+    text = _QUIET.replace("    with torch.no_grad():\n", f"    {typed}\n    with torch.no_grad():\n")
+    reset_projects()
+    got = _answer(path, text, settings)
+    assert reused == [True] and walked == ["train.py"]
+    assert _findings(got) == [(13, 12, "TRP101"), (20, 12, "TRP201")]
+    reset_projects()
+    assert got == _answer(path, text, replace(settings, cache=False))
+
+
+@pytest.mark.parametrize(
+    ("typed", "why"),
+    [
+        ("print(model)", "hands the model to a call"),
+        ("print(y)", "reads a forward's output"),
+        ("print(epochs)", "reads a literal the walks track"),
+        ("_m = helper(epochs)", "calls a function of the module"),
+        ("torch.manual_seed(0)", "seeds torch"),
+        ("_d = nn.Dropout(0.5)", "builds an object of a library"),
+        ("_s = epochs.step()", "an attribute the walks act on"),
+        ("_t = len('a')\n    print(_t)", "binds a name read after it"),
+        ("_e = eval('model')", "a builtin that reads any name"),
+        ("_l = [m for m in range(3)]", "a comprehension"),
+    ],
+)
+def test_a_statement_that_may_reach_what_the_walks_track_is_analysed_whole(script, monkeypatch, typed, why):
+    """Near misses of a quiet statement: each is analysed whole (and the answer is a whole analysis's)."""
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_QUIET)
+    _answer(path, _QUIET, settings)
+    reused = _reuses(monkeypatch)
+    text = _QUIET.replace("    with torch.no_grad():\n", f"    {typed}\n    with torch.no_grad():\n")
+    reset_projects()
+    got = _answer(path, text, settings)
+    assert reused in ([], [False]) and walked == ["train.py", "train.py"], why
+    reset_projects()
+    assert got == _answer(path, text, replace(settings, cache=False))
+
+
+def test_quiet_statements_typed_in_turn_spend_the_room_the_walk_left(script, monkeypatch):
+    """A quiet assignment typed, then rewritten in place (the same name: no new state), then renamed (a new
+    name from that point: the walk's memoised calls may split), then another added: each is compared with
+    the last text; the room the measured walk left is spent by new names only, and once spent the next
+    edit is analysed whole (and measures the walk again)."""
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_QUIET)
+    _answer(path, _QUIET, settings)
+    stored = program.project_for(str(path), settings).cache.get_json(
+        "edits", f"{path.resolve()}\0{settings.fingerprint()}"
+    )
+    # (main calls nothing in place and walks a few statements; the module level calls main)
+    assert stored["room"] == {"": 8, "<module>": 4}
+    reused = _reuses(monkeypatch)
+    at = "    with torch.no_grad():\n"
+    texts = [
+        _QUIET.replace(at, "    _a = len('1')\n" + at),
+        _QUIET.replace(at, "    _a = len('2')\n" + at),
+        _QUIET.replace(at, "    _b = len('2')\n" + at),
+        _QUIET.replace(at, "    _b = len('2')\n    _c = len('3')\n" + at),
+    ]
+    for text in texts:
+        want = _answer_fresh(path, text, settings)
+        del walked[:]
+        assert _answer(path, text, settings) == want and walked == []
+    # `_a` typed, `_b` for `_a`, `_c` typed spend 3 of the 8 names of room (`_a` rewritten binds no new name)
+    assert reused == [True, True, True, True]
+    stored = program.project_for(str(path), settings).cache.get_json(
+        "edits", f"{path.resolve()}\0{settings.fingerprint()}"
+    )
+    assert stored["room"] == {"": 8 - 3, "<module>": 4, "main": 8 - 3}
+
+
+def _answer_fresh(path: Path, text: str, settings: Settings) -> list[tuple]:
+    reset_projects()
+    got = _answer(path, text, replace(settings, cache=False))
+    reset_projects()
+    return got
+
+
+_NESTED = """\
+import torch
+import torch.nn as nn
+
+
+def main():
+    model = nn.Linear(4, 4)
+    for a in range(2):
+        for b in range(2):
+            for c in range(2):
+                for d in range(2):
+                    model(torch.ones(1, 4))
+    print(model)
+
+
+main()
+"""
+
+
+def test_a_loop_with_no_pass_left_takes_quiet_expressions_only(script, monkeypatch):
+    """A loop inside three others is walked once (NESTED_LOOP_PASSES): a name bound in its body would take
+    it a pass more than its bound, so a quiet assignment there is analysed whole; a quiet expression binds
+    nothing and is answered from the store."""
+    path, settings, walked = script.path, script.settings, script.walked
+    path.write_text(_NESTED)
+    _answer(path, _NESTED, settings)
+    reused = _reuses(monkeypatch)
+    at = "                    model(torch.ones(1, 4))\n"
+    expr = _NESTED.replace(at, "                    print('step')\n" + at)
+    want = _answer_fresh(path, expr, settings)
+    del walked[:]
+    assert _answer(path, expr, settings) == want and reused == [True] and walked == []
+    bound = _NESTED.replace(at, "                    _step = len('x')\n" + at)
+    want = _answer_fresh(path, bound, settings)
+    del walked[:]
+    assert _answer(path, bound, settings) == want and reused == [True, False] and walked == ["train.py"]
+
+
+def test_a_function_another_files_program_walks_takes_no_quiet_statement(tmp_path, monkeypatch):
+    """A function of helpers.py that train.py's program walks: the names train.py's walks bound are not
+    recorded with helpers.py's analysis, so a quiet statement typed there is analysed whole."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.torchlint-repro]\n")
+    helpers = "import torch\n\n\ndef evaluate(model, x):\n    with torch.no_grad():\n        return model(x)\n"
+    (root / "helpers.py").write_text(helpers)
+    (root / "train.py").write_text(
+        "import torch\nimport torch.nn as nn\nfrom helpers import evaluate\n\n"
+        "model = nn.Dropout(0.5)\nevaluate(model, torch.ones(2))\n"
+    )
+    monkeypatch.setenv("TORCHLINT_CACHE_DIR", str(tmp_path / "cache"))
+    settings = Settings(select=("TRP",))
+    reset_projects()
+    before = _answer(root / "helpers.py", helpers, settings)
+    assert _findings(before) == [(6, 15, "TRP201")]
+    reused = _reuses(monkeypatch)
+    text = helpers.replace("        return", "        print('x')\n        return")
+    reset_projects()
+    got = _answer(root / "helpers.py", text, settings)
+    assert reused == [False] and _findings(got) == [(7, 15, "TRP201")]
+    reset_projects()
+
+
+def _judge(tracked=(), scanned=(), names=({}, [], False)) -> E.Quiet:
+    return E.Quiet(list(names), tracked, scanned, E.quiet_library)
+
+
+def test_line_codes_name_quiet_statements_and_what_they_bind() -> None:
+    """E: a quiet expression, Q: a quiet assignment (followed by the names it binds), q: their next lines;
+    a statement that reads a tracked name, a scanned one or binds a name read elsewhere is code."""
+    text = (
+        "def main(model, n):\n"
+        "    print('epoch', n)\n"
+        "    _t = len(\n"
+        "        'x')\n"
+        "    print(model)\n"
+        "    _u = 1 + n\n"
+        "    print(_u)\n"
+        "    _w = os.getcwd()\n"
+    )
+    tree = ast.parse(text)
+    (unit,) = E.layout(tree, text)
+    lines = text.splitlines(keepends=True)
+    judge = _judge(tracked=["model"], names=({"os": "os"}, [], False))
+    codes = E.line_codes(tree.body[0], lines, unit, [], judge)
+    assert "".join(c[0] for c in codes) == "cEQqccEQ"  # (`_u` read after: code; `print(_u)` reads nothing tracked)
+    assert codes[2].endswith(":_t") and codes[7].endswith(":_w")
+    assert judge.targets == {"_t", "_w"}
+    # `n` scanned: the statements naming it are code; `os` a project module (not a library no rule follows)
+    scanned = E.line_codes(tree.body[0], lines, unit, ["n"], _judge(["model"], ["n"]))
+    assert "".join(c[0] for c in scanned) == "ccQqccEQ"
+    project_os = E.Quiet([{"os": "os"}, [], False], ["model"], [], lambda q: False)
+    assert "".join(c[0] for c in E.line_codes(tree.body[0], lines, unit, [], project_os)) == "cEQqccEc"
+
+
+@pytest.mark.parametrize(
+    ("statement", "quiet"),
+    [
+        ("print('x')", True),
+        ("_a = len('x') + 1", True),
+        ("_a = np.mean(xs)", True),
+        ("_a = np.random.rand(3)", False),  # numpy.random: seeds and draws
+        ("_a = random.random()", False),
+        ("_a = torch.ones(1)", False),
+        ("_a = Path('x')", False),  # a class built
+        ("_a = getattr(xs, 'eval')", False),
+        ("xs.add_(1)", False),  # in place
+        ("xs.eval()", False),
+        ("_a = xs.train", False),
+        ("_a = set_seed(1)", False),  # a seeder by its name, whatever it is
+        ("_a = log_line(1)", True),  # a name the module binds nowhere: the walks know nothing of it
+        ("mp.set_start_method('spawn')", False),
+        ("_a = (yield xs)", False),
+        ("_a = lambda: xs", False),
+        ("_a, _b = 1, len('x')", False),  # (only plain names are bound quietly)
+        ("_a = _a = len('x')", False),
+    ],
+)
+def test_what_a_quiet_statement_may_hold(statement: str, quiet: bool) -> None:
+    fn = ast.parse(f"def f(xs):\n    {statement}\n    return xs\n").body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    names = {"np": "numpy", "random": "random", "torch": "torch", "Path": "pathlib.Path", "mp": "multiprocessing"}
+    judge = E.Quiet([names, [], False], [], [], E.quiet_library)
+    lines = f"def f(xs):\n    {statement}\n    return xs\n".splitlines(keepends=True)
+    assert (judge(fn, fn.body[0], lines) is not None) is quiet
+
+
+def test_quiet_line_map_counts_the_names_bound_anew() -> None:
+    judge = _judge()
+    base = "def main():\n    model = make()\n    return model\n"
+
+    def codes(text: str) -> list[str]:
+        tree = ast.parse(text)
+        (unit,) = E.layout(tree, text)
+        return E.line_codes(tree.body[0], text.splitlines(keepends=True), unit, [], judge)
+
+    typed = codes(base.replace("    return", "    _a = len('1')\n    return"))
+    assert E.quiet_line_map(codes(base), typed) == ([(0, 1, 0), (2, 2, 1)], 1)
+    assert E.quiet_line_map(typed, codes(base)) == ([(0, 1, 0), (3, 3, -1)], 0)  # removed: nothing new
+    assert E.quiet_line_map(typed, codes(base.replace("    return", "    _a = len('2')\n    return")))[1] == 0
+    assert E.quiet_line_map(typed, codes(base.replace("    return", "    _b = len('1')\n    return")))[1] == 1
+    assert E.quiet_line_map(codes(base), typed, quiet=False) is None
+    assert E.inert_line_map(codes(base), typed) is None
+
+
+def test_the_room_a_walk_leaves_for_quiet_assignments() -> None:
+    """Each name typed may double the walks of a function called in place (16 from one entry point) and
+    the statements walked (20,000 from one entry point, 400,000 from one file)."""
+    assert E.quiet_room(False, 0, 10, 10) == 8
+    assert E.quiet_room(False, 0, 100, 100) == 7  # 100 << 8 = 25,600 statements: past the budget
+    assert E.quiet_room(False, 4, 10, 10) == 2  # 4 -> 8 -> 16
+    assert E.quiet_room(False, 9, 10, 10) == 0  # quiet expressions only
+    assert E.quiet_room(False, 0, 6_000, 6_000) == 1  # 6,000 -> 12,000 (-> 24,000: past the budget)
+    assert E.quiet_room(False, 0, 12_000, 12_000) == -1  # a quiet expression is one statement more
+    assert E.quiet_room(True, 0, 100, 100) == -1  # a bound an edit may move was hit

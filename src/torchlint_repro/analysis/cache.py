@@ -318,6 +318,11 @@ SCHEMAS = {
             "deps": ("dict", str),
             "files": ("opt", str),
             "lines": ("dict", ("list", str)),
+            # what its quiet statements are judged by (see edits.Quiet, edits.quiet_room)
+            "tracked": ("list", str),
+            "elsewhere": ("list", str),
+            "room": ("dict", int),
+            "names": ("tuple", [("dict", str), ("list", str), bool]),
         },
     ),
     # another module's summary (context.module_ctx): imports, constants, which units matter, what it read

@@ -31,7 +31,7 @@ from .names import MAYBE, NO, YES
 from .paths import path_template
 from .project import arg_value, module_statements
 from .smoke import PARAM_COLLECTIONS, LookOnly, ParamValues, metadata_use, plain_names
-from .state import State, join_all, join_flag, join_seed, leave_no_grad_region
+from .state import State, join_all, join_flag, join_seed, leave_no_grad_region, note_bound
 from .syntax import (
     MAPPING_METHODS,
     OPTIM_NAME,
@@ -2094,6 +2094,10 @@ class CallsMixin(WalkerBase):
         if recursive or self._summarizing:
             # a recursive call, or one inside a summary being made: applied through the callee's summary
             return self._apply_summary(node, ctx, fn, cls, args, kwargs, st, self_val, module_method)
+        if self.frames:  # (which functions each function calls in place: see Walker.direct_inlines)
+            caller = self.frames[-1]
+            by = (caller.ctx.path or "", f"{caller.cls}.{caller.func}" if caller.cls else caller.func)
+            self.direct_calls.setdefault(by, set()).add(key)
         # The same call with the same state has the same effects and reports the same events (already
         # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
         # nothing, so their walks are kept apart from reported ones.
@@ -2135,6 +2139,7 @@ class CallsMixin(WalkerBase):
         """A function whose body could not be read (``context.body_unreadable``): what it does is unknown, so
         the models it is handed or its object holds may leave in any mode and torch may be seeded after it
         (never reported either way); the widening is the linted file's, whose findings it changes."""
+        self.hard_widened = True
         self.widen(
             self.path,
             self.frames[0].func if self.frames else "<module>",
@@ -2330,6 +2335,7 @@ class CallsMixin(WalkerBase):
             callee.locals[fn.args.vararg.arg] = EMPTY
         if fn.args.kwarg is not None:
             callee.locals[fn.args.kwarg.arg] = EMPTY
+        note_bound(callee.locals)
         if region in ("torch.no_grad", "torch.inference_mode"):
             callee.grad = "off"
             frame._with_region = (region, fn.lineno)

@@ -20,8 +20,17 @@ The walks would then read the same statements and get the same answers, so each 
 statement and moves by as many lines as that statement moved. The lines an event names in its data
 (the call that reached it, an earlier seed, the loop it came from) move the same way; an event whose
 data names a line of the file in a way this module does not know is not moved, and the file is analysed
-again instead (see :data:`_PLAIN`). An edit inside a function a walk read, or anything else, is analysed
-whole, as before.
+again instead (see :data:`_PLAIN`).
+
+An edit inside a function a walk read is answered the same way when it only adds, removes or changes
+*quiet* statements there (see :class:`Quiet`): a call or an assignment to a name nothing else in the
+function names, that reads only names the walks never bound to anything they track (a model, a
+checkpoint, a path...) and calls only builtins and libraries no rule follows (`print(f"epoch {epoch}")`,
+`start = time.time()` typed and not read yet, `logger.info(msg)`). Walked, it changes no state but a
+name nothing reads; the facts and summary are made from the new text and compared as for any edit, and
+the last walk must have left room under the bounds that name could move (see :func:`quiet_room`). The
+function must be read by this file's walks only (another file's walks bound their own names). Anything
+else typed in a function a walk read is analysed whole, as before.
 """
 
 from __future__ import annotations
@@ -31,12 +40,16 @@ import bisect
 import difflib
 import json
 import re
+import sys
+from collections import Counter
 from collections.abc import Callable
 
 from .._digest import sha256_hex
 from .._record import Record
+from . import names as N
 from .cache import decode_value, encode_value
-from .context import Event
+from .context import FILE_STEP_GUARD, MAX_INLINES_PER_FUNCTION, STEP_BUDGET, Event
+from .relevance import RELEVANT_ATTRS, STRONG_ATTRS
 from .syntax import FunctionNode, first_line, inert_statement, local_uses, source_lines
 
 # data of an event that holds no line of the file (names, kinds, flags, model ids only compared as a whole)
@@ -140,16 +153,30 @@ def _indent(text: str) -> int:
     return len(text) - len(text.lstrip())
 
 
-# what a line of a walked function is, for comparing two texts of it (see line_codes)
-_CODE, _GAP, _INERT, _INERT_MORE = "c", "g", "I", "i"
+# what a line of a walked function is, for comparing two texts of it (see line_codes): code, a blank or
+# comment line, an inert statement's first and next lines, a quiet assignment's or expression's first line
+# and the next lines of either (see Quiet)
+_CODE, _GAP, _INERT, _INERT_MORE, _QUIET_SET, _QUIET_EXPR, _QUIET_MORE = "c", "g", "I", "i", "Q", "E", "q"
+_INERTS = (_GAP, _INERT, _INERT_MORE)
+QUIET_CODES = (_QUIET_SET, _QUIET_EXPR, _QUIET_MORE)
+_QUIETS = (_GAP, _INERT, _INERT_MORE, _QUIET_SET, _QUIET_EXPR, _QUIET_MORE)
 
 
-def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[str]:
+def line_codes(
+    fn: FunctionNode,
+    lines: list[str],
+    unit: Unit,
+    scanned,
+    quiet: Quiet | None = None,
+) -> list[str]:
     """Each line of a function unit as what it is and a digest of its text: a line of an inert statement
     (``I`` its first line, ``i`` the next ones; see syntax.inert_statement) that names none of ``scanned``
     and has its lines to itself, a blank or comment line (``g``: between statements, or inside brackets,
-    never inside a string), or code (``c``: anything else). Two texts of a function whose lines differ only
-    in lines of the first two kinds, whole statements at a time, walk alike."""
+    never inside a string), a line of a statement ``quiet`` says its walk cannot observe (``Q`` an
+    assignment's first line, followed by ``:`` and the names it binds, ``E`` an expression's, ``q`` the
+    next ones; see :class:`Quiet`) that has its lines to itself, or code (``c``: anything else). Two texts
+    of a function whose lines differ only in lines of the inert kinds, whole statements at a time, walk
+    alike; in the quiet kinds too, they walk alike but for bindings nothing reads (see inert_line_map)."""
     first, last = unit.start, min(unit.end, len(lines))
     flags = []
     for text in lines[first - 1 : last]:
@@ -175,40 +202,327 @@ def line_codes(fn: FunctionNode, lines: list[str], unit: Unit, scanned) -> list[
                         yield from statements(block)
 
     reads, strings = local_uses(fn)  # (the function's own statements only: a nested function's are code)
+    bound: dict[int, str] = {}  # first line of a quiet assignment -> the names it binds
     for s in statements(fn.body):
-        if (
-            inert_statement(s, reads)
-            and owns_lines(s)
-            and not any(isinstance(n, ast.Name) and n.id in wanted for n in ast.walk(s))
-        ):
-            end = s.end_lineno or s.lineno
-            for line in range(s.lineno, end + 1):
-                if first <= line <= last:
-                    flags[line - first] = _INERT if line == s.lineno else _INERT_MORE
+        targets: list[str] | None = None
+        if inert_statement(s, reads):
+            head, more = _INERT, _INERT_MORE
+            if any(isinstance(n, ast.Name) and n.id in wanted for n in ast.walk(s)):
+                continue
+        elif quiet is not None and reads is not None and (targets := quiet(fn, s, lines)) is not None:
+            # (a quiet statement names none of ``scanned``: the judge was made with them)
+            head, more = (_QUIET_SET if targets else _QUIET_EXPR), _QUIET_MORE
+        else:
+            continue
+        if not owns_lines(s):
+            continue
+        if targets:
+            bound[s.lineno] = ",".join(targets)
+        end = s.end_lineno or s.lineno
+        for line in range(s.lineno, end + 1):
+            if first <= line <= last:
+                flags[line - first] = head if line == s.lineno else more
     for start, end in strings:  # a "comment" inside a string is the string's text
         for line in range(max(start, first), min(end, last) + 1):
             if flags[line - first] == _GAP:
                 flags[line - first] = _CODE
     texts = lines[first - 1 : last]
-    return [f + sha256_hex(text.encode("utf-8", "surrogatepass"))[:16] for f, text in zip(flags, texts, strict=True)]
+    out = [f + sha256_hex(text.encode("utf-8", "surrogatepass"))[:16] for f, text in zip(flags, texts, strict=True)]
+    for line, names in bound.items():
+        out[line - first] += ":" + names
+    return out
+
+
+# the expressions a quiet statement may hold: names, attributes, calls, literals and operators (no lambda,
+# comprehension, `:=`, `await` or `yield`: each binds, defers or suspends)
+_QUIET_NODES = (
+    ast.Call,
+    ast.Name,
+    ast.Attribute,
+    ast.Constant,
+    ast.JoinedStr,
+    ast.FormattedValue,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.Dict,
+    ast.Subscript,
+    ast.Slice,
+    ast.Starred,
+    ast.IfExp,
+    ast.keyword,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+    ast.expr_context,
+)
+# builtins the walks treat by name (getattr, isinstance, dict, super, ...) or that reach any name (eval, vars)
+_LOUD_BUILTINS = frozenset(
+    {
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "isinstance",
+        "issubclass",
+        "dict",
+        "super",
+        "vars",
+        "locals",
+        "globals",
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "type",
+    }
+)
+# attributes the walks act on by name, whatever holds them (a mode, a load, a step, a seed, an in-place update,
+# a process, a module's parts)
+_LOUD_ATTRS = (
+    RELEVANT_ATTRS
+    | STRONG_ATTRS
+    | N.SEED_METHODS
+    | {
+        "__dict__",
+        "__call__",
+        "Process",
+        "start_processes",
+        "add_argument",
+        "apply",
+        "zero_grad",
+        "modules",
+        "children",
+        "named_modules",
+        "named_parameters",
+        "named_children",
+        "register_buffer",
+        "register_parameter",
+        "add_module",
+        "training",
+        "half",
+        "float",
+        "double",
+        "cpu",
+        "requires_grad",
+        "data",
+        "grad",
+        # batch-norm statistics: a function that names one recomputes them on purpose (Walker._recalibrates_bn)
+        "running_mean",
+        "running_var",
+        "num_batches_tracked",
+        "reset_running_stats",
+    }
+)
+# standard modules whose calls the walks follow or act on (processes, seeds, imports, pickles)
+_LOUD_STDLIB = frozenset(
+    {
+        "multiprocessing",
+        "random",
+        "importlib",
+        "builtins",
+        "concurrent",
+        "threading",
+        "subprocess",
+        "runpy",
+        "code",
+        "ctypes",
+        "pickle",
+        "marshal",
+        "shelve",
+        "asyncio",
+        "copyreg",
+    }
+)
+# libraries beside the standard one whose functions only compute, log or draw
+_QUIET_LIBRARIES = frozenset({"numpy", "tqdm", "wandb", "matplotlib"})
+
+
+def quiet_library(q: str) -> bool:
+    """Is the qualified name ``q`` of a module whose functions no rule follows or acts on: the standard
+    library's (but processes, seeds, dynamic imports, pickles), numpy's (but ``numpy.random``), tqdm's,
+    wandb's, matplotlib's? (The caller also rules out the project's own modules of those names.)"""
+    if q.startswith("?") or "seed" in q.lower():
+        return False
+    root = q.split(".", 1)[0]
+    if root in _QUIET_LIBRARIES:
+        return not q.startswith("numpy.random")
+    return root in sys.stdlib_module_names and root not in _LOUD_STDLIB
+
+
+# a word of a text as a name (not an attribute: no dot before it)
+_WORD = re.compile(r"(?<![\w.])[^\W\d]\w*")
+
+
+class Quiet:
+    """Which statements of a function a walk read are *quiet*: walking them changes nothing but a binding
+    nothing reads, so two texts that differ only in them (and in comments and inert statements) walk
+    alike. A quiet statement is an expression statement that is a call, or an assignment to plain names
+    whose words appear nowhere else in the function's text (no other statement reads, binds or declares
+    them global), made only of names, attributes, calls, literals and operators, where
+
+    - every name is bound to nothing the analysis tracks on every walk of the file (``tracked``: the
+      names its walks ever bound to a model, a loaded checkpoint, a path, a literal, ... in any frame) and
+      is none the walks looked for all over the module (``scanned``), nor a function or class of the
+      module; a name the module imports is of a library whose calls no rule follows (``library_ok``: not
+      the project's, not torch's, see :func:`quiet_library`); any other name (a builtin, a variable: the
+      walks know nothing of it, wherever it is read) is not one of the builtins the walks treat by name
+      (``getattr``, ``isinstance``, ``super``, ``eval``...), and the module has no ``import *``;
+    - no attribute is one the walks act on by name (a mode, a load, a step, a seed, an in-place update
+      ``x.add_(...)``, a process, ``__dict__``);
+    - every call names its callee (a name or an attribute chain), no seeder by its name, and builds no
+      object of a class (a capitalised name: a model of a library maybe).
+
+    Walked, such a statement reads only values the walks know nothing of (an unknown call with unknown
+    arguments does nothing, see ``Walker._unknown_call``) and binds names nothing reads; what differs is a
+    state's extra name, which splits what the walks memoise per state: see :func:`quiet_room`. The names
+    quiet assignments bind join ``targets`` (the next analysis's ``tracked`` must hold them)."""
+
+    def __init__(self, names: list, tracked, scanned, library_ok: Callable[[str], bool]) -> None:
+        # the module's imports, its own functions' and classes' names, whether it imports `*` (ModuleCtx's
+        # ImportMap of the text analysed: an edit that changes them changes the facts, compared besides)
+        self.bindings, defs, self.stars = names
+        self.defs = frozenset(defs)
+        self.tracked = frozenset(tracked)
+        self.scanned = frozenset(scanned)
+        self.loud = self.tracked | self.scanned
+        self.library_ok = library_ok
+        self.targets: set[str] = set()
+        self._words: dict[int, tuple[ast.AST, list[str], Counter]] = {}
+
+    @staticmethod
+    def names_of(imports: N.ImportMap) -> list:
+        """What a Quiet reads of a module's ImportMap, as the cache keeps it."""
+        return [dict(imports.bindings), sorted(imports.local_defs), bool(imports.stars)]
+
+    def _name_ok(self, name: str) -> bool:
+        if name in self.loud or name in self.defs:
+            return False
+        q = self.bindings.get(name)
+        if q is not None:
+            return self.library_ok(q)
+        if self.stars:
+            return False  # (it may be any name of the modules imported with `*`)
+        # a builtin, or a variable: bound to nothing tracked on any walk, so unknown wherever it is read
+        return name not in _LOUD_BUILTINS
+
+    def _alone(self, fn: FunctionNode, stmt: ast.stmt, name: str, lines: list[str]) -> bool:
+        """Is every occurrence of the word ``name`` in the text of ``fn`` inside ``stmt`` (so no other
+        statement of it, nested ones included, reads, binds or declares the name)?"""
+        got = self._words.get(id(fn))
+        if got is None or got[0] is not fn or got[1] is not lines:
+            end = fn.end_lineno or fn.lineno
+            got = self._words[id(fn)] = (fn, lines, Counter(_WORD.findall("".join(lines[first_line(fn) - 1 : end]))))
+        own = Counter(_WORD.findall("".join(lines[stmt.lineno - 1 : stmt.end_lineno or stmt.lineno])))
+        return got[2][name] == own[name]
+
+    def __call__(self, fn: FunctionNode, stmt: ast.stmt, lines: list[str]) -> list[str] | None:
+        """The names a quiet statement of ``fn`` (in a text of ``lines``) binds (none for an expression),
+        None for another statement."""
+        if isinstance(stmt, ast.Expr):
+            if not isinstance(stmt.value, ast.Call):
+                return None
+            targets: list[str] = []
+            value: ast.expr = stmt.value
+        elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+            targets = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+            value = stmt.value
+        else:
+            return None
+        for node in ast.walk(value):
+            if not isinstance(node, _QUIET_NODES):
+                return None
+            if isinstance(node, ast.Name) and not self._name_ok(node.id):
+                return None
+            if isinstance(node, ast.Attribute) and (
+                node.attr in _LOUD_ATTRS or node.attr.endswith("_") or "seed" in node.attr.lower()
+            ):
+                return None
+            if isinstance(node, ast.Call):
+                callee = N.dotted(node.func)
+                if callee is None or callee.rsplit(".", 1)[-1][:1].isupper() or "seed" in callee.lower():
+                    return None
+                head, _, rest = callee.partition(".")
+                q = self.bindings.get(head)
+                if q is not None and rest and not self.library_ok(f"{q}.{rest}"):
+                    return None  # (`np.random.rand`: numpy's, but its random module)
+        if targets:
+            if len(set(targets)) != len(targets) or self.scanned.intersection(targets):
+                return None
+            if not all(self._alone(fn, stmt, t, lines) for t in targets):
+                return None
+            self.targets.update(targets)
+        return targets
+
+
+def room_of(rooms: dict[str, int], name: str) -> int:
+    """A function's room for quiet assignments (see quiet_room): its own, or that of every function."""
+    return rooms.get(name, rooms.get("", -1))
+
+
+def quiet_room(widened: bool, inlines: int, max_steps: int, total_steps: int) -> int:
+    """How many quiet assignments an edit of a function may differ in and still walk alike, from the file's
+    last walk: a name a function's state holds from some point on is in the memo key of every call it makes
+    in place from there (see Walker._inline), so each such call may be walked once more: the walks of each
+    function it calls (at most ``inlines`` from one entry point) and the statements walked may double with
+    each. The calls those callees make see none of its variables: their keys are unchanged. 0 (quiet
+    expressions only: they bind nothing) when a callee's walks have no room to double; -1 (no quiet
+    statement) when the statements walked have none (a quiet expression is one more), or that walk hit a
+    bound an edit may move (``widened``)."""
+    if widened or max_steps << 1 > STEP_BUDGET or total_steps << 1 > FILE_STEP_GUARD:
+        return -1
+    room = 0
+    while (
+        room < 8
+        and inlines << (room + 1) <= MAX_INLINES_PER_FUNCTION
+        and max_steps << (room + 1) <= STEP_BUDGET
+        and total_steps << (room + 1) <= FILE_STEP_GUARD
+    ):
+        room += 1
+    return room
 
 
 def inert_line_map(was: list[str], now: list[str]) -> list[tuple[int, int, int]] | None:
     """How the lines of a function move from its text ``was`` to ``now`` (both :func:`line_codes`), as
     (first, last, by) offsets into the unit, when the two differ only in whole inert statements and blank
     or comment lines; None when any other line differs (the walk may differ)."""
+    got = quiet_line_map(was, now, False)
+    return got[0] if got is not None else None
+
+
+def quiet_line_map(was: list[str], now: list[str], quiet: bool = True) -> tuple[list[tuple[int, int, int]], int] | None:
+    """:func:`inert_line_map` where the texts may also differ in whole quiet statements (with ``quiet``),
+    and how many quiet assignments bind a name from a point where none was bound (typed, or binding
+    another name than those they replace): each may take the walk's memoised calls and loops one more
+    walk (see quiet_room)."""
     out = []
+    allowed = _QUIETS if quiet else _INERTS
+    assigned = 0
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, was, now, autojunk=False).get_opcodes():
         if op == "equal":
             out.append((i1, i2 - 1, j1 - i1))
             continue
         for codes, a, b in ((was, i1, i2), (now, j1, j2)):
-            if any(c[0] not in (_GAP, _INERT, _INERT_MORE) for c in codes[a:b]):
+            if any(c[0] not in allowed for c in codes[a:b]):
                 return None
             # whole statements only: the change neither starts nor stops inside one
-            if a < len(codes) and codes[a][0] == _INERT_MORE or b < len(codes) and codes[b][0] == _INERT_MORE:
+            if a < len(codes) and codes[a][0] in (_INERT_MORE, _QUIET_MORE):
                 return None
-    return out
+            if b < len(codes) and codes[b][0] in (_INERT_MORE, _QUIET_MORE):
+                return None
+        # a name bound from some point on where none was: a quiet assignment added, or one that binds
+        # another name than those it replaces (one rewritten in place binds the same names from the same
+        # point: no call runs between, quiet statements make none in place)
+        before = {n for c in was[i1:i2] if c[0] == _QUIET_SET for n in c.partition(":")[2].split(",")}
+        assigned += sum(
+            1 for c in now[j1:j2] if c[0] == _QUIET_SET and not set(c.partition(":")[2].split(",")) <= before
+        )
+    return out, assigned
 
 
 def mentions(tree: ast.Module, scanned) -> Callable[[Unit], bool]:
@@ -265,10 +579,14 @@ def entry(
     deps,
     files,
     lines: dict[str, list[str]],
+    quiet: dict | None = None,
 ):
     """The cache entry of a file's analysis (None: events the cache cannot hold). ``files``: the project's
     files token taken before the analysis (Project.files_token), to check ``deps`` without reading them.
-    ``lines``: the :func:`line_codes` of each function a walk read."""
+    ``lines``: the :func:`line_codes` of each function a walk read. ``quiet``: what quiet statements are
+    judged by: the names the walks bound to tracked values (``tracked``), the functions other files' walks
+    read (``elsewhere``: quiet statements there are not compared) and how many quiet assignments an edit may
+    add (``room``, see :func:`quiet_room`)."""
     try:
         rows = encode_value([(e.kind, e.line, e.col, e.data) for e in events])
     except TypeError:
@@ -283,17 +601,20 @@ def entry(
         "deps": deps,
         "files": files,
         "lines": lines,
+        **(quiet or {}),
     }
 
 
-def read_line_codes(tree: ast.Module, source: str, units: list[Unit], names, scanned) -> dict[str, list[str]]:
+def read_line_codes(
+    tree: ast.Module, source: str, units: list[Unit], names, scanned, quiet: Quiet | None = None
+) -> dict[str, list[str]]:
     """:func:`line_codes` of the function units named ``names`` (those a walk read), by the unit's index
     in ``units`` (two functions of one name, a redefinition, each have their own)."""
     wanted = set(names)
     lines = source_lines(source)
     nodes = _unit_nodes(tree, units)
     return {
-        str(i): line_codes(nodes[u.start], lines, u, scanned)
+        str(i): line_codes(nodes[u.start], lines, u, scanned, quiet)
         for i, u in enumerate(units)
         if u.kind == "def" and u.name in wanted and u.start in nodes
     }
@@ -371,7 +692,7 @@ def keys_by_text(stored: dict, units: list[Unit], codes: Callable[[int, Unit], l
         if was.kind != "def" or was.head != now.head:
             return False
         if _walked_lines_moved(stored["lines"].get(str(i)), was, now, codes(i, now)) is None:
-            return False
+            return False  # (quiet statements differ: their calls may reach the facts and summary, compared)
     return True
 
 
@@ -383,9 +704,9 @@ def moved_events(
     same_file: Callable[[str | None], bool],
     named: Callable[[Unit], bool] = lambda u: False,
     codes: Callable[[int, Unit], list[str] | None] = lambda i, u: None,
-) -> tuple[list[Event], list[str]] | None:
-    """The stored analysis's events and notes moved to the new text, or None when the new text may change
-    them.
+) -> tuple[list[Event], list[str], dict[str, int]] | None:
+    """The stored analysis's events and notes moved to the new text, with how many quiet assignments differ
+    (see Quiet), or None when the new text may change them.
     ``named``: does a unit of the new text name what the stored walks looked for all over the module (a
     body that does was not read before: it does now). ``codes``: the :func:`line_codes` of a function
     unit of the new text (by its index): a function a walk read may change by inert statements and
@@ -396,7 +717,12 @@ def moved_events(
     if len(old) != len(units):
         return None
     read = set(stored["read"])
+    # quiet statements may differ in the functions only this file's walks read, which left room under every
+    # bound (see Quiet, quiet_room)
+    rooms = stored["room"]
+    elsewhere = set(stored["elsewhere"])
     shift: list[tuple[int, int, int]] = []  # (first, last, by): old lines that move by `by`
+    assigned: dict[str, int] = {}
     for i, (was, now) in enumerate(zip(old, units, strict=True)):
         if (was.kind, was.name) != (now.kind, now.name):
             return None
@@ -405,12 +731,17 @@ def moved_events(
         elif was.kind != "def" or was.head != now.head:
             return None
         elif was.name in read:
-            inside = _walked_lines_moved(stored["lines"].get(str(i)), was, now, codes(i, now))
+            quiet = room_of(rooms, was.name) >= 0 and was.name not in elsewhere
+            inside = _walked_lines_moved(stored["lines"].get(str(i)), was, now, codes(i, now), quiet)
             if inside is None:
                 return None
-            shift.extend(inside)
+            shift.extend(inside[0])
+            if inside[1]:
+                assigned[was.name] = assigned.get(was.name, 0) + inside[1]
         elif named(now):
             return None
+    if any(n > room_of(rooms, name) for name, n in assigned.items()) or sum(assigned.values()) > rooms.get("", -1):
+        return None
     try:
         rows = decode_value(stored["events"])
     except ValueError:
@@ -442,7 +773,7 @@ def moved_events(
         if moved_note is None:
             return None
         notes.append(moved_note)
-    return out, notes
+    return out, notes, assigned
 
 
 # how a note (a widening, for --verbose) names a line of the file: `train: loop at line 8 not settled ...`
@@ -465,16 +796,20 @@ def _moved_note(note: str, where) -> str | None:
     return None if failed else moved
 
 
-def _walked_lines_moved(before, was: Unit, now: Unit, after) -> list[tuple[int, int, int]] | None:
+def _walked_lines_moved(
+    before, was: Unit, now: Unit, after, quiet: bool = False
+) -> tuple[list[tuple[int, int, int]], int] | None:
     """How the lines of a function a walk read move to its new text (as moved_events' shifts), when the
-    texts (``before``, ``after``: their line codes) differ only in inert statements and comments (see
-    inert_line_map); None otherwise."""
+    texts (``before``, ``after``: their line codes) differ only in inert statements and comments, and with
+    ``quiet`` in quiet statements (see quiet_line_map); None otherwise. Second, how many quiet assignments
+    bind a name anew."""
     if not isinstance(before, list) or after is None or len(before) != was.end - was.start + 1:
         return None
-    moves = inert_line_map(before, after)
-    if moves is None:
+    got = quiet_line_map(before, after, quiet)
+    if got is None:
         return None
-    return [(was.start + first, was.start + last, now.start - was.start + by) for first, last, by in moves]
+    moves, assigned = got
+    return [(was.start + first, was.start + last, now.start - was.start + by) for first, last, by in moves], assigned
 
 
 def _moved_data(data: dict, where, same_file) -> dict | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..config import Settings
 from . import edits as E
+from . import names as N
 from .cache import decode_value, encode_value
 from .context import Event, FileFacts, ModuleCtx
 from .project import Project, module_statements, project_for
@@ -195,15 +196,19 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         edit_key = f"{resolved}\0{settings.fingerprint()}"
         stored = project.cache.get_json("edits", edit_key) if project.cache is not None else None
         # the new text's line codes of the functions it changed, made once for every comparison below
-        codes = _Codes(tree, source, stored["scanned"]) if stored is not None else None
+        codes = (
+            _Codes(tree, source, stored["scanned"], _quiet(project, resolved, stored, settings))
+            if stored is not None
+            else None
+        )
         quick, known = _by_text(project, stored, path, here, settings, tree, source, codes)
         if quick is not None:
             # an edit of comments and inert statements only: answered before the buffer's facts and summary
             # are made (they are the stored analysis's, see edits.keys_by_text)
             del project.widened[project_widened:]
             project.last_deps = {p: d for p, d in deps.items() if p != resolved}
-            facts, layout = quick
-            _store_edit(project, edit_key, layout, facts, project.last_deps, token)
+            facts, layout, quiet = quick
+            _store_edit(project, edit_key, layout, facts, project.last_deps, token, quiet)
             return facts
         rec = project.record_for_path(resolved, source, tree)
         module, _ = project.module_name(resolved)
@@ -212,15 +217,17 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         ctx = ModuleCtx(path, tree, project, linted=True, seed_funcs=frozenset(settings.seed_functions))
         # the last analysis of this file answers when the edit since cannot change it (see edits.py); with
         # its keys known by text, it was asked already (its events could not move: a sentence with a line)
-        units, keys = known if known is not None else _layout_and_keys(project, ctx, rec, source, tree)
-        if units is not None and keys is not None and known is None:
+        made, asked_keys = known if known is not None else (None, None)
+        asked = asked_keys is not None
+        units, keys = (made, asked_keys) if asked else _layout_and_keys(project, ctx, rec, source, tree, made)
+        if units is not None and keys is not None and not asked:
             reused = _from_last_analysis(project, stored, units, keys, path, here, settings, tree, source, codes)
             if reused is not None:
                 del project.widened[project_widened:]  # (the stored notes hold what the analysis widened)
                 project.last_deps = {p: d for p, d in deps.items() if p != resolved}
-                facts, read, scanned, lines = reused
+                facts, read, scanned, lines, quiet = reused
                 layout = (units, read, keys, scanned, lines)
-                _store_edit(project, edit_key, layout, facts, project.last_deps, token)
+                _store_edit(project, edit_key, layout, facts, project.last_deps, token, quiet)
                 return facts
         merged: dict[tuple, Event] = {}
         reach = _known_reach(project, edit_key)
@@ -233,10 +240,12 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         read_elsewhere: set = {name for p, name in w.entered if here(p)}
         wanted = sorted(ctx.context_units())
         callers = project.caller_files(resolved, wanted) if wanted else []
+        others: set = set()  # functions of this file other files' programs walked or read
         for events, reached, caller_widened, entered in caller_walks(project, callers, settings):
             widened += caller_widened
             called |= {name for p, name in reached if here(p)}
             read_elsewhere |= {name for p, name in entered if here(p)}
+            others |= {name for p, name in reached | entered if here(p)}
             for ev in events:
                 if here(ev.path):
                     merge_event(merged, _key(ev), ev)
@@ -254,26 +263,76 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
             merge_event(merged, _key(ev), ev)
     deps.pop(resolved, None)
     project.last_deps = deps
-    notes = _widenings(widened, here) + [f"{what}: {why}" for what, why in project.widened[project_widened:]]
+    project_notes = [f"{what}: {why}" for what, why in project.widened[project_widened:]]
+    notes = _widenings(widened, here) + project_notes
     del project.widened[project_widened:]
     facts = FileFacts(path, [_at(ev, path) for ev in merged.values()], settings, list(dict.fromkeys(notes)))
     if units is not None and keys is not None:
         scanned = sorted(w.scanned_names)
         read = E.read_units(units, w.read_lines, called | read_elsewhere, E.mentions(tree, scanned))
+        # what the next edit's quiet statements are judged by (see edits.Quiet)
+        quiet = {
+            "tracked": sorted(w.bound),
+            "elsewhere": sorted(others),
+            "room": _quiet_rooms(w, here, bool(project_notes)),
+            "names": E.Quiet.names_of(ctx.imports),
+        }
         # every function's line codes, read or not: the next edit of comments and inert statements in any
         # of them is answered without making the facts and summary (edits.keys_by_text)
-        lines = _line_codes(tree, source, units, scanned, stored, codes)
-        _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token)
+        judge = _quiet(project, resolved, dict(quiet, scanned=scanned), settings)
+        lines = _line_codes(tree, source, units, scanned, stored, codes, judge)
+        _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token, quiet)
     return facts
 
 
+def _quiet_rooms(w: Walker, here, noted: bool) -> dict[str, int]:
+    """How many quiet assignments an edit may add in each function of the file (edits.quiet_room) by what
+    its walk ``w`` counted: under ``""`` for them all (the walks' statements), under a function's name for
+    it (the walks of the functions it calls in place; none where one of its loops had no pass left under
+    its bound: a name bound in a loop may take the loop one more pass). -1 everywhere when a bound an
+    edit may move was hit (statements walked, Python's stack), or the project widened for this file
+    (``noted``)."""
+    hard = noted or w.hard_widened
+    rooms = {"": E.quiet_room(hard, 0, w.max_steps, w.total_steps)}
+    for (p, name), most in w.direct_inlines.items():
+        if here(p):
+            rooms[name] = min(rooms[""], E.quiet_room(hard, most, w.max_steps, w.total_steps))
+    for (p, name), slack in w.loop_slack.items():
+        if here(p) and slack < 1:
+            rooms[name] = min(E.room_of(rooms, name), 0)
+    return rooms
+
+
+def _quiet(project: Project, resolved: str, stored: dict, settings: Settings) -> E.Quiet:
+    """The judge of a text's quiet statements (edits.Quiet) by what the walks of the analysis ``stored``
+    bound, and the module's imports and definitions it read (an edit that changes them changes its facts)."""
+    here = os.path.dirname(resolved)
+    seeds = frozenset(settings.seed_functions)
+
+    def library_ok(q: str) -> bool:
+        return (
+            E.quiet_library(q)
+            and project.find_module(q.split(".", 1)[0], here) is None
+            and not N.is_listed_seed(q, seeds)
+        )
+
+    return E.Quiet(stored["names"], stored["tracked"], stored["scanned"], library_ok)
+
+
 def _line_codes(
-    tree: ast.Module, source: str, units: list, scanned: list[str], stored: dict | None, codes: _Codes | None
+    tree: ast.Module,
+    source: str,
+    units: list,
+    scanned: list[str],
+    stored: dict | None,
+    codes: _Codes | None,
+    quiet: E.Quiet | None,
 ) -> dict:
     """Every function unit's line codes (edits.line_codes) for this text: a unit whose text the last analysis
     (``stored``) analysed at the same place, with the same names scanned, has the codes it kept (the same
-    lines give the same codes), one whose codes the comparisons with it made (``codes``) has those; the
-    others are made from the text."""
+    lines give the same codes), one whose codes the comparisons with it made (``codes``) has those, unless
+    they hold a quiet statement (judged by the last walks, not this one's); the others are made from the
+    text, their quiet statements judged by ``quiet``."""
     kept: dict[str, list[str]] = {}
     if stored is not None and stored["scanned"] == scanned:
         texts = [row[5] for row in stored["units"]]
@@ -283,17 +342,21 @@ def _line_codes(
                 kept[i] = was
         if codes is not None:  # (made with the stored analysis's names scanned: these)
             kept.update(codes.changed)
+        # codes that judged statements quiet did so by what the last walks bound: made again by this one's
+        kept = {i: c for i, c in kept.items() if not any(x[0] in E.QUIET_CODES for x in c)}
     made = [u.name for i, u in enumerate(units) if u.kind == "def" and str(i) not in kept]
-    return {**kept, **(E.read_line_codes(tree, source, units, made, scanned) if made else {})}
+    return {**kept, **(E.read_line_codes(tree, source, units, made, scanned, quiet) if made else {})}
 
 
-def _layout_and_keys(project: Project, ctx: ModuleCtx, rec, source: str, tree: ast.Module) -> tuple:
-    """The file's top-level statements and what else of it the analysis reads, as edits.py compares them
-    with its last analysis: (None, None) without a cache to keep that in."""
+def _layout_and_keys(
+    project: Project, ctx: ModuleCtx, rec, source: str, tree: ast.Module, units: list[E.Unit] | None = None
+) -> tuple:
+    """The file's top-level statements (``units`` when made already) and what else of it the analysis
+    reads, as edits.py compares them with its last analysis: (None, None) without a cache to keep that in."""
     if project.cache is None or rec is None:
         return None, None
     handlers = [f.name for f in handler_functions(ctx)]
-    units = E.layout(tree, source)
+    units = units if units is not None else E.layout(tree, source)
     # without the options' lines: a line of an option reaches a finding only inside a sentence (TRP307's
     # "`--scale` default at train.py:24"), and edits.py never moves a sentence that holds a number
     summary = ctx.summary_entry(lines=False)
@@ -309,11 +372,12 @@ def _by_text(
     tree: ast.Module,
     source: str,
     codes: _Codes | None,
-) -> tuple[tuple[FileFacts, tuple] | None, tuple | None]:
+) -> tuple[tuple[FileFacts, tuple, dict] | None, tuple | None]:
     """When the file's new text differs from its last analysis (``stored``) by comments and inert
     statements of its functions only (see ``edits.keys_by_text``): (its findings moved from that analysis
     with the layout to store for the next edit, or None if they cannot move; (units, keys): the new text's
-    top-level statements and the keys it would make). (None, None) otherwise, or with no such analysis."""
+    top-level statements and the keys it would make). Otherwise (None, (units, None)) with the new text's
+    top-level statements, or (None, None) with no such analysis."""
     if not path.endswith(".py"):
         return None, None  # (a notebook's cells: its record, made the long way, also says what they define)
     if stored is None or _redefines(tree) or not project.deps_unchanged(stored["deps"], stored["files"]):
@@ -321,13 +385,13 @@ def _by_text(
     units = E.layout(tree, source)
     assert codes is not None  # (made for every stored analysis)
     if not E.keys_by_text(stored, units, codes):
-        return None, None
+        return None, (units, None)
     keys = stored["keys"]
     reused = _from_last_analysis(project, stored, units, keys, path, here, settings, tree, source, codes)
     if reused is None:
         return None, (units, keys)
-    facts, read, scanned, lines = reused
-    return (facts, (units, read, keys, scanned, lines)), (units, keys)
+    facts, read, scanned, lines, quiet = reused
+    return (facts, (units, read, keys, scanned, lines), quiet), (units, keys)
 
 
 def _redefines(tree: ast.Module) -> bool:
@@ -344,16 +408,17 @@ def _redefines(tree: ast.Module) -> bool:
 
 class _Codes:
     """``codes(index, unit)``: the line codes of a function unit of the new text (edits.line_codes), each
-    computed once; ``changed``: those computed, by index (the units whose text changed)."""
+    computed once, its quiet statements judged by ``quiet`` (the last analysis's walks); ``changed``: those
+    computed, by index (the units whose text changed)."""
 
-    def __init__(self, tree: ast.Module, source: str, scanned: list[str]) -> None:
-        self.tree, self.source, self.scanned = tree, source, scanned
+    def __init__(self, tree: ast.Module, source: str, scanned: list[str], quiet: E.Quiet | None = None) -> None:
+        self.tree, self.source, self.scanned, self.quiet = tree, source, scanned, quiet
         self.changed: dict[str, list[str]] = {}
 
     def __call__(self, index: int, unit: E.Unit) -> list[str] | None:
         got = self.changed.get(str(index))
         if got is None:
-            got = E.read_line_codes(self.tree, self.source, [unit], [unit.name], self.scanned).get("0")
+            got = E.read_line_codes(self.tree, self.source, [unit], [unit.name], self.scanned, self.quiet).get("0")
             if got is not None:
                 self.changed[str(index)] = got
         return got
@@ -370,7 +435,7 @@ def _from_last_analysis(
     tree: ast.Module,
     source: str,
     codes: _Codes | None = None,
-) -> tuple[FileFacts, list, list, dict] | None:
+) -> tuple[FileFacts, list, list, dict, dict] | None:
     """The file's findings moved from its last analysis (``stored``), with the functions that analysis
     read, the names it scanned for and the line codes of its functions (for the new text); None when the
     edit since may change them (or there is none, or a file it read changed)."""
@@ -378,11 +443,11 @@ def _from_last_analysis(
         return None
     scanned = stored["scanned"]
     if codes is None:
-        codes = _Codes(tree, source, scanned)
+        codes = _Codes(tree, source, scanned, _quiet(project, str(Path(path).resolve()), stored, settings))
     moved = E.moved_events(stored, units, keys, path, here, E.mentions(tree, scanned), codes)
     if moved is None:
         return None
-    events, notes = moved
+    events, notes, assigned = moved
     project.note_deps(stored["deps"])
     # the line codes kept for the next edit: a unit's whose text changed are the new text's (made now if
     # the comparison did not need them), never the old text's
@@ -395,7 +460,19 @@ def _from_last_analysis(
         got = was if now.text == texts[int(i)] else codes(int(i), now)
         if got is not None:
             lines[i] = got
-    return FileFacts(path, events, settings, notes), stored["read"], scanned, lines
+    # the walks now bind the names the quiet assignments do too, and have that much less room (edits.quiet_room)
+    judged = codes.quiet.targets if codes.quiet is not None else set()
+    rooms = dict(stored["room"])
+    for name, n in assigned.items():  # (within each room: moved_events checked)
+        rooms[name] = E.room_of(rooms, name) - n
+    rooms[""] = rooms.get("", -1) - sum(assigned.values())
+    quiet = {
+        "tracked": sorted(set(stored["tracked"]) | judged),
+        "elsewhere": stored["elsewhere"],
+        "room": rooms,
+        "names": stored["names"],
+    }
+    return FileFacts(path, events, settings, notes), stored["read"], scanned, lines, quiet
 
 
 def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
@@ -407,14 +484,16 @@ def _called_here(ctx: ModuleCtx, tree: ast.Module) -> set[str]:
     return called_names(tree) & own
 
 
-def _store_edit(project: Project, key: str, layout: tuple, facts: FileFacts, deps: dict, token: str | None) -> None:
+def _store_edit(
+    project: Project, key: str, layout: tuple, facts: FileFacts, deps: dict, token: str | None, quiet: dict
+) -> None:
     """Keep a file's analysis for the next edit of it (an editor's next lint), see edits.py. ``layout``:
     its top-level statements, the functions a walk read, the digests of the rest it read of itself, the
     names whose reads the walks looked for all over it, the line codes of the functions read."""
     if project.cache is None:
         return
     units, read, keys, scanned, lines = layout
-    value = E.entry(units, read, keys, scanned, facts.events, facts.widened, deps, token, lines)
+    value = E.entry(units, read, keys, scanned, facts.events, facts.widened, deps, token, lines, quiet)
     if value is not None:
         project.cache.put_json("edits", key, value)
 

@@ -983,11 +983,10 @@ def _loader_guards(tree: ast.Module, imports: N.ImportMap, readers: set[int]) ->
         args = fn.args.posonlyargs + fn.args.args
         params = [a.arg for a in args]
         loads, other = _guarded_loads(fn, imports, own)
+        if not loads or other or not all(loads):
+            continue
         # a parameter the body assigns (`if path: pretrained = True`) is no longer what the caller passed
-        reassigned = any(
-            isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in params for n in ast.walk(fn)
-        )
-        if loads and not other and not reassigned and all(loads):
+        if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in params for n in ast.walk(fn)):
             defaults = {
                 a.arg: d.value
                 for a, d in zip(args[len(args) - len(fn.args.defaults) :], fn.args.defaults, strict=True)
@@ -1009,6 +1008,8 @@ def _guarded_loads(
 
     def call(sub: ast.Call, guards: list) -> None:
         nonlocal other
+        if other:
+            return  # (the function is left out whatever else it calls)
         if _loads_weights(sub, imports):
             loads.append(list(guards))
             return

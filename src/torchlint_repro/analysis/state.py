@@ -14,6 +14,34 @@ from .values import ENTRY, EVAL, TRAIN, UNKNOWN, join_values
 
 NO_ATTRS: Mapping = MappingProxyType({})
 
+# the names bound to something the analysis tracks (a non-empty set of values), recorded while a walk runs
+# (Walker.run pushes its set): an edit that adds a statement reading none of them cannot meet a tracked value
+# there (see edits.py's quiet statements)
+_BOUND: list[set[str]] = []
+
+
+def note_bound(names: Mapping[str, frozenset]) -> None:
+    """Record the names of ``names`` bound to something tracked (a frame's parameters, bound at once)."""
+    if _BOUND:
+        _BOUND[-1].update(k for k, v in names.items() if v)
+
+
+class recording_bound:  # noqa: N801 (a context manager, named as the use reads)
+    """Record into ``into`` the names bound to tracked values while the block runs; a walk inside another
+    (a summary's) adds its names to the outer walk's too."""
+
+    def __init__(self, into: set[str]) -> None:
+        self.into = into
+
+    def __enter__(self) -> set[str]:
+        _BOUND.append(self.into)
+        return self.into
+
+    def __exit__(self, *exc: object) -> None:
+        _BOUND.pop()
+        if _BOUND:
+            _BOUND[-1].update(self.into)
+
 
 def join_seed(a: str, b: str) -> str:
     if a == b:
@@ -97,6 +125,8 @@ class State:
         return self.globals.get(name)
 
     def bind(self, name: str, values: frozenset) -> None:
+        if values and _BOUND:
+            _BOUND[-1].add(name)
         if name in self.global_names:
             self.globals[name] = values
         else:

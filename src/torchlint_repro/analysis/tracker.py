@@ -38,7 +38,7 @@ from .loads import LoadsMixin, json_key
 from .names import MAYBE
 from .paths import path_template
 from .project import RANDOM_TENSORS, Project, param_writes
-from .state import State, become, join, join_all, leave_no_grad_region
+from .state import State, become, join, join_all, leave_no_grad_region, recording_bound
 from .syntax import (
     INERT_KINDS,
     FunctionNode,
@@ -111,6 +111,19 @@ class Walker(CallsMixin, LoadsMixin):
         self.reach_learned: dict[str, bool] = {}
         self.reach_learned_deps: dict[str, str] = {}
         self.steps = 0
+        # the most statements one entry point walked, and the most walks of one function in place from one
+        # (an edit may add a few: see edits.quiet_room)
+        self.max_steps = 0
+        # (path, function) -> the most walks in place from one entry point of a function it calls in place
+        self.direct_inlines: dict[tuple[str, str], int] = {}
+        self.direct_calls: dict[tuple[str, str], set] = {}
+        # (path, function) -> the fewest passes its loops had left under their bound, on any walk
+        self.loop_slack: dict[tuple[str, str], int] = {}
+        # a walk hit a bound an edit's statements may move (statements walked, Python's stack), or read a
+        # function whose file changed: no edit of the file is judged to walk alike (see edits.quiet_room)
+        self.hard_widened = False  # this entry point's: caller -> its callees' keys
+        # the names every walk of this walker bound to something tracked, in any frame (see state.note_bound)
+        self.bound: set[str] = set()
         self.seq = 0
         self.reached: set[tuple[str, str]] = set()  # (path, function) walked from some entry point
         # lines of the root file's statements some walk read (walked, or a function looked into): an edit
@@ -190,7 +203,8 @@ class Walker(CallsMixin, LoadsMixin):
         """Walk the module's entry points; what they found stays (``events``, ``saves``, ``reached``,
         ``entered``, ``read_lines``, ``scanned_names``, ``widened``), what only walking needed is let go."""
         try:
-            self._run(module_only)
+            with recording_bound(self.bound):
+                self._run(module_only)
         finally:
             self._release()
 
@@ -277,8 +291,15 @@ class Walker(CallsMixin, LoadsMixin):
             self.final_state = None
             self.frames.clear()
             self.mute = 0
+            self.hard_widened = True
             self.widen(self.root_ctx.path, "<entry point>", "code nested too deeply to follow")
         self.total_steps += self.steps
+        self.max_steps = max(self.max_steps, self.steps)
+        for by, keys in self.direct_calls.items():
+            most = max((self.inline_counts.get(k, 0) for k in keys), default=0)
+            if most > self.direct_inlines.get(by, 0):
+                self.direct_inlines[by] = most
+        self.direct_calls = {}
         self._finish_root()
         for key, ev in self.root_events:
             merge_event(self.events, key, ev)
@@ -706,6 +727,7 @@ class Walker(CallsMixin, LoadsMixin):
             self.read_lines.add(node.lineno)
         if self.steps > STEP_BUDGET and not self.over_budget:
             self.over_budget = True  # from here on calls are applied through their summaries
+            self.hard_widened = True
             self.widen(
                 self.path,
                 self.frames[-1].func if self.frames else "<module>",
@@ -1142,6 +1164,11 @@ class Walker(CallsMixin, LoadsMixin):
                     head = new_head
         finally:
             self.mute -= 1
+        # how many more passes the bound left this loop (an edit may add one: see edits.quiet_room)
+        where = (frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls else frame.func)
+        slack = max_passes - passes if settled else 0
+        if slack < self.loop_slack.get(where, max_passes):
+            self.loop_slack[where] = slack
         if not (settled and reuse_settled):
             # the final, reported pass runs from the fixpoint
             frame.loops.append(([], []))

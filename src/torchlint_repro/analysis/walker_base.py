@@ -54,6 +54,8 @@ class WalkerBase:
     ever_trained: set
     over_budget: bool
     inline_counts: dict
+    direct_calls: dict
+    hard_widened: bool
     _memo: dict
     _summaries: dict
     _dispatched: set
