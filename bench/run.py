@@ -857,12 +857,18 @@ def edited(text: bytes, edit: str, tag: str) -> bytes:
     it to the file's longest function instead (in a training script, its main: code the analysis walks).
     That statement binds a literal to a local nothing reads yet (inert: the walks skip it, see
     syntax.inert_statement); ``largest-call`` types a call instead (``_edited = len('...')``), which the
-    walks read, so an edit in walked code is analysed whole."""
+    walks read: a quiet statement (edits.Quiet: it reads nothing the walks track), answered from the last
+    analysis with its facts and summary made again; ``largest-walked`` types a call the judge leaves to the
+    walk (``_edited = getattr(object, '...', None)``: getattr is a builtin the walks treat by name), so the
+    file is analysed whole, as any other edit of walked code is."""
     if edit == "comment":
         return text + f"\n# edited in the editor ({tag})\n".encode()
-    if edit not in ("code", "largest", "largest-call"):
+    if edit not in ("code", "largest", "largest-call", "largest-walked"):
         raise ValueError(f"--edit: unknown edit {edit!r}")
-    typed = f"_edited = len({tag!r})" if edit == "largest-call" else f"_edited = {tag!r}"
+    typed = {
+        "largest-call": f"_edited = len({tag!r})",
+        "largest-walked": f"_edited = getattr(object, {tag!r}, None)",
+    }.get(edit, f"_edited = {tag!r}")
     lines = text.decode("utf-8").splitlines(keepends=True)
     tree = ast.parse(text)
     fns = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -1371,7 +1377,7 @@ def main(argv: list[str] | None = None) -> int:
         default="comment",
         help="--editor: the edits to measure, comma-separated: comment (appended), code (a statement added "
         "in the first function of 10+ lines), largest (one added in the longest function), largest-call (a "
-        "call added there); default: comment",
+        "quiet call added there), largest-walked (a call the walk must read added there); default: comment",
     )
     ap.add_argument(
         "--project",

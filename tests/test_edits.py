@@ -1707,3 +1707,139 @@ def test_the_room_a_walk_leaves_for_quiet_assignments() -> None:
     assert E.quiet_room(False, 0, 6_000, 6_000) == 1  # 6,000 -> 12,000 (-> 24,000: past the budget)
     assert E.quiet_room(False, 0, 12_000, 12_000) == -1  # a quiet expression is one statement more
     assert E.quiet_room(True, 0, 100, 100) == -1  # a bound an edit may move was hit
+
+
+# programs where a rule reads a function's text past its walk, or a call does something by its name alone:
+# the statement typed looks quiet, and must not be answered from the store unless the answer is the fresh one
+_RESTORED_RUN = """\
+import torch
+import torch.nn as nn
+
+
+def main():
+    model = nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5))
+    model.load_state_dict(torch.load("best.pt", weights_only=True))
+    x = torch.ones(2, 8)
+    return model(x)
+
+
+main()
+"""
+
+_KEYS_COUNTED = """\
+import torch
+import torch.nn as nn
+
+
+def main():
+    model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+    sd = torch.load("partial.pt", weights_only=True)
+    absent = 0
+    for name in model.state_dict():
+        if name not in sd:
+            absent += 1
+    model.load_state_dict(sd, strict=False)
+    return absent
+
+
+main()
+"""
+
+_LOOKED_INTO = """\
+import copy
+
+import torch.nn as nn
+
+
+def show(m):
+    print(m)
+    snapshot = copy.deepcopy(m)
+
+
+def main():
+    layer = nn.Linear(3, 3)
+    show(layer)
+
+
+main()
+"""
+
+_PARAMS_TAKEN = """\
+import torch
+import torch.nn as nn
+
+
+def main():
+    body = nn.Linear(6, 6)
+    weights = list(body.parameters())
+    body.load_state_dict(torch.load("body.pt", weights_only=True))
+    tail = nn.Linear(6, 1)
+    return body, tail, weights
+
+
+main()
+"""
+
+_TWO_RESTORED = """\
+import os
+
+import torch
+import torch.nn as nn
+
+
+def main():
+    x = torch.ones(2, 4)
+    first = nn.Dropout(0.5)
+    first.load_state_dict(torch.load("a.pt"))
+    flag = os.environ.get("FLAG")
+    second = nn.Dropout(0.5)
+    second.load_state_dict(torch.load("b.pt"))
+    if flag:
+        second.eval()
+    chosen = first if flag else second
+    return chosen(x)
+
+
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new"),
+    [
+        # a training step by its callee's name alone (Walker._unknown_call): the forward is no inference then
+        (_RESTORED_RUN, "    return model(x)\n", "    manual_backward()\n    return model(x)\n"),
+        (_RESTORED_RUN, "    return model(x)\n", "    trainer.backward_step()\n    return model(x)\n"),
+        # a report inside the loop over the model's keys audits the discarded result (what surrounds it says so)
+        (_KEYS_COUNTED, "            absent += 1\n", "            absent += 1\n            print('absent')\n"),
+        # a helper looked into for what it does with the model, not walked: its parameter is bound by no walk
+        (_LOOKED_INTO, "    snapshot = copy.deepcopy(m)\n", ""),
+        (_LOOKED_INTO, "    print(m)\n", "    print(m)\n    keep = copy.deepcopy(m)\n"),
+        # the values of a parameter collection read before the strict load that restores them
+        (_PARAMS_TAKEN, "    body.load_state_dict", "    print(sum(weights))\n    body.load_state_dict"),
+        # two models reach one forward: the one reported is the first by its site, in line order, edit or not
+        (_TWO_RESTORED, "    x = torch.ones(2, 4)\n", "    x = torch.ones(2, 4)\n    print('start')\n"),
+        (_TWO_RESTORED, "    x = torch.ones(2, 4)\n", "    # first\n    x = torch.ones(2, 4)\n"),
+    ],
+)
+def test_what_a_rule_reads_past_the_walk_keeps_an_edit_from_being_answered_wrong(script, text, old, new):
+    """Each edit is answered as a whole analysis answers it (from the store or not)."""
+    path, settings = script.path, script.settings
+    path.write_text(text)
+    _answer(path, text, settings)
+    edited = text.replace(old, new, 1)
+    assert edited != text
+    reset_projects()
+    got = _answer(path, edited, settings)
+    assert got == _answer_fresh(path, edited, settings)
+
+
+def test_values_are_ordered_by_the_numbers_in_them() -> None:
+    """Sites hold lines: ordered as numbers, an edit that moves every line below it keeps their order."""
+    from torchlint_repro.analysis.values import in_order
+
+    sites = ["train.py:9:4", "train.py:12:4", "train.py:10:8"]
+    assert sorted(sites, key=in_order) == ["train.py:9:4", "train.py:10:8", "train.py:12:4"]
+    moved = [s.replace(":9:", ":10:").replace(":12:", ":13:").replace(":10:8", ":11:8") for s in sites]
+    assert [sites[moved.index(m)] for m in sorted(moved, key=in_order)] == sorted(sites, key=in_order)
+    assert in_order("a.py:2") < in_order("b.py:1")  # the path first

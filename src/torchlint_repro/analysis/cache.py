@@ -320,7 +320,8 @@ SCHEMAS = {
             "lines": ("dict", ("list", str)),
             # what its quiet statements are judged by (see edits.Quiet, edits.quiet_room)
             "tracked": ("list", str),
-            "elsewhere": ("list", str),
+            "unjudged": ("list", str),
+            "scanned_in": ("dict", ("list", str)),
             "room": ("dict", int),
             "names": ("tuple", [("dict", str), ("list", str), bool]),
         },

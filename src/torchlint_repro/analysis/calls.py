@@ -80,6 +80,7 @@ from .values import (
     Str,
     TupleVal,
     Volatile,
+    in_order,
     join_values,
 )
 from .walker_base import WalkerBase
@@ -233,7 +234,7 @@ class CallsMixin(WalkerBase):
         known = False
         # (several callees: one of a table's classes, `model_dict[name](...)`; in a fixed order, so that the one
         # a message names is the same in every process)
-        for fv in sorted(fvals, key=repr) if len(fvals) > 1 else fvals:
+        for fv in sorted(fvals, key=in_order) if len(fvals) > 1 else fvals:
             if isinstance(fv, Model):
                 known = True
                 result |= self._forward(node, fv, st, args, kwargs)
@@ -972,7 +973,7 @@ class CallsMixin(WalkerBase):
         time, never a finding). The functions found to reach nothing are remembered for the walk."""
         if self.project is None:
             return False
-        recv = next((v.cls for v in sorted(self_val, key=repr) if isinstance(v, (Model, Instance)) and v.cls), None)
+        recv = next((v.cls for v in sorted(self_val, key=in_order) if isinstance(v, (Model, Instance)) and v.cls), None)
         start = (ctx, fn, cls, recv or self._class_q(ctx, cls))
         hit = self._memo.get(("reaches", id(fn), start[3], handed))
         if hit is not None and hit[0] is fn:
@@ -1856,13 +1857,29 @@ class CallsMixin(WalkerBase):
     def _note_scan(self, scope: ast.AST | None, names: set[str]) -> None:
         """The reads of ``names`` are looked for all over ``scope``: over the linted file's module, that is
         in every function and method too, walked or not (an edit that names one of them anywhere may
-        change the answer: see edits.py)."""
+        change the answer: see edits.py); over a function being walked, those names are noted for it
+        (``scanned_in``)."""
         if scope is self.root_ctx.tree:
             self.scanned_names |= names
+        elif scope is not None:
+            # over a function: a statement of it that names one of them is no quiet one (see edits.Quiet)
+            key = self._scope_key(scope)
+            if key is None:
+                self.text_read.add(("", "*"))  # (a function not walked now: which one is not known here)
+            else:
+                self.scanned_in.setdefault(key, set()).update(names)
+
+    def _scope_key(self, scope: ast.AST) -> tuple[str, str] | None:
+        """(path, function) of a scope being walked (a frame's function), None for another."""
+        frame = next((f for f in reversed(self.frames) if f.node is scope), None)
+        if frame is None:
+            return None
+        return frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls else frame.func
 
     def _read_body(self, ctx: ModuleCtx, fn: FunctionNode, name: str) -> None:
         """The walk read all of ``fn`` (a function or method of ``ctx`` named ``name``) without entering it."""
         self.entered.add((ctx.path or "", name))
+        self.text_read.add((ctx.path or "", name))
         if ctx.path == self.root_ctx.path:
             self.read_lines.update(range(fn.lineno, (fn.end_lineno or fn.lineno) + 1))
 

@@ -29,8 +29,10 @@ checkpoint, a path...) and calls only builtins and libraries no rule follows (`p
 `start = time.time()` typed and not read yet, `logger.info(msg)`). Walked, it changes no state but a
 name nothing reads; the facts and summary are made from the new text and compared as for any edit, and
 the last walk must have left room under the bounds that name could move (see :func:`quiet_room`). The
-function must be read by this file's walks only (another file's walks bound their own names). Anything
-else typed in a function a walk read is analysed whole, as before.
+function must be read by this file's walks only (another file's walks bound their own names), and no rule
+may have read its text past the walk (a scan for a report of a load's keys, for reads of parameters'
+values, a helper looked into without being walked). Anything else typed in a function a walk read is
+analysed whole, as before.
 """
 
 from __future__ import annotations
@@ -209,7 +211,7 @@ def line_codes(
             head, more = _INERT, _INERT_MORE
             if any(isinstance(n, ast.Name) and n.id in wanted for n in ast.walk(s)):
                 continue
-        elif quiet is not None and reads is not None and (targets := quiet(fn, s, lines)) is not None:
+        elif quiet is not None and reads is not None and (targets := quiet(fn, s, lines, unit.name)) is not None:
             # (a quiet statement names none of ``scanned``: the judge was made with them)
             head, more = (_QUIET_SET if targets else _QUIET_EXPR), _QUIET_MORE
         else:
@@ -312,6 +314,9 @@ _LOUD_ATTRS = (
         "requires_grad",
         "data",
         "grad",
+        # a training step by its name, whatever is called (Walker._unknown_call)
+        "backward_step",
+        "manual_backward",
         # batch-norm statistics: a function that names one recomputes them on purpose (Walker._recalibrates_bn)
         "running_mean",
         "running_var",
@@ -368,8 +373,9 @@ class Quiet:
 
     - every name is bound to nothing the analysis tracks on every walk of the file (``tracked``: the
       names its walks ever bound to a model, a loaded checkpoint, a path, a literal, ... in any frame) and
-      is none the walks looked for all over the module (``scanned``), nor a function or class of the
-      module; a name the module imports is of a library whose calls no rule follows (``library_ok``: not
+      is none the walks looked for all over the module (``scanned``) or over the function
+      (``scanned_in``: the reads of a forward's output, of a parameter collection), nor a function or
+      class of the module; a name the module imports is of a library whose calls no rule follows (``library_ok``: not
       the project's, not torch's, see :func:`quiet_library`); any other name (a builtin, a variable: the
       walks know nothing of it, wherever it is read) is not one of the builtins the walks treat by name
       (``getattr``, ``isinstance``, ``super``, ``eval``...), and the module has no ``import *``;
@@ -383,7 +389,14 @@ class Quiet:
     state's extra name, which splits what the walks memoise per state: see :func:`quiet_room`. The names
     quiet assignments bind join ``targets`` (the next analysis's ``tracked`` must hold them)."""
 
-    def __init__(self, names: list, tracked, scanned, library_ok: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        names: list,
+        tracked,
+        scanned,
+        library_ok: Callable[[str], bool],
+        scanned_in: dict[str, list[str]] | None = None,
+    ) -> None:
         # the module's imports, its own functions' and classes' names, whether it imports `*` (ModuleCtx's
         # ImportMap of the text analysed: an edit that changes them changes the facts, compared besides)
         self.bindings, defs, self.stars = names
@@ -392,6 +405,8 @@ class Quiet:
         self.scanned = frozenset(scanned)
         self.loud = self.tracked | self.scanned
         self.library_ok = library_ok
+        # per function (by its unit's name): the names a rule looked for all over it
+        self.scanned_in = {k: frozenset(v) for k, v in (scanned_in or {}).items()}
         self.targets: set[str] = set()
         self._words: dict[int, tuple[ast.AST, list[str], Counter]] = {}
 
@@ -421,9 +436,12 @@ class Quiet:
         own = Counter(_WORD.findall("".join(lines[stmt.lineno - 1 : stmt.end_lineno or stmt.lineno])))
         return got[2][name] == own[name]
 
-    def __call__(self, fn: FunctionNode, stmt: ast.stmt, lines: list[str]) -> list[str] | None:
-        """The names a quiet statement of ``fn`` (in a text of ``lines``) binds (none for an expression),
-        None for another statement."""
+    def __call__(self, fn: FunctionNode, stmt: ast.stmt, lines: list[str], unit: str = "") -> list[str] | None:
+        """The names a quiet statement of ``fn`` (the unit named ``unit``, in a text of ``lines``) binds (none
+        for an expression), None for another statement."""
+        own = self.scanned_in.get(unit)
+        if own is not None and any(isinstance(n, ast.Name) and n.id in own for n in ast.walk(stmt)):
+            return None
         if isinstance(stmt, ast.Expr):
             if not isinstance(stmt.value, ast.Call):
                 return None
@@ -445,7 +463,10 @@ class Quiet:
                 return None
             if isinstance(node, ast.Call):
                 callee = N.dotted(node.func)
-                if callee is None or callee.rsplit(".", 1)[-1][:1].isupper() or "seed" in callee.lower():
+                if callee is None:
+                    return None
+                last = callee.rsplit(".", 1)[-1]
+                if last[:1].isupper() or last in _LOUD_ATTRS or "seed" in callee.lower():
                     return None
                 head, _, rest = callee.partition(".")
                 q = self.bindings.get(head)
@@ -584,9 +605,10 @@ def entry(
     """The cache entry of a file's analysis (None: events the cache cannot hold). ``files``: the project's
     files token taken before the analysis (Project.files_token), to check ``deps`` without reading them.
     ``lines``: the :func:`line_codes` of each function a walk read. ``quiet``: what quiet statements are
-    judged by: the names the walks bound to tracked values (``tracked``), the functions other files' walks
-    read (``elsewhere``: quiet statements there are not compared) and how many quiet assignments an edit may
-    add (``room``, see :func:`quiet_room`)."""
+    judged by: the names the walks bound to tracked values (``tracked``), the module's imports and
+    definitions (``names``), the functions where none is judged quiet (``unjudged``: another file's walks
+    read them, or a rule read their text past the walk) and how many quiet assignments an edit may add
+    (``room``, see :func:`quiet_room`)."""
     try:
         rows = encode_value([(e.kind, e.line, e.col, e.data) for e in events])
     except TypeError:
@@ -720,7 +742,7 @@ def moved_events(
     # quiet statements may differ in the functions only this file's walks read, which left room under every
     # bound (see Quiet, quiet_room)
     rooms = stored["room"]
-    elsewhere = set(stored["elsewhere"])
+    unjudged = set(stored["unjudged"])
     shift: list[tuple[int, int, int]] = []  # (first, last, by): old lines that move by `by`
     assigned: dict[str, int] = {}
     for i, (was, now) in enumerate(zip(old, units, strict=True)):
@@ -731,7 +753,7 @@ def moved_events(
         elif was.kind != "def" or was.head != now.head:
             return None
         elif was.name in read:
-            quiet = room_of(rooms, was.name) >= 0 and was.name not in elsewhere
+            quiet = room_of(rooms, was.name) >= 0 and was.name not in unjudged
             inside = _walked_lines_moved(stored["lines"].get(str(i)), was, now, codes(i, now), quiet)
             if inside is None:
                 return None
@@ -740,7 +762,9 @@ def moved_events(
                 assigned[was.name] = assigned.get(was.name, 0) + inside[1]
         elif named(now):
             return None
-    if any(n > room_of(rooms, name) for name, n in assigned.items()) or sum(assigned.values()) > rooms.get("", -1):
+    if assigned and (
+        any(n > room_of(rooms, name) for name, n in assigned.items()) or sum(assigned.values()) > rooms.get("", -1)
+    ):
         return None
     try:
         rows = decode_value(stored["events"])

@@ -25,6 +25,7 @@ from .values import (
     Model,
     Optimizer,
     StateDict,
+    in_order,
 )
 from .walker_base import WalkerBase
 
@@ -175,7 +176,7 @@ class LoadsMixin(WalkerBase):
             elif isinstance(v, DictVal):
                 entries: dict[str, dict | None] = {}
                 for k, vals in v.entries:
-                    sd = sorted((x for x in vals if isinstance(x, StateDict)), key=repr)
+                    sd = sorted((x for x in vals if isinstance(x, StateDict)), key=in_order)
                     if sd:
                         entries[k] = {"cls": sd[0].cls, "args": list(map(list, sd[0].args)), "prefixed": sd[0].prefixed}
                     else:
@@ -232,7 +233,9 @@ class LoadsMixin(WalkerBase):
         reported: set = set()
         # several models may reach one forward (a variable bound on different paths): the first, by id, that
         # qualifies is reported, the same whatever order the walk met them in
-        for (site, _), (key, ev, mid) in sorted(self.candidates.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        for (site, _), (key, ev, mid) in sorted(
+            self.candidates.items(), key=lambda kv: (in_order(kv[0][0]), in_order(kv[0][1]))
+        ):
             if site in self.trained_sites or site in reported:
                 continue
             if site in self.sampled_sites and (mid in self.trained_ids or mid in self.loaded_ids):

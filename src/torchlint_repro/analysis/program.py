@@ -240,7 +240,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         read_elsewhere: set = {name for p, name in w.entered if here(p)}
         wanted = sorted(ctx.context_units())
         callers = project.caller_files(resolved, wanted) if wanted else []
-        others: set = set()  # functions of this file other files' programs walked or read
+        others: set = set()  # functions of this file other files' programs walked or read (no quiet statement)
         for events, reached, caller_widened, entered in caller_walks(project, callers, settings):
             widened += caller_widened
             called |= {name for p, name in reached if here(p)}
@@ -273,7 +273,8 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         # what the next edit's quiet statements are judged by (see edits.Quiet)
         quiet = {
             "tracked": sorted(w.bound),
-            "elsewhere": sorted(others),
+            "unjudged": sorted(others | {name for p, name in w.text_read if p and here(p)}),
+            "scanned_in": {name: sorted(names) for (p, name), names in w.scanned_in.items() if here(p)},
             "room": _quiet_rooms(w, here, bool(project_notes)),
             "names": E.Quiet.names_of(ctx.imports),
         }
@@ -290,9 +291,9 @@ def _quiet_rooms(w: Walker, here, noted: bool) -> dict[str, int]:
     its walk ``w`` counted: under ``""`` for them all (the walks' statements), under a function's name for
     it (the walks of the functions it calls in place; none where one of its loops had no pass left under
     its bound: a name bound in a loop may take the loop one more pass). -1 everywhere when a bound an
-    edit may move was hit (statements walked, Python's stack), or the project widened for this file
-    (``noted``)."""
-    hard = noted or w.hard_widened
+    edit may move was hit (statements walked, Python's stack), a rule read the text of a function it could
+    not name, or the project widened for this file (``noted``)."""
+    hard = noted or w.hard_widened or ("", "*") in w.text_read
     rooms = {"": E.quiet_room(hard, 0, w.max_steps, w.total_steps)}
     for (p, name), most in w.direct_inlines.items():
         if here(p):
@@ -316,7 +317,7 @@ def _quiet(project: Project, resolved: str, stored: dict, settings: Settings) ->
             and not N.is_listed_seed(q, seeds)
         )
 
-    return E.Quiet(stored["names"], stored["tracked"], stored["scanned"], library_ok)
+    return E.Quiet(stored["names"], stored["tracked"], stored["scanned"], library_ok, stored["scanned_in"])
 
 
 def _line_codes(
@@ -468,7 +469,8 @@ def _from_last_analysis(
     rooms[""] = rooms.get("", -1) - sum(assigned.values())
     quiet = {
         "tracked": sorted(set(stored["tracked"]) | judged),
-        "elsewhere": stored["elsewhere"],
+        "unjudged": stored["unjudged"],
+        "scanned_in": stored["scanned_in"],
         "room": rooms,
         "names": stored["names"],
     }

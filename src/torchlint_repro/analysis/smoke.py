@@ -755,8 +755,10 @@ class ParamValues:
             return False
         if isinstance(target, ast.Name):
             self.env[target.id] = shape
+            # (a function's: noted for it either way, a statement that names it anywhere there may be a read)
+            if within is self.scope or isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.note_scan(self.scope, {target.id})
             if within is self.scope:
-                self.note_scan(within, {target.id})
                 reads = list(name_loads(within, {target.id}))
             else:
                 reads = list(_reads_in(within, target.id))

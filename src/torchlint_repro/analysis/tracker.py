@@ -80,6 +80,7 @@ from .values import (
     StateDict,
     Str,
     TupleVal,
+    in_order,
     join_values,
 )
 
@@ -121,7 +122,12 @@ class Walker(CallsMixin, LoadsMixin):
         self.loop_slack: dict[tuple[str, str], int] = {}
         # a walk hit a bound an edit's statements may move (statements walked, Python's stack), or read a
         # function whose file changed: no edit of the file is judged to walk alike (see edits.quiet_room)
-        self.hard_widened = False  # this entry point's: caller -> its callees' keys
+        self.hard_widened = False
+        # (path, function) whose text a rule read past what the walks read (a scan for reports, for reads of
+        # parameters' values, a helper looked into): ("", "*") for one it could not name
+        self.text_read: set[tuple[str, str]] = set()
+        # (path, function) -> names whose reads a rule looked for all over it (see _note_scan)
+        self.scanned_in: dict[tuple[str, str], set[str]] = {}  # this entry point's: caller -> its callees' keys
         # the names every walk of this walker bound to something tracked, in any frame (see state.note_bound)
         self.bound: set[str] = set()
         self.seq = 0
@@ -338,7 +344,8 @@ class Walker(CallsMixin, LoadsMixin):
         if module_end is None:
             return
         instances = sorted(
-            {v for vals in module_end.globals.values() for v in vals if isinstance(v, Instance)}, key=lambda v: v.id
+            {v for vals in module_end.globals.values() for v in vals if isinstance(v, Instance)},
+            key=lambda v: in_order(v.id),
         )
         if len(instances) > MAX_CONTINUED:
             self.widen(
@@ -806,6 +813,9 @@ class Walker(CallsMixin, LoadsMixin):
         if not source or not receiver or receiver.split(".")[0] in source:
             return False
         self._note_scan(node, source | {receiver.split(".")[0]})
+        # a report anywhere in the scope (a module's: in its functions too) counts by what the code around it
+        # names: the whole text is read
+        self.text_read.add(self._scope_key(node) or ("", "*"))
         body = node.body if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)) else []
         # what the loaded mapping is built from (`keep[k] = ckpt[k]`: ckpt and the key k), and the names that
         # hold the model's own keys (`own = model.state_dict()`): a report about those is about both

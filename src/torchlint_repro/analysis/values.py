@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from .._record import Record
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def in_order(value: object) -> tuple:
+    """A key that orders values (by their text) with the numbers in it compared as numbers: ids and sites
+    hold lines (`train.py:9:4`), and an edit that moves lines keeps their order (`:9:` before `:12:`, as
+    `:10:` before `:13:` once a line is typed above both; as text, `:12:` came first and `:10:` after)."""
+    parts = _DIGITS.split(value if isinstance(value, str) else repr(value))
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
 
 # model modes: what `.training` may be at a point of the program
 TRAIN, EVAL, UNKNOWN, ENTRY = "train", "eval", "unknown", "entry"

@@ -56,6 +56,8 @@ class WalkerBase:
     inline_counts: dict
     direct_calls: dict
     hard_widened: bool
+    text_read: set
+    scanned_in: dict
     _memo: dict
     _summaries: dict
     _dispatched: set
