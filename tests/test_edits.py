@@ -1638,7 +1638,7 @@ def test_line_codes_name_quiet_statements_and_what_they_bind() -> None:
     judge = _judge(tracked=["model"], names=({"os": "os"}, [], False))
     codes = E.line_codes(tree.body[0], lines, unit, [], judge)
     assert "".join(c[0] for c in codes) == "cEQqccEQ"  # (`_u` read after: code; `print(_u)` reads nothing tracked)
-    assert codes[2].endswith(":_t") and codes[7].endswith(":_w")
+    assert codes[2].endswith(":4:_t") and codes[7].endswith(":4:_w")
     assert judge.targets == {"_t", "_w"}
     # `n` scanned: the statements naming it are code; `os` a project module (not a library no rule follows)
     scanned = E.line_codes(tree.body[0], lines, unit, ["n"], _judge(["model"], ["n"]))
@@ -1693,6 +1693,10 @@ def test_quiet_line_map_counts_the_names_bound_anew() -> None:
     assert E.quiet_line_map(typed, codes(base)) == ([(0, 1, 0), (3, 3, -1)], 0)  # removed: nothing new
     assert E.quiet_line_map(typed, codes(base.replace("    return", "    _a = len('2')\n    return")))[1] == 0
     assert E.quiet_line_map(typed, codes(base.replace("    return", "    _b = len('1')\n    return")))[1] == 1
+    # the same statement indented into a loop above it: bound in the loop's passes, from another point
+    looped = "def main():\n    for i in range(2):\n        model = make()\n    _a = len('1')\n    return model\n"
+    inside = looped.replace("    _a = len('1')", "        _a = len('1')")
+    assert E.quiet_line_map(codes(looped), codes(inside))[1] == 1
     assert E.quiet_line_map(codes(base), typed, quiet=False) is None
     assert E.inert_line_map(codes(base), typed) is None
 
@@ -1804,9 +1808,23 @@ main()
 """
 
 
+# a helper called in place 15 times with different states (one short of MAX_INLINES_PER_FUNCTION), then once
+# more in a loop: a name bound in the loop makes that call's state new, a 17th walk, past the bound
+_MANY_CALLS = (
+    "import time\n\nimport torch\nimport torch.nn as nn\n\n\n"
+    "def adjust(m, k):\n    if k == 99:\n        m.eval()\n    return m\n\n\n"
+    "def main(go):\n    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))\n"
+    + "".join(f"    adjust(model, {k})\n" for k in range(15))
+    + "    while go:\n        adjust(model, 14)\n    _t = time.time()\n"
+    "    with torch.no_grad():\n        return model(torch.ones(1, 2))\n\n\nmain(False)\n"
+)
+
+
 @pytest.mark.parametrize(
     ("text", "old", "new"),
     [
+        # a quiet assignment indented into the loop above it: not the same point of the same block
+        (_MANY_CALLS, "    _t = time.time()\n", "        _t = time.time()\n"),
         # a training step by its callee's name alone (Walker._unknown_call): the forward is no inference then
         (_RESTORED_RUN, "    return model(x)\n", "    manual_backward()\n    return model(x)\n"),
         (_RESTORED_RUN, "    return model(x)\n", "    trainer.backward_step()\n    return model(x)\n"),

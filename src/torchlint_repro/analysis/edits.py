@@ -175,7 +175,8 @@ def line_codes(
     (``I`` its first line, ``i`` the next ones; see syntax.inert_statement) that names none of ``scanned``
     and has its lines to itself, a blank or comment line (``g``: between statements, or inside brackets,
     never inside a string), a line of a statement ``quiet`` says its walk cannot observe (``Q`` an
-    assignment's first line, followed by ``:`` and the names it binds, ``E`` an expression's, ``q`` the
+    assignment's first line, followed by ``:``, its indentation, ``:`` and the names it binds, ``E`` an
+    expression's, ``q`` the
     next ones; see :class:`Quiet`) that has its lines to itself, or code (``c``: anything else). Two texts
     of a function whose lines differ only in lines of the inert kinds, whole statements at a time, walk
     alike; in the quiet kinds too, they walk alike but for bindings nothing reads (see inert_line_map)."""
@@ -219,7 +220,7 @@ def line_codes(
         if not owns_lines(s):
             continue
         if targets:
-            bound[s.lineno] = ",".join(targets)
+            bound[s.lineno] = f"{s.col_offset}:{','.join(targets)}"
         end = s.end_lineno or s.lineno
         for line in range(s.lineno, end + 1):
             if first <= line <= last:
@@ -537,12 +538,11 @@ def quiet_line_map(was: list[str], now: list[str], quiet: bool = True) -> tuple[
             if b < len(codes) and codes[b][0] in (_INERT_MORE, _QUIET_MORE):
                 return None
         # a name bound from some point on where none was: a quiet assignment added, or one that binds
-        # another name than those it replaces (one rewritten in place binds the same names from the same
-        # point: no call runs between, quiet statements make none in place)
-        before = {n for c in was[i1:i2] if c[0] == _QUIET_SET for n in c.partition(":")[2].split(",")}
-        assigned += sum(
-            1 for c in now[j1:j2] if c[0] == _QUIET_SET and not set(c.partition(":")[2].split(",")) <= before
-        )
+        # other names than one it replaces at its depth (rewritten in place, it binds the same names from the
+        # same point of the same block: no call runs between, quiet statements make none in place; indented
+        # into a loop above it, it is bound in the loop's passes)
+        before = {c.partition(":")[2] for c in was[i1:i2] if c[0] == _QUIET_SET}
+        assigned += sum(1 for c in now[j1:j2] if c[0] == _QUIET_SET and c.partition(":")[2] not in before)
     return out, assigned
 
 
