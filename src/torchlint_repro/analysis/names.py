@@ -527,6 +527,15 @@ class ImportMap:
 
     @classmethod
     def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> ImportMap:
+        """The map of a module's tree (made once per tree, module name and kind: the facts and the module's
+        context both ask; each caller gets its own copy to change)."""
+        made = memo_on(tree, f"imports:{module}:{is_package}", lambda t: cls._made(t, module, is_package))
+        im = cls(module, is_package)
+        im.bindings, im.local_defs, im.stars = dict(made.bindings), set(made.local_defs), list(made.stars)
+        return im
+
+    @classmethod
+    def _made(cls, tree: ast.Module, module: str, is_package: bool) -> ImportMap:
         im = cls(module, is_package)
         for node in subtree(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
