@@ -397,6 +397,7 @@ class Quiet:
         scanned,
         library_ok: Callable[[str], bool],
         scanned_in: dict[str, list[str]] | None = None,
+        units: set[str] | None = None,
     ) -> None:
         # the module's imports, its own functions' and classes' names, whether it imports `*` (ModuleCtx's
         # ImportMap of the text analysed: an edit that changes them changes the facts, compared besides)
@@ -408,6 +409,9 @@ class Quiet:
         self.library_ok = library_ok
         # per function (by its unit's name): the names a rule looked for all over it
         self.scanned_in = {k: frozenset(v) for k, v in (scanned_in or {}).items()}
+        # the units judged (None: all): a function no walk read may change freely, one another file's walks or
+        # a rule's scan read takes no quiet statement; judging the others' statements would be work for nothing
+        self.units = units
         self.targets: set[str] = set()
         self._words: dict[int, tuple[ast.AST, list[str], Counter]] = {}
 
@@ -440,6 +444,8 @@ class Quiet:
     def __call__(self, fn: FunctionNode, stmt: ast.stmt, lines: list[str], unit: str = "") -> list[str] | None:
         """The names a quiet statement of ``fn`` (the unit named ``unit``, in a text of ``lines``) binds (none
         for an expression), None for another statement."""
+        if self.units is not None and unit not in self.units:
+            return None
         own = self.scanned_in.get(unit)
         if own is not None and any(isinstance(n, ast.Name) and n.id in own for n in ast.walk(stmt)):
             return None

@@ -280,7 +280,7 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         }
         # every function's line codes, read or not: the next edit of comments and inert statements in any
         # of them is answered without making the facts and summary (edits.keys_by_text)
-        judge = _quiet(project, resolved, dict(quiet, scanned=scanned), settings)
+        judge = _quiet(project, resolved, dict(quiet, scanned=scanned, read=read), settings)
         lines = _line_codes(tree, source, units, scanned, stored, codes, judge)
         _store_edit(project, edit_key, (units, read, keys, scanned, lines), facts, deps, token, quiet)
     return facts
@@ -306,7 +306,8 @@ def _quiet_rooms(w: Walker, here, noted: bool) -> dict[str, int]:
 
 def _quiet(project: Project, resolved: str, stored: dict, settings: Settings) -> E.Quiet:
     """The judge of a text's quiet statements (edits.Quiet) by what the walks of the analysis ``stored``
-    bound, and the module's imports and definitions it read (an edit that changes them changes its facts)."""
+    bound, and the module's imports and definitions it read (an edit that changes them changes its facts),
+    in the functions its walks read that no other file's walk or rule's scan read."""
     here = os.path.dirname(resolved)
     seeds = frozenset(settings.seed_functions)
 
@@ -317,7 +318,8 @@ def _quiet(project: Project, resolved: str, stored: dict, settings: Settings) ->
             and not N.is_listed_seed(q, seeds)
         )
 
-    return E.Quiet(stored["names"], stored["tracked"], stored["scanned"], library_ok, stored["scanned_in"])
+    judged = set(stored["read"]) - set(stored["unjudged"])
+    return E.Quiet(stored["names"], stored["tracked"], stored["scanned"], library_ok, stored["scanned_in"], judged)
 
 
 def _line_codes(
