@@ -1805,7 +1805,7 @@ class CallsMixin(WalkerBase):
                     dedupe=(m.id, region[1]),
                     name=shown,
                     region=region[0],
-                    func=(frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls else frame.func),
+                    func=frame.unit,
                 )
         elif in_train and not self.mute:
             # no inference region: an inference use all the same when its output is only looked at (saved,
@@ -1872,9 +1872,7 @@ class CallsMixin(WalkerBase):
     def _scope_key(self, scope: ast.AST) -> tuple[str, str] | None:
         """(path, function) of a scope being walked (a frame's function), None for another."""
         frame = next((f for f in reversed(self.frames) if f.node is scope), None)
-        if frame is None:
-            return None
-        return frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls else frame.func
+        return frame.unit if frame is not None else None
 
     def _read_body(self, ctx: ModuleCtx, fn: FunctionNode, name: str) -> None:
         """The walk read all of ``fn`` (a function or method of ``ctx`` named ``name``) without entering it."""
@@ -2112,9 +2110,7 @@ class CallsMixin(WalkerBase):
             # a recursive call, or one inside a summary being made: applied through the callee's summary
             return self._apply_summary(node, ctx, fn, cls, args, kwargs, st, self_val, module_method)
         if self.frames:  # (which functions each function calls in place: see Walker.direct_inlines)
-            caller = self.frames[-1]
-            by = (caller.ctx.path or "", f"{caller.cls}.{caller.func}" if caller.cls else caller.func)
-            self.direct_calls.setdefault(by, set()).add(key)
+            self.direct_calls.setdefault(self.frames[-1].unit, set()).add(key)
         # The same call with the same state has the same effects and reports the same events (already
         # recorded the first time): walk it once per entry point. Loop passes before the fixpoint report
         # nothing, so their walks are kept apart from reported ones.

@@ -1007,3 +1007,8 @@ class Frame:
     # the innermost no_grad/inference_mode region opened in this frame: (why, line) (a `with` or a decorator)
     _with_region: tuple[str, int] | None = field(default=None, repr=False, compare=False)
     nested: dict[str, ast.AST] = field(default_factory=dict, repr=False, compare=False)  # functions def'd here
+
+    @property
+    def unit(self) -> tuple[str, str]:
+        """(path, name) of the function walked, named as a module's units are (``f``, ``Class.m``)."""
+        return self.ctx.path or "", f"{self.cls}.{self.func}" if self.cls else self.func

@@ -161,6 +161,8 @@ def _indent(text: str) -> int:
 _CODE, _GAP, _INERT, _INERT_MORE, _QUIET_SET, _QUIET_EXPR, _QUIET_MORE = "c", "g", "I", "i", "Q", "E", "q"
 _INERTS = (_GAP, _INERT, _INERT_MORE)
 QUIET_CODES = (_QUIET_SET, _QUIET_EXPR, _QUIET_MORE)
+# what an analysis keeps to judge the next edit's quiet statements by (see entry)
+QUIET_FIELDS = ("tracked", "unjudged", "scanned_in", "room", "names")
 _QUIETS = (_GAP, _INERT, _INERT_MORE, _QUIET_SET, _QUIET_EXPR, _QUIET_MORE)
 
 
@@ -176,8 +178,8 @@ def line_codes(
     and has its lines to itself, a blank or comment line (``g``: between statements, or inside brackets,
     never inside a string), a line of a statement ``quiet`` says its walk cannot observe (``Q`` an
     assignment's first line, followed by ``:``, its indentation, ``:`` and the names it binds, ``E`` an
-    expression's, ``q`` the
-    next ones; see :class:`Quiet`) that has its lines to itself, or code (``c``: anything else). Two texts
+    expression's, ``q`` the next ones; see :class:`Quiet`) that has its lines to itself, or code (``c``:
+    anything else). Two texts
     of a function whose lines differ only in lines of the inert kinds, whole statements at a time, walk
     alike; in the quiet kinds too, they walk alike but for bindings nothing reads (see inert_line_map)."""
     first, last = unit.start, min(unit.end, len(lines))
@@ -376,10 +378,11 @@ class Quiet:
       names its walks ever bound to a model, a loaded checkpoint, a path, a literal, ... in any frame) and
       is none the walks looked for all over the module (``scanned``) or over the function
       (``scanned_in``: the reads of a forward's output, of a parameter collection), nor a function or
-      class of the module; a name the module imports is of a library whose calls no rule follows (``library_ok``: not
-      the project's, not torch's, see :func:`quiet_library`); any other name (a builtin, a variable: the
-      walks know nothing of it, wherever it is read) is not one of the builtins the walks treat by name
-      (``getattr``, ``isinstance``, ``super``, ``eval``...), and the module has no ``import *``;
+      class of the module; a name the module imports is of a library whose calls no rule follows
+      (``library_ok``: not the project's, not torch's, see :func:`quiet_library`); any other name (a
+      builtin, a variable: the walks know nothing of it, wherever it is read) is not one of the builtins
+      the walks treat by name (``getattr``, ``isinstance``, ``super``, ``eval``...), and the module has no
+      ``import *``;
     - no attribute is one the walks act on by name (a mode, a load, a step, a seed, an in-place update
       ``x.add_(...)``, a process, ``__dict__``);
     - every call names its callee (a name or an attribute chain), no seeder by its name, and builds no
@@ -446,9 +449,7 @@ class Quiet:
         for an expression), None for another statement."""
         if self.units is not None and unit not in self.units:
             return None
-        own = self.scanned_in.get(unit)
-        if own is not None and any(isinstance(n, ast.Name) and n.id in own for n in ast.walk(stmt)):
-            return None
+        own = self.scanned_in.get(unit, frozenset())
         if isinstance(stmt, ast.Expr):
             if not isinstance(stmt.value, ast.Call):
                 return None
@@ -462,7 +463,7 @@ class Quiet:
         for node in ast.walk(value):
             if not isinstance(node, _QUIET_NODES):
                 return None
-            if isinstance(node, ast.Name) and not self._name_ok(node.id):
+            if isinstance(node, ast.Name) and (node.id in own or not self._name_ok(node.id)):
                 return None
             if isinstance(node, ast.Attribute) and (
                 node.attr in _LOUD_ATTRS or node.attr.endswith("_") or "seed" in node.attr.lower()
@@ -480,7 +481,7 @@ class Quiet:
                 if q is not None and rest and not self.library_ok(f"{q}.{rest}"):
                     return None  # (`np.random.rand`: numpy's, but its random module)
         if targets:
-            if len(set(targets)) != len(targets) or self.scanned.intersection(targets):
+            if len(set(targets)) != len(targets) or self.scanned.intersection(targets) or own.intersection(targets):
                 return None
             if not all(self._alone(fn, stmt, t, lines) for t in targets):
                 return None
@@ -606,7 +607,7 @@ def entry(
     deps,
     files,
     lines: dict[str, list[str]],
-    quiet: dict | None = None,
+    quiet: dict,
 ):
     """The cache entry of a file's analysis (None: events the cache cannot hold). ``files``: the project's
     files token taken before the analysis (Project.files_token), to check ``deps`` without reading them.
@@ -629,7 +630,7 @@ def entry(
         "deps": deps,
         "files": files,
         "lines": lines,
-        **(quiet or {}),
+        **{k: quiet[k] for k in QUIET_FIELDS},
     }
 
 

@@ -469,13 +469,8 @@ def _from_last_analysis(
     for name, n in assigned.items():  # (within each room: moved_events checked)
         rooms[name] = E.room_of(rooms, name) - n
     rooms[""] = rooms.get("", -1) - sum(assigned.values())
-    quiet = {
-        "tracked": sorted(set(stored["tracked"]) | judged),
-        "unjudged": stored["unjudged"],
-        "scanned_in": stored["scanned_in"],
-        "room": rooms,
-        "names": stored["names"],
-    }
+    quiet = {k: stored[k] for k in E.QUIET_FIELDS}
+    quiet.update(tracked=sorted(set(stored["tracked"]) | judged), room=rooms)
     return FileFacts(path, events, settings, notes), stored["read"], scanned, lines, quiet
 
 

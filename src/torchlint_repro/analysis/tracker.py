@@ -112,12 +112,11 @@ class Walker(CallsMixin, LoadsMixin):
         self.reach_learned: dict[str, bool] = {}
         self.reach_learned_deps: dict[str, str] = {}
         self.steps = 0
-        # the most statements one entry point walked, and the most walks of one function in place from one
-        # (an edit may add a few: see edits.quiet_room)
+        # the most statements one entry point walked (an edit may add a few: see edits.quiet_room)
         self.max_steps = 0
         # (path, function) -> the most walks in place from one entry point of a function it calls in place
         self.direct_inlines: dict[tuple[str, str], int] = {}
-        self.direct_calls: dict[tuple[str, str], set] = {}
+        self.direct_calls: dict[tuple[str, str], set] = {}  # this entry point's: caller -> its callees' keys
         # (path, function) -> the fewest passes its loops had left under their bound, on any walk
         self.loop_slack: dict[tuple[str, str], int] = {}
         # a walk hit a bound an edit's statements may move (statements walked, Python's stack), or read a
@@ -127,7 +126,7 @@ class Walker(CallsMixin, LoadsMixin):
         # parameters' values, a helper looked into): ("", "*") for one it could not name
         self.text_read: set[tuple[str, str]] = set()
         # (path, function) -> names whose reads a rule looked for all over it (see _note_scan)
-        self.scanned_in: dict[tuple[str, str], set[str]] = {}  # this entry point's: caller -> its callees' keys
+        self.scanned_in: dict[tuple[str, str], set[str]] = {}
         # the names every walk of this walker bound to something tracked, in any frame (see state.note_bound)
         self.bound: set[str] = set()
         self.seq = 0
@@ -1175,10 +1174,9 @@ class Walker(CallsMixin, LoadsMixin):
         finally:
             self.mute -= 1
         # how many more passes the bound left this loop (an edit may add one: see edits.quiet_room)
-        where = (frame.ctx.path or "", f"{frame.cls}.{frame.func}" if frame.cls else frame.func)
         slack = max_passes - passes if settled else 0
-        if slack < self.loop_slack.get(where, max_passes):
-            self.loop_slack[where] = slack
+        if slack < self.loop_slack.get(frame.unit, max_passes):
+            self.loop_slack[frame.unit] = slack
         if not (settled and reuse_settled):
             # the final, reported pass runs from the fixpoint
             frame.loops.append(([], []))
