@@ -1519,6 +1519,7 @@ class CallsMixin(WalkerBase):
         has_params: str,
         mode_dep: str,
         lightning: bool = False,
+        new_head: int | None = None,
     ) -> frozenset:
         ctx = self.frames[-1].ctx
         line, col = self.pos(node)
@@ -1558,6 +1559,8 @@ class CallsMixin(WalkerBase):
                     "entry": self._entry_call(ctx),
                     # built only to be looked at (a shape check, a parameter count): TRP104's, not TRP101's
                     "look_only": self._look_only(node),
+                    # pretrained, but with a classifier the weights cannot fill (see names.timm_new_head)
+                    "new_head": new_head,
                 }
             st.pending[mid] = frozenset({"fresh"})
         return frozenset({m})
@@ -2029,6 +2032,14 @@ class CallsMixin(WalkerBase):
                     pretrained = True
         if q in N.TIMM_CREATE and len(node.args) > 1 and const_truth(node.args[1]) is True:
             pretrained = True
+        if N.timm_checkpoint(node, q):
+            pretrained = True  # restored from a file of its own once built
+        head = N.timm_new_head(node, q)
+        if head is not None:
+            # pretrained or not, its classifier is new: a random init (TRP101 says why, where weights were asked for)
+            return self._new_model(
+                node, q, st, [], {}, has_params=YES, mode_dep=MAYBE, new_head=head if pretrained else None
+            )
         if pretrained:
             mid = f"{self.frames[-1].ctx.path}:{node.lineno}:{node.col_offset}"
             st.modes[mid] = frozenset({TRAIN})

@@ -67,6 +67,7 @@ _PLAIN = frozenset(
         "maybe",
         "model",
         "name",
+        "new_head",  # a class count, not a line
         "overwritten_some_paths",
         "prefix",
         "region",

@@ -328,6 +328,7 @@ class LoadsMixin(WalkerBase):
             # a strict load overwrites it on some paths (`if args.resume:`), the others keep its init
             "overwritten_some_paths": some,
             "look_only": bool(info.get("look_only")),
+            "new_head": info.get("new_head") if builds is None else None,
         }
         dedupe = None
         if builds is not None:

@@ -371,6 +371,37 @@ TORCHVISION_MODEL_MODULES = frozenset(
 TIMM_CREATE = frozenset({"timm.create_model", "timm.models.create_model"})
 
 
+# the classifier sizes timm's pretrained weights come with (ImageNet-1k, with a background class, the
+# ImageNet-21k releases) and 0 (no classifier): a `num_classes` among them builds no new head
+_TIMM_PRETRAINED_HEADS = frozenset({0, 1000, 1001, 11221, 11821, 21841, 21843})
+
+
+def timm_new_head(call: ast.Call, qualname: str) -> int | None:
+    """`timm.create_model(name, pretrained=..., num_classes=10)`: the literal class count of a classifier the
+    pretrained weights cannot fill. timm builds it anew and keeps its random init, whatever `pretrained` is
+    (a `checkpoint_path` restores every layer after that: no new head then)."""
+    if qualname not in TIMM_CREATE:
+        return None
+    kw = {k.arg: k.value for k in call.keywords if k.arg}
+    if timm_checkpoint(call, qualname):
+        return None
+    n = kw.get("num_classes")
+    if isinstance(n, ast.Constant) and type(n.value) is int and n.value > 0 and n.value not in _TIMM_PRETRAINED_HEADS:
+        return n.value
+    return None
+
+
+def timm_checkpoint(call: ast.Call, qualname: str) -> bool:
+    """`timm.create_model(name, checkpoint_path=path)`: every layer restored from that file once built (an
+    empty path, timm's default, restores nothing; a path known at run time only may: precision first)."""
+    if qualname not in TIMM_CREATE:
+        return False
+    for k in call.keywords:
+        if k.arg == "checkpoint_path":
+            return not (isinstance(k.value, ast.Constant) and not k.value.value)
+    return False
+
+
 def canonical(qualname: str) -> str:
     """Fold the long spellings of torch.nn classes to the public ones."""
     if qualname.startswith("torch.nn.modules.") and qualname.rsplit(".", 1)[-1][:1].isupper():

@@ -1087,7 +1087,7 @@ def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
         return False
     if q in _LOAD_CALLS:
         return True
-    return N.is_builder(q) and _builder_pretrained(call) is True
+    return N.is_builder(q) and _builder_pretrained(call, q) is True
 
 
 def _pretrained_part(call: ast.Call, imports: N.ImportMap) -> bool:
@@ -1097,11 +1097,15 @@ def _pretrained_part(call: ast.Call, imports: N.ImportMap) -> bool:
     if isinstance(f, ast.Attribute) and f.attr == "from_pretrained":
         return not (isinstance(f.value, ast.Name) and f.value.id in ("self", "cls"))  # `BertModel.from_pretrained`
     q = imports.resolve(call.func)
-    return q is not None and N.is_builder(q) and _builder_pretrained(call) is True
+    return q is not None and N.is_builder(q) and _builder_pretrained(call, q) is True
 
 
-def _builder_pretrained(call: ast.Call) -> bool | None:
-    """A model builder's weights: True pretrained, False random, None unknown."""
+def _builder_pretrained(call: ast.Call, q: str) -> bool | None:
+    """A model builder's weights: True pretrained, False random (some of them: a new head), None unknown."""
+    if N.timm_new_head(call, q) is not None:
+        return False
+    if N.timm_checkpoint(call, q):
+        return True
     for k in call.keywords:
         if k.arg in ("pretrained", "weights", "pretrained_backbone", "weights_backbone"):
             if isinstance(k.value, ast.Constant):
@@ -1228,7 +1232,7 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             kw = {k.arg: arg_value(k.value) for k in sub.keywords if k.arg}
             kw.update((f"#{i}", arg_value(a)) for i, a in enumerate(sub.args))  # positional, for layouts (TRP307)
             if N.is_builder(q):
-                kw = {"pretrained": _builder_pretrained(sub)}
+                kw = {"pretrained": _builder_pretrained(sub, q)}
             elif N.torch_nn_layer(q) is None:
                 # a project class's arguments as a construction site gives them (see Project._bound_args):
                 # `UNetDown(256, 512, dropout=0.5)` or `dropout=opt.dropout` (unknown: its guards may hold)

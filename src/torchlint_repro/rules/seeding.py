@@ -14,6 +14,11 @@ def _at(seen) -> str:
 
 def _tail(d: dict) -> str:
     parts = []
+    if d.get("new_head"):
+        parts.append(
+            f"its classifier for `num_classes={d['new_head']}` is new: pretrained weights cannot fill it, "
+            "it keeps its random init"
+        )
     if d.get("overwritten_some_paths"):
         parts.append("its weights are restored on some paths only, the others keep the random init")
     if d.get("via"):
@@ -112,8 +117,9 @@ TRP101 = Rule(
 ## What it does
 Reports the construction of a module with randomly initialised parameters (an `nn.Module` subclass
 of your project, a `torch.nn` layer with parameters, a `torchvision.models` / `timm` builder without
-pretrained weights, a `transformers` model built from a config) when no torch seed has been set on
-any path of the program that reaches it.
+pretrained weights, a `timm.create_model(..., pretrained=True, num_classes=10)` whose new classifier the
+pretrained weights cannot fill, a `transformers` model built from a config) when no torch seed has been set
+on any path of the program that reaches it. A timm model given `checkpoint_path=` is restored from that file.
 
 A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_everything`,
 `transformers.set_seed`, accelerate's `set_seed`, `ignite.utils.manual_seed`, `timm.utils.random_seed`,
