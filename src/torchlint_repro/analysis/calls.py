@@ -1226,7 +1226,7 @@ class CallsMixin(WalkerBase):
                 mode_dep = (
                     self.project.mode_dependent(q, kw_lit, ctx.here) if self.project else local_mode_dep(q, kw_lit)
                 )
-                if inner and mode_dep != YES:
+                if inner and mode_dep != YES and (layer is None or layer in N.MODULE_ARG_LAYERS):
                     # a module handed to the constructor (`BERTLM(bert, vocab)`) is held and run by it: its
                     # dropout/batch-norm are the new model's too. An object of a class we cannot read is only
                     # taken for a module: not one the constructor only reads sizes from (`QNet(envs)` whose

@@ -83,6 +83,10 @@ SEED_METHODS = frozenset({"seed_everything"})
 
 TORCH_LOAD = frozenset({"torch.load", "torch.serialization.load"})
 TORCH_SAVE = frozenset({"torch.save", "torch.serialization.save"})
+# calls that read a checkpoint from a file or a URL: their arguments name where it is, not a mapping
+CHECKPOINT_READERS = TORCH_LOAD | frozenset(
+    {"torch.hub.load_state_dict_from_url", "torch.utils.model_zoo.load_url", "safetensors.torch.load_file"}
+)
 NO_GRAD_CTX = frozenset(
     {
         "torch.no_grad",
@@ -270,6 +274,15 @@ def random_params(layer: str, kw: dict) -> frozenset[str] | None:
     return frozenset({"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"})
 
 
+# torch.nn layers (other than the containers) whose constructor is handed a module it holds and runs (a copy
+# of the encoder layer given to `nn.TransformerEncoder`): the others take sizes, flags and tensors only (a
+# loss's class `weight`), never a module whose mode would be theirs
+MODULE_ARG_LAYERS = frozenset({"Transformer", "TransformerEncoder", "TransformerDecoder"})
+
+# criteria that hold a layer of their own (a projection to the classes): random parameters
+LOSSES_WITH_PARAMS = frozenset({"AdaptiveLogSoftmaxWithLoss", "LinearCrossEntropyLoss"})
+
+
 def layer_has_params(layer: str, kw: dict) -> str:
     """Does building this torch.nn layer draw parameters from the random generator?"""
     if layer in PARAM_FREE_LAYERS or layer in CONSTANT_INIT_LAYERS:
@@ -285,8 +298,8 @@ def layer_has_params(layer: str, kw: dict) -> str:
     affine_kw = AFFINE_KW.get(layer)
     if affine_kw and kw.get(affine_kw) is False:
         return NO
-    if layer.endswith("Loss"):
-        return NO
+    if layer.endswith(("Loss", "Loss2d")) and layer not in LOSSES_WITH_PARAMS:
+        return NO  # a criterion (`NLLLoss2d`, torch's old name for NLLLoss): nothing to learn
     return YES
 
 

@@ -725,12 +725,27 @@ def _tainted(nodes: list[ast.AST], reads: Callable[[ast.expr, set[str]], bool]) 
                 targets = [sub.target] if not isinstance(sub, ast.Assign) else sub.targets
                 if value is None or not reads(value, tainted):
                     continue
+                if isinstance(sub, ast.For) and _named_pairs(sub):
+                    assert isinstance(sub.target, ast.Tuple)
+                    targets = [sub.target.elts[1]]  # `for name, p in m.named_parameters()`: a name holds no values
                 for t in targets:
                     for n in ast.walk(t):
                         if isinstance(n, ast.Name) and n.id not in tainted:
                             tainted.add(n.id)
                             changed = True
     return tainted
+
+
+def _named_pairs(loop: ast.For) -> bool:
+    """`for name, p in x.named_parameters():` (or buffers): a loop whose first target is a name, a string."""
+    it = loop.iter
+    return (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Attribute)
+        and it.func.attr in ("named_parameters", "named_buffers")
+        and isinstance(loop.target, ast.Tuple)
+        and len(loop.target.elts) == 2
+    )
 
 
 def _without_data(node: ast.expr) -> ast.expr:

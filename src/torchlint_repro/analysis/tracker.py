@@ -41,6 +41,7 @@ from .project import RANDOM_TENSORS, Project, param_writes
 from .state import State, become, join, join_all, leave_no_grad_region, recording_bound
 from .syntax import (
     INERT_KINDS,
+    OPTIM_NAME,
     FunctionNode,
     Located,
     call_func,
@@ -76,6 +77,7 @@ from .values import (
     LoadResult,
     Model,
     ModuleRef,
+    Optimizer,
     Out,
     StateDict,
     Str,
@@ -782,10 +784,20 @@ class Walker(CallsMixin, LoadsMixin):
             and is_load_state_dict(v)
             and self._strict_false(v, st) is True
             and not self._keys_audited(v)
+            and not self._optimizer(v.func.value, st)
         ):
             self.emit("nonstrict_ignored", v, name=src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
         return st
+
+    def _optimizer(self, receiver: ast.expr, st: State) -> bool:
+        """Is the receiver of a `load_state_dict` an optimizer, a scheduler or a grad scaler (by what it holds
+        or by its name, as CallsMixin._method_call tells them)? Theirs takes no `strict` and returns None."""
+        if OPTIM_NAME.search(src_name(receiver)):
+            return True
+        if isinstance(receiver, ast.Name):
+            return any(isinstance(v, Optimizer) for v in st.lookup(receiver.id) or ())
+        return False
 
     def _keys_audited(self, load: ast.Call) -> bool:
         """Does the code report how the keys of what it loads differ from the model's own, itself (a
@@ -807,7 +819,7 @@ class Walker(CallsMixin, LoadsMixin):
         # the names the loaded mapping comes from; not imported modules and functions (`torch` of an inline
         # `torch.load(path)`: a print naming torch and the model reports no keys)
         bound = frame.ctx.imports.bindings
-        source = {n.id for n in ast.walk(load.args[0]) if isinstance(n, ast.Name) and n.id not in bound}
+        source = {n for n in _mapping_names(load.args[0], frame.ctx) if n not in bound}
         receiver = N.dotted(load.func.value)
         if not source or not receiver or receiver.split(".")[0] in source:
             return False
@@ -821,7 +833,7 @@ class Walker(CallsMixin, LoadsMixin):
         direct = set(source)
         models = {receiver} | _bound_from(body, receiver)
         model_names = {m.split(".")[0] for m in models}
-        source = _flows_into(body, source, bound, stop=model_names)
+        source = _flows_into(body, source, frame.ctx, stop=model_names)
         models -= source
         parents = self._parents(node)
         for stmt in body:
@@ -999,7 +1011,11 @@ class Walker(CallsMixin, LoadsMixin):
                         self.held.setdefault(o.id, set()).update(parts)
         elif isinstance(target, ast.Subscript):
             base = self.ev(target.value, st)
-            self.ev(target.slice, st)
+            key_vals = self.ev(target.slice, st)
+            if any(isinstance(b, DictVal) for b in base):
+                # `args["model"] = model`: the mapping the name (or the object's attribute) holds now has that
+                # entry, as `{"model": model}` would (a helper handed `args` reads it back by its key)
+                self._store_entry(target, base, key_vals, vals, st)
             outs = [v for v in vals if isinstance(v, Out)]
             if outs and isinstance(target.value, ast.Name):
                 # `values[mask] = model(x).max(1)[0]`: the tensor now holds the forward's output
@@ -1010,6 +1026,31 @@ class Walker(CallsMixin, LoadsMixin):
                 )
         elif isinstance(target, ast.Starred):
             self.assign(target.value, vals, st)
+
+    def _store_entry(
+        self, target: ast.Subscript, base: frozenset, key_vals: frozenset, vals: frozenset, st: State
+    ) -> None:
+        """`d["model"] = m` where ``d`` holds a mapping of known entries (``base``): the name, or the attribute
+        of an object we track, holds the mapping with that entry (re)placed. Only a local name (or the module's,
+        at its top level) is rebound: a module global written inside a function is the same object to every
+        other function, which a value of this frame cannot stand for. A key known at run time only writes an
+        entry we cannot name: left as it is."""
+        s = target.slice
+        if isinstance(s, ast.Constant) and isinstance(s.value, str):
+            keys = {s.value}
+        else:
+            keys = {v.template for v in key_vals if isinstance(v, Str)}
+        if len(keys) != 1:
+            return
+        (key,) = keys
+        updated = frozenset(_with_entry(b, key, vals) if isinstance(b, DictVal) else b for b in base)
+        holder = target.value
+        if isinstance(holder, ast.Name):
+            if holder.id in st.locals and holder.id not in st.global_names:
+                st.bind(holder.id, updated)
+        elif isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
+            objs = st.lookup(holder.value.id) or EMPTY
+            st.with_attrs({(o.id, holder.attr): updated for o in objs if isinstance(o, (Instance, Model))})
 
     def s_If(self, node: ast.If, st: State) -> State | None:
         test = node.test
@@ -1874,6 +1915,29 @@ def _join_choice(a: State | None, b: State | None, line: int, path: str | None) 
     return out
 
 
+def _mapping_names(expr: ast.expr, ctx: ModuleCtx) -> set[str]:
+    """The names a loaded mapping is read from (`ckpt` of `ckpt["model"]`, `sd` of `convert(sd)`), not those
+    naming where a checkpoint reader finds the file (`args` of `torch.load(args.ckpt)`: a report about the
+    options is none about the keys)."""
+    out: set[str] = set()
+    todo: list[ast.AST] = [expr]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Call) and (ctx.resolve(n.func) or "") in N.CHECKPOINT_READERS:
+            continue
+        if isinstance(n, ast.Name):
+            out.add(n.id)
+        todo.extend(ast.iter_child_nodes(n))
+    return out
+
+
+def _with_entry(d: DictVal, key: str, vals: frozenset) -> DictVal:
+    """The mapping ``d`` after ``d[key] = <vals>``: a key it has keeps its place."""
+    if key in d.keys:
+        return DictVal(tuple((k, vals if k == key else v) for k, v in d.entries))
+    return DictVal(d.entries + ((key, vals),))
+
+
 def _sliced(index: ast.expr) -> bool:
     """Is a subscript with this index a slice (`a:b`, `...`, or a tuple holding one)?"""
     parts = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -2042,19 +2106,21 @@ def _assignments(body: list[ast.stmt]):
                     yield base.id, value
 
 
-def _flows_into(body: list[ast.stmt], names: set[str], imported: dict, stop: set[str]) -> set[str]:
+def _flows_into(body: list[ast.stmt], names: set[str], ctx: ModuleCtx, stop: set[str]) -> set[str]:
     """``names`` and the names their values are computed from in ``body``, transitively (bounded), never
     through the names in ``stop`` (the model's: `csd = intersect_dicts(csd, model.state_dict())` makes `csd`
-    no report about the model)."""
+    no report about the model), nor through where a checkpoint reader finds its file (`ckpt =
+    torch.load(args.ckpt)`: `args` holds no keys; see _mapping_names)."""
     out = set(names)
+    imported = ctx.imports.bindings
     pairs = list(_assignments(body))
     for _ in range(4):
         grown = {
-            n.id
+            n
             for target, value in pairs
             if target in out
-            for n in ast.walk(value)
-            if isinstance(n, ast.Name) and n.id not in imported and n.id not in stop
+            for n in _mapping_names(value, ctx)
+            if n not in imported and n not in stop
         } - out
         if not grown:
             break
