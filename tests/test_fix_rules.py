@@ -123,10 +123,10 @@ CASES = [
     @torch.no_grad()
     def predict(model, x):
         """Class scores."""
-        was_training = model.training
+        model_was_training = model.training
         model.eval()
         output = model(x).softmax(-1)
-        model.train(was_training)
+        model.train(model_was_training)
         return output
 
 
@@ -170,11 +170,11 @@ CASES = [
 
 
     def evaluate(model, x):
-        was_training = model.training
+        model_was_training = model.training
         model.eval()
         with torch.no_grad():
             out = model(x)
-        model.train(was_training)
+        model.train(model_was_training)
         return out
 
 
@@ -481,11 +481,11 @@ CASES = [
             self.net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
 
         def sample(self, x):
-            was_training = self.net.training
+            net_was_training = self.net.training
             self.net.eval()
             with torch.no_grad():
                 output = self.net(x)
-                self.net.train(was_training)
+                self.net.train(net_was_training)
                 return output
 
 
@@ -731,7 +731,7 @@ def test_the_seed_in_main_imports_torch_at_the_top(tmp_path: Path) -> None:
 
 def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     """Each restore is a fix of its own: the second model's would share the first's rewritten return, so it
-    waits, and on the next run the flag name is taken: no fix rather than a half one. A value over several
+    waits, and on the next run `output` is taken: no fix rather than a half one. A value over several
     lines keeps its text."""
     before = textwrap.dedent("""\
         import torch
@@ -766,11 +766,11 @@ def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_chan
         """    return decoder(
         encoder(x))
 """,
-        """    was_training = decoder.training
+        """    decoder_was_training = decoder.training
     decoder.eval()
     output = decoder(
         encoder(x))
-    decoder.train(was_training)
+    decoder.train(decoder_was_training)
     return output
 """,
     )
@@ -778,6 +778,108 @@ def test_two_caller_models_in_one_function_get_one_restore_and_a_second_run_chan
     again = _fix("--unsafe-fixes", str(target))
     assert again.stderr == "fixed 0 findings\n" and target.read_text(encoding="utf-8") == after
     assert [d.code for d in lint_file(target, Settings(cache=False))] == ["TRP201"]  # encoder: left, reported
+
+
+def test_two_models_restored_in_one_region_keep_their_own_modes(tmp_path: Path) -> None:
+    """Two models a method runs under no_grad, each given its mode back: one flag each. With one shared
+    `was_training` the first model was put back in the second's mode (trial 10)."""
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent:
+            def __init__(self):
+                torch.manual_seed(0)
+                self.a = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                self.b = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+            def peek(self, x):
+                with torch.no_grad():
+                    print(self.a(x), self.b(x))
+
+
+        agent = Agent()
+        agent.b.train()
+        agent.peek(torch.randn(2, 4))
+    """)
+    target = _project(tmp_path, before)
+    result = _fix("--unsafe-fixes", str(target))
+    assert target.read_text(encoding="utf-8") == before.replace(
+        """        with torch.no_grad():
+            print(self.a(x), self.b(x))
+""",
+        """        a_was_training = self.a.training
+        self.a.eval()
+        b_was_training = self.b.training
+        self.b.eval()
+        with torch.no_grad():
+            print(self.a(x), self.b(x))
+        self.a.train(a_was_training)
+        self.b.train(b_was_training)
+""",
+    )
+    assert result.stderr == "fixed 2 findings\n" and result.exit_code == 0, result.output
+
+
+def test_a_flag_beside_a_local_of_the_same_name_names_the_object(tmp_path: Path) -> None:
+    """`self.a` in a method with a local `a`: the flag is `self_a_was_training`, not `a_was_training`."""
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent:
+            def __init__(self):
+                torch.manual_seed(0)
+                self.a = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+            def peek(self, x):
+                a_was_training = 3
+                a = a_was_training
+                with torch.no_grad():
+                    print(self.a(x), a)
+
+
+        agent = Agent()
+        agent.peek(torch.randn(2, 4))
+    """)
+    target = _project(tmp_path, before)
+    _fix("--unsafe-fixes", str(target))
+    assert "        self_a_was_training = self.a.training\n        self.a.eval()\n" in target.read_text(
+        encoding="utf-8"
+    )
+    assert "        self.a.train(self_a_was_training)\n" in target.read_text(encoding="utf-8")
+
+
+def test_a_finding_whose_line_another_fix_rewrote_is_not_counted_fixed(tmp_path: Path) -> None:
+    """Two models in one `return`: the first's fix rewrites the line (`output = ...`), the second's waits. The
+    second's finding moved with its line; the count says one was fixed, and it is still reported."""
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent:
+            def __init__(self):
+                torch.manual_seed(0)
+                self.a = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+                self.b = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+            def peek(self, x):
+                with torch.no_grad():
+                    return self.a(x) + self.b(x)
+
+
+        agent = Agent()
+        agent.b.train()
+        print(agent.peek(torch.randn(2, 4)))
+    """)
+    target = _project(tmp_path, before)
+    result = _fix("--unsafe-fixes", str(target))
+    assert result.stderr == "fixed 1 finding\n" and result.exit_code == 1, result.output
+    left = lint_file(target, Settings(cache=False))
+    assert [(d.code, d.line, d.col) for d in left] == [("TRP201", 15, 33)]
 
 
 def test_no_seed_fix_for_a_construction_reached_from_another_file(tmp_path: Path) -> None:
@@ -913,13 +1015,13 @@ def test_neighbouring_regions_share_one_eval_and_one_restore(tmp_path: Path) -> 
 
 
         def show(g, z):
-            was_training = g.training
+            g_was_training = g.training
             g.eval()
             with torch.no_grad():
                 a = g(z)
             with torch.no_grad():
                 b = g(z)
-            g.train(was_training)
+            g.train(g_was_training)
             print(a, b)
 
 

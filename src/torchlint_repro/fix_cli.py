@@ -188,13 +188,17 @@ def _outcome(before: list, fixed: list, old: str, new, path: str, settings) -> t
         return d.code, line.strip(), d.col - indent
 
     still = Counter(place(d, text or "") for d in after)
-    kept = 0
+    planned = {id(d) for d in fixed}
+    gone = 0
     for d in before:
         key = place(d, old)
         if still[key]:
             still[key] -= 1
-            kept += 1
-    return len(before) - kept, len(after)
+        elif id(d) in planned:
+            # (a finding no fix was planned for is not fixed: its line may read otherwise only because another
+            # finding's fix rewrote it, `return a(x) + b(x)` becoming `output = a(x) + b(x)`)
+            gone += 1
+    return gone, len(after)
 
 
 def _fix_notebook(path: str, real: str, settings, unsafe: bool):

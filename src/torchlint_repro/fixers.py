@@ -505,7 +505,7 @@ def _next(parent: ast.AST, stmt: ast.stmt) -> ast.stmt | None:
 def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     """TRP201: ``model.eval()`` before the inference region (and ``model.train()`` after it when the
     code goes on training). A model handed in by a caller gets its mode back after the region
-    (``model.train(was_training)``): the caller's own training goes on in the mode it had. Never above
+    (``model.train(model_was_training)``): the caller's own training goes on in the mode it had. Never above
     the statement that binds the model: then ``eval()`` goes right after that binding."""
     chain = src.chain(d)
     scope, inner = _scope(chain)
@@ -573,7 +573,17 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
     return Plan(SAFE if _binds_model(scope, name) else UNSAFE, (first,))
 
 
-_FLAG, _OUTPUT = "was_training", "output"
+_OUTPUT = "output"
+
+
+def _flag(scope: _Scope, name: str) -> str:
+    """The variable that keeps a model's mode across the region: ``model_was_training`` for ``model``,
+    ``a_was_training`` for ``self.a`` (``self_a_was_training`` where a local ``a`` is the function's too).
+    One per model: two models given their mode back in one region keep theirs apart."""
+    parts = name.split(".")
+    if parts[0] == "self" and len(parts) == 2 and parts[1] not in _bound(scope):
+        parts = parts[1:]
+    return "_".join(parts) + "_was_training"
 
 
 def _escapes(stmt: ast.stmt) -> bool:
@@ -587,16 +597,17 @@ def _escapes(stmt: ast.stmt) -> bool:
 
 def _restoring_function(src: Source, fn: _Function, name: str) -> list[Insertion] | None:
     """An inference function that puts the caller's model in eval mode and gives the caller its mode back:
-    ``was_training = model.training; model.eval()`` first, ``model.train(was_training)`` last (see
+    ``model_was_training = model.training; model.eval()`` first, ``model.train(model_was_training)`` last (see
     :func:`_restoring_return` for a final ``return``). None when the function leaves by another way (an
     early return, a yield), or the names are taken."""
     body = fn.body[1:] if _is_docstring(fn.body[0]) and len(fn.body) > 1 else fn.body
     last = body[-1]
     exits = [n for n in _own_nodes(fn) if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom))]
-    if _FLAG in _bound(fn) or exits and exits != [last]:
+    flag = _flag(fn, name)
+    if flag in _bound(fn) or exits and exits != [last]:
         return None
-    first = src.body_start(fn, f"{_FLAG} = {name}.training\n{name}.eval()")
-    rest = _restoring_return(src, fn, last, name) if exits else _listed(src.after(last, f"{name}.train({_FLAG})"))
+    first = src.body_start(fn, f"{flag} = {name}.training\n{name}.eval()")
+    rest = _restoring_return(src, fn, last, name) if exits else _listed(src.after(last, f"{name}.train({flag})"))
     return [first, *rest] if first is not None and rest else None
 
 
@@ -608,9 +619,10 @@ def _restoring_region(src: Source, scope: _Scope, run: list[ast.stmt], name: str
     """eval() before a region (a run of neighbouring statements of one block) of a function whose model is
     the caller's, its mode back after it: after the region, or, for a ``return`` that runs the forward,
     between computing the value and returning it."""
-    if _FLAG in _bound(scope):
+    flag = _flag(scope, name)
+    if flag in _bound(scope):
         return None
-    first = src.before(run[0], f"{_FLAG} = {name}.training\n{name}.eval()")
+    first = src.before(run[0], f"{flag} = {name}.training\n{name}.eval()")
     end = run[-1]
     if any(_escapes(s) for s in run[:-1]):
         return None
@@ -626,17 +638,17 @@ def _restoring_region(src: Source, scope: _Scope, run: list[ast.stmt], name: str
     elif _escapes(end):
         return None
     else:
-        rest = _listed(src.after(end, f"{name}.train({_FLAG})"))
+        rest = _listed(src.after(end, f"{name}.train({flag})"))
     return [first, *rest] if first is not None and rest else None
 
 
 def _restoring_return(src: Source, scope: _Scope, ret: ast.stmt, name: str) -> list[Insertion] | None:
-    """``return <value>`` becomes ``output = <value>``, ``model.train(was_training)``, ``return output``:
+    """``return <value>`` becomes ``output = <value>``, ``model.train(model_was_training)``, ``return output``:
     only the keyword is replaced, so a value over several lines keeps its text."""
     if not isinstance(ret, ast.Return) or ret.value is None or _OUTPUT in _bound(scope) or src.indent(ret) is None:
         return None
     keep = Insertion(src.start(ret), src.start(ret.value), f"{_OUTPUT} = ")
-    back = src.after(ret, f"{name}.train({_FLAG})\nreturn {_OUTPUT}")
+    back = src.after(ret, f"{name}.train({_flag(scope, name)})\nreturn {_OUTPUT}")
     return [keep, back] if back is not None else None
 
 
