@@ -1634,6 +1634,157 @@ def test_a_project_function_reading_a_file_into_parameters_restores_weights(tmp_
     assert findings(root / "detect.py") == expected
 
 
+_METHOD_READER = """\
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class PSPNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+    def load_pretrained_model(self, path):
+        blobs = np.load(path, allow_pickle=True)[()]
+        self.conv.weight.data.copy_(torch.from_numpy(blobs["conv_w"]))
+        self.conv.bias.data.copy_(torch.from_numpy(blobs["conv_b"]))
+
+    def describe(self, path):
+        with open(path, "w") as f:
+            f.write(str(self.conv.weight.shape))
+
+
+net = PSPNet()
+net.METHOD("weights.npy")
+net.eval()
+with torch.no_grad():
+    print(net(torch.ones(1, 3, 4, 4)).sum())
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("load_pretrained_model", []),  # semseg's converter: the file read into the model's own parameters
+        ("describe", [(24, 7, "TRP101")]),  # writes a file, copies nothing: the random init stays
+    ],
+)
+def test_a_method_reading_a_file_into_its_own_parameters_restores_weights(tmp_path: Path, method, expected) -> None:
+    root = project(tmp_path, {"predict.py": _METHOD_READER.replace("METHOD", method)})
+    assert findings(root / "predict.py") == expected
+
+
+_ABS_NET = """\
+import torch.nn as nn
+
+
+class SegNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.head(x)
+"""
+_ABS_TRAIN = """\
+import sys
+
+sys.path.append("FOLDER")
+from net import SegNet
+
+import torch
+
+model = SegNet()
+opt = torch.optim.SGD(model.parameters(), lr=0.01)
+model(torch.randn(2, 3, 8, 8)).mean().backward()
+opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("folder", "expected"),
+    [
+        ("/root/deeplabv3/model", [(8, 9, "TRP101")]),  # the checkout is named as on its author's machine
+        ("/home/me/code/deeplabv3/model/", [(8, 9, "TRP101")]),
+        ("/root/other/model", []),  # no folder of the project is `other`: the import stays unresolved
+        ("/root/deeplabv3/models", []),  # no such folder under it
+    ],
+)
+def test_an_absolute_sys_path_of_the_authors_machine_resolves_in_the_checkout(tmp_path: Path, folder, expected) -> None:
+    """fregu856/deeplabv3 (trial 11): `sys.path.append("/root/deeplabv3/model")` in the training script."""
+    (tmp_path / "deeplabv3").mkdir()
+    root = project(
+        tmp_path / "deeplabv3",
+        {"model/net.py": _ABS_NET, "training/train.py": _ABS_TRAIN.replace("FOLDER", folder)},
+    )
+    assert findings(root / "training" / "train.py") == expected
+
+
+_BY_OPTION_NET = """\
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def SmallNet():
+    return Net()
+"""
+_BY_OPTION_TRAIN = """\
+import argparse
+
+import torch
+
+import models
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--model", default="DEFAULT")
+args = parser.parse_args()
+
+net = LOOKUP
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+net(torch.randn(8, 4)).pow(2).mean().backward()
+opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("lookup", "default", "expected"),
+    [
+        # mixup-cifar10's idiom (trial 10): the factory's construction, in its own file
+        ("models.__dict__[args.model]()", "SmallNet", [("models/net.py", 14, 12, "TRP101")]),
+        ("getattr(models, args.model)()", "SmallNet", [("models/net.py", 14, 12, "TRP101")]),
+        ("models.__dict__[args.model]()", "Net", [("train.py", 11, 7, "TRP101")]),  # the class, built at the call
+        ("models.__dict__[args.model]()", "Missing", []),  # names nothing the package has: not followed
+    ],
+)
+def test_a_definition_a_package_is_asked_for_by_an_options_default_is_followed(
+    tmp_path: Path, lookup, default, expected
+) -> None:
+    """`models.__dict__[args.model]()` with `--model` defaulting to a definition re-exported by
+    `models/__init__.py` (`from .net import *`): the script runs it without the option."""
+    root = project(
+        tmp_path,
+        {
+            "models/__init__.py": "from .net import *\n",
+            "models/net.py": _BY_OPTION_NET,
+            "train.py": _BY_OPTION_TRAIN.replace("LOOKUP", lookup).replace("DEFAULT", default),
+        },
+    )
+    got = [(name, *f) for name in ("models/net.py", "train.py") for f in findings(root / name)]
+    assert got == expected
+
+
 # ---------------------------------------------------------------------------- a module that seeds when imported
 _SEEDING_MODULE = """\
 import torch

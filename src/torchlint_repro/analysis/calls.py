@@ -192,7 +192,12 @@ class CallsMixin(WalkerBase):
             # `models.__dict__[args.arch]()`: a torchvision builder chosen at run time
             self.ev(func.slice, st)
             return self._build_from_builder(node, "torchvision.models.<arch>", st)
-        by_name = self._class_by_name(func, st)
+        chosen = self._named_by_option(func, st)
+        if chosen is not None:
+            # `models.__dict__[args.model]()` with `--model` defaulting to "SmallNet": what runs without the
+            # option (other values choose other definitions: the default is the one the script names)
+            func = chosen
+        by_name = self._class_by_name(func, st) if chosen is None else None
         if by_name is not None:
             # `models.__dict__[args.arch]()`, `getattr(models, name)()` over a project module: one of its
             # classes, chosen at run time
@@ -268,6 +273,16 @@ class CallsMixin(WalkerBase):
             self._unknown_call(node, q, args, kwargs, st)
         # what is computed from a forward's output (`d_fake.mean()`, `torch.cat([out, x])`) is still its output
         outs = [v for a in [recv] + args + list(kwargs.values()) for v in a if isinstance(v, Out)]
+        if (
+            outs
+            and isinstance(func, ast.Attribute)
+            and func.attr in _IN_PLACE_WRITES
+            and isinstance(func.value, ast.Name)
+            and not any(isinstance(v, Model) for v in recv)
+        ):
+            # `m.index_add_(0, idx, y)`, `m.copy_(y)`: the tensor now holds what the output's values made, as with
+            # `m[idx] = y` (see Walker.assign): a loss computed from it trains on them
+            st.bind(func.value.id, frozenset(v for v in recv if not isinstance(v, Out)) | {merge_out(outs)})
         if outs and not any(isinstance(v, (Model,)) for v in result):
             result.add(merge_out(outs))
         return frozenset(result)
@@ -946,6 +961,10 @@ class CallsMixin(WalkerBase):
         if found is None:
             return None
         mctx, fn, cls = found
+        if self._is_weights_reader(mctx, fn, cls):
+            # (`net.load_pretrained_model(path)`, weights converted from another framework: its random init is
+            # overwritten, whether or not the method is worth walking)
+            _overwrite_init(frozenset({m}), st)
         if not mctx.walkable(fn, cls) and not self._reaches_walkable(mctx, fn, cls, frozenset({m}), handed=True):
             # a method of its own class that sets no mode, seed or checkpoint and opens no inference region:
             # calling it changes nothing tracked, as with any function of the project that does not (its
@@ -1982,6 +2001,48 @@ class CallsMixin(WalkerBase):
             return None
         return self._inline(node, tctx, tctx.functions[hit[2]], None, args, kwargs, st, EMPTY)
 
+    def _named_by_option(self, func: ast.expr, st: State) -> ast.Attribute | None:
+        """`models.__dict__[key]` or `getattr(models, key)` over a project module, with a key whose one known
+        value is a string (an option's default: `args.model` of `--model` defaulting to "SmallNet") naming a
+        class or function the module has, its own or re-exported: that attribute (`models.SmallNet`), at the
+        call's place. None for anything else (a literal key is getattr's, see e_Call)."""
+        holder = key = None
+        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__":
+            holder, key = func.value.value, func.slice
+        elif (
+            isinstance(func, ast.Call)
+            and isinstance(func.func, ast.Name)
+            and func.func.id == "getattr"
+            and len(func.args) == 2
+            and not self._head_bound(func.func, st)
+        ):
+            holder, key = func.args[0], func.args[1]
+        if (
+            self.project is None
+            or key is None
+            or isinstance(key, ast.Constant)
+            or not isinstance(holder, (ast.Name, ast.Attribute))
+            or self._head_bound(holder, st)
+        ):
+            return None
+        names = {v.template for v in self.ev(key, st) if isinstance(v, Str)}
+        if len(names) != 1:
+            return None
+        (name,) = names
+        ctx = self.frames[-1].ctx
+        mod = ctx.resolve(holder)
+        if not name.isidentifier() or mod is None or self.project.record_for_module(mod, ctx.here) is None:
+            return None
+        hit = self.project.locate(f"{mod}.{name}", ctx.here)
+        if hit is None or hit[0] not in ("class", "function"):
+            return None
+        return self._kept(
+            "named-by-option",
+            func,
+            ctx,
+            lambda: ast.copy_location(ast.Attribute(value=holder, attr=name, ctx=ast.Load()), func),
+        )
+
     def _class_by_name(self, func: ast.expr, st: State) -> tuple[str, str, str] | None:
         """`models.__dict__[name]` or `getattr(models, name)` (the name not a literal) where `models` is a
         project module with nn.Module classes: (module, has_params, mode_dep) over all of them, since any
@@ -2085,15 +2146,13 @@ class CallsMixin(WalkerBase):
     ) -> frozenset | None:
         key = (ctx.path or "", self._fname(fn, cls))
         self.reached.add(key)
+        if cls is not None and self._is_weights_reader(ctx, fn, cls):
+            _overwrite_init(self_val, st)  # a method of the model that reads a file into its own parameters
         if cls is None and self._is_weights_reader(ctx, fn):
             # a project function that reads a file into the parameters of the models it is given, without
             # load_state_dict (Darknet's `load_darknet_weights(model, path)`: `conv.weight.data.copy_(...)`),
             # overwrites their random init (one that calls load_state_dict is walked and judged by that call)
-            for a in list(args) + list(kwargs.values()):
-                for m in a:
-                    p = st.pending.get(m.id) if isinstance(m, Model) else None
-                    if p is not None and "fresh" in p:
-                        st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
+            _overwrite_init([m for a in [*args, *kwargs.values()] for m in a], st)
         if id(fn) not in self._dispatched and (
             not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls))
         ):
@@ -2274,12 +2333,14 @@ class CallsMixin(WalkerBase):
                 }
         return frozenset(out)
 
-    def _is_weights_reader(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
+    def _is_weights_reader(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None = None) -> bool:
+        """Does ``fn`` (a module-level function, or a method of ``cls``) read a file into parameters (see
+        project._copies_file_into_parameters)?"""
         project = ctx.project
-        if project is None or ctx.path is None or fn.name not in ctx.functions:
+        if project is None or ctx.path is None or (cls is None and fn.name not in ctx.functions):
             return False
         rec = project.record_for_path(ctx.path)
-        return rec is not None and fn.name in rec.facts.get("readers", ())
+        return rec is not None and self._fname(fn, cls) in rec.facts.get("readers", ())
 
     def _call_function(
         self,
@@ -2680,6 +2741,11 @@ def _models_in(vals_list) -> list[Model]:
     return out
 
 
+# in-place tensor methods that write values handed to them into their tensor
+_IN_PLACE_WRITES = frozenset(
+    """copy_ add_ sub_ mul_ div_ index_add_ index_copy_ index_put_ index_fill_ scatter_ scatter_add_
+    scatter_reduce_ masked_scatter_ masked_fill_ put_ addcmul_ addcdiv_ lerp_ where_""".split()
+)
 # parameter names of a loss module (`criterion`, `loss_fn`): never a model to judge
 _BN_STATS = frozenset({"running_mean", "running_var", "num_batches_tracked", "reset_running_stats"})
 _CALLBACK_NAME = re.compile(r"(^|_)(callback|callbacks|hook|hooks|cb)(_|$)", re.IGNORECASE)
@@ -2744,3 +2810,11 @@ def _mode_source(src: tuple, path: str | None) -> tuple:
     when that call is in the event's own file ``path``, else (kind, line, file)."""
     kind, line, at = src
     return (kind, line) if at == path else (kind, line, at)
+
+
+def _overwrite_init(models, st: State) -> None:
+    """The random init of ``models`` (those among the values) is overwritten: what a strict load does to it."""
+    for m in models:
+        p = st.pending.get(m.id) if isinstance(m, Model) else None
+        if p is not None and "fresh" in p:
+            st.pending[m.id] = (p - {"fresh"}) | {"cleared"}

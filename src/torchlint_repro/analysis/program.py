@@ -241,14 +241,21 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
         wanted = sorted(ctx.context_units())
         callers = project.caller_files(resolved, wanted) if wanted else []
         others: set = set()  # functions of this file other files' programs walked or read (no quiet statement)
+        from_callers: list[Event] = []
         for events, reached, caller_widened, entered in caller_walks(project, callers, settings):
             widened += caller_widened
             called |= {name for p, name in reached if here(p)}
             read_elsewhere |= {name for p, name in entered if here(p)}
             others |= {name for p, name in reached | entered if here(p)}
-            for ev in events:
-                if here(ev.path):
-                    merge_event(merged, _key(ev), ev)
+            from_callers += [ev for ev in events if here(ev.path)]
+        for ev in from_callers:
+            # a method of an object a program leaves behind is walked as an API its user calls next
+            # (Walker._continue_instances), unless a program calls it: then those calls say its state (run.py's
+            # `learner.infer(x)` after `learner.model.eval()`), not train.py's program ending in training mode
+            root = ev.data.get("root")
+            if root is not None and ev.kind in _MODE_EVENTS and here(root[0]) and root[1] in called:
+                continue
+            merge_event(merged, _key(ev), ev)
         for ev in w.events.values():
             # a function with callers in the project is judged with their state (TRP201), not as an
             # interface whose callers are unknown (TRP204), nor as a method that may run after any

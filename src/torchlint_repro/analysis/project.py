@@ -213,7 +213,7 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
             dest, default = argparse_dest(node)
             if dest and default is not None:
                 argparse_defaults[dest] = default
-    refs, named = _unit_refs(tree, imports)
+    refs, named = _unit_refs(tree, imports, argparse_defaults)
     return {
         "module": module,
         "is_package": is_package,
@@ -232,6 +232,17 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         # functions that read a file into the parameters of the model they are given, without load_state_dict
         "readers": sorted(
             n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) in readers
+        )
+        # and the methods that read a file into their own module's parameters (semseg's PSPNet
+        # `load_pretrained_model(path)`, converted from caffe: `self.conv.weight.data.copy_(...)`)
+        + sorted(
+            f"{c.name}.{m.name}"
+            for c in tree.body
+            if isinstance(c, ast.ClassDef)
+            for m in c.body
+            if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and m.name != "__init__"
+            and _copies_file_into_parameters(m, imports)
         ),
         "syspath": _sys_path_additions(tree),
         "seeds_on_import": _seeds_on_import(tree, imports),
@@ -314,6 +325,8 @@ def _sys_path_additions(tree: ast.Module) -> list[str]:
         ):
             arg = call.args[adders[call.func.id]]
         rel = _relative_dir(arg, env) if arg is not None else None
+        if rel is None and isinstance(arg, ast.Constant) and isinstance(arg.value, str) and os.path.isabs(arg.value):
+            rel = arg.value  # a folder of its author's machine (`/root/deeplabv3/model`): see Project._checkout_folder
         if rel is not None and rel not in out:
             out.append(rel)
     return out
@@ -382,13 +395,34 @@ def _relative_dir(node: ast.AST | None, env: dict[str, str] | None = None) -> st
     return None
 
 
-def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _unit_refs(
+    tree: ast.Module, imports: N.ImportMap, options: dict | None = None
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """For each unit of the module (``<module>`` for its top-level statements, ``f`` for a function,
     ``C.m`` for a method), the qualified names it refers to that may be code of the project: what it
     calls, builds or hands on (``mp.spawn(worker)``). The project's reverse call graph is made of these.
     Second, per unit, those of them it only names and never calls (`isinstance(m, ModelEma)`,
-    `worker_init_fn=_worker_init`): what a call of the unit runs is the rest."""
+    `worker_init_fn=_worker_init`): what a call of the unit runs is the rest. A definition a module's table
+    is asked for by the name an option holds (`models.__dict__[args.model]`, ``options``: the module's
+    command-line defaults) refers to the option's default (`models.SmallNet`), as the walk does."""
     stdlib = sys.stdlib_module_names
+    options = options or {}
+
+    def by_option(sub: ast.AST) -> tuple[ast.expr, str] | None:
+        holder = key = None
+        if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Attribute) and sub.value.attr == "__dict__":
+            holder, key = sub.value.value, sub.slice
+        elif (
+            isinstance(sub, ast.Call)
+            and isinstance(sub.func, ast.Name)
+            and sub.func.id == "getattr"
+            and len(sub.args) == 2
+        ):
+            holder, key = sub.args[0], sub.args[1]
+        if holder is None or not isinstance(key, ast.Attribute):
+            return None
+        default = options.get(key.attr)
+        return (holder, default) if isinstance(default, str) and default.isidentifier() else None
 
     def names_in(nodes, cls: str | None, uncalled: set[str] | None = None) -> list[str]:
         out: set[str] = set()
@@ -396,7 +430,7 @@ def _unit_refs(tree: ast.Module, imports: N.ImportMap) -> tuple[dict[str, list[s
         called = {id(n.func) for top in nodes for n in N.subtree(top) if isinstance(n, ast.Call)}
         for top in nodes:
             for sub in N.subtree(top):
-                read = N.literal_getattr(sub)
+                read = N.literal_getattr(sub) or by_option(sub)
                 if read is not None:
                     # `getattr(deeplab, "resnet101")`: the module's `resnet101`, named by a literal
                     holder = imports.resolve(read[0])
@@ -1701,12 +1735,30 @@ class Project:
                             extra.extend(rec.facts.get("syspath", ()))
             finally:
                 self._noting.discard(path)
+        extra = [e for e in (self._checkout_folder(here, e) if os.path.isabs(e) else e for e in extra) if e is not None]
         if not extra:
             return
         known = self.sys_paths.setdefault(here, [])
         if any(p not in known for p in extra):
             known.extend(p for p in extra if p not in known)
             self._module_paths.clear()  # lookups from this folder may now find more
+
+    def _checkout_folder(self, here: str, absolute: str) -> str | None:
+        """An absolute folder a script in ``here`` puts on sys.path, written for its author's machine
+        (`sys.path.append("/root/deeplabv3/model")`): the same folder of this checkout, relative to ``here``, when
+        a folder of the project holding the script is named as in that path (`deeplabv3`) and the rest of
+        the path is a folder under it. None otherwise: an import from there stays unresolved."""
+        parts = Path(absolute).parts[1:]
+        folder = Path(here)
+        for a in [folder, *folder.parents]:
+            if a != self.root and self.root not in a.parents:
+                return None  # outside the project: never looked into
+            if a.name in parts:
+                at = len(parts) - 1 - parts[::-1].index(a.name)
+                candidate = a.joinpath(*parts[at + 1 :])
+                if candidate.is_dir():
+                    return os.path.relpath(candidate, here)
+        return None
 
     def module_tree(self, path: str) -> ast.Module | None:
         """The syntax tree of a project file: the in-memory module's own, or a fresh parse the caller owns."""

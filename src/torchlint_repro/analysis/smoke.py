@@ -74,6 +74,19 @@ LOOK_LIBRARY = frozenset(
 )
 
 
+def _stores_of(node: ast.AST) -> list[ast.AST]:
+    """What a binding statement stores to, every name of a tuple target included."""
+    if isinstance(node, ast.Assign):
+        targets: list[ast.AST] = list(node.targets)
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.NamedExpr)):
+        targets = [node.target]
+    elif isinstance(node, ast.With):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    else:
+        targets = []
+    return [n for t in targets for n in ast.walk(t)]
+
+
 def _join(a: str, b: str) -> str:
     return a if _ORDER[a] >= _ORDER[b] else b
 
@@ -196,7 +209,8 @@ class _Scope:
             return self._unread_output(call)
         if self._metadata(call):
             return LOOK
-        if not isinstance(up, ast.Assign) and self._output_metadata(call, None, 0):
+        producer = call.func.id if isinstance(call.func, ast.Name) else None
+        if not isinstance(up, ast.Assign) and self._output_metadata(call, None, 0, producer):
             return LOOK  # `(tok(ids) + pos(p)).shape`
         if isinstance(up, ast.Assign) and up.value is call:
             names = plain_names(up.targets)
@@ -205,7 +219,7 @@ class _Scope:
             reads = self._reads_after(names, up)
             if not reads:
                 return self._unread_output(call)
-            if all(isinstance(n, ast.Name) and self._output_metadata(n, up, 0) for n in reads):
+            if all(isinstance(n, ast.Name) and self._output_metadata(n, up, 0, producer) for n in reads):
                 return LOOK
         return KEPT
 
@@ -248,10 +262,13 @@ class _Scope:
             isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)) for a in ancestors.values()
         )
 
-    def _output_metadata(self, node: ast.AST, binding: ast.stmt | None, depth: int) -> bool:
-        """Is ``node`` (an output, or what was computed from one) read only for its metadata: directly
-        (`out.shape`), or through arithmetic and reshaping that keep its shape's dependence on the output's
-        and no number of it (`e = out + pos; print(e.shape)`)?"""
+    def _output_metadata(
+        self, node: ast.AST, binding: ast.stmt | None, depth: int, producer: str | None = None
+    ) -> bool:
+        """Is ``node`` (an output of the model named ``producer``, or what was computed from one) read only for
+        its metadata: directly (`out.shape`), through arithmetic and reshaping that keep its shape's dependence
+        on the output's and no number of it (`e = out + pos; print(e.shape)`), or through another model's
+        forward (not its own: a recurrent state fed back, `out, hidden = cell(x, hidden)`, is what it computes)?"""
         if self._metadata(node):
             return True
         if depth >= 3:
@@ -278,7 +295,25 @@ class _Scope:
             name = up.target.id  # (read in the loop, or after it: the last element)
             elems = [*(n for n in _reads_in(up, name) if n is not up.target), *self._reads_after({name}, up)]
             return bool(elems) and all(
-                isinstance(n, ast.Name) and self._output_metadata(n, None, depth + 1) for n in elems
+                isinstance(n, ast.Name) and self._output_metadata(n, None, depth + 1, producer) for n in elems
+            )
+        if (
+            isinstance(up, ast.Call)
+            and any(a is cur for a in up.args)
+            and not (isinstance(up.func, ast.Name) and up.func.id == producer)
+            and self._forward_of_built_model(up)
+        ):
+            # `h = core(g)`: fed to another model's forward, whose output is read for its metadata only (a smoke
+            # test chaining two modules and asserting the last shape): no number of it is read either
+            if self._metadata(up):
+                return True
+            assign = self.parents.get(id(up))
+            if not (isinstance(assign, ast.Assign) and assign.value is up):
+                return False
+            names = plain_names(assign.targets)
+            reads = self._reads_after(names, assign) if names is not None else []
+            return bool(reads) and all(
+                isinstance(n, ast.Name) and self._output_metadata(n, assign, depth + 1, producer) for n in reads
             )
         if cur is node:
             return False
@@ -291,9 +326,29 @@ class _Scope:
                 return False
             reads = self._reads_after(names, up)
             return bool(reads) and all(
-                isinstance(n, ast.Name) and self._output_metadata(n, up, depth + 1) for n in reads
+                isinstance(n, ast.Name) and self._output_metadata(n, up, depth + 1, producer) for n in reads
             )
         return False
+
+    def _forward_of_built_model(self, call: ast.Call) -> bool:
+        """Is ``call`` the forward of a model this scope builds (`core(g)`, every binding of `core` in it a
+        construction of a module class or a torch.nn container: ``LookOnly.wraps``)?"""
+        if not isinstance(call.func, ast.Name):
+            return False
+        name = call.func.id
+        bindings = [
+            n
+            for n in ast.walk(self.scope)
+            if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.NamedExpr))
+            and any(isinstance(t, ast.Name) and t.id == name for t in _stores_of(n))
+        ]
+        return bool(bindings) and all(
+            isinstance(b, ast.Assign)
+            and len(b.targets) == 1
+            and isinstance(b.value, ast.Call)
+            and self.q.wraps(self.ctx, b.value)
+            for b in bindings
+        )
 
     def _unread_output(self, call: ast.Call) -> str:
         """An output nobody reads: in the ``__main__`` block of a module the project imports (a model file's
