@@ -481,11 +481,11 @@ CASES = [
             self.net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
 
         def sample(self, x):
-            net_was_training = self.net.training
+            self_net_was_training = self.net.training
             self.net.eval()
             with torch.no_grad():
                 output = self.net(x)
-                self.net.train(net_was_training)
+                self.net.train(self_net_was_training)
                 return output
 
 
@@ -809,47 +809,48 @@ def test_two_models_restored_in_one_region_keep_their_own_modes(tmp_path: Path) 
         """        with torch.no_grad():
             print(self.a(x), self.b(x))
 """,
-        """        a_was_training = self.a.training
+        """        self_a_was_training = self.a.training
         self.a.eval()
-        b_was_training = self.b.training
+        self_b_was_training = self.b.training
         self.b.eval()
         with torch.no_grad():
             print(self.a(x), self.b(x))
-        self.a.train(a_was_training)
-        self.b.train(b_was_training)
+        self.a.train(self_a_was_training)
+        self.b.train(self_b_was_training)
 """,
     )
     assert result.stderr == "fixed 2 findings\n" and result.exit_code == 0, result.output
 
 
-def test_a_flag_beside_a_local_of_the_same_name_names_the_object(tmp_path: Path) -> None:
-    """`self.a` in a method with a local `a`: the flag is `self_a_was_training`, not `a_was_training`."""
+def test_a_flag_names_the_whole_expression_so_a_global_of_the_same_name_keeps_its_own(tmp_path: Path) -> None:
+    """`self.a` and a global `a` restored in one region: `self_a_was_training` and `a_was_training` (the
+    review of 33b929e found the two sharing `a_was_training`)."""
     before = textwrap.dedent("""\
         import torch
         import torch.nn as nn
 
+        torch.manual_seed(0)
+        a = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
 
         class Agent:
             def __init__(self):
-                torch.manual_seed(0)
                 self.a = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
 
             def peek(self, x):
-                a_was_training = 3
-                a = a_was_training
                 with torch.no_grad():
-                    print(self.a(x), a)
+                    print(self.a(x), a(x))
 
 
         agent = Agent()
         agent.peek(torch.randn(2, 4))
     """)
     target = _project(tmp_path, before)
-    _fix("--unsafe-fixes", str(target))
-    assert "        self_a_was_training = self.a.training\n        self.a.eval()\n" in target.read_text(
-        encoding="utf-8"
-    )
-    assert "        self.a.train(self_a_was_training)\n" in target.read_text(encoding="utf-8")
+    result = _fix("--unsafe-fixes", str(target))
+    fixed = target.read_text(encoding="utf-8")
+    assert "        self_a_was_training = self.a.training\n        self.a.eval()\n" in fixed, result.output
+    assert "        a_was_training = a.training\n        a.eval()\n" in fixed
+    assert "        self.a.train(self_a_was_training)\n" in fixed and "        a.train(a_was_training)\n" in fixed
 
 
 def test_a_finding_whose_line_another_fix_rewrote_is_not_counted_fixed(tmp_path: Path) -> None:
@@ -880,6 +881,55 @@ def test_a_finding_whose_line_another_fix_rewrote_is_not_counted_fixed(tmp_path:
     assert result.stderr == "fixed 1 finding\n" and result.exit_code == 1, result.output
     left = lint_file(target, Settings(cache=False))
     assert [(d.code, d.line, d.col) for d in left] == [("TRP201", 15, 33)]
+
+
+def test_a_fix_counts_when_an_unfixed_finding_reads_like_it_elsewhere(tmp_path: Path) -> None:
+    """Two functions with the line `out = model(x)`: one fixable, one not (it returns from inside the region).
+    The unfixed finding is matched first, so the fixed one counts and the file is written (the review of 33b929e
+    found "fixed 0 findings" and the file left as it was)."""
+    before = textwrap.dedent("""\
+        import torch
+        import torch.nn as nn
+
+
+        def evaluate(model, x):
+            with torch.no_grad():
+                out = model(x)
+            return out
+
+
+        def evaluate_checked(model, x):
+            with torch.no_grad():
+                out = model(x)
+                if out.isnan().any():
+                    return None
+            return out
+
+
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        net.train()
+        print(evaluate_checked(net, torch.ones(1, 4)))
+        print(evaluate(net, torch.ones(1, 4)))
+    """)
+    target = _project(tmp_path, before)
+    result = _fix("--unsafe-fixes", str(target))
+    assert result.stderr == "fixed 1 finding\n", result.output
+    assert target.read_text(encoding="utf-8") == before.replace(
+        """def evaluate(model, x):
+    with torch.no_grad():
+        out = model(x)
+    return out
+""",
+        """def evaluate(model, x):
+    model_was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    model.train(model_was_training)
+    return out
+""",
+    )
 
 
 def test_no_seed_fix_for_a_construction_reached_from_another_file(tmp_path: Path) -> None:

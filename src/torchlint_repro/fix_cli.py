@@ -190,13 +190,14 @@ def _outcome(before: list, fixed: list, old: str, new, path: str, settings) -> t
     still = Counter(place(d, text or "") for d in after)
     planned = {id(d) for d in fixed}
     gone = 0
-    for d in before:
+    # a finding no fix was planned for is not fixed (its line may read otherwise only because another finding's
+    # fix rewrote it, `return a(x) + b(x)` becoming `output = a(x) + b(x)`): those are matched first, so one
+    # left on a line that reads like a fixed one's (`out = model(x)` in two functions) is not taken for it
+    for d in sorted(before, key=lambda d: id(d) in planned):
         key = place(d, old)
         if still[key]:
             still[key] -= 1
         elif id(d) in planned:
-            # (a finding no fix was planned for is not fixed: its line may read otherwise only because another
-            # finding's fix rewrote it, `return a(x) + b(x)` becoming `output = a(x) + b(x)`)
             gone += 1
     return gone, len(after)
 

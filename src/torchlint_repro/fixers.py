@@ -576,14 +576,12 @@ def plan_eval(src: Source, d: Diagnostic) -> Plan | None:
 _OUTPUT = "output"
 
 
-def _flag(scope: _Scope, name: str) -> str:
-    """The variable that keeps a model's mode across the region: ``model_was_training`` for ``model``,
-    ``a_was_training`` for ``self.a`` (``self_a_was_training`` where a local ``a`` is the function's too).
-    One per model: two models given their mode back in one region keep theirs apart."""
-    parts = name.split(".")
-    if parts[0] == "self" and len(parts) == 2 and parts[1] not in _bound(scope):
-        parts = parts[1:]
-    return "_".join(parts) + "_was_training"
+def _flag(name: str) -> str:
+    """The variable that keeps a model's mode across the region, named after the whole expression:
+    ``model_was_training`` for ``model``, ``self_a_was_training`` for ``self.a`` (not ``a_was_training``, which
+    a global ``a`` restored in the same region would take too). One per model: two models given their mode
+    back in one region keep theirs apart."""
+    return name.replace(".", "_") + "_was_training"
 
 
 def _escapes(stmt: ast.stmt) -> bool:
@@ -603,7 +601,7 @@ def _restoring_function(src: Source, fn: _Function, name: str) -> list[Insertion
     body = fn.body[1:] if _is_docstring(fn.body[0]) and len(fn.body) > 1 else fn.body
     last = body[-1]
     exits = [n for n in _own_nodes(fn) if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom))]
-    flag = _flag(fn, name)
+    flag = _flag(name)
     if flag in _bound(fn) or exits and exits != [last]:
         return None
     first = src.body_start(fn, f"{flag} = {name}.training\n{name}.eval()")
@@ -619,7 +617,7 @@ def _restoring_region(src: Source, scope: _Scope, run: list[ast.stmt], name: str
     """eval() before a region (a run of neighbouring statements of one block) of a function whose model is
     the caller's, its mode back after it: after the region, or, for a ``return`` that runs the forward,
     between computing the value and returning it."""
-    flag = _flag(scope, name)
+    flag = _flag(name)
     if flag in _bound(scope):
         return None
     first = src.before(run[0], f"{flag} = {name}.training\n{name}.eval()")
@@ -648,7 +646,7 @@ def _restoring_return(src: Source, scope: _Scope, ret: ast.stmt, name: str) -> l
     if not isinstance(ret, ast.Return) or ret.value is None or _OUTPUT in _bound(scope) or src.indent(ret) is None:
         return None
     keep = Insertion(src.start(ret), src.start(ret.value), f"{_OUTPUT} = ")
-    back = src.after(ret, f"{name}.train({_flag(scope, name)})\nreturn {_OUTPUT}")
+    back = src.after(ret, f"{name}.train({_flag(name)})\nreturn {_OUTPUT}")
     return [keep, back] if back is not None else None
 
 

@@ -218,6 +218,15 @@ class CallsMixin(WalkerBase):
         recv: frozenset = EMPTY
         if isinstance(func, ast.Attribute):
             recv = self.ev(func.value, st)
+            if (
+                func.attr in _MAPPING_WRITES
+                and isinstance(func.value, ast.Name)
+                and any(isinstance(v, DictVal) for v in recv)
+            ):
+                # `args.update(...)`, `args.pop("model")`: entries we do not follow (what it returns is not read)
+                self._eval_args(node, st)
+                forget_mapping(func.value.id, st)
+                return EMPTY
             if not self.updates and _updates_parameters(node, func):
                 self.updates = True
             handled, method_result = self._method_call(node, func, recv, st, discard)
@@ -672,8 +681,8 @@ class CallsMixin(WalkerBase):
                 else:
                     if builders:
                         self.emit("load_on_class", node, cls=src_name(func.value))
-            if any(isinstance(v, Optimizer) for v in recv) or OPTIM_NAME.search(src_name(func.value)):
-                return False, EMPTY
+            if any(isinstance(v, Optimizer) for v in recv) or (not models and OPTIM_NAME.search(src_name(func.value))):
+                return False, EMPTY  # (by its name only when it holds no model we know: `lr_model` is a model)
             if models or (not classes and not builders and not instances):
                 return True, self._load_state_dict(node, models, st, discard)
         if classes and attr != "load_state_dict" and (attr == "from_pretrained" or not models):
@@ -961,10 +970,6 @@ class CallsMixin(WalkerBase):
         if found is None:
             return None
         mctx, fn, cls = found
-        if self._is_weights_reader(mctx, fn, cls):
-            # (`net.load_pretrained_model(path)`, weights converted from another framework: its random init is
-            # overwritten, whether or not the method is worth walking)
-            _overwrite_init(frozenset({m}), st)
         if not mctx.walkable(fn, cls) and not self._reaches_walkable(mctx, fn, cls, frozenset({m}), handed=True):
             # a method of its own class that sets no mode, seed or checkpoint and opens no inference region:
             # calling it changes nothing tracked, as with any function of the project that does not (its
@@ -2037,7 +2042,7 @@ class CallsMixin(WalkerBase):
         if hit is None or hit[0] not in ("class", "function"):
             return None
         return self._kept(
-            "named-by-option",
+            f"named-by-option:{name}",  # (one call site may be handed several names: `build(name)`)
             func,
             ctx,
             lambda: ast.copy_location(ast.Attribute(value=holder, attr=name, ctx=ast.Load()), func),
@@ -2146,8 +2151,6 @@ class CallsMixin(WalkerBase):
     ) -> frozenset | None:
         key = (ctx.path or "", self._fname(fn, cls))
         self.reached.add(key)
-        if cls is not None and self._is_weights_reader(ctx, fn, cls):
-            _overwrite_init(self_val, st)  # a method of the model that reads a file into its own parameters
         if cls is None and self._is_weights_reader(ctx, fn):
             # a project function that reads a file into the parameters of the models it is given, without
             # load_state_dict (Darknet's `load_darknet_weights(model, path)`: `conv.weight.data.copy_(...)`),
@@ -2200,6 +2203,7 @@ class CallsMixin(WalkerBase):
         if hit is not None:
             out, values = hit
             apply_exit(st, out)
+            self._forget_written_mappings(node, fn, cls, st)
             return values
         count = self.inline_counts.get(key, 0) + 1
         self.inline_counts[key] = count
@@ -2216,7 +2220,24 @@ class CallsMixin(WalkerBase):
             ctx, fn, cls, args, kwargs, st, self_val, module_method=module_method, call_node=node
         )
         self._memo[memo_key] = (exit_effects(st), values)
+        self._forget_written_mappings(node, fn, cls, st)
         return values
+
+    def _forget_written_mappings(self, node: ast.Call, fn: FunctionNode, cls, st: State) -> None:
+        """A function that writes into a mapping it is handed (`test_args["model"] = ema`, `cfg.update(...)`)
+        changes the caller's: the entries the caller's name holds are no longer known, and none is read from it
+        after the call (the walk of the callee kept its own view of its parameter only)."""
+        written = self._kept("params-written", fn, fn, lambda: _params_written(fn))
+        if not written:
+            return
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        if cls is not None and params and not is_static(fn):
+            params = params[1:]
+        handed = [a for i, a in enumerate(node.args) if i < len(params) and params[i] in written]
+        handed += [k.value for k in node.keywords if k.arg in written]
+        for a in handed:
+            if isinstance(a, ast.Name):
+                forget_mapping(a.id, st)
 
     def _unreadable(self, ctx: ModuleCtx, fn: FunctionNode, cls, args, kwargs, st: State, self_val) -> frozenset:
         """A function whose body could not be read (``context.body_unreadable``): what it does is unknown, so
@@ -2333,14 +2354,13 @@ class CallsMixin(WalkerBase):
                 }
         return frozenset(out)
 
-    def _is_weights_reader(self, ctx: ModuleCtx, fn: FunctionNode, cls: ast.ClassDef | None = None) -> bool:
-        """Does ``fn`` (a module-level function, or a method of ``cls``) read a file into parameters (see
-        project._copies_file_into_parameters)?"""
+    def _is_weights_reader(self, ctx: ModuleCtx, fn: FunctionNode) -> bool:
+        """Does the module-level function ``fn`` read a file into parameters (project._copies_file_into_parameters)?"""
         project = ctx.project
-        if project is None or ctx.path is None or (cls is None and fn.name not in ctx.functions):
+        if project is None or ctx.path is None or fn.name not in ctx.functions:
             return False
         rec = project.record_for_path(ctx.path)
-        return rec is not None and self._fname(fn, cls) in rec.facts.get("readers", ())
+        return rec is not None and fn.name in rec.facts.get("readers", ())
 
     def _call_function(
         self,
@@ -2741,6 +2761,8 @@ def _models_in(vals_list) -> list[Model]:
     return out
 
 
+# methods of a dict that change its entries in ways a keyed store does not spell
+_MAPPING_WRITES = frozenset({"update", "pop", "popitem", "setdefault", "clear"})
 # in-place tensor methods that write values handed to them into their tensor
 _IN_PLACE_WRITES = frozenset(
     """copy_ add_ sub_ mul_ div_ index_add_ index_copy_ index_put_ index_fill_ scatter_ scatter_add_
@@ -2818,3 +2840,31 @@ def _overwrite_init(models, st: State) -> None:
         p = st.pending.get(m.id) if isinstance(m, Model) else None
         if p is not None and "fresh" in p:
             st.pending[m.id] = (p - {"fresh"}) | {"cleared"}
+
+
+def forget_mapping(name: str, st: State) -> None:
+    """The mapping ``name`` holds (a local, or the module's global) has entries we no longer know."""
+    vals = st.lookup(name)
+    if not vals or not any(isinstance(v, DictVal) for v in vals):
+        return
+    unknown = frozenset(v for v in vals if not isinstance(v, DictVal)) | {DictVal(())}
+    if name in st.locals and name not in st.global_names:
+        st.bind(name, unknown)
+    else:
+        st.globals[name] = unknown
+
+
+def _params_written(fn: FunctionNode) -> frozenset[str]:
+    """The parameters of ``fn`` its body writes entries into (`p["k"] = v`, `del p["k"]`, `p.update(...)`)."""
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    out = set()
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            target = n.value
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _MAPPING_WRITES:
+            target = n.func.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id in params:
+            out.add(target.id)
+    return frozenset(out)

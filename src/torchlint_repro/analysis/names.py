@@ -387,6 +387,12 @@ TIMM_CREATE = frozenset({"timm.create_model", "timm.models.create_model"})
 # the classifier sizes timm's pretrained weights come with (ImageNet-1k, with a background class, the
 # ImageNet-21k releases) and 0 (no classifier): a `num_classes` among them builds no new head
 _TIMM_PRETRAINED_HEADS = frozenset({0, 1000, 1001, 11221, 11821, 21841, 21843})
+_TIMM_OWN_WEIGHTS = ("hf-hub:", "hf_hub:", "local-dir:")
+
+
+def const_value(node: ast.AST | None):
+    """A constant's value (None for anything else)."""
+    return node.value if isinstance(node, ast.Constant) else None
 
 
 def timm_new_head(call: ast.Call, qualname: str) -> int | None:
@@ -398,6 +404,11 @@ def timm_new_head(call: ast.Call, qualname: str) -> int | None:
     kw = {k.arg: k.value for k in call.keywords if k.arg}
     if timm_checkpoint(call, qualname):
         return None
+    if const_value(kw.get("features_only")) is True or "pretrained_cfg_overlay" in kw or "pretrained_cfg" in kw:
+        return None  # no classifier built, or weights of the user's own whose head may match
+    name = call.args[0] if call.args else kw.get("model_name")
+    if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.startswith(_TIMM_OWN_WEIGHTS):
+        return None  # a Hub or local model: its pretrained head is of its own size, which we do not know
     n = kw.get("num_classes")
     if isinstance(n, ast.Constant) and type(n.value) is int and n.value > 0 and n.value not in _TIMM_PRETRAINED_HEADS:
         return n.value

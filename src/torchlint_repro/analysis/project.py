@@ -232,17 +232,6 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         # functions that read a file into the parameters of the model they are given, without load_state_dict
         "readers": sorted(
             n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and id(n) in readers
-        )
-        # and the methods that read a file into their own module's parameters (semseg's PSPNet
-        # `load_pretrained_model(path)`, converted from caffe: `self.conv.weight.data.copy_(...)`)
-        + sorted(
-            f"{c.name}.{m.name}"
-            for c in tree.body
-            if isinstance(c, ast.ClassDef)
-            for m in c.body
-            if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and m.name != "__init__"
-            and _copies_file_into_parameters(m, imports)
         ),
         "syspath": _sys_path_additions(tree),
         "seeds_on_import": _seeds_on_import(tree, imports),
@@ -833,7 +822,14 @@ def _random_draws(expr: ast.expr, imports: N.ImportMap, tainted: set[str]) -> bo
     for n in ast.walk(expr):
         if isinstance(n, ast.Name) and n.id in tainted:
             return True
-        if isinstance(n, ast.Attribute) and n.attr in ("weight", "bias", "data", "parameters", "named_parameters"):
+        if isinstance(n, ast.Attribute) and n.attr in (
+            "weight",
+            "bias",
+            "data",
+            "parameters",
+            "named_parameters",
+            "state_dict",
+        ):
             return True
         if isinstance(n, ast.Call):
             q = imports.resolve(n.func) or ""

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin, grown_list, sampled
+from .calls import CallsMixin, forget_mapping, grown_list, sampled
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -793,11 +793,10 @@ class Walker(CallsMixin, LoadsMixin):
     def _optimizer(self, receiver: ast.expr, st: State) -> bool:
         """Is the receiver of a `load_state_dict` an optimizer, a scheduler or a grad scaler (by what it holds
         or by its name, as CallsMixin._method_call tells them)? Theirs takes no `strict` and returns None."""
-        if OPTIM_NAME.search(src_name(receiver)):
-            return True
-        if isinstance(receiver, ast.Name):
-            return any(isinstance(v, Optimizer) for v in st.lookup(receiver.id) or ())
-        return False
+        held = self.ev(receiver, st) if isinstance(receiver, (ast.Name, ast.Attribute)) else EMPTY
+        if any(isinstance(v, Model) for v in held):
+            return False  # `swa_model`, `lr_encoder`: a model we know, whatever its name says
+        return any(isinstance(v, Optimizer) for v in held) or bool(OPTIM_NAME.search(src_name(receiver)))
 
     def _keys_audited(self, load: ast.Call) -> bool:
         """Does the code report how the keys of what it loads differ from the model's own, itself (a
@@ -1031,10 +1030,10 @@ class Walker(CallsMixin, LoadsMixin):
         self, target: ast.Subscript, base: frozenset, key_vals: frozenset, vals: frozenset, st: State
     ) -> None:
         """`d["model"] = m` where ``d`` holds a mapping of known entries (``base``): the name, or the attribute
-        of an object we track, holds the mapping with that entry (re)placed. Only a local name (or the module's,
-        at its top level) is rebound: a module global written inside a function is the same object to every
-        other function, which a value of this frame cannot stand for. A key known at run time only writes an
-        entry we cannot name: left as it is."""
+        of an object we track, holds the mapping with that entry (re)placed; a module global written inside a
+        function is the module's mapping, which every function then reads with the entry. A key known at run
+        time only writes an entry we cannot name: left as it is. (A helper handed the mapping that writes into
+        it: see forget_written_mappings.)"""
         s = target.slice
         if isinstance(s, ast.Constant) and isinstance(s.value, str):
             keys = {s.value}
@@ -1046,8 +1045,14 @@ class Walker(CallsMixin, LoadsMixin):
         updated = frozenset(_with_entry(b, key, vals) if isinstance(b, DictVal) else b for b in base)
         holder = target.value
         if isinstance(holder, ast.Name):
+            scope = self.frames[-1].node if self.frames else None
+            aliases = self._kept("aliases", scope, scope, lambda: _aliases(scope)) if scope is not None else {}
+            for other in aliases.get(holder.id, ()):
+                forget_mapping(other, st)  # `shown = args; args["model"] = m`: `shown` is the same mapping
             if holder.id in st.locals and holder.id not in st.global_names:
                 st.bind(holder.id, updated)
+            elif holder.id not in st.locals and holder.id in st.globals:
+                st.globals[holder.id] = updated  # (the same mapping object, wherever it is read)
         elif isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
             objs = st.lookup(holder.value.id) or EMPTY
             st.with_attrs({(o.id, holder.attr): updated for o in objs if isinstance(o, (Instance, Model))})
@@ -1912,6 +1917,18 @@ def _join_choice(a: State | None, b: State | None, line: int, path: str | None) 
             kinds = {k for k, *_ in a.mode_src.get(mid, EMPTY) | b.mode_src.get(mid, EMPTY)}
             if "eval" in kinds and kinds & {"train", "train_under_no_grad"}:
                 out.mode_src[mid] = out.mode_src.get(mid, EMPTY) | {("choice", line, path)}
+    return out
+
+
+def _aliases(scope: ast.AST) -> dict[str, set[str]]:
+    """The names a scope binds to one another (`shown = args`), both ways: they may hold one mapping."""
+    out: dict[str, set[str]] = {}
+    for n in ast.walk(scope):
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name):
+            for t in n.targets:
+                if isinstance(t, ast.Name) and t.id != n.value.id:
+                    out.setdefault(t.id, set()).add(n.value.id)
+                    out.setdefault(n.value.id, set()).add(t.id)
     return out
 
 
