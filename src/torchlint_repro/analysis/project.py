@@ -109,6 +109,10 @@ CONTEXTS = SizedLRU(CTX_CACHE_NODES)
 T = TypeVar("T")
 
 
+# tensor methods that fill the tensor from torch's generator in place
+RANDOM_FILLS = frozenset(
+    {"uniform_", "normal_", "random_", "bernoulli_", "exponential_", "cauchy_", "log_normal_", "geometric_"}
+)
 RANDOM_TENSORS = frozenset(
     {
         "torch.randn",
@@ -1252,6 +1256,10 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         q = imports.resolve(sub.func)
         if q is None:
             q = _star_bound(sub.func, imports)  # bound by a star import, maybe: resolved when the class is queried
+        if q is None and isinstance(sub.func, ast.Attribute) and sub.func.attr in RANDOM_FILLS:
+            # `self.weight.data.uniform_(-stdv, stdv)`, `torch.FloatTensor(n, d).normal_()`: a tensor filled from
+            # the generator in place, as torch.nn.init does
+            q = "torch.rand"
         # a pretrained builder restores the part it builds (`models.resnet152(pretrained=True)` for a
         # backbone), not the class: its other layers (a new head) keep their random init (its ctor entry
         # below says the part has no random parameters)
