@@ -12,7 +12,7 @@ import pytest
 from torchlint_repro.analysis import names as N
 from torchlint_repro.analysis.program import analyze as analyze_module
 from torchlint_repro.analysis.project import Project, build_facts, project_for, reset_projects
-from torchlint_repro.analysis.syntax import local_reads
+from torchlint_repro.analysis.syntax import local_reads, src_name
 from torchlint_repro.config import Settings
 
 
@@ -814,3 +814,17 @@ def test_a_file_in_a_tests_folder_is_a_test_file_however_its_path_is_spelled(tmp
         assert [(d.code, d.line) for d in lint_file(spelled, Settings(cache=False))] == [], spelled
     reset_projects()
     assert [(d.code, d.line, d.col) for d in lint_file("vae.py", Settings(cache=False))] == [("TRP201", 8, 10)]
+
+
+@pytest.mark.parametrize(
+    ("expr", "name"),
+    [
+        ("model", "model"),
+        ("self.netG.module", "self.netG.module"),
+        ("model.__dict__[config['MODEL']['G']['NAME']]", "model.__dict__[...]"),  # trial 12: cut mid-expression
+        ("build_generator(config.model.generator, num_channels=3)", "build_generator(...)"),
+        ("a_rather_long_module_name.with_an_even_longer_attribute_path_x", "a_rather_long_module_name.with_an_eve..."),
+    ],
+)
+def test_a_long_expression_is_named_by_what_a_reader_recognises(expr: str, name: str) -> None:
+    assert src_name(ast.parse(expr, mode="eval").body) == name

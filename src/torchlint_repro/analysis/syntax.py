@@ -282,11 +282,21 @@ def callee_expr(node: ast.Call) -> ast.expr:
 
 
 def src_name(node: ast.AST) -> str:
+    """The expression as written, for a message; a long one shortened where a reader still recognises it:
+    an index or the arguments elided (`model.__dict__[...]`, `build_model(...)`), else cut."""
     try:
         text = ast.unparse(node)
     except Exception:  # noqa: BLE001
         return "model"
-    return text if len(text) <= 40 else text[:37] + "..."
+    if len(text) <= 40:
+        return text
+    if isinstance(node, ast.Subscript):
+        head = src_name(node.value)
+        return head + "[...]" if not head.endswith("...") else head
+    if isinstance(node, ast.Call):
+        head = src_name(node.func)
+        return head + "(...)" if not head.endswith("...") else head
+    return text[:37] + "..."
 
 
 def head_name(node: ast.expr) -> str:
