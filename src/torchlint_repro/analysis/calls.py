@@ -681,8 +681,8 @@ class CallsMixin(WalkerBase):
                 else:
                     if builders:
                         self.emit("load_on_class", node, cls=src_name(func.value))
-            if any(isinstance(v, Optimizer) for v in recv) or (not models and OPTIM_NAME.search(src_name(func.value))):
-                return False, EMPTY  # (by its name only when it holds no model we know: `lr_model` is a model)
+            if optimizer_like(recv, func.value):
+                return False, EMPTY
             if models or (not classes and not builders and not instances):
                 return True, self._load_state_dict(node, models, st, discard)
         if classes and attr != "load_state_dict" and (attr == "from_pretrained" or not models):
@@ -2006,30 +2006,34 @@ class CallsMixin(WalkerBase):
             return None
         return self._inline(node, tctx, tctx.functions[hit[2]], None, args, kwargs, st, EMPTY)
 
-    def _named_by_option(self, func: ast.expr, st: State) -> ast.Attribute | None:
-        """`models.__dict__[key]` or `getattr(models, key)` over a project module, with a key whose one known
-        value is a string (an option's default: `args.model` of `--model` defaulting to "SmallNet") naming a
-        class or function the module has, its own or re-exported: that attribute (`models.SmallNet`), at the
-        call's place. None for anything else (a literal key is getattr's, see e_Call)."""
-        holder = key = None
-        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__":
-            holder, key = func.value.value, func.slice
-        elif (
-            isinstance(func, ast.Call)
-            and isinstance(func.func, ast.Name)
-            and func.func.id == "getattr"
-            and len(func.args) == 2
-            and not self._head_bound(func.func, st)
-        ):
-            holder, key = func.args[0], func.args[1]
+    def _table_key(self, func: ast.expr, st: State, default_ok: bool) -> tuple[ast.expr, ast.expr] | None:
+        """The table and the key of `table.__dict__[key]` or `getattr(table, key)` (names.table_lookup) over a
+        name or attribute chain, with a key that is not a literal, neither `getattr` nor the table a local
+        name; None otherwise (with a default given to getattr, unless ``default_ok``)."""
+        found = N.table_lookup(func)
+        if found is None or self.project is None:
+            return None
+        holder, key, defaulted = found
         if (
-            self.project is None
-            or key is None
+            (defaulted and not default_ok)
+            or (isinstance(func, ast.Call) and self._head_bound(func.func, st))
             or isinstance(key, ast.Constant)
             or not isinstance(holder, (ast.Name, ast.Attribute))
             or self._head_bound(holder, st)
         ):
             return None
+        return holder, key
+
+    def _named_by_option(self, func: ast.expr, st: State) -> ast.Attribute | None:
+        """`models.__dict__[key]` or `getattr(models, key)` over a project module, with a key whose one known
+        value is a string (an option's default: `args.model` of `--model` defaulting to "SmallNet") naming a
+        class or function the module has, its own or re-exported: that attribute (`models.SmallNet`), at the
+        call's place. None for anything else (a literal key is getattr's, see e_Call)."""
+        found = self._table_key(func, st, default_ok=False)
+        if found is None:
+            return None
+        assert self.project is not None  # (_table_key answers in a project only)
+        holder, key = found
         names = {v.template for v in self.ev(key, st) if isinstance(v, Str)}
         if len(names) != 1:
             return None
@@ -2053,26 +2057,11 @@ class CallsMixin(WalkerBase):
         project module with nn.Module classes: (module, has_params, mode_dep) over all of them, since any
         may be the one chosen; None for anything else."""
         ctx = self.frames[-1].ctx
-        holder: ast.expr | None = None
-        key: ast.expr | None = None
-        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Attribute) and func.value.attr == "__dict__":
-            holder, key = func.value.value, func.slice
-        elif (
-            isinstance(func, ast.Call)
-            and isinstance(func.func, ast.Name)
-            and func.func.id == "getattr"
-            and len(func.args) >= 2
-            and not self._head_bound(func.func, st)
-        ):
-            holder, key = func.args[0], func.args[1]
-        if (
-            self.project is None
-            or key is None
-            or isinstance(key, ast.Constant)
-            or not isinstance(holder, (ast.Name, ast.Attribute))
-            or self._head_bound(holder, st)
-        ):
+        found = self._table_key(func, st, default_ok=True)
+        if found is None:
             return None
+        assert self.project is not None  # (_table_key answers in a project only)
+        holder, key = found
         mod = ctx.resolve(holder)
         rec = self.project.record_for_module(mod, ctx.here) if mod else None
         if mod is None or rec is None:
@@ -2832,6 +2821,15 @@ def _mode_source(src: tuple, path: str | None) -> tuple:
     when that call is in the event's own file ``path``, else (kind, line, file)."""
     kind, line, at = src
     return (kind, line) if at == path else (kind, line, at)
+
+
+def optimizer_like(held: frozenset, receiver: ast.expr) -> bool:
+    """Is the receiver of a `load_state_dict` an optimizer, a scheduler or a grad scaler (their load takes no
+    `strict` and restores no model): by what it holds, or by its name when it holds no model we know
+    (`lr_sched` is one, `lr_model` and `swa_model` are not)?"""
+    if any(isinstance(v, Optimizer) for v in held):
+        return True
+    return not any(isinstance(v, Model) for v in held) and bool(OPTIM_NAME.search(src_name(receiver)))
 
 
 def _overwrite_init(models, st: State) -> None:

@@ -468,6 +468,21 @@ def is_super_call(e: ast.expr) -> bool:
     return isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "super"
 
 
+def table_lookup(node: ast.AST) -> tuple[ast.expr, ast.expr, bool] | None:
+    """`table.__dict__[key]` or `getattr(table, key)` (`getattr(table, key, default)`): the table, the key, and
+    whether a default is given; None for anything else."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "__dict__":
+        return node.value.value, node.slice, False
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and len(node.args) >= 2
+    ):
+        return node.args[0], node.args[1], len(node.args) > 2
+    return None
+
+
 def literal_getattr(node: ast.AST) -> tuple[ast.expr, str] | None:
     """`getattr(mod, "name")` (a literal name, no default): the object and the attribute it reads."""
     if (

@@ -248,25 +248,24 @@ def analyze(source: str, tree: ast.Module, path: str | None, settings: Settings)
             read_elsewhere |= {name for p, name in entered if here(p)}
             others |= {name for p, name in reached | entered if here(p)}
             from_callers += [ev for ev in events if here(ev.path)]
-        for ev in from_callers:
-            # a method of an object a program leaves behind is walked as an API its user calls next
-            # (Walker._continue_instances), unless a program calls it: then those calls say its state (run.py's
-            # `learner.infer(x)` after `learner.model.eval()`), not train.py's program ending in training mode
+
+        def judged_by_callers(ev: Event) -> bool:
+            """A mode event of a walk rooted at a function of this file that programs of the project call: a
+            function with callers is judged with their state (TRP201), not as an interface whose callers are
+            unknown (TRP204), nor as a method that may run after any other of its class (the object model's
+            join), nor as an API a program leaves behind for its user (Walker._continue_instances: run.py's
+            `learner.infer(x)` after `learner.model.eval()`, not train.py's program ending in training mode)."""
             root = ev.data.get("root")
-            if root is not None and ev.kind in _MODE_EVENTS and here(root[0]) and root[1] in called:
-                continue
-            merge_event(merged, _key(ev), ev)
+            return root is not None and ev.kind in _MODE_EVENTS and here(root[0]) and root[1] in called
+
+        for ev in from_callers:
+            if not judged_by_callers(ev):
+                merge_event(merged, _key(ev), ev)
         for ev in w.events.values():
-            # a function with callers in the project is judged with their state (TRP201), not as an
-            # interface whose callers are unknown (TRP204), nor as a method that may run after any
-            # other of its class (the object model's join): the programs that call it say when it runs
-            if not here(ev.path):
+            if not here(ev.path) or judged_by_callers(ev):
                 continue
             if ev.kind == "forward_on_param" and ev.data.get("func", ("", ""))[1] in called:
-                continue
-            root = ev.data.get("root")
-            if root is not None and ev.kind in _MODE_EVENTS and here(root[0]) and root[1] in called:
-                continue
+                continue  # (TRP201 by parameter, of a function with callers: theirs too)
             merge_event(merged, _key(ev), ev)
     deps.pop(resolved, None)
     project.last_deps = deps

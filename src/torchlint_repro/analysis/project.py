@@ -402,18 +402,10 @@ def _unit_refs(
     options = options or {}
 
     def by_option(sub: ast.AST) -> tuple[ast.expr, str] | None:
-        holder = key = None
-        if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Attribute) and sub.value.attr == "__dict__":
-            holder, key = sub.value.value, sub.slice
-        elif (
-            isinstance(sub, ast.Call)
-            and isinstance(sub.func, ast.Name)
-            and sub.func.id == "getattr"
-            and len(sub.args) == 2
-        ):
-            holder, key = sub.args[0], sub.args[1]
-        if holder is None or not isinstance(key, ast.Attribute):
+        found = N.table_lookup(sub)
+        if found is None or found[2] or not isinstance(found[1], ast.Attribute):
             return None
+        holder, key = found[0], found[1]
         default = options.get(key.attr)
         return (holder, default) if isinstance(default, str) and default.isidentifier() else None
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin, forget_mapping, grown_list, sampled
+from .calls import CallsMixin, forget_mapping, grown_list, optimizer_like, sampled
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -41,7 +41,6 @@ from .project import RANDOM_TENSORS, Project, param_writes
 from .state import State, become, join, join_all, leave_no_grad_region, recording_bound
 from .syntax import (
     INERT_KINDS,
-    OPTIM_NAME,
     FunctionNode,
     Located,
     call_func,
@@ -77,7 +76,6 @@ from .values import (
     LoadResult,
     Model,
     ModuleRef,
-    Optimizer,
     Out,
     StateDict,
     Str,
@@ -784,19 +782,14 @@ class Walker(CallsMixin, LoadsMixin):
             and is_load_state_dict(v)
             and self._strict_false(v, st) is True
             and not self._keys_audited(v)
-            and not self._optimizer(v.func.value, st)
+            and not optimizer_like(
+                self.ev(v.func.value, st) if isinstance(v.func.value, (ast.Name, ast.Attribute)) else EMPTY,
+                v.func.value,
+            )
         ):
             self.emit("nonstrict_ignored", v, name=src_name(v.func.value), how="discarded")
         self.ev(v, st, discard=True)
         return st
-
-    def _optimizer(self, receiver: ast.expr, st: State) -> bool:
-        """Is the receiver of a `load_state_dict` an optimizer, a scheduler or a grad scaler (by what it holds
-        or by its name, as CallsMixin._method_call tells them)? Theirs takes no `strict` and returns None."""
-        held = self.ev(receiver, st) if isinstance(receiver, (ast.Name, ast.Attribute)) else EMPTY
-        if any(isinstance(v, Model) for v in held):
-            return False  # `swa_model`, `lr_encoder`: a model we know, whatever its name says
-        return any(isinstance(v, Optimizer) for v in held) or bool(OPTIM_NAME.search(src_name(receiver)))
 
     def _keys_audited(self, load: ast.Call) -> bool:
         """Does the code report how the keys of what it loads differ from the model's own, itself (a
