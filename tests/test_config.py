@@ -175,6 +175,7 @@ def test_every_documented_key_is_known() -> None:
         "seed-functions",
         "inference-functions",
         "exclude",
+        "source-roots",
         "cache",
         "cache-dir",
         "fix-seed",
@@ -262,6 +263,24 @@ print(score(model, torch.ones(1, 4)))
     assert findings(".", cwd=tmp_path) == [("train.py", 11, "TRP101")]
     project(tmp_path, 'seed-functions = ["tools.seed_all"]\ninference-functions = ["score"]', {"train.py": code})
     assert findings(".", cwd=tmp_path) == [("train.py", 7, "TRP201")]
+
+
+def test_source_roots_resolve_imports_a_pythonpath_would(tmp_path: Path) -> None:
+    encoder = "import torch.nn as nn\n\n\nclass Encoder(nn.Module):\n    def __init__(self):\n" + (
+        "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n"
+    )
+    train = (
+        "import torch\nfrom encoder import Encoder\n\nmodel = Encoder()\n"
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    )
+    files = {"src/transformer/encoder.py": encoder, "src/bin/train.py": train}
+    project(tmp_path, "", files)
+    # run with PYTHONPATH=src/transformer: nothing on the import path finds `encoder`, its class is unknown
+    assert findings(".", cwd=tmp_path) == []
+    project(tmp_path, 'source-roots = ["src/transformer"]', files)
+    assert findings(".", cwd=tmp_path) == [("src/bin/train.py", 4, "TRP101")]
+    # relative to the configuration's folder, wherever the run starts
+    assert findings("train.py", cwd=tmp_path / "src" / "bin") == [("train.py", 4, "TRP101")]
 
 
 # ------------------------------------------------------------------------------ flake8

@@ -93,6 +93,17 @@ def test_unreadable_and_unparsable_documents_are_errors_not_exceptions(tmp_path:
     assert missing.diagnostics == [] and missing.error == "cannot read: No such file or directory"
     bad = lint_document("x.py", settings, source="import torch\ndef f(:\n")
     assert bad.error == "syntax error at line 2: invalid syntax"
+    # what a reader of an old research script needs to fix it: the reserved word, the Python 2 spelling
+    old_cuda = lint_document("x.py", settings, source="import torch\nx = torch.zeros(1).cuda(async=True)\n")
+    assert old_cuda.error == (
+        "syntax error at line 2: invalid syntax "
+        "(`async` is a reserved word since Python 3.7: write `non_blocking=True`)"
+    )
+    old_except = lint_document("x.py", settings, source="import torch\ntry:\n    pass\nexcept IOError, e:\n    pass\n")
+    assert old_except.error == (
+        "syntax error at line 4: multiple exception types must be parenthesized "
+        "(Python 2 `except E, e:`: write `except E as e:`)"
+    )
     undecodable = lint_document("x.py", settings, source=b"# -*- coding: nope -*-\nimport torch\n")
     assert undecodable.error.startswith("cannot decode: unknown encoding")
     notebook = lint_document("n.ipynb", settings, source=b'{"cells": [')

@@ -61,6 +61,9 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     seed_functions: tuple[str, ...] = ()
     inference_functions: tuple[str, ...] = DEFAULT_INFERENCE_FUNCTIONS
+    # folders (relative to the configuration's folder) the project's code imports from, as PYTHONPATH would
+    # add them (ruff's `src`): `from encoder import Encoder` run with `PYTHONPATH=src/transformer`
+    source_roots: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     cache: bool = True
     cache_dir: str | None = None
@@ -112,7 +115,12 @@ class Settings:
 
     def fingerprint(self) -> str:
         """What the analysis result depends on, for cache keys (selection is applied after)."""
-        return repr((self.seed_functions, self.inference_functions))
+        return repr((self.seed_functions, self.inference_functions, self.source_root_paths()))
+
+    def source_root_paths(self) -> tuple[str, ...]:
+        """``source-roots`` as absolute folders (relative entries are read from the configuration's folder)."""
+        base = self.root or os.getcwd()
+        return tuple(os.path.normpath(os.path.join(base, r)) for r in self.source_roots)
 
     def with_root(self, root: str | None) -> Settings:
         return replace(self, root=root)
@@ -181,7 +189,15 @@ def _matches_path(parts: list[str], pattern: str, prefixes: bool) -> bool:
 
 # ------------------------------------------------------------------ pyproject
 TABLE = "torchlint-repro"
-_LIST_KEYS = {"select", "ignore", "extend-select", "seed-functions", "inference-functions", "exclude"}
+_LIST_KEYS = {
+    "select",
+    "ignore",
+    "extend-select",
+    "seed-functions",
+    "inference-functions",
+    "exclude",
+    "source-roots",
+}
 _KNOWN_KEYS = _LIST_KEYS | {"per-file-ignores", "cache", "cache-dir", "fix-seed"}
 KNOWN_KEYS = frozenset(_KNOWN_KEYS)
 

@@ -68,9 +68,19 @@ def parse(source: str, path: str | None = None) -> ast.Module:
         raise SourceError(_syntax_message(exc)) from exc
 
 
+# Python 2 and pre-3.7 spellings a research script still carries, and what a reader needs to know to fix them
+_SYNTAX_HINTS = (
+    (re.compile(r"\basync\s*="), "`async` is a reserved word since Python 3.7: write `non_blocking=True`"),
+    (re.compile(r"\bexcept\s+[\w.]+\s*,\s*\w+\s*:"), "Python 2 `except E, e:`: write `except E as e:`"),
+)
+
+
 def _syntax_message(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError):
-        return f"syntax error at line {exc.lineno}: {exc.msg}" if exc.lineno else f"syntax error: {exc.msg}"
+        text = exc.text or ""
+        hint = next((h for pattern, h in _SYNTAX_HINTS if pattern.search(text)), None)
+        msg = f"{exc.msg} ({hint})" if hint else exc.msg
+        return f"syntax error at line {exc.lineno}: {msg}" if exc.lineno else f"syntax error: {msg}"
     if isinstance(exc, RecursionError):
         return "too deeply nested to parse"
     return f"cannot parse: {exc}"

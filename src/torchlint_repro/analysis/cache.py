@@ -240,6 +240,8 @@ _CLASS = (
         "bases": ("list", str),
         "ctors": ("list", ("tuple", [str, ("dict", SCALAR), ("list", _GUARD)])),
         "loads": ("list", ("list", _GUARD)),
+        "restored": ("list", ("tuple", [int, ("list", _GUARD)])),
+        "init_parts": ("list", ("tuple", [int, ("list", int)])),
         "init_calls": ("list", ("tuple", [str, ("list", _GUARD), ("dict", ("tuple", [str, SCALAR]))])),
         "fixed_all": bool,
         "unknown": int,

@@ -425,15 +425,24 @@ class CallsMixin(WalkerBase):
             if any(k.arg == "volatile" and const_truth(k.value) is True for k in node.keywords):
                 out.add(Volatile())
             return frozenset(out)
+        if q in ("copy.deepcopy", "copy.copy"):
+            # `ema = copy.deepcopy(model)`: a model of its own, with the weights and the mode the original has
+            # now (a training-mode model's copy is in training mode); it draws nothing from the generator
+            args = self._eval_args(node, st)
+            return frozenset(self._copied(node, v, st) for v in (args[0] if args else EMPTY) if isinstance(v, Model))
         if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY
             for k in node.keywords:
                 if k.arg == "module" and not args:  # `nn.DataParallel(module=net, device_ids=[0])`
                     src = self.ev(k.value, st)
-            wrap = q in N.WRAPPERS
+            wrapper = q.rsplit(".", 1)[-1] if q in N.WRAPPERS else None
             return (
-                frozenset(v.as_wrapped() if wrap and isinstance(v, Model) else v for v in src if isinstance(v, Model))
+                frozenset(
+                    v.as_wrapped(wrapper) if wrapper is not None and isinstance(v, Model) else v
+                    for v in src
+                    if isinstance(v, Model)
+                )
                 or EMPTY
             )
         if q in N.STRIP_PREFIX_FUNCS:
@@ -537,9 +546,13 @@ class CallsMixin(WalkerBase):
                 if (
                     isinstance(f, ast.Attribute)
                     and f.attr in ("parameters", "named_parameters")
-                    and isinstance(f.value, (ast.Name, ast.Attribute))
+                    and isinstance(f.value, (ast.Name, ast.Attribute, ast.Subscript))
                 ):
-                    models = [v for v in self.ev(f.value, st) if isinstance(v, Model)]
+                    # `gen[0].parameters()`: a layer of a container model, held with the model
+                    base = f.value.value if isinstance(f.value, ast.Subscript) else f.value
+                    if not isinstance(base, (ast.Name, ast.Attribute)):
+                        return False
+                    models = [v for v in self.ev(base, st) if isinstance(v, Model)]
                     ids.update(m.id for m in models)
                     return bool(models)
                 if (N.dotted(f) or "") in ("list", "tuple", "itertools.chain", "chain"):
@@ -725,7 +738,7 @@ class CallsMixin(WalkerBase):
                 )
                 if attr == "pop" and key is not None:
                     continue  # `sd.pop("mask_values")` cleans a state_dict of an extra entry; it is no checkpoint
-                self.mapping_use.setdefault(lo.site, set()).add(key)
+                self.mapping_read(lo.site, key)
                 if attr == "get":
                     self.checked_loads.add(lo.site)  # .get(): the key may be missing, handled
                     return True, frozenset({LoadedItem(lo, key)})
@@ -748,7 +761,7 @@ class CallsMixin(WalkerBase):
                         key = node.args[0].value
                         if attr == "get":
                             return True, frozenset({LoadedItem(lo, key)})
-                    self.mapping_use.setdefault(lo.site, set()).add(key)
+                    self.mapping_read(lo.site, key)
                 elif attr in N.MODULE_USE_METHODS and attr != "load_state_dict":
                     if isinstance(lv, Loaded):
                         self._loaded_used_as_module(lo, node, f".{attr}()")
@@ -786,6 +799,9 @@ class CallsMixin(WalkerBase):
                 return True, r
         if attr == "step" and not models:
             return False, EMPTY
+        if (attr == "eval" or attr == "train") and not models and not recv:
+            # `self.net.eval()` in a method of a wrapper module: its submodule's mode (see Model.part)
+            models = self._submodules_of(func.value, st)
         if not models:
             if outs:
                 self._eval_args(node, st)
@@ -810,12 +826,16 @@ class CallsMixin(WalkerBase):
                     mode = TRAIN if t is True else EVAL if t is False else UNKNOWN
                     by_flag = t is not None and const_truth(flag) is None
             line, _ = self.pos(node)
-            for m in models:
-                st.modes[m.id] = frozenset({mode})
+            for m in models + self._registered(models):
+                if not m.part:  # the whole model: its submodules follow (`self.net.eval()` before is undone)
+                    for key in [k for k in st.modes if k.startswith(f"{m.id}/")]:
+                        del st.modes[key]
+                        st.mode_src.pop(key, None)
+                st.modes[m.mode_key] = frozenset({mode})
                 if mode == EVAL:
                     # `.train(False)`, `.train(mode=flag)` with a false flag: named as written, not as `.eval()`
                     kind = "eval" if attr == "eval" else "eval_by_train"
-                    st.mode_src[m.id] = frozenset({(kind, line, self.path)})
+                    st.mode_src[m.mode_key] = frozenset({(kind, line, self.path)})
                 elif mode == TRAIN:
                     # `.train()` inside a no_grad region opened right here (a `with` block or a decorator of
                     # this function) is deliberate (batch-norm recalibration, as in
@@ -834,7 +854,7 @@ class CallsMixin(WalkerBase):
                         if by_flag
                         else "train"
                     )
-                    st.mode_src[m.id] = frozenset({(kind, line, self.path)})
+                    st.mode_src[m.mode_key] = frozenset({(kind, line, self.path)})
             return True, frozenset(models)
         if attr in ("forward", "generate", "__call__"):
             res: set = set()
@@ -891,6 +911,15 @@ class CallsMixin(WalkerBase):
                 self._use_model(m, st)
         return True, frozenset(res)
 
+    def _submodules_of(self, expr: ast.expr, st: State) -> list[Model]:
+        """The submodules `holder.attr` names (`self.net`), for a holder read from names only (no call runs
+        twice); empty for anything else."""
+        if not isinstance(expr, ast.Attribute) or N.dotted(expr.value) is None:
+            return []
+        holders = [v for v in self.ev(expr.value, st) if isinstance(v, Model)]
+        subs = [self._submodule(m, expr.attr) for m in sorted(holders, key=lambda v: in_order(v.id))]
+        return [s for s in subs if s is not None]
+
     def _submodule(self, m: Model, attr: str) -> Model | None:
         """The submodule ``m.<attr>`` as a model value sharing ``m``'s mode, when ``m``'s class (or a base)
         assigns ``self.<attr>`` from a call in a method and has no method of that name."""
@@ -913,7 +942,10 @@ class CallsMixin(WalkerBase):
                 mode_dep = m.mode_dep
                 if ctor and N.torch_nn_layer(ctor) not in (None, *N.CONTAINERS):
                     mode_dep = self.project.mode_dependent(ctor, None, str(Path(rec.path).parent))
-                return Model(m.id, ctor, (), m.wrapped, m.origin, mode_dep, f"{m.name}.{attr}", m.lightning)
+                part = f"{m.part}.{attr}" if m.part else attr
+                return Model(
+                    m.id, ctor, (), m.wrapped, m.origin, mode_dep, f"{m.name}.{attr}", m.lightning, m.wrapper, part
+                )
             todo.extend(b for b in facts["bases"] if not b.startswith("?"))
         return None
 
@@ -1230,6 +1262,7 @@ class CallsMixin(WalkerBase):
             src = args[0] if args else kwargs.get("module", EMPTY)
             return frozenset(v.as_wrapped() for v in src if isinstance(v, Model)) or EMPTY
         if cref.module_class or layer is not None:
+            via_held: set[str] = set()
             kw_lit = {k.arg: arg_value(k.value) for k in node.keywords if k.arg}
             kw_lit.update((f"#{i}", arg_value(a)) for i, a in enumerate(node.args))
             self._never_none(ctx, node, kw_lit, st)
@@ -1259,7 +1292,10 @@ class CallsMixin(WalkerBase):
                     kept = [v for v in inner if v.origin != "unknown_class"]
                     if guessed:
                         kept += self._kept_by_constructor(q, guessed, args, kwargs)
+                    own_mode_dep = mode_dep
                     mode_dep = any_tri([mode_dep] + [v.mode_dep for v in kept])
+                    if own_mode_dep == NO and kept and layer is None:
+                        via_held = {v.id for v in kept}
                 if has == NO and self._part_layers(inner, st):
                     # its own layers draw nothing (SSD's fixed `L2Norm`), but the random layers it is handed
                     # and registers are its parameters: it is built random, and reported for them
@@ -1279,6 +1315,9 @@ class CallsMixin(WalkerBase):
                         st.pending.pop(mid, None)
             lightning = self.project.is_lightning_class(q, ctx.here) if self.project else False
             made = self._new_model(node, q, st, args, kw_lit, has_params=has, mode_dep=mode_dep, lightning=lightning)
+            if via_held:
+                for v in made:
+                    self.mode_via_held[v.id] = via_held
             if layer is not None and layer in N.CONTAINERS:
                 # `nn.Sequential(*list(vgg.features.children())[:-1])`: the layers of a model it gathers are
                 # registered in it (see _taken_parts)
@@ -1533,6 +1572,34 @@ class CallsMixin(WalkerBase):
                     out.append((f"global:{name}", v.value))
         return tuple(out)
 
+    def _registered(self, models: list[Model]) -> list[Model]:
+        """The models ``models`` were handed when built (registered submodules: `.eval()` of the holder sets
+        them too), transitively, as model values of their own."""
+        seen = {m.id for m in models}
+        todo = [h for m in models if not m.part for h in sorted(self.held.get(m.id, ()))]
+        out: list[Model] = []
+        while todo:
+            h = todo.pop()
+            if h in seen:
+                continue
+            seen.add(h)
+            out.append(Model(h))
+            todo.extend(sorted(self.held.get(h, ())))
+        return out
+
+    def _copied(self, node: ast.Call, m: Model, st: State) -> Model:
+        """A copy of ``m`` made at ``node`` (an allocation site of its own), in ``m``'s present mode."""
+        ctx = self.frames[-1].ctx
+        mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context()
+        mkey = m.mode_key if m.mode_key in st.modes else m.id
+        st.modes[mid] = st.mode(mkey)
+        src = st.mode_src.get(mkey)
+        if src is not None:
+            st.mode_src[mid] = src
+        else:
+            st.mode_src.pop(mid, None)
+        return Model(mid, m.cls, m.args, m.wrapped, m.origin, m.mode_dep, m.name, m.lightning, m.wrapper)
+
     def _new_model(
         self,
         node: ast.Call,
@@ -1750,8 +1817,13 @@ class CallsMixin(WalkerBase):
         for a in list(args) + list(kwargs.values()):
             self._mark_read(a)
         frame = self.frames[-1]
-        modes = st.mode(m.id)
-        src = st.mode_src.get(m.id, EMPTY)
+        mkey = m.mode_key if m.mode_key in st.modes else m.id  # a submodule set apart, or its holder's mode
+        modes = st.mode(mkey)
+        src = st.mode_src.get(mkey, EMPTY)
+        via_held = self.mode_via_held.get(m.id) if not m.part else None
+        if via_held:  # only the networks it holds can drop out: their modes are the forward's
+            modes = frozenset().union(*(st.mode(h) for h in sorted(via_held)))
+            src = frozenset().union(*(st.mode_src.get(h, EMPTY) for h in sorted(via_held)))
         region = None
         region_path = frame.ctx.path  # the file of the region's line (two files have a line 5 each)
         if export is not None:

@@ -122,6 +122,7 @@ class LoadsMixin(WalkerBase):
                 "receiver": src_name(node.func.value),
                 "strict": strict_flag,
                 "via": self.via(),
+                "arms": tuple(self.arms),
             }
         )
         if strict is True and not discard and not self._keys_audited(node):
@@ -349,7 +350,10 @@ class LoadsMixin(WalkerBase):
                         isinstance(x, LoadedItem) and x.loaded.site == v.site for x in call["src"]
                     ):
                         continue  # the code tells a checkpoint from a state_dict itself
-                    keys = self.mapping_use.get(v.site, set())
+                    # the keys read on a path that can reach this load (not in another arm of an `if` around it)
+                    keys = {
+                        k for k, arms in self.mapping_arms.get(v.site, ()) if not exclusive_arms(arms, call["arms"])
+                    }
                     other = sorted(k for k in keys if isinstance(k, str) and checkpoint_key(k))
                     if v.site in self.key_filtered:
                         other = [k for k in other if k in CHECKPOINT_KEYS]
@@ -701,3 +705,9 @@ def _here(seen: tuple | None, path: str | None) -> tuple | None:
             return (line, name)
     where, line = chain[-1]
     return (line, name, where or "")  # the file as the message names it from ``path``: see rules/_util.shown
+
+
+def exclusive_arms(a: tuple, b: tuple) -> bool:
+    """Are two statements in different arms of one `if` (so no single pass through it runs both)?"""
+    where = dict(a)
+    return any(where.get(node, arm) != arm for node, arm in b)

@@ -596,6 +596,8 @@ def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
     func = call.func
     if imports.resolve(func) is not None:
         return False
+    if isinstance(func, ast.Attribute) and func.attr in ("forward", "__call__"):
+        return False  # `self.pred_fake = net.forward(fake)`: an output kept (for a loss, a log), never a submodule
     if isinstance(func, ast.Name) and func.id in _BUILTINS:
         return False  # `sorted(blocks)`, `max(ids)`, `list(layers)`: no builtin builds a module
     inner = func.value if isinstance(func, ast.Attribute) else None
@@ -1131,6 +1133,43 @@ def _loads_weights(call: ast.Call, imports: N.ImportMap) -> bool:
     return N.is_builder(q) and _builder_pretrained(call, q) is True
 
 
+def _receiver_key(node: ast.expr) -> str | None:
+    """`x` for a local name, `self.x` for an attribute of self; else None."""
+    if isinstance(node, ast.Name) and node.id != "self":
+        return node.id
+    attr = _self_attr(node)
+    return f"self.{attr}" if attr is not None else None
+
+
+def _restored_part(
+    call: ast.Call, parts: dict[str, list[ast.Call]], built_at: dict[int, int], imports: N.ImportMap
+) -> list[int]:
+    """The constructions a constructor's load into one of its parts restores (`backbone.load_state_dict(sd)`
+    after `backbone = Backbone()`), by their index in its constructions; empty for a load into `self` (the
+    whole class), or into something it did not build itself (then the load counts for the class, as before)."""
+    f = call.func
+    if not isinstance(f, ast.Attribute) or f.attr not in _LOAD_ATTRS:
+        return []
+    key = _receiver_key(f.value)
+    return _part_built(parts.get(key, []) if key is not None else [], built_at, imports)
+
+
+def _part_built(calls: list[ast.Call], built_at: dict[int, int], imports: N.ImportMap) -> list[int]:
+    """The constructions of a part assigned these calls' results, the layers built in their arguments too
+    (`nn.Sequential(nn.Linear(4, 8), ...)`); empty when one is no construction, or a container is handed
+    layers built elsewhere (`nn.Sequential(*layers)`: which they are is not read here)."""
+    if not calls or any(id(c) not in built_at for c in calls):
+        return []
+    out = []
+    for c in calls:
+        if N.torch_nn_layer(imports.resolve(c.func) or "") in N.CONTAINERS and any(
+            not isinstance(a, ast.Call) for a in [*c.args, *(k.value for k in c.keywords)]
+        ):
+            return []
+        out += [built_at[id(sub)] for sub in ast.walk(c) if isinstance(sub, ast.Call) and id(sub) in built_at]
+    return out
+
+
 def _pretrained_part(call: ast.Call, imports: N.ImportMap) -> bool:
     """A model built with pretrained weights (a builder's `pretrained=True`, another class's `from_pretrained`):
     it builds and restores one part of a class."""
@@ -1209,6 +1248,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     init_defaults: dict = {}
     attrs: dict[str, str | None] = {}
     loads: list[list] = []  # the guards under which __init__ (or what it calls) restores weights
+    restored: list[list] = []  # [index in ctors, guards]: a part __init__ builds and then restores
+    init_parts: list[list] = []  # [index in init_calls, [indices in ctors]]: the part a project function is handed
     init_calls: list[list] = []  # [qualname, guards, arguments] of the project functions __init__ calls
     built_at: dict[int, int] = {}  # id of a construction call -> its index in ctors
     layer_params: dict[str, dict[str, str]] = {}  # index in ctors -> {argument: constructor parameter}
@@ -1240,6 +1281,39 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             ):
                 todo.append(sub.func.attr)
 
+    # what __init__ (and the methods it runs) assigns a call's result to: `backbone` / `self.features` -> calls
+    parts: dict[str, list[ast.Call]] = {}
+    for name in from_init:
+        for sub in N.subtree(methods[name]):
+            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
+                for t in sub.targets:
+                    rkey = _receiver_key(t)
+                    if rkey is not None:
+                        parts.setdefault(rkey, []).append(sub.value)
+    # the reads of a checkpoint that only feed a part's load (`backbone.load_state_dict(torch.load(p))`, or
+    # through a local `sd = torch.load(p)`): that part's restore, not the class's
+    part_reads: set[int] = set()
+    fed: set[str] = set()
+    for name in from_init:
+        for sub in N.subtree(methods[name]):
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Attribute)
+                and sub.func.attr in _LOAD_ATTRS
+                and _receiver_key(sub.func.value) in parts
+            ):
+                for given in [*sub.args, *(k.value for k in sub.keywords)]:
+                    part_reads.update(id(c) for c in ast.walk(given) if isinstance(c, ast.Call))
+                    fed.update(n.id for n in ast.walk(given) if isinstance(n, ast.Name))
+    for name in from_init:
+        for sub in N.subtree(methods[name]):
+            if (
+                isinstance(sub, ast.Assign)
+                and len(sub.targets) == 1
+                and isinstance(sub.targets[0], ast.Name)
+                and sub.targets[0].id in fed
+            ):
+                part_reads.update(id(c) for c in ast.walk(sub.value) if isinstance(c, ast.Call))
     # (method, guards, {its parameter: the constructor parameter passed to it}) of the `self.m()` calls __init__
     # makes
     self_calls: list[tuple[str, list, dict[str, str]]] = []
@@ -1255,8 +1329,19 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         # a pretrained builder restores the part it builds (`models.resnet152(pretrained=True)` for a
         # backbone), not the class: its other layers (a new head) keep their random init (its ctor entry
         # below says the part has no random parameters)
-        if in_init and _loads_weights(sub, imports) and not _pretrained_part(sub, imports):
-            loads.append(list(guards))
+        if (
+            in_init
+            and _loads_weights(sub, imports)
+            and not _pretrained_part(sub, imports)
+            and (id(sub) not in part_reads or isinstance(sub.func, ast.Attribute) and sub.func.attr in _LOAD_ATTRS)
+        ):
+            part = _restored_part(sub, parts, built_at, imports)
+            if part:
+                # `backbone.load_state_dict(...)`, `self.encoder.load_state_dict(...)`: that part is restored,
+                # under these guards; the layers built beside it (a new head) keep their random init
+                restored.extend([idx, list(guards)] for idx in part)
+            else:
+                loads.append(list(guards))
         f = sub.func
         if in_init and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == "self":
             # `if pretrained: self._load()`: the method runs under the guards of its call
@@ -1266,6 +1351,20 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             # path)`, `ckpt_utils.restore(net, ...)`): a project loader among them restores the class's
             # weights (a method of `self` resolves to None). One handed nothing (faster-rcnn's
             # `decom_vgg16()`) builds and restores a part of its own: the class's other layers stay random
+            handed = [a for a in [*sub.args, *(k.value for k in sub.keywords)] if not isinstance(a, ast.Constant)]
+            keys = [_receiver_key(a) for a in handed]
+            part = (
+                [
+                    i
+                    for k in keys
+                    if k is not None
+                    for i in _part_built([c for c in parts.get(k, []) if c is not sub], built_at, imports)
+                ]
+                if not any(isinstance(a, ast.Name) and a.id == "self" for a in handed)
+                else []
+            )
+            if part:  # `self.body = restore(self.body, path)`: a loader restores that part (see the query)
+                init_parts.append([len(init_calls), part])
             init_calls.append([q, list(guards), _passed_values(sub, names or {})])
         if q is None:
             return
@@ -1394,6 +1493,8 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
         "init_defaults": init_defaults,
         "attrs": attrs,
         "loads": loads,
+        "restored": restored,
+        "init_parts": init_parts,
         "init_calls": init_calls,
         "fixed_all": fixed_all,
         "layer_params": layer_params,
@@ -1636,6 +1737,7 @@ class Project:
             if base != self.root:
                 bases += [base, base / "src"]
             bases += [self.root, self.root / "src"]
+            bases += [Path(r) for r in self.settings.source_root_paths()]  # the configured `source-roots`
             if from_dir:
                 # a folder between the file and the root that holds the name's first part: code run with that
                 # folder on sys.path (a script's `sys.path.insert(0, 'lib')`, PYTHONPATH, `cd lib`): faster-rcnn's
@@ -2057,9 +2159,11 @@ class Project:
         if what == "loads":
             if any(_guards_hold(g, bound) is True for g in facts.get("loads", ())):
                 return YES
-            for fq, g, passed in facts.get("init_calls", ()):
+            handed_parts = {i for i, _ in facts.get("init_parts", ())}
+            for k, (fq, g, passed) in enumerate(facts.get("init_calls", ())):
                 if (
-                    _guards_hold(g, bound) is True
+                    k not in handed_parts
+                    and _guards_hold(g, bound) is True
                     and self._is_loader(fq, here)
                     and not self._loader_skipped(fq, here, passed, bound)
                 ):
@@ -2088,9 +2192,23 @@ class Project:
             else:
                 results.append(self._class_query(what, b, here, stack))
         layer_params = facts.get("layer_params", {})
+        restored = {i for i, g in facts.get("restored", ()) if _guards_hold(g, bound) is True}
+        if what == "params":
+            calls = facts.get("init_calls", ())
+            for k, part in facts.get("init_parts", ()):
+                fq, g, passed = calls[k]
+                if (
+                    _guards_hold(g, bound) is True
+                    and self._is_loader(fq, here)
+                    and not self._loader_skipped(fq, here, passed, bound)
+                ):
+                    restored.update(part)  # a project loader restores the part it is handed
         for i, (ctor, kw, guards) in enumerate(facts["ctors"]):
             if _guards_hold(guards, bound) is False:
                 continue  # `if norm == "batch":` with norm="instance": never built
+            if what == "params" and i in restored:
+                results.append(NO)  # a part the constructor restores (`backbone.load_state_dict(...)`)
+                continue
             layer = N.torch_nn_layer(ctor)
             if layer in N.CONTAINERS:
                 continue  # its contents are constructions of the class body too, counted on their own
@@ -2221,6 +2339,12 @@ class Project:
             if kind == "class" and self.is_module_class(target, here):
                 return True
             if rec.facts.get("mentions_torch"):
+                return True
+        for star in im.stars:
+            # `from .unet import *` in a package's __init__.py whose factory builds `UNet(...)`
+            found = self.find_module(star, here)
+            mod = self.record_for_path(found) if found is not None else None
+            if mod is not None and mod.facts.get("mentions_torch"):
                 return True
         return False
 

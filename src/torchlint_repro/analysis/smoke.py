@@ -542,6 +542,10 @@ def plain_names(targets: list[ast.expr]) -> set[str] | None:
     return names
 
 
+# methods returning a tensor with the same shape (a look at its metadata after them is one at the output's)
+_SAME_METADATA = frozenset({"detach", "cpu", "cuda", "clone", "contiguous", "float", "double", "half"})
+
+
 def metadata_use(node: ast.AST, parents: dict) -> bool:
     """Is ``node`` (an output) read only for its metadata where it stands (``node.shape``,
     ``node.size(0)``, ``len(node)``, ``isinstance(node, ...)``)? (Also TRP201's test of a smoke test's
@@ -550,7 +554,11 @@ def metadata_use(node: ast.AST, parents: dict) -> bool:
     if isinstance(up, ast.Attribute) and up.value is node:
         if up.attr in METADATA_ATTRS:
             return True
+        if up.attr == "data":  # `y.data.shape`: the same tensor's metadata
+            return metadata_use(up, parents)
         call = parents.get(id(up))
+        if up.attr in _SAME_METADATA and isinstance(call, ast.Call) and call.func is up and not call.args:
+            return metadata_use(call, parents)  # `y.detach().shape`, `y.cpu().size()`
         return up.attr in METADATA_METHODS and isinstance(call, ast.Call) and call.func is up
     return (
         isinstance(up, ast.Call)

@@ -112,6 +112,8 @@ class Walker(CallsMixin, LoadsMixin):
         self.reach_learned: dict[str, bool] = {}
         self.reach_learned_deps: dict[str, str] = {}
         self.steps = 0
+        # the arms of the `if` statements around the statement walked: (id of the if, 0 body / 1 else)
+        self.arms: list[tuple[int, int]] = []
         # the most statements one entry point walked (an edit may add a few: see edits.quiet_room)
         self.max_steps = 0
         # (path, function) -> the most walks in place from one entry point of a function it calls in place
@@ -175,6 +177,9 @@ class Walker(CallsMixin, LoadsMixin):
         self.builds: dict[str, dict] = {}
         self.loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]] = []
         self.mapping_use: dict[str, set] = {}
+        # site -> {(key, arms)}: the keys read of a loaded object, with the `if` arms the read was in (see
+        # Walker.arms): a read in one arm of an `if`/`elif` says nothing of a load in another one
+        self.mapping_arms: dict[str, set] = {}
         self.load_calls: list[dict] = []
         self.load_results: dict[str, dict] = {}
         self.read_results: set[str] = set()
@@ -200,6 +205,9 @@ class Walker(CallsMixin, LoadsMixin):
         # model id -> the models handed to its constructor (`Wrapper(backbone, head)`): its submodules, so a
         # strict load of it overwrites theirs too
         self.held: dict[str, set[str]] = {}
+        # model id -> the models it was handed, when only they can make its mode matter (a sampler wrapping a
+        # network: its own class has no dropout/batch-norm): a forward of it runs in their modes
+        self.mode_via_held: dict[str, set[str]] = {}
         # functions walked for the project code worth walking they run (a subclass's override, a function of a
         # third module; see _reaches_walkable): by id, while their nodes are pinned with their module's context
         self._dispatched: set[int] = set()
@@ -286,6 +294,7 @@ class Walker(CallsMixin, LoadsMixin):
     def _root(self, body) -> None:
         self._reset_root()
         self.steps = 0
+        self.arms = []
         # a file whose entry points together walked past the guard: the rest are walked summarised
         self.over_budget = self.total_steps > FILE_STEP_GUARD
         self.inline_counts = {}
@@ -892,6 +901,43 @@ class Walker(CallsMixin, LoadsMixin):
             _overwritten(written, st)
         return st
 
+    def _copied_module_by_module(self, node: ast.For, st: State) -> None:
+        """A pruned or converted copy filled from another model, module by module (network-slimming's
+        `for [m0, m1] in zip(model.modules(), newmodel.modules()): ... m1.weight.data = m0.weight.data[idx]`):
+        the copy's weights are the source's, so its own random init does not survive (the source's, if it
+        is random, is reported at its construction)."""
+        pairs = _module_pairs(node)
+        if pairs is None:
+            return
+        source, copy, a, b = pairs
+        frame = self.frames[-1] if self.frames else None
+        ctx = frame.ctx if frame is not None else self.root_ctx
+        writes = [
+            (param, values)
+            for sub in ast.walk(node)
+            if isinstance(sub, (ast.Assign, ast.Expr))
+            for param, _how, values in param_writes(sub.value if isinstance(sub, ast.Expr) else sub, ctx.imports)
+        ]
+        copied = any(
+            param.attr == "weight"
+            and isinstance(param.value, ast.Name)
+            and param.value.id == b
+            and any(isinstance(n, ast.Name) and n.id == a for v in values for n in ast.walk(v))
+            for param, values in writes
+        )
+        drawn = any(
+            self._drawn(v, ctx, st)
+            if not _reads_name(v, a)
+            else any(isinstance(c, ast.Call) and self.resolve_in(ctx, c.func) in RANDOM_TENSORS for c in ast.walk(v))
+            for _, values in writes
+            for v in values
+        )
+        if not copied or drawn:
+            return
+        for m in self.ev(copy, st):
+            if isinstance(m, Model) and "fresh" in st.pending.get(m.id, ()):
+                st.pending[m.id] = frozenset(t for t in st.pending[m.id] if t != "fresh") | {"cleared"}
+
     def _param_overwrites(self, node: ast.stmt, st: State) -> list[tuple[Model, str, frozenset]] | None:
         """The layers this program built and has not used yet whose ``weight`` or ``bias`` the statement
         replaces with values not drawn at random: `head.weight.data = w`, `head.bias.data.copy_(b)`,
@@ -1068,8 +1114,19 @@ class Walker(CallsMixin, LoadsMixin):
             if out is not None and const_truth(test) is None and not self._by_iteration(test):
                 _by_flag(out, node, self.path)  # `if train: model.train()` with the caller's train=True: its choice
             return out
-        a = self.block(node.body, self._narrowed(test, st.copy(), True))
-        b = self.block(node.orelse, self._narrowed(test, st.copy(), False)) if node.orelse else st
+        self.arms.append((id(node), 0))
+        try:
+            a = self.block(node.body, self._narrowed(test, st.copy(), True))
+        finally:
+            self.arms.pop()
+        if node.orelse:
+            self.arms.append((id(node), 1))
+            try:
+                b = self.block(node.orelse, self._narrowed(test, st.copy(), False))
+            finally:
+                self.arms.pop()
+        else:
+            b = st
         return _join_choice(a, b, node.lineno, self.path) if a is not None or b is not None else None
 
     def _narrowed(self, test: ast.expr, st: State, holds: bool) -> State:
@@ -1088,17 +1145,30 @@ class Walker(CallsMixin, LoadsMixin):
         ):
             return st
         kind = test.args[1]
+        asked: frozenset[str] | None = None  # the wrapper classes an isinstance test names (None: any wrapper)
         if test.func.id == "hasattr":
             asks = isinstance(kind, ast.Constant) and kind.value == "module"
         else:
             ctx = self.frames[-1].ctx
             names = kind.elts if isinstance(kind, ast.Tuple) else [kind]
-            asks = bool(names) and all(ctx.resolve(n) in N.WRAPPERS for n in names)
+            quals = [ctx.resolve(n) for n in names]
+            asks = bool(names) and all(q in N.WRAPPERS for q in quals)
+            asked = frozenset(q.rsplit(".", 1)[-1] for q in quals if q)
         vals = st.lookup(test.args[0].id)
         if not asks or vals is None or not any(isinstance(v, Model) for v in vals):
             return st
-        kept = frozenset(v for v in vals if not isinstance(v, Model) or v.wrapped == holds)
-        if kept != vals and any(isinstance(v, Model) for v in kept):
+
+        def passes(v: Model) -> bool:
+            """Does the test hold for ``v``? A model wrapped in a known class is decided by that class
+            (`isinstance(model, nn.DataParallel)` is False for a DistributedDataParallel one)."""
+            return v.wrapped and (asked is None or not v.wrapper or v.wrapper in asked)
+
+        kept = frozenset(v for v in vals if not isinstance(v, Model) or passes(v) == holds)
+        # a wrapper known to fail the test (or pass it) leaves no model on that branch: the branch is not taken
+        # for it (`model.module.state_dict() if isinstance(model, DataParallel) else model.state_dict()` of a
+        # DDP model saves the prefixed keys, on every path)
+        decided = all(v.wrapped and v.wrapper for v in vals - kept if isinstance(v, Model))
+        if kept != vals and (decided or any(isinstance(v, Model) for v in kept)):
             st.bind(test.args[0].id, kept)
         return st
 
@@ -1234,6 +1304,7 @@ class Walker(CallsMixin, LoadsMixin):
         literals = _literal_strings(node)
         if literals is not None:
             return self._unrolled(node, st, literals)
+        self._copied_module_by_module(node, st)
         it = self.ev(node.iter, st)
 
         def bind(s: State) -> None:
@@ -1341,6 +1412,8 @@ class Walker(CallsMixin, LoadsMixin):
             hs = handler_entry.copy()
             if h.name:
                 hs.bind(h.name, EMPTY)
+            if _catches_key_error(h):
+                _without_keys_read(node.body, hs)
             outs.append(self.block(h.body, hs))
         after = join_all(outs)
         if node.finalbody:
@@ -1693,7 +1766,7 @@ class Walker(CallsMixin, LoadsMixin):
                 "update",
             ):
                 loaded = b if isinstance(b, Loaded) else b.loaded
-                self.mapping_use.setdefault(loaded.site, set()).add(None)
+                self.mapping_read(loaded.site, None)
             if isinstance(b, Model) and (b.id, node.attr) in st.attrs:
                 out |= st.attrs[(b.id, node.attr)]
         outs = [v for v in base if isinstance(v, Out)]
@@ -1724,7 +1797,7 @@ class Walker(CallsMixin, LoadsMixin):
             return frozenset(v for v in base if isinstance(v, Out))
         for b in base:
             if isinstance(b, Loaded):
-                self.mapping_use.setdefault(b.site, set()).add(key)
+                self.mapping_read(b.site, key)
                 out.add(LoadedItem(b, key, b.stripped))
             elif isinstance(b, LoadedItem):
                 out.add(b)
@@ -1742,7 +1815,15 @@ class Walker(CallsMixin, LoadsMixin):
                     out |= b.items[i]
             elif isinstance(b, Out):
                 out.add(b)
+            elif isinstance(b, LoadResult):
+                # `result[1]`, `result[0]`: the unexpected or the missing keys, read
+                self.read_results.add(b.site)
         return frozenset(out)
+
+    def mapping_read(self, site: str, key: object) -> None:
+        """A loaded object is used as a mapping here (``key``: the entry read, None for another use)."""
+        self.mapping_use.setdefault(site, set()).add(key)
+        self.mapping_arms.setdefault(site, set()).add((key, tuple(self.arms)))
 
     def e_Dict(self, node: ast.Dict, st: State) -> frozenset:
         entries = []
@@ -2012,6 +2093,42 @@ def _concatenated(left: frozenset, right: frozenset) -> frozenset | None:
     return frozenset(grown_list(v, extra) for v in lists) | (left - frozenset(lists))
 
 
+_MODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
+
+
+def _module_pairs(node: ast.For) -> tuple[ast.expr, ast.expr, str, str] | None:
+    """`for m0, m1 in zip(model.modules(), newmodel.modules()):` (also `[m0, m1]`, `list(...)` around each):
+    the two models and the loop's names for their paired modules."""
+    it, target = node.iter, node.target
+    if not (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Name)
+        and it.func.id == "zip"
+        and len(it.args) == 2
+        and not it.keywords
+        and isinstance(target, (ast.Tuple, ast.List))
+        and len(target.elts) == 2
+        and all(isinstance(e, ast.Name) for e in target.elts)
+    ):
+        return None
+    holders = []
+    for a in it.args:
+        if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "list" and len(a.args) == 1:
+            a = a.args[0]
+        if not (
+            isinstance(a, ast.Call)
+            and isinstance(a.func, ast.Attribute)
+            and a.func.attr in _MODULE_ITERATORS
+            and not a.args
+            and not a.func.attr.startswith("named")
+        ):
+            return None
+        holders.append(a.func.value)
+    first, second = target.elts
+    assert isinstance(first, ast.Name) and isinstance(second, ast.Name)  # (checked above)
+    return holders[0], holders[1], first.id, second.id
+
+
 def _overwritten(written: list[tuple[Model, str, frozenset]], st: State) -> None:
     """Note each parameter written (``Walker._param_overwrites``) on its layer's construction; a layer all of
     whose random parameters are written keeps no random init: cleared, as by a strict load."""
@@ -2243,3 +2360,43 @@ def collect_saves(project: Project, path: str, tree: ast.Module) -> list[dict]:
             seen.add(key)
             out.append(s)
     return out
+
+
+_KEY_ERRORS = frozenset({"KeyError", "LookupError", "Exception", "BaseException"})
+
+
+def _catches_key_error(handler: ast.ExceptHandler) -> bool:
+    """Does the handler run when a key is missing (`except KeyError:`, `except Exception:`, a bare one)?"""
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(k is None or isinstance(k, ast.Name) and k.id in _KEY_ERRORS for k in kinds)
+
+
+def _without_keys_read(body: list[ast.stmt], st: State) -> None:
+    """In a handler of a missing key: a loaded object the ``try`` read keys of (`ckpt["state_dict"]`) may be
+    one without them, a bare state_dict (`except KeyError: model.load_state_dict(ckpt)`). Its name holds it
+    as a load of its own there, so what the ``try`` read of it says nothing of what the handler does."""
+    names = {
+        sub.value.id
+        for stmt in body
+        for sub in ast.walk(stmt)
+        if isinstance(sub, ast.Subscript)
+        and isinstance(sub.value, ast.Name)
+        and isinstance(sub.slice, ast.Constant)
+        and isinstance(sub.slice.value, str)
+    }
+    for name in sorted(names):
+        vals = st.lookup(name)
+        if vals and any(isinstance(v, Loaded) for v in vals):
+            st.bind(
+                name,
+                frozenset(
+                    Loaded(f"{v.site}~without-keys", v.path, v.line, v.col, v.weights_only, v.stripped, v.saved)
+                    if isinstance(v, Loaded)
+                    else v
+                    for v in vals
+                ),
+            )
+
+
+def _reads_name(expr: ast.expr, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))

@@ -32,12 +32,36 @@ class Model(Record):
     mode_dep: str = "maybe"  # does eval() matter: yes | no | maybe
     name: str = "model"  # how the program first called it, for messages
     lightning: bool = False
+    # the wrapper's class when known (`DataParallel`, `DistributedDataParallel`, `AveragedModel`): an
+    # `isinstance(model, nn.DataParallel)` test is decided by it; "" for a subclass or a preparer's wrapper
+    wrapper: str = ""
+    # a submodule of the model ``id`` (`self.net` of a wrapper module): its attribute path. It runs in its
+    # holder's mode unless `.eval()`/`.train()` was called on it (see ``mode_key``)
+    part: str = ""
 
     def unwrapped(self) -> Model:
-        return Model(self.id, self.cls, self.args, False, self.origin, self.mode_dep, self.name, self.lightning)
+        return Model(
+            self.id, self.cls, self.args, False, self.origin, self.mode_dep, self.name, self.lightning, "", self.part
+        )
 
-    def as_wrapped(self) -> Model:
-        return Model(self.id, self.cls, self.args, True, self.origin, self.mode_dep, self.name, self.lightning)
+    def as_wrapped(self, wrapper: str = "") -> Model:
+        return Model(
+            self.id,
+            self.cls,
+            self.args,
+            True,
+            self.origin,
+            self.mode_dep,
+            self.name,
+            self.lightning,
+            wrapper,
+            self.part,
+        )
+
+    @property
+    def mode_key(self) -> str:
+        """Where a state keeps the mode set on this value: its own id, or ``id/part`` for a submodule."""
+        return f"{self.id}/{self.part}" if self.part else self.id
 
 
 class ClassRef(Record):

@@ -70,6 +70,8 @@ class WalkerBase:
     builds: dict[str, dict]
     loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]]
     mapping_use: dict[str, set]
+    mapping_arms: dict[str, set]
+    arms: list[tuple[int, int]]
     load_calls: list[dict]
     load_results: dict[str, dict]
     read_results: set[str]
@@ -92,6 +94,7 @@ class WalkerBase:
     updates: bool  # the program updates parameters somewhere (an optimizer step, `p -= lr * p.grad`)
     eval_steps: list  # (model id, key, event): training forwards in eval mode, kept if the model trains
     held: dict[str, set[str]]  # model id -> the models its constructor was handed (submodules it registers)
+    mode_via_held: dict[str, set[str]]
     spawn_parent: tuple[tuple, str] | None  # a spawned worker's walk: the parent's last seed before it
     parent_seeds: dict[int, tuple[tuple, str]]
 
@@ -104,6 +107,7 @@ class WalkerBase:
         def emit(self, kind: str, node: Located, **data: Any) -> None: ...
         def emit_at(self, kind: str, path: str | None, line: int, col: int, **data: Any) -> None: ...
         def widen(self, path: str | None, func: str, why: str) -> None: ...
+        def mapping_read(self, site: str, key: object) -> None: ...
         def block(self, stmts: list[ast.stmt], st: State | None) -> State | None: ...
         def ev(self, node: ast.expr | None, st: State, discard: bool = False) -> frozenset: ...
         @staticmethod

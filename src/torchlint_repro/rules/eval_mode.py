@@ -124,6 +124,11 @@ exported program's output (live dropout is an `aten.dropout(..., train=True)` no
   its constructor only measures (`nn.Linear(np.prod(env.observation_space.shape), 64)`: sizes, a
   `torch.tensor` of its values) is no submodule of it; one it keeps (`self.env = env`, a layer of it in an
   `nn.Sequential`) may hold dropout, and the model may then be mode-dependent.
+- Modes follow the module tree: `.eval()` on a submodule (`self.net.eval()` in a wrapper's method) sets
+  that submodule's mode only, and `.eval()` on a module sets the modules it was handed and registered
+  too. A holder with no mode-dependent layer of its own (a diffusion sampler around its network) runs in
+  its network's mode. `copy.deepcopy(model)` (an EMA copy, a teacher) is a model of its own, in the mode
+  the original had when it was copied.
 - A forward inside a function of another file reached through pass-throughs (`report(model)` calling
   `evaluate(model)` in a third file) is judged with the caller's state, like a direct call.
 - A method decorated by a project decorator whose wrapper calls `.eval()` on its first argument before

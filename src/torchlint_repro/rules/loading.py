@@ -158,7 +158,10 @@ TRP304 = _rule(
 ## What it does
 Reports `model.load_state_dict(torch.load(p))` where the matching `torch.save` wrote a dict of
 several entries (`{"model": m.state_dict(), "optimizer": ..., "epoch": ...}`), or where the same
-loaded object is also subscripted for other keys (`ckpt["epoch"]`).
+loaded object is also subscripted for other keys (`ckpt["epoch"]`) on a path that reaches the load. A key
+read in another arm of an `if`/`elif` around the load (one arm loads a bare state_dict, another a
+checkpoint's entries), or in the `try` of an `except KeyError:` handler that loads the object whole (the
+keys were missing: the file is a bare state_dict), says nothing of that load.
 
 ## Why is this bad?
 The checkpoint's keys are `model`, `optimizer`, `epoch`, ...: a strict load raises

@@ -172,6 +172,12 @@ seeds the parent process only: a spawned worker starts unseeded`).
   own parameters (`def backbone(layers, pretrained): ... if pretrained: model.load_state_dict(...)`) restores
   nothing when the constructor passes it a literal that fails the condition (`Encoder(18, False)`); a value
   known only at run time is taken as restoring.
+  A constructor that restores one part it builds (`backbone.load_state_dict(...)` after
+  `backbone = Backbone()`, `self.body = restore(self.body, path)`) restores that part only: the layers built
+  beside it (a new head) keep their random init and the module is reported.
+- A copy filled from another model module by module (`for m0, m1 in zip(model.modules(),
+  newmodel.modules()): m1.weight.data = m0.weight.data[idx]`, a pruned network) keeps the source's weights:
+  only a random source is reported, at its construction. A `copy.deepcopy(model)` draws nothing.
 - A construction whose weights are fully overwritten by a strict `load_state_dict` before any
   forward is not reported, nor is a module handed to a project module's constructor when a strict
   load restores the module that holds it (`model = Wrapper(backbone, head)`, then
