@@ -548,11 +548,15 @@ class CallsMixin(WalkerBase):
                     and f.attr in ("parameters", "named_parameters")
                     and isinstance(f.value, (ast.Name, ast.Attribute, ast.Subscript))
                 ):
-                    # `gen[0].parameters()`: a layer of a container model, held with the model
+                    # `gen[0].parameters()`, `self.vqgan.encoder.parameters()`: a part of a model (a layer of a
+                    # container, a submodule), held with the model
                     base = f.value.value if isinstance(f.value, ast.Subscript) else f.value
                     if not isinstance(base, (ast.Name, ast.Attribute)):
                         return False
                     models = [v for v in self.ev(base, st) if isinstance(v, Model)]
+                    while not models and isinstance(base, ast.Attribute):
+                        base = base.value
+                        models = [v for v in self.ev(base, st) if isinstance(v, Model)]
                     ids.update(m.id for m in models)
                     return bool(models)
                 if (N.dotted(f) or "") in ("list", "tuple", "itertools.chain", "chain"):

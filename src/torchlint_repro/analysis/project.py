@@ -519,6 +519,29 @@ def argparse_dest(call: ast.Call) -> tuple[str | None, str | None]:
 
 
 # nn.Module methods that return the module itself: `self.model = model.eval()` holds what it was handed
+# tensor methods no nn.Module has: what they return is a tensor (or a number), never a submodule
+_TENSOR_METHODS = frozenset(
+    {
+        "detach",
+        "clone",
+        "item",
+        "tolist",
+        "numpy",
+        "view",
+        "reshape",
+        "squeeze",
+        "unsqueeze",
+        "permute",
+        "transpose",
+        "contiguous",
+        "flatten",
+        "mean",
+        "sum",
+        "argmax",
+        "softmax",
+        "sigmoid",
+    }
+)
 _RETURNS_SELF = frozenset(
     {"eval", "train", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "requires_grad_"}
 )
@@ -596,8 +619,10 @@ def _opaque_call(call: ast.Call, imports: N.ImportMap) -> bool:
     func = call.func
     if imports.resolve(func) is not None:
         return False
-    if isinstance(func, ast.Attribute) and func.attr in ("forward", "__call__"):
-        return False  # `self.pred_fake = net.forward(fake)`: an output kept (for a loss, a log), never a submodule
+    if isinstance(func, ast.Attribute) and (func.attr in ("forward", "__call__") or func.attr in _TENSOR_METHODS):
+        # `self.pred_fake = net.forward(fake)`, `self.fake_B = fake.detach()`: an output kept (for a loss, a
+        # log), a tensor, never a submodule
+        return False
     if isinstance(func, ast.Name) and func.id in _BUILTINS:
         return False  # `sorted(blocks)`, `max(ids)`, `list(layers)`: no builtin builds a module
     inner = func.value if isinstance(func, ast.Attribute) else None

@@ -906,37 +906,25 @@ class Walker(CallsMixin, LoadsMixin):
         `for [m0, m1] in zip(model.modules(), newmodel.modules()): ... m1.weight.data = m0.weight.data[idx]`):
         the copy's weights are the source's, so its own random init does not survive (the source's, if it
         is random, is reported at its construction)."""
-        pairs = _module_pairs(node)
-        if pairs is None:
-            return
-        source, copy, a, b = pairs
         frame = self.frames[-1] if self.frames else None
         ctx = frame.ctx if frame is not None else self.root_ctx
-        writes = [
-            (param, values)
-            for sub in ast.walk(node)
-            if isinstance(sub, (ast.Assign, ast.Expr))
-            for param, _how, values in param_writes(sub.value if isinstance(sub, ast.Expr) else sub, ctx.imports)
-        ]
-        copied = any(
-            param.attr == "weight"
-            and isinstance(param.value, ast.Name)
-            and param.value.id == b
-            and any(isinstance(n, ast.Name) and n.id == a for v in values for n in ast.walk(v))
-            for param, values in writes
-        )
+        scope = frame.node if frame is not None else ctx.tree
+        found = self._kept("module-copy", node, ctx, lambda: _module_copy(node, scope, ctx.imports))
+        if found is None:
+            return
+        copies, read, values = found
         drawn = any(
             self._drawn(v, ctx, st)
-            if not _reads_name(v, a)
+            if not any(_reads_name(v, a) for a in read)
             else any(isinstance(c, ast.Call) and self.resolve_in(ctx, c.func) in RANDOM_TENSORS for c in ast.walk(v))
-            for _, values in writes
             for v in values
         )
-        if not copied or drawn:
+        if drawn:
             return
-        for m in self.ev(copy, st):
-            if isinstance(m, Model) and "fresh" in st.pending.get(m.id, ()):
-                st.pending[m.id] = frozenset(t for t in st.pending[m.id] if t != "fresh") | {"cleared"}
+        for copy in copies:
+            for m in self.ev(copy, st):
+                if isinstance(m, Model) and "fresh" in st.pending.get(m.id, ()):
+                    st.pending[m.id] = frozenset(t for t in st.pending[m.id] if t != "fresh") | {"cleared"}
 
     def _param_overwrites(self, node: ast.stmt, st: State) -> list[tuple[Model, str, frozenset]] | None:
         """The layers this program built and has not used yet whose ``weight`` or ``bias`` the statement
@@ -2096,37 +2084,97 @@ def _concatenated(left: frozenset, right: frozenset) -> frozenset | None:
 _MODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 
 
-def _module_pairs(node: ast.For) -> tuple[ast.expr, ast.expr, str, str] | None:
-    """`for m0, m1 in zip(model.modules(), newmodel.modules()):` (also `[m0, m1]`, `list(...)` around each):
-    the two models and the loop's names for their paired modules."""
+def _module_copy(
+    node: ast.For, scope: ast.AST | None, imports: N.ImportMap
+) -> tuple[list[ast.expr], set[str], list[ast.expr]] | None:
+    """What a loop copying one model into another module by module reads (see
+    Walker._copied_module_by_module): the copies' expressions, the loop's names of the sources' modules,
+    and every value written into a parameter; None for another loop."""
+    writes = [
+        (param, values)
+        for sub in ast.walk(node)
+        if isinstance(sub, (ast.Assign, ast.Expr))
+        for param, _how, values in param_writes(sub.value if isinstance(sub, ast.Expr) else sub, imports)
+    ]
+    if not any(param.attr == "weight" and isinstance(param.value, ast.Name) for param, _ in writes):
+        return None  # (most loops: no look at the scope)
+    pairs = _module_pairs(node, scope)
+    if len(pairs) < 2:
+        return None
+    same = {n: ast.dump(e) for n, e in pairs.items()}
+    copies: dict[str, ast.expr] = {}
+    read: set[str] = set()
+    for param, values in writes:
+        dest = param.value.id if param.attr == "weight" and isinstance(param.value, ast.Name) else None
+        if dest is None or dest not in pairs:
+            continue
+        sources = {
+            n.id
+            for v in values
+            for n in ast.walk(v)
+            if isinstance(n, ast.Name) and n.id in pairs and same[n.id] != same[dest]
+        }
+        if sources:
+            copies[same[dest]] = pairs[dest]
+            read |= sources
+    if not copies:
+        return None
+    return list(copies.values()), read, [v for _, values in writes for v in values]
+
+
+def _module_list(expr: ast.expr, lists: dict[str, ast.expr]) -> ast.expr | None:
+    """The model whose modules ``expr`` lists (`model.modules()`, `list(model.children())`, or a name bound to
+    one of those: ``lists``), else None."""
+    if isinstance(expr, ast.Name) and expr.id in lists:
+        return lists[expr.id]
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "list" and expr.args:
+        expr = expr.args[0]
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in _MODULE_ITERATORS
+        and not expr.func.attr.startswith("named")
+        and not expr.args
+    ):
+        return expr.func.value
+    return None
+
+
+def _module_pairs(node: ast.For, scope: ast.AST | None) -> dict[str, ast.expr]:
+    """The loop's names for modules of a model, by the model they come from: `for m0, m1 in
+    zip(model.modules(), newmodel.modules()):`, or `m1 = new_modules[i]` in the loop's body with
+    `new_modules = list(newmodel.modules())` in the function (network-slimming's two spellings)."""
+    lists: dict[str, ast.expr] = {}
+    for sub in ast.walk(scope) if scope is not None else ():
+        if isinstance(sub, ast.Assign) and len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
+            held = _module_list(sub.value, {})
+            if held is not None:
+                lists[sub.targets[0].id] = held
+    out: dict[str, ast.expr] = {}
     it, target = node.iter, node.target
-    if not (
+    if (
         isinstance(it, ast.Call)
         and isinstance(it.func, ast.Name)
         and it.func.id == "zip"
-        and len(it.args) == 2
         and not it.keywords
         and isinstance(target, (ast.Tuple, ast.List))
-        and len(target.elts) == 2
-        and all(isinstance(e, ast.Name) for e in target.elts)
+        and len(target.elts) == len(it.args)
     ):
-        return None
-    holders = []
-    for a in it.args:
-        if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "list" and len(a.args) == 1:
-            a = a.args[0]
-        if not (
-            isinstance(a, ast.Call)
-            and isinstance(a.func, ast.Attribute)
-            and a.func.attr in _MODULE_ITERATORS
-            and not a.args
-            and not a.func.attr.startswith("named")
+        for name, arg in zip(target.elts, it.args, strict=True):
+            held = _module_list(arg, lists)
+            if isinstance(name, ast.Name) and held is not None:
+                out[name.id] = held
+    for st in node.body:
+        if (
+            isinstance(st, ast.Assign)
+            and len(st.targets) == 1
+            and isinstance(st.targets[0], ast.Name)
+            and isinstance(st.value, ast.Subscript)
+            and isinstance(st.value.value, ast.Name)
+            and st.value.value.id in lists
         ):
-            return None
-        holders.append(a.func.value)
-    first, second = target.elts
-    assert isinstance(first, ast.Name) and isinstance(second, ast.Name)  # (checked above)
-    return holders[0], holders[1], first.id, second.id
+            out[st.targets[0].id] = lists[st.value.value.id]
+    return out
 
 
 def _overwritten(written: list[tuple[Model, str, frozenset]], st: State) -> None:
