@@ -1306,39 +1306,36 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
             ):
                 todo.append(sub.func.attr)
 
-    # what __init__ (and the methods it runs) assigns a call's result to: `backbone` / `self.features` -> calls
+    # what __init__ (and the methods it runs) assigns a call's result to: `backbone` / `self.features` -> calls;
+    # and the reads of a checkpoint that only feed a part's load (`backbone.load_state_dict(torch.load(p))`, or
+    # through a local `sd = torch.load(p)`): that part's restore, not the class's. One pass over the bodies
     parts: dict[str, list[ast.Call]] = {}
+    named: list[ast.Assign] = []  # `x = ...`: a local a part's load may read
+    loads_in: list[ast.Call] = []  # `x.load_state_dict(...)`
     for name in from_init:
         for sub in N.subtree(methods[name]):
-            if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
-                for t in sub.targets:
-                    rkey = _receiver_key(t)
-                    if rkey is not None:
-                        parts.setdefault(rkey, []).append(sub.value)
-    # the reads of a checkpoint that only feed a part's load (`backbone.load_state_dict(torch.load(p))`, or
-    # through a local `sd = torch.load(p)`): that part's restore, not the class's
+            if isinstance(sub, ast.Assign):
+                if isinstance(sub.value, ast.Call):
+                    for t in sub.targets:
+                        rkey = _receiver_key(t)
+                        if rkey is not None:
+                            parts.setdefault(rkey, []).append(sub.value)
+                if len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
+                    named.append(sub)
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr in _LOAD_ATTRS:
+                loads_in.append(sub)
     part_reads: set[int] = set()
     fed: set[str] = set()
-    for name in from_init:
-        for sub in N.subtree(methods[name]):
-            if (
-                isinstance(sub, ast.Call)
-                and isinstance(sub.func, ast.Attribute)
-                and sub.func.attr in _LOAD_ATTRS
-                and _receiver_key(sub.func.value) in parts
-            ):
-                for given in [*sub.args, *(k.value for k in sub.keywords)]:
-                    part_reads.update(id(c) for c in ast.walk(given) if isinstance(c, ast.Call))
-                    fed.update(n.id for n in ast.walk(given) if isinstance(n, ast.Name))
-    for name in from_init:
-        for sub in N.subtree(methods[name]):
-            if (
-                isinstance(sub, ast.Assign)
-                and len(sub.targets) == 1
-                and isinstance(sub.targets[0], ast.Name)
-                and sub.targets[0].id in fed
-            ):
-                part_reads.update(id(c) for c in ast.walk(sub.value) if isinstance(c, ast.Call))
+    for sub in loads_in:
+        assert isinstance(sub.func, ast.Attribute)  # (collected so)
+        if _receiver_key(sub.func.value) in parts:
+            for given in [*sub.args, *(k.value for k in sub.keywords)]:
+                part_reads.update(id(c) for c in ast.walk(given) if isinstance(c, ast.Call))
+                fed.update(n.id for n in ast.walk(given) if isinstance(n, ast.Name))
+    for sub in named if fed else ():
+        target = sub.targets[0]
+        if isinstance(target, ast.Name) and target.id in fed:
+            part_reads.update(id(c) for c in ast.walk(sub.value) if isinstance(c, ast.Call))
     # (method, guards, {its parameter: the constructor parameter passed to it}) of the `self.m()` calls __init__
     # makes
     self_calls: list[tuple[str, list, dict[str, str]]] = []
