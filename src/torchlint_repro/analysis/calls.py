@@ -281,7 +281,7 @@ class CallsMixin(WalkerBase):
         if not known:
             self._unknown_call(node, q, args, kwargs, st)
         # what is computed from a forward's output (`d_fake.mean()`, `torch.cat([out, x])`) is still its output
-        outs = [v for a in [recv] + args + list(kwargs.values()) for v in a if isinstance(v, Out)]
+        outs = [v for a in [recv] + args + list(kwargs.values()) for v in outs_in(a)]
         if (
             outs
             and isinstance(func, ast.Attribute)
@@ -2234,7 +2234,7 @@ class CallsMixin(WalkerBase):
                 # forward's output)
                 for a in list(args) + list(kwargs.values()):
                     self._mark_read(a)
-                outs = [v for a in list(args) + list(kwargs.values()) for v in a if isinstance(v, Out)]
+                outs = [v for a in list(args) + list(kwargs.values()) for v in outs_in(a)]
                 return frozenset({merge_out(outs)}) if outs else EMPTY
             if not ctx.unstub(fn):
                 # it runs code worth walking, but its body cannot be read back (the file changed during the
@@ -2897,6 +2897,19 @@ def _mode_source(src: tuple, path: str | None) -> tuple:
     when that call is in the event's own file ``path``, else (kind, line, file)."""
     kind, line, at = src
     return (kind, line) if at == path else (kind, line, at)
+
+
+def outs_in(vals: frozenset, depth: int = 0) -> list[Out]:
+    """The forward outputs among ``vals``, those in the lists and tuples they hold too (`torch.cat([x, out])`,
+    `torch.stack((a, out))`: what the call computes is computed from them)."""
+    found: list[Out] = []
+    for v in vals:
+        if isinstance(v, Out):
+            found.append(v)
+        elif isinstance(v, TupleVal) and depth < 4:
+            for item in v.items:
+                found += outs_in(item, depth + 1)
+    return found
 
 
 def optimizer_like(held: frozenset, receiver: ast.expr) -> bool:
