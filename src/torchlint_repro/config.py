@@ -119,6 +119,8 @@ class Settings:
 
     def source_root_paths(self) -> tuple[str, ...]:
         """``source-roots`` as absolute folders (relative entries are read from the configuration's folder)."""
+        if not self.source_roots:
+            return ()
         base = self.root or os.getcwd()
         return tuple(os.path.normpath(os.path.join(base, r)) for r in self.source_roots)
 

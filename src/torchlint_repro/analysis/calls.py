@@ -1595,7 +1595,7 @@ class CallsMixin(WalkerBase):
         """A copy of ``m`` made at ``node`` (an allocation site of its own), in ``m``'s present mode."""
         ctx = self.frames[-1].ctx
         mid = f"{ctx.path}:{node.lineno}:{node.col_offset}" + self.call_context()
-        mkey = m.mode_key if m.mode_key in st.modes else m.id
+        mkey = _mode_key(m, st)
         st.modes[mid] = st.mode(mkey)
         src = st.mode_src.get(mkey)
         if src is not None:
@@ -1821,7 +1821,7 @@ class CallsMixin(WalkerBase):
         for a in list(args) + list(kwargs.values()):
             self._mark_read(a)
         frame = self.frames[-1]
-        mkey = m.mode_key if m.mode_key in st.modes else m.id  # a submodule set apart, or its holder's mode
+        mkey = _mode_key(m, st)
         modes = st.mode(mkey)
         src = st.mode_src.get(mkey, EMPTY)
         via_held = self.mode_via_held.get(m.id) if not m.part else None
@@ -2220,7 +2220,7 @@ class CallsMixin(WalkerBase):
             # a project function that reads a file into the parameters of the models it is given, without
             # load_state_dict (Darknet's `load_darknet_weights(model, path)`: `conv.weight.data.copy_(...)`),
             # overwrites their random init (one that calls load_state_dict is walked and judged by that call)
-            _overwrite_init([m for a in [*args, *kwargs.values()] for m in a], st)
+            overwrite_init([m for a in [*args, *kwargs.values()] for m in a], st)
         if id(fn) not in self._dispatched and (
             not ctx.relevant(fn, cls) or (ctx is not self.root_ctx and not ctx.walkable(fn, cls))
         ):
@@ -2899,6 +2899,12 @@ def _mode_source(src: tuple, path: str | None) -> tuple:
     return (kind, line) if at == path else (kind, line, at)
 
 
+def _mode_key(m: Model, st: State) -> str:
+    """Where ``st`` keeps the mode ``m`` runs in: a submodule's own (set apart by `.eval()` on it), else its
+    holder's (see Model.mode_key)."""
+    return m.mode_key if m.mode_key in st.modes else m.id
+
+
 def outs_in(vals: frozenset, depth: int = 0) -> list[Out]:
     """The forward outputs among ``vals``, those in the lists and tuples they hold too (`torch.cat([x, out])`,
     `torch.stack((a, out))`: what the call computes is computed from them)."""
@@ -2921,7 +2927,7 @@ def optimizer_like(held: frozenset, receiver: ast.expr) -> bool:
     return not any(isinstance(v, Model) for v in held) and bool(OPTIM_NAME.search(src_name(receiver)))
 
 
-def _overwrite_init(models, st: State) -> None:
+def overwrite_init(models, st: State) -> None:
     """The random init of ``models`` (those among the values) is overwritten: what a strict load does to it."""
     for m in models:
         p = st.pending.get(m.id) if isinstance(m, Model) else None

@@ -350,7 +350,7 @@ class LoadsMixin(WalkerBase):
                         isinstance(x, LoadedItem) and x.loaded.site == v.site for x in call["src"]
                     ):
                         continue  # the code tells a checkpoint from a state_dict itself
-                    # the keys read on a path that can reach this load (not in another arm of an `if` around it)
+                    # the keys read on a path that can reach this load (not in another arm of an `if`/`try` around it)
                     keys = {
                         k for k, arms in self.mapping_arms.get(v.site, ()) if not exclusive_arms(arms, call["arms"])
                     }
@@ -708,6 +708,7 @@ def _here(seen: tuple | None, path: str | None) -> tuple | None:
 
 
 def exclusive_arms(a: tuple, b: tuple) -> bool:
-    """Are two statements in different arms of one `if` (so no single pass through it runs both)?"""
+    """Are two statements in different arms of one `if`, or of a `try` and its `except KeyError:` (see
+    Walker.arms), so that the reads of one say nothing of the other?"""
     where = dict(a)
     return any(where.get(node, arm) != arm for node, arm in b)

@@ -2183,12 +2183,7 @@ class Project:
                 return YES
             handed_parts = {i for i, _ in facts.get("init_parts", ())}
             for k, (fq, g, passed) in enumerate(facts.get("init_calls", ())):
-                if (
-                    k not in handed_parts
-                    and _guards_hold(g, bound) is True
-                    and self._is_loader(fq, here)
-                    and not self._loader_skipped(fq, here, passed, bound)
-                ):
+                if k not in handed_parts and self._loader_restores(fq, g, passed, bound, here):
                     return YES
             return (
                 YES
@@ -2219,11 +2214,7 @@ class Project:
             calls = facts.get("init_calls", ())
             for k, part in facts.get("init_parts", ()):
                 fq, g, passed = calls[k]
-                if (
-                    _guards_hold(g, bound) is True
-                    and self._is_loader(fq, here)
-                    and not self._loader_skipped(fq, here, passed, bound)
-                ):
+                if self._loader_restores(fq, g, passed, bound, here):
                     restored.update(part)  # a project loader restores the part it is handed
         for i, (ctor, kw, guards) in enumerate(facts["ctors"]):
             if _guards_hold(guards, bound) is False:
@@ -2331,6 +2322,15 @@ class Project:
                 kind, value = given
                 args[p] = value if kind == "v" else bound.get(value, NONLITERAL)
         return all(_guards_hold(g, args) is False for g in info["guards"])
+
+    def _loader_restores(self, qualname: str, guards: list, passed: dict, bound: dict, from_dir: str) -> bool:
+        """Does a project function a constructor calls (an ``init_calls`` entry) restore weights for these
+        constructor arguments: its call's guards hold, it is a loader, and it does not skip every load?"""
+        return (
+            _guards_hold(guards, bound) is True
+            and self._is_loader(qualname, from_dir)
+            and not self._loader_skipped(qualname, from_dir, passed, bound)
+        )
 
     def _is_loader(self, qualname: str, from_dir: str) -> bool:
         """Is this a project function that restores weights (its module's facts list it as a loader)?"""

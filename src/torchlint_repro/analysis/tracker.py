@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from ..config import Settings
 from . import names as N
-from .calls import CallsMixin, forget_mapping, grown_list, optimizer_like, sampled
+from .calls import CallsMixin, forget_mapping, grown_list, optimizer_like, overwrite_init, sampled
 from .context import (
     EMPTY,
     ENTRY_DECORATORS,
@@ -112,7 +112,8 @@ class Walker(CallsMixin, LoadsMixin):
         self.reach_learned: dict[str, bool] = {}
         self.reach_learned_deps: dict[str, str] = {}
         self.steps = 0
-        # the arms of the `if` statements around the statement walked: (id of the if, 0 body / 1 else)
+        # the arms around the statement walked: (id of an `if`, 0 body / 1 else), (id of a `try`, 0 its body and
+        # else / 1 a handler of a missing key)
         self.arms: list[tuple[int, int]] = []
         # the most statements one entry point walked (an edit may add a few: see edits.quiet_room)
         self.max_steps = 0
@@ -178,7 +179,7 @@ class Walker(CallsMixin, LoadsMixin):
         self.loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]] = []
         self.mapping_use: dict[str, set] = {}
         # site -> {(key, arms)}: the keys read of a loaded object, with the `if` arms the read was in (see
-        # Walker.arms): a read in one arm of an `if`/`elif` says nothing of a load in another one
+        # Walker.arms): a read in one arm of an `if`/`elif` (or a `try`) says nothing of a load in another one
         self.mapping_arms: dict[str, set] = {}
         self.load_calls: list[dict] = []
         self.load_results: dict[str, dict] = {}
@@ -919,12 +920,9 @@ class Walker(CallsMixin, LoadsMixin):
             else any(isinstance(c, ast.Call) and self.resolve_in(ctx, c.func) in RANDOM_TENSORS for c in ast.walk(v))
             for v in values
         )
-        if drawn:
-            return
-        for copy in copies:
-            for m in self.ev(copy, st):
-                if isinstance(m, Model) and "fresh" in st.pending.get(m.id, ()):
-                    st.pending[m.id] = frozenset(t for t in st.pending[m.id] if t != "fresh") | {"cleared"}
+        if not drawn:
+            for copy in copies:
+                overwrite_init(self.ev(copy, st), st)
 
     def _param_overwrites(self, node: ast.stmt, st: State) -> list[tuple[Model, str, frozenset]] | None:
         """The layers this program built and has not used yet whose ``weight`` or ``bias`` the statement
@@ -1382,17 +1380,27 @@ class Walker(CallsMixin, LoadsMixin):
         return None
 
     def s_Try(self, node: ast.Try, st: State) -> State | None:
-        snapshots = [st.copy()]
-        cur: State | None = st
-        for s in node.body:
-            if cur is None:
-                break
-            cur = self.stmt(s, cur)
-            if cur is not None:
-                snapshots.append(cur.copy())
-        body_end = cur
-        if body_end is not None and node.orelse:
-            body_end = self.block(node.orelse, body_end)
+        # a handler of a missing key and the `try` (with its `else`) are two arms (see Walker.arms): the keys the
+        # `try` read of a loaded object may be the ones it lacks (`except KeyError: model.load_state_dict(ckpt)`,
+        # a bare state_dict), so they say nothing of what the handler does with it
+        key_arms = any(_catches_key_error(h) for h in node.handlers)
+        if key_arms:
+            self.arms.append((id(node), 0))
+        try:
+            snapshots = [st.copy()]
+            cur: State | None = st
+            for s in node.body:
+                if cur is None:
+                    break
+                cur = self.stmt(s, cur)
+                if cur is not None:
+                    snapshots.append(cur.copy())
+            body_end = cur
+            if body_end is not None and node.orelse:
+                body_end = self.block(node.orelse, body_end)
+        finally:
+            if key_arms:
+                self.arms.pop()
         handler_entry = join_all(snapshots)
         assert handler_entry is not None  # snapshots holds a copy of st
         outs = [body_end]
@@ -1400,9 +1408,14 @@ class Walker(CallsMixin, LoadsMixin):
             hs = handler_entry.copy()
             if h.name:
                 hs.bind(h.name, EMPTY)
-            if _catches_key_error(h):
-                _without_keys_read(node.body, hs)
-            outs.append(self.block(h.body, hs))
+            keyed = _catches_key_error(h)
+            if keyed:
+                self.arms.append((id(node), 1))
+            try:
+                outs.append(self.block(h.body, hs))
+            finally:
+                if keyed:
+                    self.arms.pop()
         after = join_all(outs)
         if node.finalbody:
             if after is None:
@@ -2417,33 +2430,6 @@ def _catches_key_error(handler: ast.ExceptHandler) -> bool:
     """Does the handler run when a key is missing (`except KeyError:`, `except Exception:`, a bare one)?"""
     kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any(k is None or isinstance(k, ast.Name) and k.id in _KEY_ERRORS for k in kinds)
-
-
-def _without_keys_read(body: list[ast.stmt], st: State) -> None:
-    """In a handler of a missing key: a loaded object the ``try`` read keys of (`ckpt["state_dict"]`) may be
-    one without them, a bare state_dict (`except KeyError: model.load_state_dict(ckpt)`). Its name holds it
-    as a load of its own there, so what the ``try`` read of it says nothing of what the handler does."""
-    names = {
-        sub.value.id
-        for stmt in body
-        for sub in ast.walk(stmt)
-        if isinstance(sub, ast.Subscript)
-        and isinstance(sub.value, ast.Name)
-        and isinstance(sub.slice, ast.Constant)
-        and isinstance(sub.slice.value, str)
-    }
-    for name in sorted(names):
-        vals = st.lookup(name)
-        if vals and any(isinstance(v, Loaded) for v in vals):
-            st.bind(
-                name,
-                frozenset(
-                    Loaded(f"{v.site}~without-keys", v.path, v.line, v.col, v.weights_only, v.stripped, v.saved)
-                    if isinstance(v, Loaded)
-                    else v
-                    for v in vals
-                ),
-            )
 
 
 def _reads_name(expr: ast.expr, name: str) -> bool:
