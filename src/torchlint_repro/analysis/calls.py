@@ -774,6 +774,13 @@ class CallsMixin(WalkerBase):
             return True, EMPTY
         if outs and attr in ("backward",):
             self._eval_args(node, st)
+            scope = self.frames[-1].node if self.frames else None
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and self._kept(
+                "input-gradient", scope, self.frames[-1].ctx, lambda: takes_input_gradient(scope)
+            ):
+                # an attack's or a saliency map's backward: the gradient it wants is its input's (`x.grad`),
+                # and the function steps no optimizer: no training step, whatever mode the model is in
+                return True, EMPTY
             self._training_step(node, outs, st)
             return True, EMPTY
         if outs and attr in SINK_METHODS:
@@ -809,6 +816,11 @@ class CallsMixin(WalkerBase):
         if not models:
             if outs:
                 self._eval_args(node, st)
+                if attr in ("detach", "detach_"):
+                    # `x_adv.detach()`, `fake.detach()`: the same values, through which no gradient reaches the
+                    # forwards (an attack's eval-mode forward, a generator's under the discriminator's loss): a
+                    # backward of what is computed from them trains none of them
+                    return True, frozenset({detached(merge_out(outs))})
                 return True, frozenset({merge_out(outs)})
             return False, EMPTY
         # ---- a model's own methods
@@ -2796,6 +2808,43 @@ def _value_position(node: ast.AST, expr: ast.AST, parents: dict[int, ast.AST]) -
     return True
 
 
+def takes_input_gradient(fn: FunctionNode) -> bool:
+    """Does ``fn`` take the gradient of a tensor it asked gradients of, not of parameters: it makes a name
+    require gradients (`x.requires_grad_()`, `x.requires_grad = True`, `Variable(x, requires_grad=True)`) and
+    reads that name's `.grad`, and it calls no `.step()` (FGSM's and PGD's `loss.backward(); x.grad.sign()`)?"""
+    wants: set[str] = set()
+    read: set[str] = set()
+    for n in N.subtree(fn):
+        if isinstance(n, ast.Call):
+            f = n.func
+            if isinstance(f, ast.Attribute) and f.attr == "step":
+                return False
+            if isinstance(f, ast.Attribute) and f.attr == "requires_grad_" and isinstance(f.value, ast.Name):
+                wants.add(f.value.id)
+        elif isinstance(n, ast.Assign):
+            calls = [c for c in N.subtree(n.value) if isinstance(c, ast.Call)]
+            if any(isinstance(c.func, ast.Attribute) and c.func.attr == "requires_grad_" for c in calls) or any(
+                k.arg == "requires_grad" and _true(k.value) for c in calls for k in c.keywords
+            ):
+                wants.update(t.id for t in n.targets if isinstance(t, ast.Name))
+            for t in n.targets:
+                if (
+                    isinstance(t, ast.Attribute)
+                    and t.attr == "requires_grad"
+                    and isinstance(t.value, ast.Name)
+                    and _true(n.value)
+                ):
+                    wants.add(t.value.id)
+        elif isinstance(n, ast.Attribute) and n.attr == "grad" and isinstance(n.value, ast.Name):
+            if isinstance(n.ctx, ast.Load):
+                read.add(n.value.id)
+    return bool(wants & read)
+
+
+def _true(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
 def _updates_parameters(node: ast.Call, func: ast.Attribute) -> bool:
     """Does this call update parameters: a `.step()` (an optimizer's, built here or by a factory, or one a
     wrapper holds: `scaler.step(opt)`, `engine.step()`), or an in-place update from gradients
@@ -2903,6 +2952,13 @@ def _mode_key(m: Model, st: State) -> str:
     """Where ``st`` keeps the mode ``m`` runs in: a submodule's own (set apart by `.eval()` on it), else its
     holder's (see Model.mode_key)."""
     return m.mode_key if m.mode_key in st.modes else m.id
+
+
+def detached(out: Out) -> Out:
+    """``out`` with no gradient to its forwards (``grad_on`` off): `.detach()` of it."""
+    if not any(f[8] for f in out.forwards):
+        return out
+    return Out(frozenset((*f[:8], False, *f[9:]) for f in out.forwards))
 
 
 def outs_in(vals: frozenset, depth: int = 0) -> list[Out]:
