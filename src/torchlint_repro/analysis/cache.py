@@ -283,6 +283,7 @@ SCHEMAS = {
             "named": ("dict", ("list", str)),
             "registries": ("dict", ("dict", str)),
             "stars": ("list", str),
+            "submodules": ("list", str),
             "syspath": ("list", str),
             "loaders": ("list", str),
             "loader_guards": (

@@ -28,7 +28,7 @@ from .context import (
     module_ctx,
 )
 from .names import MAYBE, NO, YES
-from .paths import path_template
+from .paths import HOLE, path_template
 from .project import arg_value, module_statements
 from .smoke import PARAM_COLLECTIONS, LookOnly, ParamValues, metadata_use, plain_names
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region, note_bound
@@ -176,6 +176,16 @@ class CallsMixin(WalkerBase):
             for a in node.args[1:]:
                 self.ev(a, st)
             return EMPTY
+        if (
+            isinstance(func, ast.Name)
+            and func.id == "eval"
+            and len(node.args) == 1
+            and not node.keywords
+            and not self._head_bound(func, st)
+        ):
+            named = self._named_by_eval(node.args[0], st)
+            if named is not None:
+                return named
         if isinstance(func, ast.Name) and func.id == "dict" and not node.args and not self._head_bound(func, st):
             entries = tuple((k.arg, self.ev(k.value, st)) for k in node.keywords if k.arg)
             return frozenset({DictVal(entries)})
@@ -2139,6 +2149,32 @@ class CallsMixin(WalkerBase):
             ctx,
             lambda: ast.copy_location(ast.Attribute(value=holder, attr=name, ctx=ast.Load()), func),
         )
+
+    def _named_by_eval(self, text: ast.expr, st: State) -> frozenset | None:
+        """What `eval(text)` names when ``text`` spells a dotted name of the project (never run: read as a
+        name): `eval("models.pose_resnet.get_pose_net")`, or with one part chosen at run time,
+        `eval("models." + cfg.MODEL.NAME + ".get_pose_net")`, whichever module of the package `models` defines
+        `get_pose_net` (human-pose-estimation's factories). None for any other text."""
+        self.ev(text, st)
+        t = self._template(text, st)
+        if t is None or self.project is None:
+            return None
+        ctx = self.frames[-1].ctx
+        parts = t.split(".")
+        holes = [i for i, part in enumerate(parts) if part == HOLE]
+        if len(holes) > 1 or not all(part == HOLE or part.isidentifier() for part in parts):
+            return None
+        if not holes:
+            q = ctx.resolve(t)
+            return self._qualified_ref(q, ctx) if q is not None else None
+        i = holes[0]
+        if i == 0 or i != len(parts) - 2:
+            return None  # a name chosen at run time, then exactly one name of the module chosen
+        package = ctx.resolve(".".join(parts[:i]))
+        members = self.project.package_members(package, parts[-1], ctx.here) if package else []
+        if not members:
+            return None
+        return frozenset().union(*(self._qualified_ref(q, ctx) for q in members))
 
     def _class_by_name(self, func: ast.expr, st: State) -> tuple[str, str, str] | None:
         """`models.__dict__[name]` or `getattr(models, name)` (the name not a literal) where `models` is a

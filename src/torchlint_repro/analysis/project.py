@@ -31,7 +31,7 @@ from ..config import Settings
 from . import names as N
 from .cache import CLAIM_WAIT, DiskCache, file_digest
 from .names import FIXED_PARAMS, MAYBE, NO, NONLITERAL, YES
-from .paths import path_template
+from .paths import HOLE, path_template
 
 ROOT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git")
 _SKIP_DIRS = {
@@ -147,6 +147,9 @@ def find_root(path: str | os.PathLike, fallback: str | os.PathLike | None = None
     return start
 
 
+# the most modules of a package a name chosen at run time may be looked up in (see Project.package_members)
+MAX_PACKAGE_MEMBERS = 24
+
 # ------------------------------------------------------------------------------ per-file facts
 
 
@@ -231,6 +234,17 @@ def build_facts(tree: ast.Module, module: str, is_package: bool) -> dict:
         "named": named,
         "registries": registries,
         "stars": list(imports.stars),
+        # `import models.pose_resnet` at the top of the module (a package's __init__ making its modules reachable
+        # as `models.pose_resnet`): the dotted modules it imports whole, without a name of their own
+        "submodules": sorted(
+            {
+                alias.name
+                for stmt in module_statements(tree.body)
+                if isinstance(stmt, ast.Import)
+                for alias in stmt.names
+                if alias.asname is None and "." in alias.name
+            }
+        ),
         "loaders": _loaders(tree, imports, readers),
         "loader_guards": _loader_guards(tree, imports, readers),
         # functions that read a file into the parameters of the model they are given, without load_state_dict
@@ -415,6 +429,14 @@ def _unit_refs(
         called = {id(n.func) for top in nodes for n in N.subtree(top) if isinstance(n, ast.Call)}
         for top in nodes:
             for sub in N.subtree(top):
+                named = evaluated_name(sub, imports)
+                if named is not None:
+                    # `eval("models." + name + ".get_pose_net")(cfg)`: the definition it spells (calls.py's
+                    # _named_by_eval), `models.*.get_pose_net` for any module of the package
+                    out.add(named)
+                    if id(sub) in called:
+                        calls.add(named)
+                    continue
                 read = N.literal_getattr(sub) or by_option(sub)
                 if read is not None:
                     # `getattr(deeplab, "resnet101")`: the module's `resnet101`, named by a literal
@@ -487,6 +509,35 @@ def _unit_refs(
     visit(tree.body)
     units["<module>"] = names_in(module_level, None)
     return {k: v for k, v in units.items() if v}, only_named
+
+
+def evaluated_name(node: ast.AST, imports: N.ImportMap) -> str | None:
+    """The qualified name `eval(text)` spells, read (never run) from the text's literal parts: the name, or
+    ``pkg.*.name`` when one part of it is chosen at run time (any module of the package `pkg` that defines
+    `name`: see Project.package_members); None for any other node or text."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "eval"
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        return None
+    t = path_template(node.args[0], imports.resolve, lambda key: None)
+    if t is None:
+        return None
+    parts = t.split(".")
+    holes = [i for i, part in enumerate(parts) if part == HOLE]
+    if len(holes) > 1 or not all(part == HOLE or part.isidentifier() for part in parts):
+        return None
+    if not holes:
+        q = imports.resolve(t)
+    elif 0 < holes[0] == len(parts) - 2:
+        package = imports.resolve(".".join(parts[: holes[0]]))
+        q = f"{package}.*.{parts[-1]}" if package is not None else None
+    else:
+        q = None
+    return q if q is not None and q.split(".", 1)[0] not in sys.stdlib_module_names else None
 
 
 def _registry(table: ast.Dict, imports: N.ImportMap) -> dict[str, str]:
@@ -1957,6 +2008,25 @@ class Project:
         for path, digest in deps.items():
             self._note(path, digest)
 
+    def package_members(self, package: str, name: str, from_dir: str | None = None) -> list[str]:
+        """``pkg.<module>.name`` for each module of the project package ``package`` that defines a function or a
+        class ``name`` (by module name; at most MAX_PACKAGE_MEMBERS): what `eval("pkg." + arch + ".name")` or
+        `getattr(getattr(pkg, arch), "name")` may be, whichever module the run names."""
+        path = self.find_module(package, from_dir)
+        if path is None or os.path.basename(path) != "__init__.py":
+            return []
+        folder = Path(path).parent
+        out = []
+        for stem in sorted(self._entries(folder)):
+            if stem == "__init__" or not stem.isidentifier() or not (folder / f"{stem}.py").is_file():
+                continue
+            rec = self.record_for_path(str(folder / f"{stem}.py"))
+            if rec is not None and (name in rec.facts["functions"] or name in rec.facts["classes"]):
+                out.append(f"{package}.{stem}.{name}")
+                if len(out) >= MAX_PACKAGE_MEMBERS:
+                    break
+        return out
+
     def record_for_module(self, dotted: str, from_dir: str | None = None) -> ModuleRecord | None:
         path = self.find_module(dotted, from_dir)
         return self.record_for_path(path) if path else None
@@ -2404,6 +2474,10 @@ class Project:
     def _unit_targets(self, qualname: str, from_dir: str) -> list[tuple[str, str]]:
         """:meth:`_unit_target`, and for a module-level table of classes or functions (`model_dict`, indexed
         by a name known at run time) the target of each of its entries."""
+        if ".*." in qualname:  # a name chosen at run time among a package's modules (see evaluated_name)
+            package, _, name = qualname.partition(".*.")
+            found = [self._unit_target(q, from_dir) for q in self.package_members(package, name, from_dir)]
+            return [t for t in found if t is not None]
         hit = self.locate(qualname, from_dir)
         if hit is not None and hit[0] == "registry":
             return self._table_targets(hit[1], hit[2])
@@ -2695,7 +2769,7 @@ class Project:
 
     def _reexporting_packages(self, path: str) -> tuple[str, ...]:
         """The names of the packages above the module at ``path`` whose ``__init__`` imports from it (`from
-        .resnet import resnet8, ResNet`): a file that spells only the package (`import models`,
+        .resnet import resnet8, ResNet`, `import models.resnet`): a file that spells only the package (`import models`,
         `models.ResNet.build(...)`, `from models import model_dict`) reaches the module's code through it."""
         key = ("reexporting", path)
         if key in self._memo:
@@ -2709,7 +2783,11 @@ class Project:
                 rec = self.record_for_path(found) if found is not None and found != path else None
                 if rec is None:
                     continue
-                targets = [*rec.facts.get("imports", {}).values(), *rec.facts.get("stars", ())]
+                targets = [
+                    *rec.facts.get("imports", {}).values(),
+                    *rec.facts.get("stars", ()),
+                    *rec.facts.get("submodules", ()),
+                ]
                 if any(t == module or t.startswith(module + ".") for t in targets):
                     out.append(parts[i - 1])
         self._memo[key] = (tuple(out), dict(deps))
