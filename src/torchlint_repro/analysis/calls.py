@@ -440,6 +440,19 @@ class CallsMixin(WalkerBase):
             # now (a training-mode model's copy is in training mode); it draws nothing from the generator
             args = self._eval_args(node, st)
             return frozenset(self._copied(node, v, st) for v in (args[0] if args else EMPTY) if isinstance(v, Model))
+        if q in N.PEFT_ADAPTERS:
+            # `model = get_peft_model(model, lora_config)`: the base model with new adapter layers, drawn from the
+            # generator now; it runs in the base model's mode (the adapters' dropout follows it)
+            args = self._eval_args(node, st)
+            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords if k.arg}
+            bases = [v for a in [*args, *kwargs.values()] for v in a if isinstance(v, Model)]
+            mode_dep = MAYBE if not bases or any(b.mode_dep != NO for b in bases) else NO
+            made = self._new_model(node, "peft.PeftModel", st, [], {}, has_params=YES, mode_dep=mode_dep)
+            for m in made:
+                if isinstance(m, Model) and bases:
+                    st.modes[m.id] = frozenset().union(*(st.mode(b.id) for b in bases))
+                    self.held.setdefault(m.id, set()).update(b.id for b in bases)
+            return made
         if q in N.WRAPPERS or q in N.TRANSPARENT_WRAPPERS:
             args = self._eval_args(node, st)
             src = args[0] if args else EMPTY

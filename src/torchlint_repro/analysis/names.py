@@ -116,6 +116,21 @@ WRAPPERS = frozenset(
 EMPTY_INIT_CONTEXTS = frozenset(
     {"accelerate.init_empty_weights", "accelerate.big_modeling.init_empty_weights", "accelerate.init_on_device"}
 )
+# peft's functions and classes that add new adapter layers to a model (LoRA's `lora_A` drawn at random, as
+# peft's default init does): the model they return holds new random parameters beside the base model's
+PEFT_ADAPTERS = frozenset(
+    {
+        "peft.get_peft_model",
+        "peft.mapping.get_peft_model",
+        "peft.mapping_func.get_peft_model",
+        "peft.inject_adapter_in_model",
+        "peft.mapping.inject_adapter_in_model",
+        "peft.LoraModel",
+        "peft.tuners.LoraModel",
+        "peft.tuners.lora.LoraModel",
+        "peft.tuners.lora.model.LoraModel",
+    }
+)
 TRANSPARENT_WRAPPERS = frozenset({"torch.compile", "torch.jit.script", "torch.jit.trace", "torch.fx.symbolic_trace"})
 # objects whose setup/prepare methods hand back the modules (and optimizers ...) given to them, in order,
 # each module wrapped in one that runs it and shares its mode (Fabric's _FabricModule, accelerate's DDP or

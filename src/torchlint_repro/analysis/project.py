@@ -3105,8 +3105,13 @@ def _is_transformers_model(q: str) -> bool:
     return (
         name[:1].isupper()
         and ("Model" in name or "For" in name)
-        and not name.startswith("Auto")
-        and not name.endswith(("Config", "Output", "Tokenizer"))
+        # the auto classes, the data collators (`DataCollatorForSeq2Seq`: no parameters), and the TensorFlow and
+        # Flax models (`TFBertModel`: not torch's generator)
+        and not name.startswith(("Auto", "DataCollator"))
+        and not re.match(r"(TF|Flax)[A-Z]", name)
+        and not name.endswith(
+            ("Config", "Output", "Tokenizer", "TokenizerFast", "Processor", "Extractor", "Card", "Mixin")
+        )
     )
 
 

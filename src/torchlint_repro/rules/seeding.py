@@ -118,8 +118,10 @@ TRP101 = Rule(
 Reports the construction of a module with randomly initialised parameters (an `nn.Module` subclass
 of your project, a `torch.nn` layer with parameters, a `torchvision.models` / `timm` builder without
 pretrained weights, a `timm.create_model(..., pretrained=True, num_classes=10)` whose new classifier the
-pretrained weights cannot fill, a `transformers` model built from a config) when no torch seed has been set
-on any path of the program that reaches it. A timm model given `checkpoint_path=` is restored from that file.
+pretrained weights cannot fill, a `transformers` model built from a config, the adapter layers peft's
+`get_peft_model` adds to a model, LoRA's drawn at random) when no torch seed has been set on any path of the
+program that reaches it. A timm model given `checkpoint_path=` is restored from that file; adapters loaded
+with `PeftModel.from_pretrained` are restored too.
 
 A seed is `torch.manual_seed`, `torch.random.manual_seed`, Lightning's `seed_everything`,
 `transformers.set_seed`, accelerate's `set_seed`, `ignite.utils.manual_seed`, `timm.utils.random_seed`,
