@@ -183,6 +183,9 @@ PARAM_FREE_LAYERS = frozenset(
     CosineSimilarity PairwiseDistance Fold Unfold LocalResponseNorm CrossMapLRN2d Module""".split()
 )
 CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+# containers of parameters: random only through the parameters they are given (`nn.Parameter(torch.zeros(n))`
+# is not), which a class body lists as constructions of their own
+PARAMETER_CONTAINERS = frozenset({"ParameterList", "ParameterDict"})
 # parameters initialised to constants (weight 1, bias 0, PReLU 0.25): no draw from the generator
 CONSTANT_INIT_LAYERS = frozenset(
     {
@@ -281,12 +284,33 @@ def metadata_read(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
     return False
 
 
+# recurrent layers: their parameters are named per layer and direction (`weight_ih_l0_reverse`), a cell's without
+RECURRENT_CELLS = frozenset({"RNNCell", "GRUCell", "LSTMCell"})
+RECURRENT_LAYERS = frozenset({"RNN", "GRU", "LSTM"})
+
+
 def random_params(layer: str, kw: dict) -> frozenset[str] | None:
-    """The parameters a torch.nn layer of WEIGHT_BIAS_LAYERS draws at random, with these keyword arguments:
-    its weight, and its bias unless ``bias=False``; None for any other layer (its parameters not known)."""
-    if layer not in WEIGHT_BIAS_LAYERS:
+    """The parameters a torch.nn layer draws at random, with these literal arguments: a layer of
+    WEIGHT_BIAS_LAYERS its weight, and its bias unless ``bias=False``; a recurrent cell `weight_ih`,
+    `weight_hh` (and `bias_ih`, `bias_hh`); a recurrent layer those of each layer and direction; None for any
+    other layer or arguments we cannot read (its parameters not known)."""
+    with_bias = kw.get("bias", True)
+    if with_bias not in (True, False):
         return None
-    return frozenset({"weight"} if layer == "Embedding" or kw.get("bias") is False else {"weight", "bias"})
+    if layer in WEIGHT_BIAS_LAYERS:
+        return frozenset({"weight"} if layer == "Embedding" or with_bias is False else {"weight", "bias"})
+    kinds = ("weight_ih", "weight_hh") + (("bias_ih", "bias_hh") if with_bias else ())
+    if layer in RECURRENT_CELLS:
+        return frozenset(kinds)
+    if layer not in RECURRENT_LAYERS or any(k.startswith("#") and k not in ("#0", "#1", "#2") for k in kw):
+        return None  # (flags given by position: which is which differs between RNN and the others)
+    layers, both, proj = kw.get("num_layers", kw.get("#2", 1)), kw.get("bidirectional", False), kw.get("proj_size", 0)
+    if not isinstance(layers, int) or both not in (True, False) or not isinstance(proj, int):
+        return None
+    if proj:
+        kinds += ("weight_hr",)
+    suffixes = ("", "_reverse") if both else ("",)
+    return frozenset(f"{kind}_l{i}{suffix}" for i in range(layers) for suffix in suffixes for kind in kinds)
 
 
 # torch.nn layers (other than the containers) whose constructor is handed a module it holds and runs (a copy

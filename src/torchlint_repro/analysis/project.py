@@ -2293,7 +2293,7 @@ class Project:
                 results.append(NO)  # a part the constructor restores (`backbone.load_state_dict(...)`)
                 continue
             layer = N.torch_nn_layer(ctor)
-            if layer in N.CONTAINERS:
+            if layer in N.CONTAINERS or layer in N.PARAMETER_CONTAINERS:
                 continue  # its contents are constructions of the class body too, counted on their own
             if layer is not None:
                 given = layer_params.get(str(i))

@@ -935,13 +935,16 @@ class Walker(CallsMixin, LoadsMixin):
         ctx = frame.ctx if frame is not None else self.root_ctx
         found: list[tuple[Model, str, frozenset]] = []
         for param, _how, values in param_writes(node.value if isinstance(node, ast.Expr) else node, ctx.imports):
-            if param.attr not in ("weight", "bias") or not isinstance(param.value, ast.Name):
+            if not isinstance(param.value, ast.Name):
                 continue
             if any(self._drawn(v, ctx, st) for v in values):
                 continue
             for m in st.lookup(param.value.id) or ():
                 if isinstance(m, Model) and m.origin == "built" and "fresh" in st.pending.get(m.id, ()):
-                    found.append((m, param.attr, st.pending[m.id]))
+                    layer = N.torch_nn_layer(m.cls or "")
+                    need = N.random_params(layer, dict(m.args)) if layer is not None else None
+                    if param.attr in (need or ("weight", "bias")):
+                        found.append((m, param.attr, st.pending[m.id]))
         return found or None
 
     def _drawn(self, expr: ast.expr, ctx: ModuleCtx, st: State) -> bool:
@@ -1474,11 +1477,19 @@ class Walker(CallsMixin, LoadsMixin):
         q = self.frames[-1].ctx.resolve(expr.func)
         if q in N.EMPTY_INIT_CONTEXTS:
             return True
-        return (
-            q == "torch.device"
-            and bool(expr.args)
-            and isinstance(expr.args[0], ast.Constant)
-            and expr.args[0].value == "meta"
+        if q == "torch.device":
+            return bool(expr.args) and _is_meta(expr.args[0])
+        # any context made for the meta device (lit-llama's `EmptyInitOnDevice(device="meta")`, accelerate's
+        # `init_on_device(torch.device("meta"))`): what it builds has no values to draw
+        device = next((k.value for k in expr.keywords if k.arg == "device"), expr.args[0] if expr.args else None)
+        return device is not None and (
+            _is_meta(device)
+            or (
+                isinstance(device, ast.Call)
+                and self.frames[-1].ctx.resolve(device.func) == "torch.device"
+                and bool(device.args)
+                and _is_meta(device.args[0])
+            )
         )
 
     def _grad_context(self, expr: ast.expr, st: State) -> str | None:
@@ -2203,6 +2214,10 @@ def _overwritten(written: list[tuple[Model, str, frozenset]], st: State) -> None
             st.pending[m.id] = frozenset(t for t in before if t != "fresh" and not t.startswith("set:")) | {"cleared"}
         else:
             st.pending[m.id] = before | {f"set:{param}"}
+
+
+def _is_meta(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value == "meta"
 
 
 def _empty_state() -> State:
