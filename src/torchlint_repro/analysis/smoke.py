@@ -150,7 +150,8 @@ class _Scope:
     def value_use(self, expr: ast.AST) -> str:
         up = self.parents.get(id(expr))
         if isinstance(up, ast.Expr):
-            return NONE  # built or moved and dropped
+            # built or moved and dropped: a library module's "does it build" check in its `__main__` block
+            return self._unread_output(expr) if isinstance(expr, ast.Call) else NONE
         if isinstance(up, ast.Return):
             return RETURNED if isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else KEPT
         if isinstance(up, ast.Assign) and up.value is expr:
@@ -159,6 +160,8 @@ class _Scope:
                 if not isinstance(t, ast.Name):
                     return KEPT  # an attribute, an item, an unpacking: kept where we do not follow
                 verdict = _join(verdict, self.name_uses(t.id, up))
+            if verdict == NONE and isinstance(expr, ast.Call):
+                return self._unread_output(expr)  # `_ = Net()`: bound and never read
             return verdict
         if isinstance(up, ast.AnnAssign) and up.value is expr and isinstance(up.target, ast.Name):
             return self.name_uses(up.target.id, up)
@@ -351,8 +354,8 @@ class _Scope:
         )
 
     def _unread_output(self, call: ast.Call) -> str:
-        """An output nobody reads: in the ``__main__`` block of a module the project imports (a model file's
-        "does it run" check) a look; elsewhere no evidence either way."""
+        """A model or an output nobody reads: in the ``__main__`` block of a module the project imports or of a
+        package (a model file's "does it build / run" check) a look; elsewhere no evidence either way."""
         return LOOK if self.q.library_main(self.ctx, call) else NONE
 
     def attribute_use(self, attr: ast.Attribute) -> str:

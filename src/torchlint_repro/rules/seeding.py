@@ -201,8 +201,10 @@ seeds the parent process only: a spawned worker starts unseeded`).
   built after the loop keep it random.
 - A model whose random init reaches nothing anyone keeps is TRP104's (off by default): one only
   printed, shape-checked, counted or profiled (a model file's `if __name__ == "__main__":` smoke test),
-  or built and dropped. Trained, saved, its output values used, or handed to code that may do any of
-  these (also through the project's functions and their `return`s), it is reported here.
+  or built and dropped in the `__main__` block of a package module or of a module the project imports.
+  Trained, saved, its output values used, or handed to code that may do any of these (also through the
+  project's functions and their `return`s), it is reported here; so is a model built and dropped
+  elsewhere (more often a use the analysis cannot see than a look).
 - Unresolvable seeding helpers from libraries we cannot read are not recognised: list them in
   `seed-functions`.
 
@@ -323,8 +325,8 @@ read, a module-level model another module of the project imports.
 
 A model built and dropped, or a forward whose output nobody reads, is no evidence of a look (more often it
 is a use the analysis cannot see): TRP101's. The exception is the `__main__` block of a package module or
-of a module the project imports, where running the model and reading nothing is the library's "does it
-run" check.
+of a module the project imports, where building or running the model and reading nothing is the library's
+"does it build" or "does it run" check.
 
 ## Why is this bad?
 Mostly it is not: the printed shapes and counts are the same whatever the weights. It is here for a
