@@ -685,6 +685,7 @@ class CallsMixin(WalkerBase):
         self.seq += 1
         if not self.mute:
             self.seed_calls.append((self.seq, self.site_chain(node), seed_display(q, node)))
+            self.seed_arms[self.seq] = tuple(self.arms)
 
     # ------------------------------------------------------------------ methods on tracked values
     def _method_call(
@@ -1681,7 +1682,10 @@ class CallsMixin(WalkerBase):
                     "col": col,
                     "seed": verdict,
                     "seq": self.seq,
+                    "arms": tuple(self.arms),  # (a seed in another arm of an `if` runs on no path after it)
                     "name": name,
+                    # a project class whose layers could not all be told: whether it has parameters is not known
+                    "partly": has_params == MAYBE and self._partly_read_class(m, ctx),
                     "cuda": st.cuda,
                     "params": has_params,
                     "via": self.via(),
@@ -1916,6 +1920,8 @@ class CallsMixin(WalkerBase):
         data = dict(name=shown, model=m.name, maybe=EVAL in modes, via=self.via(), root=self.current_root)
         if self.iteration is not None:
             data["iteration"] = self.iteration
+        if in_train and m.mode_dep == MAYBE and m.cls is not None and self._partly_read_class(m, frame.ctx):
+            data["dep"] = m.cls.rsplit(".", 1)[-1]  # a project class not wholly told: live layers maybe
         if region is not None and not m.lightning:
             seen_key = (m.id, region_path, region[1])
             if in_train and seen_key not in self.region_reports:
@@ -1957,6 +1963,15 @@ class CallsMixin(WalkerBase):
         out = Out(frozenset({(m.id, self.path, line, col, modes, shown, src, m.mode_dep, grad_on, use)}))
         # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
         return frozenset({merge_out([out] + upstream) if upstream else out})
+
+    def _partly_read_class(self, m: Model, ctx: ModuleCtx) -> bool:
+        """Is ``m`` an object of a project class (asked of a ``maybe``: which layers it holds could not all be
+        told, as when it holds an object of a class we cannot read: waveglow's `Denoiser` around an `STFT` from
+        an empty git submodule, or a layer a factory picks by a name known at run time)?"""
+        if m.cls is None or m.origin in ("param", "pretrained", "unknown_class") or self.project is None:
+            return False
+        hit = self.project.locate(m.cls, ctx.here)
+        return hit is not None and hit[0] == "class"
 
     def _recalibrates_bn(self, frame: Frame) -> bool:
         """Does the function the frame walks read, set or reset batch-norm statistics (`bn.running_mean`,

@@ -151,12 +151,15 @@ class _Summary:
         compares."""
         im = self.imports
         literals = self.argparse_literals
+        scoped: dict = im.scoped
         if not lines:
             literals = {k: v[:1] for k, v in literals.items()}
+            # (what each name may be bound to: the lines of the imports move with the statements they are in)
+            scoped = {k: tuple(sorted({t for *_, t in v})) for k, v in scoped.items()}
         try:
             value = encode_value(
                 (
-                    (im.module, im.is_package, im.bindings, im.local_defs, im.stars),
+                    (im.module, im.is_package, im.bindings, im.local_defs, im.stars, scoped),
                     self.constants,
                     self.argparse,
                     literals,
@@ -176,7 +179,7 @@ class _Summary:
         """The inverse of :meth:`to_entry`; raises ValueError on a value of another shape."""
         try:
             imports, constants, argparse, literals, built, units, mode_changed = decode_value(entry["summary"])
-            module, is_package, bindings, local_defs, stars = imports
+            module, is_package, bindings, local_defs, stars, scoped = imports
             relevant, strong, saving, context, storing = units
         except (TypeError, ValueError) as e:
             raise ValueError("summary entry") from e
@@ -186,6 +189,20 @@ class _Summary:
             and _str_map(bindings)
             and _strs(local_defs, set)
             and _strs(stars, list)
+            and isinstance(scoped, dict)
+            and all(
+                isinstance(k, str)
+                and isinstance(v, tuple)
+                and all(
+                    isinstance(e, tuple)
+                    and len(e) == 3
+                    and isinstance(e[0], int)
+                    and isinstance(e[1], int)
+                    and isinstance(e[2], str)
+                    for e in v
+                )
+                for k, v in scoped.items()
+            )
             and _str_map(constants)
             and _str_map(argparse)
             and isinstance(literals, dict)
@@ -201,6 +218,7 @@ class _Summary:
         out.imports.bindings = {sys.intern(k): sys.intern(v) for k, v in bindings.items()}
         out.imports.local_defs = local_defs
         out.imports.stars = stars
+        out.imports.scoped = scoped
         out.constants, out.argparse, out.argparse_literals, out.built_globals = constants, argparse, literals, built
         out.relevant, out.strong, out.saving, out.context, out.storing = relevant, strong, saving, context, storing
         out.mode_changed = mode_changed

@@ -61,6 +61,7 @@ _PLAIN = frozenset(
         "builds",  # constructions in other files (see loads._finish_builds): their lines are those files'
         "cls",
         "dedupe",
+        "dep",
         "func",
         "how",
         "look_only",
@@ -68,7 +69,9 @@ _PLAIN = frozenset(
         "model",
         "name",
         "new_head",  # a class count, not a line
+        "nonstrict",
         "overwritten_some_paths",
+        "partly",
         "prefix",
         "region",
         "root",
@@ -422,7 +425,8 @@ class Quiet:
     @staticmethod
     def names_of(imports: N.ImportMap) -> list:
         """What a Quiet reads of a module's ImportMap, as the cache keeps it."""
-        return [dict(imports.bindings), sorted(imports.local_defs), bool(imports.stars)]
+        # (a name imports bind to different things resolves by where it is read: never taken as quiet)
+        return [dict(imports.bindings), sorted(imports.local_defs | set(imports.scoped)), bool(imports.stars)]
 
     def _name_ok(self, name: str) -> bool:
         if name in self.loud or name in self.defs:

@@ -91,7 +91,10 @@ class LoadsMixin(WalkerBase):
         for m in models:
             p = st.pending.get(m.id)
             if p is not None and "fresh" in p:
-                st.pending[m.id] = (p - {"fresh"}) | {"cleared" if restores else "used"}
+                # (a `strict=False` load restores what the checkpoint holds: the message says the rest stays random)
+                st.pending[m.id] = (p - {"fresh"}) | (
+                    {"cleared"} if restores else {"used", "nonstrict"} if strict_flag is False else {"used"}
+                )
         if restores:
             # a strict load restores every parameter of the model, those of the modules it holds too
             # (`model = Wrapper(backbone, head); model.load_state_dict(ckpt)`): their random init is gone
@@ -264,6 +267,8 @@ class LoadsMixin(WalkerBase):
             status = final.pending.get(mid) if final is not None else None
             if status is not None and status == frozenset({"cleared"}):
                 continue  # overwritten by a strict load before any use, on every path
+            if status is not None and "nonstrict" in status:
+                info = dict(info, nonstrict=True)
             kept.append((info, status is not None and "cleared" in status))
         # one call of the entry point's file that reaches many constructions in other files (a factory
         # choosing among 44 classes, a builder of a whole GAN) is one cause, one place to seed: reported
@@ -303,7 +308,16 @@ class LoadsMixin(WalkerBase):
         """The event of an unseeded construction (``info``, see CallsMixin._new_model), at ``path:line:col``:
         its own place, or the entry point's call that reaches it and others (``builds``: the called name, how
         many constructions, the first three as (name, path, line))."""
-        later = next(((chain, name) for seq, chain, name in self.seed_calls if seq > info["seq"]), None)
+        # the first seed walked after it on a path that can run it after it (not in another arm of an `if`)
+        arms = info.get("arms", ())
+        later = next(
+            (
+                (chain, name)
+                for seq, chain, name in self.seed_calls
+                if seq > info["seq"] and not exclusive_arms(self.seed_arms.get(seq, ()), arms)
+            ),
+            None,
+        )
         # seeded on some paths only: the last seed of torch before it, which some path to it skipped
         earlier = (
             next(((chain, name) for seq, chain, name in reversed(self.seed_calls) if seq < info["seq"]), None)
@@ -331,6 +345,10 @@ class LoadsMixin(WalkerBase):
             "look_only": bool(info.get("look_only")),
             "new_head": info.get("new_head") if builds is None else None,
         }
+        if info.get("partly") and builds is None:
+            data["partly"] = True
+        if info.get("nonstrict") and builds is None:
+            data["nonstrict"] = True
         dedupe = None
         if builds is not None:
             data["builds"] = builds[1:]

@@ -622,10 +622,13 @@ class ImportMap:
 
     ``module`` is the file's own dotted module name (``pkg.train``); local classes and functions
     resolve to ``pkg.train.Net``. Imports anywhere in the file are honoured (a function-level
-    ``from utils import set_seed`` is common in scripts); the last binding of a name wins.
+    ``from utils import set_seed`` is common in scripts); the last binding of a name wins, except where
+    imports bind one name to different things (``scoped``): there a name at a position resolves through
+    the last import before it whose block holds it (FixMatch's `if arch == "wideresnet": import
+    models.wideresnet as models` and `elif ...: import models.resnext as models`, each used in its arm).
     """
 
-    __slots__ = ("module", "is_package", "bindings", "local_defs", "stars")
+    __slots__ = ("module", "is_package", "bindings", "local_defs", "stars", "scoped")
 
     def __init__(self, module: str, is_package: bool = False) -> None:
         self.module = module
@@ -633,6 +636,9 @@ class ImportMap:
         self.bindings: dict[str, str] = {}
         self.local_defs: set[str] = set()
         self.stars: list[str] = []  # modules imported with `from m import *`, in order
+        # name -> (line of an import, last line of the block it is in, what it binds the name to), by line:
+        # only names imports bind to more than one thing (and no def of the module binds)
+        self.scoped: dict[str, tuple[tuple[int, int, str], ...]] = {}
 
     @classmethod
     def from_tree(cls, tree: ast.Module, module: str, is_package: bool = False) -> ImportMap:
@@ -641,6 +647,7 @@ class ImportMap:
         made = memo_on(tree, f"imports:{module}:{is_package}", lambda t: cls._made(t, module, is_package))
         im = cls(module, is_package)
         im.bindings, im.local_defs, im.stars = dict(made.bindings), set(made.local_defs), list(made.stars)
+        im.scoped = made.scoped  # (never changed in place)
         return im
 
     @classmethod
@@ -651,7 +658,41 @@ class ImportMap:
                 im.add_import(node)
         for node in tree.body:
             im._add_toplevel(node)
+        im.scoped = im._scoped_imports(tree)
         return im
+
+    def _scoped_imports(self, tree: ast.Module) -> dict[str, tuple[tuple[int, int, str], ...]]:
+        """The names imports bind to different things, each import with the lines it binds the name over
+        for sure: from it to the end of its block (past the block, another path may have bound it)."""
+        found: dict[str, list[tuple[int, int, str]]] = {}
+        blocks: list[list[ast.stmt]] = [tree.body]
+        while blocks:
+            body = blocks.pop()
+            if not body:
+                continue
+            end = body[-1].end_lineno or body[-1].lineno
+            for stmt in body:
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    one = ImportMap(self.module, self.is_package)
+                    one.add_import(stmt)
+                    for name, target in one.bindings.items():
+                        found.setdefault(name, []).append((stmt.lineno, end, target))
+                    continue
+                for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    value = getattr(stmt, field, None)
+                    if not isinstance(value, list):
+                        continue
+                    for item in value:
+                        if isinstance(item, (ast.ExceptHandler, ast.match_case)):
+                            if item.body:
+                                blocks.append(item.body)
+                    if value and isinstance(value[0], ast.stmt):
+                        blocks.append(value)
+        return {
+            name: tuple(sorted(entries))
+            for name, entries in found.items()
+            if len({t for *_, t in entries}) > 1 and name not in self.local_defs
+        }
 
     def _add_toplevel(self, node: ast.stmt) -> None:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -716,6 +757,12 @@ class ImportMap:
         target = self.bindings.get(head)
         if target is None:
             return None
+        if head in self.scoped and not isinstance(expr, str):
+            line = getattr(expr, "lineno", None)
+            if line is not None:
+                for start, end, bound in self.scoped[head]:
+                    if start < line <= end:
+                        target = bound  # (by line: the last import before it that holds it wins)
         return canonical(f"{target}.{rest}" if rest else target)
 
 

@@ -174,6 +174,7 @@ class Walker(CallsMixin, LoadsMixin):
     # ================================================================== entry points
     def _reset_root(self) -> None:
         self.seed_calls: list[tuple[int, tuple, str]] = []  # (seq, site chain, name)
+        self.seed_arms: dict[int, tuple] = {}  # seq of a seed call -> the arms it ran in (see ``arms``)
         self.other_seeds: list[tuple[int, tuple, str]] = []
         self.builds: dict[str, dict] = {}
         self.loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]] = []
@@ -1574,6 +1575,7 @@ class Walker(CallsMixin, LoadsMixin):
             self.seq += 1
             if not self.mute:
                 self.seed_calls.append((self.seq, self.site_chain(node), f"`import {dotted}` (it seeds torch)"))
+                self.seed_arms[self.seq] = tuple(self.arms)
 
     def s_Delete(self, node: ast.Delete, st: State) -> State:
         for t in node.targets:
@@ -2397,6 +2399,9 @@ def merge_event(events: dict, key: tuple, ev: Event) -> None:
     if cur is None:
         events[key] = ev
         return
+    if ev.kind == "unseeded_build" and cur.data.get("nonstrict") != ev.data.get("nonstrict"):
+        # restored with strict=False on one path only: the message cannot say it is (the other keeps it all)
+        cur.data = {k: v for k, v in cur.data.items() if k != "nonstrict"}
     if ev.kind == "unseeded_build" and _SEED_ORDER.get(ev.data.get("seed"), 0) > _SEED_ORDER.get(
         cur.data.get("seed"), 0
     ):

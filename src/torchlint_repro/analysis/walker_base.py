@@ -66,6 +66,7 @@ class WalkerBase:
     _save_sites: list[dict] | None
     # reset for each entry point, in Walker._reset_root
     seed_calls: list[tuple[int, tuple, str]]
+    seed_arms: dict[int, tuple]
     other_seeds: list[tuple[int, tuple, str]]
     builds: dict[str, dict]
     loaded_uses: list[tuple[Loaded, str | None, int, int, str, str]]

@@ -29,10 +29,11 @@ def _inference(d: dict) -> str:
         if d.get("via")
         else ""
     )
-    return (
-        f"`{d['name']}` {maybe} in training mode when it runs {where}{called}: dropout/batch-norm stay live; "
-        f"call `{d['name']}.eval()` first"
-    )
+    live = "dropout/batch-norm stay live"
+    if d.get("dep"):  # a project class whose layers could not all be told
+        live = f"any dropout/batch-norm it holds stays live (whether `{d['dep']}` has any could not be told)"
+    name = d["name"]
+    return f"`{name}` {maybe} in training mode when it runs {where}{called}: {live}; call `{name}.eval()` first"
 
 
 def _bare(d: dict) -> str:

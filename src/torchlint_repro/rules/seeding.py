@@ -21,6 +21,10 @@ def _tail(d: dict) -> str:
         )
     if d.get("overwritten_some_paths"):
         parts.append("its weights are restored on some paths only, the others keep the random init")
+    elif d.get("nonstrict"):
+        parts.append(
+            "its weights are restored with `strict=False`: whatever the checkpoint lacks keeps the random init"
+        )
     if d.get("via"):
         parts.append(f"reached from {via_text(d['via'], d.get('also_via', ()))}")
     if d.get("parent_seed"):
@@ -58,7 +62,12 @@ def _check(seed: str, code: str):
         name = d["name"]
         if d.get("builds"):
             return _many(d, seed) + _tail(d)
-        if seed == "no":
+        if seed == "no" and d.get("partly"):
+            head = (
+                f"`{name}` is built before torch is seeded: its random init, if it has one (whether it has could "
+                "not be told), differs on every run"
+            )
+        elif seed == "no":
             head = f"`{name}` is built before torch is seeded: its random init differs on every run"
         elif seed == "maybe":
             head = f"`{name}` is built where torch is seeded on some paths only"
