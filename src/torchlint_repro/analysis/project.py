@@ -1390,9 +1390,30 @@ def _class_facts(node: ast.ClassDef, imports: N.ImportMap) -> dict:
     # (method, guards, {its parameter: the constructor parameter passed to it}) of the `self.m()` calls __init__
     # makes
     self_calls: list[tuple[str, list, dict[str, str]]] = []
+    # a local name bound once, in the class's methods, to a torch function (NGCF's `initializer =
+    # nn.init.xavier_uniform_`, then `nn.Parameter(initializer(torch.empty(n, d)))`): called, it is that function
+    bound_to: dict[str, list[str | None]] = {}
+    for method in methods.values():
+        for sub in N.subtree(method):
+            if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+                for t in targets:
+                    if isinstance(t, ast.Name):
+                        value = (
+                            sub.value if isinstance(sub, (ast.Assign, ast.AnnAssign)) and len(targets) == 1 else None
+                        )
+                        q = imports.resolve(value) if isinstance(value, (ast.Name, ast.Attribute)) else None
+                        bound_to.setdefault(t.id, []).append(q)
+    aliases = {
+        name: qs[0]
+        for name, qs in bound_to.items()
+        if len(qs) == 1 and qs[0] is not None and qs[0].startswith("torch.") and name not in imports.bindings
+    }
 
     def note_call(sub: ast.Call, guards: list, in_init: bool, names: dict[str, str] | None = None) -> None:
         q = imports.resolve(sub.func)
+        if q is None and isinstance(sub.func, ast.Name):
+            q = aliases.get(sub.func.id)
         if q is None:
             q = _star_bound(sub.func, imports)  # bound by a star import, maybe: resolved when the class is queried
         if q is None and isinstance(sub.func, ast.Attribute) and sub.func.attr in RANDOM_FILLS:
