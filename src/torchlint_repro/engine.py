@@ -20,6 +20,11 @@ INTERNAL_ERROR = "TRP900"
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _NOQA_FILE = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
 _CODE_SEP = re.compile(r"[,\s]")
+# libraries whose models are torch modules, imported by scripts that never say "torch" themselves (a transformers
+# fine-tuning script that builds `BertForSequenceClassification(config)`)
+_TORCH_LIBRARIES = re.compile(
+    r"^\s*(?:from|import)\s+(?:transformers|timm|peft|lightning|pytorch_lightning|accelerate|diffusers)\b", re.M
+)
 
 
 class SourceError(Exception):
@@ -101,7 +106,12 @@ def lint_source(
     """
     settings = settings or Settings()
     main_guard_recursion()
-    if not source.strip() or "torch" not in source and not _mentions_project_model(source, path, settings):
+    if (
+        not source.strip()
+        or "torch" not in source
+        and not _TORCH_LIBRARIES.search(source)
+        and not _mentions_project_model(source, path, settings)
+    ):
         return []
     try:
         if tree is None:
