@@ -44,6 +44,7 @@ from .syntax import (
     ctor_args,
     exit_effects,
     freeze,
+    head_name,
     is_classmethod,
     is_main_guard,
     is_static,
@@ -2873,9 +2874,10 @@ def _value_position(node: ast.AST, expr: ast.AST, parents: dict[int, ast.AST]) -
 
 
 def takes_input_gradient(fn: FunctionNode) -> bool:
-    """Does ``fn`` take the gradient of a tensor it asked gradients of, not of parameters: it makes a name
-    require gradients (`x.requires_grad_()`, `x.requires_grad = True`, `Variable(x, requires_grad=True)`) and
-    reads that name's `.grad`, and it calls no `.step()` (FGSM's and PGD's `loss.backward(); x.grad.sign()`)?"""
+    """Does ``fn`` take gradients only to read them, calling no `.step()`: of a tensor it asked gradients of (it
+    makes a name require gradients, `x.requires_grad_()`, `x.requires_grad = True`, `Variable(x,
+    requires_grad=True)`, and reads that name's `.grad`: FGSM's and PGD's `loss.backward(); x.grad.sign()`), or
+    of its parameters into something else, updating none (EWC's Fisher estimate)?"""
     wants: set[str] = set()
     read: set[str] = set()
     for n in N.subtree(fn):
@@ -2902,7 +2904,44 @@ def takes_input_gradient(fn: FunctionNode) -> bool:
         elif isinstance(n, ast.Attribute) and n.attr == "grad" and isinstance(n.value, ast.Name):
             if isinstance(n.ctx, ast.Load):
                 read.add(n.value.id)
-    return bool(wants & read)
+    if wants & read:
+        return True
+    return _reads_parameter_gradients(fn)
+
+
+def _reads_parameter_gradients(fn: FunctionNode) -> bool:
+    """Does ``fn`` read its parameters' gradients into something else (EWC's Fisher estimate: `for n, p in
+    self.named_parameters(): fisher[n] += p.grad ** 2`) without updating any parameter from them (`p.data -=
+    lr * p.grad`, `p.add_(...)`)? (``fn`` calls no `.step()`: see takes_input_gradient.)"""
+    params: set[str] = set()
+    for n in N.subtree(fn):
+        if (
+            isinstance(n, (ast.For, ast.comprehension))
+            and isinstance(n.iter, ast.Call)
+            and isinstance(n.iter.func, ast.Attribute)
+            and n.iter.func.attr in ("parameters", "named_parameters")
+        ):
+            target = n.target.elts[-1] if isinstance(n.target, ast.Tuple) and n.target.elts else n.target
+            if isinstance(target, ast.Name):
+                params.add(target.id)
+    if not params:
+        return False
+    read = False
+    for n in N.subtree(fn):
+        if isinstance(n, ast.Attribute) and n.attr == "grad" and isinstance(n.value, ast.Name):
+            read = read or (n.value.id in params and isinstance(n.ctx, ast.Load))
+        elif isinstance(n, ast.AugAssign) or (isinstance(n, ast.Assign) and len(n.targets) == 1):
+            target = n.target if isinstance(n, ast.AugAssign) else n.targets[0]
+            if head_name(target) in params:
+                return False  # `p.data -= lr * p.grad`, `p.data = ...`: an update
+        elif (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr.endswith("_")
+            and head_name(n.func.value) in params
+        ):
+            return False  # `p.add_(...)`, `p.data.copy_(...)`: an update in place
+    return read
 
 
 def _true(node: ast.expr) -> bool:
