@@ -328,6 +328,9 @@ def layer_has_params(layer: str, kw: dict) -> str:
         return NO
     if layer in CONTAINERS:
         return MAYBE  # decided by the arguments at the construction site
+    if layer in PARAMETER_CONTAINERS:
+        # `nn.ParameterDict()`: empty, nothing drawn; given parameters, random as they are (not read here)
+        return NO if not any(k.startswith("#") or k in ("values", "parameters") for k in kw) else MAYBE
     fixed = kw.get(FIXED_PARAMS)
     random = random_params(layer, kw)
     if isinstance(fixed, str) and random is not None and random <= set(fixed.split(",")):

@@ -2297,6 +2297,12 @@ class Project:
                 results.append(NO)
             elif N.torch_nn_layer(b) in N.CONTAINERS:
                 results.append(NO)  # an nn.ModuleList subclass: what it holds is built (and counted) elsewhere
+            elif (base_layer := N.torch_nn_layer(b)) is not None and what in ("params", "mode"):
+                # a subclass of a torch.nn layer (d2l's `MaskedSoftmaxCELoss(nn.CrossEntropyLoss)`): what the layer
+                # itself draws or switches, as built with its defaults
+                results.append(
+                    N.layer_has_params(base_layer, {}) if what == "params" else N.layer_mode_dependent(base_layer, {})
+                )
             else:
                 results.append(self._class_query(what, b, here, stack))
         layer_params = facts.get("layer_params", {})
