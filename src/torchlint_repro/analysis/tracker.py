@@ -2280,15 +2280,22 @@ def _literal_strings(node: ast.For) -> list[str] | None:
 
 
 def _runs_at_least_once(node: ast.AST) -> bool:
-    """`for m in (enc, dec):` and `for _ in range(3):` run their body: the loop cannot be skipped."""
+    """`for m in (enc, dec):`, `for _ in range(3):` and `for epoch in range(0, 3):` run their body: the loop
+    cannot be skipped."""
     if not isinstance(node, (ast.For, ast.AsyncFor)):
         return False
     it = node.iter
     if isinstance(it, (ast.Tuple, ast.List)):
         return bool(it.elts) and not any(isinstance(e, ast.Starred) for e in it.elts)
-    if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" and len(it.args) == 1:
-        n = it.args[0]
-        return isinstance(n, ast.Constant) and isinstance(n.value, int) and n.value > 0
+    if (
+        isinstance(it, ast.Call)
+        and isinstance(it.func, ast.Name)
+        and it.func.id == "range"
+        and 1 <= len(it.args) <= 3
+        and not it.keywords
+    ):
+        bounds = [a.value for a in it.args if isinstance(a, ast.Constant) and type(a.value) is int]
+        return len(bounds) == len(it.args) and len(range(*bounds)) > 0
     return False
 
 
