@@ -150,8 +150,11 @@ class _Scope:
     def value_use(self, expr: ast.AST) -> str:
         up = self.parents.get(id(expr))
         if isinstance(up, ast.Expr):
-            # built or moved and dropped: a library module's "does it build" check in its `__main__` block
-            return self._unread_output(expr) if isinstance(expr, ast.Call) else NONE
+            # built or moved and dropped: a library module's "does it build" check in its `__main__` block; a
+            # notebook cell's bare `model` shows it (its repr), as print does
+            if isinstance(expr, ast.Call):
+                return self._unread_output(expr)
+            return LOOK if self._notebook() else NONE
         if isinstance(up, ast.Return):
             return RETURNED if isinstance(self.scope, (ast.FunctionDef, ast.AsyncFunctionDef)) else KEPT
         if isinstance(up, ast.Assign) and up.value is expr:
@@ -191,13 +194,33 @@ class _Scope:
         if isinstance(self.scope, ast.Module) and not self.q.module_private(self.ctx, binding):
             return KEPT  # a module-level model other modules may import
         verdict = NONE
+        until = self._rebound_at(name, binding)
         for n in self._loads({name}):
             if isinstance(n, (ast.Global, ast.Nonlocal)):
                 return KEPT  # rebound from a function we do not follow
+            if until is not None and getattr(n, "lineno", 0) > until:
+                continue  # read after the name was bound to another object
             verdict = _join(verdict, self.value_use(n))
             if verdict == KEPT:
                 return KEPT
         return verdict
+
+    def _rebound_at(self, name: str, binding: ast.stmt) -> int | None:
+        """The last line of the first statement after ``binding`` in the same body that binds ``name`` again
+        for sure (a statement of the scope's own body: no branch or loop around either), if any: a read after it
+        is the new object's (a notebook's `model = nn.Linear(3, 4)` after `model = MyModule()`)."""
+        body = getattr(self.scope, "body", None)
+        if not isinstance(body, list) or binding not in body:
+            return None
+        for stmt in body[body.index(binding) + 1 :]:
+            if (
+                isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                and stmt.value is not None
+                and any(isinstance(t, ast.Name) and t.id == name for t in _stores_of(stmt))
+                and not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt.value))
+            ):
+                return stmt.end_lineno or stmt.lineno
+        return None
 
     def _loads(self, names: set[str]):
         self.q.note_scan(self.scope, names)
@@ -375,7 +398,20 @@ class _Scope:
             collection = self._submodule_collection(attr)
             if collection is not None:
                 return self.collection_use(collection)
-        return LOOK if self._in_print(attr) else KEPT
+        return LOOK if self._in_print(attr) or self._displayed(attr) else KEPT
+
+    def _notebook(self) -> bool:
+        return bool(self.ctx.path) and str(self.ctx.path).endswith(".ipynb")
+
+    def _displayed(self, node: ast.AST) -> bool:
+        """Is ``node`` (an attribute of the model, maybe further down a chain: `net.weight.is_cuda`) a notebook
+        cell's bare expression statement, shown and kept nowhere?"""
+        if not self._notebook():
+            return False
+        up = self.parents.get(id(node))
+        while isinstance(up, (ast.Attribute, ast.Subscript)) and up.value is node:
+            node, up = up, self.parents.get(id(up))
+        return isinstance(up, ast.Expr)
 
     def _submodule_collection(self, sub: ast.AST) -> ast.Call | None:
         """``sub`` (a submodule of the model: `block.ff`, `net[0]`, `net.encoder.layers[2]`) asked for a
