@@ -232,7 +232,8 @@ class _Scope:
         never read says nothing (a warm-up, a timing loop, or a use the analysis cannot see)."""
         up = self.parents.get(id(call))
         if isinstance(up, ast.Expr):
-            return self._unread_output(call)
+            # a notebook cell ending in `net(x)` shows the output's values, as print(net(x)) would
+            return KEPT if self._notebook() else self._unread_output(call)
         if self._metadata(call):
             return LOOK
         producer = call.func.id if isinstance(call.func, ast.Name) else None
