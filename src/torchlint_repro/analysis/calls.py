@@ -2913,14 +2913,9 @@ def _reads_parameter_gradients(fn: FunctionNode) -> bool:
     """Does ``fn`` read its parameters' gradients into something else (EWC's Fisher estimate: `for n, p in
     self.named_parameters(): fisher[n] += p.grad ** 2`) without updating any parameter from them (`p.data -=
     lr * p.grad`, `p.add_(...)`)? (``fn`` calls no `.step()`: see takes_input_gradient.)"""
-    params: set[str] = set()
-    for n in N.subtree(fn):
-        if (
-            isinstance(n, (ast.For, ast.comprehension))
-            and isinstance(n.iter, ast.Call)
-            and isinstance(n.iter.func, ast.Attribute)
-            and n.iter.func.attr in ("parameters", "named_parameters")
-        ):
+    params: set[str] = set()  # the loop variables over parameters (`for n, p in self.named_parameters()`,
+    for n in N.subtree(fn):  # `for n, p in gen_params()`: the last name a loop binds)
+        if isinstance(n, (ast.For, ast.comprehension)) and isinstance(n.iter, ast.Call):
             target = n.target.elts[-1] if isinstance(n.target, ast.Tuple) and n.target.elts else n.target
             if isinstance(target, ast.Name):
                 params.add(target.id)
