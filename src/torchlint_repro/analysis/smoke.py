@@ -195,7 +195,8 @@ class _Scope:
             return KEPT  # a module-level model other modules may import
         verdict = NONE
         until = self._rebound_at(name, binding)
-        for n in self._loads({name}):
+        # (not a read before the binding in straight-line code: a notebook's earlier `model` is another object)
+        for n in self._reads_after({name}, binding):
             if isinstance(n, (ast.Global, ast.Nonlocal)):
                 return KEPT  # rebound from a function we do not follow
             if until is not None and getattr(n, "lineno", 0) > until:
