@@ -217,7 +217,9 @@ class _Scope:
             if (
                 isinstance(stmt, (ast.Assign, ast.AnnAssign))
                 and stmt.value is not None
-                and any(isinstance(t, ast.Name) and t.id == name for t in _stores_of(stmt))
+                and any(
+                    isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store) and t.id == name for t in _stores_of(stmt)
+                )
                 and not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt.value))
             ):
                 return stmt.end_lineno or stmt.lineno
