@@ -905,6 +905,28 @@ def test_more_objects_than_are_continued_is_a_counted_widening(tmp_path: Path) -
     ) in walker.widened
 
 
+def test_more_package_modules_than_an_eval_name_follows_is_a_counted_widening(tmp_path: Path) -> None:
+    """`eval("models." + name + ".build")` over a package with more modules defining `build` than are followed:
+    the first MAX_PACKAGE_MEMBERS are, one report names them, and the bound says so (never a silent drop)."""
+    from torchlint_repro.analysis.project import MAX_PACKAGE_MEMBERS
+
+    files = {"models/__init__.py": ""}
+    for i in range(MAX_PACKAGE_MEMBERS + 2):
+        files[f"models/m{i:02d}.py"] = "import torch.nn as nn\n\n\ndef build(n):\n    return nn.Linear(n, n)\n"
+    files["train.py"] = (
+        "import sys\n\nimport torch\n\nimport models\n\n"
+        'model = eval("models." + sys.argv[1] + ".build")(4)\n'
+        "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "model(torch.zeros(1, 4)).sum().backward()\nopt.step()\n"
+    )
+    path = project(tmp_path, files) / "train.py"
+    widened: list[str] = []
+    diags = lint_source(path.read_text(), str(path), ALL, widened=widened)
+    assert [(d.line, d.col, d.code) for d in diags] == [(7, 8, "TRP101")]
+    assert f"{MAX_PACKAGE_MEMBERS} constructions" in diags[0].message
+    assert any(f"the first {MAX_PACKAGE_MEMBERS} (by name) are followed, the rest are not" in w for w in widened)
+
+
 # ---------------------------------------------------------------------------- argparse defaults as sizes
 _UPSAMPLER = """\
 import torch.nn as nn

@@ -2045,6 +2045,14 @@ class Project:
             if rec is not None and (name in rec.facts["functions"] or name in rec.facts["classes"]):
                 out.append(f"{package}.{stem}.{name}")
                 if len(out) >= MAX_PACKAGE_MEMBERS:
+                    # a bound hit is said (--statistics, --verbose): the modules past it are not followed
+                    self.widened.append(
+                        (
+                            f"{package}.*.{name}",
+                            f"a name chosen at run time among the modules of {package} that define {name}: "
+                            f"the first {MAX_PACKAGE_MEMBERS} (by name) are followed, the rest are not",
+                        )
+                    )
                     break
         return out
 
