@@ -28,8 +28,8 @@ from .context import (
     module_ctx,
 )
 from .names import MAYBE, NO, YES
-from .paths import HOLE, path_template
-from .project import arg_value, module_statements
+from .paths import path_template
+from .project import arg_value, eval_name_parts, module_statements
 from .smoke import PARAM_COLLECTIONS, LookOnly, ParamValues, metadata_use, plain_names
 from .state import State, join_all, join_flag, join_seed, leave_no_grad_region, note_bound
 from .syntax import (
@@ -444,9 +444,10 @@ class CallsMixin(WalkerBase):
         if q in N.PEFT_ADAPTERS:
             # `model = get_peft_model(model, lora_config)`: the base model with new adapter layers, drawn from the
             # generator now; it runs in the base model's mode (the adapters' dropout follows it)
-            args = self._eval_args(node, st)
-            kwargs = {k.arg: self.ev(k.value, st) for k in node.keywords if k.arg}
-            bases = [v for a in [*args, *kwargs.values()] for v in a if isinstance(v, Model)]
+            handed = [self.ev(a, st) for a in [*node.args, *(k.value for k in node.keywords)]]
+            for a in handed:
+                self._mark_read(a)
+            bases = [v for a in handed for v in a if isinstance(v, Model)]
             mode_dep = MAYBE if not bases or any(b.mode_dep != NO for b in bases) else NO
             made = self._new_model(node, "peft.PeftModel", st, [], {}, has_params=YES, mode_dep=mode_dep)
             for m in made:
@@ -1686,7 +1687,7 @@ class CallsMixin(WalkerBase):
                     "arms": tuple(self.arms),  # (a seed in another arm of an `if` runs on no path after it)
                     "name": name,
                     # a project class whose layers could not all be told: whether it has parameters is not known
-                    "partly": has_params == MAYBE and self._partly_read_class(m, ctx),
+                    "partly": has_params == MAYBE and self._of_project_class(m, ctx),
                     "cuda": st.cuda,
                     "params": has_params,
                     "via": self.via(),
@@ -1921,7 +1922,7 @@ class CallsMixin(WalkerBase):
         data = dict(name=shown, model=m.name, maybe=EVAL in modes, via=self.via(), root=self.current_root)
         if self.iteration is not None:
             data["iteration"] = self.iteration
-        if in_train and m.mode_dep == MAYBE and m.cls is not None and self._partly_read_class(m, frame.ctx):
+        if in_train and m.mode_dep == MAYBE and m.cls is not None and self._of_project_class(m, frame.ctx):
             data["dep"] = m.cls.rsplit(".", 1)[-1]  # a project class not wholly told: live layers maybe
         if region is not None and not m.lightning:
             seen_key = (m.id, region_path, region[1])
@@ -1965,10 +1966,10 @@ class CallsMixin(WalkerBase):
         # `D(G(z))`: a loss on the discriminator's output trains through the generator's forward too
         return frozenset({merge_out([out] + upstream) if upstream else out})
 
-    def _partly_read_class(self, m: Model, ctx: ModuleCtx) -> bool:
-        """Is ``m`` an object of a project class (asked of a ``maybe``: which layers it holds could not all be
-        told, as when it holds an object of a class we cannot read: waveglow's `Denoiser` around an `STFT` from
-        an empty git submodule, or a layer a factory picks by a name known at run time)?"""
+    def _of_project_class(self, m: Model, ctx: ModuleCtx) -> bool:
+        """Is ``m`` built from a class of the project (asked of a ``maybe``: then which layers it holds could not
+        all be told, as when it holds an object of a class we cannot read, waveglow's `Denoiser` around an `STFT`
+        from an empty git submodule, or a layer a factory picks by a name known at run time)?"""
         if m.cls is None or m.origin in ("param", "pretrained", "unknown_class") or self.project is None:
             return False
         hit = self.project.locate(m.cls, ctx.here)
@@ -2186,21 +2187,15 @@ class CallsMixin(WalkerBase):
         `get_pose_net` (human-pose-estimation's factories). None for any other text."""
         self.ev(text, st)
         t = self._template(text, st)
-        if t is None or self.project is None:
+        spelled = eval_name_parts(t) if t is not None and self.project is not None else None
+        if spelled is None or self.project is None:
             return None
         ctx = self.frames[-1].ctx
-        parts = t.split(".")
-        holes = [i for i, part in enumerate(parts) if part == HOLE]
-        if len(holes) > 1 or not all(part == HOLE or part.isidentifier() for part in parts):
-            return None
-        if not holes:
-            q = ctx.resolve(t)
+        head, name = spelled
+        q = ctx.resolve(head)
+        if name is None:
             return self._qualified_ref(q, ctx) if q is not None else None
-        i = holes[0]
-        if i == 0 or i != len(parts) - 2:
-            return None  # a name chosen at run time, then exactly one name of the module chosen
-        package = ctx.resolve(".".join(parts[:i]))
-        members = self.project.package_members(package, parts[-1], ctx.here) if package else []
+        members = self.project.package_members(q, name, ctx.here) if q else []
         if not members:
             return None
         return frozenset().union(*(self._qualified_ref(q, ctx) for q in members))

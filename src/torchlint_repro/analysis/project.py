@@ -524,20 +524,29 @@ def evaluated_name(node: ast.AST, imports: N.ImportMap) -> str | None:
     ):
         return None
     t = path_template(node.args[0], imports.resolve, lambda key: None)
-    if t is None:
+    spelled = eval_name_parts(t) if t is not None else None
+    if spelled is None:
         return None
-    parts = t.split(".")
+    head, name = spelled
+    q = imports.resolve(head)
+    if q is not None and name is not None:
+        q = f"{q}.*.{name}"
+    return q if q is not None and q.split(".", 1)[0] not in sys.stdlib_module_names else None
+
+
+def eval_name_parts(template: str) -> tuple[str, str | None] | None:
+    """How the text given to `eval` (as a path template: a part chosen at run time is a hole) spells a name:
+    (the dotted name, None) with no hole; (the dotted package before the hole, the one name after it) for
+    `"models." + arch + ".get_pose_net"`; None for any other text."""
+    parts = template.split(".")
     holes = [i for i, part in enumerate(parts) if part == HOLE]
     if len(holes) > 1 or not all(part == HOLE or part.isidentifier() for part in parts):
         return None
     if not holes:
-        q = imports.resolve(t)
-    elif 0 < holes[0] == len(parts) - 2:
-        package = imports.resolve(".".join(parts[: holes[0]]))
-        q = f"{package}.*.{parts[-1]}" if package is not None else None
-    else:
-        q = None
-    return q if q is not None and q.split(".", 1)[0] not in sys.stdlib_module_names else None
+        return template, None
+    if 0 < holes[0] == len(parts) - 2:
+        return ".".join(parts[: holes[0]]), parts[-1]
+    return None
 
 
 def _registry(table: ast.Dict, imports: N.ImportMap) -> dict[str, str]:

@@ -1479,19 +1479,19 @@ class Walker(CallsMixin, LoadsMixin):
         if q in N.EMPTY_INIT_CONTEXTS:
             return True
         if q == "torch.device":
-            return bool(expr.args) and _is_meta(expr.args[0])
+            return self._meta_device(expr)
         # any context made for the meta device (lit-llama's `EmptyInitOnDevice(device="meta")`, accelerate's
         # `init_on_device(torch.device("meta"))`): what it builds has no values to draw
         device = next((k.value for k in expr.keywords if k.arg == "device"), expr.args[0] if expr.args else None)
-        return device is not None and (
-            _is_meta(device)
-            or (
-                isinstance(device, ast.Call)
-                and self.frames[-1].ctx.resolve(device.func) == "torch.device"
-                and bool(device.args)
-                and _is_meta(device.args[0])
+        return device is not None and self._meta_device(device)
+
+    def _meta_device(self, node: ast.expr) -> bool:
+        """Is ``node`` the meta device: `"meta"` or `torch.device("meta")`?"""
+        if isinstance(node, ast.Call):
+            return (
+                self.frames[-1].ctx.resolve(node.func) == "torch.device" and bool(node.args) and _is_meta(node.args[0])
             )
-        )
+        return _is_meta(node)
 
     def _grad_context(self, expr: ast.expr, st: State) -> str | None:
         call = expr if isinstance(expr, ast.Call) else None
